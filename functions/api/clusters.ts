@@ -1,0 +1,111 @@
+/** Clusters and servers: registration (admin) and reads (viewer). */
+import { entityTag, viewAll, viewOf } from '../domain/derive.js';
+import { invalid, notFound } from '../domain/errors.js';
+import { registerCluster, registerServer, removeCluster, removeServer, DEFAULT_STALE_AFTER_SECONDS } from '../domain/registry.js';
+import { familyHandler, jsonBody, validate, type ApiRequest, type Deps, type Operations } from '../http/handler.js';
+import { runtimeDeps } from '../runtime.js';
+import { clusterTag, mutate } from './mutation.js';
+import { clusterJson, serverJson } from './render.js';
+import { clusterBody, listQuery, serverBody } from './schemas.js';
+
+async function readState(req: ApiRequest, deps: Deps) {
+  const state = await deps.store.readCluster(req.params.c!);
+  if (!state) throw notFound(`cluster ${req.params.c}`);
+  return state;
+}
+
+const encodeAfter = (name: string) => Buffer.from(name).toString('base64url');
+function decodeAfter(cursor: string): string {
+  const name = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) throw invalid('invalid cursor');
+  return name;
+}
+
+export const operations: Operations = {
+  'GET /v1/clusters': async (req, deps) => {
+    const clusters = await deps.store.listClusters();
+    const scope = req.principal?.clusters;
+    return { status: 200, body: { clusters: clusters.filter((c) => !scope || scope.includes(c.id)).map(({ id, engine, budget, staleAfterSeconds }) => ({ id, engine, budget, staleAfterSeconds })) } };
+  },
+
+  'GET /v1/clusters/{c}': async (req, deps) => {
+    const state = await readState(req, deps);
+    const now = deps.now();
+    return { status: 200, body: clusterJson(state, viewAll(state, now), now) };
+  },
+
+  'PUT /v1/clusters/{c}': async (req, deps) => {
+    const body = jsonBody(req, clusterBody);
+    const config = { engine: body.engine, budget: body.budget ?? {}, staleAfterSeconds: body.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS };
+    const id = req.params.c!;
+    return mutate(req, deps, {
+      cluster: id,
+      creates: (now) => registerCluster(undefined, id, config, now),
+      rule: (state, now) => registerCluster(state, id, config, now),
+      render: (outcome, now) => ({
+        status: outcome.events[0]?.action === 'register-cluster' ? 201 : 200,
+        body: clusterJson(outcome.next, viewAll(outcome.next, now), now),
+      }),
+    });
+  },
+
+  'DELETE /v1/clusters/{c}': async (req, deps) =>
+    mutate(req, deps, { cluster: req.params.c!, rule: (state) => removeCluster(state), render: () => ({ status: 200, body: { removed: req.params.c } }) }),
+
+  'GET /v1/clusters/{c}/servers': async (req, deps) => {
+    const query = validate(listQuery, req.query, 'query');
+    const now = deps.now();
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (ifNoneMatch !== undefined) {
+      // Answered from the cluster item alone: the revision and the instants at which time changes the list.
+      const header = await deps.store.readClusterHeader(req.params.c!);
+      if (!header) throw notFound(`cluster ${req.params.c}`);
+      const tag = entityTag(header.revision, header.transitions, now);
+      if (ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === tag || t.trim() === '*')) {
+        return { status: 304, headers: { etag: tag } };
+      }
+    }
+    const state = await readState(req, deps);
+    let views = viewAll(state, now);
+    let cursor: string | undefined;
+    if (query.cursor !== undefined) {
+      const after = decodeAfter(query.cursor);
+      views = views.filter((v) => v.server.name > after);
+    }
+    if (query.limit !== undefined && views.length > query.limit) {
+      views = views.slice(0, query.limit);
+      cursor = encodeAfter(views.at(-1)!.server.name);
+    }
+    return {
+      status: 200,
+      headers: { etag: clusterTag(state, now) },
+      body: { cluster: state.cluster.id, revision: state.cluster.revision, servers: views.map(serverJson), ...(cursor && { cursor }) },
+    };
+  },
+
+  'GET /v1/clusters/{c}/servers/{s}': async (req, deps) => {
+    const state = await readState(req, deps);
+    const view = viewOf(state, req.params.s!, deps.now());
+    if (!view) throw notFound(`server ${req.params.s}`);
+    return { status: 200, headers: { etag: clusterTag(state, deps.now()) }, body: serverJson(view) };
+  },
+
+  'PUT /v1/clusters/{c}/servers/{s}': async (req, deps) => {
+    const body = jsonBody(req, serverBody);
+    const name = req.params.s!;
+    const registration = { dc: body.dc ?? 'dc1', role: body.role ?? 'member', ...(body.address !== undefined && { address: body.address }), ...(body.port !== undefined && { port: body.port }), ...(body.component !== undefined && { component: body.component }) };
+    return mutate(req, deps, {
+      cluster: req.params.c!,
+      rule: (state, now) => registerServer(state, name, registration, now),
+      render: (outcome, now) => ({
+        status: outcome.events[0]?.action === 'register-server' ? 201 : 200,
+        body: serverJson(viewOf(outcome.next, name, now)!),
+      }),
+    });
+  },
+
+  'DELETE /v1/clusters/{c}/servers/{s}': async (req, deps) =>
+    mutate(req, deps, { cluster: req.params.c!, rule: (state) => removeServer(state, req.params.s!), render: () => ({ status: 200, body: { removed: req.params.s } }) }),
+};
+
+export const handler = familyHandler('clusters', operations, runtimeDeps);

@@ -1,0 +1,161 @@
+/**
+ * One wrapper for every family's Lambda: route lookup, input bounds and names (before any DynamoDB call),
+ * authentication and authorization, then the operation; every error mapped to a status in one place.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { DomainError, invalid } from '../domain/errors.js';
+import type { Actor } from '../domain/model.js';
+import { checkName, OBJECT_ID } from '../domain/names.js';
+import type { Store } from '../store/store.js';
+import { authorize, type Authenticator, type Principal } from './auth.js';
+import { errorBody, STATUS, toDomainError } from './errors.js';
+import { findRoute, type Family, type Route } from './routes.js';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface Deps {
+  store: Store;
+  auth: Authenticator;
+  now: () => number;
+}
+
+export interface ApiRequest {
+  route: Route;
+  params: Record<string, string>;
+  query: Record<string, string>;
+  /** Lower-cased names. */
+  headers: Record<string, string>;
+  rawBody: string;
+  requestId: string;
+  principal?: Principal;
+}
+
+export interface ApiResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type Operation = (req: ApiRequest, deps: Deps) => Promise<ApiResponse>;
+export type Operations = Record<string, Operation>;
+
+/** How a family writes its errors: native JSON here; the compat families bring their own. */
+export type ErrorFormat = (error: DomainError, req: Partial<ApiRequest>) => ApiResponse;
+
+export const nativeErrors: ErrorFormat = (error) => ({
+  status: STATUS[error.code],
+  body: errorBody(error),
+  ...(error.code === 'Unauthorized' && { headers: { 'www-authenticate': 'Bearer realm="maintctl", Basic realm="maintctl"' } }),
+});
+
+/** Path parameters are names with a pattern each; they are checked before anything touches DynamoDB. */
+const PARAM_KIND = { c: 'cluster', s: 'server', dc: 'dc' } as const;
+
+function checkParams(params: Record<string, string>): void {
+  for (const [name, value] of Object.entries(params)) {
+    if (name in PARAM_KIND) checkName(PARAM_KIND[name as keyof typeof PARAM_KIND], value);
+    else if (!OBJECT_ID.test(value)) throw invalid(`invalid ${name}`, { [name]: value });
+  }
+}
+
+function decodeBody(event: APIGatewayProxyEventV2): string {
+  if (!event.body) return '';
+  const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  if (bytes.length > MAX_BODY_BYTES) throw new DomainError('PayloadTooLarge', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  return bytes.toString('utf8');
+}
+
+export function jsonBody<S extends z.ZodType>(req: ApiRequest, schema: S, emptyAs?: unknown): z.infer<S> {
+  let value: unknown = emptyAs;
+  if (req.rawBody.trim() !== '') {
+    const type = req.headers['content-type'] ?? '';
+    if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
+      throw new DomainError('UnsupportedMediaType', 'send the body as application/json');
+    }
+    try {
+      value = JSON.parse(req.rawBody);
+    } catch {
+      throw invalid('the body is not valid JSON');
+    }
+  } else if (emptyAs === undefined) {
+    throw invalid('a JSON body is required');
+  }
+  return validate(schema, value, 'body');
+}
+
+export function validate<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => {
+    const path = i.path.length ? i.path.join('.') : where;
+    return i.code === 'unrecognized_keys' ? `${path}: unknown field(s) ${i.keys.join(', ')}` : `${path}: ${i.message}`;
+  });
+  throw invalid(problems.join('; '), { problems });
+}
+
+export const actorOf = (req: ApiRequest, source = 'api'): Actor => ({
+  user: req.principal?.user ?? 'anonymous',
+  isAdmin: req.principal?.role === 'admin',
+  source,
+  requestId: req.requestId,
+});
+
+function toResult(res: ApiResponse, requestId: string): APIGatewayProxyStructuredResultV2 {
+  const headers: Record<string, string> = { 'x-request-id': requestId, ...res.headers };
+  if (res.body === undefined) return { statusCode: res.status, headers, body: '' };
+  if (typeof res.body === 'string') return { statusCode: res.status, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers }, body: res.body };
+  return { statusCode: res.status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(res.body) };
+}
+
+function lowerCase(headers: APIGatewayProxyEventV2['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
+  return out;
+}
+
+function log(level: 'error' | 'warn', message: string, fields: Record<string, unknown>): void {
+  console[level](JSON.stringify({ level, message, ...fields }));
+}
+
+export interface FamilyOptions {
+  errors?: ErrorFormat;
+  /** Where a route's cluster comes from when it is not the `{c}` path parameter (compat families). */
+  clusterOf?: (req: ApiRequest) => string | undefined;
+}
+
+/** The Lambda handler of one route family. `deps` is called once, lazily: module-scope clients. */
+export function familyHandler(family: Family, operations: Operations, deps: () => Deps, options: FamilyOptions = {}) {
+  const format = options.errors ?? nativeErrors;
+  let resolved: Deps | undefined;
+  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const requestId = event.requestContext?.requestId ?? 'local';
+    const req: Partial<ApiRequest> & { requestId: string } = { requestId };
+    try {
+      const route = findRoute(event.routeKey);
+      const operation = operations[event.routeKey];
+      if (!route || route.family !== family || !operation) throw new DomainError('NotFound', `no route ${event.routeKey}`);
+      req.route = route;
+      req.headers = lowerCase(event.headers);
+      req.params = { ...event.pathParameters } as Record<string, string>;
+      req.query = { ...event.queryStringParameters } as Record<string, string>;
+      req.rawBody = decodeBody(event);
+      checkParams(req.params);
+      const full = req as ApiRequest;
+      resolved ??= deps();
+      if (route.role !== 'public') {
+        full.principal = await resolved.auth.authenticate(req.headers.authorization);
+        authorize(full.principal, route.role, options.clusterOf ? options.clusterOf(full) : full.params.c);
+      }
+      return toResult(await operation(full, resolved), requestId);
+    } catch (error) {
+      const known = toDomainError(error);
+      if (known) {
+        if (known.code === 'Unavailable') log('warn', 'backend unavailable', { requestId, error: String(error) });
+        return toResult(format(known, req), requestId);
+      }
+      log('error', 'unhandled error', { requestId, routeKey: event.routeKey, error: error instanceof Error ? error.stack : String(error) });
+      return toResult({ status: 500, body: { error: { code: 'Internal', message: 'internal error', details: { requestId } } } }, requestId);
+    }
+  };
+}

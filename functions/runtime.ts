@@ -1,0 +1,28 @@
+/**
+ * Module-scope wiring for the Lambda runtime: one DynamoDB client per process, reused across invocations.
+ * The local server and the tests build their own Deps instead.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Authenticator } from './http/auth.js';
+import type { Deps } from './http/handler.js';
+import { DynamoStore } from './store/dynamo.js';
+
+export function dynamoClient(endpoint = process.env.DYNAMODB_ENDPOINT): DynamoDBClient {
+  return new DynamoDBClient({
+    ...(endpoint && { endpoint, region: process.env.AWS_REGION ?? 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  });
+}
+
+export function createDeps(client: DynamoDBClient, table: string, now: () => number = Date.now): Deps {
+  const store = new DynamoStore(client, table, now);
+  return { store, auth: new Authenticator(store, now), now };
+}
+
+let deps: Deps | undefined;
+
+export function runtimeDeps(): Deps {
+  const table = process.env.TABLE_NAME;
+  if (!table) throw new Error('TABLE_NAME is not set');
+  deps ??= createDeps(dynamoClient(), table);
+  return deps;
+}

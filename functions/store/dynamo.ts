@@ -1,0 +1,356 @@
+/** The one Store implementation: DynamoDB, single table (see keys.ts). */
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type QueryCommandInput,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { transitionTimes } from '../domain/derive.js';
+import { DomainError, invalid } from '../domain/errors.js';
+import type { AuditEvent, Cluster, ClusterState, Datacenter, Server } from '../domain/model.js';
+import type { Outcome } from '../domain/outcome.js';
+import type { RoutineCondition, StatusReport } from '../domain/status.js';
+import * as K from './keys.js';
+import type { ClusterHeader, EventQuery, IdempotencyScope, MutateOptions, MutateResult, Store, TokenRecord } from './store.js';
+
+type Item = Record<string, unknown>;
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/** How often a mutation that lost a race re-reads and tries again before answering 409. */
+export const MAX_ATTEMPTS = 12;
+
+const strip = <T>(item: Item): T => {
+  const { [K.PK]: _pk, [K.SK]: _sk, kind: _kind, transitions: _t, ...rest } = item;
+  return rest as T;
+};
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+class LostRace extends Error {}
+class IdempotencyHit extends Error {}
+
+export class DynamoStore implements Store {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(client: DynamoDBClient, private readonly table: string, private readonly now: () => number = Date.now) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async readCluster(id: string): Promise<ClusterState | undefined> {
+    const items = await this.queryAll({ TableName: this.table, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': K.PK }, ExpressionAttributeValues: { ':pk': K.clusterPk(id) }, ConsistentRead: true });
+    let cluster: Cluster | undefined;
+    const dcs = new Map<string, Datacenter>();
+    const servers = new Map<string, Server>();
+    for (const item of items) {
+      if (item.kind === 'cluster') cluster = strip<Cluster>(item);
+      else if (item.kind === 'dc') dcs.set(item.name as string, strip<Datacenter>(item));
+      else if (item.kind === 'server') servers.set(item.name as string, strip<Server>(item));
+    }
+    return cluster && { cluster, dcs, servers };
+  }
+
+  async readClusterHeader(id: string): Promise<ClusterHeader | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { [K.PK]: K.clusterPk(id), [K.SK]: K.CLUSTER_SK }, ConsistentRead: true, ProjectionExpression: 'revision, transitions' }));
+    return Item && { revision: Item.revision as number, transitions: (Item.transitions as number[] | undefined) ?? [] };
+  }
+
+  async listClusters(): Promise<Cluster[]> {
+    const items = await this.queryAll({ TableName: this.table, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': K.PK }, ExpressionAttributeValues: { ':pk': K.CLUSTERS_PK } });
+    return items.map((i) => strip<Cluster>(i));
+  }
+
+  async mutate<R>(id: string, decide: (state: ClusterState | undefined) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
+    for (let attempt = 1; ; attempt++) {
+      const state = await this.readCluster(id);
+      let outcome: Outcome;
+      try {
+        outcome = decide(state);
+      } catch (error) {
+        // A retry of a request that was applied may now be refused by the rules: the first answer stands.
+        const replay = options.idempotency && (await this.findIdempotentResult<R>(options.idempotency));
+        if (replay !== undefined) return { replayed: true, result: replay };
+        throw error;
+      }
+      const result = options.result(outcome);
+      if (options.dryRun) return { replayed: false, outcome, result };
+      try {
+        if (outcome.next === state) {
+          if (options.idempotency) await this.putIdempotency(options.idempotency, result);
+        } else {
+          await this.write(id, state, outcome, options, result);
+        }
+        return { replayed: false, outcome, result };
+      } catch (error) {
+        if (error instanceof IdempotencyHit) return { replayed: true, result: await this.replay<R>(options.idempotency!) };
+        if (!(error instanceof LostRace)) throw error;
+        if (attempt >= MAX_ATTEMPTS) throw new DomainError('Conflict', 'the cluster changed concurrently too often; try again');
+        await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
+      }
+    }
+  }
+
+  async writeRoutineReport(cluster: string, server: string, report: StatusReport, condition: RoutineCondition, now: number): Promise<boolean> {
+    const names: Record<string, string> = { '#health': 'health', '#reportedAt': 'reportedAt', '#sk': K.SK };
+    const values: Record<string, unknown> = { ':health': report.health, ':now': now };
+    const sets = ['#health = :health', '#reportedAt = :now'];
+    const conditions = ['attribute_exists(#sk)', '#health = :health'];
+    for (const key of ['role', 'connections', 'openTransactions', 'version', 'replicationLagSeconds'] as const) {
+      if (report[key] === undefined) continue;
+      names[`#${key}`] = key;
+      values[`:${key}`] = report[key];
+      sets.push(`#${key} = :${key}`);
+    }
+    if (condition.role !== undefined) conditions.push('#role = :role');
+    if (condition.version !== undefined) conditions.push('#version = :version');
+    for (const [key, positive] of [['connections', condition.connectionsPositive], ['openTransactions', condition.openTransactionsPositive]] as const) {
+      if (positive === undefined) continue;
+      values[':zero'] = 0;
+      conditions.push(positive ? `#${key} > :zero` : `(attribute_not_exists(#${key}) OR #${key} = :zero)`);
+    }
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.table,
+        Key: { [K.PK]: K.clusterPk(cluster), [K.SK]: K.serverSk(server) },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async findIdempotentResult<R>(scope: IdempotencyScope): Promise<R | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { [K.PK]: K.idempotencyPk(scope.id), [K.SK]: K.ITEM_SK }, ConsistentRead: true }));
+    if (!Item || (Item[K.TTL_ATTRIBUTE] as number) * 1000 <= this.now()) return undefined;
+    if (Item.requestHash !== scope.requestHash) {
+      throw new DomainError('IdempotencyKeyReused', 'this Idempotency-Key was used with a different request');
+    }
+    return Item.result as R;
+  }
+
+  async listEvents(cluster: string, query: EventQuery): Promise<{ events: AuditEvent[]; cursor?: string }> {
+    const filters: string[] = [];
+    const names: Record<string, string> = { '#pk': K.PK };
+    const values: Record<string, unknown> = { ':pk': K.eventsPk(cluster) };
+    if (query.since !== undefined) Object.assign(names, { '#at': 'at' }), Object.assign(values, { ':since': query.since }), filters.push('#at >= :since');
+    if (query.target !== undefined) Object.assign(names, { '#target': 'target' }), Object.assign(values, { ':target': query.target }), filters.push('#target = :target');
+    if (query.action !== undefined) Object.assign(names, { '#action': 'action' }), Object.assign(values, { ':action': query.action }), filters.push('#action = :action');
+    let startKey: Record<string, unknown> | undefined = query.cursor === undefined ? undefined : { [K.PK]: K.eventsPk(cluster), [K.SK]: decodeCursor(query.cursor) };
+    const events: AuditEvent[] = [];
+    // A filter may drop most of a page: keep reading, within a bound, until the page is full.
+    for (let page = 0; page < 20 && events.length < query.limit; page++) {
+      const out = await this.doc.send(new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: '#pk = :pk',
+        ...(filters.length > 0 && { FilterExpression: filters.join(' AND ') }),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        Limit: filters.length > 0 ? Math.max(query.limit, 100) : query.limit - events.length,
+        ExclusiveStartKey: startKey,
+      }));
+      for (const item of out.Items ?? []) {
+        if (events.length === query.limit) return { events, cursor: encodeCursor(events.at(-1)!) };
+        events.push(strip<AuditEvent>(item));
+      }
+      startKey = out.LastEvaluatedKey;
+      if (!startKey) return { events };
+    }
+    return events.length > 0 ? { events, cursor: encodeCursor(events.at(-1)!) } : { events, cursor: Buffer.from(String(startKey![K.SK])).toString('base64url') };
+  }
+
+  async putToken(token: TokenRecord): Promise<void> {
+    await this.doc.send(new TransactWriteCommand({
+      TransactItems: [
+        { Put: { TableName: this.table, Item: { [K.PK]: K.tokenPk(token.hash), [K.SK]: K.ITEM_SK, ...token }, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': K.PK } } },
+        { Put: { TableName: this.table, Item: { [K.PK]: K.TOKENS_PK, [K.SK]: token.id, ...token }, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': K.PK } } },
+      ],
+    }));
+  }
+
+  async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { [K.PK]: K.tokenPk(hash), [K.SK]: K.ITEM_SK } }));
+    return Item && strip<TokenRecord>(Item);
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    const items = await this.queryAll({ TableName: this.table, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': K.PK }, ExpressionAttributeValues: { ':pk': K.TOKENS_PK } });
+    return items.map((i) => strip<TokenRecord>(i));
+  }
+
+  async deleteToken(id: string): Promise<boolean> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { [K.PK]: K.TOKENS_PK, [K.SK]: id }, ConsistentRead: true }));
+    if (!Item) return false;
+    await this.doc.send(new TransactWriteCommand({
+      TransactItems: [
+        { Delete: { TableName: this.table, Key: { [K.PK]: K.TOKENS_PK, [K.SK]: id } } },
+        { Delete: { TableName: this.table, Key: { [K.PK]: K.tokenPk(Item.hash as string), [K.SK]: K.ITEM_SK } } },
+      ],
+    }));
+    return true;
+  }
+
+  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
+    const items: Item[] = [];
+    let ExclusiveStartKey: QueryCommandInput['ExclusiveStartKey'];
+    do {
+      const out = await this.doc.send(new QueryCommand({ ...input, ExclusiveStartKey }));
+      items.push(...(out.Items ?? []));
+      ExclusiveStartKey = out.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  }
+
+  private idempotencyItem(scope: IdempotencyScope, result: unknown): TransactItem {
+    return {
+      Put: {
+        TableName: this.table,
+        Item: { [K.PK]: K.idempotencyPk(scope.id), [K.SK]: K.ITEM_SK, requestHash: scope.requestHash, result, [K.TTL_ATTRIBUTE]: Math.floor(this.now() / 1000) + K.IDEMPOTENCY_HOURS * 3600 },
+        ConditionExpression: 'attribute_not_exists(#pk) OR #ttl <= :nowSeconds',
+        ExpressionAttributeNames: { '#pk': K.PK, '#ttl': K.TTL_ATTRIBUTE },
+        ExpressionAttributeValues: { ':nowSeconds': Math.floor(this.now() / 1000) },
+      },
+    };
+  }
+
+  private async putIdempotency(scope: IdempotencyScope, result: unknown): Promise<void> {
+    try {
+      await this.doc.send(new PutCommand(this.idempotencyItem(scope, result).Put!));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new IdempotencyHit();
+      throw error;
+    }
+  }
+
+  private async replay<R>(scope: IdempotencyScope): Promise<R> {
+    const result = await this.findIdempotentResult<R>(scope);
+    if (result === undefined) throw new DomainError('Conflict', 'a concurrent request with this Idempotency-Key is in flight; try again');
+    return result;
+  }
+
+  /** One transaction: the cluster item (revision bump, conditional), what changed, the events, the idempotency record. */
+  private async write(id: string, current: ClusterState | undefined, outcome: Outcome, { actor, idempotency }: MutateOptions<unknown>, result: unknown): Promise<void> {
+    const { next } = outcome;
+    const pk = K.clusterPk(id);
+    const revision = (current?.cluster.revision ?? 0) + 1;
+    const at = this.now();
+    const items: TransactItem[] = [];
+    const T = this.table;
+    const revisionCondition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> } = current
+      ? { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'revision' }, ExpressionAttributeValues: { ':rev': current.cluster.revision } }
+      : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': K.PK } };
+
+    if (outcome.removed) {
+      items.push({ Delete: { TableName: T, Key: { [K.PK]: pk, [K.SK]: K.CLUSTER_SK }, ...revisionCondition } });
+      items.push({ Delete: { TableName: T, Key: { [K.PK]: K.CLUSTERS_PK, [K.SK]: id } } });
+    } else {
+      const bump = outcome.events.length > 0;
+      const cluster = { ...next.cluster, revision: bump ? revision : next.cluster.revision };
+      // A change without events (a routine report found by the full path) leaves the revision alone but is
+      // still conditional on it, so it cannot have missed a routing-relevant change.
+      if (bump) items.push({ Put: { TableName: T, Item: { [K.PK]: pk, [K.SK]: K.CLUSTER_SK, kind: 'cluster', ...cluster, transitions: transitionTimes(next) }, ...revisionCondition } });
+      else items.push({ ConditionCheck: { TableName: T, Key: { [K.PK]: pk, [K.SK]: K.CLUSTER_SK }, ...revisionCondition } });
+      if (!current || current.cluster.engine !== cluster.engine || JSON.stringify(current.cluster.budget) !== JSON.stringify(cluster.budget) || current.cluster.staleAfterSeconds !== cluster.staleAfterSeconds) {
+        const { claims: _c, pendingSwitchover: _p, ...registry } = cluster;
+        items.push({ Put: { TableName: T, Item: { [K.PK]: K.CLUSTERS_PK, [K.SK]: id, ...registry } } });
+      }
+      const before = current ?? { servers: new Map<string, Server>(), dcs: new Map<string, Datacenter>() };
+      for (const [name, server] of next.servers) {
+        const old = before.servers.get(name);
+        if (old === server) continue;
+        items.push(old ? this.updateServer(pk, old, server) : { Put: { TableName: T, Item: { [K.PK]: pk, [K.SK]: K.serverSk(name), kind: 'server', ...server } } });
+      }
+      for (const name of before.servers.keys()) {
+        if (!next.servers.has(name)) items.push({ Delete: { TableName: T, Key: { [K.PK]: pk, [K.SK]: K.serverSk(name) } } });
+      }
+      for (const [name, dc] of next.dcs) {
+        if (before.dcs.get(name) === dc) continue;
+        items.push({ Put: { TableName: T, Item: { [K.PK]: pk, [K.SK]: K.dcSk(name), kind: 'dc', ...dc } } });
+      }
+    }
+    outcome.events.forEach((draft, seq) => {
+      const auditEvent: AuditEvent = { ...draft, cluster: id, revision, seq, at, actor: actor.user, source: actor.source, requestId: actor.requestId };
+      items.push({ Put: { TableName: T, Item: { [K.PK]: K.eventsPk(id), [K.SK]: K.eventSk(revision, seq), ...auditEvent }, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': K.PK } } });
+    });
+    if (idempotency) items.push(this.idempotencyItem(idempotency, result));
+
+    const input: TransactWriteCommandInput = { TransactItems: items };
+    // A deterministic token: the SDK's own retry of a lost response is then recognised, not applied twice.
+    input.ClientRequestToken = sha256(JSON.stringify(items)).slice(0, 36);
+    try {
+      await this.doc.send(new TransactWriteCommand(input));
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        const reasons = error.CancellationReasons ?? [];
+        if (idempotency && reasons.at(-1)?.Code === 'ConditionalCheckFailed') throw new IdempotencyHit();
+        if (reasons.some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict')) throw new LostRace();
+      }
+      if ((error as Error).name === 'TransactionConflictException' || (error as Error).name === 'IdempotentParameterMismatchException') throw new LostRace();
+      throw error;
+    }
+    if (outcome.removed) await this.deletePartition(pk);
+  }
+
+  /** Only the attributes the mutation changed: a concurrent routine report's counters must survive. */
+  private updateServer(pk: string, old: Server, server: Server): TransactItem {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    const removes: string[] = [];
+    const keys = new Set([...Object.keys(old), ...Object.keys(server)]) as Set<keyof Server>;
+    let i = 0;
+    for (const key of keys) {
+      if (JSON.stringify(old[key]) === JSON.stringify(server[key])) continue;
+      names[`#a${i}`] = key;
+      if (server[key] === undefined) removes.push(`#a${i}`);
+      else {
+        values[`:a${i}`] = server[key];
+        sets.push(`#a${i} = :a${i}`);
+      }
+      i++;
+    }
+    const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].join(' ').trim();
+    return {
+      Update: {
+        TableName: this.table,
+        Key: { [K.PK]: pk, [K.SK]: K.serverSk(server.name) },
+        UpdateExpression: expression || 'SET #a0 = :a0',
+        ExpressionAttributeNames: expression ? names : { '#a0': 'name' },
+        ExpressionAttributeValues: expression ? (Object.keys(values).length ? values : undefined) : { ':a0': server.name },
+      },
+    };
+  }
+
+  private async deletePartition(pk: string): Promise<void> {
+    const items = await this.queryAll({ TableName: this.table, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': K.PK }, ExpressionAttributeValues: { ':pk': pk }, ProjectionExpression: '#pk, #sk', });
+    for (const item of items) {
+      await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { [K.PK]: item[K.PK], [K.SK]: item[K.SK] } }));
+    }
+  }
+}
+
+export function encodeCursor(event: Pick<AuditEvent, 'revision' | 'seq'>): string {
+  return Buffer.from(K.eventSk(event.revision, event.seq)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): string {
+  const sk = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!K.EVENT_SK.test(sk)) throw invalid('invalid cursor');
+  return sk;
+}

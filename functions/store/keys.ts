@@ -1,0 +1,27 @@
+/**
+ * The single-table layout. A cluster's item, its dc items and its server items share one partition (one
+ * Query reads them all); audit events have a partition per cluster; tokens and idempotency records their own.
+ */
+export const PK = 'pk';
+export const SK = 'sk';
+/** The table's TTL attribute (epoch seconds): only idempotency records and aged audit events carry it. */
+export const TTL_ATTRIBUTE = 'expiresAt';
+
+export const clusterPk = (cluster: string) => `CLUSTER#${cluster}`;
+export const CLUSTER_SK = '#CLUSTER';
+export const dcSk = (dc: string) => `DC#${dc}`;
+export const serverSk = (server: string) => `SERVER#${server}`;
+
+export const CLUSTERS_PK = 'CLUSTERS';
+
+export const eventsPk = (cluster: string) => `EVENTS#${cluster}`;
+export const eventSk = (revision: number, seq: number) =>
+  `EV#${String(revision).padStart(12, '0')}#${String(seq).padStart(3, '0')}`;
+export const EVENT_SK = /^EV#\d{12}#\d{3}$/;
+
+export const tokenPk = (hash: string) => `TOKEN#${hash}`;
+export const TOKENS_PK = 'TOKENS';
+export const ITEM_SK = '#';
+
+export const idempotencyPk = (scope: string) => `IDEMPOTENCY#${scope}`;
+export const IDEMPOTENCY_HOURS = 24;

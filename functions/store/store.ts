@@ -1,0 +1,70 @@
+/** Persistence behind one interface; `dynamo.ts` is its one implementation. */
+import type { Actor, AuditEvent, Cluster, ClusterState } from '../domain/model.js';
+import type { Outcome } from '../domain/outcome.js';
+import type { RoutineCondition, StatusReport } from '../domain/status.js';
+
+export interface IdempotencyScope {
+  /** Hash of the token's user, the route and the client's key. */
+  id: string;
+  /** Hash of what was asked, to tell a retry from a different request reusing the key. */
+  requestHash: string;
+}
+
+export interface MutateOptions<R> {
+  /** Recorded on every event the mutation writes. */
+  actor: Actor;
+  /** Turns the decided outcome into the answer to store with an idempotency record. */
+  result: (outcome: Outcome) => R;
+  idempotency?: IdempotencyScope;
+  /** Decide, but write nothing. */
+  dryRun?: boolean;
+}
+
+export type MutateResult<R> = { replayed: false; outcome: Outcome; result: R } | { replayed: true; result: R };
+
+export interface ClusterHeader {
+  revision: number;
+  transitions: number[];
+}
+
+export interface EventQuery {
+  limit: number;
+  cursor?: string;
+  since?: number;
+  target?: string;
+  action?: string;
+}
+
+export interface TokenRecord {
+  id: string;
+  user: string;
+  role: 'viewer' | 'agent' | 'operator' | 'admin';
+  clusters?: string[];
+  createdAt: number;
+  hash: string;
+}
+
+export interface Store {
+  /** The whole partition of a cluster in one Query. */
+  readCluster(id: string): Promise<ClusterState | undefined>;
+  /** Only the cluster item: enough to answer a conditional read. */
+  readClusterHeader(id: string): Promise<ClusterHeader | undefined>;
+  listClusters(): Promise<Cluster[]>;
+  /**
+   * Reads the cluster, lets `decide` compute the outcome, and writes the change, its audit events, the revision
+   * bump and the idempotency record in one transaction conditional on the revision read. Lost races are retried
+   * a bounded number of times, then `Conflict`.
+   */
+  mutate<R>(id: string, decide: (state: ClusterState | undefined) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>>;
+  /** A routine report as one conditional update; false when the stored server does not meet the condition. */
+  writeRoutineReport(cluster: string, server: string, report: StatusReport, condition: RoutineCondition, now: number): Promise<boolean>;
+  /** The stored answer to an earlier request with this idempotency scope, if any. */
+  findIdempotentResult<R>(scope: IdempotencyScope): Promise<R | undefined>;
+  listEvents(cluster: string, query: EventQuery): Promise<{ events: AuditEvent[]; cursor?: string }>;
+
+  putToken(token: TokenRecord): Promise<void>;
+  findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
+  listTokens(): Promise<TokenRecord[]>;
+  /** False when no such token. */
+  deleteToken(id: string): Promise<boolean>;
+}

@@ -1,0 +1,125 @@
+/**
+ * The local stand-in for API Gateway: serves exactly the route table, turning each request into the same
+ * payload-2.0 event the Lambda gets and calling the same family handler.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { FAMILY_OPERATIONS } from '../functions/api/index.js';
+import { DomainError } from '../functions/domain/errors.js';
+import { familyHandler, MAX_BODY_BYTES, nativeErrors, type Deps } from '../functions/http/handler.js';
+import { FAMILIES, matchRoute, routeKey, type Family } from '../functions/http/routes.js';
+
+type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+const TEXT_TYPES = /^(application\/(json|[\w.+-]+\+json|x-www-form-urlencoded|xml)|text\/)/i;
+
+export function buildEvent(req: IncomingMessage, body: Buffer, key: string, pathParameters: Record<string, string>): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  const text = TEXT_TYPES.test(headers['content-type'] ?? '');
+  const now = Date.now();
+  return {
+    version: '2.0',
+    routeKey: key,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    ...(req.headers.cookie && { cookies: req.headers.cookie.split(/;\s*/) }),
+    headers,
+    ...(url.search && { queryStringParameters: query }),
+    ...(Object.keys(pathParameters).length && { pathParameters }),
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'localhost',
+      http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey: key,
+      stage: '$default',
+      time: new Date(now).toISOString(),
+      timeEpoch: now,
+    },
+    ...(body.length > 0 && { body: text ? body.toString('utf8') : body.toString('base64') }),
+    isBase64Encoded: body.length > 0 && !text,
+  };
+}
+
+function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): void {
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
+  if (result.cookies?.length) headers['set-cookie'] = result.cookies;
+  const body = result.body === undefined ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+  res.writeHead(result.statusCode ?? 200, { ...headers, 'content-length': body.length });
+  res.end(body);
+}
+
+const nativeError = (error: DomainError, headers: Record<string, string> = {}) => {
+  const r = nativeErrors(error, {});
+  return { statusCode: r.status, headers: { 'content-type': 'application/json', ...r.headers, ...headers }, body: JSON.stringify(r.body) };
+};
+
+export interface LocalServerOptions {
+  port: number;
+  host?: string;
+  tls?: { cert: string; key: string };
+}
+
+export function createRequestListener(deps: Deps) {
+  const handlers = new Map<Family, Handler>(
+    (Object.keys(FAMILIES) as Family[]).map((family) => [family, familyHandler(family, FAMILY_OPERATIONS[family], () => deps)]),
+  );
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('error', () => res.destroy());
+    req.on('end', () => {
+      void (async () => {
+        try {
+          const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+          if (path === '/' && req.method === 'GET') return send(res, { statusCode: 302, headers: { location: '/console/' }, body: '' });
+          if (tooLarge) return send(res, nativeError(new DomainError('PayloadTooLarge', `bodies are limited to ${MAX_BODY_BYTES} bytes`)));
+          const match = matchRoute(req.method ?? 'GET', path);
+          if (match.kind === 'none') return send(res, nativeError(new DomainError('NotFound', `no route for ${req.method} ${path}`)));
+          if (match.kind === 'wrong-method') {
+            return send(res, nativeError(new DomainError('MethodNotAllowed', `${req.method} is not allowed here`), { allow: match.allowed.join(', ') }));
+          }
+          const key = routeKey(match.route);
+          send(res, await handlers.get(match.route.family)!(buildEvent(req, Buffer.concat(chunks), key, match.pathParameters)));
+        } catch (error) {
+          console.error(error);
+          if (!res.headersSent) send(res, { statusCode: 500, headers: { 'content-type': 'application/json' }, body: '{"error":{"code":"Internal","message":"internal error"}}' });
+        }
+      })();
+    });
+  };
+}
+
+export async function startHttpServer(deps: Deps, options: LocalServerOptions): Promise<Server> {
+  const listener = createRequestListener(deps);
+  const server = options.tls
+    ? createHttpsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, listener)
+    : createHttpServer(listener);
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => done());
+  });
+  return server;
+}
