@@ -63,7 +63,9 @@ export function reportStatus(state: ClusterState, name: string, report: StatusRe
     before.state !== after.state ||
     before.routable !== after.routable ||
     before.electable !== after.electable;
-  const events = routingRelevant ? [event('status', { kind: 'server', name }, state, next)] : [];
+  const events = routingRelevant
+    ? [event('status', { kind: 'server', name }, state, next, before.state !== after.state ? { reason: `${before.state || 'no report'} → ${after.state}` } : {})]
+    : [];
   const pending = state.cluster.pendingSwitchover;
   if (pending?.to === name && report.role === 'primary') {
     const { pendingSwitchover: _done, ...cluster } = next.cluster;

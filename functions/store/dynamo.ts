@@ -83,6 +83,10 @@ export class DynamoStore implements Store {
         if (replay !== undefined) return { replayed: true, result: replay };
         throw error;
       }
+      if (outcome.events.length > 0 && !outcome.removed) {
+        // The answer shows the revision this change will have.
+        outcome = { ...outcome, next: { ...outcome.next, cluster: { ...outcome.next.cluster, revision: (state?.cluster.revision ?? 0) + 1 } } };
+      }
       const result = options.result(outcome);
       if (options.dryRun) return { replayed: false, outcome, result };
       try {
@@ -261,7 +265,7 @@ export class DynamoStore implements Store {
       items.push({ Delete: { TableName: T, Key: { [K.PK]: K.CLUSTERS_PK, [K.SK]: id } } });
     } else {
       const bump = outcome.events.length > 0;
-      const cluster = { ...next.cluster, revision: bump ? revision : next.cluster.revision };
+      const cluster = next.cluster;
       // A change without events (a routine report found by the full path) leaves the revision alone but is
       // still conditional on it, so it cannot have missed a routing-relevant change.
       if (bump) items.push({ Put: { TableName: T, Item: { [K.PK]: pk, [K.SK]: K.CLUSTER_SK, kind: 'cluster', ...cluster, transitions: transitionTimes(next) }, ...revisionCondition } });

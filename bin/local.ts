@@ -1,0 +1,79 @@
+/**
+ * `npm start`: the whole control plane on 127.0.0.1:8989 over DynamoDB Local.
+ *   --port N (MAINTCTL_PORT)   --memory   --demo   --data DIR   --tls-cert F --tls-key F
+ *   --dynamodb-endpoint URL (share a running DynamoDB Local)   --sweep-interval SECONDS
+ */
+import { parseArgs } from 'node:util';
+import { JAVA_MISSING, javaAvailable } from '../local/dynamodb.js';
+import { registerDemoFleet, startDemoAgents } from '../local/demo.js';
+import { DEFAULT_PORT, startLocalStack } from '../local/stack.js';
+
+function fail(message: string): never {
+  console.error(`maintctl: ${message}`);
+  process.exit(1);
+}
+
+let args;
+try {
+  args = parseArgs({
+    options: {
+      port: { type: 'string' },
+      memory: { type: 'boolean', default: false },
+      demo: { type: 'boolean', default: false },
+      data: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'dynamodb-endpoint': { type: 'string' },
+      'sweep-interval': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  }).values;
+} catch (error) {
+  fail(`${(error as Error).message} (see --help)`);
+}
+if (args.help) {
+  console.log('usage: npm start -- [--port N] [--memory] [--demo] [--data DIR] [--tls-cert F --tls-key F] [--dynamodb-endpoint URL] [--sweep-interval S]');
+  process.exit(0);
+}
+
+const port = Number(args.port ?? process.env.MAINTCTL_PORT ?? DEFAULT_PORT);
+if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid port ${args.port ?? process.env.MAINTCTL_PORT}`);
+if (Boolean(args['tls-cert']) !== Boolean(args['tls-key'])) fail('--tls-cert and --tls-key go together');
+const sweepSeconds = Number(args['sweep-interval'] ?? 60);
+if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) fail('invalid --sweep-interval');
+if (!args['dynamodb-endpoint'] && !javaAvailable()) fail(JAVA_MISSING);
+
+const stack = await startLocalStack({
+  port,
+  memory: args.memory,
+  ...(args.data && { dataDir: args.data }),
+  ...(args['dynamodb-endpoint'] && { dynamodbEndpoint: args['dynamodb-endpoint'] }),
+  ...(process.env.MAINTCTL_ADMIN_TOKEN && { adminToken: process.env.MAINTCTL_ADMIN_TOKEN }),
+  ...(args['tls-cert'] && { tls: { cert: args['tls-cert'], key: args['tls-key']! } }),
+  sweepIntervalMs: sweepSeconds * 1000,
+}).catch((error: Error) => fail((error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `port ${port} is in use (try --port)` : error.message));
+
+let stopAgents = () => {};
+if (args.demo) {
+  await registerDemoFleet(stack.deps);
+  stopAgents = await startDemoAgents(stack.deps, stack.url);
+}
+
+const tokenNote = process.env.MAINTCTL_ADMIN_TOKEN ? ' (from MAINTCTL_ADMIN_TOKEN)' : stack.adminTokenCreated ? (args.memory ? ' (created now)' : ' (created now; saved in .maintctl/admin-token)') : '';
+console.log(`maintctl is running at ${stack.url}${args.memory ? ' (in memory)' : ''}
+admin token${tokenNote}: ${stack.adminToken}
+  (Basic credentials: user "admin", password = the token)
+try:
+  curl -s -H "Authorization: Bearer ${stack.adminToken}" ${stack.url}/v1/clusters
+${args.demo ? `demo fleet: demo-mariadb, demo-cassandra, demo-greptime (simulated agents report every 2 s)\n` : ''}Ctrl-C stops it.`);
+
+let stopping = false;
+async function shutdown() {
+  if (stopping) return;
+  stopping = true;
+  stopAgents();
+  await stack.stop();
+  process.exit(0);
+}
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

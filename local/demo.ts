@@ -1,0 +1,111 @@
+/**
+ * `npm start -- --demo`: a demo fleet and simulated agents that report over the API the way real ones would:
+ * health, connections, open transactions that fall to zero after a graceful drain, versions, switchovers.
+ */
+import { randomUUID } from 'node:crypto';
+import { registerCluster, registerServer, DEFAULT_STALE_AFTER_SECONDS } from '../functions/domain/registry.js';
+import type { Engine, ServerRole } from '../functions/domain/model.js';
+import { hashToken, newTokenId, newTokenSecret } from '../functions/http/auth.js';
+import type { Deps } from '../functions/http/handler.js';
+
+interface DemoServer { name: string; dc: string; role: ServerRole; component?: string; version: string }
+interface DemoCluster { id: string; engine: Engine; servers: DemoServer[] }
+
+export const DEMO_FLEET: DemoCluster[] = [
+  {
+    id: 'demo-mariadb',
+    engine: 'mariadb',
+    servers: [
+      { name: 'db1', dc: 'dc1', role: 'primary', version: '10.11.6' },
+      { name: 'db2', dc: 'dc1', role: 'replica', version: '10.11.6' },
+      { name: 'db3', dc: 'dc1', role: 'replica', version: '10.11.6' },
+    ],
+  },
+  {
+    id: 'demo-cassandra',
+    engine: 'cassandra',
+    servers: ['dc1', 'dc2'].flatMap((dc) => [0, 1, 2].map((i) => ({ name: `cassandra-${dc}-${i}`, dc, role: 'member' as const, version: '4.1.5' }))),
+  },
+  {
+    id: 'demo-greptime',
+    engine: 'greptimedb',
+    servers: [0, 1, 2].map((i) => ({ name: `datanode-${i}`, dc: 'dc1', role: 'member' as const, component: 'datanode', version: '0.9.5' })),
+  },
+];
+
+const demoActor = { user: 'demo', isAdmin: true, source: 'demo', requestId: 'demo' };
+
+/** Registers the demo clusters that are absent; existing ones are left as they are. */
+export async function registerDemoFleet(deps: Deps): Promise<void> {
+  for (const cluster of DEMO_FLEET) {
+    if (await deps.store.readCluster(cluster.id)) continue;
+    const config = { engine: cluster.engine, budget: {}, staleAfterSeconds: DEFAULT_STALE_AFTER_SECONDS };
+    await deps.store.mutate(cluster.id, (state) => registerCluster(state, cluster.id, config, deps.now()), { actor: demoActor, result: () => null });
+    for (const s of cluster.servers) {
+      const reg = { dc: s.dc, role: s.role, address: `${s.name}.demo.internal`, port: cluster.engine === 'mariadb' ? 3306 : 9042, ...(s.component && { component: s.component }) };
+      await deps.store.mutate(cluster.id, (state) => registerServer(state!, s.name, reg, deps.now()), { actor: demoActor, result: () => null });
+    }
+  }
+}
+
+interface ServerJson {
+  name: string; role: ServerRole; pending: boolean; maintenance: boolean; draining: boolean; drained: boolean;
+  connections?: number; openTransactions?: number; version?: string; claims: { mode: string }[];
+}
+
+const random = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
+
+/** One simulated agent per cluster, reporting for each of its servers every `everyMs`. */
+export async function startDemoAgents(deps: Deps, url: string, everyMs = 2000): Promise<() => void> {
+  // The previous run's agent tokens are replaced, not accumulated.
+  for (const t of await deps.store.listTokens()) if (t.user.startsWith('agent-demo-')) await deps.store.deleteToken(t.id);
+  const agents = await Promise.all(
+    DEMO_FLEET.map(async (cluster) => {
+      const secret = newTokenSecret();
+      await deps.store.putToken({ id: newTokenId(), user: `agent-${cluster.id}`, role: 'agent', clusters: [cluster.id], createdAt: deps.now(), hash: hashToken(secret) });
+      return { cluster, auth: `Bearer ${secret}` };
+    }),
+  );
+  const versions = new Map<string, string>(DEMO_FLEET.flatMap((c) => c.servers.map((s) => [`${c.id}/${s.name}`, s.version] as const)));
+
+  async function tick(cluster: DemoCluster, auth: string) {
+    const call = (path: string, method = 'GET', body?: unknown) =>
+      fetch(`${url}/v1/clusters/${cluster.id}${path}`, {
+        method,
+        headers: { authorization: auth, 'content-type': 'application/json', 'x-request-id': randomUUID() },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+    const [list, fo] = await Promise.all([call('/servers'), call('/failover')]);
+    if (!list.ok || !fo.ok) return;
+    const { servers } = (await list.json()) as { servers: ServerJson[] };
+    const { pendingSwitchover } = (await fo.json()) as { pendingSwitchover: { from?: string; to: string } | null };
+    for (const s of servers) {
+      let role = s.role;
+      if (pendingSwitchover?.to === s.name) role = 'primary';
+      else if (pendingSwitchover?.from === s.name) role = 'replica';
+      const closed = s.maintenance || s.drained;
+      const openTransactions = role !== 'primary' || closed ? 0 : s.pending ? Math.max(0, (s.openTransactions ?? 0) - random(1, 3)) : random(1, 4);
+      const connections = closed ? 0 : s.draining && !s.pending ? Math.max(0, (s.connections ?? 0) - random(2, 6)) : random(5, 40);
+      await call(`/servers/${s.name}/status`, 'PUT', {
+        health: 'running',
+        role,
+        connections,
+        openTransactions,
+        version: versions.get(`${cluster.id}/${s.name}`)!,
+        replicationLagSeconds: role === 'replica' ? random(0, 2) : 0,
+      });
+    }
+  }
+
+  let stopped = false;
+  const loops = agents.map(async ({ cluster, auth }) => {
+    while (!stopped) {
+      await tick(cluster, auth).catch(() => undefined);
+      await new Promise((done) => setTimeout(done, everyMs).unref());
+    }
+  });
+  void Promise.all(loops);
+  return () => {
+    stopped = true;
+  };
+}
