@@ -1,7 +1,7 @@
 /**
  * `npm start`: the whole control plane on 127.0.0.1:8989 over DynamoDB Local.
  *   --port N (MAINTCTL_PORT)   --memory   --demo   --data DIR   --tls-cert F --tls-key F
- *   --dynamodb-endpoint URL (share a running DynamoDB Local)   --sweep-interval SECONDS
+ *   --dynamodb-endpoint URL (share a running DynamoDB Local)   --table NAME   --sweep-interval SECONDS
  */
 import { parseArgs } from 'node:util';
 import { JAVA_MISSING, javaAvailable } from '../local/dynamodb.js';
@@ -24,6 +24,7 @@ try {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'dynamodb-endpoint': { type: 'string' },
+      table: { type: 'string' },
       'sweep-interval': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -32,7 +33,7 @@ try {
   fail(`${(error as Error).message} (see --help)`);
 }
 if (args.help) {
-  console.log('usage: npm start -- [--port N] [--memory] [--demo] [--data DIR] [--tls-cert F --tls-key F] [--dynamodb-endpoint URL] [--sweep-interval S]');
+  console.log('usage: npm start -- [--port N] [--memory] [--demo] [--data DIR] [--tls-cert F --tls-key F] [--dynamodb-endpoint URL] [--table NAME] [--sweep-interval S]');
   process.exit(0);
 }
 
@@ -41,6 +42,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid port ${ar
 if (Boolean(args['tls-cert']) !== Boolean(args['tls-key'])) fail('--tls-cert and --tls-key go together');
 const sweepSeconds = Number(args['sweep-interval'] ?? 60);
 if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) fail('invalid --sweep-interval');
+if (args.table !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(args.table)) fail(`invalid --table ${args.table} (3 to 255 of A-Z a-z 0-9 _ . -)`);
 if (!args['dynamodb-endpoint'] && !javaAvailable()) fail(JAVA_MISSING);
 
 const stack = await startLocalStack({
@@ -48,6 +50,7 @@ const stack = await startLocalStack({
   memory: args.memory,
   ...(args.data && { dataDir: args.data }),
   ...(args['dynamodb-endpoint'] && { dynamodbEndpoint: args['dynamodb-endpoint'] }),
+  ...(args.table && { table: args.table }),
   ...(process.env.MAINTCTL_ADMIN_TOKEN && { adminToken: process.env.MAINTCTL_ADMIN_TOKEN }),
   ...(args['tls-cert'] && { tls: { cert: args['tls-cert'], key: args['tls-key']! } }),
   sweepIntervalMs: sweepSeconds * 1000,

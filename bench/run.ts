@@ -1,0 +1,440 @@
+/**
+ * The project's benchmark (`npm run bench`): P1 (DynamoDB round trips per API call), P2 (handler overhead of the
+ * server list over the bare Query it makes) and P3 (a conditional read ÷ the full list), measured side by side in
+ * one run over its own in-memory DynamoDB Local and local HTTP server. Prints a table, writes bench/results.json.
+ * The machine is shared and noisy: every figure is a median, every comparison a ratio of interleaved samples.
+ * Exits 0 when a target is missed (it reports); non-zero only when the run itself fails.
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { serverJson } from '../functions/api/render.js';
+import { clusterTag } from '../functions/api/mutation.js';
+import { listQuery } from '../functions/api/schemas.js';
+import { viewAll } from '../functions/domain/derive.js';
+import type { Actor, EventDraft } from '../functions/domain/model.js';
+import type { Outcome } from '../functions/domain/outcome.js';
+import { registerCluster, registerServer } from '../functions/domain/registry.js';
+import { reportStatus } from '../functions/domain/status.js';
+import { hashToken, newTokenId, newTokenSecret } from '../functions/http/auth.js';
+import { validate, type Deps } from '../functions/http/handler.js';
+import type { Role } from '../functions/http/routes.js';
+import { createDeps, dynamoClient } from '../functions/runtime.js';
+import * as K from '../functions/store/keys.js';
+import { ensureTable, startDynamoLocal } from '../local/dynamodb.js';
+import { createRequestListener, startHttpServer } from '../local/http-server.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SMALL = { id: 'bench-small', servers: 20 };
+const BIG = { id: 'bench-big', servers: 1000 };
+/** Servers per seeding transaction: each adds its server item and two events (register, first report). */
+const SEED_BATCH = 25;
+const WARMUP = 30;
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
+
+// ---------------------------------------------------------------------------------------------- statistics
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+const summary = (xs: number[]) => ({ samples: xs.length, medianMs: round(median(xs)), p10Ms: round(quantile(xs, 0.1)), p90Ms: round(quantile(xs, 0.9)) });
+const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
+/**
+ * Runs each measurement once per round, the order alternating between rounds (A B, B A, …) so neither always
+ * runs first; returns the durations (ms) per measurement.
+ */
+async function interleaved(fns: Record<string, () => Promise<void>>, rounds: number, warmup = WARMUP): Promise<Record<string, number[]>> {
+  const names = Object.keys(fns);
+  const out: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < warmup + rounds; r++) {
+    const order = r % 2 === 0 ? names : [...names].reverse();
+    for (const name of order) {
+      const t0 = performance.now();
+      await fns[name]!();
+      const dt = performance.now() - t0;
+      if (r >= warmup) out[name]!.push(dt);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------- HTTP client
+
+interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** A keep-alive client on node:http (lighter than fetch, so the figure is mostly the server's). */
+function httpClient(base: string) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  const url = new URL(base);
+  const call = (method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) =>
+    new Promise<HttpAnswer>((done, fail) => {
+      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      const req = request(
+        {
+          agent,
+          host: url.hostname,
+          port: url.port,
+          method,
+          path,
+          headers: {
+            ...(token !== null && { authorization: `Bearer ${token}` }),
+            ...(payload && { 'content-type': 'application/json', 'content-length': String(payload.length) }),
+            ...headers,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+          res.on('error', fail);
+        },
+      );
+      req.on('error', fail);
+      req.end(payload);
+    });
+  return { call, close: () => agent.destroy() };
+}
+
+const json = (a: HttpAnswer) => JSON.parse(a.body.toString('utf8') || 'null');
+
+function expectStatus(a: HttpAnswer, status: number, what: string): HttpAnswer {
+  if (a.status !== status) throw new Error(`${what}: expected ${status}, got ${a.status} ${a.body.toString('utf8').slice(0, 300)}`);
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------- setup
+
+function countRoundTrips(client: DynamoDBClient) {
+  const counter = {
+    commands: [] as string[],
+    reset() {
+      this.commands = [];
+    },
+  };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      counter.commands.push(context.commandName ?? '?');
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'benchCountRoundTrips' },
+  );
+  return counter;
+}
+
+async function createToken(deps: Deps, role: Role, clusters?: string[]): Promise<string> {
+  const secret = newTokenSecret();
+  await deps.store.putToken({ id: newTokenId(), user: `bench-${role}-${newTokenId()}`, role, createdAt: deps.now(), hash: hashToken(secret), ...(clusters && { clusters }) });
+  return secret;
+}
+
+const serverName = (i: number) => `db-${String(i).padStart(4, '0')}`;
+
+/**
+ * Seeds a cluster through the store and the domain rules (so the audit log matches the state): the cluster, then
+ * its servers in batches, each registered and given a first running report, ≤ 90 items per transaction.
+ */
+async function seedCluster(deps: Deps, id: string, servers: number): Promise<void> {
+  const actor: Actor = { user: 'bench', isAdmin: true, source: 'bench', requestId: `seed-${randomUUID()}` };
+  const config = { engine: 'mariadb' as const, budget: {}, staleAfterSeconds: 86_400 };
+  await deps.store.mutate(id, (state) => registerCluster(state, id, config, deps.now()), { actor, result: () => null });
+  for (let start = 0; start < servers; start += SEED_BATCH) {
+    await deps.store.mutate(
+      id,
+      (state) => {
+        if (!state) throw new Error(`cluster ${id} vanished`);
+        const now = deps.now();
+        let next = state;
+        const events: EventDraft[] = [];
+        const apply = (o: Outcome) => {
+          next = o.next;
+          events.push(...o.events);
+        };
+        for (let i = start; i < Math.min(servers, start + SEED_BATCH); i++) {
+          const name = serverName(i);
+          apply(registerServer(next, name, { dc: `dc${(i % 3) + 1}`, role: i === 0 ? 'primary' : 'replica', address: `10.0.${i >> 8}.${i & 255}`, port: 3306 }, now));
+          apply(reportStatus(next, name, { health: 'running', connections: 10 + (i % 50), openTransactions: i % 3, version: '10.11.6', replicationLagSeconds: i === 0 ? 0 : (i % 7) / 10 }, now));
+        }
+        return { next, events };
+      },
+      { actor, result: () => null },
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- the run
+
+interface Row {
+  id: string;
+  what: string;
+  measured: string;
+  target: string;
+  pass: boolean;
+}
+
+async function main() {
+  const started = performance.now();
+  const log = (message: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}`);
+
+  log('starting DynamoDB Local (in memory)');
+  const dynamo = await startDynamoLocal();
+  const client = dynamoClient(dynamo.endpoint);
+  const counter = countRoundTrips(client);
+  const table = `bench-${randomUUID()}`;
+  await ensureTable(client, table);
+  const deps = createDeps(client, table);
+  const server = await startHttpServer(deps, { port: 0, host: '127.0.0.1' });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const http = httpClient(base);
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+
+  try {
+    const admin = await createToken(deps, 'admin');
+    const viewer = await createToken(deps, 'viewer');
+    const agent = await createToken(deps, 'agent', [SMALL.id]);
+
+    log(`seeding ${SMALL.servers} servers in ${SMALL.id}`);
+    let t0 = performance.now();
+    await seedCluster(deps, SMALL.id, SMALL.servers);
+    log(`seeding ${BIG.servers} servers in ${BIG.id}`);
+    await seedCluster(deps, BIG.id, BIG.servers);
+    const seedMs = performance.now() - t0;
+    // A few claims in the big cluster, so the list renders claims and the ETag carries a transition time.
+    for (const i of [5, 6, 7]) {
+      expectStatus(await http.call('PUT', `/v1/clusters/${BIG.id}/servers/${serverName(i)}/maintenance`, admin, { reason: 'bench', ttl: '2h' }), 200, 'seed claim');
+    }
+    log(`seeded in ${(seedMs / 1000).toFixed(1)} s`);
+
+    const rows: Row[] = [];
+
+    // ------------------------------------------------------------------------------------------ P1
+    log('P1: counting DynamoDB round trips per call');
+    const count = async (fn: () => Promise<HttpAnswer>, status: number, what: string) => {
+      counter.reset();
+      expectStatus(await fn(), status, what);
+      return [...counter.commands];
+    };
+    const S = `/v1/clusters/${SMALL.id}`;
+    const B = `/v1/clusters/${BIG.id}`;
+    const coldViewer = await createToken(deps, 'viewer');
+    const p1 = {
+      tokenCold: await count(() => http.call('GET', `${S}/servers`, coldViewer), 200, 'cold token read'),
+      tokenWarm: await count(() => http.call('GET', `${S}/servers`, coldViewer), 200, 'warm token read'),
+      read: await count(() => http.call('GET', `${S}/servers`, viewer), 200, 'read'),
+      readBig: await count(() => http.call('GET', `${B}/servers`, viewer), 200, 'read big'),
+      readConditional: [] as string[],
+      serverMutation: await count(() => http.call('PUT', `${S}/servers/${serverName(3)}/maintenance`, admin, { reason: 'bench p1' }), 200, 'server mutation'),
+      serverClear: await count(() => http.call('DELETE', `${S}/servers/${serverName(3)}/maintenance`, admin), 200, 'server clear'),
+      dcMutation: await count(() => http.call('PUT', `${S}/dcs/dc2/maintenance`, admin, { reason: 'bench p1' }), 200, 'dc mutation'),
+      dcClear: await count(() => http.call('DELETE', `${S}/dcs/dc2/maintenance`, admin), 200, 'dc clear'),
+      routineReport: [] as string[],
+    };
+    // Warm the viewer token (already warm) and the agent's before counting their calls.
+    await http.call('GET', `${S}/servers`, viewer);
+    const etagSmall = (await http.call('GET', `${S}/servers`, viewer)).headers.etag as string;
+    p1.readConditional = await count(() => http.call('GET', `${S}/servers`, viewer, undefined, { 'if-none-match': etagSmall }), 304, 'conditional read');
+    const report = { health: 'running', role: 'replica', connections: 12, openTransactions: 1, version: '10.11.6', replicationLagSeconds: 0.2 };
+    await http.call('PUT', `${S}/servers/${serverName(4)}/status`, agent, report); // warms the agent token
+    counter.reset();
+    const routine = expectStatus(await http.call('PUT', `${S}/servers/${serverName(4)}/status`, agent, { ...report, connections: 17 }), 200, 'routine report');
+    p1.routineReport = [...counter.commands];
+    if (json(routine).routingRelevant !== false) throw new Error('the routine report was judged routing-relevant');
+
+    const eq = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+    const MUT = ['QueryCommand', 'TransactWriteItemsCommand'];
+    const p1Checks: [string, string[], string[]][] = [
+      ['read GET servers (20)', p1.read, ['QueryCommand']],
+      ['read GET servers (1,000)', p1.readBig, ['QueryCommand']],
+      ['read If-None-Match (304)', p1.readConditional, ['GetItemCommand']],
+      ['server maintenance set', p1.serverMutation, MUT],
+      ['server maintenance clear', p1.serverClear, MUT],
+      ['dc maintenance set', p1.dcMutation, MUT],
+      ['dc maintenance clear', p1.dcClear, MUT],
+      ['routine status report', p1.routineReport, ['UpdateItemCommand']],
+    ];
+    const short = (cmds: string[]) => (cmds.length ? cmds.map((c) => c.replace(/Command$/, '')).join('+') : 'none');
+    for (const [what, got, want] of p1Checks) {
+      rows.push({ id: 'P1', what, measured: `${got.length} (${short(got)})`, target: `${want.length} (${short(want)})`, pass: eq(got, want) });
+    }
+    const extra = p1.tokenWarm.length - p1.read.length;
+    rows.push({ id: 'P1', what: 'warm token check (extra trips)', measured: `${extra} (cold: +${p1.tokenCold.length - p1.read.length} ${short(p1.tokenCold.slice(0, -1))})`, target: '0', pass: extra === 0 && eq(p1.tokenWarm, ['QueryCommand']) });
+
+    // ------------------------------------------------------------------------------------------ P2
+    const bareQuery = (id: string) => async () => {
+      const input: QueryCommandInput = { TableName: table, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': K.PK }, ExpressionAttributeValues: { ':pk': K.clusterPk(id) }, ConsistentRead: true };
+      let ExclusiveStartKey: QueryCommandInput['ExclusiveStartKey'];
+      let n = 0;
+      do {
+        const out = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey }));
+        n += out.Items?.length ?? 0;
+        ExclusiveStartKey = out.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      if (n === 0) throw new Error(`empty partition ${id}`);
+    };
+    const list = (id: string, headers: Record<string, string> = {}, status = 200) => async () => {
+      expectStatus(await http.call('GET', `/v1/clusters/${id}/servers`, viewer, undefined, headers), status, `GET ${id} servers`);
+    };
+    const readCluster = (id: string) => async () => {
+      await deps.store.readCluster(id);
+    };
+
+    const p2: Record<string, unknown> = {};
+    for (const c of [SMALL, BIG]) {
+      log(`P2: ${c.servers} servers, ${SAMPLES} interleaved samples each of the HTTP list, the bare Query and readCluster`);
+      const bytes = (await http.call('GET', `/v1/clusters/${c.id}/servers`, viewer)).body.length;
+      const r = await interleaved({ http: list(c.id), query: bareQuery(c.id), readCluster: readCluster(c.id) }, SAMPLES);
+      const ratio = median(r.http!) / median(r.query!);
+      p2[`servers${c.servers}`] = {
+        cluster: c.id,
+        responseBytes: bytes,
+        http: summary(r.http!),
+        bareQuery: summary(r.query!),
+        readCluster: summary(r.readCluster!),
+        ratio: round(ratio),
+        ratioOverReadCluster: round(median(r.http!) / median(r.readCluster!)),
+      };
+      rows.push({
+        id: 'P2',
+        what: `GET servers ÷ bare Query, ${c.servers.toLocaleString('en-US')} servers`,
+        measured: `${ratio.toFixed(2)}× (${median(r.http!).toFixed(2)} / ${median(r.query!).toFixed(2)} ms)`,
+        target: '≤ 1.3×',
+        pass: ratio <= 1.3,
+      });
+    }
+
+    // ------------------------------------------------------------------------------------------ P3
+    log(`P3: ${SAMPLES} interleaved samples each of If-None-Match (304) and the full list, ${BIG.servers} servers`);
+    const etagBig = expectStatus(await http.call('GET', `${B}/servers`, viewer), 200, 'etag').headers.etag as string;
+    const p3r = await interleaved({ conditional: list(BIG.id, { 'if-none-match': etagBig }, 304), full: list(BIG.id) }, SAMPLES);
+    const p3ratio = median(p3r.conditional!) / median(p3r.full!);
+    const p3 = { cluster: BIG.id, etag: etagBig, conditional: summary(p3r.conditional!), full: summary(p3r.full!), ratio: round(p3ratio, 4) };
+    rows.push({
+      id: 'P3',
+      what: 'If-None-Match (304) ÷ full list, 1,000 servers',
+      measured: `${p3ratio.toFixed(3)}× (${median(p3r.conditional!).toFixed(2)} / ${median(p3r.full!).toFixed(2)} ms)`,
+      target: '≤ 0.1×',
+      pass: p3ratio <= 0.1,
+    });
+
+    // ------------------------------------------------------------------------------------------ breakdown
+    log('breakdown: where the 1,000-server list spends its time in-process (no I/O)');
+    const breakdown = await handlerBreakdown(deps, BIG.id, viewer);
+
+    // ------------------------------------------------------------------------------------------ report
+    const results = {
+      date: new Date().toISOString(),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      cpus: cpus().length,
+      loadAverage: loadavg().map((x) => round(x, 2)),
+      samplesPerMeasurement: SAMPLES,
+      warmupRounds: WARMUP,
+      seed: { servers: { [SMALL.id]: SMALL.servers, [BIG.id]: BIG.servers }, seconds: round(seedMs / 1000, 1) },
+      p1,
+      p2,
+      p3,
+      breakdownMs: breakdown,
+      table: rows,
+      missed: rows.filter((r) => !r.pass).map((r) => `${r.id} ${r.what}`),
+      totalSeconds: round((performance.now() - started) / 1000, 1),
+    };
+    writeFileSync(resolve(HERE, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+    printTable(rows);
+    console.log('\nIn-process breakdown of one 1,000-server list (medians, ms):');
+    for (const [k, v] of Object.entries(breakdown)) console.log(`  ${k.padEnd(34)} ${v.toFixed(3)}`);
+    const missed = rows.filter((r) => !r.pass);
+    console.log(missed.length === 0 ? '\nAll targets met.' : `\nMISSED ${missed.length} target(s):\n${missed.map((r) => `  ✗ ${r.id} ${r.what}: ${r.measured} (target ${r.target})`).join('\n')}`);
+    console.log(`\nWrote ${resolve(HERE, 'results.json')} (node ${process.version}, ${results.totalSeconds} s).`);
+  } finally {
+    http.close();
+    server.closeAllConnections();
+    await new Promise((done) => server.close(done));
+    client.destroy();
+    await dynamo.stop();
+  }
+}
+
+/**
+ * Medians of each in-process step the list route takes for the 1,000-server cluster, on a state read once:
+ * validation, view derivation, rendering, the entity tag, serialisation, and the whole handler through the
+ * request listener with a store that answers from memory (so no DynamoDB time at all).
+ */
+async function handlerBreakdown(deps: Deps, id: string, token: string): Promise<Record<string, number>> {
+  const state = (await deps.store.readCluster(id))!;
+  const now = Date.now();
+  const time = (fn: () => unknown, n = 60) => {
+    for (let i = 0; i < 10; i++) fn();
+    const xs: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      fn();
+      xs.push(performance.now() - t0);
+    }
+    return round(median(xs));
+  };
+  const views = viewAll(state, now);
+  const body = { cluster: state.cluster.id, revision: state.cluster.revision, servers: views.map(serverJson) };
+  const text = JSON.stringify(body);
+  const out: Record<string, number> = {
+    'zod listQuery': time(() => validate(listQuery, {}, 'query')),
+    'viewAll (derive 1,000 views)': time(() => viewAll(state, now)),
+    'serverJson ×1,000 (render)': time(() => views.map(serverJson)),
+    'clusterTag (transitionTimes)': time(() => clusterTag(state, now)),
+    'JSON.stringify body': time(() => JSON.stringify(body)),
+    'Buffer.from body': time(() => Buffer.from(text, 'utf8')),
+  };
+  // The whole local server path with DynamoDB taken out: the same listener over a store that answers from memory.
+  const store = Object.create(deps.store) as Deps['store'];
+  store.readCluster = async () => state;
+  const memoryDeps: Deps = { ...deps, store };
+  const { createServer } = await import('node:http');
+  const listenerServer = createServer(createRequestListener(memoryDeps));
+  await new Promise<void>((done) => listenerServer.listen(0, '127.0.0.1', () => done()));
+  const local = httpClient(`http://127.0.0.1:${(listenerServer.address() as AddressInfo).port}`);
+  try {
+    await local.call('GET', `/v1/clusters/${id}/servers`, token); // warms this Authenticator's cache (shared deps.auth)
+    const xs: number[] = [];
+    for (let i = 0; i < 80; i++) {
+      const t0 = performance.now();
+      expectStatus(await local.call('GET', `/v1/clusters/${id}/servers`, token), 200, 'in-memory list');
+      if (i >= 20) xs.push(performance.now() - t0);
+    }
+    out['HTTP list, store in memory (total)'] = round(median(xs));
+  } finally {
+    local.close();
+    listenerServer.closeAllConnections();
+    await new Promise((done) => listenerServer.close(done));
+  }
+  return out;
+}
+
+function printTable(rows: Row[]): void {
+  const head = ['id', 'what', 'measured', 'target', 'pass'];
+  const cells = rows.map((r) => [r.id, r.what, r.measured, r.target, r.pass ? 'yes' : 'NO ✗']);
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(`\n${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${cells.map(line).join('\n')}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,22 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { Construct } from 'constructs';
+import { ControlPlaneApi } from './constructs/control-plane-api.js';
+import { FamilyFunction } from './constructs/family-function.js';
+
+export interface ServiceStackProps extends StackProps {
+  readonly table: ITable;
+}
+
+export class ServiceStack extends Stack {
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id, props);
+    new ControlPlaneApi(this, 'ControlPlane', { table: props.table });
+    const sweeper = new FamilyFunction(this, 'Sweeper', { entry: 'functions/sweeper.ts', timeout: Duration.seconds(55), environment: { TABLE_NAME: props.table.tableName } });
+    props.table.grantReadWriteData(sweeper);
+    new Rule(this, 'EveryMinute', { schedule: Schedule.rate(Duration.minutes(1)), targets: [new LambdaFunction(sweeper)] });
+    new CfnOutput(this, 'TableName', { value: props.table.tableName });
+  }
+}

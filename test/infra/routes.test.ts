@@ -1,0 +1,41 @@
+/** The CDK stack serves exactly the route table, each route on its family's function. */
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { ROUTES, routeKey } from '../../functions/http/routes.js';
+import { ServiceStack } from '../../lib/service-stack.js';
+import { StatefulStack } from '../../lib/stateful-stack.js';
+
+describe('the service stack', () => {
+  // Bundling is skipped here (the `aws:cdk:bundling-stacks` context); `npm run synth` bundles for real.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stateful = new StatefulStack(app, 'State');
+  const template = Template.fromStack(new ServiceStack(app, 'Service', { table: stateful.table }));
+
+  it('creates one API Gateway route per route-table entry', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey as string);
+    expect(routes.sort()).toEqual(ROUTES.map(routeKey).sort());
+  });
+
+  it('runs every function on nodejs22.x, arm64', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Runtime?.startsWith('nodejs'));
+    expect(fns.length).toBeGreaterThanOrEqual(6);
+    for (const fn of fns) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+    }
+  });
+
+  it('keeps the table: retained, deletion protection, point-in-time recovery, TTL, stream', () => {
+    const table = Template.fromStack(stateful);
+    table.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        DeletionProtectionEnabled: true,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      },
+    });
+  });
+});

@@ -1,0 +1,406 @@
+/**
+ * R1 (quality.md): 500 concurrent mixed maintenance requests on a 20-server cluster, split across two local
+ * server processes (`bin/local.ts`) that share one DynamoDB Local and one table.
+ *
+ * Asserted: no answer ≥ 500; the audit log has contiguous revisions and, replayed in (revision, seq) order,
+ * every event's `before` is what the log had built so far and the `after`s rebuild exactly the stored state;
+ * and at every revision the disruption budget holds, judged by the domain's own rules (derive.ts, budget.ts)
+ * on the state rebuilt from the log.
+ *
+ * Without the store's revision condition, two requests decided on the same revision both commit: one
+ * request's change is then missing from the log (or an event's `before` is not what the log says), and two
+ * servers of one dc go out of service "at once" beyond the budget; this test then fails.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { defaultMaxUnavailable, judge } from '../../functions/domain/budget.js';
+import { viewAll, type ServerView } from '../../functions/domain/derive.js';
+import type { Cluster, ClusterState, Datacenter, Server } from '../../functions/domain/model.js';
+import { projectCluster, projectDc, projectServer } from '../../functions/domain/outcome.js';
+import { dynamoClient } from '../../functions/runtime.js';
+import { DynamoStore } from '../../functions/store/dynamo.js';
+import { freePort } from '../../local/dynamodb.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+
+const CLUSTER = 'fleet';
+const DCS = ['dc1', 'dc2', 'dc3', 'dc4'];
+const PER_DC = 5;
+const SERVERS = DCS.flatMap((dc) => Array.from({ length: PER_DC }, (_, i) => ({ name: `db-${dc}-${i + 1}`, dc, role: dc === 'dc1' && i === 0 ? 'primary' : 'replica' })));
+const PROCESSES = 2;
+const REQUESTS = 500;
+
+// ---------------------------------------------------------------------------------------------------------
+// Local server processes
+
+interface LocalProcess {
+  url: string;
+  child: ChildProcess;
+  output(): string;
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `tsx bin/local.ts` in its own process group (tsx runs the server in a child node process). */
+async function startLocal(args: string[], adminToken: string): Promise<LocalProcess> {
+  const port = await freePort();
+  const child = spawn(TSX, ['bin/local.ts', '--port', String(port), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, MAINTCTL_ADMIN_TOKEN: adminToken },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  const started = Date.now();
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`local server exited (${child.exitCode ?? child.signalCode}):\n${output}`);
+    try {
+      if ((await fetch(`${url}/v1/health`)).ok) return { url, child, output: () => output };
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() - started > 60_000) {
+      await stopLocal({ url, child, output: () => output });
+      throw new Error(`local server did not start within 60 s:\n${output}`);
+    }
+    await sleep(100);
+  }
+}
+
+async function stopLocal(p: LocalProcess): Promise<void> {
+  const pgid = p.child.pid!;
+  if (!groupAlive(pgid)) return;
+  try {
+    process.kill(-pgid, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
+  for (let i = 0; i < 100 && groupAlive(pgid); i++) await sleep(100);
+  if (groupAlive(pgid)) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// HTTP
+
+interface Answer {
+  status: number;
+  body: any;
+}
+
+async function call(url: string, token: string, method: string, path: string, body?: unknown): Promise<Answer> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* keep the text */
+  }
+  return { status: res.status, body: parsed };
+}
+
+async function ok(url: string, token: string, method: string, path: string, body?: unknown): Promise<any> {
+  const res = await call(url, token, method, path, body);
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The audit log, replayed
+
+interface ApiEvent {
+  revision: number;
+  seq: number;
+  at: string;
+  action: string;
+  target: string;
+  before: unknown;
+  after: unknown;
+  override?: boolean;
+}
+
+async function allEvents(url: string, token: string): Promise<ApiEvent[]> {
+  const events: ApiEvent[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await ok(url, token, 'GET', `/v1/clusters/${CLUSTER}/events?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    events.push(...page.events);
+    cursor = page.cursor;
+  } while (cursor);
+  return events.sort((a, b) => a.revision - b.revision || a.seq - b.seq);
+}
+
+const canon = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? null));
+
+/** The cluster state the projections describe (what a projection leaves out does not decide availability). */
+function stateFrom(projections: ReadonlyMap<string, unknown>, revision: number): ClusterState | undefined {
+  const cluster = projections.get('cluster') as Omit<Cluster, 'id' | 'revision' | 'createdAt'> | undefined;
+  if (!cluster) return undefined;
+  const servers = new Map<string, Server>();
+  const dcs = new Map<string, Datacenter>();
+  for (const [target, after] of projections) {
+    if (target.startsWith('server:')) {
+      const name = target.slice('server:'.length);
+      servers.set(name, { name, registeredAt: 0, ...(after as Omit<Server, 'name' | 'registeredAt'>) });
+    } else if (target.startsWith('dc:')) {
+      const name = target.slice('dc:'.length);
+      dcs.set(name, { name, ...(after as Omit<Datacenter, 'name'>) });
+    }
+  }
+  return { cluster: { id: CLUSTER, revision, createdAt: 0, ...structuredClone(cluster) }, dcs, servers };
+}
+
+interface Replay {
+  /** target → its last `after` (removed targets are absent). */
+  projections: Map<string, unknown>;
+  problems: string[];
+  revisions: number;
+}
+
+const BUDGETED = /^(set|update)-maintenance$/;
+
+function byDc(views: ServerView[]): Map<string, ServerView[]> {
+  const groups = new Map<string, ServerView[]>();
+  for (const v of views) groups.set(v.server.dc, [...(groups.get(v.server.dc) ?? []), v]);
+  return groups;
+}
+
+/** Replays the log and checks it at every revision: contiguity, `before`s, and the disruption budget. */
+function replay(events: ApiEvent[]): Replay {
+  const problems: string[] = [];
+  const projections = new Map<string, unknown>();
+  const byRevision = new Map<number, ApiEvent[]>();
+  for (const e of events) byRevision.set(e.revision, [...(byRevision.get(e.revision) ?? []), e]);
+  const revisions = [...byRevision.keys()].sort((a, b) => a - b);
+  revisions.forEach((revision, i) => {
+    if (revision !== i + 1) problems.push(`revisions are not contiguous: expected ${i + 1}, found ${revision}`);
+  });
+  let overrideSeen = false;
+  for (const revision of revisions) {
+    const group = byRevision.get(revision)!;
+    group.forEach((e, i) => {
+      if (e.seq !== i) problems.push(`revision ${revision}: seq ${e.seq} at position ${i} (duplicate or gap)`);
+    });
+    const prev = stateFrom(projections, revision - 1);
+    for (const e of group) {
+      const replayed = projections.get(e.target) ?? null;
+      if (!isDeepStrictEqual(canon(e.before), canon(replayed))) {
+        problems.push(`revision ${revision}.${e.seq} ${e.action} ${e.target}: its before ${JSON.stringify(e.before)} is not the replayed ${JSON.stringify(replayed)} (a lost update)`);
+      }
+      if (e.after === null) projections.delete(e.target);
+      else projections.set(e.target, e.after);
+    }
+    const next = stateFrom(projections, revision);
+    if (!prev || !next) continue;
+
+    // The budget after this revision, judged the way the domain judges it.
+    const at = Date.parse(group[0]!.at);
+    const override = group.some((e) => e.override === true);
+    overrideSeen ||= override;
+    const wasUnavailable = new Set(viewAll(prev, at).filter((v) => v.unavailable).map((v) => v.server.name));
+    const limitOf = (n: number) => next.cluster.budget.maxUnavailablePerDc ?? defaultMaxUnavailable(n);
+    const dcs = byDc(viewAll(next, at));
+    const what = group.map((e) => `${e.action} ${e.target}`).join(', ');
+    let withinBudget = 0;
+    for (const [dc, views] of dcs) {
+      const down = views.filter((v) => v.unavailable).map((v) => v.server.name);
+      if (down.length <= limitOf(views.length)) {
+        withinBudget++;
+        continue;
+      }
+      const newly = down.filter((n) => !wasUnavailable.has(n));
+      const dcRequest = group.some((e) => e.target === `dc:${dc}` && BUDGETED.test(e.action));
+      if (newly.length > 0 && !dcRequest && !override) {
+        problems.push(`revision ${revision} (${what}): dc ${dc} has ${down.length} unavailable [${down.join(' ')}], limit ${limitOf(views.length)}; newly [${newly.join(' ')}] without override`);
+      }
+    }
+    if (!overrideSeen && dcs.size > 0 && withinBudget === 0) {
+      problems.push(`revision ${revision} (${what}): no dc is within its budget`);
+    }
+    for (const e of group) {
+      if (!BUDGETED.test(e.action) || e.override || e.target === 'cluster') continue;
+      const scope = e.target.startsWith('dc:') ? { kind: 'dc' as const, dc: e.target.slice(3) } : { kind: 'server' as const };
+      const verdict = judge(prev, next, scope, at);
+      if (!verdict.allowed) problems.push(`revision ${revision} ${e.action} ${e.target}: the budget refuses it on the replayed state: ${verdict.reason}`);
+    }
+  }
+  return { projections, problems, revisions: revisions.length };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The load
+
+/** A small seeded PRNG, so a failing run can be repeated with its seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface LoadRequest {
+  kind: string;
+  method: string;
+  path: string;
+  body?: unknown;
+}
+
+function loadRequest(rnd: () => number): LoadRequest {
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+  const server = pick(SERVERS).name;
+  const dc = pick(DCS);
+  const reason = pick(['patch', 'kernel', 'disk']);
+  const C = `/v1/clusters/${CLUSTER}`;
+  const r = rnd();
+  if (r < 0.25) return { kind: 'server-set', method: 'PUT', path: `${C}/servers/${server}/maintenance`, body: { reason } };
+  if (r < 0.35) return { kind: 'server-drain', method: 'PUT', path: `${C}/servers/${server}/maintenance`, body: { mode: 'drain', reason } };
+  if (r < 0.4) return { kind: 'server-force', method: 'PUT', path: `${C}/servers/${server}/maintenance`, body: { force: true, reason } };
+  if (r < 0.68) return { kind: 'server-clear', method: 'DELETE', path: `${C}/servers/${server}/maintenance` };
+  if (r < 0.76) return { kind: 'dc-set', method: 'PUT', path: `${C}/dcs/${dc}/maintenance`, body: { reason } };
+  if (r < 0.84) return { kind: 'dc-clear', method: 'DELETE', path: `${C}/dcs/${dc}/maintenance` };
+  if (r < 0.92) return { kind: 'cluster-set', method: 'PUT', path: `${C}/maintenance`, body: { reason } };
+  return { kind: 'cluster-clear', method: 'DELETE', path: `${C}/maintenance` };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+const table = `r1-${randomUUID()}`;
+const admin = `mct_${randomBytes(32).toString('base64url')}`;
+const dataDir = mkdtempSync(join(tmpdir(), 'maintctl-r1-'));
+const processes: LocalProcess[] = [];
+
+beforeAll(async () => {
+  const endpoint = inject('dynamodbEndpoint');
+  const args = ['--dynamodb-endpoint', endpoint, '--table', table, '--sweep-interval', '0', '--data', dataDir];
+  // One after the other: the first creates the table and the admin token, the others find them.
+  for (let i = 0; i < PROCESSES; i++) processes.push(await startLocal(args, admin));
+
+  const url = processes[0]!.url;
+  await ok(url, admin, 'PUT', `/v1/clusters/${CLUSTER}`, { engine: 'mariadb', staleAfterSeconds: 3600 });
+  for (const s of SERVERS) await ok(url, admin, 'PUT', `/v1/clusters/${CLUSTER}/servers/${s.name}`, { dc: s.dc, role: s.role });
+  for (const s of SERVERS) {
+    await ok(url, admin, 'PUT', `/v1/clusters/${CLUSTER}/servers/${s.name}/status`, { health: 'running', role: s.role, connections: 0, openTransactions: 0, version: '10.11.6' });
+  }
+});
+
+afterAll(async () => {
+  await Promise.all(processes.map(stopLocal));
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('R1: concurrent mixed requests through several local server processes', () => {
+  it('loses no update, never exceeds the budget, never answers ≥ 500', async () => {
+    const seed = randomBytes(4).readUInt32BE();
+    const rnd = prng(seed);
+    const requests = Array.from({ length: REQUESTS }, () => loadRequest(rnd));
+    const seedRevision = (await ok(processes[0]!.url, admin, 'GET', `/v1/clusters/${CLUSTER}`)).revision as number;
+
+    const started = performance.now();
+    const answers = await Promise.all(
+      requests.map(async (req, i) => {
+        const p = processes[i % processes.length]!;
+        try {
+          const res = await call(p.url, admin, req.method, req.path, req.body);
+          return { req, status: res.status, code: res.body?.error?.code as string | undefined };
+        } catch (error) {
+          return { req, status: 0, code: `no answer: ${(error as Error).message}` };
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+
+    const tally: Record<string, number> = {};
+    for (const a of answers) tally[`${a.status}${a.code ? ` ${a.code}` : ''}`] = (tally[`${a.status}${a.code ? ` ${a.code}` : ''}`] ?? 0) + 1;
+    const byKind: Record<string, Record<string, number>> = {};
+    for (const a of answers) (byKind[a.req.kind] ??= {})[a.status] = (byKind[a.req.kind]![a.status] ?? 0) + 1;
+
+    const url = processes[0]!.url;
+    const events = await allEvents(url, admin);
+    const log = replay(events);
+    const finalRevision = (await ok(url, admin, 'GET', `/v1/clusters/${CLUSTER}`)).revision as number;
+    console.log(
+      `R1 seed ${seed}: ${REQUESTS} requests over ${processes.length} processes in ${seconds.toFixed(1)} s; answers ${JSON.stringify(tally)}; ` +
+        `by kind ${JSON.stringify(byKind)}; revisions ${seedRevision} → ${finalRevision} (${finalRevision - seedRevision} changes), ${events.length} events`,
+    );
+
+    // 0 answers ≥ 500 (and every request answered); refusals are 409s the domain names.
+    const failures = answers.filter((a) => a.status === 0 || a.status >= 500);
+    expect(failures.map((a) => `${a.req.method} ${a.req.path}: ${a.status} ${a.code ?? ''}`)).toEqual([]);
+    expect(answers.filter((a) => a.status !== 200 && !(a.status === 409 && ['Conflict', 'BudgetExceeded', 'HeldByOthers'].includes(a.code!))).map((a) => `${a.req.kind}: ${a.status} ${a.code}`)).toEqual([]);
+    // The load did change things, through every kind of request.
+    expect(finalRevision - seedRevision).toBeGreaterThan(20);
+    for (const action of ['set-maintenance', 'clear-maintenance']) {
+      for (const prefix of ['server:', 'dc:', 'cluster']) {
+        expect(events.some((e) => e.revision > seedRevision && e.action === action && e.target.startsWith(prefix)), `${action} ${prefix}`).toBe(true);
+      }
+    }
+
+    // Revisions contiguous, every `before` what the log had built, the budget held at every revision.
+    expect(log.problems.slice(0, 20)).toEqual([]);
+    expect(log.revisions).toBe(finalRevision);
+
+    // Replaying the `after`s gives exactly the stored state: every server, dc and the cluster.
+    const client = dynamoClient(inject('dynamodbEndpoint'));
+    const stored = (await new DynamoStore(client, table).readCluster(CLUSTER))!;
+    client.destroy();
+    expect(stored.cluster.revision).toBe(finalRevision);
+    const expected = new Map<string, unknown>([['cluster', canon(projectCluster(stored.cluster))]]);
+    for (const s of stored.servers.values()) expected.set(`server:${s.name}`, canon(projectServer(s)));
+    for (const d of stored.dcs.values()) expected.set(`dc:${d.name}`, canon(projectDc(d)));
+    const replayed = new Map([...log.projections].map(([k, v]) => [k, canon(v)]));
+    const mismatches = [...new Set([...expected.keys(), ...replayed.keys()])]
+      .filter((target) => !isDeepStrictEqual(expected.get(target) ?? null, replayed.get(target) ?? null))
+      .map((target) => `${target}: stored ${JSON.stringify(expected.get(target) ?? null)} ≠ replayed ${JSON.stringify(replayed.get(target) ?? null)}`);
+    expect(mismatches).toEqual([]);
+    expect(stored.servers.size).toBe(SERVERS.length);
+
+    // And what the API shows (from the other process) agrees with the replay, claim holder by claim holder.
+    const other = processes[processes.length - 1]!.url;
+    const listed = await ok(other, admin, 'GET', `/v1/clusters/${CLUSTER}/servers`);
+    expect(listed.revision).toBe(finalRevision);
+    for (const s of listed.servers as { name: string; claims: { holder: string; scope: string; mode: string; reason?: string }[] }[]) {
+      const own = (replayed.get(`server:${s.name}`) as { claims: Record<string, { mode: string; reason?: string }> }).claims;
+      const dc = (replayed.get(`dc:${SERVERS.find((x) => x.name === s.name)!.dc}`) as { claims: Record<string, { mode: string; reason?: string }> } | undefined)?.claims ?? {};
+      const fromLog = [
+        ...Object.entries(own).map(([h, c]) => `server ${h} ${c.mode} ${c.reason ?? ''}`),
+        ...Object.entries(dc).map(([h, c]) => `dc ${h} ${c.mode} ${c.reason ?? ''}`),
+      ].sort();
+      expect(s.claims.map((c) => `${c.scope} ${c.holder} ${c.mode} ${c.reason ?? ''}`).sort(), s.name).toEqual(fromLog);
+    }
+    const cluster = await ok(other, admin, 'GET', `/v1/clusters/${CLUSTER}`);
+    const clusterClaims = (replayed.get('cluster') as { claims: Record<string, unknown> }).claims;
+    expect(cluster.maintenance.claims.map((c: { holder: string }) => c.holder).sort()).toEqual(Object.keys(clusterClaims).sort());
+  }, 120_000);
+});

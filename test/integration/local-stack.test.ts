@@ -1,0 +1,111 @@
+/** `npm start` as a user runs it: a real process, DynamoDB Local, the printed token and curl, Ctrl-C, --demo. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../local/dynamodb.js';
+
+const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'maintctl-'));
+  dirs.push(d);
+  return d;
+}
+
+interface Started { child: ChildProcess; output: () => string; url: string; token: string }
+
+async function start(args: string[], env: Record<string, string> = {}): Promise<Started> {
+  const child = spawn(TSX, ['bin/local.ts', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  for (let i = 0; i < 300 && !/Ctrl-C stops it/.test(out); i++) {
+    if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${out}`);
+    await sleep(100);
+  }
+  const url = /running at (\S+)/.exec(out)?.[1];
+  const token = /admin token[^:]*: (\S+)/.exec(out)?.[1];
+  if (!url || !token) throw new Error(`no URL or token printed: ${out}`);
+  return { child, output: () => out, url, token };
+}
+
+async function stop(s: Started): Promise<number | null> {
+  const exited = new Promise<number | null>((done) => s.child.once('exit', (code) => done(code)));
+  s.child.kill('SIGINT');
+  return exited;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const json = async (r: Response | Promise<Response>): Promise<any> => (await r).json();
+
+const javaProcessesFor = (dir: string) =>
+  spawnSync('pgrep', ['-f', `DynamoDBLocal.*${dir}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
+
+describe('npm start', () => {
+  it('prints the URL, a created admin token and a curl that works; keeps state and the token across restarts; Ctrl-C leaves no Java behind', async () => {
+    const data = tempDir();
+    const port = await freePort();
+    const first = await start(['--port', String(port), '--data', data]);
+    expect(first.url).toBe(`http://127.0.0.1:${port}`);
+    expect(first.output()).toContain(`curl -s -H "Authorization: Bearer ${first.token}" ${first.url}/v1/clusters`);
+    const auth = { authorization: `Bearer ${first.token}`, 'content-type': 'application/json' };
+    expect((await fetch(`${first.url}/v1/clusters/kept`, { method: 'PUT', headers: auth, body: '{"engine":"generic"}' })).status).toBe(201);
+    const basic = `Basic ${Buffer.from(`admin:${first.token}`).toString('base64')}`;
+    expect((await fetch(`${first.url}/v1/clusters`, { headers: { authorization: basic } })).status).toBe(200);
+    expect(javaProcessesFor(data)).toBe(1);
+    expect(await stop(first)).toBe(0);
+    expect(javaProcessesFor(data)).toBe(0);
+
+    const second = await start(['--port', String(port), '--data', data]);
+    expect(second.token).toBe(first.token);
+    const list = await json(fetch(`${second.url}/v1/clusters`, { headers: auth }));
+    expect(list.clusters.map((c: { id: string }) => c.id)).toEqual(['kept']);
+    await stop(second);
+  });
+
+  it('takes MAINTCTL_ADMIN_TOKEN instead of creating one', async () => {
+    const token = 'mct_given-token-for-this-test-0123456789abcdef';
+    const s = await start(['--memory', '--data', tempDir(), '--port', String(await freePort())], { MAINTCTL_ADMIN_TOKEN: token });
+    expect(s.token).toBe(token);
+    expect((await fetch(`${s.url}/v1/tokens`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    await stop(s);
+  });
+
+  it('stops at once with a one-line instruction when java is missing', () => {
+    const r = spawnSync(TSX, ['bin/local.ts', '--memory'], { env: { PATH: dirname(process.execPath) }, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n').filter((l) => !/nodedir/.test(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/openjdk-17-jre-headless/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('--demo registers the demo fleet, whose agents drain a primary within seconds', async () => {
+    const s = await start(['--memory', '--demo', '--data', tempDir(), '--port', String(await freePort())]);
+    const auth = { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' };
+    const ids = (await json(fetch(`${s.url}/v1/clusters`, { headers: auth }))).clusters.map((c: { id: string }) => c.id).sort();
+    expect(ids).toEqual(['demo-cassandra', 'demo-greptime', 'demo-mariadb']);
+    const db1 = `${s.url}/v1/clusters/demo-mariadb/servers/db1`;
+    for (let i = 0; i < 50 && (await json(fetch(db1, { headers: auth }))).health !== 'running'; i++) await sleep(200);
+    const set = await fetch(`${db1}/maintenance`, { method: 'PUT', headers: auth, body: '{"reason":"demo"}' });
+    expect(set.status).toBe(200);
+    let state = '';
+    for (let i = 0; i < 60 && state !== 'Maintenance, Running'; i++) {
+      state = (await json(fetch(db1, { headers: auth }))).state;
+      await sleep(250);
+    }
+    expect(state).toBe('Maintenance, Running');
+    await stop(s);
+  });
+});
