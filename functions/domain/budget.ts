@@ -54,7 +54,7 @@ export function judge(current: ClusterState, next: ClusterState, scope: RequestS
 
   if (scope.kind === 'server') {
     for (const dc of new Set(newly.map((v) => v.server.dc))) {
-      const servers = dcs.get(dc) ?? [];
+      const servers = dcs.get(dc)!;
       const down = unavailableIn(servers);
       if (down.length > limit(servers.length)) {
         return refuse(

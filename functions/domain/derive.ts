@@ -58,7 +58,6 @@ export function viewServer(server: Server, dc: Datacenter | undefined, cluster: 
     ...activeClaims(dc?.claims ?? {}, now).map(([holder, c]) => ({ ...c, holder, scope: 'dc' as const })),
   ];
   const maintenanceClaims = claims.filter((c) => c.mode === 'maintenance');
-  const drainClaims = claims.filter((c) => c.mode === 'drain');
   const pending =
     maintenanceClaims.length > 0 &&
     server.role === 'primary' &&
@@ -66,7 +65,8 @@ export function viewServer(server: Server, dc: Datacenter | undefined, cluster: 
     (server.openTransactions ?? 0) > 0 &&
     !maintenanceClaims.some((c) => isForced(c, now));
   const maintenance = maintenanceClaims.length > 0 && !pending;
-  const drainOnly = drainClaims.length > 0 && maintenanceClaims.length === 0;
+  // every claim is a drain claim (a claim's mode is `maintenance` or `drain`)
+  const drainOnly = claims.length > 0 && maintenanceClaims.length === 0;
   const hasConnections = (server.connections ?? 0) > 0;
   const draining = pending || (drainOnly && hasConnections);
   const drained = drainOnly && !hasConnections;
@@ -109,7 +109,7 @@ export function viewOf(state: ClusterState, name: string, now: number): ServerVi
 
 export function viewAll(state: ClusterState, now: number): ServerView[] {
   return [...state.servers.values()]
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .sort((a, b) => (a.name < b.name ? -1 : 1)) // names are unique within a cluster
     .map((s) => viewServer(s, state.dcs.get(s.dc), state.cluster, now));
 }
 

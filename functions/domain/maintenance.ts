@@ -73,6 +73,9 @@ function budgeted(
   return { next, events: actionOf(verdict), verdict };
 }
 
+/** What the budget says of a repeat: it makes nobody unavailable. */
+const nothingNewlyUnavailable = (): Verdict => ({ allowed: true, newlyUnavailable: [], losesPrimary: [], usingBudget: [] });
+
 const setAction = (existing: Claim | undefined) => (existing ? 'update-maintenance' : 'set-maintenance');
 
 export function setServerClaim(state: ClusterState, name: string, req: ClaimRequest, actor: Actor, now: number): Outcome {
@@ -81,7 +84,7 @@ export function setServerClaim(state: ClusterState, name: string, req: ClaimRequ
   if (!server) throw notFound(`server ${name}`);
   const existing = liveClaim(server.claims, req.holder, now, server.health === 'down');
   const claim = buildClaim(req, existing, actor, now);
-  if (existing && sameParameters(existing, claim)) return noop(state, judge(state, state, { kind: 'server' }, now));
+  if (existing && sameParameters(existing, claim)) return noop(state, nothingNewlyUnavailable());
   const next = withServer(state, { ...server, claims: { ...server.claims, [req.holder]: claim } });
   const target: Target = { kind: 'server', name };
   return budgeted(state, next, { kind: 'server' }, req, (v) => [
@@ -95,7 +98,7 @@ export function setDcClaim(state: ClusterState, dcName: string, req: ClaimReques
   const dc = state.dcs.get(dcName) ?? { name: dcName, claims: {} };
   const existing = liveClaim(dc.claims, req.holder, now);
   const claim = buildClaim(req, existing, actor, now);
-  if (existing && sameParameters(existing, claim)) return noop(state, judge(state, state, { kind: 'dc', dc: dcName }, now));
+  if (existing && sameParameters(existing, claim)) return noop(state, nothingNewlyUnavailable());
   const next = withDc(state, { ...dc, claims: { ...dc.claims, [req.holder]: claim } });
   const target: Target = { kind: 'dc', name: dcName };
   return budgeted(state, next, { kind: 'dc', dc: dcName }, req, (v) => [

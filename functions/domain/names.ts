@@ -9,8 +9,10 @@ export const OBJECT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 export const MAX_SERVERS_PER_CLUSTER = 2000;
 
+const PATTERNS = { cluster: CLUSTER_ID, server: SERVER_NAME, dc: DC_NAME } as const;
+
 export function checkName(kind: 'cluster' | 'server' | 'dc', value: string | undefined): string {
-  const pattern = kind === 'cluster' ? CLUSTER_ID : kind === 'server' ? SERVER_NAME : DC_NAME;
+  const pattern = PATTERNS[kind];
   if (value === undefined || !pattern.test(value)) {
     throw invalid(`invalid ${kind} name: must match ${pattern.source}`, { [kind]: value ?? null });
   }

@@ -128,6 +128,14 @@ describe('judge: server requests', () => {
     expect(v).toEqual({ allowed: true, newlyUnavailable: [], losesPrimary: [], usingBudget: [] });
   });
 
+  it('a server that appears unavailable in the next state is charged as newly unavailable', () => {
+    const st = state([...replicas('m', 2, 'dc1', { role: 'member' })]);
+    const next = withServer(st, server('m3', { role: 'member', claims: { manual: claim() } }));
+    const v = judge(st, next, { kind: 'server' }, NOW);
+    expect(v.newlyUnavailable).toEqual(['m3']);
+    expect(v.allowed).toBe(true);
+  });
+
   it('only dcs where the change makes a server unavailable are judged', () => {
     const st = state([
       ...replicas('a', 3, 'dc1', { role: 'member' }),
@@ -242,6 +250,13 @@ describe('judge: datacenter requests', () => {
     const st = maintain(state([...replicas('a', 3, 'dc1'), ...replicas('b', 3, 'dc2'), server('p', { role: 'primary', dc: 'dc3' }), ...replicas('c', 2, 'dc3')]), 'b1', 'b2');
     const v = judge(st, maintainDc(st, 'dc1'), { kind: 'dc', dc: 'dc1' }, NOW);
     expect(v.allowed).toBe(true);
+  });
+
+  it('a single-dc cluster cannot be taken down by a dc request even with a generous budget', () => {
+    const single = state([server('p', { role: 'primary' }), ...replicas('r', 2)], { cluster: { budget: { maxUnavailablePerDc: 5 } } });
+    const v = judge(single, maintainDc(single, 'dc1'), { kind: 'dc', dc: 'dc1' }, NOW);
+    expect(v.allowed).toBe(false);
+    expect(v.reason).toBe('taking dc dc1 out needs another dc within its budget, and there is none');
   });
 
   it('a dc record without servers is not a healthy dc elsewhere', () => {

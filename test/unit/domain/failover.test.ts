@@ -58,6 +58,11 @@ describe('rankCandidates', () => {
     expect(names(st)).toEqual(['a', 'b', 'c']);
     const lagged = state([server('z', { replicationLagSeconds: 3 }), server('y', { replicationLagSeconds: 3 })]);
     expect(names(lagged)).toEqual(['y', 'z']);
+    // whatever order the views come in
+    const views = viewAll(st, NOW);
+    for (const order of [[2, 1, 0], [1, 2, 0], [2, 0, 1], [0, 2, 1]]) {
+      expect(rankCandidates(order.map((i) => views[i]!)).map((v) => v.server.name)).toEqual(['a', 'b', 'c']);
+    }
   });
 
   it('ranks whatever order the input comes in', () => {
@@ -177,7 +182,9 @@ describe('switchover (manual)', () => {
 
   it('answers NoCandidate when no target is given and nobody is electable', () => {
     const st = state([server('p', { role: 'primary' }), server('a', { health: 'down' })]);
-    expect(caught(() => switchover(st, undefined, actor(), NOW)).code).toBe('NoCandidate');
+    const e = caught(() => switchover(st, undefined, actor(), NOW));
+    expect(e.code).toBe('NoCandidate');
+    expect(e.message).toBe('no electable replica');
   });
 
   it('switching to the current primary, or repeating a pending switchover, is a no-op', () => {

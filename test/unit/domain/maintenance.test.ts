@@ -461,7 +461,9 @@ describe('clearServerClaim', () => {
   });
 
   it('rejects an unknown server', () => {
-    expect(caught(() => clearServerClaim(held(), 'zz', clearReq(), actor(), NOW)).code).toBe('NotFound');
+    const e = caught(() => clearServerClaim(held(), 'zz', clearReq(), actor(), NOW));
+    expect(e.code).toBe('NotFound');
+    expect(e.message).toBe('server zz not found');
   });
 });
 

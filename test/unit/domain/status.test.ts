@@ -33,17 +33,17 @@ describe('applyReport', () => {
 
 describe('routineCondition', () => {
   it('holds health alone for a bare report', () => {
-    expect(routineCondition({ health: 'running' })).toEqual({ health: 'running' });
+    expect(routineCondition({ health: 'running' })).toStrictEqual({ health: 'running' });
   });
   it('holds role, version and the signs of the counts the report carries', () => {
-    expect(routineCondition({ health: 'down', role: 'replica', version: 'v2', connections: 3, openTransactions: 0, replicationLagSeconds: 9 })).toEqual({
+    expect(routineCondition({ health: 'down', role: 'replica', version: 'v2', connections: 3, openTransactions: 0, replicationLagSeconds: 9 })).toStrictEqual({
       health: 'down',
       role: 'replica',
       version: 'v2',
       connectionsPositive: true,
       openTransactionsPositive: false,
     });
-    expect(routineCondition({ health: 'running', connections: 0, openTransactions: 2 })).toEqual({
+    expect(routineCondition({ health: 'running', connections: 0, openTransactions: 2 })).toStrictEqual({
       health: 'running',
       connectionsPositive: false,
       openTransactionsPositive: true,
@@ -54,11 +54,13 @@ describe('routineCondition', () => {
 describe('reportStatus', () => {
   it('rejects an unknown server', () => {
     expect(() => reportStatus(state([]), 'a', { health: 'running' }, NOW)).toThrow(DomainError);
+    let error: unknown;
     try {
       reportStatus(state([]), 'a', { health: 'running' }, NOW);
     } catch (e) {
-      expect((e as DomainError).code).toBe('NotFound');
+      error = e;
     }
+    expect(error).toMatchObject({ code: 'NotFound', message: 'server a not found' });
   });
 
   it('the first report (unknown → running) is routing-relevant, with a status event', () => {
@@ -69,6 +71,19 @@ describe('reportStatus', () => {
     expect(o.events[0]!.before).toMatchObject({ health: 'unknown' });
     expect(o.events[0]!.after).toMatchObject({ health: 'running' });
     expect(o.next.servers.get('a')).toMatchObject({ health: 'running', reportedAt: NOW });
+  });
+
+  it('a status event whose state string changed gives the change as its reason', () => {
+    const first = reportStatus(one(server('a', { health: 'unknown', reportedAt: undefined })), 'a', { health: 'running' }, NOW);
+    expect(first.events[0]!.reason).toBe('no report → Slave, Running');
+    const down = reportStatus(first.next, 'a', { health: 'down' }, NOW + SEC);
+    expect(down.events[0]!.reason).toBe('Slave, Running → Down');
+  });
+
+  it('a status event with the same state string has no reason', () => {
+    const o = reportStatus(one(server('a', { version: '10.6' })), 'a', { health: 'running', version: '11.4' }, NOW);
+    expect(o.events).toHaveLength(1);
+    expect('reason' in o.events[0]!).toBe(false);
   });
 
   it('a report that changes only connection counts or lag is routine: written, no event', () => {
@@ -136,7 +151,10 @@ describe('reportStatus', () => {
     const o = reportStatus(st, 'a', { health: 'running', role: 'primary' }, NOW);
     expect(o.next.cluster.pendingSwitchover).toBeUndefined();
     expect('pendingSwitchover' in o.next.cluster).toBe(false);
-    expect(o.events.map((e) => e.action)).toEqual(['status', 'complete-switchover']);
+    expect(o.events.map((e) => [e.action, e.target])).toEqual([
+      ['status', 'server:a'],
+      ['complete-switchover', 'cluster'],
+    ]);
     expect(o.events[1]!.before).toMatchObject({ pendingSwitchover });
     expect(o.next.servers.get('a')!.role).toBe('primary');
     expect(o.routingRelevant).toBe(true);
