@@ -16,8 +16,17 @@ type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructu
 
 const TEXT_TYPES = /^(application\/(json|[\w.+-]+\+json|x-www-form-urlencoded|xml)|text\/)/i;
 
+/**
+ * The request target as API Gateway reads it: a target starting with `/` is a path, even one starting with `//`
+ * (which `new URL(target, base)` would read as an authority, and throw on when that is no valid host).
+ */
+export function requestUrl(req: IncomingMessage): URL {
+  const target = req.url ?? '/';
+  return new URL(target.startsWith('/') ? `http://localhost${target}` : target, 'http://localhost');
+}
+
 export function buildEvent(req: IncomingMessage, body: Buffer, key: string, pathParameters: Record<string, string>): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = requestUrl(req);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value;
@@ -89,7 +98,12 @@ export function createRequestListener(deps: Deps) {
     req.on('end', () => {
       void (async () => {
         try {
-          const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+          let path: string;
+          try {
+            path = requestUrl(req).pathname;
+          } catch {
+            return send(res, nativeError(new DomainError('NotFound', 'no route for this request target')));
+          }
           if (path === '/' && req.method === 'GET') return send(res, { statusCode: 302, headers: { location: '/console/' }, body: '' });
           if (tooLarge) return send(res, nativeError(new DomainError('PayloadTooLarge', `bodies are limited to ${MAX_BODY_BYTES} bytes`)));
           const match = matchRoute(req.method ?? 'GET', path);

@@ -47,7 +47,8 @@ export const statusBody = z.strictObject({
   connections: z.number().int().min(0).max(10_000_000).optional(),
   openTransactions: z.number().int().min(0).max(10_000_000).optional(),
   version: z.string().min(1).max(64).optional(),
-  replicationLagSeconds: z.number().min(0).max(10_000_000).optional(),
+  // DynamoDB stores no number of magnitude below 1e-130: such a lag is a client's 400, not a backend 500.
+  replicationLagSeconds: z.number().min(0).max(10_000_000).refine((v) => v === 0 || v >= 1e-130, 'must be 0 or at least 1e-130').optional(),
 });
 
 export const switchoverBody = z.strictObject({
