@@ -156,8 +156,10 @@ export const operations: Operations = {
     const report = jsonBody(req, statusBody);
     const { c, s } = req.params as { c: string; s: string };
     const now = deps.now();
-    // Routine reports (the vast majority) are one conditional write; the rest take the full path.
-    if (await deps.store.writeRoutineReport(c, s, report, routineCondition(report), now)) {
+    // Routine reports (the vast majority) are one conditional write; the rest, and reports that ask for
+    // If-Match or Idempotency-Key semantics, take the full path.
+    const plain = req.headers['if-match'] === undefined && req.headers['idempotency-key'] === undefined;
+    if (plain && (await deps.store.writeRoutineReport(c, s, report, routineCondition(report), now))) {
       return { status: 200, body: { accepted: true, routingRelevant: false } };
     }
     let relevant = false;

@@ -7,7 +7,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import {
-  DeleteCommand,
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -49,21 +49,31 @@ export class DynamoStore implements Store {
   }
 
   async readCluster(id: string): Promise<ClusterState | undefined> {
+    return (await this.readPartition(id)).state;
+  }
+
+  /**
+   * The partition as stored: the live cluster, or the revision a removed cluster left in its tombstone, so a
+   * cluster registered again under the same id carries on its revisions (and its audit log) without a clash.
+   */
+  private async readPartition(id: string): Promise<{ state?: ClusterState; revision: number }> {
     const items = await this.queryAll({ TableName: this.table, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': K.PK }, ExpressionAttributeValues: { ':pk': K.clusterPk(id) }, ConsistentRead: true });
     let cluster: Cluster | undefined;
+    let removedAt = 0;
     const dcs = new Map<string, Datacenter>();
     const servers = new Map<string, Server>();
     for (const item of items) {
       if (item.kind === 'cluster') cluster = strip<Cluster>(item);
+      else if (item.kind === 'removed') removedAt = item.revision as number;
       else if (item.kind === 'dc') dcs.set(item.name as string, strip<Datacenter>(item));
       else if (item.kind === 'server') servers.set(item.name as string, strip<Server>(item));
     }
-    return cluster && { cluster, dcs, servers };
+    return cluster ? { state: { cluster, dcs, servers }, revision: cluster.revision } : { revision: removedAt };
   }
 
   async readClusterHeader(id: string): Promise<ClusterHeader | undefined> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { [K.PK]: K.clusterPk(id), [K.SK]: K.CLUSTER_SK }, ConsistentRead: true, ProjectionExpression: 'revision, transitions' }));
-    return Item && { revision: Item.revision as number, transitions: (Item.transitions as number[] | undefined) ?? [] };
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { [K.PK]: K.clusterPk(id), [K.SK]: K.CLUSTER_SK }, ConsistentRead: true, ProjectionExpression: 'kind, revision, transitions' }));
+    return Item?.kind === 'cluster' ? { revision: Item.revision as number, transitions: (Item.transitions as number[] | undefined) ?? [] } : undefined;
   }
 
   async listClusters(): Promise<Cluster[]> {
@@ -73,7 +83,7 @@ export class DynamoStore implements Store {
 
   async mutate<R>(id: string, decide: (state: ClusterState | undefined) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
     for (let attempt = 1; ; attempt++) {
-      const state = await this.readCluster(id);
+      const { state, revision: readRevision } = await this.readPartition(id);
       let outcome: Outcome;
       try {
         outcome = decide(state);
@@ -85,15 +95,15 @@ export class DynamoStore implements Store {
       }
       if (outcome.events.length > 0 && !outcome.removed) {
         // The answer shows the revision this change will have.
-        outcome = { ...outcome, next: { ...outcome.next, cluster: { ...outcome.next.cluster, revision: (state?.cluster.revision ?? 0) + 1 } } };
+        outcome = { ...outcome, next: { ...outcome.next, cluster: { ...outcome.next.cluster, revision: readRevision + 1 } } };
       }
       const result = options.result(outcome);
       if (options.dryRun) return { replayed: false, outcome, result };
       try {
-        if (outcome.next === state) {
+        if (outcome.next === state && !outcome.removed) {
           if (options.idempotency) await this.putIdempotency(options.idempotency, result);
         } else {
-          await this.write(id, state, outcome, options, result);
+          await this.write(id, state, readRevision, outcome, options, result);
         }
         return { replayed: false, outcome, result };
       } catch (error) {
@@ -249,19 +259,19 @@ export class DynamoStore implements Store {
   }
 
   /** One transaction: the cluster item (revision bump, conditional), what changed, the events, the idempotency record. */
-  private async write(id: string, current: ClusterState | undefined, outcome: Outcome, { actor, idempotency }: MutateOptions<unknown>, result: unknown): Promise<void> {
+  private async write(id: string, current: ClusterState | undefined, readRevision: number, outcome: Outcome, { actor, idempotency }: MutateOptions<unknown>, result: unknown): Promise<void> {
     const { next } = outcome;
     const pk = K.clusterPk(id);
-    const revision = (current?.cluster.revision ?? 0) + 1;
+    const revision = readRevision + 1;
     const at = this.now();
     const items: TransactItem[] = [];
     const T = this.table;
-    const revisionCondition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> } = current
-      ? { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'revision' }, ExpressionAttributeValues: { ':rev': current.cluster.revision } }
+    const revisionCondition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> } = readRevision > 0
+      ? { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'revision' }, ExpressionAttributeValues: { ':rev': readRevision } }
       : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': K.PK } };
 
     if (outcome.removed) {
-      items.push({ Delete: { TableName: T, Key: { [K.PK]: pk, [K.SK]: K.CLUSTER_SK }, ...revisionCondition } });
+      items.push({ Put: { TableName: T, Item: { [K.PK]: pk, [K.SK]: K.CLUSTER_SK, kind: 'removed', revision }, ...revisionCondition } });
       items.push({ Delete: { TableName: T, Key: { [K.PK]: K.CLUSTERS_PK, [K.SK]: id } } });
     } else {
       const bump = outcome.events.length > 0;
@@ -341,12 +351,20 @@ export class DynamoStore implements Store {
     };
   }
 
+  /** After a cluster's removal: its dc and server items, 25 to a batch (the tombstone stays). */
   private async deletePartition(pk: string): Promise<void> {
-    const items = await this.queryAll({ TableName: this.table, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': K.PK }, ExpressionAttributeValues: { ':pk': pk }, ProjectionExpression: '#pk, #sk', });
-    for (const item of items) {
-      await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { [K.PK]: item[K.PK], [K.SK]: item[K.SK] } }));
+    const items = await this.queryAll({ TableName: this.table, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': K.PK, '#sk': K.SK }, ExpressionAttributeValues: { ':pk': pk }, ProjectionExpression: '#pk, #sk' });
+    const keys = items.filter((i) => i[K.SK] !== K.CLUSTER_SK).map((i) => ({ [K.PK]: i[K.PK], [K.SK]: i[K.SK] }));
+    for (let start = 0; start < keys.length; start += 25) {
+      let requests = keys.slice(start, start + 25).map((Key) => ({ DeleteRequest: { Key } }));
+      for (let attempt = 0; requests.length > 0 && attempt < 10; attempt++) {
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+        requests = (out.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+        if (requests.length > 0) await sleep(50 * 2 ** attempt);
+      }
     }
   }
+
 }
 
 export function encodeCursor(event: Pick<AuditEvent, 'revision' | 'seq'>): string {

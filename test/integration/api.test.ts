@@ -202,3 +202,28 @@ describe('the sweeper', () => {
     expect(s1.body).toMatchObject({ health: 'down', state: 'Maintenance, Down' });
   });
 });
+
+describe('removing a cluster', () => {
+  it('removes it with an event, and a cluster registered again under the same id carries on its log', async () => {
+    await seedCluster(env, 'gone', [{ name: 'g1' }, { name: 'g2' }]);
+    await env.call('PUT', '/v1/clusters/gone/servers/g1/maintenance', {});
+    const before = (await env.call('GET', '/v1/clusters/gone')).body.revision;
+    expect((await env.call('DELETE', '/v1/clusters/gone')).status).toBe(200);
+    expect((await env.call('GET', '/v1/clusters/gone')).status).toBe(404);
+    expect((await env.call('GET', '/v1/clusters/gone/servers', undefined, { headers: { 'if-none-match': '"1-0"' } })).status).toBe(404);
+    expect((await env.call('GET', '/v1/clusters')).body.clusters.map((c: { id: string }) => c.id)).not.toContain('gone');
+
+    const again = await env.call('PUT', '/v1/clusters/gone', { engine: 'generic' });
+    expect(again.status).toBe(201);
+    expect(again.body).toMatchObject({ servers: 0, revision: before + 2 });
+    const actions = (await env.call('GET', '/v1/clusters/gone/events?limit=2')).body.events.map((e: { action: string }) => e.action);
+    expect(actions).toEqual(['register-cluster', 'remove-cluster']);
+  });
+});
+
+describe('status reports with request headers', () => {
+  it('honours If-Match (412 when stale) instead of taking the one-write path', async () => {
+    const res = await env.call('PUT', `${C}/servers/db3/status`, { health: 'running', role: 'replica' }, { headers: { 'if-match': '"1-0"' } });
+    expect(res.status).toBe(412);
+  });
+});
