@@ -80,3 +80,5 @@ async function shutdown() {
 }
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
+// A closed terminal: DynamoDB Local runs in its own process group and does not get this hangup itself.
+process.on('SIGHUP', shutdown);

@@ -83,7 +83,11 @@ export async function startDynamoLocal(options: DynamoLocalOptions = {}): Promis
   const dataDir = options.dataDir && resolve(options.dataDir);
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const port = options.port ?? (await freePort());
-  const child = spawnDynamoDbLocal({ port, sharedDb: true, ...(dataDir && { path: dataDir }), stdio: 'pipe' });
+  // A persisted DynamoDB Local gets its own process group: DynamoDB Local acknowledges a TransactWriteItems
+  // a few milliseconds before the change is in its files, so a kill -9 of the server's process group must not
+  // take it down too (that loses acknowledged changes). Our stop(), or the next start (pid file), stops it
+  // with SIGTERM, which writes everything acknowledged.
+  const child = spawnDynamoDbLocal({ port, sharedDb: true, ...(dataDir && { path: dataDir }), stdio: 'pipe', detached: Boolean(dataDir && pidFile) });
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));

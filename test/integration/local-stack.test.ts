@@ -46,8 +46,8 @@ async function stop(s: Started): Promise<number | null> {
   return exited;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const json = async (r: Response | Promise<Response>): Promise<any> => (await r).json();
+interface Answer { clusters: { id: string }[]; health: string; state: string }
+const json = async (r: Promise<Response>) => (await (await r).json()) as Answer;
 
 const javaProcessesFor = (dir: string) =>
   spawnSync('pgrep', ['-f', `DynamoDBLocal.*${dir}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
@@ -70,7 +70,7 @@ describe('npm start', () => {
     const second = await start(['--port', String(port), '--data', data]);
     expect(second.token).toBe(first.token);
     const list = await json(fetch(`${second.url}/v1/clusters`, { headers: auth }));
-    expect(list.clusters.map((c: { id: string }) => c.id)).toEqual(['kept']);
+    expect(list.clusters.map((c) => c.id)).toEqual(['kept']);
     await stop(second);
   });
 
@@ -94,7 +94,7 @@ describe('npm start', () => {
   it('--demo registers the demo fleet, whose agents drain a primary within seconds', async () => {
     const s = await start(['--memory', '--demo', '--data', tempDir(), '--port', String(await freePort())]);
     const auth = { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' };
-    const ids = (await json(fetch(`${s.url}/v1/clusters`, { headers: auth }))).clusters.map((c: { id: string }) => c.id).sort();
+    const ids = (await json(fetch(`${s.url}/v1/clusters`, { headers: auth }))).clusters.map((c) => c.id).sort();
     expect(ids).toEqual(['demo-cassandra', 'demo-greptime', 'demo-mariadb']);
     const db1 = `${s.url}/v1/clusters/demo-mariadb/servers/db1`;
     for (let i = 0; i < 50 && (await json(fetch(db1, { headers: auth }))).health !== 'running'; i++) await sleep(200);

@@ -1,0 +1,369 @@
+/**
+ * R5 (quality.md): kill -9 the local server (`tsx bin/local.ts --data DIR`, DynamoDB Local persisted in DIR)
+ * in the middle of a stream of maintenance writes, restart the same command on the same folder, and check:
+ * - every acknowledged change is there (per server: the last acknowledged claim, or the one request that was
+ *   in flight when the server died, if it was applied), in order, each with its audit event;
+ * - the audit log is contiguous and replays to exactly the stored state (no change without its event);
+ * - the restart stopped the DynamoDB Local the dead server left behind (its pid file): one remains.
+ *
+ * The crash is `kill -9 -PGID` of the server's process group (tsx, the node process it runs the server in,
+ * esbuild), twice, each time at a random point of the load; DynamoDB Local, in its own process group, is
+ * left behind holding the data folder, and the restart must stop it (it has the pid file) before starting
+ * its own. (DynamoDB Local itself is not killed: SIGKILLed within milliseconds of acknowledging a
+ * TransactWriteItems, the emulator loses that transaction — the emulator's limit, not the product's.)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectCluster, projectDc, projectServer } from '../../functions/domain/outcome.js';
+import { dynamoClient } from '../../functions/runtime.js';
+import { DynamoStore } from '../../functions/store/dynamo.js';
+import { freePort } from '../../local/dynamodb.js';
+import { DEFAULT_TABLE } from '../../local/stack.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+
+const CLUSTER = 'dur';
+const SERVERS = Array.from({ length: 24 }, (_, i) => ({ name: `s${String(i + 1).padStart(2, '0')}`, dc: `dc${(i % 3) + 1}` }));
+/** Parallel writers; each owns its own servers, so a server has at most one request in flight. */
+const WORKERS = 4;
+
+// ---------------------------------------------------------------------------------------------------------
+// Processes
+
+const dataDir = mkdtempSync(join(tmpdir(), 'maintctl-r5-'));
+/** Where `--data DIR` puts DynamoDB Local's files (local/stack.ts). */
+const dbPath = resolve(dataDir, 'dynamodb');
+const admin = `mct_${randomBytes(32).toString('base64url')}`;
+
+/** State and process group of a process, from /proc (undefined once it is gone). */
+function stat(pid: number): { state: string; pgid: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, , pgid] = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: state!, pgid: Number(pgid) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Running (a zombie waiting for its parent to reap it counts as gone). */
+function alive(pid: number): boolean {
+  const s = stat(pid);
+  return s !== undefined && s.state !== 'Z' && s.state !== 'X';
+}
+
+function cmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
+
+function pids(): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+}
+
+/** The DynamoDB Local (Java) processes serving this test's data folder, and their ports. */
+function dynamoLocals(): { pid: number; port: number }[] {
+  return pids().flatMap((pid) => {
+    const args = cmdline(pid);
+    if (!alive(pid) || !args.some((a) => a.includes('DynamoDBLocal')) || args[args.indexOf('-dbPath') + 1] !== dbPath) return [];
+    return [{ pid, port: Number(args[args.indexOf('-port') + 1]) }];
+  });
+}
+
+/** Live members of a process group (tsx, the node process running the server, DynamoDB Local's Java). */
+function group(pgid: number): number[] {
+  return pids().filter((pid) => stat(pid)?.pgid === pgid && alive(pid));
+}
+
+function kill(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+interface LocalProcess {
+  url: string;
+  child: ChildProcess;
+  output(): string;
+}
+
+let port: number;
+let current: LocalProcess | undefined;
+const started: ChildProcess[] = [];
+
+/** The command under test, always the same: `tsx bin/local.ts --port P --data DIR`, in its own process group. */
+async function startServer(): Promise<LocalProcess> {
+  const child = spawn(TSX, ['bin/local.ts', '--port', String(port), '--data', dataDir, '--sweep-interval', '0'], {
+    cwd: ROOT,
+    env: { ...process.env, MAINTCTL_ADMIN_TOKEN: admin },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(child);
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  const t0 = Date.now();
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`local server exited (${child.exitCode ?? child.signalCode}):\n${output}`);
+    try {
+      if ((await fetch(`${url}/v1/health`)).ok) return { url, child, output: () => output };
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() - t0 > 90_000) throw new Error(`local server did not start within 90 s:\n${output}`);
+    await sleep(100);
+  }
+}
+
+async function waitGone(check: () => boolean, ms: number): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(50)) if (!check()) return true;
+  return !check();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// HTTP and the audit log
+
+async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${current!.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${admin}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+async function ok(method: string, path: string, body?: unknown): Promise<any> {
+  const res = await call(method, path, body);
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+interface ApiEvent {
+  revision: number;
+  seq: number;
+  action: string;
+  target: string;
+  before: unknown;
+  after: unknown;
+}
+
+async function allEvents(): Promise<ApiEvent[]> {
+  const events: ApiEvent[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await ok('GET', `/v1/clusters/${CLUSTER}/events?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    events.push(...page.events);
+    cursor = page.cursor;
+  } while (cursor);
+  return events.sort((a, b) => a.revision - b.revision || a.seq - b.seq);
+}
+
+const canon = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? null));
+
+// ---------------------------------------------------------------------------------------------------------
+// The load, and what was acknowledged
+
+/** The manual claim a server should have: its reason, or null for none. */
+type Claim = string | null;
+
+interface Track {
+  /** Every change acknowledged (or, after a crash, found applied), in order. */
+  history: Claim[];
+  /** The request in flight when the server died, if any: its claim if it was applied. */
+  inFlight?: Claim;
+}
+
+const tracks = new Map(SERVERS.map((s) => [s.name, { history: [null] } as Track]));
+const last = (t: Track) => t.history.at(-1)!;
+let requestNo = 0;
+const tally: Record<string, number> = {};
+
+/** Set, update (a new reason) or clear maintenance on the workers' servers until `stop()` says so. */
+async function load(rnd: () => number, stop: () => boolean, onAck: () => void): Promise<void> {
+  const worker = async (w: number) => {
+    const mine = SERVERS.filter((_, i) => i % WORKERS === w);
+    while (!stop()) {
+      const server = mine[Math.floor(rnd() * mine.length)]!.name;
+      const track = tracks.get(server)!;
+      const clear = last(track) !== null && rnd() < 0.6;
+      const intended: Claim = clear ? null : `r${++requestNo}`;
+      track.inFlight = intended;
+      const path = `/v1/clusters/${CLUSTER}/servers/${server}/maintenance`;
+      let status: number;
+      try {
+        status = (clear ? await call('DELETE', path) : await call('PUT', path, { reason: intended })).status;
+      } catch (error) {
+        if (stop()) return; // the server died under this request: it stays in flight
+        throw error;
+      }
+      tally[status] = (tally[status] ?? 0) + 1;
+      if (status === 200) {
+        track.history.push(intended);
+        delete track.inFlight;
+        onAck();
+      } else if (status === 409) {
+        delete track.inFlight; // lost the race too often: nothing changed
+      } else {
+        throw new Error(`${clear ? 'DELETE' : 'PUT'} ${path}: ${status}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
+}
+
+/** After a restart: the state holds every acknowledged change and equals the audit log's replay. */
+async function verify(round: string): Promise<{ events: number; revision: number; inFlightApplied: number }> {
+  const events = await allEvents();
+
+  // The log: contiguous revisions, each event's `before` what the log had built so far.
+  const problems: string[] = [];
+  const projections = new Map<string, unknown>();
+  let revision = 0;
+  let seq = 0;
+  for (const e of events) {
+    if (e.revision === revision) seq++;
+    else if (e.revision === revision + 1) (revision = e.revision), (seq = 0);
+    else problems.push(`revision ${e.revision} follows ${revision}`), (revision = e.revision), (seq = 0);
+    if (e.seq !== seq) problems.push(`revision ${e.revision}: seq ${e.seq}, expected ${seq}`);
+    if (!isDeepStrictEqual(canon(e.before), canon(projections.get(e.target) ?? null))) problems.push(`revision ${e.revision} ${e.action} ${e.target}: before is not the replayed state`);
+    if (e.after === null) projections.delete(e.target);
+    else projections.set(e.target, e.after);
+  }
+  expect(problems, round).toEqual([]);
+
+  // The stored state, read straight from DynamoDB Local, is the replay of the log.
+  const [dynamo, ...more] = dynamoLocals();
+  expect(more, `${round}: one DynamoDB Local for the data folder`).toEqual([]);
+  const client = dynamoClient(`http://127.0.0.1:${dynamo!.port}`);
+  const stored = (await new DynamoStore(client, DEFAULT_TABLE).readCluster(CLUSTER))!;
+  client.destroy();
+  expect(stored.cluster.revision, round).toBe(revision);
+  const expected = new Map<string, unknown>([['cluster', canon(projectCluster(stored.cluster))]]);
+  for (const s of stored.servers.values()) expected.set(`server:${s.name}`, canon(projectServer(s)));
+  for (const d of stored.dcs.values()) expected.set(`dc:${d.name}`, canon(projectDc(d)));
+  const mismatches = [...new Set([...expected.keys(), ...projections.keys()])]
+    .filter((t) => !isDeepStrictEqual(expected.get(t) ?? null, canon(projections.get(t) ?? null)))
+    .map((t) => `${t}: stored ${JSON.stringify(expected.get(t) ?? null)} ≠ replayed ${JSON.stringify(projections.get(t) ?? null)}`);
+  expect(mismatches, round).toEqual([]);
+
+  // Every acknowledged change is there, in order, each with its event; a request in flight at the kill either
+  // applied (then it is the last change, with its event) or did not (then nothing of it is anywhere).
+  const lost: string[] = [];
+  let inFlightApplied = 0;
+  for (const s of SERVERS) {
+    const track = tracks.get(s.name)!;
+    const claimOf = (p: unknown): Claim => ((p as { claims?: Record<string, { reason?: string }> } | null)?.claims?.manual?.reason ?? null);
+    const logged = [null, ...events.filter((e) => e.target === `server:${s.name}` && /maintenance$/.test(e.action)).map((e) => claimOf(e.after))];
+    const storedClaim = claimOf(projectServer(stored.servers.get(s.name)));
+    if ('inFlight' in track && logged.length === track.history.length + 1 && logged.at(-1) === track.inFlight) {
+      track.history.push(track.inFlight!);
+      inFlightApplied++;
+    }
+    delete track.inFlight;
+    if (!isDeepStrictEqual(logged, track.history)) lost.push(`${s.name}: acknowledged ${JSON.stringify(track.history)}, logged ${JSON.stringify(logged)}`);
+    if (storedClaim !== last(track)) lost.push(`${s.name}: stored ${storedClaim}, expected ${last(track)}`);
+  }
+  expect(lost, round).toEqual([]);
+
+  // What the API answers agrees.
+  const listed = await ok('GET', `/v1/clusters/${CLUSTER}/servers`);
+  expect(listed.revision).toBe(revision);
+  for (const s of listed.servers as { name: string; claims: { holder: string; reason?: string }[] }[]) {
+    expect(s.claims.find((c) => c.holder === 'manual')?.reason ?? null, s.name).toBe(last(tracks.get(s.name)!));
+  }
+  return { events: events.length, revision, inFlightApplied };
+}
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Runs the load until `acks` changes are acknowledged, then crashes the server with `crash` (mid-load). */
+async function loadThenCrash(rnd: () => number, acks: number, crash: () => void): Promise<{ acked: number; inFlight: number }> {
+  let count = 0;
+  let killed = false;
+  await load(rnd, () => killed, () => {
+    if (++count === acks) {
+      crash();
+      killed = true;
+    }
+  });
+  return { acked: count, inFlight: [...tracks.values()].filter((t) => 'inFlight' in t).length };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+beforeAll(async () => {
+  port = await freePort();
+  current = await startServer();
+  await ok('PUT', `/v1/clusters/${CLUSTER}`, { engine: 'generic', budget: { maxUnavailablePerDc: 100 } });
+  for (const s of SERVERS) await ok('PUT', `/v1/clusters/${CLUSTER}/servers/${s.name}`, { dc: s.dc });
+});
+
+afterAll(async () => {
+  for (const child of started) {
+    for (const pid of group(child.pid!)) kill(pid, 'SIGKILL');
+  }
+  for (const { pid } of dynamoLocals()) kill(pid, 'SIGKILL');
+  await waitGone(() => dynamoLocals().length > 0, 5000);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('R5: kill -9 the local server mid-load, restart on the same data folder', () => {
+  it('loses nothing acknowledged, leaves no half-applied change, and leaves one DynamoDB Local', async () => {
+    const seed = randomBytes(4).readUInt32BE();
+    const rnd = prng(seed);
+
+    const rounds: { acked: number; inFlight: number; events: number; inFlightApplied: number; restartMs: number }[] = [];
+    for (const round of ['first', 'second']) {
+      const [leftover, ...others] = dynamoLocals();
+      expect(others).toEqual([]);
+      const pgid = current!.child.pid!;
+      expect(group(pgid)).not.toContain(leftover!.pid); // DynamoDB Local is in its own process group
+      const crash = await loadThenCrash(rnd, 20 + Math.floor(rnd() * 60), () => kill(-pgid, 'SIGKILL'));
+      expect(await waitGone(() => group(pgid).length > 0, 5000)).toBe(true);
+      expect(alive(leftover!.pid)).toBe(true);
+
+      const t0 = performance.now();
+      current = await startServer();
+      const restartMs = performance.now() - t0;
+      const [restarted, ...extra] = dynamoLocals();
+      expect(extra, 'no second DynamoDB Local').toEqual([]);
+      expect(restarted!.pid).not.toBe(leftover!.pid);
+      expect(alive(leftover!.pid)).toBe(false);
+      const checked = await verify(`after the ${round} restart`);
+      rounds.push({ ...crash, events: checked.events, inFlightApplied: checked.inFlightApplied, restartMs });
+    }
+
+    // A clean stop (SIGTERM) stops its DynamoDB Local too.
+    const pgid3 = current!.child.pid!;
+    kill(-pgid3, 'SIGTERM');
+    expect(await waitGone(() => group(pgid3).length > 0, 15_000)).toBe(true);
+    expect(dynamoLocals()).toEqual([]);
+
+    console.log(`R5 seed ${seed}: ${rounds.map((r, i) => `crash ${i + 1} after ${r.acked} acknowledged changes, ${r.inFlight} in flight (${r.inFlightApplied} of them applied), restart ${(r.restartMs / 1000).toFixed(1)} s, log then ${r.events} events`).join('; ')}; answers ${JSON.stringify(tally)}`);
+  }, 180_000);
+});
