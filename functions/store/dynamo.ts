@@ -43,6 +43,7 @@ class IdempotencyHit extends Error {}
 
 export class DynamoStore implements Store {
   private readonly doc: DynamoDBDocumentClient;
+  private readonly queues = new Map<string, Promise<void>>();
 
   constructor(client: DynamoDBClient, private readonly table: string, private readonly now: () => number = Date.now) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
@@ -81,7 +82,20 @@ export class DynamoStore implements Store {
     return items.map((i) => strip<Cluster>(i));
   }
 
+  /**
+   * Mutations of one cluster made by this process run one at a time: they would only race each other for the
+   * same revision. Other processes are still kept out by the conditional write.
+   */
   async mutate<R>(id: string, decide: (state: ClusterState | undefined) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
+    if (options.dryRun) return this.attemptMutation(id, decide, options);
+    const run = (this.queues.get(id) ?? Promise.resolve()).then(() => this.attemptMutation(id, decide, options));
+    const settled = run.then(() => undefined, () => undefined);
+    this.queues.set(id, settled);
+    void settled.then(() => this.queues.get(id) === settled && this.queues.delete(id));
+    return run;
+  }
+
+  private async attemptMutation<R>(id: string, decide: (state: ClusterState | undefined) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
     for (let attempt = 1; ; attempt++) {
       const { state, revision: readRevision } = await this.readPartition(id);
       let outcome: Outcome;
