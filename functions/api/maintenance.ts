@@ -15,7 +15,7 @@ import {
 import { MANUAL } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
 import { reportStatus, routineCondition } from '../domain/status.js';
-import { actorOf, familyHandler, jsonBody, validate, type ApiRequest, type ApiResponse, type Operations } from '../http/handler.js';
+import { actorOf, familyHandler, jsonBody, validate, type ApiRequest, type ApiResponse, type Operation, type Operations } from '../http/handler.js';
 import { runtimeDeps } from '../runtime.js';
 import { mutate } from './mutation.js';
 import { claimJson, serverJson, switchoverJson, verdictJson } from './render.js';
@@ -79,50 +79,40 @@ function clearRequest(req: ApiRequest) {
   return { request: { holder: MANUAL, override: q.override ?? false, ...(q.mode && { mode: q.mode }) }, dryRun: q.dryRun ?? false };
 }
 
+type Answer = (name: string, dryRun: boolean) => (outcome: Outcome, now: number) => ApiResponse;
+
+/** Setting a server's or a dc's claim: the same request, the same path, another rule. */
+function setOperation(param: 's' | 'dc', rule: typeof setServerClaim, answer: Answer): Operation {
+  return async (req, deps) => {
+    const claim = claimRequest(req, deps.now());
+    const name = req.params[param]!;
+    return mutate(req, deps, {
+      cluster: req.params.c!,
+      dryRun: claim.dryRun,
+      rule: (state, now) => rule(state, name, claim, actorOf(req), now),
+      render: answer(name, claim.dryRun),
+    });
+  };
+}
+
+function clearOperation(param: 's' | 'dc', rule: typeof clearServerClaim, answer: Answer): Operation {
+  return async (req, deps) => {
+    const { request, dryRun } = clearRequest(req);
+    const name = req.params[param]!;
+    return mutate(req, deps, {
+      cluster: req.params.c!,
+      dryRun,
+      rule: (state, now) => rule(state, name, request, actorOf(req), now),
+      render: answer(name, dryRun),
+    });
+  };
+}
+
 export const operations: Operations = {
-  'PUT /v1/clusters/{c}/servers/{s}/maintenance': async (req, deps) => {
-    const claim = claimRequest(req, deps.now());
-    const name = req.params.s!;
-    return mutate(req, deps, {
-      cluster: req.params.c!,
-      dryRun: claim.dryRun,
-      rule: (state, now) => setServerClaim(state, name, claim, actorOf(req), now),
-      render: serverAnswer(name, claim.dryRun),
-    });
-  },
-
-  'DELETE /v1/clusters/{c}/servers/{s}/maintenance': async (req, deps) => {
-    const { request, dryRun } = clearRequest(req);
-    const name = req.params.s!;
-    return mutate(req, deps, {
-      cluster: req.params.c!,
-      dryRun,
-      rule: (state, now) => clearServerClaim(state, name, request, actorOf(req), now),
-      render: serverAnswer(name, dryRun),
-    });
-  },
-
-  'PUT /v1/clusters/{c}/dcs/{dc}/maintenance': async (req, deps) => {
-    const claim = claimRequest(req, deps.now());
-    const dc = req.params.dc!;
-    return mutate(req, deps, {
-      cluster: req.params.c!,
-      dryRun: claim.dryRun,
-      rule: (state, now) => setDcClaim(state, dc, claim, actorOf(req), now),
-      render: dcAnswer(dc, claim.dryRun),
-    });
-  },
-
-  'DELETE /v1/clusters/{c}/dcs/{dc}/maintenance': async (req, deps) => {
-    const { request, dryRun } = clearRequest(req);
-    const dc = req.params.dc!;
-    return mutate(req, deps, {
-      cluster: req.params.c!,
-      dryRun,
-      rule: (state, now) => clearDcClaim(state, dc, request, actorOf(req), now),
-      render: dcAnswer(dc, dryRun),
-    });
-  },
+  'PUT /v1/clusters/{c}/servers/{s}/maintenance': setOperation('s', setServerClaim, serverAnswer),
+  'DELETE /v1/clusters/{c}/servers/{s}/maintenance': clearOperation('s', clearServerClaim, serverAnswer),
+  'PUT /v1/clusters/{c}/dcs/{dc}/maintenance': setOperation('dc', setDcClaim, dcAnswer),
+  'DELETE /v1/clusters/{c}/dcs/{dc}/maintenance': clearOperation('dc', clearDcClaim, dcAnswer),
 
   'GET /v1/clusters/{c}/maintenance': async (req, deps) => {
     const state = await deps.store.readCluster(req.params.c!);

@@ -25,17 +25,7 @@ import {
   withoutHolders,
   withoutServer,
 } from '../../../functions/domain/outcome.js';
-import { claim, cluster, dc, server, state } from './fixtures.js';
-
-function caught(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DomainError);
-    return e as DomainError;
-  }
-  throw new Error('expected a DomainError');
-}
+import { caught, claim, cluster, dc, server, state } from './fixtures.js';
 
 describe('names (product.md: cluster and server name patterns)', () => {
   it('accepts cluster ids that are slugs of 1 to 63 characters', () => {

@@ -1,21 +1,10 @@
 /** failover.ts: the failover view, automatic election and manual switchover (product.md "Routing and election"). */
 import { describe, expect, it } from 'vitest';
 import { viewAll } from '../../../functions/domain/derive.js';
-import { DomainError } from '../../../functions/domain/errors.js';
 import { currentPrimary, failover, failoverView, rankCandidates, switchover } from '../../../functions/domain/failover.js';
 import { setClusterClaim } from '../../../functions/domain/maintenance.js';
 import type { ClusterState, Server } from '../../../functions/domain/model.js';
-import { actor, claim, HOUR, NOW, SEC, server, state } from './fixtures.js';
-
-function caught(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DomainError);
-    return e as DomainError;
-  }
-  throw new Error('expected a DomainError');
-}
+import { actor, caught, claim, HOUR, NOW, SEC, server, state } from './fixtures.js';
 
 const names = (st: ClusterState) => rankCandidates(viewAll(st, NOW)).map((v) => v.server.name);
 

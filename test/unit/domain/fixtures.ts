@@ -1,4 +1,6 @@
 /** Builders for the domain core's unit tests: small, explicit ClusterState values. */
+import { expect } from 'vitest';
+import { DomainError } from '../../../functions/domain/errors.js';
 import type { ClaimRequest, ClearRequest } from '../../../functions/domain/maintenance.js';
 import type { Actor, Claim, Cluster, ClusterState, Datacenter, Server } from '../../../functions/domain/model.js';
 
@@ -68,4 +70,15 @@ export function setReq(overrides: Partial<ClaimRequest> = {}): ClaimRequest {
 
 export function clearReq(overrides: Partial<ClearRequest> = {}): ClearRequest {
   return { holder: 'manual', override: false, ...overrides };
+}
+
+/** Runs `fn`, which must throw a DomainError, and returns it. */
+export function caught(fn: () => unknown): DomainError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(DomainError);
+    return e as DomainError;
+  }
+  throw new Error('expected a DomainError');
 }

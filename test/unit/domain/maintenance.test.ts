@@ -1,7 +1,6 @@
 /** maintenance.ts: setting and clearing claims (product.md "Claims", "Rules", "Safety"). */
 import { describe, expect, it } from 'vitest';
 import { viewOf } from '../../../functions/domain/derive.js';
-import { DomainError } from '../../../functions/domain/errors.js';
 import {
   DEFAULT_DRAIN_TIMEOUT_SECONDS,
   MANUAL_PAUSE_MAX_MS,
@@ -13,17 +12,7 @@ import {
   setServerClaim,
 } from '../../../functions/domain/maintenance.js';
 import type { ClusterState } from '../../../functions/domain/model.js';
-import { actor, admin, claim, clearReq, dc, HOUR, MIN, NOW, replicas, SEC, server, setReq, state } from './fixtures.js';
-
-function caught(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DomainError);
-    return e as DomainError;
-  }
-  throw new Error('expected a DomainError');
-}
+import { actor, admin, caught, claim, clearReq, dc, HOUR, MIN, NOW, replicas, SEC, server, setReq, state } from './fixtures.js';
 
 /** A primary, two replicas in dc1 and three replicas in dc2. */
 const fleet = (): ClusterState =>

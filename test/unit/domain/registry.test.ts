@@ -1,6 +1,5 @@
 /** registry.ts: registering and removing clusters and servers. */
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../../../functions/domain/errors.js';
 import { MAX_SERVERS_PER_CLUSTER } from '../../../functions/domain/names.js';
 import {
   DEFAULT_STALE_AFTER_SECONDS,
@@ -10,19 +9,9 @@ import {
   removeServer,
   type ClusterConfig,
 } from '../../../functions/domain/registry.js';
-import { claim, NOW, replicas, server, state } from './fixtures.js';
+import { caught, claim, NOW, replicas, server, state } from './fixtures.js';
 
 const config: ClusterConfig = { engine: 'mariadb', budget: {}, staleAfterSeconds: DEFAULT_STALE_AFTER_SECONDS };
-
-function caught(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DomainError);
-    return e as DomainError;
-  }
-  throw new Error('expected a DomainError');
-}
 
 describe('registerCluster', () => {
   it('creates an empty cluster at revision 0 with a register-cluster event', () => {
