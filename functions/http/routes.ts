@@ -73,7 +73,7 @@ export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.
 const compiled = ROUTES.map((r) => ({
   route: r,
   names: [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!),
-  pattern: new RegExp(`^${r.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{\w+\\?\}/g, '([^/]+)')}$`),
+  pattern: new RegExp(`^${r.path.replace(/\{\w+\}/g, '([^/]+)')}$`),
 }));
 
 export type RouteMatch =

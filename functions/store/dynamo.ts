@@ -176,9 +176,14 @@ export class DynamoStore implements Store {
     const filters: string[] = [];
     const names: Record<string, string> = { '#pk': K.PK };
     const values: Record<string, unknown> = { ':pk': K.eventsPk(cluster) };
-    if (query.since !== undefined) Object.assign(names, { '#at': 'at' }), Object.assign(values, { ':since': query.since }), filters.push('#at >= :since');
-    if (query.target !== undefined) Object.assign(names, { '#target': 'target' }), Object.assign(values, { ':target': query.target }), filters.push('#target = :target');
-    if (query.action !== undefined) Object.assign(names, { '#action': 'action' }), Object.assign(values, { ':action': query.action }), filters.push('#action = :action');
+    const filter = (attribute: string, operator: string, value: unknown) => {
+      names[`#${attribute}`] = attribute;
+      values[`:${attribute}`] = value;
+      filters.push(`#${attribute} ${operator} :${attribute}`);
+    };
+    if (query.since !== undefined) filter('at', '>=', query.since);
+    if (query.target !== undefined) filter('target', '=', query.target);
+    if (query.action !== undefined) filter('action', '=', query.action);
     let startKey: Record<string, unknown> | undefined = query.cursor === undefined ? undefined : { [K.PK]: K.eventsPk(cluster), [K.SK]: decodeCursor(query.cursor) };
     const events: AuditEvent[] = [];
     // A filter may drop most of a page: keep reading, within a bound, until the page is full.
