@@ -13,25 +13,19 @@
  * that each suffice: the cluster item's `#rev = :rev`, and `attribute_not_exists` on the event's key, which
  * is numbered by the revision read. Either alone keeps this test green; it fails without both.)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultMaxUnavailable, judge } from '../../functions/domain/budget.js';
 import { viewAll, type ServerView } from '../../functions/domain/derive.js';
 import type { Cluster, ClusterState, Datacenter, Server } from '../../functions/domain/model.js';
-import { projectCluster, projectDc, projectServer } from '../../functions/domain/outcome.js';
-import { dynamoClient } from '../../functions/runtime.js';
-import { DynamoStore } from '../../functions/store/dynamo.js';
 import { freePort } from '../../local/dynamodb.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
+import { apiClient, canon, mismatches, readStored, type ApiClient, type ApiEvent } from '../support/api-client.js';
+import { prng, startLocal, stopLocal, type LocalProcess } from '../support/processes.js';
 
 const CLUSTER = 'fleet';
 const DCS = ['dc1', 'dc2', 'dc3', 'dc4'];
@@ -48,126 +42,7 @@ const WAVE = REQUESTS;
 const WAVE_INTERVAL_MS = 500;
 
 // ---------------------------------------------------------------------------------------------------------
-// Local server processes
-
-interface LocalProcess {
-  url: string;
-  child: ChildProcess;
-  output(): string;
-}
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `tsx bin/local.ts` in its own process group (tsx runs the server in a child node process). */
-async function startLocal(args: string[], adminToken: string): Promise<LocalProcess> {
-  const port = await freePort();
-  const child = spawn(TSX, ['bin/local.ts', '--port', String(port), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, MAINTCTL_ADMIN_TOKEN: adminToken },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const url = `http://127.0.0.1:${port}`;
-  const started = Date.now();
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`local server exited (${child.exitCode ?? child.signalCode}):\n${output}`);
-    try {
-      if ((await fetch(`${url}/v1/health`)).ok) return { url, child, output: () => output };
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() - started > 60_000) {
-      await stopLocal({ url, child, output: () => output });
-      throw new Error(`local server did not start within 60 s:\n${output}`);
-    }
-    await sleep(100);
-  }
-}
-
-async function stopLocal(p: LocalProcess): Promise<void> {
-  const pgid = p.child.pid!;
-  if (!groupAlive(pgid)) return;
-  try {
-    process.kill(-pgid, 'SIGTERM');
-  } catch {
-    /* already gone */
-  }
-  for (let i = 0; i < 100 && groupAlive(pgid); i++) await sleep(100);
-  if (groupAlive(pgid)) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// HTTP
-
-interface Answer {
-  status: number;
-  body: any;
-}
-
-async function call(url: string, token: string, method: string, path: string, body?: unknown): Promise<Answer> {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    /* keep the text */
-  }
-  return { status: res.status, body: parsed };
-}
-
-async function ok(url: string, token: string, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await call(url, token, method, path, body);
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // The audit log, replayed
-
-interface ApiEvent {
-  revision: number;
-  seq: number;
-  at: string;
-  action: string;
-  target: string;
-  before: unknown;
-  after: unknown;
-  override?: boolean;
-}
-
-async function allEvents(url: string, token: string): Promise<ApiEvent[]> {
-  const events: ApiEvent[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await ok(url, token, 'GET', `/v1/clusters/${CLUSTER}/events?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    events.push(...page.events);
-    cursor = page.cursor;
-  } while (cursor);
-  return events.sort((a, b) => a.revision - b.revision || a.seq - b.seq);
-}
-
-const canon = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? null));
 
 /** The cluster state the projections describe (what a projection leaves out does not decide availability). */
 function stateFrom(projections: ReadonlyMap<string, unknown>, revision: number): ClusterState | undefined {
@@ -267,18 +142,6 @@ function replay(events: ApiEvent[]): Replay {
 // ---------------------------------------------------------------------------------------------------------
 // The load
 
-/** A small seeded PRNG, so a failing run can be repeated with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface LoadRequest {
   kind: string;
   delayMs: number;
@@ -310,18 +173,20 @@ const table = `r1-${randomUUID()}`;
 const admin = `mct_${randomBytes(32).toString('base64url')}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'maintctl-r1-'));
 const processes: LocalProcess[] = [];
+/** The API through one of the processes, as the admin. */
+const api = (p: LocalProcess): ApiClient => apiClient({ url: p.url, token: admin });
 
 beforeAll(async () => {
   const endpoint = inject('dynamodbEndpoint');
   const args = ['--dynamodb-endpoint', endpoint, '--table', table, '--sweep-interval', '0', '--data', dataDir];
   // One after the other: the first creates the table and the admin token, the others find them.
-  for (let i = 0; i < PROCESSES; i++) processes.push(await startLocal(args, admin));
+  for (let i = 0; i < PROCESSES; i++) processes.push(await startLocal({ port: await freePort(), args, adminToken: admin, timeoutMs: 60_000, stopOnTimeout: true }));
 
-  const url = processes[0]!.url;
-  await ok(url, admin, 'PUT', `/v1/clusters/${CLUSTER}`, { engine: 'mariadb', staleAfterSeconds: 3600 });
-  for (const s of SERVERS) await ok(url, admin, 'PUT', `/v1/clusters/${CLUSTER}/servers/${s.name}`, { dc: s.dc, role: s.role });
+  const first = api(processes[0]!);
+  await first.ok('PUT', `/v1/clusters/${CLUSTER}`, { engine: 'mariadb', staleAfterSeconds: 3600 });
+  for (const s of SERVERS) await first.ok('PUT', `/v1/clusters/${CLUSTER}/servers/${s.name}`, { dc: s.dc, role: s.role });
   for (const s of SERVERS) {
-    await ok(url, admin, 'PUT', `/v1/clusters/${CLUSTER}/servers/${s.name}/status`, { health: 'running', role: s.role, connections: 0, openTransactions: 0, version: '10.11.6' });
+    await first.ok('PUT', `/v1/clusters/${CLUSTER}/servers/${s.name}/status`, { health: 'running', role: s.role, connections: 0, openTransactions: 0, version: '10.11.6' });
   }
 });
 
@@ -335,22 +200,22 @@ describe('R1: concurrent mixed requests through several local server processes',
     const seed = randomBytes(4).readUInt32BE();
     const rnd = prng(seed);
     const requests = Array.from({ length: REQUESTS }, (_, i) => ({ ...loadRequest(rnd), delayMs: Math.floor(i / WAVE) * WAVE_INTERVAL_MS }));
-    const seedRevision = (await ok(processes[0]!.url, admin, 'GET', `/v1/clusters/${CLUSTER}`)).revision as number;
+    const seedRevision = (await api(processes[0]!).ok<{ revision: number }>('GET', `/v1/clusters/${CLUSTER}`)).revision;
 
     let inFlight = 0;
     let peak = 0;
     const started = performance.now();
     const answers = await Promise.all(
       requests.map(async (req, i) => {
-        const p = processes[i % processes.length]!;
+        const p = api(processes[i % processes.length]!);
         // In waves (see WAVE): each wave sent at once, while the earlier ones are still in flight.
         if (req.delayMs > 0) await sleep(req.delayMs);
         const t0 = performance.now();
         inFlight++;
         peak = Math.max(peak, inFlight);
         try {
-          const res = await call(p.url, admin, req.method, req.path, req.body);
-          return { req, status: res.status, code: res.body?.error?.code as string | undefined, ms: performance.now() - t0 };
+          const res = await p.call(req.method, req.path, req.body);
+          return { req, status: res.status, code: (res.body as { error?: { code?: string } } | undefined)?.error?.code, ms: performance.now() - t0 };
         } catch (error) {
           return { req, status: 0, code: `no answer: ${(error as Error).message}`, ms: performance.now() - t0 };
         } finally {
@@ -366,10 +231,10 @@ describe('R1: concurrent mixed requests through several local server processes',
     for (const a of answers) (byKind[a.req.kind] ??= {})[a.status] = (byKind[a.req.kind]![a.status] ?? 0) + 1;
 
     const latencies = answers.map((a) => a.ms).sort((a, b) => a - b);
-    const url = processes[0]!.url;
-    const events = await allEvents(url, admin);
+    const first = api(processes[0]!);
+    const events = await first.allEvents(CLUSTER);
     const log = replay(events);
-    const finalRevision = (await ok(url, admin, 'GET', `/v1/clusters/${CLUSTER}`)).revision as number;
+    const finalRevision = (await first.ok<{ revision: number }>('GET', `/v1/clusters/${CLUSTER}`)).revision;
     const changes: Record<string, number> = {};
     for (const e of events.filter((x) => x.revision > seedRevision)) {
       const key = `${e.action} ${e.target.replace(/:.*/, ':')}`;
@@ -390,25 +255,18 @@ describe('R1: concurrent mixed requests through several local server processes',
     expect(log.revisions).toBe(finalRevision);
 
     // Replaying the `after`s gives exactly the stored state: every server, dc and the cluster.
-    const client = dynamoClient(inject('dynamodbEndpoint'));
-    const stored = (await new DynamoStore(client, table).readCluster(CLUSTER))!;
-    client.destroy();
+    const stored = await readStored(inject('dynamodbEndpoint'), table, CLUSTER);
     expect(stored.cluster.revision).toBe(finalRevision);
-    const expected = new Map<string, unknown>([['cluster', canon(projectCluster(stored.cluster))]]);
-    for (const s of stored.servers.values()) expected.set(`server:${s.name}`, canon(projectServer(s)));
-    for (const d of stored.dcs.values()) expected.set(`dc:${d.name}`, canon(projectDc(d)));
+    const differ = mismatches(stored, log.projections);
+    expect(differ, `${differ.length} targets differ`).toEqual([]);
     const replayed = new Map([...log.projections].map(([k, v]) => [k, canon(v)]));
-    const mismatches = [...new Set([...expected.keys(), ...replayed.keys()])]
-      .filter((target) => !isDeepStrictEqual(expected.get(target) ?? null, replayed.get(target) ?? null))
-      .map((target) => `${target}: stored ${JSON.stringify(expected.get(target) ?? null)} ≠ replayed ${JSON.stringify(replayed.get(target) ?? null)}`);
-    expect(mismatches, `${mismatches.length} targets differ`).toEqual([]);
     expect(stored.servers.size).toBe(SERVERS.length);
 
     // And what the API shows (from the other process) agrees with the replay, claim holder by claim holder.
-    const other = processes[processes.length - 1]!.url;
-    const listed = await ok(other, admin, 'GET', `/v1/clusters/${CLUSTER}/servers`);
+    const other = api(processes[processes.length - 1]!);
+    const listed = await other.ok<{ revision: number; servers: { name: string; claims: { holder: string; scope: string; mode: string; reason?: string }[] }[] }>('GET', `/v1/clusters/${CLUSTER}/servers`);
     expect(listed.revision).toBe(finalRevision);
-    for (const s of listed.servers as { name: string; claims: { holder: string; scope: string; mode: string; reason?: string }[] }[]) {
+    for (const s of listed.servers) {
       const own = (replayed.get(`server:${s.name}`) as { claims: Record<string, { mode: string; reason?: string }> }).claims;
       const dc = (replayed.get(`dc:${SERVERS.find((x) => x.name === s.name)!.dc}`) as { claims: Record<string, { mode: string; reason?: string }> } | undefined)?.claims ?? {};
       const fromLog = [
@@ -417,9 +275,9 @@ describe('R1: concurrent mixed requests through several local server processes',
       ].sort();
       expect(s.claims.map((c) => `${c.scope} ${c.holder} ${c.mode} ${c.reason ?? ''}`).sort(), s.name).toEqual(fromLog);
     }
-    const cluster = await ok(other, admin, 'GET', `/v1/clusters/${CLUSTER}`);
+    const cluster = await other.ok<{ maintenance: { claims: { holder: string }[] } }>('GET', `/v1/clusters/${CLUSTER}`);
     const clusterClaims = (replayed.get('cluster') as { claims: Record<string, unknown> }).claims;
-    expect(cluster.maintenance.claims.map((c: { holder: string }) => c.holder).sort()).toEqual(Object.keys(clusterClaims).sort());
+    expect(cluster.maintenance.claims.map((c) => c.holder).sort()).toEqual(Object.keys(clusterClaims).sort());
 
     // The load did change things: servers, dcs and the cluster, claims set and cleared.
     expect(finalRevision - seedRevision).toBeGreaterThan(20);

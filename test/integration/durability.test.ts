@@ -12,23 +12,19 @@
  * its own. (DynamoDB Local itself is not killed: SIGKILLed within milliseconds of acknowledging a
  * TransactWriteItems, the emulator loses that transaction — the emulator's limit, not the product's.)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectCluster, projectDc, projectServer } from '../../functions/domain/outcome.js';
-import { dynamoClient } from '../../functions/runtime.js';
-import { DynamoStore } from '../../functions/store/dynamo.js';
+import { projectServer } from '../../functions/domain/outcome.js';
 import { freePort } from '../../local/dynamodb.js';
 import { DEFAULT_TABLE } from '../../local/stack.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
+import { apiClient, canon, mismatches, readStored } from '../support/api-client.js';
+import { kill, prng, startLocal, type LocalProcess } from '../support/processes.js';
 
 const CLUSTER = 'dur';
 const SERVERS = Array.from({ length: 24 }, (_, i) => ({ name: `s${String(i + 1).padStart(2, '0')}`, dc: `dc${(i % 3) + 1}` }));
@@ -86,48 +82,13 @@ function group(pgid: number): number[] {
   return pids().filter((pid) => stat(pid)?.pgid === pgid && alive(pid));
 }
 
-function kill(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    /* already gone */
-  }
-}
-
-interface LocalProcess {
-  url: string;
-  child: ChildProcess;
-  output(): string;
-}
-
 let port: number;
 let current: LocalProcess | undefined;
 const started: ChildProcess[] = [];
 
 /** The command under test, always the same: `tsx bin/local.ts --port P --data DIR`, in its own process group. */
-async function startServer(): Promise<LocalProcess> {
-  const child = spawn(TSX, ['bin/local.ts', '--port', String(port), '--data', dataDir, '--sweep-interval', '0'], {
-    cwd: ROOT,
-    env: { ...process.env, MAINTCTL_ADMIN_TOKEN: admin },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  started.push(child);
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const url = `http://127.0.0.1:${port}`;
-  const t0 = Date.now();
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`local server exited (${child.exitCode ?? child.signalCode}):\n${output}`);
-    try {
-      if ((await fetch(`${url}/v1/health`)).ok) return { url, child, output: () => output };
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() - t0 > 90_000) throw new Error(`local server did not start within 90 s:\n${output}`);
-    await sleep(100);
-  }
+function startServer(): Promise<LocalProcess> {
+  return startLocal({ port, args: ['--data', dataDir, '--sweep-interval', '0'], adminToken: admin, timeoutMs: 90_000, onSpawn: (child) => started.push(child) });
 }
 
 async function waitGone(check: () => boolean, ms: number): Promise<boolean> {
@@ -136,45 +97,10 @@ async function waitGone(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// HTTP and the audit log
+// HTTP
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${current!.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${admin}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function ok(method: string, path: string, body?: unknown): Promise<any> {
-  const res = await call(method, path, body);
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
-interface ApiEvent {
-  revision: number;
-  seq: number;
-  action: string;
-  target: string;
-  before: unknown;
-  after: unknown;
-}
-
-async function allEvents(): Promise<ApiEvent[]> {
-  const events: ApiEvent[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await ok('GET', `/v1/clusters/${CLUSTER}/events?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    events.push(...page.events);
-    cursor = page.cursor;
-  } while (cursor);
-  return events.sort((a, b) => a.revision - b.revision || a.seq - b.seq);
-}
-
-const canon = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? null));
+/** The API of the server running now, as the admin. */
+const api = apiClient({ url: () => current!.url, token: admin, nonJson: 'throw' });
 
 // ---------------------------------------------------------------------------------------------------------
 // The load, and what was acknowledged
@@ -207,7 +133,7 @@ async function load(rnd: () => number, stop: () => boolean, onAck: () => void): 
       const path = `/v1/clusters/${CLUSTER}/servers/${server}/maintenance`;
       let status: number;
       try {
-        status = (clear ? await call('DELETE', path) : await call('PUT', path, { reason: intended })).status;
+        status = (clear ? await api.call('DELETE', path) : await api.call('PUT', path, { reason: intended })).status;
       } catch (error) {
         if (stop()) return; // the server died under this request: it stays in flight
         throw error;
@@ -229,7 +155,7 @@ async function load(rnd: () => number, stop: () => boolean, onAck: () => void): 
 
 /** After a restart: the state holds every acknowledged change and equals the audit log's replay. */
 async function verify(round: string): Promise<{ events: number; revision: number; inFlightApplied: number }> {
-  const events = await allEvents();
+  const events = await api.allEvents(CLUSTER);
 
   // The log: contiguous revisions, each event's `before` what the log had built so far.
   const problems: string[] = [];
@@ -250,17 +176,9 @@ async function verify(round: string): Promise<{ events: number; revision: number
   // The stored state, read straight from DynamoDB Local, is the replay of the log.
   const [dynamo, ...more] = dynamoLocals();
   expect(more, `${round}: one DynamoDB Local for the data folder`).toEqual([]);
-  const client = dynamoClient(`http://127.0.0.1:${dynamo!.port}`);
-  const stored = (await new DynamoStore(client, DEFAULT_TABLE).readCluster(CLUSTER))!;
-  client.destroy();
+  const stored = await readStored(`http://127.0.0.1:${dynamo!.port}`, DEFAULT_TABLE, CLUSTER);
   expect(stored.cluster.revision, round).toBe(revision);
-  const expected = new Map<string, unknown>([['cluster', canon(projectCluster(stored.cluster))]]);
-  for (const s of stored.servers.values()) expected.set(`server:${s.name}`, canon(projectServer(s)));
-  for (const d of stored.dcs.values()) expected.set(`dc:${d.name}`, canon(projectDc(d)));
-  const mismatches = [...new Set([...expected.keys(), ...projections.keys()])]
-    .filter((t) => !isDeepStrictEqual(expected.get(t) ?? null, canon(projections.get(t) ?? null)))
-    .map((t) => `${t}: stored ${JSON.stringify(expected.get(t) ?? null)} ≠ replayed ${JSON.stringify(projections.get(t) ?? null)}`);
-  expect(mismatches, round).toEqual([]);
+  expect(mismatches(stored, projections), round).toEqual([]);
 
   // Every acknowledged change is there, in order, each with its event; a request in flight at the kill either
   // applied (then it is the last change, with its event) or did not (then nothing of it is anywhere).
@@ -282,23 +200,12 @@ async function verify(round: string): Promise<{ events: number; revision: number
   expect(lost, round).toEqual([]);
 
   // What the API answers agrees.
-  const listed = await ok('GET', `/v1/clusters/${CLUSTER}/servers`);
+  const listed = await api.ok<{ revision: number; servers: { name: string; claims: { holder: string; reason?: string }[] }[] }>('GET', `/v1/clusters/${CLUSTER}/servers`);
   expect(listed.revision).toBe(revision);
-  for (const s of listed.servers as { name: string; claims: { holder: string; reason?: string }[] }[]) {
+  for (const s of listed.servers) {
     expect(s.claims.find((c) => c.holder === 'manual')?.reason ?? null, s.name).toBe(last(tracks.get(s.name)!));
   }
   return { events: events.length, revision, inFlightApplied };
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Runs the load until `acks` changes are acknowledged, then crashes the server with `crash` (mid-load). */
@@ -319,8 +226,8 @@ async function loadThenCrash(rnd: () => number, acks: number, crash: () => void)
 beforeAll(async () => {
   port = await freePort();
   current = await startServer();
-  await ok('PUT', `/v1/clusters/${CLUSTER}`, { engine: 'generic', budget: { maxUnavailablePerDc: 100 } });
-  for (const s of SERVERS) await ok('PUT', `/v1/clusters/${CLUSTER}/servers/${s.name}`, { dc: s.dc });
+  await api.ok('PUT', `/v1/clusters/${CLUSTER}`, { engine: 'generic', budget: { maxUnavailablePerDc: 100 } });
+  for (const s of SERVERS) await api.ok('PUT', `/v1/clusters/${CLUSTER}/servers/${s.name}`, { dc: s.dc });
 });
 
 afterAll(async () => {
