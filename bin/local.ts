@@ -2,11 +2,19 @@
  * `npm start`: the whole control plane on 127.0.0.1:8989 over DynamoDB Local.
  *   --port N (MAINTCTL_PORT)   --memory   --demo   --data DIR   --tls-cert F --tls-key F
  *   --dynamodb-endpoint URL (share a running DynamoDB Local)   --table NAME   --sweep-interval SECONDS
+ *   --compat-ports (also listen on 8889, the Cassandra operator's, and 3002 and 4000, GreptimeDB metasrv's)
+ * The compat families act on MAINTCTL_{MAXSCALE,CASSANDRA,GREPTIMEDB}_CLUSTER, by default the demo clusters.
  */
 import { parseArgs } from 'node:util';
 import { JAVA_MISSING, javaAvailable } from '../local/dynamodb.js';
-import { registerDemoFleet, startDemoAgents } from '../local/demo.js';
+import { DEFAULT_CLUSTER_ENV } from '../functions/compat/common.js';
+import type { CompatFamily } from '../functions/http/routes.js';
+import { startHttpServer } from '../local/http-server.js';
+import { DEMO_DEFAULT_CLUSTERS, registerDemoFleet, startDemoAgents } from '../local/demo.js';
 import { DEFAULT_PORT, startLocalStack } from '../local/stack.js';
+
+/** The families' customary ports, for `--compat-ports`. */
+const COMPAT_PORTS = [8889, 3002, 4000];
 
 function fail(message: string): never {
   console.error(`maintctl: ${message}`);
@@ -26,6 +34,7 @@ try {
       'dynamodb-endpoint': { type: 'string' },
       table: { type: 'string' },
       'sweep-interval': { type: 'string' },
+      'compat-ports': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }).values;
@@ -33,7 +42,7 @@ try {
   fail(`${(error as Error).message} (see --help)`);
 }
 if (args.help) {
-  console.log('usage: npm start -- [--port N] [--memory] [--demo] [--data DIR] [--tls-cert F --tls-key F] [--dynamodb-endpoint URL] [--table NAME] [--sweep-interval S]');
+  console.log('usage: npm start -- [--port N] [--memory] [--demo] [--data DIR] [--tls-cert F --tls-key F] [--dynamodb-endpoint URL] [--table NAME] [--sweep-interval S] [--compat-ports]');
   process.exit(0);
 }
 
@@ -45,6 +54,8 @@ if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) fail('invalid --sweep-in
 if (args.table !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(args.table)) fail(`invalid --table ${args.table} (3 to 255 of A-Z a-z 0-9 _ . -)`);
 if (!args['dynamodb-endpoint'] && !javaAvailable()) fail(JAVA_MISSING);
 
+for (const [family, variable] of Object.entries(DEFAULT_CLUSTER_ENV)) process.env[variable] ??= DEMO_DEFAULT_CLUSTERS[family as CompatFamily];
+
 const stack = await startLocalStack({
   port,
   memory: args.memory,
@@ -55,6 +66,16 @@ const stack = await startLocalStack({
   ...(args['tls-cert'] && { tls: { cert: args['tls-cert'], key: args['tls-key']! } }),
   sweepIntervalMs: sweepSeconds * 1000,
 }).catch((error: Error) => fail((error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `port ${port} is in use (try --port)` : error.message));
+
+const compatServers = args['compat-ports']
+  ? await Promise.all(
+      COMPAT_PORTS.map((p) =>
+        startHttpServer(stack.deps, { port: p, ...(args['tls-cert'] && { tls: { cert: args['tls-cert'], key: args['tls-key']! } }) }).catch((error: NodeJS.ErrnoException) =>
+          fail(error.code === 'EADDRINUSE' ? `port ${p} is in use (needed by --compat-ports)` : error.message),
+        ),
+      ),
+    )
+  : [];
 
 let stopAgents = () => {};
 if (args.demo) {
@@ -68,13 +89,14 @@ admin token${tokenNote}: ${stack.adminToken}
   (Basic credentials: user "admin", password = the token)
 try:
   curl -s -H "Authorization: Bearer ${stack.adminToken}" ${stack.url}/v1/clusters
-${args.demo ? `demo fleet: demo-mariadb, demo-cassandra, demo-greptime (simulated agents report every 2 s)\n` : ''}Ctrl-C stops it.`);
+${compatServers.length ? `also listening on ${COMPAT_PORTS.map((p) => `127.0.0.1:${p}`).join(', ')}\n` : ''}${args.demo ? `demo fleet: demo-mariadb, demo-cassandra, demo-greptime (simulated agents report every 2 s)\n` : ''}Ctrl-C stops it.`);
 
 let stopping = false;
 async function shutdown() {
   if (stopping) return;
   stopping = true;
   stopAgents();
+  for (const server of compatServers) server.close();
   await stack.stop();
   process.exit(0);
 }

@@ -33,6 +33,9 @@ export const DEMO_FLEET: DemoCluster[] = [
   },
 ];
 
+/** The cluster each compat family acts on by default, locally. */
+export const DEMO_DEFAULT_CLUSTERS = { maxscale: 'demo-mariadb', cassandra: 'demo-cassandra', greptimedb: 'demo-greptime' } as const;
+
 const demoActor = { user: 'demo', isAdmin: true, source: 'demo', requestId: 'demo' };
 
 /** Registers the demo clusters that are absent; existing ones are left as they are. */

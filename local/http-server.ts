@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { FAMILY_OPERATIONS } from '../functions/api/index.js';
+import { FAMILY_OPERATIONS, FAMILY_OPTIONS } from '../functions/api/index.js';
 import { DomainError } from '../functions/domain/errors.js';
 import { familyHandler, MAX_BODY_BYTES, nativeErrors, type Deps } from '../functions/http/handler.js';
 import { FAMILIES, matchRoute, routeKey, type Family } from '../functions/http/routes.js';
@@ -83,7 +83,7 @@ export interface LocalServerOptions {
 
 export function createRequestListener(deps: Deps) {
   const handlers = new Map<Family, Handler>(
-    (Object.keys(FAMILIES) as Family[]).map((family) => [family, familyHandler(family, FAMILY_OPERATIONS[family], () => deps)]),
+    (Object.keys(FAMILIES) as Family[]).map((family) => [family, familyHandler(family, FAMILY_OPERATIONS[family], () => deps, FAMILY_OPTIONS[family])]),
   );
   return (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];

@@ -26,6 +26,7 @@ export function failoverView(state: ClusterState, now: number) {
     pausedBy: activeClaims(state.cluster.claims, now).map(([holder]) => holder),
     primary: currentPrimary(state),
     pendingSwitchover: state.cluster.pendingSwitchover ?? null,
+    proceduresPaused: state.cluster.proceduresPaused ?? false,
     candidates: rankCandidates(viewAll(state, now)),
   };
 }
@@ -65,4 +66,11 @@ export function switchover(state: ClusterState, to: string | undefined, actor: A
   const pending = state.cluster.pendingSwitchover;
   if (pending?.to === target.server.name) return noop(state);
   return recordSwitchover(state, 'switchover', target.server.name, actor, now);
+}
+
+/** Pauses or resumes the cluster's procedures (GreptimeDB's procedure manager). */
+export function setProceduresPaused(state: ClusterState, paused: boolean): Outcome {
+  if ((state.cluster.proceduresPaused ?? false) === paused) return noop(state);
+  const next = withCluster(state, { ...state.cluster, proceduresPaused: paused });
+  return { next, events: [event(paused ? 'pause-procedures' : 'resume-procedures', { kind: 'cluster' }, state, next)] };
 }

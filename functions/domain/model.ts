@@ -53,6 +53,8 @@ export interface Cluster {
   /** Cluster maintenance (automation paused) claims. */
   claims: Claims;
   pendingSwitchover?: Switchover;
+  /** GreptimeDB's procedure manager paused (region migrations and the like): shown to HA managers. */
+  proceduresPaused?: boolean;
 }
 
 export interface Datacenter {

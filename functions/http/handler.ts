@@ -50,7 +50,7 @@ export const nativeErrors: ErrorFormat = (error) => ({
 });
 
 /** Path parameters are names with a pattern each; they are checked before anything touches DynamoDB. */
-const PARAM_KIND = { c: 'cluster', s: 'server', dc: 'dc' } as const;
+const PARAM_KIND = { c: 'cluster', s: 'server', pod: 'server', dc: 'dc' } as const;
 
 function checkParams(params: Record<string, string>): void {
   for (const [name, value] of Object.entries(params)) {

@@ -13,10 +13,18 @@ export const FAMILIES = {
   maintenance: 'functions/api/maintenance.ts',
   events: 'functions/api/events.ts',
   tokens: 'functions/api/tokens.ts',
+  maxscale: 'functions/compat/maxscale.ts',
+  cassandra: 'functions/compat/cassandra.ts',
+  greptimedb: 'functions/compat/greptimedb.ts',
 } as const;
 export type Family = keyof typeof FAMILIES;
+/** The drop-in compatible families (api-compat.md): each answers in its own format. */
+export const COMPAT_FAMILIES = ['maxscale', 'cassandra', 'greptimedb'] as const satisfies readonly Family[];
+export type CompatFamily = (typeof COMPAT_FAMILIES)[number];
+export const isCompat = (family: Family): family is CompatFamily => (COMPAT_FAMILIES as readonly Family[]).includes(family);
 
-export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
+/** `ANY` catches the other methods of a path (API Gateway prefers a route with the exact method). */
+export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE' | 'ANY';
 
 export interface Route {
   method: Method;
@@ -36,6 +44,12 @@ const route = (method: Method, path: string, role: RouteRole, family: Family, ex
 });
 
 const C = '/v1/clusters/{c}';
+
+/** A compat route, also under `/c/{c}` for clusters other than the family's configured default. */
+const compat = (method: Method, path: string, role: RouteRole, family: CompatFamily): Route[] => [
+  route(method, path, role, family),
+  route(method, `/c/{c}${path}`, role, family),
+];
 
 export const ROUTES: readonly Route[] = [
   route('GET', '/v1/health', 'public', 'health'),
@@ -66,6 +80,39 @@ export const ROUTES: readonly Route[] = [
   route('POST', '/v1/tokens', 'admin', 'tokens'),
   route('GET', '/v1/tokens', 'admin', 'tokens'),
   route('DELETE', '/v1/tokens/{id}', 'admin', 'tokens'),
+
+  // MaxScale REST API subset (maxctrl): api-compat.md §1.
+  ...compat('GET', '/v1/', 'viewer', 'maxscale'),
+  ...compat('GET', '/v1/servers', 'viewer', 'maxscale'),
+  ...compat('GET', '/v1/servers/{s}', 'viewer', 'maxscale'),
+  ...compat('PUT', '/v1/servers/{s}/set', 'operator', 'maxscale'),
+  ...compat('PUT', '/v1/servers/{s}/clear', 'operator', 'maxscale'),
+
+  // Cassandra operator's maintenance API: §2.
+  ...compat('GET', '/pods/{pod}', 'viewer', 'cassandra'),
+  ...compat('PUT', '/pods/{pod}', 'operator', 'cassandra'),
+  ...compat('DELETE', '/pods/{pod}', 'operator', 'cassandra'),
+  ...compat('GET', '/dcs/{dc}', 'viewer', 'cassandra'),
+  ...compat('PUT', '/dcs/{dc}', 'operator', 'cassandra'),
+  ...compat('DELETE', '/dcs/{dc}', 'operator', 'cassandra'),
+  ...compat('GET', '/config', 'viewer', 'cassandra'),
+  // The operator's docs tell users to read the ConfigMap with PUT: a read, so a viewer's.
+  ...compat('PUT', '/config', 'viewer', 'cassandra'),
+
+  // GreptimeDB metasrv admin: §3. The legacy `GET ...?enable=` also changes state: the handler asks for operator.
+  ...compat('GET', '/admin/maintenance', 'viewer', 'greptimedb'),
+  ...compat('POST', '/admin/maintenance', 'operator', 'greptimedb'),
+  ...compat('PUT', '/admin/maintenance', 'operator', 'greptimedb'),
+  ...compat('GET', '/admin/maintenance/status', 'viewer', 'greptimedb'),
+  ...compat('POST', '/admin/maintenance/enable', 'operator', 'greptimedb'),
+  ...compat('POST', '/admin/maintenance/disable', 'operator', 'greptimedb'),
+  ...compat('GET', '/admin/procedure-manager/status', 'viewer', 'greptimedb'),
+  ...compat('POST', '/admin/procedure-manager/pause', 'operator', 'greptimedb'),
+  ...compat('POST', '/admin/procedure-manager/resume', 'operator', 'greptimedb'),
+  // Other methods on the suffix routes: 405, as metasrv answers.
+  ...['/admin/maintenance/status', '/admin/maintenance/enable', '/admin/maintenance/disable', '/admin/procedure-manager/status', '/admin/procedure-manager/pause', '/admin/procedure-manager/resume'].flatMap(
+    (path) => compat('ANY', path, 'public', 'greptimedb'),
+  ),
 ];
 
 export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.path}`;
@@ -84,22 +131,25 @@ export type RouteMatch =
 /** What API Gateway does: match the path, decode the parameters. */
 export function matchRoute(method: string, path: string): RouteMatch {
   const allowed: Method[] = [];
+  let found: { route: Route; match: RegExpExecArray; names: string[] } | undefined;
   for (const { route: r, names, pattern } of compiled) {
-    const m = pattern.exec(path);
-    if (!m) continue;
-    if (r.method !== method) {
-      allowed.push(r.method);
-      continue;
+    const match = pattern.exec(path);
+    if (!match) continue;
+    if (r.method === method) {
+      found = { route: r, match, names };
+      break;
     }
-    const pathParameters: Record<string, string> = {};
-    try {
-      names.forEach((name, i) => (pathParameters[name] = decodeURIComponent(m[i + 1]!)));
-    } catch {
-      return { kind: 'none' };
-    }
-    return { kind: 'found', route: r, pathParameters };
+    if (r.method === 'ANY') found ??= { route: r, match, names };
+    else allowed.push(r.method);
   }
-  return allowed.length > 0 ? { kind: 'wrong-method', allowed } : { kind: 'none' };
+  if (!found) return allowed.length > 0 ? { kind: 'wrong-method', allowed } : { kind: 'none' };
+  const pathParameters: Record<string, string> = {};
+  try {
+    found.names.forEach((name, i) => (pathParameters[name] = decodeURIComponent(found.match[i + 1]!)));
+  } catch {
+    return { kind: 'none' };
+  }
+  return { kind: 'found', route: found.route, pathParameters };
 }
 
 export const findRoute = (key: string): Route | undefined => ROUTES.find((r) => routeKey(r) === key);
