@@ -10,7 +10,7 @@ import { checkName, OBJECT_ID } from '../domain/names.js';
 import type { Store } from '../store/store.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
 import { errorBody, STATUS, toDomainError } from './errors.js';
-import { findRoute, type Family, type Route } from './routes.js';
+import { findRoute, matchRoute, routeKey, type Family, type Route } from './routes.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -118,6 +118,16 @@ function log(level: 'error' | 'warn', message: string, fields: Record<string, un
   console[level](JSON.stringify({ level, message, ...fields }));
 }
 
+/**
+ * The route API Gateway matched, or, for its `$default` route (paths it cannot route itself, such as maxctrl's
+ * `GET /v1/` with its trailing slash), the one the route table matches.
+ */
+function resolveRoute(event: APIGatewayProxyEventV2): { route?: Route; pathParameters?: Record<string, string | undefined> } {
+  if (event.routeKey !== '$default') return { route: findRoute(event.routeKey), pathParameters: event.pathParameters };
+  const match = matchRoute(event.requestContext.http.method, event.rawPath);
+  return match.kind === 'found' ? { route: match.route, pathParameters: match.pathParameters } : {};
+}
+
 export interface FamilyOptions {
   errors?: ErrorFormat;
   /** Where a route's cluster comes from when it is not the `{c}` path parameter (compat families). */
@@ -132,12 +142,12 @@ export function familyHandler(family: Family, operations: Operations, deps: () =
     const requestId = event.requestContext?.requestId ?? 'local';
     const req: Partial<ApiRequest> & { requestId: string } = { requestId };
     try {
-      const route = findRoute(event.routeKey);
-      const operation = operations[event.routeKey];
-      if (!route || route.family !== family || !operation) throw new DomainError('NotFound', `no route ${event.routeKey}`);
+      const { route, pathParameters } = resolveRoute(event);
+      const operation = route && operations[routeKey(route)];
+      if (!route || route.family !== family || !operation) throw new DomainError('NotFound', `no route for ${event.requestContext?.http?.method} ${event.rawPath}`);
       req.route = route;
       req.headers = lowerCase(event.headers);
-      req.params = { ...event.pathParameters } as Record<string, string>;
+      req.params = { ...pathParameters } as Record<string, string>;
       req.query = { ...event.queryStringParameters } as Record<string, string>;
       req.rawBody = decodeBody(event);
       checkParams(req.params);

@@ -12,9 +12,11 @@ describe('the service stack', () => {
   const stateful = new StatefulStack(app, 'State');
   const template = Template.fromStack(new ServiceStack(app, 'Service', { table: stateful.table }));
 
-  it('creates one API Gateway route per route-table entry', () => {
+  it('creates one API Gateway route per route-table entry, and $default for the trailing-slash ones', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey as string);
-    expect(routes.sort()).toEqual(ROUTES.map(routeKey).sort());
+    const trailing = ROUTES.filter((r) => r.path.endsWith('/'));
+    expect(trailing.map((r) => r.family)).toEqual(['maxscale', 'maxscale']);
+    expect(routes.sort()).toEqual([...ROUTES.filter((r) => !r.path.endsWith('/')).map(routeKey), '$default'].sort());
   });
 
   it('runs every function on nodejs22.x, arm64', () => {
