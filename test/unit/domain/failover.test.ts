@@ -1,7 +1,7 @@
 /** failover.ts: the failover view, automatic election and manual switchover (product.md "Routing and election"). */
 import { describe, expect, it } from 'vitest';
 import { viewAll } from '../../../functions/domain/derive.js';
-import { currentPrimary, failover, failoverView, rankCandidates, switchover } from '../../../functions/domain/failover.js';
+import { currentPrimary, failover, failoverView, rankCandidates, setProceduresPaused, switchover } from '../../../functions/domain/failover.js';
 import { setClusterClaim } from '../../../functions/domain/maintenance.js';
 import type { ClusterState, Server } from '../../../functions/domain/model.js';
 import { actor, caught, claim, HOUR, NOW, SEC, server, state } from './fixtures.js';
@@ -187,5 +187,21 @@ describe('switchover (manual)', () => {
     expect(again.next).toBe(pending);
     const other = switchover(pending, 'b', actor(), NOW + SEC);
     expect(other.next.cluster.pendingSwitchover!.to).toBe('b');
+  });
+});
+
+describe('procedures paused (GreptimeDB procedure manager)', () => {
+  it('pauses and resumes with an event each, shows in the failover view, and repeats are no-ops', () => {
+    const s0 = state([server({ name: 'a', role: 'primary' })]);
+    expect(failoverView(s0, NOW).proceduresPaused).toBe(false);
+    const paused = setProceduresPaused(s0, true);
+    expect(paused.events.map((e) => e.action)).toEqual(['pause-procedures']);
+    expect(failoverView(paused.next, NOW).proceduresPaused).toBe(true);
+    expect(setProceduresPaused(paused.next, true).events).toEqual([]);
+    expect(setProceduresPaused(paused.next, true).next).toBe(paused.next);
+    const resumed = setProceduresPaused(paused.next, false);
+    expect(resumed.events.map((e) => e.action)).toEqual(['resume-procedures']);
+    expect(resumed.next.cluster.proceduresPaused).toBe(false);
+    expect(setProceduresPaused(s0, false).events).toEqual([]);
   });
 });
