@@ -192,7 +192,7 @@ describe('switchover (manual)', () => {
 
 describe('procedures paused (GreptimeDB procedure manager)', () => {
   it('pauses and resumes with an event each, shows in the failover view, and repeats are no-ops', () => {
-    const s0 = state([server({ name: 'a', role: 'primary' })]);
+    const s0 = state([server('a', { role: 'primary' })]);
     expect(failoverView(s0, NOW).proceduresPaused).toBe(false);
     const paused = setProceduresPaused(s0, true);
     expect(paused.events.map((e) => e.action)).toEqual(['pause-procedures']);
