@@ -16,10 +16,14 @@ import { clusterOf, compatOperations, compatSource, refusalText, requireCluster 
 const FAMILY = 'cassandra';
 const SOURCE = compatSource(FAMILY);
 
+/** A NotFound about the cluster itself (no default configured, no cluster by that name) is not about the pod or dc. */
+const aboutCluster = (error: { message: string }) => /^(cluster\b|no default cluster)/.test(error.message);
+
 export const cassandraErrors: ErrorFormat = (error, req) => {
   let text = refusalText(error);
-  if (error.code === 'NotFound' && req.params?.pod !== undefined) text = `Pod ${req.params.pod} does not exist.`;
-  else if (error.code === 'NotFound' && req.params?.dc !== undefined) text = `No matches found for dc ${req.params.dc}.`;
+  const missing = error.code === 'NotFound' && !aboutCluster(error);
+  if (missing && req.params?.pod !== undefined) text = `Pod ${req.params.pod} does not exist.`;
+  else if (missing && req.params?.dc !== undefined) text = `No matches found for dc ${req.params.dc}.`;
   else if (error.code === 'Unauthorized') text = 'Unauthorized';
   return { status: STATUS[error.code], body: `${text}\n`, ...(error.code === 'Unauthorized' && { headers: { 'www-authenticate': 'Bearer realm="maintctl", Basic realm="maintctl"' } }) };
 };
@@ -31,8 +35,9 @@ const podsOfDc = (state: ClusterState, dc: string, now: number) =>
   viewAll(state, now).filter((v) => v.server.dc === dc).map((v) => ({ [v.server.name]: inMaintenance(v) }));
 
 async function readState(req: ApiRequest, deps: Deps): Promise<ClusterState> {
-  const state = await deps.store.readCluster(requireCluster(FAMILY, req));
-  if (!state) throw notFound('cluster');
+  const cluster = requireCluster(FAMILY, req);
+  const state = await deps.store.readCluster(cluster);
+  if (!state) throw notFound(`cluster ${cluster}`);
   return state;
 }
 
