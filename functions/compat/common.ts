@@ -16,17 +16,9 @@ export const clusterOf = (family: CompatFamily) => (req: Pick<ApiRequest, 'param
 
 export const compatSource = (family: CompatFamily) => `compat:${family}`;
 
-interface Holding {
-  holder: string;
-  scope: string;
-}
-
-/** "held by window:w1, dc (manual)": who keeps a target in maintenance, for a family's plain-text refusal. */
+/** A refusal as a family's plain text: who keeps the target in maintenance, or why the budget says no. */
 export function refusalText(error: DomainError): string {
-  const heldBy = error.details?.heldBy as Holding[] | undefined;
-  if (error.code === 'HeldByOthers' && heldBy) {
-    return `still in maintenance: held by ${heldBy.map((h) => (h.scope === 'server' ? h.holder : `${h.scope} (${h.holder})`)).join(', ')}`;
-  }
+  if (error.code === 'HeldByOthers') return `still in maintenance: ${error.message}`;
   if (error.code === 'BudgetExceeded') {
     const using = (error.details?.usingBudget as string[] | undefined) ?? [];
     return `refused by the disruption budget: ${error.message}${using.length ? ` (unavailable: ${using.join(', ')})` : ''}`;

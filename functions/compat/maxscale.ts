@@ -54,7 +54,7 @@ function serverResource(v: ServerView, base: string) {
     id: s.name,
     type: 'servers',
     attributes: {
-      state: v.state || 'Running',
+      state: v.state,
       state_details: null,
       parameters: { address: s.address ?? null, port: s.port ?? null, socket: null, rank: s.role === 'primary' ? 'primary' : 'secondary', priority: 0 },
       statistics: { connections: s.connections ?? 0, total_connections: 0, max_connections: 0, active_operations: s.openTransactions ?? 0 },
