@@ -1,16 +1,27 @@
 /**
- * S1, the auth matrix, generated from the route table: every route × every kind of credential. The oracle is
- * the spec (api-native.md): public routes are open; otherwise missing or bad credentials are 401, a role below
- * the route's role is 403, a token limited to other clusters is 403 on `{c}` routes; anything else is allowed.
+ * S1, the auth matrix, generated from the route table: every route × every kind of credential, the compat
+ * families' routes (api-compat.md) included. The oracle is the spec (api-native.md, api-compat.md): public
+ * routes are open; otherwise missing or bad credentials are 401, a role below the one the call needs is 403
+ * (the route's role; operator for GreptimeDB's legacy `GET /admin/maintenance?enable=...`, a state change), a
+ * token limited to other clusters is 403 on the cluster the call acts on (the `{c}` parameter, or for a compat
+ * route without the `/c/{c}` prefix the family's default cluster, which this file points at its fixture);
+ * anything else is allowed. Every 401/403 is in the family's own error format: native JSON, MaxScale's
+ * `{"errors":[...]}`, Cassandra's and GreptimeDB's plain text.
+ *
  * Forbidden calls are made against a fixture in which the mutations, had they got through, would change
  * something (all but POST .../failover: the fixture's cluster claim, there so that a clear would show, pauses
- * automation), and the fixture, the cluster list and the token list are compared before and after. Allowed
- * calls run against throwaway clusters and tokens, so they may mutate freely.
+ * automation); the procedure manager's resume runs against a copy of the fixture whose procedures are paused.
+ * The fixtures, the cluster list and the token list are compared before and after each call, and the call
+ * must make no DynamoDB write. Allowed reads (and the `ANY` routes, which answer 405) run against the same
+ * fixtures and must change nothing either; allowed changes run against throwaway clusters and tokens, so they
+ * may mutate freely, and a compat change must succeed there (which shows the forbidden half would have seen it).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES, routeKey, type Role, type Route } from '../../functions/http/routes.js';
+import { event } from '../../functions/domain/outcome.js';
+import { isCompat, ROUTES, routeKey, type Role, type Route, type RouteRole } from '../../functions/http/routes.js';
+import { actsOnCluster, anyMethods, errorFormatProblems, mayChange, setDefaultClusters, unprefixed, type Reply } from '../support/compat.js';
 import { createToken, httpEnv, type HttpEnv } from '../support/env.js';
 
 /** The spec's linear order: viewer < agent < operator < admin. */
@@ -18,14 +29,18 @@ const ORDER: Role[] = ['viewer', 'agent', 'operator', 'admin'];
 const rank = (role: Role) => ORDER.indexOf(role);
 
 const MATRIX = 'matrix';
+/** The same fixture with the procedure manager paused, so that a resume would change it. */
+const PAUSED = 'matrix-paused';
+const FIXTURES = [MATRIX, PAUSED] as const;
+type Fixture = (typeof FIXTURES)[number];
 const ELSEWHERE = 'elsewhere';
 /** The fixture server and dc that the path parameters name: both carry a claim, so a clear would change them. */
 const SERVER = 'db2';
 const DC = 'dc2';
 
 /**
- * Bodies that would succeed, and change the fixture, if the call got through. Routes not listed get `{}`
- * (PUT/POST) or no body; a new route therefore still runs through the matrix.
+ * Bodies that would succeed, and change the fixture, if the call got through. Native routes not listed get
+ * `{}` (PUT/POST) or no body; a new route therefore still runs through the matrix. Compat calls carry no body.
  */
 const BODIES: Record<string, unknown> = {
   'PUT /v1/clusters/{c}': { engine: 'mariadb', staleAfterSeconds: 7200 },
@@ -36,7 +51,54 @@ const BODIES: Record<string, unknown> = {
   'PUT /v1/clusters/{c}/servers/{s}/status': { health: 'running', role: 'replica', connections: 7 },
   'POST /v1/tokens': { user: 'intruder', role: 'admin' },
 };
-const bodyOf = (route: Route) => (routeKey(route) in BODIES ? BODIES[routeKey(route)] : route.method === 'PUT' || route.method === 'POST' ? {} : undefined);
+const bodyOf = (route: Route) =>
+  isCompat(route.family) ? undefined : routeKey(route) in BODIES ? BODIES[routeKey(route)] : route.method === 'PUT' || route.method === 'POST' ? {} : undefined;
+
+/**
+ * Query strings that make a compat call change the fixture had it got through (keyed by the unprefixed route):
+ * MaxScale's set updates db2's claim (no reason, not forced) and its clear removes it; GreptimeDB's enable
+ * updates the cluster claim and its disable removes it.
+ */
+const QUERIES: Record<string, string> = {
+  'PUT /v1/servers/{s}/set': 'state=maintenance',
+  'PUT /v1/servers/{s}/clear': 'state=maintenance',
+  'POST /admin/maintenance': 'enable=true',
+  'PUT /admin/maintenance': 'enable=false',
+};
+
+/** One row of the matrix: a route, called one way. */
+interface Call {
+  route: Route;
+  /** The methods sent: the route's, or for an `ANY` route the ones none of its siblings takes (one per credential, in turn). */
+  methods: string[];
+  query: string;
+  /** The role the call needs. */
+  role: RouteRole;
+  /** The fixture it is made against. */
+  fixture: Fixture;
+  /** Whether it changes state when it gets through. */
+  changes: boolean;
+}
+
+function callsOf(route: Route): Call[] {
+  const base = unprefixed(route.path);
+  const methods = route.method === 'ANY' ? anyMethods(route) : [route.method];
+  const fixture: Fixture = route.family === 'greptimedb' && base === '/admin/procedure-manager/resume' ? PAUSED : MATRIX;
+  const call = (query: string, role: RouteRole): Call => ({
+    route,
+    methods,
+    query,
+    role,
+    fixture,
+    changes: mayChange(route, methods[0]!, new URLSearchParams(query)),
+  });
+  const query = QUERIES[`${route.method} ${base}`] ?? '';
+  // GreptimeDB's legacy form: a GET that reads without `enable` and changes maintenance mode with it.
+  if (route.family === 'greptimedb' && route.method === 'GET' && base === '/admin/maintenance') return [call('', route.role), call('enable=false', 'operator')];
+  return [call(query, route.role)];
+}
+
+const CALLS: Call[] = ROUTES.flatMap(callsOf);
 
 type Scope = 'all' | 'this' | 'other';
 interface Credential {
@@ -56,6 +118,9 @@ let env: HttpEnv;
 const secrets: string[] = [];
 let counter = 0;
 const unique = (prefix: string) => `${prefix}-${++counter}`;
+/** Successful DynamoDB writes, counted by an SDK middleware around each whole command (retries included). */
+const writes: string[] = [];
+const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
 
 async function token(role: Role, clusters?: string[], user = unique(role)): Promise<{ user: string; secret: string }> {
   const secret = await createToken(env.deps, role, clusters, user);
@@ -80,9 +145,9 @@ async function ok(res: Promise<{ status: number; body: any }>, what: string) {
 /**
  * A cluster in which every mutation of the route table would succeed and change something: two dcs of three
  * servers, all reported running, a claim on db2, a claim on dc2 and a cluster claim (all forced or bounded, so
- * nothing changes with time while the file runs).
+ * nothing changes with time while the file runs); with `paused`, the procedure manager paused too.
  */
-async function seedFixture(cluster: string): Promise<void> {
+async function seedFixture(cluster: string, paused = false): Promise<void> {
   await ok(env.call('PUT', `/v1/clusters/${cluster}`, { engine: 'mariadb', staleAfterSeconds: 86400 }), cluster);
   const servers = [
     { name: 'db1', dc: 'dc1', role: 'primary' },
@@ -97,31 +162,76 @@ async function seedFixture(cluster: string): Promise<void> {
   await ok(env.call('PUT', `/v1/clusters/${cluster}/servers/${SERVER}/maintenance`, { reason: 'fixture', force: true }), 'server claim');
   await ok(env.call('PUT', `/v1/clusters/${cluster}/dcs/${DC}/maintenance`, { reason: 'fixture', force: true }), 'dc claim');
   await ok(env.call('PUT', `/v1/clusters/${cluster}/maintenance`, { reason: 'fixture' }), 'cluster claim');
+  if (paused) await ok(env.call('POST', `/c/${cluster}/admin/procedure-manager/pause`), 'procedures paused');
 }
 
-/** What a forbidden call must leave alone, read with the admin token. */
+/**
+ * A throwaway copy of a fixture under another name: the fixture as stored, written as one new cluster in one
+ * store transaction (seeding it through the API again would take some twenty transactions).
+ */
+async function cloneFixture(fixture: Fixture, cluster: string): Promise<string> {
+  const source = await env.deps.store.readCluster(fixture);
+  if (!source) throw new Error(`no fixture ${fixture}`);
+  const actor = { user: 'admin', isAdmin: true, source: 'test', requestId: `clone-${cluster}` };
+  await env.deps.store.mutate(
+    cluster,
+    (state) => {
+      if (state) throw new Error(`${cluster} exists`);
+      const next = { ...source, cluster: { ...source.cluster, id: cluster, revision: 0, createdAt: env.deps.now() } };
+      return { next, events: [event('register-cluster', { kind: 'cluster' }, undefined, next)] };
+    },
+    { actor, result: () => undefined },
+  );
+  return cluster;
+}
+
+/** The servers and revision of one cluster, read with the admin token. */
+async function clusterSnapshot(cluster: string) {
+  const res = await env.call('GET', `/v1/clusters/${cluster}/servers`);
+  expect(res.status).toBe(200);
+  return { revision: res.body.revision as number, servers: res.body.servers };
+}
+
+/** What a forbidden call (or an allowed read) must leave alone, read with the admin token. */
 async function snapshot() {
-  const [servers, clusters, tokens] = await Promise.all([
-    env.call('GET', `/v1/clusters/${MATRIX}/servers`),
+  const [matrix, paused, clusters, tokens] = await Promise.all([
+    clusterSnapshot(MATRIX),
+    clusterSnapshot(PAUSED),
     env.call('GET', '/v1/clusters'),
     env.call('GET', '/v1/tokens'),
   ]);
-  expect([servers.status, clusters.status, tokens.status]).toEqual([200, 200, 200]);
-  return { revision: servers.body.revision, servers: servers.body.servers, clusters: clusters.body.clusters, tokens: tokens.body.tokens };
+  expect([clusters.status, tokens.status]).toEqual([200, 200]);
+  return { matrix, paused, clusters: clusters.body.clusters, tokens: tokens.body.tokens };
 }
 
 const paramNames = (route: Route) => [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
 
-function pathOf(route: Route, values: Record<string, string>): string {
-  return route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+function pathOf(route: Route, values: Record<string, string>, query = ''): string {
+  const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`the auth matrix has no fixture value for {${name}} (${routeKey(route)})`);
     return encodeURIComponent(value);
   });
+  return query ? `${path}?${query}` : path;
 }
 
 async function send(route: Route, path: string, authorization: string | undefined) {
   return env.call(route.method, path, bodyOf(route), { token: null, headers: authorization === undefined ? {} : { authorization } });
+}
+
+/** A matrix call as a client of its family makes it, answered raw (the error format is part of the check). */
+async function sendCall(route: Route, method: string, path: string, authorization: string | undefined) {
+  const body = bodyOf(route);
+  const headers: Record<string, string> = {
+    ...(authorization !== undefined && { authorization }),
+    ...(body !== undefined && { 'content-type': 'application/json' }),
+    // maxctrl's PUTs: a form content type and no body.
+    ...(route.family === 'maxscale' && method === 'PUT' && { 'content-type': 'application/x-www-form-urlencoded' }),
+  };
+  const res = await fetch(`${env.url}${path}`, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
+  const text = await res.text();
+  const reply: Reply = { status: res.status, headers: Object.fromEntries(res.headers), text };
+  return { ...reply, formatProblems: () => errorFormatProblems(route.family, reply, { method, headers }) };
 }
 
 // ---- the credentials ----------------------------------------------------------------------------------------
@@ -177,80 +287,171 @@ const CREDENTIALS: Credential[] = [
 
 type Expected = 'allowed' | 401 | 403;
 /** The spec, not the implementation: see the file comment. */
-function expected(route: Route, credential: Credential): Expected {
-  if (route.role === 'public') return 'allowed';
+function expected(call: Call, credential: Credential): Expected {
+  if (call.role === 'public') return 'allowed';
   if (!credential.role) return 401;
-  if (rank(credential.role) < rank(route.role)) return 403;
-  if (credential.scope === 'other' && paramNames(route).includes('c')) return 403;
+  if (rank(credential.role) < rank(call.role)) return 403;
+  if (credential.scope === 'other' && actsOnCluster(call.route)) return 403;
   return 'allowed';
 }
 
-const cases = ROUTES.flatMap((route, r) =>
-  CREDENTIALS.map((credential, k) => ({ route, credential, index: r * CREDENTIALS.length + k, expect: expected(route, credential) })),
+const cases = CALLS.flatMap((call, r) =>
+  CREDENTIALS.map((credential, k) => {
+    const index = r * CREDENTIALS.length + k;
+    return { call, credential, index, method: call.methods[index % call.methods.length]!, expect: expected(call, credential) };
+  }),
 );
+type Case = (typeof cases)[number];
 const forbidden = cases.filter((c) => c.expect !== 'allowed');
-const allowed = cases.filter((c) => c.expect === 'allowed');
-const name = (c: (typeof cases)[number]) =>
-  `${routeKey(c.route)} × ${c.credential.name}${c.credential.name.startsWith('malformed') ? ` (${MALFORMED[c.index % MALFORMED.length]![0]})` : ''} → ${c.expect}`;
+const allowedReads = cases.filter((c) => c.expect === 'allowed' && !c.call.changes);
+const allowedChanges = cases.filter((c) => c.expect === 'allowed' && c.call.changes);
+const name = (c: Case) =>
+  `${c.call.route.method === 'ANY' ? `ANY(${c.method})` : c.method} ${c.call.route.path}${c.call.query ? `?${c.call.query}` : ''} × ${c.credential.name}${c.credential.name.startsWith('malformed') ? ` (${MALFORMED[c.index % MALFORMED.length]![0]})` : ''} → ${c.expect}`;
 
 let victim: { id: string; secret: string };
 
 beforeAll(async () => {
   env = await httpEnv();
+  env.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      if (WRITE_COMMANDS.has(context.commandName ?? '')) writes.push(context.commandName!);
+      return out;
+    },
+    { step: 'initialize', name: 'authMatrixCountWrites' },
+  );
   admin = { user: 'admin', secret: env.admin };
   secrets.push(env.admin);
   await seedFixture(MATRIX);
+  await seedFixture(PAUSED, true);
   await ok(env.call('PUT', `/v1/clusters/${ELSEWHERE}`, { engine: 'generic' }), ELSEWHERE);
   victim = await apiToken({ user: 'victim', role: 'viewer' });
-  // Every credential the forbidden half uses exists before the first snapshot.
-  for (const c of CREDENTIALS) await c.header(MATRIX, ROUTES[0]!, 0);
+  // Every credential the forbidden half and the reads use exists before the first snapshot.
+  for (const fixture of FIXTURES) for (const c of CREDENTIALS) await c.header(fixture, ROUTES[0]!, 0);
 });
 afterAll(() => env?.close());
 
 describe('the matrix covers the route table', () => {
   it('has a case for every route and credential, and both outcomes for every non-public route', () => {
-    expect(cases).toHaveLength(ROUTES.length * CREDENTIALS.length);
+    expect(cases).toHaveLength(CALLS.length * CREDENTIALS.length);
+    expect(new Set(CALLS.map((c) => c.route))).toEqual(new Set(ROUTES));
     for (const route of ROUTES) {
-      const outcomes = new Set(cases.filter((c) => c.route === route).map((c) => c.expect));
+      const outcomes = new Set(cases.filter((c) => c.call.route === route).map((c) => c.expect));
       if (route.role === 'public') expect([...outcomes]).toEqual(['allowed']);
       else expect([...outcomes].sort()).toEqual(expect.arrayContaining([401, 'allowed']));
+      // A cluster-limited token is refused wherever the route acts on a cluster, the compat families included.
+      if (route.role !== 'public' && actsOnCluster(route)) expect(outcomes).toContain(403);
     }
+    for (const call of CALLS.filter((c) => c.route.method === 'ANY')) expect(call.methods.length).toBeGreaterThan(0);
+    expect(CALLS.some((c) => c.route.family === 'greptimedb' && c.route.method === 'GET' && c.role === 'operator')).toBe(true);
     expect(forbidden.length).toBeGreaterThan(0);
+    expect(allowedReads.length).toBeGreaterThan(0);
+    expect(allowedChanges.length).toBeGreaterThan(0);
   });
 });
 
-describe('forbidden calls: 401/403, a JSON error, and nothing changes', () => {
-  it.each(forbidden.map((c) => [name(c), c] as const))('%s', async (_name, c) => {
-    const path = pathOf(c.route, { c: MATRIX, s: SERVER, dc: DC, id: victim.id });
-    const authorization = await c.credential.header(MATRIX, c.route, c.index);
-    const before = await snapshot();
-    const res = await send(c.route, path, authorization);
-    const after = await snapshot();
+/** Calls `c` against its fixture: the answer, and the DynamoDB writes and the state around the call. */
+async function callOnFixture(c: Case) {
+  const cluster = c.call.fixture;
+  const path = pathOf(c.call.route, { c: cluster, s: SERVER, pod: SERVER, dc: DC, id: victim.id }, c.call.query);
+  const authorization = await c.credential.header(cluster, c.call.route, c.index);
+  const before = await snapshot();
+  const writesBefore = writes.length;
+  const res = await sendCall(c.call.route, c.method, path, authorization);
+  const wrote = writes.slice(writesBefore);
+  const after = await snapshot();
+  return { res, wrote, before, after };
+}
 
-    expect(res.status, JSON.stringify(res.body)).toBe(c.expect);
-    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(res.body).toMatchObject({ error: { code: c.expect === 401 ? 'Unauthorized' : 'Forbidden', message: expect.any(String) } });
-    if (c.expect === 401) expect(res.headers.get('www-authenticate')).toBeTruthy();
-    expect(after).toEqual(before);
+/*
+ * The forbidden calls and the allowed reads run a few at a time (describe.concurrent): none of them may write
+ * anything, so any write or change seen while one is in flight fails it (and perhaps a neighbour). The compat
+ * families' default cluster is process-wide, so the calls on each fixture run in a block of their own.
+ */
+for (const fixture of FIXTURES) {
+  describe.concurrent(`forbidden calls on ${fixture}: 401/403 in the family's error format, and nothing changes`, () => {
+    beforeAll(() => setDefaultClusters(fixture));
+    it.each(forbidden.filter((c) => c.call.fixture === fixture).map((c) => [name(c), c] as const))('%s', async (_name, c) => {
+      const { res, wrote, before, after } = await callOnFixture(c);
+
+      expect(res.status, res.text).toBe(c.expect);
+      expect(res.formatProblems(), `${res.headers['content-type']} ${res.text}`).toEqual([]);
+      expect(wrote).toEqual([]);
+      expect(after).toEqual(before);
+    });
   });
-});
+}
 
-describe('allowed calls reach the operation (throwaway clusters and tokens)', () => {
-  it.each(allowed.map((c) => [name(c), c] as const))('%s', async (_name, c) => {
-    const names = paramNames(c.route);
-    const values: Record<string, string> = { s: SERVER, dc: DC };
-    if (names.includes('c')) {
-      values.c = unique('sandbox');
-      await seedFixture(values.c);
+for (const fixture of FIXTURES) {
+  describe.concurrent(`allowed reads on ${fixture} reach the operation and change nothing (ANY routes: 405)`, () => {
+    beforeAll(() => setDefaultClusters(fixture));
+    it.each(allowedReads.filter((c) => c.call.fixture === fixture).map((c) => [name(c), c] as const))('%s', async (_name, c) => {
+      const { res, wrote, before, after } = await callOnFixture(c);
+
+      if (c.call.route.method === 'ANY') {
+        expect(res.status, res.text).toBe(405);
+        expect(res.formatProblems(), `${res.headers['content-type']} ${res.text}`).toEqual([]);
+      } else {
+        expect(res.status, res.text).toBeGreaterThanOrEqual(200);
+        expect(res.status, res.text).toBeLessThan(300);
+      }
+      expect(wrote).toEqual([]);
+      expect(after).toEqual(before);
+    });
+  });
+}
+
+describe('allowed changes reach the operation (throwaway clusters and tokens)', () => {
+  it.each(allowedChanges.map((c) => [name(c), c] as const))('%s', async (_name, c) => {
+    const { route } = c.call;
+    const values: Record<string, string> = { s: SERVER, pod: SERVER, dc: DC };
+    // A fresh copy of the case's fixture wherever the call acts on a cluster.
+    if (actsOnCluster(route)) values.c = await cloneFixture(c.call.fixture, unique('sandbox'));
+    if (paramNames(route).includes('id')) values.id = (await apiToken({ user: unique('throwaway'), role: 'viewer' })).id;
+    const cluster = values.c ?? MATRIX;
+    setDefaultClusters(cluster);
+    const authorization = await c.credential.header(cluster, route, c.index);
+    const before = isCompat(route.family) ? await clusterSnapshot(cluster) : undefined;
+    const res = await sendCall(route, c.method, pathOf(route, values, c.call.query), authorization);
+
+    expect(res.status, res.text).not.toBe(401);
+    expect(res.status, res.text).not.toBe(403);
+    expect(res.status, res.text).toBeLessThan(500);
+    if (res.status >= 400 && !isCompat(route.family)) expect(JSON.parse(res.text)?.error?.code).not.toMatch(/^(Unauthorized|Forbidden)$/);
+    if (before) {
+      // On a fresh copy of the fixture every compat change succeeds and changes it: the forbidden half would have seen it.
+      expect(res.status, res.text).toBeGreaterThanOrEqual(200);
+      expect(res.status, res.text).toBeLessThan(300);
+      expect((await clusterSnapshot(cluster)).revision).toBeGreaterThan(before.revision);
     }
-    if (names.includes('id')) values.id = (await apiToken({ user: unique('throwaway'), role: 'viewer' })).id;
-    const authorization = await c.credential.header(values.c ?? MATRIX, c.route, c.index);
-    const res = await send(c.route, pathOf(c.route, values), authorization);
+  });
+});
 
-    expect(res.status, JSON.stringify(res.body)).not.toBe(401);
-    expect(res.status, JSON.stringify(res.body)).not.toBe(403);
-    expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
-    if (res.status >= 400) expect(res.body?.error?.code).not.toMatch(/^(Unauthorized|Forbidden)$/);
+describe('compat challenges', () => {
+  it('MaxScale challenges Basic realm="maxscale", except an XMLHttpRequest', async () => {
+    setDefaultClusters(MATRIX);
+    for (const path of ['/v1/servers', `/c/${MATRIX}/v1/servers`]) {
+      const plain = await fetch(`${env.url}${path}`);
+      expect(plain.status).toBe(401);
+      expect(plain.headers.get('www-authenticate')).toBe('Basic realm="maxscale"');
+      expect(await plain.json()).toEqual({ errors: [{ detail: 'Access denied' }] });
+      const xhr = await fetch(`${env.url}${path}`, { headers: { 'x-requested-with': 'XMLHttpRequest' } });
+      expect(xhr.status).toBe(401);
+      expect(xhr.headers.get('www-authenticate')).toBeNull();
+      expect(await xhr.json()).toEqual({ errors: [{ detail: 'Access denied' }] });
+    }
+  });
+
+  it('Cassandra and GreptimeDB take Basic credentials like bearer tokens, and refuse a wrong secret', async () => {
+    setDefaultClusters(MATRIX);
+    const t = await token('viewer');
+    for (const path of ['/pods/db1', '/config', '/admin/maintenance/status', `/c/${MATRIX}/admin/procedure-manager/status`]) {
+      expect((await fetch(`${env.url}${path}`, { headers: { authorization: basic(t.user, t.secret) } })).status, path).toBe(200);
+      const wrong = await fetch(`${env.url}${path}`, { headers: { authorization: basic(t.user, `${t.secret}x`) } });
+      expect(wrong.status, path).toBe(401);
+      expect(wrong.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(wrong.headers.get('www-authenticate')).toBeTruthy();
+    }
   });
 });
 
