@@ -11,14 +11,17 @@
  * Forbidden calls are made against a fixture in which the mutations, had they got through, would change
  * something (all but POST .../failover: the fixture's cluster claim, there so that a clear would show, pauses
  * automation); the procedure manager's resume runs against a copy of the fixture whose procedures are paused.
- * The fixtures, the cluster list and the token list are compared before and after each call, and the call
- * must make no DynamoDB write. Allowed reads (and the `ANY` routes, which answer 405) run against the same
- * fixtures and must change nothing either; allowed changes run against throwaway clusters and tokens, so they
- * may mutate freely, and a compat change must succeed there (which shows the forbidden half would have seen it).
+ * The fixtures, the cluster list and the token list are compared before and after each call, and no DynamoDB
+ * write may happen while it is in flight. Allowed reads (and the `ANY` routes, which answer 405 to the methods
+ * their siblings do not take) run against the same fixtures and must change nothing either. Neither writes, so
+ * both halves run a few calls at a time. Allowed changes run one at a time against throwaway clusters (copies of
+ * the fixtures as seeded) and tokens, so they may mutate freely; a compat change must succeed there and change
+ * the copy, which shows that the forbidden half would have seen it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterState } from '../../functions/domain/model.js';
 import { event } from '../../functions/domain/outcome.js';
 import { isCompat, ROUTES, routeKey, type Role, type Route, type RouteRole } from '../../functions/http/routes.js';
 import { actsOnCluster, anyMethods, errorFormatProblems, mayChange, setDefaultClusters, unprefixed, type Reply } from '../support/compat.js';
@@ -165,12 +168,15 @@ async function seedFixture(cluster: string, paused = false): Promise<void> {
   if (paused) await ok(env.call('POST', `/c/${cluster}/admin/procedure-manager/pause`), 'procedures paused');
 }
 
+/** The fixtures as stored once seeded, before any call of the matrix: what the throwaway clusters copy. */
+const pristine = new Map<Fixture, ClusterState>();
+
 /**
- * A throwaway copy of a fixture under another name: the fixture as stored, written as one new cluster in one
- * store transaction (seeding it through the API again would take some twenty transactions).
+ * A throwaway copy of a fixture under another name: the fixture as it was seeded, written as one new cluster in
+ * one store transaction (seeding it through the API again would take some twenty transactions).
  */
 async function cloneFixture(fixture: Fixture, cluster: string): Promise<string> {
-  const source = await env.deps.store.readCluster(fixture);
+  const source = pristine.get(fixture);
   if (!source) throw new Error(`no fixture ${fixture}`);
   const actor = { user: 'admin', isAdmin: true, source: 'test', requestId: `clone-${cluster}` };
   await env.deps.store.mutate(
@@ -324,6 +330,7 @@ beforeAll(async () => {
   secrets.push(env.admin);
   await seedFixture(MATRIX);
   await seedFixture(PAUSED, true);
+  for (const fixture of FIXTURES) pristine.set(fixture, (await env.deps.store.readCluster(fixture))!);
   await ok(env.call('PUT', `/v1/clusters/${ELSEWHERE}`, { engine: 'generic' }), ELSEWHERE);
   victim = await apiToken({ user: 'victim', role: 'viewer' });
   // Every credential the forbidden half and the reads use exists before the first snapshot.
@@ -350,56 +357,86 @@ describe('the matrix covers the route table', () => {
   });
 });
 
+/**
+ * The compat families' default cluster is process-wide: calls in flight at the same time must agree on it.
+ * Calls on the same cluster share the lease; one on another cluster waits its turn (first come, first served).
+ */
+class DefaultClusterLease {
+  private current: string | undefined;
+  private holders = 0;
+  private readonly queue: { cluster: string; admit: () => void }[] = [];
+
+  async run<T>(cluster: string, fn: () => Promise<T>): Promise<T> {
+    if (this.queue.length > 0 || (this.holders > 0 && this.current !== cluster)) await new Promise<void>((admit) => this.queue.push({ cluster, admit }));
+    else {
+      this.current = cluster;
+      this.holders++;
+    }
+    setDefaultClusters(cluster);
+    try {
+      return await fn();
+    } finally {
+      if (--this.holders === 0) this.admitNext();
+    }
+  }
+
+  private admitNext(): void {
+    const head = this.queue[0];
+    if (!head) return;
+    this.current = head.cluster;
+    while (this.queue[0]?.cluster === head.cluster) {
+      this.holders++;
+      this.queue.shift()!.admit();
+    }
+  }
+}
+const defaults = new DefaultClusterLease();
+
 /** Calls `c` against its fixture: the answer, and the DynamoDB writes and the state around the call. */
 async function callOnFixture(c: Case) {
   const cluster = c.call.fixture;
   const path = pathOf(c.call.route, { c: cluster, s: SERVER, pod: SERVER, dc: DC, id: victim.id }, c.call.query);
   const authorization = await c.credential.header(cluster, c.call.route, c.index);
-  const before = await snapshot();
-  const writesBefore = writes.length;
-  const res = await sendCall(c.call.route, c.method, path, authorization);
-  const wrote = writes.slice(writesBefore);
-  const after = await snapshot();
-  return { res, wrote, before, after };
+  return defaults.run(cluster, async () => {
+    const before = await snapshot();
+    const writesBefore = writes.length;
+    const res = await sendCall(c.call.route, c.method, path, authorization);
+    const wrote = writes.slice(writesBefore);
+    const after = await snapshot();
+    return { res, wrote, before, after };
+  });
 }
 
 /*
  * The forbidden calls and the allowed reads run a few at a time (describe.concurrent): none of them may write
- * anything, so any write or change seen while one is in flight fails it (and perhaps a neighbour). The compat
- * families' default cluster is process-wide, so the calls on each fixture run in a block of their own.
+ * anything, so a write or a change seen while one is in flight fails it (and perhaps a neighbour too).
  */
-for (const fixture of FIXTURES) {
-  describe.concurrent(`forbidden calls on ${fixture}: 401/403 in the family's error format, and nothing changes`, () => {
-    beforeAll(() => setDefaultClusters(fixture));
-    it.each(forbidden.filter((c) => c.call.fixture === fixture).map((c) => [name(c), c] as const))('%s', async (_name, c) => {
-      const { res, wrote, before, after } = await callOnFixture(c);
+describe.concurrent("forbidden calls: 401/403 in the family's error format, and nothing changes", () => {
+  it.each(forbidden.map((c) => [name(c), c] as const))('%s', async (_name, c) => {
+    const { res, wrote, before, after } = await callOnFixture(c);
 
-      expect(res.status, res.text).toBe(c.expect);
+    expect(res.status, res.text).toBe(c.expect);
+    expect(res.formatProblems(), `${res.headers['content-type']} ${res.text}`).toEqual([]);
+    expect(wrote).toEqual([]);
+    expect(after).toEqual(before);
+  });
+});
+
+describe.concurrent('allowed reads reach the operation and change nothing (ANY routes: 405)', () => {
+  it.each(allowedReads.map((c) => [name(c), c] as const))('%s', async (_name, c) => {
+    const { res, wrote, before, after } = await callOnFixture(c);
+
+    if (c.call.route.method === 'ANY') {
+      expect(res.status, res.text).toBe(405);
       expect(res.formatProblems(), `${res.headers['content-type']} ${res.text}`).toEqual([]);
-      expect(wrote).toEqual([]);
-      expect(after).toEqual(before);
-    });
+    } else {
+      expect(res.status, res.text).toBeGreaterThanOrEqual(200);
+      expect(res.status, res.text).toBeLessThan(300);
+    }
+    expect(wrote).toEqual([]);
+    expect(after).toEqual(before);
   });
-}
-
-for (const fixture of FIXTURES) {
-  describe.concurrent(`allowed reads on ${fixture} reach the operation and change nothing (ANY routes: 405)`, () => {
-    beforeAll(() => setDefaultClusters(fixture));
-    it.each(allowedReads.filter((c) => c.call.fixture === fixture).map((c) => [name(c), c] as const))('%s', async (_name, c) => {
-      const { res, wrote, before, after } = await callOnFixture(c);
-
-      if (c.call.route.method === 'ANY') {
-        expect(res.status, res.text).toBe(405);
-        expect(res.formatProblems(), `${res.headers['content-type']} ${res.text}`).toEqual([]);
-      } else {
-        expect(res.status, res.text).toBeGreaterThanOrEqual(200);
-        expect(res.status, res.text).toBeLessThan(300);
-      }
-      expect(wrote).toEqual([]);
-      expect(after).toEqual(before);
-    });
-  });
-}
+});
 
 describe('allowed changes reach the operation (throwaway clusters and tokens)', () => {
   it.each(allowedChanges.map((c) => [name(c), c] as const))('%s', async (_name, c) => {

@@ -1,11 +1,18 @@
 /**
  * R3, bad input: property-based requests (fast-check) over HTTP against the local server, on every route of
- * the route table, on unknown paths and with wrong methods. Most requests carry the admin token so that they
- * get past authentication into validation. For every response: never ≥ 500; a 4xx on /v1/ is JSON
- * `{error: {code, message}}`. For state: a request answered with anything but 2xx makes no successful DynamoDB
- * write (watched per request by an SDK middleware), and per batch the fuzzed cluster's revision, its servers,
- * the cluster list and the token list, read with the admin token before and after, are unchanged unless a
- * request of the batch succeeded; new audit events must carry the request id of a 2xx answer of that batch.
+ * the route table (the compat families' included: api-compat.md), on unknown paths and with wrong methods.
+ * Most requests carry the admin token so that they get past authentication into validation. The compat
+ * families' default clusters point at the fuzzed cluster, so their unprefixed routes act on it too; `ANY`
+ * routes get the concrete methods none of their sibling routes takes. For every response: never ≥ 500; every
+ * 4xx is in the format of whoever answered it (test/support/compat.ts): the route's family when a route
+ * matched (native JSON `{error: {code, message}}`, MaxScale's `{"errors":[...]}` or its empty 404, Cassandra's
+ * and GreptimeDB's plain text), else the local stand-in for API Gateway, whose 404, 405 and 413 (bodies over
+ * the limit, refused before any route is called) are native JSON. For state: a request answered with anything
+ * but 2xx makes no successful DynamoDB write (watched per request by an SDK middleware), and per batch the
+ * fuzzed cluster's revision, its servers, the cluster list and the token list, read with the admin token
+ * before and after, are unchanged unless a request of the batch succeeded that may change state (anything but
+ * a read: GreptimeDB's legacy `GET /admin/maintenance?enable=` counts as a change, Cassandra's `PUT /config` as
+ * a read); new audit events must carry the request id of such a 2xx answer of that batch.
  *
  * FUZZ_SEED=<n> replays a run (the seed is logged); FUZZ_RUNS=<batches> changes the size (default 1,000
  * batches of 10 requests); FUZZ_SHRINK=1 shrinks a counterexample (slow: the server state moves on).
@@ -15,7 +22,8 @@ import http from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as schemas from '../../functions/api/schemas.js';
-import { ROUTES, routeKey, type Route } from '../../functions/http/routes.js';
+import { isCompat, matchRoute, ROUTES, routeKey, type Family, type Route } from '../../functions/http/routes.js';
+import { anyMethods, errorFormatProblems, mayChange, setDefaultClusters, unprefixed } from '../support/compat.js';
 import { createToken, httpEnv, type HttpEnv } from '../support/env.js';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -70,6 +78,7 @@ function segmentArb(param: string): fc.Arbitrary<Segment> {
   const existing: fc.Arbitrary<Segment>[] = {
     c: [fc.constant<Segment>({ sym: 'cluster' })],
     s: [fc.constantFrom(...FIXTURE_SERVERS.map((s) => s.name)).map((raw): Segment => ({ raw }))],
+    pod: [fc.constantFrom(...FIXTURE_SERVERS.map((s) => s.name)).map((raw): Segment => ({ raw }))],
     dc: [fc.constantFrom('dc1', 'dc2').map((raw): Segment => ({ raw }))],
     id: [fc.nat().map((pick): Segment => ({ sym: 'token-id', pick }))],
   }[param] ?? [];
@@ -123,6 +132,43 @@ const queryArb: fc.Arbitrary<string> = fc.oneof(
       .map((parts) => parts.join('&')),
   },
 );
+
+// The compat families' own query parameters (api-compat.md): MaxScale's state/force/sync/pretty in any order,
+// GreptimeDB's enable; mostly values that work, now and then ones that do not.
+const maxscaleQuery: fc.Arbitrary<string> = fc
+  .record({
+    state: fc.option(
+      fc.oneof(
+        { weight: 8, arbitrary: fc.constantFrom('maintenance', 'maint', 'drain', 'MAINTENANCE', 'Maint', 'DRAIN').map((v) => `state=${v}`) },
+        { weight: 1, arbitrary: fc.oneof(fc.constantFrom('', 'running', 'maintenance,drain', 'Master', '%00', 'maintenance%20', '%ZZ'), visible(12).map(enc)).map((v) => `state=${v}`) },
+        { weight: 1, arbitrary: fc.constantFrom('state', 'state=maint&state=drain', 'STATE=drain') },
+      ),
+      { freq: 8, nil: undefined },
+    ),
+    force: fc.option(fc.constantFrom('yes', 'true', 'on', '1', 'no', '0', '', 'YES', 'maybe', 'yes&force=no').map((v) => `force=${v}`), { freq: 2, nil: undefined }),
+    extras: fc.subarray(['sync=false', 'pretty=false', 'sync=true', 'pretty=true']),
+  })
+  .chain(({ state, force, extras }) => {
+    const parts = [state, force, ...extras].filter((p): p is string => p !== undefined);
+    return fc.shuffledSubarray(parts, { minLength: parts.length, maxLength: parts.length });
+  })
+  .map((parts) => parts.join('&'));
+const enableQuery: fc.Arbitrary<string> = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('enable=true', 'enable=false') },
+  { weight: 1, arbitrary: fc.constantFrom('enable=', 'enable', 'enable=TRUE', 'enable=yes', 'enable=1', 'enable=true&enable=false', 'enable=%ZZ', 'Enable=true', 'enable=true&x=1') },
+);
+/** The query a route's clients send: its family's parameters where it has some, else the native keys. */
+function routeQueryArb(route: Route): fc.Arbitrary<string> {
+  const path = unprefixed(route.path);
+  if (route.family === 'maxscale' && /\/(set|clear)$/.test(path)) return fc.oneof({ weight: 5, arbitrary: maxscaleQuery }, { weight: 1, arbitrary: queryArb });
+  if (route.family === 'greptimedb' && path === '/admin/maintenance') {
+    // The GET reads without `enable` and changes maintenance mode with it.
+    return route.method === 'GET'
+      ? fc.oneof({ weight: 3, arbitrary: enableQuery }, { weight: 2, arbitrary: fc.constant('') }, { weight: 1, arbitrary: queryArb })
+      : fc.oneof({ weight: 5, arbitrary: enableQuery }, { weight: 1, arbitrary: queryArb });
+  }
+  return queryArb;
+}
 
 // Bodies: objects built from the request schemas (right and wrong types, unknown fields), arbitrary JSON,
 // invalid JSON, huge numbers, deep nesting, bytes that are not UTF-8, empty, and more than 64 KiB.
@@ -232,6 +278,7 @@ const headerEntry: fc.Arbitrary<[string, string]> = fc.oneof(
     fc.constant('idempotency-key'),
     fc.oneof(fc.constantFrom('k1', 'k2', 'k3'), fc.constantFrom('', ' ', 'a b', 'x'.repeat(256), 'x'.repeat(255)), visible(80), fc.uuid()),
   ),
+  fc.tuple(fc.constant('x-requested-with'), fc.constantFrom('XMLHttpRequest', 'xmlhttprequest', 'fetch', '')),
   fc.tuple(fc.constantFrom('accept', 'x-junk', 'cookie', 'x-forwarded-for', 'origin', 'x-request-id', 'content-encoding'), visible(100)),
 );
 const headerArb: fc.Arbitrary<[string, string][]> = fc.oneof(
@@ -281,18 +328,21 @@ const segmentFor = (name: string) => segmentArbs.get(name) ?? segmentArbs.set(na
 const routeArbs = ROUTES.map((route) => {
   const schemaName = ROUTE_BODY[routeKey(route)];
   const names = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+  // An `ANY` route is called with the concrete methods none of its siblings takes.
+  const methods = route.method === 'ANY' ? anyMethods(route, OTHER_METHODS) : [route.method];
   return fc
     .record({
+      method: fc.constantFrom(...methods),
       params: fc.record(Object.fromEntries(names.map((n) => [n, segmentFor(n)]))) as fc.Arbitrary<Record<string, Segment>>,
-      query: queryArb,
+      query: routeQueryArb(route),
       auth: authArb,
       headers: headerArb,
       body: fc.option(schemaName ? fc.oneof({ weight: 2, arbitrary: nearlyValidBody(schemaName) }, { weight: 3, arbitrary: bodyArb }) : bodyArb, { freq: 4, nil: undefined }),
       contentType: fc.option(contentTypeArb, { freq: 6, nil: undefined }),
     })
-    .map(({ params, query, auth, headers, body, contentType }): FuzzRequest => ({
+    .map(({ method, params, query, auth, headers, body, contentType }): FuzzRequest => ({
       label: routeKey(route),
-      method: route.method,
+      method,
       route,
       params,
       query,
@@ -305,7 +355,7 @@ const routeRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(...routeArbs);
 
 const wrongMethodRequest: fc.Arbitrary<FuzzRequest> = fc
   .tuple(routeRequest, fc.constantFrom(...OTHER_METHODS))
-  .filter(([r, m]) => !ROUTES.some((x) => x.path === r.route!.path && x.method === m))
+  .filter(([r, m]) => m !== r.method && !ROUTES.some((x) => x.path === r.route!.path && x.method === m))
   .map(([r, method]) => ({ ...r, label: 'wrong method', method }));
 
 const unknownPathRequest: fc.Arbitrary<FuzzRequest> = fc
@@ -316,8 +366,12 @@ const unknownPathRequest: fc.Arbitrary<FuzzRequest> = fc
         '/v1/clusters/fuzz/servers/db1/extra', '/v1/clusters/fuzz/rollouts', '/v1/clusters/fuzz/windows', '/console/', '/favicon.ico',
         '/v1/clusters/fuzz/servers/db1/maintenance/x', '/v1/clusters/fuzz/dcs', '/v1/clusters/fuzz/dcs/dc1', '/v1/%2e%2e/v1/tokens',
         '/v1/clusters/%2Fetc%2Fpasswd', '/v1/health?x', '//v1/health', '/v1/clusters/fuzz/../../tokens',
+        '/pods', '/pods/', '/dcs/', '/config/', '/c/fuzz', '/c/fuzz/', '/c/fuzz/pods', '/c//pods/db1', '/c/fuzz/c/fuzz/pods/db1', '/C/fuzz/pods/db1',
+        '/admin', '/admin/maintenance/', '/admin/maintenance/x', '/admin/procedure-manager', '/c/fuzz/admin/procedure-manager/status/x',
+        '/v1/servers/', '/v1/servers/db1/', '/v1/servers/db1/set/x', '/v1/servers/db1/state', '/c/fuzz/v1', '/c/fuzz/v1/servers/', '/c/fuzz/../../tokens',
+        '/pods/db1/../../v1/tokens', '/c/%2e%2e/v1/servers',
       ),
-      fc.array(fc.oneof(fc.constantFrom('v1', 'clusters', 'fuzz', 'servers', 'tokens', 'x', ''), visible(10).map(enc)), { minLength: 1, maxLength: 7 }).map((s) => `/${s.join('/')}`),
+      fc.array(fc.oneof(fc.constantFrom('v1', 'clusters', 'fuzz', 'servers', 'tokens', 'x', '', 'c', 'pods', 'dcs', 'config', 'admin', 'maintenance', 'set'), visible(10).map(enc)), { minLength: 1, maxLength: 7 }).map((s) => `/${s.join('/')}`),
     ),
     method: fc.constantFrom(...OTHER_METHODS),
     query: queryArb,
@@ -491,7 +545,7 @@ async function restore(s: Snapshot): Promise<boolean> {
   return changed;
 }
 
-const stats = { requests: 0, batches: 0, byLabel: new Map<string, Map<number, number>>(), byBody: new Map<string, number>(), unchangedBatches: 0, requestMs: 0, snapshotMs: 0, restoreMs: 0, writesOn2xx: 0, attributedBatches: 0 };
+const stats = { errorFormats: new Map<string, number>(), requests: 0, batches: 0, byLabel: new Map<string, Map<number, number>>(), byBody: new Map<string, number>(), unchangedBatches: 0, requestMs: 0, snapshotMs: 0, restoreMs: 0, writesOn2xx: 0, attributedBatches: 0 };
 const count = (label: string, status: number) => {
   const m = stats.byLabel.get(label) ?? new Map<number, number>();
   m.set(status, (m.get(status) ?? 0) + 1);
@@ -499,6 +553,16 @@ const count = (label: string, status: number) => {
 };
 
 let last: Snapshot | undefined;
+
+/**
+ * Who answers a request, as the local server decides (local/http-server.ts): a body over the limit and a path
+ * that no route takes are answered by the stand-in for API Gateway (native JSON); otherwise the route's family.
+ */
+function answeredBy(r: FuzzRequest, pathname: string): { responder: Family | 'gateway'; route?: Route } {
+  if (r.body && r.body.bytes.length > LIMIT) return { responder: 'gateway' };
+  const match = matchRoute(r.method, pathname);
+  return match.kind === 'found' ? { responder: match.route.family, route: match.route } : { responder: 'gateway' };
+}
 
 async function runBatch(batch: FuzzRequest[]): Promise<void> {
   const restoreStart = performance.now();
@@ -514,6 +578,8 @@ async function runBatch(batch: FuzzRequest[]): Promise<void> {
     for (const [k, v] of r.headers) headers[k] = v === ETAG ? fixture.etag : v;
     const auth = authorization(r.auth);
     if (auth !== undefined) headers.authorization = auth;
+    // The compat families' unprefixed routes act on the fuzzed cluster (read per request: it may be re-created).
+    setDefaultClusters(fixture.cluster);
     const writesBefore = writes.length;
     const sent = performance.now();
     const res = await send(r.method, path, headers, r.body?.bytes);
@@ -526,24 +592,20 @@ async function runBatch(batch: FuzzRequest[]): Promise<void> {
 
     if (res.status >= 500) throw new Error(`a 5xx answer: ${what()}`);
     // The path as the server reads it: `..` segments resolved, a leading `//` still a path.
-    const pathname = new URL(`http://localhost${path}`).pathname;
-    if (pathname.startsWith('/v1/') && res.status >= 400) {
-      if (!/^application\/json(;|$)/.test(res.headers['content-type'] ?? '')) throw new Error(`a 4xx that is not JSON: ${what()}`);
-      if (r.method !== 'HEAD') {
-        let parsed: any;
-        try {
-          parsed = JSON.parse(res.body.toString('utf8'));
-        } catch {
-          throw new Error(`a 4xx whose body is not JSON: ${what()}`);
-        }
-        if (typeof parsed?.error?.code !== 'string' || typeof parsed.error.message !== 'string') throw new Error(`a 4xx without {error:{code,message}}: ${what()}`);
-        if (res.status === 401 && !res.headers['www-authenticate']) throw new Error(`a 401 without WWW-Authenticate: ${what()}`);
-      }
+    const url = new URL(`http://localhost${path}`);
+    const { responder, route } = answeredBy(r, url.pathname);
+    if (res.status >= 400) {
+      const problems = errorFormatProblems(responder, { status: res.status, headers: res.headers, text: res.body.toString('utf8') }, { method: r.method, headers });
+      if (problems.length > 0) throw new Error(`a ${res.status} not in the format of ${responder === 'gateway' ? 'the gateway (native JSON)' : responder}: ${problems.join('; ')}: ${what()}`);
+      const key = `${responder} ${res.status}`;
+      stats.errorFormats.set(key, (stats.errorFormats.get(key) ?? 0) + 1);
     }
     if (res.status >= 200 && res.status < 300) stats.writesOn2xx += wrote.length;
     if ((res.status < 200 || res.status >= 300) && wrote.length > 0) throw new Error(`a ${res.status} answer wrote to DynamoDB (${wrote.join(', ')}): ${what()}`);
-    // Reads change nothing; a 2xx answer to anything else may.
-    if (res.status >= 200 && res.status < 300 && r.method !== 'GET' && r.method !== 'HEAD') succeeded.push({ requestId: String(res.headers['x-request-id']), method: r.method, path: pathname });
+    // Reads change nothing; a 2xx answer to anything else may (an answer without a route: as if it could).
+    if (res.status >= 200 && res.status < 300 && (!route || mayChange(route, r.method, url.searchParams))) {
+      succeeded.push({ requestId: String(res.headers['x-request-id']), method: r.method, path: url.pathname });
+    }
   }
 
   const snapshotStart = performance.now();
@@ -604,7 +666,7 @@ describe('R3: property-based bad input on every route', () => {
 
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const table = [...stats.byLabel].sort(([a], [b]) => a.localeCompare(b)).map(([label, m]) => `${label.padEnd(52)} ${[...m].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(' ')}`);
-    console.log(`fuzz: ${stats.requests} requests in ${stats.batches} batches (${stats.unchangedBatches} without a 2xx) in ${seconds}s (requests ${(stats.requestMs / 1000).toFixed(1)}s, snapshots ${(stats.snapshotMs / 1000).toFixed(1)}s, restore ${(stats.restoreMs / 1000).toFixed(1)}s), seed ${SEED}\n${table.join('\n')}\nbodies: ${JSON.stringify(Object.fromEntries(stats.byBody))}`);
+    console.log(`fuzz: ${stats.requests} requests in ${stats.batches} batches (${stats.unchangedBatches} without a 2xx) in ${seconds}s (requests ${(stats.requestMs / 1000).toFixed(1)}s, snapshots ${(stats.snapshotMs / 1000).toFixed(1)}s, restore ${(stats.restoreMs / 1000).toFixed(1)}s), seed ${SEED}\n${table.join('\n')}\nbodies: ${JSON.stringify(Object.fromEntries(stats.byBody))}\nerrors by responder: ${JSON.stringify(Object.fromEntries([...stats.errorFormats].sort()))}`);
 
     if (BATCHES * BATCH_SIZE < MIN_REQUESTS) return; // a reduced run (FUZZ_RUNS): no coverage claims
     expect(stats.requests).toBeGreaterThanOrEqual(MIN_REQUESTS);
@@ -618,6 +680,15 @@ describe('R3: property-based bad input on every route', () => {
     }
     expect(stats.byLabel.get('unknown path')?.size).toBeGreaterThan(0);
     expect(stats.byLabel.get('wrong method')?.get(405)).toBeGreaterThan(0);
+    // Every family's error format was checked, on refusals of every kind that matter to its clients.
+    const seen = (responder: string, status: number) => stats.errorFormats.get(`${responder} ${status}`) ?? 0;
+    for (const family of ['clusters', 'maintenance', 'maxscale', 'cassandra', 'greptimedb']) for (const status of [400, 401, 403]) expect(seen(family, status), `${family} ${status}`).toBeGreaterThan(0);
+    for (const family of ['maxscale', 'cassandra', 'greptimedb']) expect(seen(family, 404), `${family} 404`).toBeGreaterThan(0);
+    expect(seen('greptimedb', 405)).toBeGreaterThan(0);
+    for (const status of [404, 405, 413]) expect(seen('gateway', status), `gateway ${status}`).toBeGreaterThan(0);
+    for (const route of ROUTES.filter((x) => isCompat(x.family) && x.method !== 'ANY' && x.method !== 'GET')) {
+      expect(stats.byLabel.get(routeKey(route))?.get(route.family === 'maxscale' ? 204 : 200), `${routeKey(route)} succeeded`).toBeGreaterThan(0);
+    }
     expect(stats.unchangedBatches).toBeGreaterThan(0);
     // The watchers are not blind: successful requests were seen writing, and new revisions were attributed.
     expect(stats.writesOn2xx).toBeGreaterThan(0);

@@ -66,9 +66,10 @@ const parse = (text: string): { ok: true; value: any } | { ok: false } => {
  * denied` with `WWW-Authenticate: Basic realm="maxscale"` unless the request says XMLHttpRequest, 403
  * `Administrative access required`), an unknown server a 404 with an empty body. Cassandra and GreptimeDB: plain
  * text; GreptimeDB's one JSON refusal is the 409 `{"enabled":true}` with an X-Maintctl-Reason header. Every
- * 401 but MaxScale's XHR one challenges with WWW-Authenticate.
+ * 401 but MaxScale's XHR one challenges with WWW-Authenticate. `gateway`: an answer no route gave (no such
+ * route, wrong method, a body over the limit), which the local stand-in for API Gateway writes as native JSON.
  */
-export function errorFormatProblems(family: Family, reply: Reply, request: RequestSeen): string[] {
+export function errorFormatProblems(family: Family | 'gateway', reply: Reply, request: RequestSeen): string[] {
   if (reply.status < 400) return [];
   const problems: string[] = [];
   const type = header(reply, 'content-type') ?? '';
