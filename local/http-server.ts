@@ -88,11 +88,10 @@ export function createRequestListener(deps: Deps) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = false;
+    // Keep one byte past the limit: the route's own handler then answers 413 in its family's format.
     req.on('data', (chunk: Buffer) => {
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk.subarray(0, MAX_BODY_BYTES + 1 - size));
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
     });
     req.on('error', () => res.destroy());
     req.on('end', () => {
@@ -105,7 +104,6 @@ export function createRequestListener(deps: Deps) {
             return send(res, nativeError(new DomainError('NotFound', 'no route for this request target')));
           }
           if (path === '/' && req.method === 'GET') return send(res, { statusCode: 302, headers: { location: '/console/' }, body: '' });
-          if (tooLarge) return send(res, nativeError(new DomainError('PayloadTooLarge', `bodies are limited to ${MAX_BODY_BYTES} bytes`)));
           const match = matchRoute(req.method ?? 'GET', path);
           if (match.kind === 'none') return send(res, nativeError(new DomainError('NotFound', `no route for ${req.method} ${path}`)));
           if (match.kind === 'wrong-method') {
