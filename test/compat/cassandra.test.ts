@@ -3,11 +3,10 @@
  * DynamoDB Local, every row and bullet with its exact status, Content-Type and body bytes.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { expectJson, expectText, rawRequest } from '../support/compat.js';
 import { setServerClaim } from '../../functions/domain/maintenance.js';
 import { createToken, httpEnv, seedCluster, type HttpEnv } from '../support/env.js';
 
-const JSON_TYPE = 'application/json';
-const TEXT_TYPE = 'text/plain; charset=utf-8';
 const ENV_VAR = 'MAINTCTL_CASSANDRA_CLUSTER';
 
 let env: HttpEnv;
@@ -24,35 +23,10 @@ const SOLO_PODS = ['solo-0', 'solo-1', 'solo-2'];
 /** A non-default cluster, reached through `/c/other/...`. */
 const OTHER = 'other';
 
-interface Raw {
-  status: number;
-  text: string;
-  type: string | null;
-  headers: Headers;
-}
 
-/** One request as curl would send it; the answer's exact bytes. `token: null` sends no credentials. */
-async function raw(method: string, path: string, options: { token?: string | null; headers?: Record<string, string> } = {}): Promise<Raw> {
-  const token = options.token === undefined ? operator : options.token;
-  const res = await fetch(`${env.url}${path}`, {
-    method,
-    headers: { ...(token !== null && { authorization: `Bearer ${token}` }), ...options.headers },
-  });
-  return { status: res.status, text: await res.text(), type: res.headers.get('content-type'), headers: res.headers };
-}
+const raw = (method: string, path: string, options: { token?: string | null; headers?: Record<string, string> } = {}) => rawRequest(env.url, operator, method, path, options);
 
-/** A 200 JSON answer with exactly these bytes. */
-function expectJson(res: Raw, body: string): void {
-  expect({ status: res.status, type: res.type, text: res.text }).toEqual({ status: 200, type: JSON_TYPE, text: body });
-}
 
-/** A plain-text error (the original's format): status, text/plain, and the text (exact string or pattern). */
-function expectText(res: Raw, status: number, text: string | RegExp): void {
-  expect(res.status).toBe(status);
-  expect(res.type).toBe(TEXT_TYPE);
-  if (typeof text === 'string') expect(res.text).toBe(`${text}\n`);
-  else expect(res.text).toMatch(text);
-}
 
 const configMap = (cluster: string, pods: string[]) =>
   JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${cluster}-maintenance-configmap` }, data: Object.fromEntries(pods.map((p) => [p, 'true'])) });

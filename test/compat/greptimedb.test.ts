@@ -4,11 +4,10 @@
  * manager's pause/resume is the cluster's `proceduresPaused` flag.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { expectJson, expectText, rawRequest } from '../support/compat.js';
 import { clearClusterClaim, setClusterClaim } from '../../functions/domain/maintenance.js';
 import { createToken, httpEnv, reportAll, seedCluster, type HttpEnv } from '../support/env.js';
 
-const JSON_TYPE = 'application/json';
-const TEXT_TYPE = 'text/plain; charset=utf-8';
 const ENV_VAR = 'MAINTCTL_GREPTIMEDB_CLUSTER';
 const MISSING = 'Missing required parameter, param: "enable"';
 const NOT_BOOL = "Failed to parse bool: 'enable' must be 'true' or 'false'";
@@ -23,32 +22,10 @@ const META = 'meta';
 const OTHER = 'meta-other';
 const NODES = ['datanode-0', 'datanode-1', 'datanode-2'];
 
-interface Raw {
-  status: number;
-  text: string;
-  type: string | null;
-  headers: Headers;
-}
 
-async function raw(method: string, path: string, options: { token?: string | null; headers?: Record<string, string> } = {}): Promise<Raw> {
-  const token = options.token === undefined ? operator : options.token;
-  const res = await fetch(`${env.url}${path}`, {
-    method,
-    headers: { ...(token !== null && { authorization: `Bearer ${token}` }), ...options.headers },
-  });
-  return { status: res.status, text: await res.text(), type: res.headers.get('content-type'), headers: res.headers };
-}
+const raw = (method: string, path: string, options: { token?: string | null; headers?: Record<string, string> } = {}) => rawRequest(env.url, operator, method, path, options);
 
-function expectJson(res: Raw, body: string, status = 200): void {
-  expect({ status: res.status, type: res.type, text: res.text }).toEqual({ status, type: JSON_TYPE, text: body });
-}
 
-function expectText(res: Raw, status: number, text: string | RegExp): void {
-  expect(res.status).toBe(status);
-  expect(res.type).toBe(TEXT_TYPE);
-  if (typeof text === 'string') expect(res.text).toBe(`${text}\n`);
-  else expect(res.text).toMatch(text);
-}
 
 const revision = async (cluster = META) => (await env.call('GET', `/v1/clusters/${cluster}`)).body.revision as number;
 const failoverView = async (cluster = META) => (await env.call('GET', `/v1/clusters/${cluster}/failover`)).body;

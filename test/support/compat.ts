@@ -2,6 +2,7 @@
  * The compat families (api-compat.md) as the auth matrix and the fuzzer see them: which cluster an unprefixed
  * compat route acts on, which requests change state, and the oracle for each family's error format.
  */
+import { expect } from 'vitest';
 import { DEFAULT_CLUSTER_ENV } from '../../functions/compat/common.js';
 import { COMPAT_FAMILIES, isCompat, ROUTES, type Family, type Method, type Route } from '../../functions/http/routes.js';
 
@@ -123,4 +124,41 @@ export function errorFormatProblems(family: Family | 'gateway', reply: Reply, re
   }
   if (reply.status === 401 && !challenge) problems.push('a native 401 must have WWW-Authenticate');
   return problems;
+}
+
+export const JSON_TYPE = 'application/json';
+export const TEXT_TYPE = 'text/plain; charset=utf-8';
+
+/** An answer's exact bytes, as curl would show them. */
+export interface RawAnswer {
+  status: number;
+  text: string;
+  type: string | null;
+  headers: Headers;
+}
+
+/** One request as curl would send it, with `token` unless the options name another (`null`: no credentials). */
+export async function rawRequest(
+  url: string,
+  token: string,
+  method: string,
+  path: string,
+  options: { token?: string | null; headers?: Record<string, string> } = {},
+): Promise<RawAnswer> {
+  const bearer = options.token === undefined ? token : options.token;
+  const res = await fetch(`${url}${path}`, { method, headers: { ...(bearer !== null && { authorization: `Bearer ${bearer}` }), ...options.headers } });
+  return { status: res.status, text: await res.text(), type: res.headers.get('content-type'), headers: res.headers };
+}
+
+/** A JSON answer with exactly these bytes. */
+export function expectJson(res: RawAnswer, body: string, status = 200): void {
+  expect({ status: res.status, type: res.type, text: res.text }).toEqual({ status, type: JSON_TYPE, text: body });
+}
+
+/** A plain-text error (the originals' format): status, text/plain, and the text (exact line or pattern). */
+export function expectText(res: RawAnswer, status: number, text: string | RegExp): void {
+  expect(res.status).toBe(status);
+  expect(res.type).toBe(TEXT_TYPE);
+  if (typeof text === 'string') expect(res.text).toBe(`${text}\n`);
+  else expect(res.text).toMatch(text);
 }
