@@ -196,6 +196,8 @@ describe('procedures paused (GreptimeDB procedure manager)', () => {
     expect(failoverView(s0, NOW).proceduresPaused).toBe(false);
     const paused = setProceduresPaused(s0, true);
     expect(paused.events.map((e) => e.action)).toEqual(['pause-procedures']);
+    expect(paused.events[0]).toMatchObject({ target: 'cluster', after: { proceduresPaused: true } });
+    expect((paused.events[0]!.before as { proceduresPaused?: boolean }).proceduresPaused).toBeUndefined();
     expect(failoverView(paused.next, NOW).proceduresPaused).toBe(true);
     expect(setProceduresPaused(paused.next, true).events).toEqual([]);
     expect(setProceduresPaused(paused.next, true).next).toBe(paused.next);
