@@ -16,9 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken, httpEnv, type HttpEnv } from '../support/env.js';
 import { formatHttpError, maxctrl, renderServer, renderServerList, SHOW_SERVER_ROWS, LIST_SERVERS_COLUMNS } from '../support/maxctrl.js';
 
-const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
-const FIXTURES = `${SHARED}fixtures/maxctrl/`;
-const SEEDS = `${SHARED}seeds/`;
+// Copies of ../shared/seeds and ../shared/fixtures/maxctrl (see test/fixtures/README.md).
+const FIXTURES = fileURLToPath(new URL('../fixtures/maxctrl/', import.meta.url));
+const SEEDS = fileURLToPath(new URL('../fixtures/seeds/', import.meta.url));
 
 const ENV_VAR = 'MAINTCTL_MAXSCALE_CLUSTER';
 const JSON_TYPE = 'application/json';

@@ -14,7 +14,8 @@ import { createToken, httpEnv, type HttpEnv } from '../support/env.js';
 
 const run = promisify(execFile);
 const CURL = '/usr/bin/curl';
-const SEEDS = fileURLToPath(new URL('../../../shared/seeds/', import.meta.url));
+// A copy of ../shared/seeds (see test/fixtures/README.md).
+const SEEDS = fileURLToPath(new URL('../fixtures/seeds/', import.meta.url));
 
 const seedText = (prefix: string) => {
   const file = readdirSync(SEEDS).find((f) => f.startsWith(prefix) && f.endsWith('.txt'));

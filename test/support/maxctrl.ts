@@ -1,6 +1,6 @@
 /**
  * A small stand-in for MaxScale's `maxctrl` 24.02 (not installable here: it is on neither npm nor Debian),
- * built from what the real one sent and printed (/work/shared/fixtures/maxctrl): the same requests on the
+ * built from what the real one sent and printed (test/fixtures/maxctrl): the same requests on the
  * wire (method, `http://HOST/v1/...` with its query order, the headers axios 0.28 sends, in its order,
  * Basic auth) and the same printout (`OK`, cli-table tables in box characters, `Error: ...` + exit 1).
  *
