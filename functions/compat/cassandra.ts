@@ -45,29 +45,22 @@ const MAINTENANCE: Omit<ClaimRequest, 'holder'> = { mode: 'maintenance', force: 
 
 type Rule = (state: ClusterState, name: string, actor: Actor, now: number) => Outcome;
 
-function podChange(rule: Rule): Operation {
+/** A change to a pod or a dc; the answer is what the original shows of it afterwards. */
+function change(param: 'pod' | 'dc', rule: Rule, answer: (next: ClusterState, name: string, now: number) => unknown): Operation {
   return (req, deps) => {
-    const pod = req.params.pod!;
+    const name = req.params[param]!;
     return mutate(req, deps, {
       cluster: requireCluster(FAMILY, req),
       source: SOURCE,
-      rule: (state, now) => rule(state, pod, actorOf(req, SOURCE), now),
-      render: (outcome, now) => ({ status: 200, body: { [pod]: inMaintenance(viewOf(outcome.next, pod, now)!) } }),
+      rule: (state, now) => rule(state, name, actorOf(req, SOURCE), now),
+      render: (outcome, now) => ({ status: 200, body: answer(outcome.next, name, now) }),
     });
   };
 }
 
-function dcChange(rule: Rule): Operation {
-  return (req, deps) => {
-    const dc = req.params.dc!;
-    return mutate(req, deps, {
-      cluster: requireCluster(FAMILY, req),
-      source: SOURCE,
-      rule: (state, now) => rule(state, dc, actorOf(req, SOURCE), now),
-      render: (outcome, now) => ({ status: 200, body: podsOfDc(outcome.next, dc, now) }),
-    });
-  };
-}
+const podAnswer = (next: ClusterState, pod: string, now: number) => ({ [pod]: inMaintenance(viewOf(next, pod, now)!) });
+const podChange = (rule: Rule) => change('pod', rule, podAnswer);
+const dcChange = (rule: Rule) => change('dc', rule, podsOfDc);
 
 const configMap: Operation = async (req, deps) => {
   const state = await readState(req, deps);
