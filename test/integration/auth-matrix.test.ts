@@ -121,9 +121,6 @@ let env: HttpEnv;
 const secrets: string[] = [];
 let counter = 0;
 const unique = (prefix: string) => `${prefix}-${++counter}`;
-/** Successful DynamoDB writes, counted by an SDK middleware around each whole command (retries included). */
-const writes: string[] = [];
-const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
 
 async function token(role: Role, clusters?: string[], user = unique(role)): Promise<{ user: string; secret: string }> {
   const secret = await createToken(env.deps, role, clusters, user);
@@ -318,14 +315,6 @@ let victim: { id: string; secret: string };
 
 beforeAll(async () => {
   env = await httpEnv();
-  env.client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const out = await next(args);
-      if (WRITE_COMMANDS.has(context.commandName ?? '')) writes.push(context.commandName!);
-      return out;
-    },
-    { step: 'initialize', name: 'authMatrixCountWrites' },
-  );
   admin = { user: 'admin', secret: env.admin };
   secrets.push(env.admin);
   await seedFixture(MATRIX);
@@ -399,9 +388,9 @@ async function callOnFixture(c: Case) {
   const authorization = await c.credential.header(cluster, c.call.route, c.index);
   return defaults.run(cluster, async () => {
     const before = await snapshot();
-    const writesBefore = writes.length;
+    const writesBefore = env.writes.length;
     const res = await sendCall(c.call.route, c.method, path, authorization);
-    const wrote = writes.slice(writesBefore);
+    const wrote = env.writes.slice(writesBefore);
     const after = await snapshot();
     return { res, wrote, before, after };
   });

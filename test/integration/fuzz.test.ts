@@ -412,9 +412,6 @@ let port: number;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const secrets: Record<'admin' | 'viewer' | 'agent' | 'operator', string> = { admin: '', viewer: '', agent: '', operator: '' };
 const fixture = { cluster: 'fuzz', generation: 0, etag: '"0-0"', tokenIds: [] as string[] };
-/** Successful DynamoDB writes, counted by an SDK middleware around each whole command (retries included). */
-const writes: string[] = [];
-const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
 
 interface Answer {
   status: number;
@@ -579,11 +576,11 @@ async function runBatch(batch: FuzzRequest[]): Promise<void> {
     if (auth !== undefined) headers.authorization = auth;
     // The compat families' unprefixed routes act on the fuzzed cluster (read per request: it may be re-created).
     setDefaultClusters(fixture.cluster);
-    const writesBefore = writes.length;
+    const writesBefore = env.writes.length;
     const sent = performance.now();
     const res = await send(r.method, path, headers, r.body?.bytes);
     stats.requestMs += performance.now() - sent;
-    const wrote = writes.slice(writesBefore);
+    const wrote = env.writes.slice(writesBefore);
     stats.requests++;
     count(r.label, res.status);
     if (r.body) stats.byBody.set(r.body.kind, (stats.byBody.get(r.body.kind) ?? 0) + 1);
@@ -634,14 +631,6 @@ async function runBatch(batch: FuzzRequest[]): Promise<void> {
 beforeAll(async () => {
   env = await httpEnv();
   port = Number(new URL(env.url).port);
-  env.client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const out = await next(args);
-      if (WRITE_COMMANDS.has(context.commandName ?? '')) writes.push(context.commandName!);
-      return out;
-    },
-    { step: 'initialize', name: 'fuzzCountWrites' },
-  );
   secrets.admin = env.admin;
   secrets.viewer = await createToken(env.deps, 'viewer');
   secrets.operator = await createToken(env.deps, 'operator');

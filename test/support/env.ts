@@ -10,12 +10,16 @@ import { createDeps, dynamoClient } from '../../functions/runtime.js';
 import { ensureTable } from '../../local/dynamodb.js';
 import { startHttpServer } from '../../local/http-server.js';
 
+const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
+
 export interface TestEnv {
   client: DynamoDBClient;
   table: string;
   deps: Deps;
   /** DynamoDB round trips since the last reset (counted by an SDK middleware). */
   roundTrips: { count: number; commands: string[]; reset(): void };
+  /** Successful DynamoDB writes, in order (counted around each whole command, retries included). */
+  writes: string[];
   clock: { now: number | undefined };
 }
 
@@ -39,9 +43,18 @@ export async function testEnv(): Promise<TestEnv> {
     },
     { step: 'finalizeRequest', name: 'countRoundTrips' },
   );
+  const writes: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const out = await next(args);
+      if (WRITE_COMMANDS.has(context.commandName ?? '')) writes.push(context.commandName!);
+      return out;
+    },
+    { step: 'initialize', name: 'recordWrites' },
+  );
   const clock = { now: undefined as number | undefined };
   const deps = createDeps(client, table, () => clock.now ?? Date.now());
-  return { client, table, deps, roundTrips, clock };
+  return { client, table, deps, roundTrips, writes, clock };
 }
 
 export async function createToken(deps: Deps, role: Role, clusters?: string[], user = `${role}-${newTokenId()}`): Promise<string> {
