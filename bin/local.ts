@@ -3,6 +3,7 @@
  *   --port N (MAINTCTL_PORT)   --memory   --demo   --data DIR   --tls-cert F --tls-key F
  *   --dynamodb-endpoint URL (share a running DynamoDB Local)   --table NAME   --sweep-interval SECONDS
  *   --compat-ports (also listen on 8889, the Cassandra operator's, and 3002 and 4000, GreptimeDB metasrv's)
+ *   --poll-interval SECONDS (every Wait of a rollout's workflow locally; default 1)
  * The compat families act on MAINTCTL_{MAXSCALE,CASSANDRA,GREPTIMEDB}_CLUSTER, by default the demo clusters.
  */
 import { parseArgs } from 'node:util';
@@ -35,6 +36,7 @@ try {
       table: { type: 'string' },
       'sweep-interval': { type: 'string' },
       'compat-ports': { type: 'boolean', default: false },
+      'poll-interval': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }).values;
@@ -42,7 +44,7 @@ try {
   fail(`${(error as Error).message} (see --help)`);
 }
 if (args.help) {
-  console.log('usage: npm start -- [--port N] [--memory] [--demo] [--data DIR] [--tls-cert F --tls-key F] [--dynamodb-endpoint URL] [--table NAME] [--sweep-interval S] [--compat-ports]');
+  console.log('usage: npm start -- [--port N] [--memory] [--demo] [--data DIR] [--tls-cert F --tls-key F] [--dynamodb-endpoint URL] [--table NAME] [--sweep-interval S] [--compat-ports] [--poll-interval S]');
   process.exit(0);
 }
 
@@ -51,6 +53,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid port ${ar
 if (Boolean(args['tls-cert']) !== Boolean(args['tls-key'])) fail('--tls-cert and --tls-key go together');
 const sweepSeconds = Number(args['sweep-interval'] ?? 60);
 if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) fail('invalid --sweep-interval');
+const pollSeconds = Number(args['poll-interval'] ?? 1);
+if (!Number.isFinite(pollSeconds) || pollSeconds < 0) fail('invalid --poll-interval');
 if (args.table !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(args.table)) fail(`invalid --table ${args.table} (3 to 255 of A-Z a-z 0-9 _ . -)`);
 if (!args['dynamodb-endpoint'] && !javaAvailable()) fail(JAVA_MISSING);
 
@@ -65,6 +69,7 @@ const stack = await startLocalStack({
   ...(process.env.MAINTCTL_ADMIN_TOKEN && { adminToken: process.env.MAINTCTL_ADMIN_TOKEN }),
   ...(args['tls-cert'] && { tls: { cert: args['tls-cert'], key: args['tls-key']! } }),
   sweepIntervalMs: sweepSeconds * 1000,
+  rollouts: { waitMs: pollSeconds * 1000 },
 }).catch((error: Error) => fail((error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `port ${port} is in use (try --port)` : error.message));
 
 const compatServers = args['compat-ports']

@@ -3,20 +3,44 @@
  * writes, each with its event. Read-side views already show the same result; this makes it durable and audited.
  */
 import { randomUUID } from 'node:crypto';
+import { abortRollout, failRollout } from './domain/rollout.js';
 import { sweep } from './domain/sweep.js';
 import type { Deps } from './http/handler.js';
 import { runtimeDeps } from './runtime.js';
 
 const BATCH = 40;
 
-export async function runSweep(deps: Pick<Deps, 'store' | 'now'>): Promise<{ clusters: number; changes: number }> {
+const sweeperActor = () => ({ user: 'sweeper', isAdmin: false, source: 'sweeper', requestId: randomUUID() });
+
+/**
+ * A rollout whose execution ended without the rollout knowing (StopExecution from the console, a timeout, a
+ * local engine that was restarted) is marked aborted, or failed; its claims stay.
+ */
+async function reconcileRollout(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>, cluster: string, rolloutId: string): Promise<number> {
+  const snapshot = await deps.store.readRollout(cluster, rolloutId, []);
+  const last = snapshot?.rollout.executions.at(-1);
+  if (!deps.rollouts || !snapshot || !last || !['running', 'pausing', 'aborting'].includes(snapshot.rollout.status)) return 0;
+  const status = await deps.rollouts.engine.executionStatus(last);
+  if (status === 'RUNNING' || status === 'SUCCEEDED' || status === 'PENDING_REDRIVE') return 0;
+  const result = await deps.store.mutate(cluster, (state, current) => {
+    if (!state || !current || current.rollout.executions.at(-1) !== last || !['running', 'pausing', 'aborting'].includes(current.rollout.status)) return { next: state!, events: [] };
+    return status === 'FAILED'
+      ? failRollout(state, current, { step: 'execution', reason: `execution ${last} failed` }, deps.now())
+      : abortRollout(state, current, sweeperActor(), deps.now());
+  }, { actor: sweeperActor(), rollout: { id: rolloutId, nodes: 'all' }, result: (o) => o.events.length });
+  return result.replayed ? 0 : result.result;
+}
+
+export async function runSweep(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>): Promise<{ clusters: number; changes: number }> {
   let changes = 0;
   const clusters = await deps.store.listClusters();
   for (const { id } of clusters) {
+    const header = deps.rollouts && (await deps.store.readClusterHeader(id));
+    if (header?.rollout) changes += await reconcileRollout(deps, id, header.rollout);
     for (let more = true; more; ) {
       const now = deps.now();
       const result = await deps.store.mutate(id, (state) => (state ? sweep(state, now, BATCH) : { next: state!, events: [] }), {
-        actor: { user: 'sweeper', isAdmin: false, source: 'sweeper', requestId: randomUUID() },
+        actor: sweeperActor(),
         result: (outcome) => outcome.events.length,
       });
       const written = result.replayed ? 0 : result.result;

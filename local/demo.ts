@@ -1,6 +1,7 @@
 /**
  * `npm start -- --demo`: a demo fleet and simulated agents that report over the API the way real ones would:
- * health, connections, open transactions that fall to zero after a graceful drain, versions, switchovers.
+ * health, connections, open transactions that fall to zero after a graceful drain, versions, switchovers, and
+ * the upgrade a rollout waits for: a server a rollout holds in maintenance restarts at the rollout's version.
  */
 import { randomUUID } from 'node:crypto';
 import { registerCluster, registerServer, DEFAULT_STALE_AFTER_SECONDS } from '../functions/domain/registry.js';
@@ -53,7 +54,7 @@ export async function registerDemoFleet(deps: Deps): Promise<void> {
 
 interface ServerJson {
   name: string; role: ServerRole; pending: boolean; maintenance: boolean; draining: boolean; drained: boolean;
-  connections?: number; openTransactions?: number; version?: string; claims: { mode: string }[];
+  connections?: number; openTransactions?: number; version?: string; claims: { holder: string; mode: string }[];
 }
 
 const random = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
@@ -70,6 +71,8 @@ export async function startDemoAgents(deps: Deps, url: string, everyMs = 2000): 
     }),
   );
   const versions = new Map<string, string>(DEMO_FLEET.flatMap((c) => c.servers.map((s) => [`${c.id}/${s.name}`, s.version] as const)));
+  /** Servers being upgraded: down for one report, then running at the new version. */
+  const restarting = new Map<string, string>();
 
   async function tick(cluster: DemoCluster, auth: string) {
     const call = (path: string, method = 'GET', body?: unknown) =>
@@ -83,6 +86,20 @@ export async function startDemoAgents(deps: Deps, url: string, everyMs = 2000): 
     const { servers } = (await list.json()) as { servers: ServerJson[] };
     const { pendingSwitchover } = (await fo.json()) as { pendingSwitchover: { from?: string; to: string } | null };
     for (const s of servers) {
+      const key = `${cluster.id}/${s.name}`;
+      const rollout = s.claims.find((c) => c.holder.startsWith('rollout:'))?.holder.slice('rollout:'.length);
+      if (restarting.has(key)) {
+        versions.set(key, restarting.get(key)!);
+        restarting.delete(key);
+      } else if (rollout && s.maintenance) {
+        const res = await call(`/rollouts/${rollout}`);
+        const target = res.ok ? ((await res.json()) as { targetVersion: string }).targetVersion : undefined;
+        if (target && target !== versions.get(key)) {
+          restarting.set(key, target);
+          await call(`/servers/${s.name}/status`, 'PUT', { health: 'down', role: s.role, connections: 0, openTransactions: 0, version: versions.get(key)! });
+          continue;
+        }
+      }
       let role = s.role;
       if (pendingSwitchover?.to === s.name) role = 'primary';
       else if (pendingSwitchover?.from === s.name) role = 'replica';
@@ -94,7 +111,7 @@ export async function startDemoAgents(deps: Deps, url: string, everyMs = 2000): 
         role,
         connections,
         openTransactions,
-        version: versions.get(`${cluster.id}/${s.name}`)!,
+        version: versions.get(key)!,
         replicationLagSeconds: role === 'replica' ? random(0, 2) : 0,
       });
     }

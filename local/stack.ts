@@ -9,6 +9,7 @@ import { createDeps, dynamoClient } from '../functions/runtime.js';
 import { runSweep } from '../functions/sweeper.js';
 import { ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb.js';
 import { startHttpServer } from './http-server.js';
+import { attachLocalRollouts, type LocalRolloutOptions, type LocalWorkflowEngine } from './workflow.js';
 
 export const DEFAULT_PORT = 8989;
 export const DEFAULT_TABLE = 'maintctl';
@@ -27,11 +28,15 @@ export interface LocalStackOptions {
   /** Milliseconds between sweeps; 0 turns the sweeper off. */
   sweepIntervalMs?: number;
   now?: () => number;
+  /** The in-process rollout engine's settings (waits, allowlists, local upgrade functions). */
+  rollouts?: LocalRolloutOptions;
 }
 
 export interface LocalStack {
   url: string;
   deps: Deps;
+  /** Runs rollouts: the same ASL as on AWS, in-process. */
+  engine: LocalWorkflowEngine;
   client: DynamoDBClient;
   adminToken: string;
   /** True when this start created the admin token. */
@@ -67,6 +72,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     await ensureTable(client, table);
     const deps = createDeps(client, table, options.now);
+    const engine = attachLocalRollouts(deps, options.rollouts);
     const admin = await ensureAdminToken(deps, options.adminToken, options.memory || options.dynamodbEndpoint ? undefined : resolve(dataDir, 'admin-token'));
     const port = options.port ?? DEFAULT_PORT;
     const server = await startHttpServer(deps, { port, ...(options.tls && { tls: options.tls }) });
@@ -79,6 +85,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return {
       url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`,
       deps,
+      engine,
       client,
       adminToken: admin.token,
       adminTokenCreated: admin.created,
@@ -86,6 +93,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       server,
       async stop() {
         if (sweeper) clearInterval(sweeper);
+        engine.stopAll();
         server.closeAllConnections();
         await new Promise((done) => server.close(done));
         client.destroy();

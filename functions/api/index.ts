@@ -8,9 +8,10 @@ import { operations as clusters } from './clusters.js';
 import { operations as events } from './events.js';
 import { operations as health } from './health.js';
 import { operations as maintenance } from './maintenance.js';
+import { operations as rollouts } from './rollouts.js';
 import { operations as tokens } from './tokens.js';
 
-export const FAMILY_OPERATIONS: Record<Family, Operations> = { health, clusters, maintenance, events, tokens, maxscale, cassandra, greptimedb };
+export const FAMILY_OPERATIONS: Record<Family, Operations> = { health, clusters, maintenance, events, rollouts, tokens, maxscale, cassandra, greptimedb };
 
 /** The compat families' error formats and cluster resolution; the native families use the defaults. */
 export const FAMILY_OPTIONS: Partial<Record<Family, FamilyOptions>> = {

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'HeldByOthers'
   | 'NotElectable'
   | 'NoCandidate'
+  | 'RolloutConflict'
   | 'IdempotencyKeyReused'
   | 'PreconditionFailed'
   | 'PayloadTooLarge'

@@ -55,6 +55,8 @@ export interface Cluster {
   pendingSwitchover?: Switchover;
   /** GreptimeDB's procedure manager paused (region migrations and the like): shown to HA managers. */
   proceduresPaused?: boolean;
+  /** The rollout that holds the cluster's lock: one at a time, until it succeeds or is aborted. */
+  rollout?: string;
 }
 
 export interface Datacenter {

@@ -6,6 +6,7 @@
 import type { Verdict } from './budget.js';
 import type { Claims, Cluster, ClusterState, Datacenter, EventDraft, Server, Target } from './model.js';
 import { targetName } from './model.js';
+import type { RolloutSnapshot } from './rollout.js';
 
 export interface Outcome {
   next: ClusterState;
@@ -14,6 +15,8 @@ export interface Outcome {
   verdict?: Verdict;
   /** True when the whole cluster is removed. */
   removed?: boolean;
+  /** The rollout as the change leaves it, when the change is a rollout's. */
+  rollout?: RolloutSnapshot;
 }
 
 export const noop = (state: ClusterState, verdict?: Verdict): Outcome => ({ next: state, events: [], verdict });

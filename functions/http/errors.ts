@@ -14,6 +14,7 @@ export const STATUS: Record<ErrorCode, number> = {
   HeldByOthers: 409,
   NotElectable: 409,
   NoCandidate: 409,
+  RolloutConflict: 409,
   IdempotencyKeyReused: 409,
   PreconditionFailed: 412,
   PayloadTooLarge: 413,

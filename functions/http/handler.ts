@@ -7,6 +7,8 @@ import type { z } from 'zod';
 import { DomainError, invalid } from '../domain/errors.js';
 import type { Actor } from '../domain/model.js';
 import { checkName, OBJECT_ID } from '../domain/names.js';
+import type { WorkflowEngine } from '../rollout/engine.js';
+import type { UpgradeAllowlist } from '../rollout/input.js';
 import type { Store } from '../store/store.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
 import { errorBody, STATUS, toDomainError } from './errors.js';
@@ -18,6 +20,8 @@ export interface Deps {
   store: Store;
   auth: Authenticator;
   now: () => number;
+  /** Where rollouts run, and what their upgrades may call; absent where rollouts are not deployed. */
+  rollouts?: { engine: WorkflowEngine; allow: UpgradeAllowlist };
 }
 
 export interface ApiRequest {

@@ -12,6 +12,7 @@ export const FAMILIES = {
   clusters: 'functions/api/clusters.ts',
   maintenance: 'functions/api/maintenance.ts',
   events: 'functions/api/events.ts',
+  rollouts: 'functions/api/rollouts.ts',
   tokens: 'functions/api/tokens.ts',
   maxscale: 'functions/compat/maxscale.ts',
   cassandra: 'functions/compat/cassandra.ts',
@@ -76,6 +77,15 @@ export const ROUTES: readonly Route[] = [
   route('POST', `${C}/switchover`, 'operator', 'maintenance'),
 
   route('GET', `${C}/events`, 'viewer', 'events'),
+
+  route('POST', `${C}/rollouts`, 'operator', 'rollouts'),
+  route('GET', `${C}/rollouts`, 'viewer', 'rollouts'),
+  route('GET', `${C}/rollouts/{id}`, 'viewer', 'rollouts'),
+  route('POST', `${C}/rollouts/{id}/pause`, 'operator', 'rollouts'),
+  route('POST', `${C}/rollouts/{id}/resume`, 'operator', 'rollouts'),
+  route('POST', `${C}/rollouts/{id}/abort`, 'operator', 'rollouts'),
+  route('POST', `${C}/rollouts/{id}/servers/{s}/retry`, 'operator', 'rollouts'),
+  route('POST', `${C}/rollouts/{id}/servers/{s}/skip`, 'operator', 'rollouts'),
 
   route('POST', '/v1/tokens', 'admin', 'tokens'),
   route('GET', '/v1/tokens', 'admin', 'tokens'),

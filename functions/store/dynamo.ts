@@ -21,9 +21,10 @@ import { transitionTimes } from '../domain/derive.js';
 import { DomainError, invalid } from '../domain/errors.js';
 import type { AuditEvent, Cluster, ClusterState, Datacenter, Server } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
+import type { NodeProgress, Rollout, RolloutSnapshot } from '../domain/rollout.js';
 import type { RoutineCondition, StatusReport } from '../domain/status.js';
 import * as K from './keys.js';
-import type { ClusterHeader, EventQuery, IdempotencyScope, MutateOptions, MutateResult, Store, TokenRecord } from './store.js';
+import type { ClusterHeader, EventQuery, IdempotencyScope, MutateOptions, MutateResult, RolloutRead, Store, TokenRecord } from './store.js';
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -73,8 +74,10 @@ export class DynamoStore implements Store {
   }
 
   async readClusterHeader(id: string): Promise<ClusterHeader | undefined> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { [K.PK]: K.clusterPk(id), [K.SK]: K.CLUSTER_SK }, ConsistentRead: true, ProjectionExpression: 'kind, revision, transitions' }));
-    return Item?.kind === 'cluster' ? { revision: Item.revision as number, transitions: (Item.transitions as number[] | undefined) ?? [] } : undefined;
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { [K.PK]: K.clusterPk(id), [K.SK]: K.CLUSTER_SK }, ConsistentRead: true, ProjectionExpression: 'kind, revision, transitions, rollout' }));
+    return Item?.kind === 'cluster'
+      ? { revision: Item.revision as number, transitions: (Item.transitions as number[] | undefined) ?? [], ...(Item.rollout !== undefined && { rollout: Item.rollout as string }) }
+      : undefined;
   }
 
   async listClusters(): Promise<Cluster[]> {
@@ -86,7 +89,7 @@ export class DynamoStore implements Store {
    * Mutations of one cluster made by this process run one at a time: they would only race each other for the
    * same revision. Other processes are still kept out by the conditional write.
    */
-  async mutate<R>(id: string, decide: (state: ClusterState | undefined) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
+  async mutate<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
     if (options.dryRun) return this.attemptMutation(id, decide, options);
     const run = (this.queues.get(id) ?? Promise.resolve()).then(() => this.attemptMutation(id, decide, options));
     const settled = run.then(() => undefined, () => undefined);
@@ -95,12 +98,15 @@ export class DynamoStore implements Store {
     return run;
   }
 
-  private async attemptMutation<R>(id: string, decide: (state: ClusterState | undefined) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
+  private async attemptMutation<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
     for (let attempt = 1; ; attempt++) {
-      const { state, revision: readRevision } = await this.readPartition(id);
+      const [{ state, revision: readRevision }, rollout] = await Promise.all([
+        this.readPartition(id),
+        options.rollout && this.readRollout(id, options.rollout.id, options.rollout.nodes),
+      ]);
       let outcome: Outcome;
       try {
-        outcome = decide(state);
+        outcome = decide(state, rollout);
       } catch (error) {
         // A retry of a request that was applied may now be refused by the rules: the first answer stands.
         const replay = options.idempotency && (await this.findIdempotentResult<R>(options.idempotency));
@@ -114,10 +120,11 @@ export class DynamoStore implements Store {
       const result = options.result(outcome);
       if (options.dryRun) return { replayed: false, outcome, result };
       try {
-        if (outcome.next === state && !outcome.removed) {
+        const rolloutItems = outcome.rollout ? this.rolloutItems(id, rollout, outcome.rollout) : [];
+        if (outcome.next === state && !outcome.removed && rolloutItems.length === 0) {
           if (options.idempotency) await this.putIdempotency(options.idempotency, result);
         } else {
-          await this.write(id, state, readRevision, outcome, options, result);
+          await this.write(id, state, readRevision, outcome, options, result, rolloutItems);
         }
         return { replayed: false, outcome, result };
       } catch (error) {
@@ -278,7 +285,7 @@ export class DynamoStore implements Store {
   }
 
   /** One transaction: the cluster item (revision bump, conditional), what changed, the events, the idempotency record. */
-  private async write(id: string, current: ClusterState | undefined, readRevision: number, outcome: Outcome, { actor, idempotency }: MutateOptions<unknown>, result: unknown): Promise<void> {
+  private async write(id: string, current: ClusterState | undefined, readRevision: number, outcome: Outcome, { actor, idempotency }: MutateOptions<unknown>, result: unknown, rolloutItems: TransactItem[]): Promise<void> {
     const { next } = outcome;
     const pk = K.clusterPk(id);
     const revision = readRevision + 1;
@@ -300,7 +307,7 @@ export class DynamoStore implements Store {
       if (bump) items.push({ Put: { TableName: T, Item: { [K.PK]: pk, [K.SK]: K.CLUSTER_SK, kind: 'cluster', ...cluster, transitions: transitionTimes(next) }, ...revisionCondition } });
       else items.push({ ConditionCheck: { TableName: T, Key: { [K.PK]: pk, [K.SK]: K.CLUSTER_SK }, ...revisionCondition } });
       if (!current || current.cluster.engine !== cluster.engine || JSON.stringify(current.cluster.budget) !== JSON.stringify(cluster.budget) || current.cluster.staleAfterSeconds !== cluster.staleAfterSeconds) {
-        const { claims: _c, pendingSwitchover: _p, ...registry } = cluster;
+        const { claims: _c, pendingSwitchover: _p, rollout: _r, ...registry } = cluster;
         items.push({ Put: { TableName: T, Item: { [K.PK]: K.CLUSTERS_PK, [K.SK]: id, ...registry } } });
       }
       const before = current ?? { servers: new Map<string, Server>(), dcs: new Map<string, Datacenter>() };
@@ -321,6 +328,7 @@ export class DynamoStore implements Store {
       const auditEvent: AuditEvent = { ...draft, cluster: id, revision, seq, at, actor: actor.user, source: actor.source, requestId: actor.requestId };
       items.push({ Put: { TableName: T, Item: { [K.PK]: K.eventsPk(id), [K.SK]: K.eventSk(revision, seq), ...auditEvent }, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': K.PK } } });
     });
+    items.push(...rolloutItems);
     if (idempotency) items.push(this.idempotencyItem(idempotency, result));
 
     const input: TransactWriteCommandInput = { TransactItems: items };
@@ -338,6 +346,67 @@ export class DynamoStore implements Store {
       throw error;
     }
     if (outcome.removed) await this.deletePartition(pk);
+  }
+
+  /**
+   * The rollout's changed items, each conditional on the version read (or on being new), so a concurrent step
+   * or operator's control of the same rollout makes this attempt a lost race that re-reads.
+   */
+  private rolloutItems(cluster: string, read: RolloutSnapshot | undefined, next: RolloutSnapshot): TransactItem[] {
+    const T = this.table;
+    const items: TransactItem[] = [];
+    const versioned = <V extends { version: number }>(Key: Item, value: V, stored: V | undefined): TransactItem => ({
+      Put: {
+        TableName: T,
+        Item: { ...Key, ...value, version: (stored?.version ?? 0) + 1 },
+        ...(stored
+          ? { ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': stored.version } }
+          : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': K.PK } }),
+      },
+    });
+    const { rollout } = next;
+    if (rollout !== read?.rollout) {
+      items.push(versioned({ [K.PK]: K.rolloutsPk(cluster), [K.SK]: rollout.id, kind: 'rollout' }, rollout, read?.rollout));
+    }
+    if (next.plan && next.plan !== read?.plan) {
+      items.push({ Put: { TableName: T, Item: { [K.PK]: K.rolloutPk(cluster, rollout.id), [K.SK]: K.PLAN_SK, kind: 'plan', batches: next.plan } } });
+    }
+    for (const [server, node] of next.nodes) {
+      const stored = read?.nodes.get(server);
+      if (node !== stored) items.push(versioned({ [K.PK]: K.rolloutPk(cluster, rollout.id), [K.SK]: K.nodeSk(server), kind: 'node' }, node, stored));
+    }
+    return items;
+  }
+
+  async readRollout(cluster: string, id: string, nodes: RolloutRead['nodes'] = 'all'): Promise<RolloutSnapshot | undefined> {
+    const pk = K.rolloutPk(cluster, id);
+    const header = this.doc.send(new GetCommand({ TableName: this.table, Key: { [K.PK]: K.rolloutsPk(cluster), [K.SK]: id }, ConsistentRead: true }));
+    const items = nodes === 'all'
+      ? this.queryAll({ TableName: this.table, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': K.PK }, ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true })
+      : Promise.all(nodes.map(async (server) => (await this.doc.send(new GetCommand({ TableName: this.table, Key: { [K.PK]: pk, [K.SK]: K.nodeSk(server) }, ConsistentRead: true }))).Item)).then((found) => found.filter((i): i is Item => i !== undefined));
+    const [{ Item }, parts] = await Promise.all([header, items]);
+    if (!Item) return undefined;
+    const snapshot: { rollout: Rollout; plan?: string[][]; nodes: Map<string, NodeProgress> } = { rollout: strip<Rollout>(Item), nodes: new Map() };
+    for (const part of parts) {
+      if (part.kind === 'plan') snapshot.plan = part.batches as string[][];
+      else snapshot.nodes.set(part.server as string, strip<NodeProgress>(part));
+    }
+    return snapshot;
+  }
+
+  async listRollouts(cluster: string, query: { limit: number; cursor?: string }): Promise<{ rollouts: Rollout[]; cursor?: string }> {
+    const out = await this.doc.send(new QueryCommand({
+      TableName: this.table,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': K.PK },
+      ExpressionAttributeValues: { ':pk': K.rolloutsPk(cluster) },
+      ScanIndexForward: false,
+      Limit: query.limit,
+      ...(query.cursor && { ExclusiveStartKey: { [K.PK]: K.rolloutsPk(cluster), [K.SK]: decodeRolloutCursor(query.cursor) } }),
+    }));
+    const rollouts = (out.Items ?? []).map((i) => strip<Rollout>(i));
+    const last = out.LastEvaluatedKey?.[K.SK] as string | undefined;
+    return { rollouts, ...(last && { cursor: Buffer.from(last).toString('base64url') }) };
   }
 
   /** Only the attributes the mutation changed: a concurrent routine report's counters must survive. */
@@ -388,6 +457,12 @@ export class DynamoStore implements Store {
 
 export function encodeCursor(event: Pick<AuditEvent, 'revision' | 'seq'>): string {
   return Buffer.from(K.eventSk(event.revision, event.seq)).toString('base64url');
+}
+
+function decodeRolloutCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw invalid('invalid cursor');
+  return id;
 }
 
 export function decodeCursor(cursor: string): string {

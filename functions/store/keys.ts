@@ -19,6 +19,12 @@ export const eventSk = (revision: number, seq: number) =>
   `EV#${String(revision).padStart(12, '0')}#${String(seq).padStart(3, '0')}`;
 export const EVENT_SK = /^EV#\d{12}#\d{3}$/;
 
+/** Rollout records, one partition per cluster (ids sort by creation time); each rollout's plan and nodes in their own. */
+export const rolloutsPk = (cluster: string) => `ROLLOUTS#${cluster}`;
+export const rolloutPk = (cluster: string, id: string) => `ROLLOUT#${cluster}#${id}`;
+export const PLAN_SK = '#PLAN';
+export const nodeSk = (server: string) => `NODE#${server}`;
+
 export const tokenPk = (hash: string) => `TOKEN#${hash}`;
 export const TOKENS_PK = 'TOKENS';
 export const ITEM_SK = '#';

@@ -1,6 +1,7 @@
 /** Persistence behind one interface; `dynamo.ts` is its one implementation. */
 import type { Actor, AuditEvent, Cluster, ClusterState } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
+import type { Rollout, RolloutSnapshot } from '../domain/rollout.js';
 import type { RoutineCondition, StatusReport } from '../domain/status.js';
 
 export interface IdempotencyScope {
@@ -18,6 +19,14 @@ export interface MutateOptions<R> {
   idempotency?: IdempotencyScope;
   /** Decide, but write nothing. */
   dryRun?: boolean;
+  /** A rollout to read with the cluster and write in the same transaction. */
+  rollout?: RolloutRead;
+}
+
+export interface RolloutRead {
+  id: string;
+  /** `all`: the plan and every stored node; otherwise only these nodes (and no plan). */
+  nodes: 'all' | readonly string[];
 }
 
 export type MutateResult<R> = { replayed: false; outcome: Outcome; result: R } | { replayed: true; result: R };
@@ -25,6 +34,8 @@ export type MutateResult<R> = { replayed: false; outcome: Outcome; result: R } |
 export interface ClusterHeader {
   revision: number;
   transitions: number[];
+  /** The rollout holding the cluster's lock. */
+  rollout?: string;
 }
 
 export interface EventQuery {
@@ -55,7 +66,10 @@ export interface Store {
    * bump and the idempotency record in one transaction conditional on the revision read. Lost races are retried
    * a bounded number of times, then `Conflict`.
    */
-  mutate<R>(id: string, decide: (state: ClusterState | undefined) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>>;
+  mutate<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>>;
+  readRollout(cluster: string, id: string, nodes?: RolloutRead['nodes']): Promise<RolloutSnapshot | undefined>;
+  /** Newest first. */
+  listRollouts(cluster: string, query: { limit: number; cursor?: string }): Promise<{ rollouts: Rollout[]; cursor?: string }>;
   /** A routine report as one conditional update; false when the stored server does not meet the condition. */
   writeRoutineReport(cluster: string, server: string, report: StatusReport, condition: RoutineCondition, now: number): Promise<boolean>;
   /** The stored answer to an earlier request with this idempotency scope, if any. */

@@ -1,0 +1,705 @@
+/**
+ * Rolling upgrades (workflow.md): the rollout record and every rule its steps apply. Each step is a pure
+ * function from the cluster state and the rollout snapshot to an Outcome, so a step repeated by a Step
+ * Functions retry or a resumed execution decides the same thing again, or nothing.
+ */
+import { judge } from './budget.js';
+import { activeClaims, viewOf, viewServer } from './derive.js';
+import { DomainError, invalid, notFound } from './errors.js';
+import { clearClusterClaim, clearServerClaim, setClusterClaim, setServerClaim } from './maintenance.js';
+import type { Actor, Claim, ClusterState, Server } from './model.js';
+import { event, noop, withCluster, withServer, type Outcome } from './outcome.js';
+import { switchover } from './failover.js';
+
+/** A batch is never larger than this, so a batch's child executions stay a bounded part of one history. */
+export const MAX_BATCH_SIZE = 50;
+/** After this many batches an execution starts its successor and ends ("continue as new"). */
+export const BATCHES_PER_EXECUTION = 20;
+/** How long a primary's switchover may take before the node fails. */
+export const ROLE_SWITCH_TIMEOUT_SECONDS = 300;
+
+export type UpgradeSpec =
+  | { kind: 'wait-for-report'; timeoutSeconds: number }
+  | { kind: 'webhook'; url: string; timeoutSeconds: number }
+  | { kind: 'lambda'; functionArn: string; timeoutSeconds: number };
+
+/** workflow.md's input, with defaults applied (the cluster is the record's). */
+export interface RolloutInput {
+  targetVersion: string;
+  servers?: string[];
+  batchSize: number;
+  order?: string[];
+  drainTimeoutSeconds: number;
+  onDrainTimeout: 'force' | 'fail';
+  upgrade: UpgradeSpec;
+  verify: { stableForSeconds: number; maxReplicationLagSeconds?: number; timeoutSeconds: number };
+  pauseAfterFirstBatch: boolean;
+}
+
+/** `running`, `pausing` and `aborting` have an execution; the lock on the cluster lasts until `succeeded` or `aborted`. */
+export type RolloutStatus = 'running' | 'pausing' | 'paused' | 'aborting' | 'aborted' | 'failed' | 'succeeded';
+export const TERMINAL: readonly RolloutStatus[] = ['succeeded', 'aborted'];
+
+export const NODE_STEPS = ['pending', 'switchover', 'wait-roles', 'drain', 'wait-drained', 'maintain', 'wait-upgraded', 'verify', 'clear', 'done'] as const;
+export type NodeStep = (typeof NODE_STEPS)[number];
+/** `stopped`: an abort left it where it was, still held by the rollout. */
+export type NodeOutcome = 'pending' | 'in-progress' | 'upgraded' | 'already-upgraded' | 'failed' | 'skipped' | 'stopped';
+
+export interface RolloutFailure {
+  server?: string;
+  step: string;
+  reason: string;
+  at: number;
+}
+
+export interface Rollout {
+  id: string;
+  cluster: string;
+  status: RolloutStatus;
+  input: RolloutInput;
+  actor: string;
+  createdAt: number;
+  updatedAt: number;
+  /** The batch in progress or last run; −1 before the first. */
+  batch: number;
+  batchCount: number;
+  /** Batches started by the current execution, for "continue as new". */
+  batchesThisExecution: number;
+  /** Every execution that has run this rollout, oldest first. */
+  executions: string[];
+  /** `pauseAfterFirstBatch` has paused once. */
+  canaryPaused?: boolean;
+  failure?: RolloutFailure;
+  /** Nodes an abort left held by the rollout. */
+  stoppedNodes?: string[];
+  /** Targets already at the version when the rollout was created: skipped. */
+  alreadyUpgraded: string[];
+  /** The store's optimistic-concurrency counter. */
+  version: number;
+}
+
+/** A node's progress; a node the rollout has not touched yet has no stored record (see `nodeOf`). */
+export interface NodeProgress {
+  server: string;
+  step: NodeStep;
+  outcome: NodeOutcome;
+  reason?: string;
+  attempt: number;
+  /** When the current step began: the clock for drain, upgrade, role and verify timeouts. */
+  stepStartedAt?: number;
+  stableSince?: number;
+  version: number;
+}
+
+/** What the store reads and writes of one rollout: the record, the plan (batches of names) and the nodes read. */
+export interface RolloutSnapshot {
+  rollout: Rollout;
+  plan?: string[][];
+  /** Stored progress of the nodes read; the others are as `nodeOf` defaults them. */
+  nodes: ReadonlyMap<string, NodeProgress>;
+}
+
+export const rolloutHolder = (id: string) => `rollout:${id}`;
+const rolloutTarget = (id: string) => `rollout:${id}`;
+const SECOND = 1000;
+
+// ---------------------------------------------------------------------------------------------------------
+// Snapshot helpers
+
+function withRollout(snapshot: RolloutSnapshot, changes: Partial<Rollout>, now: number): RolloutSnapshot {
+  return { ...snapshot, rollout: { ...snapshot.rollout, ...changes, updatedAt: now } };
+}
+
+function withNode(snapshot: RolloutSnapshot, node: NodeProgress): RolloutSnapshot {
+  return { ...snapshot, nodes: new Map(snapshot.nodes).set(node.server, node) };
+}
+
+/** A node's progress: as stored, or as it starts (pending, or skipped because it was already upgraded). */
+export function nodeOf(snapshot: RolloutSnapshot, server: string): NodeProgress {
+  const stored = snapshot.nodes.get(server);
+  if (stored) return stored;
+  const { rollout } = snapshot;
+  if (!rollout.input.servers?.includes(server)) throw notFound(`server ${server} in rollout ${rollout.id}`);
+  const skipped = rollout.alreadyUpgraded.includes(server);
+  return { server, step: skipped ? 'done' : 'pending', outcome: skipped ? 'already-upgraded' : 'pending', attempt: 0, version: 0 };
+}
+
+/** Every node of the rollout, in input order. */
+export function allNodes(snapshot: RolloutSnapshot): NodeProgress[] {
+  return (snapshot.rollout.input.servers ?? []).map((s) => nodeOf(snapshot, s));
+}
+
+const requireNode = nodeOf;
+
+export const finished = (n: NodeProgress) => n.outcome === 'upgraded' || n.outcome === 'already-upgraded' || n.outcome === 'skipped';
+
+function requireServer(state: ClusterState, name: string): Server {
+  const server = state.servers.get(name);
+  if (!server) throw notFound(`server ${name}`);
+  return server;
+}
+
+/** A rollout outcome: the next cluster state, the next rollout snapshot, the events, and what the step answers. */
+export interface RolloutOutcome<A = { outcome: string }> extends Outcome {
+  rollout: RolloutSnapshot;
+  answer: A;
+}
+
+function rolloutEvent(action: string, snapshot: RolloutSnapshot, extra: Record<string, unknown> = {}) {
+  const { rollout } = snapshot;
+  return {
+    action,
+    target: rolloutTarget(rollout.id),
+    before: null,
+    after: { status: rollout.status, batch: rollout.batch, ...extra },
+  };
+}
+
+function stepActorClaim(rolloutId: string, reason: string) {
+  return { holder: rolloutHolder(rolloutId), reason };
+}
+
+/** Refuses a step once the rollout is being aborted: nodes in flight stop at the next step boundary. */
+export class RolloutStopped extends DomainError {
+  constructor(rolloutId: string) {
+    super('RolloutConflict', `rollout ${rolloutId} is being aborted`);
+    this.name = 'RolloutStopped';
+  }
+}
+
+/** A node's step failed for a reason the workflow records (not transient: no retry). */
+export class StepFailed extends DomainError {
+  constructor(readonly step: NodeStep | string, reason: string) {
+    super('RolloutConflict', reason);
+    this.name = 'StepFailed';
+  }
+}
+
+function requireRunning(snapshot: RolloutSnapshot): void {
+  const { status, id } = snapshot.rollout;
+  if (status === 'aborting' || status === 'aborted') throw new RolloutStopped(id);
+  if (status !== 'running' && status !== 'pausing') {
+    throw new DomainError('RolloutConflict', `rollout ${id} is ${status}, not running`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Start, resume and the cluster lock
+
+/** Which targets a rollout would skip: already at the version and not held by anyone. */
+function alreadyUpgraded(server: Server, input: RolloutInput): boolean {
+  return server.version === input.targetVersion && Object.keys(server.claims).length === 0;
+}
+
+/** Everything the rollout will touch must be fit to start: healthy, or held by this rollout (a resume). */
+function checkTargets(state: ClusterState, names: readonly string[], rolloutId: string, now: number): void {
+  const holder = rolloutHolder(rolloutId);
+  for (const name of names) {
+    const view = viewOf(state, name, now)!;
+    if (Object.hasOwn(view.server.claims, holder)) continue;
+    if (view.server.health !== 'running' || view.stale) {
+      throw new DomainError('RolloutConflict', `server ${name} is not healthy (${view.state || 'no report yet'})`, { server: name });
+    }
+  }
+}
+
+function lockedBy(state: ClusterState): string | undefined {
+  return state.cluster.rollout;
+}
+
+/** The budget must allow at least one server of the rollout out of service. */
+function checkBudgetAllowsOne(state: ClusterState, names: readonly string[], rolloutId: string, now: number): void {
+  const holder = rolloutHolder(rolloutId);
+  const candidates = names.filter((n) => !Object.hasOwn(state.servers.get(n)!.claims, holder));
+  if (candidates.length === 0) return;
+  const refusals = candidates.map((name) => judge(state, withRolloutClaim(state, [name], rolloutId, now), { kind: 'server' }, now));
+  if (refusals.every((v) => !v.allowed)) {
+    throw new DomainError('BudgetExceeded', `the disruption budget allows no server of the rollout out of service: ${refusals[0]!.reason}`);
+  }
+}
+
+function withRolloutClaim(state: ClusterState, names: readonly string[], rolloutId: string, now: number): ClusterState {
+  let next = state;
+  for (const name of names) {
+    const server = next.servers.get(name)!;
+    const claim: Claim = { mode: 'maintenance', force: false, actor: rolloutHolder(rolloutId), since: now, onDeadline: 'hold' };
+    next = withServer(next, { ...server, claims: { ...server.claims, [rolloutHolder(rolloutId)]: claim } });
+  }
+  return next;
+}
+
+/**
+ * Creates a rollout record and takes the cluster's lock: one rollout per cluster until it succeeds or is
+ * aborted. Used by the API's start and by Preflight when an execution is started with the full input.
+ */
+export function createRollout(state: ClusterState, id: string, input: RolloutInput, actor: Actor, now: number): RolloutOutcome {
+  const active = lockedBy(state);
+  if (active !== undefined) {
+    throw new DomainError('RolloutConflict', `rollout ${active} is already in progress on cluster ${state.cluster.id}`, { rollout: active });
+  }
+  const names = input.servers ?? [...state.servers.keys()].sort();
+  if (names.length === 0) throw invalid('the cluster has no servers to upgrade');
+  const unknown = names.filter((n) => !state.servers.has(n));
+  if (unknown.length > 0) throw invalid(`unknown servers: ${unknown.join(', ')}`, { servers: unknown });
+  if (new Set(names).size !== names.length) throw invalid('servers lists a server twice');
+  const targets = names.filter((n) => !alreadyUpgraded(state.servers.get(n)!, input));
+  checkTargets(state, targets, id, now);
+  checkBudgetAllowsOne(state, targets, id, now);
+
+  const rollout: Rollout = {
+    id, cluster: state.cluster.id, status: 'running', input: { ...input, servers: names }, actor: actor.user, createdAt: now, updatedAt: now,
+    batch: -1, batchCount: 0, batchesThisExecution: 0, executions: [], alreadyUpgraded: names.filter((n) => !targets.includes(n)), version: 0,
+  };
+  const snapshot: RolloutSnapshot = { rollout, nodes: new Map() };
+  const next = withCluster(state, { ...state.cluster, rollout: id });
+  return {
+    next,
+    rollout: snapshot,
+    events: [rolloutEvent('start-rollout', snapshot, { targetVersion: input.targetVersion, servers: names.length })],
+    answer: { outcome: 'created' },
+  };
+}
+
+/**
+ * Preflight: (re)loads the record for a new execution. A rollout that was paused, failed or aborted carries on
+ * (its failed nodes must have been retried or skipped); the execution is recorded as the one now running it.
+ */
+export function preflight(state: ClusterState, snapshot: RolloutSnapshot, executionId: string, actor: Actor, now: number): RolloutOutcome {
+  const { rollout } = snapshot;
+  if (rollout.executions.at(-1) === executionId && rollout.status === 'running') {
+    return { ...noop(state), rollout: snapshot, answer: { outcome: 'ready' } };
+  }
+  if (rollout.status === 'succeeded') throw new DomainError('RolloutConflict', `rollout ${rollout.id} has already succeeded`);
+  const failed = allNodes(snapshot).filter((n) => n.outcome === 'failed').map((n) => n.server);
+  if (failed.length > 0) {
+    throw new DomainError('RolloutConflict', `server ${failed.join(', ')} failed: retry or skip it before resuming`, { servers: failed });
+  }
+  const active = lockedBy(state);
+  if (active !== undefined && active !== rollout.id) {
+    throw new DomainError('RolloutConflict', `rollout ${active} is already in progress on cluster ${state.cluster.id}`, { rollout: active });
+  }
+  const pendingNames = allNodes(snapshot).filter((n) => !finished(n)).map((n) => n.server);
+  for (const name of pendingNames) requireServer(state, name);
+  checkTargets(state, pendingNames, rollout.id, now);
+  checkBudgetAllowsOne(state, pendingNames, rollout.id, now);
+
+  const resumed = rollout.executions.length > 0 || rollout.status !== 'running';
+  const nodes = new Map(snapshot.nodes);
+  for (const node of nodes.values()) {
+    if (node.outcome === 'stopped') nodes.set(node.server, { ...node, outcome: 'pending' });
+  }
+  const { failure: _f, stoppedNodes: _s, ...kept } = rollout;
+  const nextSnapshot: RolloutSnapshot = {
+    ...snapshot,
+    nodes,
+    rollout: { ...kept, status: 'running', executions: [...rollout.executions, executionId], batchesThisExecution: 0, updatedAt: now },
+  };
+  const next = active === undefined ? withCluster(state, { ...state.cluster, rollout: rollout.id }) : state;
+  return {
+    next,
+    rollout: nextSnapshot,
+    events: resumed ? [rolloutEvent('resume-rollout', nextSnapshot, { execution: executionId })] : [rolloutEvent('run-rollout', nextSnapshot, { execution: executionId })],
+    answer: { outcome: 'ready' },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Automation and the plan
+
+export function pauseAutomation(state: ClusterState, snapshot: RolloutSnapshot, actor: Actor, now: number): RolloutOutcome {
+  requireRunning(snapshot);
+  const outcome = setClusterClaim(state, stepActorClaim(snapshot.rollout.id, `rollout ${snapshot.rollout.id}`), actor, now);
+  return { ...outcome, rollout: snapshot, answer: { outcome: 'paused' } };
+}
+
+/**
+ * Members and replicas first, grouped by dc, then by `component` in the input's order, then by name; the
+ * primary last, alone. Batches hold at most `batchSize` servers and never more than the budget allows.
+ */
+export function planBatches(state: ClusterState, names: readonly string[], input: RolloutInput, rolloutId: string, now: number): string[][] {
+  const componentRank = (s: Server) => {
+    const i = input.order?.indexOf(s.component ?? '') ?? -1;
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  const servers = names.map((n) => state.servers.get(n)!);
+  const ordered = servers.sort((a, b) =>
+    Number(a.role === 'primary') - Number(b.role === 'primary') ||
+    (a.dc < b.dc ? -1 : a.dc > b.dc ? 1 : 0) ||
+    componentRank(a) - componentRank(b) ||
+    (a.name < b.name ? -1 : 1),
+  );
+  const batches: string[][] = [];
+  let batch: string[] = [];
+  const fits = (candidate: string[]) =>
+    candidate.length === 1 || judge(state, withRolloutClaim(state, candidate, rolloutId, now), { kind: 'server' }, now).allowed;
+  for (const server of ordered) {
+    const candidate = [...batch, server.name];
+    const primaryAlone = server.role === 'primary' || batch.some((n) => state.servers.get(n)!.role === 'primary');
+    if (batch.length > 0 && (candidate.length > input.batchSize || primaryAlone || !fits(candidate))) {
+      batches.push(batch);
+      batch = [server.name];
+    } else {
+      batch = candidate;
+    }
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+export function plan(state: ClusterState, snapshot: RolloutSnapshot, now: number): RolloutOutcome {
+  requireRunning(snapshot);
+  if (snapshot.plan) return { ...noop(state), rollout: snapshot, answer: { outcome: 'planned' } };
+  const names = allNodes(snapshot).filter((n) => !finished(n)).map((n) => n.server);
+  const batches = planBatches(state, names, snapshot.rollout.input, snapshot.rollout.id, now);
+  const next = withRollout({ ...snapshot, plan: batches }, { batchCount: batches.length }, now);
+  return { ...noop(state), rollout: next, answer: { outcome: 'planned' } };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The batch loop
+
+export type NextBatchAnswer =
+  | { outcome: 'batch'; batch: number; servers: string[] }
+  | { outcome: 'done' | 'pause' | 'abort' | 'fail' | 'continue' };
+
+/**
+ * After a batch (or at the start of an execution): what comes next. The nodes of the current and the next
+ * batches are what `snapshot.nodes` must hold (the store reads them from the plan).
+ */
+export function nextBatch(state: ClusterState, snapshot: RolloutSnapshot, now: number): RolloutOutcome<NextBatchAnswer> {
+  const { rollout } = snapshot;
+  const keep = (answer: NextBatchAnswer): RolloutOutcome<NextBatchAnswer> => ({ ...noop(state), rollout: snapshot, answer });
+  if (rollout.status === 'aborting') return keep({ outcome: 'abort' });
+  requireRunning(snapshot);
+  const batches = snapshot.plan ?? [];
+  // After a batch of this execution: every node of it must have finished. A new execution (a resume, a
+  // successor) starts again from the first batch with unfinished nodes.
+  const resuming = rollout.batchesThisExecution === 0;
+  if (!resuming && (batches[rollout.batch] ?? []).some((s) => !finished(requireNode(snapshot, s)))) return keep({ outcome: 'fail' });
+
+  let index = resuming ? 0 : rollout.batch + 1;
+  while (index < batches.length && batches[index]!.every((s) => finished(requireNode(snapshot, s)))) index++;
+  if (index >= batches.length) return keep({ outcome: 'done' });
+  const canary = rollout.input.pauseAfterFirstBatch && !rollout.canaryPaused && rollout.batch >= 0;
+  if (rollout.status === 'pausing' || canary) return keep({ outcome: 'pause' });
+  if (rollout.batchesThisExecution >= BATCHES_PER_EXECUTION) return keep({ outcome: 'continue' });
+
+  const servers = batches[index]!.filter((s) => !finished(requireNode(snapshot, s)));
+  let next = withRollout(snapshot, { batch: index, batchesThisExecution: rollout.batchesThisExecution + 1 }, now);
+  for (const server of servers) {
+    const node = requireNode(next, server);
+    if (node.outcome === 'pending') next = withNode(next, { ...node, outcome: 'in-progress', attempt: node.attempt + 1 });
+  }
+  return { ...noop(state), rollout: next, answer: { outcome: 'batch', batch: index, servers } };
+}
+
+/** Every server healthy: automation resumes (the rollout's cluster claim goes) and the rollout has succeeded. */
+export function finishRollout(state: ClusterState, snapshot: RolloutSnapshot, actor: Actor, now: number): RolloutOutcome {
+  requireRunning(snapshot);
+  const unhealthy = (snapshot.rollout.input.servers ?? []).filter((n) => {
+    const view = viewOf(state, n, now);
+    return view && (view.server.health !== 'running' || view.stale);
+  });
+  if (unhealthy.length > 0) throw new StepFailed('resume-automation', `not every server is healthy: ${unhealthy.join(', ')}`);
+  const released = clearClusterClaim(state, { holder: rolloutHolder(snapshot.rollout.id), override: false }, actor, now);
+  const { rollout: _lock, ...cluster } = released.next.cluster;
+  const next = withRollout(snapshot, { status: 'succeeded' }, now);
+  return {
+    next: withCluster(released.next, cluster),
+    events: [...released.events, rolloutEvent('finish-rollout', next)],
+    rollout: next,
+    answer: { outcome: 'succeeded' },
+  };
+}
+
+/** The execution ends with the rollout paused and automation resumed; a resume starts a new execution. */
+export function pauseRollout(state: ClusterState, snapshot: RolloutSnapshot, actor: Actor, now: number): RolloutOutcome {
+  const { rollout } = snapshot;
+  if (rollout.status === 'paused') return { ...noop(state), rollout: snapshot, answer: { outcome: 'paused' } };
+  requireRunning(snapshot);
+  const released = clearClusterClaim(state, { holder: rolloutHolder(rollout.id), override: false }, actor, now);
+  const next = withRollout(snapshot, { status: 'paused', ...(rollout.input.pauseAfterFirstBatch && { canaryPaused: true }) }, now);
+  return { ...released, events: [...released.events, rolloutEvent('pause-rollout', next)], rollout: next, answer: { outcome: 'paused' } };
+}
+
+function heldNodes(state: ClusterState, snapshot: RolloutSnapshot): string[] {
+  const holder = rolloutHolder(snapshot.rollout.id);
+  return (snapshot.rollout.input.servers ?? []).filter((n) => Object.hasOwn(state.servers.get(n)?.claims ?? {}, holder)).sort();
+}
+
+/**
+ * The rollout ends aborted. Nodes it still holds stay in maintenance (never routed while unverified) and are
+ * listed; automation stays paused while any is held. The lock goes, so the cluster can be handed on.
+ */
+export function abortRollout(state: ClusterState, snapshot: RolloutSnapshot, actor: Actor, now: number): RolloutOutcome {
+  const { rollout } = snapshot;
+  if (rollout.status === 'aborted') return { ...noop(state), rollout: snapshot, answer: { outcome: 'aborted' } };
+  const held = heldNodes(state, snapshot);
+  const released = held.length === 0 ? clearClusterClaim(state, { holder: rolloutHolder(rollout.id), override: false }, actor, now) : noop(state);
+  const { rollout: _lock, ...cluster } = released.next.cluster;
+  let next = withRollout(snapshot, { status: 'aborted', stoppedNodes: held }, now);
+  for (const server of held) {
+    const node = requireNode(next, server);
+    if (!finished(node) && node.outcome !== 'failed') next = withNode(next, { ...node, outcome: 'stopped' });
+  }
+  return {
+    next: withCluster(released.next, cluster),
+    events: [...released.events, rolloutEvent('abort-rollout', next, { held })],
+    rollout: next,
+    answer: { outcome: 'aborted' },
+  };
+}
+
+/** The rollout ends failed: the failed node and cluster maintenance keep the rollout's claims. */
+export function failRollout(state: ClusterState, snapshot: RolloutSnapshot, failure: Omit<RolloutFailure, 'at'> | undefined, now: number): RolloutOutcome {
+  const { rollout } = snapshot;
+  if (rollout.status === 'failed') return { ...noop(state), rollout: snapshot, answer: { outcome: 'failed' } };
+  const failedNode = allNodes(snapshot).find((n) => n.outcome === 'failed');
+  const unfinished = rollout.batch >= 0 ? (snapshot.plan?.[rollout.batch] ?? []).map((s) => requireNode(snapshot, s)).find((n) => !finished(n)) : undefined;
+  const recorded: RolloutFailure = {
+    ...(failure ??
+      (failedNode
+        ? { server: failedNode.server, step: failedNode.step, reason: failedNode.reason ?? 'failed' }
+        : unfinished
+          ? { server: unfinished.server, step: unfinished.step, reason: 'its execution ended before the node finished' }
+          : { step: 'unknown', reason: 'the execution failed' })),
+    at: now,
+  };
+  let next = withRollout(snapshot, { status: 'failed', failure: recorded }, now);
+  if (recorded.server && snapshot.nodes.has(recorded.server)) {
+    const node = requireNode(next, recorded.server);
+    if (node.outcome !== 'failed') next = withNode(next, { ...node, outcome: 'failed', reason: recorded.reason });
+  }
+  return { ...noop(state), events: [rolloutEvent('fail-rollout', next, { failure: recorded })], rollout: next, answer: { outcome: 'failed' } };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// One node: each step records where the node is, then does its one thing
+
+function enterStep(snapshot: RolloutSnapshot, server: string, step: NodeStep, now: number): RolloutSnapshot {
+  const node = requireNode(snapshot, server);
+  if (node.step === step) return snapshot;
+  const { stableSince: _s, ...rest } = node;
+  return withNode(snapshot, { ...rest, step, outcome: 'in-progress', stepStartedAt: now });
+}
+
+function nodeStep(state: ClusterState, snapshot: RolloutSnapshot, server: string, step: NodeStep, now: number) {
+  requireRunning(snapshot);
+  requireServer(state, server);
+  return enterStep(snapshot, server, step, now);
+}
+
+export type BeginAnswer = { outcome: 'primary' | 'replica' | 'done' };
+
+export function beginNode(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome<BeginAnswer> {
+  requireRunning(snapshot);
+  const node = requireNode(snapshot, server);
+  if (finished(node)) return { ...noop(state), rollout: snapshot, answer: { outcome: 'done' } };
+  const role = requireServer(state, server).role;
+  const next = node.outcome === 'in-progress' ? snapshot : withNode(snapshot, { ...node, outcome: 'in-progress' });
+  return { ...noop(state), rollout: next, answer: { outcome: role === 'primary' ? 'primary' : 'replica' } };
+}
+
+/** The primary hands over to an already-upgraded electable replica before it is drained. */
+export function requestSwitchover(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
+  const next = nodeStep(state, snapshot, server, 'switchover', now);
+  const { targetVersion } = snapshot.rollout.input;
+  const pending = state.cluster.pendingSwitchover;
+  if (pending && pending.from === server && pending.actor === actor.user) return { ...noop(state), rollout: next, answer: { outcome: 'requested' } };
+  const candidates = [...state.servers.values()].filter((s) => s.name !== server && s.version === targetVersion && viewOf(state, s.name, now)!.electable);
+  if (candidates.length === 0) throw new StepFailed('switchover', `no electable replica at version ${targetVersion} to switch over to`);
+  const best = candidates.sort((a, b) => (a.replicationLagSeconds ?? Number.MAX_VALUE) - (b.replicationLagSeconds ?? Number.MAX_VALUE) || (a.name < b.name ? -1 : 1))[0]!;
+  const outcome = switchover(state, best.name, actor, now);
+  return { ...outcome, rollout: next, answer: { outcome: 'requested' } };
+}
+
+export function checkRoles(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome {
+  const next = nodeStep(state, snapshot, server, 'wait-roles', now);
+  if (requireServer(state, server).role !== 'primary') return { ...noop(state), rollout: next, answer: { outcome: 'switched' } };
+  const node = requireNode(next, server);
+  if (now - (node.stepStartedAt ?? now) >= ROLE_SWITCH_TIMEOUT_SECONDS * SECOND) {
+    throw new StepFailed('wait-roles', `the agents did not report the new roles within ${ROLE_SWITCH_TIMEOUT_SECONDS} s`);
+  }
+  return { ...noop(state), rollout: next, answer: { outcome: 'waiting' } };
+}
+
+/** The rollout's graceful claim, holding at the deadline: the rollout decides what a timeout does. */
+export function drainNode(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
+  const next = nodeStep(state, snapshot, server, 'drain', now);
+  const { rollout } = snapshot;
+  const outcome = setServerClaim(state, server, {
+    holder: rolloutHolder(rollout.id),
+    mode: 'maintenance',
+    force: state.servers.get(server)!.claims[rolloutHolder(rollout.id)]?.force ?? false,
+    reason: `rollout ${rollout.id}: upgrade to ${rollout.input.targetVersion}`,
+    drainTimeoutSeconds: rollout.input.drainTimeoutSeconds,
+    onDeadline: 'hold',
+    override: false,
+    dryRun: false,
+  }, actor, now);
+  return { ...outcome, rollout: next, answer: { outcome: 'draining' } };
+}
+
+/** Drained once no primary is still finishing transactions; at the timeout: force, or fail. */
+export function checkDrained(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
+  const next = nodeStep(state, snapshot, server, 'wait-drained', now);
+  const view = viewOf(state, server, now)!;
+  if (view.maintenance) return { ...noop(state), rollout: next, answer: { outcome: 'drained' } };
+  const node = requireNode(next, server);
+  const { drainTimeoutSeconds, onDrainTimeout } = snapshot.rollout.input;
+  if (now - (node.stepStartedAt ?? now) < drainTimeoutSeconds * SECOND) return { ...noop(state), rollout: next, answer: { outcome: 'waiting' } };
+  if (onDrainTimeout === 'fail') throw new StepFailed('wait-drained', `not drained within ${drainTimeoutSeconds} s`);
+  const claim = state.servers.get(server)!.claims[rolloutHolder(snapshot.rollout.id)]!;
+  const forced = withServer(state, { ...view.server, claims: { ...view.server.claims, [rolloutHolder(snapshot.rollout.id)]: { ...claim, force: true } } });
+  return {
+    next: forced,
+    events: [event('force-maintenance', { kind: 'server', name: server }, state, forced, { reason: `drain timeout after ${drainTimeoutSeconds} s` })],
+    rollout: next,
+    answer: { outcome: 'forced' },
+  };
+}
+
+/** Records that the upgrade was triggered; the trigger itself (a webhook, a function) is the handler's I/O. */
+export function markUpgradeTriggered(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome {
+  const next = nodeStep(state, snapshot, server, 'maintain', now);
+  if (!Object.hasOwn(state.servers.get(server)!.claims, rolloutHolder(snapshot.rollout.id))) {
+    throw new StepFailed('maintain', `server ${server} is no longer held by the rollout`);
+  }
+  return { ...noop(state), rollout: next, answer: { outcome: 'triggered' } };
+}
+
+export function checkUpgraded(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome {
+  const next = nodeStep(state, snapshot, server, 'wait-upgraded', now);
+  const s = requireServer(state, server);
+  const { targetVersion, upgrade } = snapshot.rollout.input;
+  if (s.version === targetVersion && s.health === 'running') return { ...noop(state), rollout: next, answer: { outcome: 'upgraded' } };
+  const node = requireNode(next, server);
+  if (now - (node.stepStartedAt ?? now) >= upgrade.timeoutSeconds * SECOND) {
+    throw new StepFailed('wait-upgraded', `not at version ${targetVersion} and running within ${upgrade.timeoutSeconds} s (reports ${s.version ?? 'no version'}, ${s.health})`);
+  }
+  return { ...noop(state), rollout: next, answer: { outcome: 'waiting' } };
+}
+
+/** Healthy, at the version, lag under the bound, steadily for `stableForSeconds`; down or downgraded fails at once. */
+export function checkVerified(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome {
+  const entered = nodeStep(state, snapshot, server, 'verify', now);
+  const s = requireServer(state, server);
+  const view = viewServer(s, state.dcs.get(s.dc), state.cluster, now);
+  const { targetVersion, verify } = snapshot.rollout.input;
+  if (s.health === 'down') throw new StepFailed('verify', `server ${server} is down`);
+  if (s.version !== targetVersion) throw new StepFailed('verify', `server ${server} reports version ${s.version ?? 'none'}, not ${targetVersion}`);
+  const node = requireNode(entered, server);
+  const lagOk = verify.maxReplicationLagSeconds === undefined || (s.replicationLagSeconds ?? 0) <= verify.maxReplicationLagSeconds;
+  const good = s.health === 'running' && !view.stale && lagOk;
+  if (!good) {
+    if (now - (node.stepStartedAt ?? now) >= verify.timeoutSeconds * SECOND) {
+      throw new StepFailed('verify', `not stable within ${verify.timeoutSeconds} s (${view.stale ? 'stale' : `lag ${s.replicationLagSeconds ?? '?'} s`})`);
+    }
+    const { stableSince: _s, ...rest } = node;
+    return { ...noop(state), rollout: node.stableSince === undefined ? entered : withNode(entered, rest), answer: { outcome: 'waiting' } };
+  }
+  const since = node.stableSince ?? now;
+  if (now - since >= verify.stableForSeconds * SECOND) return { ...noop(state), rollout: entered, answer: { outcome: 'verified' } };
+  return { ...noop(state), rollout: node.stableSince === undefined ? withNode(entered, { ...node, stableSince: now }) : entered, answer: { outcome: 'waiting' } };
+}
+
+/** Only this rollout's claim goes; anyone else's stays. */
+export function clearNode(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
+  requireRunning(snapshot);
+  const node = requireNode(snapshot, server);
+  if (node.outcome === 'upgraded') return { ...noop(state), rollout: snapshot, answer: { outcome: 'cleared' } };
+  const s = requireServer(state, server);
+  const cleared = Object.hasOwn(s.claims, rolloutHolder(snapshot.rollout.id))
+    ? clearServerClaim(state, server, { holder: rolloutHolder(snapshot.rollout.id), override: false }, actor, now)
+    : noop(state);
+  const { stableSince: _s, reason: _r, ...rest } = node;
+  return { ...cleared, rollout: withNode(snapshot, { ...rest, step: 'done', outcome: 'upgraded', stepStartedAt: now }), answer: { outcome: 'cleared' } };
+}
+
+/** A node failed: it keeps the rollout's claim; the rollout learns of it at the batch's end. */
+export function recordNodeFailure(state: ClusterState, snapshot: RolloutSnapshot, server: string, reason: string, now: number, failedStep?: string): RolloutOutcome {
+  const node = requireNode(snapshot, server);
+  if (node.outcome === 'failed') return { ...noop(state), rollout: snapshot, answer: { outcome: 'failed' } };
+  const step = NODE_STEPS.find((s) => s === failedStep) ?? node.step;
+  const next = withNode(snapshot, { ...node, step, outcome: 'failed', reason, stepStartedAt: now });
+  return { ...noop(state), rollout: next, events: [rolloutEvent('node-failed', next, { server, step, reason })], answer: { outcome: 'failed' } };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Operators' controls (the API)
+
+export function requestPause(state: ClusterState, snapshot: RolloutSnapshot, now: number): RolloutOutcome {
+  const { rollout } = snapshot;
+  if (rollout.status === 'pausing' || rollout.status === 'paused') return { ...noop(state), rollout: snapshot, answer: { outcome: rollout.status } };
+  if (rollout.status !== 'running') throw new DomainError('RolloutConflict', `rollout ${rollout.id} is ${rollout.status}: only a running rollout can be paused`);
+  const next = withRollout(snapshot, { status: 'pausing' }, now);
+  return { ...noop(state), events: [rolloutEvent('request-pause', next)], rollout: next, answer: { outcome: 'pausing' } };
+}
+
+/** A running rollout stops at the next step boundary; one without an execution is aborted at once. */
+export function requestAbort(state: ClusterState, snapshot: RolloutSnapshot, actor: Actor, now: number): RolloutOutcome {
+  const { rollout } = snapshot;
+  if (rollout.status === 'aborting' || rollout.status === 'aborted') return { ...noop(state), rollout: snapshot, answer: { outcome: rollout.status } };
+  if (rollout.status === 'succeeded') throw new DomainError('RolloutConflict', `rollout ${rollout.id} has already succeeded`);
+  if (rollout.status === 'paused' || rollout.status === 'failed') return abortRollout(state, snapshot, actor, now);
+  const next = withRollout(snapshot, { status: 'aborting' }, now);
+  return { ...noop(state), events: [rolloutEvent('request-abort', next)], rollout: next, answer: { outcome: 'aborting' } };
+}
+
+/** Resume needs a rollout without an execution; the caller then starts one. */
+export function checkResumable(snapshot: RolloutSnapshot): void {
+  const { status, id } = snapshot.rollout;
+  if (status !== 'paused' && status !== 'failed' && status !== 'aborted') {
+    throw new DomainError('RolloutConflict', `rollout ${id} is ${status}: only a paused, failed or aborted rollout can be resumed`);
+  }
+}
+
+function requireIdle(snapshot: RolloutSnapshot, what: string): void {
+  const { status, id } = snapshot.rollout;
+  if (status === 'running' || status === 'pausing' || status === 'aborting') {
+    throw new DomainError('RolloutConflict', `rollout ${id} is ${status}: pause or abort it before you ${what}`);
+  }
+  if (status === 'succeeded') throw new DomainError('RolloutConflict', `rollout ${id} has already succeeded`);
+}
+
+/** The server starts again from Drain on the next resume. */
+export function retryNode(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome {
+  requireIdle(snapshot, 'retry a server');
+  const node = requireNode(snapshot, server);
+  if (finished(node)) throw new DomainError('RolloutConflict', `server ${server} is already ${node.outcome}`);
+  const { reason: _r, stableSince: _s, ...rest } = node;
+  const retried: NodeProgress = { ...rest, step: 'pending', outcome: 'pending' };
+  const failure = snapshot.rollout.failure?.server === server ? { failure: undefined } : {};
+  const next = withNode(withRollout(snapshot, failure, now), retried);
+  return { ...noop(state), events: [rolloutEvent('retry-server', next, { server })], rollout: next, answer: { outcome: 'retried' } };
+}
+
+/**
+ * The rollout leaves the server alone from now on. A server the rollout holds stays in maintenance, its claim
+ * handed to the operator who skipped it, who clears it when the server is fit to serve.
+ */
+export function skipNode(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
+  requireIdle(snapshot, 'skip a server');
+  const node = requireNode(snapshot, server);
+  if (node.outcome === 'skipped') return { ...noop(state), rollout: snapshot, answer: { outcome: 'skipped' } };
+  if (finished(node)) throw new DomainError('RolloutConflict', `server ${server} is already ${node.outcome}`);
+  const holder = rolloutHolder(snapshot.rollout.id);
+  const s = requireServer(state, server);
+  let cluster = state;
+  const events = [];
+  if (Object.hasOwn(s.claims, holder)) {
+    const { [holder]: held, ...others } = s.claims;
+    const manual: Claim = { ...held!, actor: actor.user, reason: `skipped from rollout ${snapshot.rollout.id}`, since: now };
+    cluster = withServer(state, { ...s, claims: { ...others, manual: others.manual ?? manual } });
+    events.push(event('update-maintenance', { kind: 'server', name: server }, state, cluster, { reason: manual.reason }));
+  }
+  const failure = snapshot.rollout.failure?.server === server ? { failure: undefined } : {};
+  const next = withNode(withRollout(snapshot, failure, now), { ...node, outcome: 'skipped' });
+  return { next: cluster, events: [...events, rolloutEvent('skip-server', next, { server })], rollout: next, answer: { outcome: 'skipped' } };
+}
+
+/** The servers a rollout still holds, for the sweeper and for abort reports. */
+export function rolloutHolds(state: ClusterState, rolloutId: string, now: number): string[] {
+  const holder = rolloutHolder(rolloutId);
+  return [...state.servers.values()].filter((s) => activeClaims(s.claims, now, true).some(([h]) => h === holder)).map((s) => s.name);
+}

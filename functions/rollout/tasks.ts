@@ -1,0 +1,176 @@
+/**
+ * The workflow's task handlers (workflow.md), one per step, each idempotent: a Step Functions retry or a
+ * resumed execution repeats a step safely. Each reads the cluster and the rollout, lets the domain decide,
+ * and writes both with the audit events in one transaction, acting as the rollout (`rollout:<id>`).
+ *
+ * Error names are what the ASL's Retry and Catch see: `Transient` (retried), `RolloutStopped` (an abort),
+ * `StepFailed.<step>` (recorded as the node's or rollout's failure).
+ */
+import { DomainError, notFound } from '../domain/errors.js';
+import type { Actor, ClusterState } from '../domain/model.js';
+import * as R from '../domain/rollout.js';
+import { toDomainError } from '../http/errors.js';
+import type { Store } from '../store/store.js';
+import type { TaskName, TaskOutput } from '../../workflows/machines.js';
+import { newRolloutId, parseRolloutInput, rolloutRef, type UpgradeAllowlist } from './input.js';
+import type { UpgradeTrigger } from './upgrade.js';
+
+export interface TaskDeps {
+  store: Store;
+  now: () => number;
+  allow: UpgradeAllowlist;
+  triggerUpgrade: UpgradeTrigger;
+}
+
+/** What `lambda:invoke` passes (the ASL's Payload): the task, the execution state and the execution's id. */
+export interface TaskPayload {
+  task: string;
+  state: Record<string, unknown>;
+  execution: string;
+}
+
+type LambdaTask = Exclude<TaskName, 'runBatch' | 'startSuccessor'>;
+type Handler = (state: Record<string, unknown>, execution: string, deps: TaskDeps) => Promise<TaskOutput>;
+
+/** The step a task belongs to, for failures the domain did not name itself. */
+const STEP: Record<LambdaTask, string> = {
+  preflight: 'preflight', pauseAutomation: 'pause-automation', plan: 'plan', nextBatch: 'next-batch',
+  finishRollout: 'resume-automation', pauseRollout: 'pause', abortRollout: 'abort', failRollout: 'fail',
+  beginNode: 'begin', requestSwitchover: 'switchover', checkRoles: 'wait-roles', drainNode: 'drain',
+  checkDrained: 'wait-drained', triggerUpgrade: 'maintain', checkUpgraded: 'wait-upgraded', checkVerified: 'verify',
+  clearNode: 'clear', recordNodeFailure: 'record-failure',
+};
+
+const actorFor = (rolloutId: string, execution: string): Actor => ({ user: R.rolloutHolder(rolloutId), isAdmin: false, source: 'workflow', requestId: execution });
+
+type Decide<A> = (state: ClusterState, snapshot: R.RolloutSnapshot, actor: Actor, now: number) => R.RolloutOutcome<A>;
+
+/** One step: read the cluster and the rollout, decide, write all of it in one transaction. */
+async function step<A extends TaskOutput>(deps: TaskDeps, state: Record<string, unknown>, execution: string, nodes: 'all' | string[], decide: Decide<A>): Promise<A> {
+  const { cluster, rolloutId } = rolloutRef.parse(state);
+  const actor = actorFor(rolloutId, execution);
+  const result = await deps.store.mutate(cluster, (current, snapshot) => {
+    if (!current) throw notFound(`cluster ${cluster}`);
+    if (!snapshot) throw notFound(`rollout ${rolloutId}`);
+    return decide(current, snapshot, actor, deps.now());
+  }, { actor, rollout: { id: rolloutId, nodes }, result: (outcome) => (outcome as R.RolloutOutcome<A>).answer });
+  return result.result;
+}
+
+const serverOf = (state: Record<string, unknown>) => {
+  if (typeof state.server !== 'string') throw new DomainError('InvalidInput', 'a node task needs a server');
+  return state.server;
+};
+
+/** Step Functions' caught error: `Cause` is Lambda's JSON (`errorMessage`) or plain text. */
+function failureOf(error: unknown): { step?: string; reason: string } | undefined {
+  if (!error || typeof error !== 'object') return undefined;
+  const { Error: name, Cause: cause } = error as { Error?: string; Cause?: string };
+  let message = cause ?? '';
+  try {
+    message = (JSON.parse(message) as { errorMessage?: string }).errorMessage ?? message;
+  } catch {
+    // plain text
+  }
+  const step = name?.startsWith('StepFailed.') ? name.slice('StepFailed.'.length) : undefined;
+  return { ...(step && { step }), reason: step ? message : `${name ?? 'Error'}: ${message}` };
+}
+
+const nodeTask = <A extends TaskOutput>(decide: (s: ClusterState, r: R.RolloutSnapshot, server: string, actor: Actor, now: number) => R.RolloutOutcome<A>): Handler =>
+  (state, execution, deps) => {
+    const server = serverOf(state);
+    return step(deps, state, execution, [server], (s, r, actor, now) => decide(s, r, server, actor, now));
+  };
+
+export const TASKS: Record<LambdaTask, Handler> = {
+  /** A new execution: the API's rollout (ids), or the full input from the Step Functions console. */
+  async preflight(state, execution, deps) {
+    let ref = rolloutRef.safeParse(state).data;
+    if (!ref) {
+      const { cluster, input } = parseRolloutInput(state, deps.allow);
+      if (!cluster) throw new DomainError('InvalidInput', 'input: cluster is required');
+      ref = { cluster, rolloutId: newRolloutId(deps.now()) };
+      const consoleActor: Actor = { user: execution, isAdmin: false, source: 'workflow', requestId: execution };
+      const rolloutId = ref.rolloutId;
+      await deps.store.mutate(cluster, (current, snapshot) => {
+        if (!current) throw notFound(`cluster ${cluster}`);
+        if (snapshot) return { next: current, events: [], rollout: snapshot };
+        return R.createRollout(current, rolloutId, input, consoleActor, deps.now());
+      }, { actor: consoleActor, rollout: { id: rolloutId, nodes: [] }, result: () => null });
+    }
+    await step(deps, ref, execution, 'all', (s, r, actor, now) => R.preflight(s, r, execution, actor, now));
+    return { outcome: 'ready', ...ref };
+  },
+  pauseAutomation: (state, execution, deps) => step(deps, state, execution, [], R.pauseAutomation),
+  plan: (state, execution, deps) => step(deps, state, execution, 'all', (s, r, _a, now) => R.plan(s, r, now)),
+  async nextBatch(state, execution, deps) {
+    const answer = await step(deps, state, execution, 'all', (s, r, _a, now) => R.nextBatch(s, r, now));
+    return { servers: [], ...answer };
+  },
+  finishRollout: (state, execution, deps) => step(deps, state, execution, [], R.finishRollout),
+  pauseRollout: (state, execution, deps) => step(deps, state, execution, 'all', R.pauseRollout),
+  abortRollout: (state, execution, deps) => step(deps, state, execution, 'all', R.abortRollout),
+  failRollout: (state, execution, deps) => {
+    const caught = failureOf(state.error);
+    const failure = caught && { step: caught.step ?? 'rollout', reason: caught.reason };
+    return step(deps, state, execution, 'all', (s, r, _a, now) => R.failRollout(s, r, failure, now));
+  },
+
+  beginNode: nodeTask((s, r, server, _a, now) => R.beginNode(s, r, server, now)),
+  requestSwitchover: nodeTask(R.requestSwitchover),
+  checkRoles: nodeTask((s, r, server, _a, now) => R.checkRoles(s, r, server, now)),
+  drainNode: nodeTask(R.drainNode),
+  checkDrained: nodeTask(R.checkDrained),
+  async triggerUpgrade(state, execution, deps) {
+    const server = serverOf(state);
+    const { cluster, rolloutId } = rolloutRef.parse(state);
+    let request: Parameters<UpgradeTrigger>[1] | undefined;
+    let spec: R.UpgradeSpec | undefined;
+    const answer = await step(deps, state, execution, [server], (s, r, _a, now) => {
+      const outcome = R.markUpgradeTriggered(s, r, server, now);
+      const target = s.servers.get(server)!;
+      spec = r.rollout.input.upgrade;
+      request = {
+        cluster, rolloutId, server, targetVersion: r.rollout.input.targetVersion,
+        idempotencyKey: `${rolloutId}/${server}/${R.nodeOf(r, server).attempt}`,
+        ...(target.address !== undefined && { address: target.address }),
+        ...(target.port !== undefined && { port: target.port }),
+      };
+      return outcome;
+    });
+    await deps.triggerUpgrade(spec!, request!);
+    return answer;
+  },
+  checkUpgraded: nodeTask((s, r, server, _a, now) => R.checkUpgraded(s, r, server, now)),
+  checkVerified: nodeTask((s, r, server, _a, now) => R.checkVerified(s, r, server, now)),
+  clearNode: nodeTask(R.clearNode),
+  recordNodeFailure: (state, execution, deps) => {
+    const caught = failureOf(state.error);
+    return nodeTask((s, r, server, _a, now) => R.recordNodeFailure(s, r, server, caught?.reason ?? 'failed', now, caught?.step))(state, execution, deps);
+  },
+};
+
+const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+/**
+ * Runs one task and names its error for the ASL: the backend's trouble is `Transient` (retried with backoff);
+ * an abort is `RolloutStopped`; anything else is `StepFailed.<step>` (caught, recorded, not retried).
+ */
+export async function runTask(payload: TaskPayload, deps: TaskDeps): Promise<TaskOutput> {
+  const task = payload.task as LambdaTask;
+  const handler = Object.hasOwn(TASKS, task) ? TASKS[task] : undefined;
+  if (!handler) throw named('StepFailed.unknown', `unknown task ${String(payload.task)}`);
+  try {
+    return await handler(payload.state ?? {}, payload.execution, deps);
+  } catch (error) {
+    if (error instanceof R.RolloutStopped) throw error;
+    if (error instanceof R.StepFailed) throw named(`StepFailed.${error.step}`, error.message);
+    const known = toDomainError(error);
+    if (known?.code === 'Unavailable' || known?.code === 'Conflict') throw named('Transient', known.message);
+    // A rejected start fails the execution with the refusal's own name (InvalidInput, RolloutConflict, ...).
+    if (known && task === 'preflight') throw named(known.code, known.message);
+    if (known) throw named(`StepFailed.${STEP[task]}`, `${known.code}: ${known.message}`);
+    if (error instanceof Error && error.name === 'ZodError') throw named(`StepFailed.${STEP[task]}`, `InvalidInput: ${error.message}`);
+    throw error;
+  }
+}

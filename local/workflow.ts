@@ -1,0 +1,222 @@
+/**
+ * The local Step Functions: the same ASL as on AWS, run in-process by aws-local-stepfunctions. Each Lambda task
+ * is bound to its handler through `lambda:invoke`'s `{ Payload }` shape and error naming (Error = the error's
+ * name, Cause = Lambda's JSON), so Retry and Catch see what they would see on AWS. Child executions (a batch's
+ * nodes) and successors go through this same engine; waits and retry intervals can be shortened.
+ */
+import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { StepFailed } from '../functions/domain/rollout.js';
+import type { Deps } from '../functions/http/handler.js';
+import { executionName, type ExecutionStatus, type WorkflowEngine } from '../functions/rollout/engine.js';
+import { allowlistFromEnv, type UpgradeAllowlist } from '../functions/rollout/input.js';
+import { runTask, type TaskDeps, type TaskPayload } from '../functions/rollout/tasks.js';
+import { upgradeTrigger, type UpgradeRequest } from '../functions/rollout/upgrade.js';
+import { taskBindings, workflowDefinitions, type AslDefinition } from '../workflows/asl.js';
+import type { TaskOutput } from '../workflows/machines.js';
+
+type EventLog = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'];
+export type MachineName = 'rollout' | 'node';
+
+export interface LocalEngineOptions {
+  runTask: (payload: TaskPayload) => Promise<TaskOutput>;
+  /** Every Wait state lasts this long (ms) instead of its Seconds. */
+  waitMs?: number;
+  /** Every retry waits this long (ms) instead of its backoff. */
+  retryMs?: number;
+}
+
+export interface LocalExecution {
+  arn: string;
+  machine: MachineName;
+  input: Record<string, unknown>;
+  status: ExecutionStatus;
+  output?: unknown;
+  error?: { Error: string; Cause: string };
+  /** The library's event log (per-state entered/exited/failed/retried/caught events). */
+  events: EventLog[];
+  /** Resolves when the execution ends. */
+  done: Promise<LocalExecution>;
+}
+
+const ACCOUNT = 'arn:aws:states:local:000000000000';
+const machineArn = (m: MachineName) => `${ACCOUNT}:stateMachine:maintctl-${m}`;
+const TASK_FUNCTION = 'arn:aws:lambda:local:000000000000:function:maintctl-tasks';
+
+type LocalHandler = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>[string];
+/** The library types task input and output as plain JSON; ours are the shapes of `lambda:invoke` and StartExecution. */
+const localHandler = <I, O>(fn: (input: I) => Promise<O>) => fn as unknown as LocalHandler;
+
+const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+/** What Step Functions reports for a Lambda that threw. */
+const lambdaError = (error: Error) => named(error.name, JSON.stringify({ errorType: error.name, errorMessage: error.message, trace: [] }));
+
+export class LocalWorkflowEngine implements WorkflowEngine {
+  readonly definitions: Record<MachineName, AslDefinition>;
+  private readonly machines: Record<MachineName, StateMachine>;
+  private readonly executions = new Map<string, LocalExecution & { abort: () => void; children: Set<string> }>();
+  private sequence = 0;
+
+  constructor(private readonly options: LocalEngineOptions) {
+    this.definitions = workflowDefinitions({ functionName: () => TASK_FUNCTION, nodeStateMachineArn: machineArn('node') });
+    this.machines = {
+      rollout: new StateMachine(this.definitions.rollout as unknown as StateMachineDefinition),
+      node: new StateMachine(this.definitions.node as unknown as StateMachineDefinition),
+    };
+  }
+
+  async startRollout(ref: { cluster: string; rolloutId: string }): Promise<string> {
+    return this.start('rollout', ref).arn;
+  }
+
+  async executionStatus(arn: string): Promise<ExecutionStatus | undefined> {
+    return this.executions.get(arn)?.status;
+  }
+
+  /** StartExecution. */
+  start(machine: MachineName, input: Record<string, unknown>, name?: string): LocalExecution {
+    const executionName = name ?? `${String(input.rolloutId ?? 'console')}-${++this.sequence}`;
+    const arn = `${ACCOUNT}:execution:maintctl-${machine}:${executionName}`;
+    const definition = this.definitions[machine];
+    const children = new Set<string>();
+    const run = this.machines[machine].run(input as never, {
+      overrides: this.overrides(definition, children),
+      noThrowOnAbort: true,
+      context: {
+        Execution: { Id: arn, Name: executionName, Input: input as never, StartTime: new Date().toISOString() },
+        StateMachine: { Id: machineArn(machine), Name: `maintctl-${machine}` },
+      },
+    });
+    const events: EventLog[] = [];
+    const logging = (async () => {
+      for await (const event of run.eventLogs) events.push(event);
+    })();
+    const execution = {
+      arn, machine, input, status: 'RUNNING' as ExecutionStatus, events, children,
+      abort: () => {
+        execution.status = 'ABORTED';
+        run.abort();
+        for (const child of children) this.stop(child);
+      },
+      done: undefined as unknown as Promise<LocalExecution>,
+    };
+    execution.done = run.result.then(
+      (output) => {
+        if (execution.status === 'RUNNING') Object.assign(execution, { status: 'SUCCEEDED', output });
+        return execution;
+      },
+      (error: Error & { cause?: { name?: string; message?: string } }) => {
+        if (execution.status === 'RUNNING') {
+          const cause = error.cause ?? error;
+          Object.assign(execution, { status: 'FAILED', error: { Error: cause.name ?? 'Error', Cause: cause.message ?? '' } });
+        }
+        return execution;
+      },
+    ).then(async (e) => {
+      await logging;
+      return e;
+    });
+    this.executions.set(arn, execution);
+    return execution;
+  }
+
+  /** StopExecution: the execution ends ABORTED; its `.sync` children are stopped too. */
+  stop(arn: string): void {
+    const execution = this.executions.get(arn);
+    if (execution?.status === 'RUNNING') execution.abort();
+  }
+
+  /** On shutdown: the sweeper of the next start marks their rollouts aborted (nothing runs them any more). */
+  stopAll(): void {
+    for (const execution of this.executions.values()) this.stop(execution.arn);
+  }
+
+  list(): LocalExecution[] {
+    return [...this.executions.values()];
+  }
+
+  /** Resolves once no execution is running (successors included). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const running = this.list().filter((e) => e.status === 'RUNNING');
+      if (running.length === 0) return;
+      await Promise.all(running.map((e) => e.done));
+    }
+  }
+
+  private overrides(definition: AslDefinition, children: Set<string>) {
+    const waits: Record<string, number> = {};
+    const retries: Record<string, number> = {};
+    const handlers: Record<string, LocalHandler> = {};
+    const visit = (states: AslDefinition['States']) => {
+      for (const [name, state] of Object.entries(states)) {
+        if (state.Type === 'Wait' && this.options.waitMs !== undefined) waits[name] = this.options.waitMs;
+        if (state.Retry && this.options.retryMs !== undefined) retries[name] = this.options.retryMs;
+        if (state.ItemProcessor) visit((state.ItemProcessor as AslDefinition).States);
+      }
+    };
+    visit(definition.States);
+    for (const [name, task] of Object.entries(taskBindings(definition))) {
+      handlers[name] = localHandler(async (params: { Payload: TaskPayload }) => {
+        try {
+          return { Payload: await this.options.runTask({ ...params.Payload, task }), StatusCode: 200 };
+        } catch (error) {
+          throw lambdaError(error as Error);
+        }
+      });
+    }
+    handlers.RunNode = localHandler(async (params: { Input: Record<string, unknown> }) => {
+      const child = this.start('node', params.Input, executionName(`${String(params.Input.rolloutId)}-${String(params.Input.server)}`, Date.now() + ++this.sequence));
+      children.add(child.arn);
+      const ended = await child.done;
+      children.delete(child.arn);
+      if (ended.status !== 'SUCCEEDED') throw named('States.TaskFailed', JSON.stringify({ status: ended.status, ...ended.error }));
+      return { ExecutionArn: ended.arn, Output: ended.output, Status: ended.status };
+    });
+    handlers.StartSuccessor = localHandler(async (params: { Input: Record<string, unknown> }) => {
+      const successor = this.start('rollout', params.Input);
+      return { ExecutionArn: successor.arn, StartDate: new Date().toISOString() };
+    });
+    return { taskResourceLocalHandlers: handlers, waitTimeOverrides: waits, retryIntervalOverrides: retries };
+  }
+}
+
+export interface LocalRolloutOptions {
+  /** Every Wait state's duration in ms (default 1000: a demo rollout finishes within a minute). */
+  waitMs?: number;
+  retryMs?: number;
+  allow?: UpgradeAllowlist;
+  webhookSecret?: string;
+  /** Upgrade functions by ARN: what `upgrade.kind: "lambda"` invokes locally. */
+  functions?: Record<string, (request: UpgradeRequest) => Promise<void>>;
+  /** Runs before every task (tests inject faults here). */
+  beforeTask?: (payload: TaskPayload) => void | Promise<void>;
+}
+
+/** Gives local deps a rollout engine: the real task handlers over the same store, run by the local engine. */
+export function attachLocalRollouts(deps: Deps, options: LocalRolloutOptions = {}): LocalWorkflowEngine {
+  const allow = options.allow ?? allowlistFromEnv();
+  const taskDeps: TaskDeps = {
+    store: deps.store,
+    now: deps.now,
+    allow,
+    triggerUpgrade: upgradeTrigger({
+      allow,
+      secret: async () => options.webhookSecret ?? process.env.MAINTCTL_WEBHOOK_SECRET,
+      invoke: async (arn, request) => {
+        const fn = options.functions?.[arn];
+        if (!fn) throw new StepFailed('maintain', `no local function ${arn} (register it, or deploy to AWS)`);
+        await fn(request);
+      },
+    }),
+  };
+  const engine = new LocalWorkflowEngine({
+    waitMs: options.waitMs ?? 1000,
+    ...(options.retryMs !== undefined && { retryMs: options.retryMs }),
+    runTask: async (payload) => {
+      await options.beforeTask?.(payload);
+      return runTask(payload, taskDeps);
+    },
+  });
+  deps.rollouts = { engine, allow };
+  return engine;
+}

@@ -1,0 +1,188 @@
+/**
+ * The Step Functions definitions, generated from the XState machines (workflow.md "Model ⇄ ASL mapping"):
+ * - a task state (an `invoke`) → a Task of the same name calling its Lambda handler; guarded outcomes → a
+ *   Choice `<Name>Outcome` on `$.result.outcome`; `onError` → Catch (`errorIs` → that error, else States.ALL);
+ * - a polling state → Wait `<Name>` → Task `meta.poll.check` → Choice `meta.poll.choice` (Default: back to the Wait);
+ * - `RunBatch` → a Map over the batch's servers, each a child execution of the node machine;
+ * - `StartSuccessor` → StartExecution of this same state machine ("continue as new");
+ * - a final state → Succeed, or Fail (`meta.final`).
+ * Plain JSONPath throughout; the execution state holds ids and the last answer only.
+ */
+import type { AnyStateMachine } from 'xstate';
+import { nodeMachine, rolloutMachine, type FinalMeta, type PollMeta, type TaskMeta } from './machines.js';
+
+export type AslState = Record<string, unknown> & { Type: string };
+export interface AslDefinition {
+  Comment?: string;
+  StartAt: string;
+  States: Record<string, AslState>;
+  TimeoutSeconds?: number;
+}
+
+export interface AslOptions {
+  /** The Lambda a task invokes (a CloudFormation substitution on AWS). */
+  functionName: (task: string) => string;
+  /** The node state machine's ARN, for the batch's child executions. */
+  nodeStateMachineArn: string;
+}
+
+export const DEFAULT_ASL_OPTIONS: AslOptions = {
+  functionName: () => '${TaskFunctionArn}',
+  nodeStateMachineArn: '${NodeStateMachineArn}',
+};
+
+/** Transient trouble: Lambda's own, and `Transient` (the backend was unavailable or too busy). */
+export const TRANSIENT_ERRORS = [
+  'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'Transient',
+];
+const RETRY = [{ ErrorEquals: TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2, JitterStrategy: 'FULL' }];
+const START_EXECUTION_RETRY = [
+  { ErrorEquals: ['StepFunctions.SdkClientException', 'StepFunctions.AWSStepFunctionsException', 'StepFunctions.ExecutionLimitExceeded'], IntervalSeconds: 2, MaxAttempts: 5, BackoffRate: 2, JitterStrategy: 'FULL' },
+];
+/** A Lambda task's own bound: a handler answers within seconds. */
+export const TASK_TIMEOUT_SECONDS = 60;
+/** A node's child execution: drain, upgrade and verify timeouts are each bounded by the input; a week is past any. */
+export const NODE_TIMEOUT_SECONDS = 7 * 24 * 3600;
+
+type Guard = { type: string; params: Record<string, string> };
+type TransitionConfig = string | { target?: string; guard?: Guard };
+interface InvokeConfig {
+  src: string;
+  onDone?: TransitionConfig | TransitionConfig[];
+  onError?: TransitionConfig | TransitionConfig[];
+}
+interface StateConfig {
+  type?: string;
+  invoke?: InvokeConfig;
+  meta?: { task?: TaskMeta; poll?: PollMeta; final?: FinalMeta };
+}
+
+const list = (t: TransitionConfig | TransitionConfig[] | undefined): { target: string; guard?: Guard }[] =>
+  (t === undefined ? [] : Array.isArray(t) ? t : [t]).map((x) => (typeof x === 'string' ? { target: x } : { target: x.target!, ...(x.guard && { guard: x.guard }) }));
+
+function catchers(onError: InvokeConfig['onError']) {
+  return list(onError).map((t) => ({
+    ErrorEquals: [t.guard ? t.guard.params.name! : 'States.ALL'],
+    Next: t.target,
+    ResultPath: '$.error',
+  }));
+}
+
+function choiceOf(done: { target: string; guard?: Guard }[], fallback?: string): AslState {
+  const rules = done.filter((t) => t.guard).map((t) => ({ Variable: '$.result.outcome', StringEquals: t.guard!.params.outcome, Next: t.target }));
+  const unguarded = done.find((t) => !t.guard)?.target ?? fallback;
+  return { Type: 'Choice', Choices: rules, ...(unguarded && { Default: unguarded }) };
+}
+
+function lambdaTask(src: string, meta: TaskMeta | undefined, config: InvokeConfig, options: AslOptions): AslState {
+  const fields = meta?.result ?? ['outcome'];
+  return {
+    Type: 'Task',
+    Resource: 'arn:aws:states:::lambda:invoke',
+    Parameters: { FunctionName: options.functionName(src), Payload: { task: src, 'state.$': '$', 'execution.$': '$$.Execution.Id' } },
+    ResultSelector: Object.fromEntries(fields.map((f) => [`${f}.$`, `$.Payload.${f}`])),
+    ResultPath: meta?.resultPath ?? '$.result',
+    TimeoutSeconds: TASK_TIMEOUT_SECONDS,
+    Retry: RETRY,
+    ...(config.onError !== undefined && { Catch: catchers(config.onError) }),
+  };
+}
+
+const ids = { 'cluster.$': '$.cluster', 'rolloutId.$': '$.rolloutId' };
+
+function runNodes(config: InvokeConfig, options: AslOptions): AslState {
+  return {
+    Type: 'Map',
+    ItemsPath: '$.result.servers',
+    ItemSelector: { ...ids, 'server.$': '$$.Map.Item.Value' },
+    ItemProcessor: {
+      ProcessorConfig: { Mode: 'INLINE' },
+      StartAt: 'RunNode',
+      States: {
+        RunNode: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::states:startExecution.sync:2',
+          Parameters: {
+            StateMachineArn: options.nodeStateMachineArn,
+            Input: { ...ids, 'server.$': '$.server', 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id' },
+          },
+          TimeoutSeconds: NODE_TIMEOUT_SECONDS,
+          Retry: START_EXECUTION_RETRY,
+          // A failed node is in the rollout record; the others of the batch finish their sequence.
+          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'NodeEnded', ResultPath: null }],
+          ResultPath: null,
+          Next: 'NodeEnded',
+        },
+        NodeEnded: { Type: 'Succeed' },
+      },
+    },
+    ResultPath: null,
+    ...(config.onError !== undefined && { Catch: catchers(config.onError) }),
+  };
+}
+
+function startSuccessor(config: InvokeConfig): AslState {
+  return {
+    Type: 'Task',
+    Resource: 'arn:aws:states:::states:startExecution',
+    Parameters: {
+      'StateMachineArn.$': '$$.StateMachine.Id',
+      Input: { ...ids, 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id' },
+    },
+    ResultSelector: { 'outcome.$': '$.ExecutionArn' },
+    ResultPath: '$.result',
+    Retry: START_EXECUTION_RETRY,
+    ...(config.onError !== undefined && { Catch: catchers(config.onError) }),
+  };
+}
+
+function finalState(meta: FinalMeta | undefined): AslState {
+  if (!meta) return { Type: 'Succeed' };
+  if (meta.errorFromState) return { Type: 'Fail', ErrorPath: '$.error.Error', CausePath: '$.error.Cause' };
+  return { Type: 'Fail', Error: meta.error!, Cause: meta.cause! };
+}
+
+/** Generates the ASL of one machine. */
+export function toAsl(machine: AnyStateMachine, options: AslOptions = DEFAULT_ASL_OPTIONS): AslDefinition {
+  const config = machine.config as { id: string; initial: string; states: Record<string, StateConfig> };
+  const states: Record<string, AslState> = {};
+  for (const [name, state] of Object.entries(config.states)) {
+    const { invoke, meta } = state;
+    if (state.type === 'final' || !invoke) {
+      states[name] = finalState(meta?.final);
+      continue;
+    }
+    const done = list(invoke.onDone);
+    if (meta?.poll) {
+      const { check, choice, seconds } = meta.poll;
+      states[name] = { Type: 'Wait', Seconds: seconds, Next: check };
+      states[check] = { ...lambdaTask(invoke.src, meta.task, invoke, options), Next: choice };
+      states[choice] = choiceOf(done, name);
+      continue;
+    }
+    const kind = meta?.task?.kind ?? 'lambda';
+    const body = kind === 'run-nodes' ? runNodes(invoke, options) : kind === 'start-successor' ? startSuccessor(invoke) : lambdaTask(invoke.src, meta?.task, invoke, options);
+    if (done.length === 1 && !done[0]!.guard) {
+      states[name] = { ...body, Next: done[0]!.target };
+    } else {
+      states[name] = { ...body, Next: `${name}Outcome` };
+      states[`${name}Outcome`] = choiceOf(done);
+    }
+  }
+  return { Comment: `${config.id}: generated from the XState model (workflows/machines.ts)`, StartAt: config.initial, States: states };
+}
+
+/** Which task (actor) each ASL Task state runs: the local engine binds handlers by state name. */
+export function taskBindings(definition: AslDefinition): Record<string, string> {
+  const bindings: Record<string, string> = {};
+  for (const [name, state] of Object.entries(definition.States)) {
+    const payload = (state.Parameters as { Payload?: { task?: string } } | undefined)?.Payload;
+    if (state.Type === 'Task' && payload?.task) bindings[name] = payload.task;
+  }
+  return bindings;
+}
+
+/** The two definitions a deployment (and the local engine) runs. */
+export function workflowDefinitions(options: AslOptions = DEFAULT_ASL_OPTIONS) {
+  return { rollout: toAsl(rolloutMachine, options), node: toAsl(nodeMachine, options) };
+}
