@@ -22,6 +22,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterState } from '../../functions/domain/model.js';
+import type { Rollout } from '../../functions/domain/rollout.js';
 import { event } from '../../functions/domain/outcome.js';
 import { isCompat, ROUTES, routeKey, type Role, type Route, type RouteRole } from '../../functions/http/routes.js';
 import { actsOnCluster, anyMethods, errorFormatProblems, mayChange, setDefaultClusters, unprefixed, type Reply } from '../support/compat.js';
@@ -163,7 +164,26 @@ async function seedFixture(cluster: string, paused = false): Promise<void> {
   await ok(env.call('PUT', `/v1/clusters/${cluster}/dcs/${DC}/maintenance`, { reason: 'fixture', force: true }), 'dc claim');
   await ok(env.call('PUT', `/v1/clusters/${cluster}/maintenance`, { reason: 'fixture' }), 'cluster claim');
   if (paused) await ok(env.call('POST', `/c/${cluster}/admin/procedure-manager/pause`), 'procedures paused');
+  await seedRollout(cluster);
 }
+
+/** A paused rollout record (no execution runs it), for the rollout routes' `{id}`. */
+const ROLLOUT_ID = 'matrix-rollout';
+async function seedRollout(cluster: string): Promise<void> {
+  const now = Date.now();
+  const rollout: Rollout = {
+    id: ROLLOUT_ID, cluster, status: 'paused', actor: 'matrix', createdAt: now, updatedAt: now,
+    input: { targetVersion: '9.9.9', servers: ['db4'], batchSize: 1, drainTimeoutSeconds: 300, onDrainTimeout: 'force', upgrade: { kind: 'wait-for-report', timeoutSeconds: 1800 }, verify: { stableForSeconds: 30, timeoutSeconds: 600 }, pauseAfterFirstBatch: false },
+    batch: -1, batchCount: 0, batchesThisExecution: 0, executions: [], alreadyUpgraded: [], version: 0,
+  };
+  await env.deps.store.mutate(cluster, (state) => ({ next: state!, events: [], rollout: { rollout, nodes: new Map() } }), {
+    actor: { user: 'admin', isAdmin: true, source: 'test', requestId: `rollout-${cluster}` },
+    rollout: { id: ROLLOUT_ID, nodes: [] },
+    result: () => null,
+  });
+}
+/** Rollout routes name the seeded rollout; the token route names a token. */
+const idFor = (route: Route, token: string) => (route.path.includes('/rollouts/') ? ROLLOUT_ID : token);
 
 /** The fixtures as stored once seeded, before any call of the matrix: what the throwaway clusters copy. */
 const pristine = new Map<Fixture, ClusterState>();
@@ -384,7 +404,7 @@ const defaults = new DefaultClusterLease();
 /** Calls `c` against its fixture: the answer, and the DynamoDB writes and the state around the call. */
 async function callOnFixture(c: Case) {
   const cluster = c.call.fixture;
-  const path = pathOf(c.call.route, { c: cluster, s: SERVER, pod: SERVER, dc: DC, id: victim.id }, c.call.query);
+  const path = pathOf(c.call.route, { c: cluster, s: SERVER, pod: SERVER, dc: DC, id: idFor(c.call.route, victim.id) }, c.call.query);
   const authorization = await c.credential.header(cluster, c.call.route, c.index);
   return defaults.run(cluster, async () => {
     const before = await snapshot();
@@ -433,7 +453,7 @@ describe('allowed changes reach the operation (throwaway clusters and tokens)', 
     const values: Record<string, string> = { s: SERVER, pod: SERVER, dc: DC };
     // A fresh copy of the case's fixture wherever the call acts on a cluster.
     if (actsOnCluster(route)) values.c = await cloneFixture(c.call.fixture, unique('sandbox'));
-    if (paramNames(route).includes('id')) values.id = (await apiToken({ user: unique('throwaway'), role: 'viewer' })).id;
+    if (paramNames(route).includes('id')) values.id = idFor(route, (await apiToken({ user: unique('throwaway'), role: 'viewer' })).id);
     const cluster = values.c ?? MATRIX;
     setDefaultClusters(cluster);
     const authorization = await c.credential.header(cluster, route, c.index);

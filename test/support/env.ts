@@ -9,6 +9,7 @@ import type { Role } from '../../functions/http/routes.js';
 import { createDeps, dynamoClient } from '../../functions/runtime.js';
 import { ensureTable } from '../../local/dynamodb.js';
 import { startHttpServer } from '../../local/http-server.js';
+import { attachLocalRollouts, type LocalRolloutOptions, type LocalWorkflowEngine } from '../../local/workflow.js';
 
 const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
 
@@ -21,9 +22,12 @@ export interface TestEnv {
   /** Successful DynamoDB writes, in order (counted around each whole command, retries included). */
   writes: string[];
   clock: { now: number | undefined };
+  /** The in-process Step Functions running this env's rollouts. */
+  engine: LocalWorkflowEngine;
 }
 
-export async function testEnv(): Promise<TestEnv> {
+/** Rollouts in tests poll every 100 ms and retry at once, unless a test says otherwise. */
+export async function testEnv(rollouts: LocalRolloutOptions = {}): Promise<TestEnv> {
   const client = dynamoClient(inject('dynamodbEndpoint'));
   const table = `t-${randomUUID()}`;
   await ensureTable(client, table);
@@ -54,7 +58,8 @@ export async function testEnv(): Promise<TestEnv> {
   );
   const clock = { now: undefined as number | undefined };
   const deps = createDeps(client, table, () => clock.now ?? Date.now());
-  return { client, table, deps, roundTrips, writes, clock };
+  const engine = attachLocalRollouts(deps, { waitMs: 100, retryMs: 0, ...rollouts });
+  return { client, table, deps, roundTrips, writes, clock, engine };
 }
 
 export async function createToken(deps: Deps, role: Role, clusters?: string[], user = `${role}-${newTokenId()}`): Promise<string> {
@@ -71,8 +76,8 @@ export interface HttpEnv extends TestEnv {
   call(method: string, path: string, body?: unknown, options?: { token?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-export async function httpEnv(): Promise<HttpEnv> {
-  const env = await testEnv();
+export async function httpEnv(rollouts: LocalRolloutOptions = {}): Promise<HttpEnv> {
+  const env = await testEnv(rollouts);
   const server = await startHttpServer(env.deps, { port: 0 });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const admin = await createToken(env.deps, 'admin', undefined, 'admin');
@@ -81,6 +86,7 @@ export async function httpEnv(): Promise<HttpEnv> {
     url,
     admin,
     async close() {
+      env.engine.stopAll();
       server.closeAllConnections();
       await new Promise((done) => server.close(done));
       env.client.destroy();
