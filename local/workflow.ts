@@ -23,6 +23,8 @@ export interface LocalEngineOptions {
   waitMs?: number;
   /** Every retry waits this long (ms) instead of its backoff. */
   retryMs?: number;
+  /** Runs before every StartExecution a state starts (tests inject faults here). */
+  beforeStart?: (machine: MachineName, input: Record<string, unknown>) => void | Promise<void>;
 }
 
 export interface LocalExecution {
@@ -165,6 +167,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       });
     }
     handlers.RunNode = localHandler(async (params: { Input: Record<string, unknown> }) => {
+      await this.options.beforeStart?.('node', params.Input);
       const child = this.start('node', params.Input, executionName(`${String(params.Input.rolloutId)}-${String(params.Input.server)}`, Date.now() + ++this.sequence));
       children.add(child.arn);
       const ended = await child.done;
@@ -173,6 +176,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       return { ExecutionArn: ended.arn, Output: ended.output, Status: ended.status };
     });
     handlers.StartSuccessor = localHandler(async (params: { Input: Record<string, unknown> }) => {
+      await this.options.beforeStart?.('rollout', params.Input);
       const successor = this.start('rollout', params.Input);
       return { ExecutionArn: successor.arn, StartDate: new Date().toISOString() };
     });
@@ -190,12 +194,13 @@ export interface LocalRolloutOptions {
   functions?: Record<string, (request: UpgradeRequest) => Promise<void>>;
   /** Runs before every task (tests inject faults here). */
   beforeTask?: (payload: TaskPayload) => void | Promise<void>;
+  beforeStart?: LocalEngineOptions['beforeStart'];
 }
 
-/** Gives local deps a rollout engine: the real task handlers over the same store, run by the local engine. */
-export function attachLocalRollouts(deps: Deps, options: LocalRolloutOptions = {}): LocalWorkflowEngine {
+/** The task handlers' dependencies locally: the same store, the allowlists, local upgrade functions. */
+export function localTaskDeps(deps: Pick<Deps, 'store' | 'now'>, options: LocalRolloutOptions = {}): TaskDeps {
   const allow = options.allow ?? allowlistFromEnv();
-  const taskDeps: TaskDeps = {
+  return {
     store: deps.store,
     now: deps.now,
     allow,
@@ -209,14 +214,20 @@ export function attachLocalRollouts(deps: Deps, options: LocalRolloutOptions = {
       },
     }),
   };
+}
+
+/** Gives local deps a rollout engine: the real task handlers over the same store, run by the local engine. */
+export function attachLocalRollouts(deps: Deps, options: LocalRolloutOptions = {}): LocalWorkflowEngine {
+  const taskDeps = localTaskDeps(deps, options);
   const engine = new LocalWorkflowEngine({
     waitMs: options.waitMs ?? 1000,
     ...(options.retryMs !== undefined && { retryMs: options.retryMs }),
+    ...(options.beforeStart && { beforeStart: options.beforeStart }),
     runTask: async (payload) => {
       await options.beforeTask?.(payload);
       return runTask(payload, taskDeps);
     },
   });
-  deps.rollouts = { engine, allow };
+  deps.rollouts = { engine, allow: taskDeps.allow };
   return engine;
 }

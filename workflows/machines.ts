@@ -20,6 +20,11 @@ export interface RolloutContext {
   polls: number;
 }
 
+/** The rollout also counts the batches this execution has run (the record decides when to continue as new). */
+export interface RolloutMachineContext extends RolloutContext {
+  batches: number;
+}
+
 export interface NodeContext extends RolloutContext {
   server: string;
 }
@@ -71,7 +76,7 @@ const toFailRollout = { target: 'FailRollout', actions: 'resetPolls' as const };
 
 export const rolloutMachine = setup({
   types: {
-    context: {} as RolloutContext,
+    context: {} as RolloutMachineContext,
     input: {} as { cluster: string; rolloutId: string },
     events: {} as PollEvent,
   },
@@ -88,10 +93,14 @@ export const rolloutMachine = setup({
     failRollout: task,
   },
   guards: { outcomeIs },
-  actions: { countPoll: assign({ polls: ({ context }) => context.polls + 1 }), resetPolls: assign({ polls: 0 }) },
+  actions: {
+    countPoll: assign({ polls: ({ context }) => context.polls + 1 }),
+    resetPolls: assign({ polls: 0 }),
+    countBatch: assign({ batches: ({ context }) => context.batches + 1 }),
+  },
 }).createMachine({
   id: 'Rollout',
-  context: ({ input }) => ({ ...input, polls: 0 }),
+  context: ({ input }) => ({ ...input, polls: 0, batches: 0 }),
   initial: 'Preflight',
   states: {
     Preflight: {
@@ -118,7 +127,9 @@ export const rolloutMachine = setup({
     },
     RunBatch: {
       meta: { task: { kind: 'run-nodes' } satisfies TaskMeta },
-      invoke: { id: 'runBatch', src: 'runBatch', onDone: 'NextBatch', onError: toFailRollout },
+      // The Map catches each node's failure (the record has it): a Map that fails itself is a broken execution,
+      // which the sweeper finds and marks failed.
+      invoke: { id: 'runBatch', src: 'runBatch', onDone: { target: 'NextBatch', actions: 'countBatch' } },
     },
     ResumeAutomation: { invoke: { id: 'finishRollout', src: 'finishRollout', onDone: 'Succeeded', onError: toFailRollout } },
     Pause: { invoke: { id: 'pauseRollout', src: 'pauseRollout', onDone: 'Paused', onError: toFailRollout } },

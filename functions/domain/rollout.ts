@@ -211,7 +211,8 @@ function lockedBy(state: ClusterState): string | undefined {
 function checkBudgetAllowsOne(state: ClusterState, names: readonly string[], rolloutId: string, now: number): void {
   const holder = rolloutHolder(rolloutId);
   const candidates = names.filter((n) => !Object.hasOwn(state.servers.get(n)!.claims, holder));
-  if (candidates.length === 0) return;
+  // A resume carries on with the servers the rollout already holds: they are counted in the budget already.
+  if (candidates.length < names.length || candidates.length === 0) return;
   const refusals = candidates.map((name) => judge(state, withRolloutClaim(state, [name], rolloutId, now), { kind: 'server' }, now));
   if (refusals.every((v) => !v.allowed)) {
     throw new DomainError('BudgetExceeded', `the disruption budget allows no server of the rollout out of service: ${refusals[0]!.reason}`);
@@ -476,11 +477,15 @@ export function failRollout(state: ClusterState, snapshot: RolloutSnapshot, fail
 // ---------------------------------------------------------------------------------------------------------
 // One node: each step records where the node is, then does its one thing
 
+/** A waiting step's timeout counts from the step that started the wait. */
+const WAIT_STARTED_BY: Partial<Record<NodeStep, NodeStep>> = { 'wait-roles': 'switchover', 'wait-drained': 'drain', 'wait-upgraded': 'maintain' };
+
 function enterStep(snapshot: RolloutSnapshot, server: string, step: NodeStep, now: number): RolloutSnapshot {
   const node = requireNode(snapshot, server);
   if (node.step === step) return snapshot;
   const { stableSince: _s, ...rest } = node;
-  return withNode(snapshot, { ...rest, step, outcome: 'in-progress', stepStartedAt: now });
+  const keepClock = WAIT_STARTED_BY[step] === node.step && node.stepStartedAt !== undefined;
+  return withNode(snapshot, { ...rest, step, outcome: 'in-progress', stepStartedAt: keepClock ? node.stepStartedAt : now });
 }
 
 function nodeStep(state: ClusterState, snapshot: RolloutSnapshot, server: string, step: NodeStep, now: number) {
@@ -523,49 +528,51 @@ export function checkRoles(state: ClusterState, snapshot: RolloutSnapshot, serve
   return { ...noop(state), rollout: next, answer: { outcome: 'waiting' } };
 }
 
-/** The rollout's graceful claim, holding at the deadline: the rollout decides what a timeout does. */
+const upgradeReason = (rollout: Rollout) => `rollout ${rollout.id}: upgrade to ${rollout.input.targetVersion}`;
+
+/** The rollout's claim in maintenance, connections closed at once: the server is drained (or its drain timed out). */
+function maintainNow(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number, reason: string): Outcome {
+  const { rollout } = snapshot;
+  return setServerClaim(state, server, {
+    holder: rolloutHolder(rollout.id), mode: 'maintenance', force: true, reason, onDeadline: 'hold', override: false, dryRun: false,
+  }, actor, now);
+}
+
+/**
+ * The rollout's graceful claim: the server drains (no new connections; open ones finish, as MaxScale's drain).
+ * A server the rollout already holds keeps its claim as it is (a resumed node).
+ */
 export function drainNode(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
   const next = nodeStep(state, snapshot, server, 'drain', now);
   const { rollout } = snapshot;
+  if (Object.hasOwn(requireServer(state, server).claims, rolloutHolder(rollout.id))) return { ...noop(state), rollout: next, answer: { outcome: 'draining' } };
   const outcome = setServerClaim(state, server, {
-    holder: rolloutHolder(rollout.id),
-    mode: 'maintenance',
-    force: state.servers.get(server)!.claims[rolloutHolder(rollout.id)]?.force ?? false,
-    reason: `rollout ${rollout.id}: upgrade to ${rollout.input.targetVersion}`,
-    drainTimeoutSeconds: rollout.input.drainTimeoutSeconds,
-    onDeadline: 'hold',
-    override: false,
-    dryRun: false,
+    holder: rolloutHolder(rollout.id), mode: 'drain', force: false, reason: upgradeReason(rollout), onDeadline: 'hold', override: false, dryRun: false,
   }, actor, now);
   return { ...outcome, rollout: next, answer: { outcome: 'draining' } };
 }
 
-/** Drained once no primary is still finishing transactions; at the timeout: force, or fail. */
+/** Drained once its connections have ended; at `drainTimeoutSeconds`: forced into maintenance, or failed. */
 export function checkDrained(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
   const next = nodeStep(state, snapshot, server, 'wait-drained', now);
   const view = viewOf(state, server, now)!;
-  if (view.maintenance) return { ...noop(state), rollout: next, answer: { outcome: 'drained' } };
+  if (view.drained || view.maintenance || view.server.health === 'down') return { ...noop(state), rollout: next, answer: { outcome: 'drained' } };
   const node = requireNode(next, server);
   const { drainTimeoutSeconds, onDrainTimeout } = snapshot.rollout.input;
   if (now - (node.stepStartedAt ?? now) < drainTimeoutSeconds * SECOND) return { ...noop(state), rollout: next, answer: { outcome: 'waiting' } };
-  if (onDrainTimeout === 'fail') throw new StepFailed('wait-drained', `not drained within ${drainTimeoutSeconds} s`);
-  const claim = state.servers.get(server)!.claims[rolloutHolder(snapshot.rollout.id)]!;
-  const forced = withServer(state, { ...view.server, claims: { ...view.server.claims, [rolloutHolder(snapshot.rollout.id)]: { ...claim, force: true } } });
-  return {
-    next: forced,
-    events: [event('force-maintenance', { kind: 'server', name: server }, state, forced, { reason: `drain timeout after ${drainTimeoutSeconds} s` })],
-    rollout: next,
-    answer: { outcome: 'forced' },
-  };
+  if (onDrainTimeout === 'fail') throw new StepFailed('wait-drained', `not drained within ${drainTimeoutSeconds} s (${view.server.connections ?? 0} connections left)`);
+  const forced = maintainNow(state, snapshot, server, actor, now, `${upgradeReason(snapshot.rollout)} (forced: not drained within ${drainTimeoutSeconds} s)`);
+  return { ...forced, rollout: next, answer: { outcome: 'forced' } };
 }
 
-/** Records that the upgrade was triggered; the trigger itself (a webhook, a function) is the handler's I/O. */
-export function markUpgradeTriggered(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome {
+/** Maintenance for the upgrade; the trigger itself (a webhook, a function) is the handler's I/O. */
+export function markUpgradeTriggered(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
   const next = nodeStep(state, snapshot, server, 'maintain', now);
-  if (!Object.hasOwn(state.servers.get(server)!.claims, rolloutHolder(snapshot.rollout.id))) {
+  if (!Object.hasOwn(requireServer(state, server).claims, rolloutHolder(snapshot.rollout.id))) {
     throw new StepFailed('maintain', `server ${server} is no longer held by the rollout`);
   }
-  return { ...noop(state), rollout: next, answer: { outcome: 'triggered' } };
+  const outcome = maintainNow(state, snapshot, server, actor, now, upgradeReason(snapshot.rollout));
+  return { ...outcome, rollout: next, answer: { outcome: 'triggered' } };
 }
 
 export function checkUpgraded(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome {

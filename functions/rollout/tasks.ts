@@ -126,8 +126,8 @@ export const TASKS: Record<LambdaTask, Handler> = {
     const { cluster, rolloutId } = rolloutRef.parse(state);
     let request: Parameters<UpgradeTrigger>[1] | undefined;
     let spec: R.UpgradeSpec | undefined;
-    const answer = await step(deps, state, execution, [server], (s, r, _a, now) => {
-      const outcome = R.markUpgradeTriggered(s, r, server, now);
+    const answer = await step(deps, state, execution, [server], (s, r, actor, now) => {
+      const outcome = R.markUpgradeTriggered(s, r, server, actor, now);
       const target = s.servers.get(server)!;
       spec = r.rollout.input.upgrade;
       request = {

@@ -1,0 +1,542 @@
+/**
+ * Rolling upgrades under failure (quality.md R4, workflow.md), end to end: the real HTTP API over DynamoDB
+ * Local, the generated ASL run by the local engine, and an in-test agent that reports status and upgrades the
+ * servers the rollout holds in maintenance.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskPayload } from '../../functions/rollout/tasks.js';
+import { runSweep } from '../../functions/sweeper.js';
+import { httpEnv, seedCluster, type HttpEnv } from '../support/env.js';
+
+const V0 = '10.11.6';
+const V1 = '10.11.7';
+const TERMINAL = ['succeeded', 'failed', 'aborted', 'paused'];
+
+let env: HttpEnv;
+/** The env's `beforeTask`: each test that injects faults sets it and clears it at the end. */
+let hook: ((payload: TaskPayload) => void | Promise<void>) | undefined;
+
+beforeAll(async () => {
+  env = await httpEnv({ waitMs: 20, retryMs: 0, beforeTask: (payload) => hook?.(payload) });
+});
+afterAll(async () => {
+  hook = undefined;
+  await env?.close();
+});
+
+type Role = 'primary' | 'replica' | 'member';
+interface NodeState {
+  role: Role;
+  version: string;
+  health: 'running' | 'down';
+  connections: number;
+  openTransactions: number;
+  replicationLagSeconds: number;
+}
+
+/**
+ * The agents of one cluster. Every ~50 ms: servers the rollout holds in maintenance get the new version (unless
+ * upgrades are off or the server is held back); a pending switchover makes `to` primary and `from` replica.
+ * Changes are reported at once, every server about once a second, so nothing goes stale.
+ */
+class Agent {
+  readonly nodes = new Map<string, NodeState>();
+  /** Upgrade the servers the rollout holds in maintenance. */
+  upgrade = true;
+  /** Applied to a server when it is upgraded (a lagging or broken node). */
+  readonly afterUpgrade = new Map<string, Partial<NodeState>>();
+  errors: string[] = [];
+  private readonly dirty = new Set<string>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private ticks = 0;
+
+  constructor(
+    private readonly cluster: string,
+    private readonly target: string,
+    servers: { name: string; role: Role; version?: string; connections?: number }[],
+  ) {
+    for (const s of servers) {
+      this.nodes.set(s.name, { role: s.role, version: s.version ?? V0, health: 'running', connections: s.connections ?? 0, openTransactions: 0, replicationLagSeconds: 0 });
+    }
+  }
+
+  /** Changes what a server reports, and reports it now. */
+  async set(name: string, changes: Partial<NodeState>): Promise<void> {
+    Object.assign(this.nodes.get(name)!, changes);
+    await this.report(name);
+  }
+
+  async report(name: string): Promise<void> {
+    const n = this.nodes.get(name)!;
+    const res = await env.call('PUT', `/v1/clusters/${this.cluster}/servers/${name}/status`, {
+      health: n.health, role: n.role, version: n.version, connections: n.connections, openTransactions: n.openTransactions, replicationLagSeconds: n.replicationLagSeconds,
+    });
+    if (res.status !== 200) this.errors.push(`report ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+    this.dirty.delete(name);
+  }
+
+  async reportAll(): Promise<void> {
+    for (const name of this.nodes.keys()) await this.report(name);
+  }
+
+  async tick(): Promise<void> {
+    const c = `/v1/clusters/${this.cluster}`;
+    const [servers, failover] = await Promise.all([env.call('GET', `${c}/servers`), env.call('GET', `${c}/failover`)]);
+    const pending = failover.body?.pendingSwitchover as { from?: string; to: string } | null;
+    if (pending) {
+      const from = pending.from && this.nodes.get(pending.from);
+      if (from && from.role !== 'replica') {
+        from.role = 'replica';
+        this.dirty.add(pending.from!);
+      }
+      const to = this.nodes.get(pending.to);
+      if (to && to.role !== 'primary') {
+        to.role = 'primary';
+        this.dirty.add(pending.to);
+      }
+    }
+    for (const s of (servers.body?.servers ?? []) as { name: string; maintenance: boolean; claims: { holder: string }[]; version?: string; role?: string; health?: string }[]) {
+      const n = this.nodes.get(s.name);
+      if (!n) continue;
+      const held = s.maintenance && s.claims.some((c) => c.holder.startsWith('rollout:'));
+      if (this.upgrade && held && n.version !== this.target) {
+        Object.assign(n, { version: this.target }, this.afterUpgrade.get(s.name));
+        this.dirty.add(s.name);
+      }
+      if (s.version !== n.version || s.role !== n.role || s.health !== n.health) this.dirty.add(s.name);
+    }
+    const names = this.ticks++ % 20 === 0 ? [...this.nodes.keys()] : [...this.dirty];
+    for (const name of names) await this.report(name);
+  }
+
+  start(): this {
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          await this.tick();
+        } catch (error) {
+          this.errors.push(String(error));
+        }
+        await sleep(50);
+      }
+    })();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}
+
+/** A cluster registered through the API, every server reported running at V0; its agent (not started). */
+async function cluster(
+  name: string,
+  servers: { name: string; role: Role; dc?: string; version?: string; connections?: number }[],
+  budget?: { maxUnavailablePerDc: number },
+): Promise<Agent> {
+  await seedCluster(env, name, servers);
+  if (budget) expect((await env.call('PUT', `/v1/clusters/${name}`, { engine: 'mariadb', budget })).status).toBe(200);
+  const agent = new Agent(name, V1, servers);
+  await agent.reportAll();
+  expect(agent.errors).toEqual([]);
+  return agent;
+}
+
+async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+    await sleep(40);
+  }
+}
+
+const getRollout = async (c: string, id: string) => {
+  const res = await env.call('GET', `/v1/clusters/${c}/rollouts/${id}`);
+  expect(res.status).toBe(200);
+  return res.body;
+};
+
+/** Polls the rollout until it is succeeded, failed, aborted or paused; then waits for its execution to end. */
+async function settle(c: string, id: string): Promise<any> {
+  const rollout = await until(`rollout ${id} to end`, () => getRollout(c, id), (r) => TERMINAL.includes(r.status));
+  const execution = env.engine.list().find((e) => e.arn === rollout.executions.at(-1));
+  await execution?.done;
+  return getRollout(c, id);
+}
+
+async function start(c: string, body: Record<string, unknown>): Promise<any> {
+  const res = await env.call('POST', `/v1/clusters/${c}/rollouts`, { targetVersion: V1, verify: { stableForSeconds: 0 }, ...body });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body;
+}
+
+const servers = async (c: string) => {
+  const res = await env.call('GET', `/v1/clusters/${c}/servers`);
+  return new Map<string, any>(res.body.servers.map((s: { name: string }) => [s.name, s]));
+};
+const holders = (server: { claims: { holder: string }[] }) => server.claims.map((c) => c.holder);
+const clusterClaims = async (c: string) => ((await env.call('GET', `/v1/clusters/${c}`)).body.maintenance.claims as { holder: string }[]).map((h) => h.holder);
+const nodeOf = (rollout: any, name: string) => rollout.servers.find((s: { name: string }) => s.name === name);
+
+/** The whole audit log of a cluster, oldest first. */
+async function allEvents(c: string): Promise<any[]> {
+  const events: any[] = [];
+  let cursor: string | undefined;
+  do {
+    const res = await env.call('GET', `/v1/clusters/${c}/events?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    expect(res.status).toBe(200);
+    events.push(...res.body.events);
+    cursor = res.body.cursor;
+  } while (cursor);
+  return events.sort((a, b) => a.revision - b.revision || a.seq - b.seq);
+}
+
+const MARIADB3: { name: string; role: Role }[] = [
+  { name: 'db1', role: 'primary' },
+  { name: 'db2', role: 'replica' },
+  { name: 'db3', role: 'replica' },
+];
+
+describe('a rollout', () => {
+  it('upgrades a 3-server cluster, the primary last after a switchover, then releases automation and the lock', async () => {
+    const agent = (await cluster('full', MARIADB3)).start();
+    try {
+      const started = await start('full', {});
+      expect(started).toMatchObject({ status: 'running', targetVersion: V1, actor: 'admin' });
+      const done = await settle('full', started.id);
+      expect(done.status).toBe('succeeded');
+      expect(done.failure).toBeUndefined();
+      expect(done.servers.map((s: any) => [s.name, s.outcome])).toEqual([['db1', 'upgraded'], ['db2', 'upgraded'], ['db3', 'upgraded']]);
+      // Replicas first, the primary alone in the last batch.
+      expect(nodeOf(done, 'db1').batch).toBe(done.batch.count);
+      expect(Math.max(nodeOf(done, 'db2').batch, nodeOf(done, 'db3').batch)).toBeLessThan(nodeOf(done, 'db1').batch);
+
+      const holder = `rollout:${started.id}`;
+      const events = await allEvents('full');
+      const clears = events.filter((e) => e.action === 'clear-maintenance' && e.actor === holder && e.target.startsWith('server:')).map((e) => e.target);
+      expect(clears).toHaveLength(3);
+      expect(clears.at(-1)).toBe('server:db1');
+      const switchover = events.find((e) => e.action === 'switchover' && e.actor === holder);
+      expect(switchover?.after.pendingSwitchover).toMatchObject({ from: 'db1', actor: holder });
+      expect(events.some((e) => e.action === 'complete-switchover')).toBe(true);
+      // The switchover came before db1 was drained.
+      const db1Drain = events.find((e) => e.target === 'server:db1' && e.action === 'set-maintenance' && e.actor === holder);
+      expect(db1Drain.revision).toBeGreaterThan(switchover.revision);
+
+      const after = await servers('full');
+      for (const s of after.values()) {
+        expect(s.version).toBe(V1);
+        expect(s.claims).toEqual([]);
+        expect(s.routable).toBe(true);
+      }
+      expect([...after.values()].filter((s) => s.role === 'primary').map((s) => s.name)).toEqual([switchover.after.pendingSwitchover.to]);
+      expect(await clusterClaims('full')).toEqual([]);
+
+      // The lock is released: a second rollout starts (every server is already at the version).
+      const again = await start('full', {});
+      const second = await settle('full', again.id);
+      expect(second.status).toBe('succeeded');
+      expect(second.servers.every((s: any) => s.outcome === 'already-upgraded')).toBe(true);
+      expect(agent.errors).toEqual([]);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('retries a task that fails once and still succeeds', async () => {
+    const agent = (await cluster('flaky', MARIADB3)).start();
+    let thrown = 0;
+    hook = (payload) => {
+      if (payload.task === 'checkDrained' && (payload.state as { cluster?: string }).cluster === 'flaky' && thrown === 0) {
+        thrown++;
+        throw Object.assign(new Error('the backend is busy'), { name: 'Transient' });
+      }
+    };
+    try {
+      const started = await start('flaky', {});
+      const done = await settle('flaky', started.id);
+      expect(thrown).toBe(1);
+      expect(done.status).toBe('succeeded');
+      expect(done.servers.every((s: any) => s.outcome === 'upgraded')).toBe(true);
+
+      const executions = env.engine.list().filter((e) => e.input.rolloutId === started.id);
+      const retried = executions.flatMap((e) => e.events).filter((e) => e.type === 'StateRetried');
+      expect(retried.map((e) => (e as { state: { name: string } }).state.name)).toEqual(['CheckDrained']);
+      expect(executions.every((e) => e.status === 'SUCCEEDED')).toBe(true);
+    } finally {
+      hook = undefined;
+      await agent.stop();
+    }
+  });
+
+  it('stops at a node that fails verify, keeps it and automation held, and finishes after a retry and a resume', async () => {
+    const agent = await cluster('lagging', MARIADB3);
+    agent.afterUpgrade.set('db2', { replicationLagSeconds: 120 });
+    agent.start();
+    try {
+      const started = await start('lagging', { servers: ['db2', 'db3', 'db1'], verify: { stableForSeconds: 0, maxReplicationLagSeconds: 10, timeoutSeconds: 1 } });
+      const failed = await settle('lagging', started.id);
+      expect(failed.status).toBe('failed');
+      expect(failed.failure).toMatchObject({ server: 'db2', step: 'verify' });
+      expect(failed.failure.reason).toMatch(/lag 120/);
+      expect(nodeOf(failed, 'db2')).toMatchObject({ outcome: 'failed', step: 'verify' });
+      expect(nodeOf(failed, 'db3').outcome).toBe('pending');
+      expect(nodeOf(failed, 'db1').outcome).toBe('pending');
+
+      const holder = `rollout:${started.id}`;
+      const before = await servers('lagging');
+      expect(holders(before.get('db2'))).toEqual([holder]);
+      expect(before.get('db2').routable).toBe(false);
+      expect(before.get('db3')).toMatchObject({ claims: [], version: V0 });
+      expect(before.get('db1')).toMatchObject({ claims: [], version: V0, role: 'primary' });
+      expect(await clusterClaims('lagging')).toEqual([holder]);
+      const events = await allEvents('lagging');
+      expect(events.filter((e) => e.actor === holder && e.action === 'clear-maintenance')).toEqual([]);
+      expect(events.some((e) => e.actor === holder && e.target !== 'server:db2' && e.target.startsWith('server:'))).toBe(false);
+
+      // Resume refuses while the failed node is neither retried nor skipped.
+      const refused = await env.call('POST', `/v1/clusters/lagging/rollouts/${started.id}/resume`);
+      expect(refused.status).toBe(409);
+
+      await agent.set('db2', { replicationLagSeconds: 0 });
+      const retried = await env.call('POST', `/v1/clusters/lagging/rollouts/${started.id}/servers/db2/retry`);
+      expect(retried.status).toBe(200);
+      expect(nodeOf(retried.body, 'db2').outcome).toBe('pending');
+      expect(retried.body.failure).toBeUndefined();
+      const resumed = await env.call('POST', `/v1/clusters/lagging/rollouts/${started.id}/resume`);
+      expect(resumed.status, JSON.stringify(resumed.body)).toBe(202);
+      const done = await settle('lagging', started.id);
+      expect(done.status).toBe('succeeded');
+      expect(done.executions).toHaveLength(2);
+      expect(done.servers.every((s: any) => s.outcome === 'upgraded')).toBe(true);
+      expect(await clusterClaims('lagging')).toEqual([]);
+      for (const s of (await servers('lagging')).values()) expect(s).toMatchObject({ version: V1, claims: [] });
+    } finally {
+      await agent.stop();
+    }
+  });
+});
+
+describe('a drain that times out', () => {
+  /** db2 keeps 5 connections open whatever happens: its drain never ends. */
+  const stuck = async (c: string) => {
+    const agent = await cluster(c, MARIADB3);
+    await agent.set('db2', { connections: 5 });
+    return agent.start();
+  };
+
+  it('forces maintenance with onDrainTimeout force, and the rollout carries on', async () => {
+    const agent = await stuck('drain-force');
+    try {
+      const started = await start('drain-force', { servers: ['db2'], drainTimeoutSeconds: 1, onDrainTimeout: 'force' });
+      const holder = `rollout:${started.id}`;
+      const draining = await until('db2 draining', () => servers('drain-force'), (s) => s.get('db2').draining === true, 5_000);
+      expect(draining.get('db2')).toMatchObject({ maintenance: false, routable: false, connections: 5 });
+      expect(holders(draining.get('db2'))).toEqual([holder]);
+      const done = await settle('drain-force', started.id);
+      expect(done.status).toBe('succeeded');
+      const forced = (await allEvents('drain-force')).find((e) => e.target === 'server:db2' && e.actor === holder && /not drained within 1 s/.test(e.reason ?? ''));
+      expect(forced?.after.claims[holder]).toMatchObject({ mode: 'maintenance', force: true });
+      expect((await servers('drain-force')).get('db2')).toMatchObject({ version: V1, claims: [], connections: 5 });
+      expect(await clusterClaims('drain-force')).toEqual([]);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('fails the rollout at wait-drained with onDrainTimeout fail', async () => {
+    const agent = await stuck('drain-fail');
+    try {
+      const started = await start('drain-fail', { servers: ['db2'], drainTimeoutSeconds: 0, onDrainTimeout: 'fail' });
+      const done = await settle('drain-fail', started.id);
+      expect(done.status).toBe('failed');
+      expect(done.failure).toMatchObject({ server: 'db2', step: 'wait-drained' });
+      expect(done.failure.reason).toMatch(/not drained within 0 s/);
+      const holder = `rollout:${started.id}`;
+      const after = await servers('drain-fail');
+      expect(after.get('db2')).toMatchObject({ routable: false, version: V0 });
+      expect(holders(after.get('db2'))).toEqual([holder]);
+      expect(await clusterClaims('drain-fail')).toEqual([holder]);
+      const events = await allEvents('drain-fail');
+      expect(events.filter((e) => e.target === 'server:db2' && e.actor === holder).map((e) => e.action)).toEqual(['set-maintenance']);
+    } finally {
+      await agent.stop();
+    }
+  });
+});
+
+describe('operators', () => {
+  it('abort mid-batch: the nodes in flight stop where they are and stay held; none is cleared; resume carries on', async () => {
+    const five: { name: string; role: Role }[] = [{ name: 'db1', role: 'primary' }, ...['db2', 'db3', 'db4', 'db5'].map((name) => ({ name, role: 'replica' as const }))];
+    const agent = await cluster('abort', five);
+    agent.upgrade = false;
+    agent.start();
+    try {
+      const started = await start('abort', { batchSize: 2 });
+      const id = started.id as string;
+      const inFlight = await until('the first batch waiting for its upgrade', () => getRollout('abort', id), (r) =>
+        r.servers.filter((s: any) => s.step === 'wait-upgraded').length === 2);
+      const waiting = inFlight.servers.filter((s: any) => s.step === 'wait-upgraded').map((s: any) => s.name);
+      expect(waiting).toEqual(['db2', 'db3']);
+
+      const abort = await env.call('POST', `/v1/clusters/abort/rollouts/${id}/abort`);
+      expect(abort.status).toBe(200);
+      expect(abort.body.status).toBe('aborting');
+      const aborted = await settle('abort', id);
+      expect(aborted.status).toBe('aborted');
+      expect(aborted.stoppedNodes).toEqual(['db2', 'db3']);
+      expect(nodeOf(aborted, 'db2').outcome).toBe('stopped');
+      expect(nodeOf(aborted, 'db3').outcome).toBe('stopped');
+
+      const holder = `rollout:${id}`;
+      const after = await servers('abort');
+      for (const name of ['db2', 'db3']) {
+        expect(holders(after.get(name))).toEqual([holder]);
+        expect(after.get(name)).toMatchObject({ routable: false, maintenance: true, version: V0 });
+      }
+      for (const name of ['db1', 'db4', 'db5']) expect(after.get(name)).toMatchObject({ claims: [], version: V0 });
+      const events = await allEvents('abort');
+      expect(events.filter((e) => e.action === 'clear-maintenance' && e.target.startsWith('server:'))).toEqual([]);
+      // Automation stays paused while the rollout holds nodes.
+      expect(await clusterClaims('abort')).toEqual([holder]);
+
+      // A re-run resumes from the record.
+      agent.upgrade = true;
+      const resumed = await env.call('POST', `/v1/clusters/abort/rollouts/${id}/resume`);
+      expect(resumed.status, JSON.stringify(resumed.body)).toBe(202);
+      const done = await settle('abort', id);
+      expect(done.status).toBe('succeeded');
+      expect(done.executions).toHaveLength(2);
+      for (const s of (await servers('abort')).values()) expect(s).toMatchObject({ version: V1, claims: [] });
+      expect(await clusterClaims('abort')).toEqual([]);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('pause ends the execution after the first batch; resume starts a new one that finishes', async () => {
+    const agent = (await cluster('canary', MARIADB3)).start();
+    try {
+      const started = await start('canary', { pauseAfterFirstBatch: true });
+      const paused = await settle('canary', started.id);
+      expect(paused.status).toBe('paused');
+      expect(paused.canaryPaused).toBe(true);
+      expect(paused.executions).toHaveLength(1);
+      const first = env.engine.list().find((e) => e.arn === paused.executions[0]);
+      expect(first?.status).toBe('SUCCEEDED');
+      expect(paused.servers.filter((s: any) => s.outcome === 'upgraded').map((s: any) => s.name)).toEqual(['db2']);
+      expect(await clusterClaims('canary')).toEqual([]);
+      expect((await servers('canary')).get('db3')).toMatchObject({ version: V0, claims: [] });
+
+      const resumed = await env.call('POST', `/v1/clusters/canary/rollouts/${started.id}/resume`);
+      expect(resumed.status, JSON.stringify(resumed.body)).toBe(202);
+      const done = await settle('canary', started.id);
+      expect(done.status).toBe('succeeded');
+      expect(done.executions).toHaveLength(2);
+      expect(done.executions[0]).toBe(paused.executions[0]);
+      expect(done.servers.every((s: any) => s.outcome === 'upgraded')).toBe(true);
+      expect(env.engine.list().find((e) => e.arn === done.executions[1])?.status).toBe('SUCCEEDED');
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('refuses a person clearing a node the rollout holds', async () => {
+    const agent = await cluster('held', MARIADB3);
+    agent.upgrade = false;
+    agent.start();
+    try {
+      const started = await start('held', {});
+      await until('db2 held', () => getRollout('held', started.id), (r) => nodeOf(r, 'db2').step === 'wait-upgraded');
+      const holder = `rollout:${started.id}`;
+      const before = await env.call('GET', '/v1/clusters/held/servers');
+      const refused = await env.call('DELETE', '/v1/clusters/held/servers/db2/maintenance');
+      expect(refused.status).toBe(409);
+      expect(refused.body.error.code).toBe('HeldByOthers');
+      expect(refused.body.error.message).toContain(holder);
+      const after = await env.call('GET', '/v1/clusters/held/servers');
+      expect(after.body.revision).toBe(before.body.revision);
+      expect(holders(after.body.servers.find((s: any) => s.name === 'db2'))).toEqual([holder]);
+
+      agent.upgrade = true;
+      expect((await settle('held', started.id)).status).toBe('succeeded');
+    } finally {
+      await agent.stop();
+    }
+  });
+});
+
+describe('the budget', () => {
+  it('is never exceeded by a rollout with batches larger than it (replayed from the audit log)', async () => {
+    const dc1 = [{ name: 'db1', role: 'primary' as const, dc: 'dc1' }, ...['db2', 'db3', 'db4', 'db5'].map((name) => ({ name, role: 'replica' as const, dc: 'dc1' }))];
+    const dc2 = ['db6', 'db7', 'db8'].map((name) => ({ name, role: 'replica' as const, dc: 'dc2' }));
+    const agent = (await cluster('budget', [...dc1, ...dc2])).start();
+    try {
+      const started = await start('budget', { batchSize: 4 });
+      const done = await settle('budget', started.id);
+      expect(done.status).toBe('succeeded');
+
+      const limit: Record<string, number> = { dc1: 2, dc2: 1 }; // ⌊(n−1)/2⌋ of 5 and of 3
+      const state = new Map<string, { dc: string; claims: Record<string, unknown>; health?: string }>();
+      const peak: Record<string, number> = { dc1: 0, dc2: 0 };
+      const events = await allEvents('budget');
+      const revisions = [...new Set(events.map((e) => e.revision))];
+      for (const revision of revisions) {
+        for (const e of events.filter((x) => x.revision === revision && x.target.startsWith('server:'))) {
+          const name = e.target.slice('server:'.length);
+          if (e.after) state.set(name, e.after);
+          else state.delete(name);
+        }
+        for (const dc of ['dc1', 'dc2']) {
+          const down = [...state.entries()].filter(([, s]) => s.dc === dc && (Object.keys(s.claims ?? {}).length > 0 || s.health === 'down')).map(([n]) => n);
+          expect(down.length, `revision ${revision}: ${dc} has ${down.join(', ')} unavailable`).toBeLessThanOrEqual(limit[dc]!);
+          peak[dc] = Math.max(peak[dc]!, down.length);
+        }
+      }
+      // The rollout did use the budget it had: two at once in dc1.
+      expect(peak).toEqual({ dc1: 2, dc2: 1 });
+      expect(state.size).toBe(8);
+      expect([...state.values()].every((s) => Object.keys(s.claims).length === 0)).toBe(true);
+    } finally {
+      await agent.stop();
+    }
+  });
+});
+
+describe('the sweeper', () => {
+  it('marks a rollout whose execution was stopped from outside aborted, and it keeps its claims', async () => {
+    const agent = await cluster('stopped', MARIADB3);
+    agent.upgrade = false;
+    agent.start();
+    try {
+      const started = await start('stopped', {});
+      const running = await until('db2 held', () => getRollout('stopped', started.id), (r) => nodeOf(r, 'db2').step === 'wait-upgraded');
+      const arn = running.executions.at(-1) as string;
+      env.engine.stop(arn);
+      const execution = env.engine.list().find((e) => e.arn === arn)!;
+      await execution.done;
+      expect(execution.status).toBe('ABORTED');
+      expect((await getRollout('stopped', started.id)).status).toBe('running');
+
+      await runSweep(env.deps);
+      const swept = await getRollout('stopped', started.id);
+      expect(swept.status).toBe('aborted');
+      expect(swept.stoppedNodes).toEqual(['db2']);
+      const holder = `rollout:${started.id}`;
+      const after = await servers('stopped');
+      expect(holders(after.get('db2'))).toEqual([holder]);
+      expect(after.get('db2').routable).toBe(false);
+      expect(await clusterClaims('stopped')).toEqual([holder]);
+      const events = await allEvents('stopped');
+      expect(events.find((e) => e.action === 'abort-rollout')).toMatchObject({ actor: 'sweeper' });
+    } finally {
+      await agent.stop();
+    }
+  });
+});

@@ -1,0 +1,1426 @@
+/** rollout.ts: the rules of a rolling upgrade (workflow.md), step by step, on small explicit states. */
+import { describe, expect, it } from 'vitest';
+import { judge } from '../../../functions/domain/budget.js';
+import { viewOf } from '../../../functions/domain/derive.js';
+import { DomainError } from '../../../functions/domain/errors.js';
+import type { Claim, ClusterState, Server } from '../../../functions/domain/model.js';
+import { withServer } from '../../../functions/domain/outcome.js';
+import {
+  BATCHES_PER_EXECUTION,
+  ROLE_SWITCH_TIMEOUT_SECONDS,
+  RolloutStopped,
+  StepFailed,
+  abortRollout,
+  allNodes,
+  beginNode,
+  checkDrained,
+  checkResumable,
+  checkRoles,
+  checkUpgraded,
+  checkVerified,
+  clearNode,
+  createRollout,
+  drainNode,
+  failRollout,
+  finishRollout,
+  finished,
+  markUpgradeTriggered,
+  nextBatch,
+  nodeOf,
+  pauseAutomation,
+  pauseRollout,
+  plan,
+  planBatches,
+  preflight,
+  recordNodeFailure,
+  requestAbort,
+  requestPause,
+  requestSwitchover,
+  retryNode,
+  rolloutHolder,
+  rolloutHolds,
+  skipNode,
+  type NodeProgress,
+  type Rollout,
+  type RolloutInput,
+  type RolloutSnapshot,
+} from '../../../functions/domain/rollout.js';
+import { actor, caught, claim, HOUR, MIN, NOW, replicas, SEC, server, state } from './fixtures.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// Builders
+
+const ID = 'r-1';
+const HOLDER = 'rollout:r-1';
+const V1 = '10.6.1';
+const V2 = '10.11.7';
+
+/** workflow.md's defaults. */
+function input(overrides: Partial<RolloutInput> = {}): RolloutInput {
+  return {
+    targetVersion: V2,
+    batchSize: 1,
+    drainTimeoutSeconds: 300,
+    onDrainTimeout: 'force',
+    upgrade: { kind: 'wait-for-report', timeoutSeconds: 1800 },
+    verify: { stableForSeconds: 30, timeoutSeconds: 600 },
+    pauseAfterFirstBatch: false,
+    ...overrides,
+  };
+}
+
+/** A primary `p` and replicas r1..r3, all in dc1 at V1: the default budget of 4 allows 1 unavailable. */
+const fleet = (extra: Server[] = []): ClusterState =>
+  state([server('p', { role: 'primary', version: V1 }), ...replicas('r', 3, 'dc1', { version: V1 }), ...extra]);
+
+/** A rollout as Preflight, PauseAutomation and Plan leave it: returns the cluster state and the snapshot. */
+function started(st: ClusterState = fleet(), overrides: Partial<RolloutInput> = {}, now = NOW) {
+  const created = createRollout(st, ID, input(overrides), actor(), now);
+  const ready = preflight(created.next, created.rollout, 'exec-1', actor(), now);
+  const paused = pauseAutomation(ready.next, ready.rollout, actor(), now);
+  const planned = plan(paused.next, paused.rollout, now);
+  return { st: planned.next, r: planned.rollout };
+}
+
+/** The snapshot with the record changed (status, batch pointer, ...). */
+const withRecord = (r: RolloutSnapshot, changes: Partial<Rollout>): RolloutSnapshot => ({ ...r, rollout: { ...r.rollout, ...changes } });
+
+/** A node's stored progress. */
+function node(name: string, overrides: Partial<NodeProgress> = {}): NodeProgress {
+  return { server: name, step: 'pending', outcome: 'pending', attempt: 1, version: 1, ...overrides };
+}
+
+const done = (name: string) => node(name, { step: 'done', outcome: 'upgraded' });
+
+/** The snapshot with these nodes stored. */
+function withNodes(r: RolloutSnapshot, ...nodes: NodeProgress[]): RolloutSnapshot {
+  const map = new Map(r.nodes);
+  for (const n of nodes) map.set(n.server, n);
+  return { ...r, nodes: map };
+}
+
+/** The state with the server changed. */
+const patch = (st: ClusterState, name: string, changes: Partial<Server>): ClusterState => withServer(st, { ...st.servers.get(name)!, ...changes });
+
+/** The rollout's own graceful claim, as drainNode sets it. */
+const held = (overrides: Partial<Claim> = {}): Claim => claim({ actor: 'alice', onDeadline: 'hold', since: NOW, ...overrides });
+
+/** The state with the rollout holding these servers. */
+function holding(st: ClusterState, ...names: string[]): ClusterState {
+  let next = st;
+  for (const n of names) {
+    const s = next.servers.get(n)!;
+    next = withServer(next, { ...s, claims: { ...s.claims, [HOLDER]: held() } });
+  }
+  return next;
+}
+
+const actions = (o: { events: { action: string }[] }) => o.events.map((e) => e.action);
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('createRollout', () => {
+  it('creates a running record with the defaults, takes the cluster lock and records start-rollout', () => {
+    const st = fleet();
+    const o = createRollout(st, ID, input(), actor(), NOW);
+    expect(o.answer).toEqual({ outcome: 'created' });
+    expect(o.rollout.rollout).toEqual({
+      id: ID,
+      cluster: 'c1',
+      status: 'running',
+      input: { ...input(), servers: ['p', 'r1', 'r2', 'r3'] },
+      actor: 'alice',
+      createdAt: NOW,
+      updatedAt: NOW,
+      batch: -1,
+      batchCount: 0,
+      batchesThisExecution: 0,
+      executions: [],
+      alreadyUpgraded: [],
+      version: 0,
+    });
+    expect(o.rollout.plan).toBeUndefined();
+    expect(o.rollout.nodes.size).toBe(0);
+    expect(o.next.cluster.rollout).toBe(ID);
+    expect(st.cluster.rollout).toBeUndefined();
+    // No server is touched yet.
+    expect(o.next.servers).toBe(st.servers);
+    expect(o.events).toEqual([
+      { action: 'start-rollout', target: `rollout:${ID}`, before: null, after: { status: 'running', batch: -1, targetVersion: V2, servers: 4 } },
+    ]);
+  });
+
+  it('keeps the servers in the order the input gives', () => {
+    const o = createRollout(fleet(), ID, input({ servers: ['r2', 'p', 'r1'] }), actor(), NOW);
+    expect(o.rollout.rollout.input.servers).toEqual(['r2', 'p', 'r1']);
+    expect(allNodes(o.rollout).map((n) => n.server)).toEqual(['r2', 'p', 'r1']);
+    expect(o.events[0]!.after).toMatchObject({ servers: 3 });
+  });
+
+  it('refuses a second rollout on the same cluster (RolloutConflict naming the one in progress)', () => {
+    const st = fleet();
+    const first = createRollout(st, ID, input(), actor(), NOW);
+    const e = caught(() => createRollout(first.next, 'r-2', input(), actor(), NOW));
+    expect(e.code).toBe('RolloutConflict');
+    expect(e.message).toContain(ID);
+    expect(e.message).toContain('c1');
+    expect(e.details).toEqual({ rollout: ID });
+  });
+
+  it('refuses unknown servers, naming them (InvalidInput)', () => {
+    const e = caught(() => createRollout(fleet(), ID, input({ servers: ['r1', 'x9', 'y7'] }), actor(), NOW));
+    expect(e.code).toBe('InvalidInput');
+    expect(e.message).toContain('x9, y7');
+    expect(e.details).toEqual({ servers: ['x9', 'y7'] });
+  });
+
+  it('refuses a server listed twice (InvalidInput)', () => {
+    const e = caught(() => createRollout(fleet(), ID, input({ servers: ['r1', 'r2', 'r1'] }), actor(), NOW));
+    expect(e.code).toBe('InvalidInput');
+    expect(e.message).toMatch(/twice/);
+  });
+
+  it('refuses a cluster without servers (InvalidInput)', () => {
+    expect(caught(() => createRollout(state([]), ID, input(), actor(), NOW)).code).toBe('InvalidInput');
+  });
+
+  it.each([
+    ['down', { health: 'down' as const }],
+    ['stale', { reportedAt: NOW - HOUR }],
+    ['unreported', { health: 'unknown' as const, reportedAt: undefined }],
+  ])('refuses a %s target (RolloutConflict naming it)', (_label, changes) => {
+    const st = patch(fleet(), 'r2', changes);
+    const e = caught(() => createRollout(st, ID, input(), actor(), NOW));
+    expect(e.code).toBe('RolloutConflict');
+    expect(e.message).toContain('r2');
+    expect(e.details).toEqual({ server: 'r2' });
+  });
+
+  it('says "no report yet" for a server that never reported', () => {
+    const st = patch(fleet(), 'r2', { health: 'unknown', reportedAt: undefined });
+    expect(caught(() => createRollout(st, ID, input(), actor(), NOW)).message).toMatch(/no report yet/);
+  });
+
+  it('does not mind an unhealthy server that is not a target', () => {
+    const st = fleet([server('x', { dc: 'dc2', health: 'down', version: V1 })]);
+    const o = createRollout(st, ID, input({ servers: ['r1', 'r2'] }), actor(), NOW);
+    expect(o.rollout.rollout.input.servers).toEqual(['r1', 'r2']);
+  });
+
+  it('skips targets already at the version and unclaimed: recorded in alreadyUpgraded and finished', () => {
+    const st = patch(patch(fleet(), 'r1', { version: V2 }), 'r3', { version: V2, claims: { manual: claim() } });
+    const o = createRollout(st, ID, input(), actor(), NOW);
+    // r3 is at the version but held by someone: the rollout still takes it through its sequence.
+    expect(o.rollout.rollout.alreadyUpgraded).toEqual(['r1']);
+    expect(nodeOf(o.rollout, 'r1')).toEqual({ server: 'r1', step: 'done', outcome: 'already-upgraded', attempt: 0, version: 0 });
+    expect(finished(nodeOf(o.rollout, 'r1'))).toBe(true);
+    expect(nodeOf(o.rollout, 'r3')).toMatchObject({ step: 'pending', outcome: 'pending' });
+    expect(finished(nodeOf(o.rollout, 'r3'))).toBe(false);
+    const planned = plan(o.next, o.rollout, NOW);
+    expect(planned.rollout.plan!.flat()).not.toContain('r1');
+    expect(planned.rollout.plan!.flat().sort()).toEqual(['p', 'r2', 'r3']);
+  });
+
+  it('an already-upgraded target does not have to be healthy to be skipped', () => {
+    const st = patch(fleet(), 'r1', { version: V2, health: 'down' });
+    expect(createRollout(st, ID, input(), actor(), NOW).rollout.rollout.alreadyUpgraded).toEqual(['r1']);
+  });
+
+  it('refuses when the budget allows no target out of service (BudgetExceeded)', () => {
+    const st = state([server('p', { role: 'primary' }), ...replicas('r', 2)], { cluster: { budget: { maxUnavailablePerDc: 0 } } });
+    const e = caught(() => createRollout(st, ID, input(), actor(), NOW));
+    expect(e.code).toBe('BudgetExceeded');
+    expect(e.message).toContain('allows 0 unavailable');
+  });
+
+  it('refuses when the servers already out of service use up the budget', () => {
+    // dc1 of 4 allows 1 unavailable; r3 is already in maintenance, so no target may go.
+    const st = patch(fleet(), 'r3', { claims: { manual: claim() } });
+    expect(caught(() => createRollout(st, ID, input({ servers: ['r1', 'r2'] }), actor(), NOW)).code).toBe('BudgetExceeded');
+    // with the budget raised it may start
+    const raised = { ...st, cluster: { ...st.cluster, budget: { maxUnavailablePerDc: 2 } } };
+    expect(createRollout(raised, ID, input({ servers: ['r1', 'r2'] }), actor(), NOW).answer.outcome).toBe('created');
+  });
+
+  it('starts when only some targets fit the budget', () => {
+    // x is alone in dc2 (the default budget of 1 allows none), r1 may go
+    const st = fleet([server('x', { dc: 'dc2', version: V1 })]);
+    expect(caught(() => createRollout(st, ID, input({ servers: ['x'] }), actor(), NOW)).code).toBe('BudgetExceeded');
+    expect(createRollout(st, ID, input({ servers: ['x', 'r1'] }), actor(), NOW).answer.outcome).toBe('created');
+  });
+});
+
+describe('nodeOf and allNodes', () => {
+  it('defaults an untouched node to pending and refuses a server outside the rollout (NotFound)', () => {
+    const { r } = started();
+    expect(nodeOf(r, 'r2')).toEqual({ server: 'r2', step: 'pending', outcome: 'pending', attempt: 0, version: 0 });
+    const stored = withNodes(r, node('r2', { step: 'verify', outcome: 'in-progress' }));
+    expect(nodeOf(stored, 'r2')).toMatchObject({ step: 'verify', outcome: 'in-progress' });
+    expect(caught(() => nodeOf(r, 'nope')).code).toBe('NotFound');
+    expect(allNodes(stored).map((n) => [n.server, n.outcome])).toEqual([
+      ['p', 'pending'],
+      ['r1', 'pending'],
+      ['r2', 'in-progress'],
+      ['r3', 'pending'],
+    ]);
+  });
+
+  it('finished: upgraded, already-upgraded and skipped only', () => {
+    const outcomes = ['pending', 'in-progress', 'upgraded', 'already-upgraded', 'failed', 'skipped', 'stopped'] as const;
+    expect(outcomes.filter((o) => finished(node('x', { outcome: o })))).toEqual(['upgraded', 'already-upgraded', 'skipped']);
+  });
+});
+
+describe('planBatches', () => {
+  it('orders members by dc, then by component in the input order, then by name', () => {
+    const m = (name: string, dcName: string, component?: string) => server(name, { role: 'member', dc: dcName, ...(component && { component }) });
+    const st = state(
+      [m('f1', 'dc1', 'frontend'), m('m1', 'dc1', 'metasrv'), m('d2', 'dc1', 'datanode'), m('x', 'dc1'), m('d1', 'dc1', 'datanode'), m('d3', 'dc2', 'datanode'), m('a2', 'dc2', 'frontend')],
+      { cluster: { engine: 'greptimedb' } },
+    );
+    const names = [...st.servers.keys()];
+    const batches = planBatches(st, names, input({ order: ['datanode', 'metasrv', 'frontend'] }), ID, NOW);
+    // a server whose component is not in `order` comes after those that are
+    expect(batches).toEqual([['d1'], ['d2'], ['m1'], ['f1'], ['x'], ['d3'], ['a2']]);
+  });
+
+  it('without an order: by dc, then by name', () => {
+    const st = state([server('b', { dc: 'dc2' }), server('z', { dc: 'dc1' }), server('a', { dc: 'dc2' }), server('y', { dc: 'dc1' })]);
+    expect(planBatches(st, ['b', 'z', 'a', 'y'], input(), ID, NOW)).toEqual([['y'], ['z'], ['a'], ['b']]);
+  });
+
+  it('puts the primary last, alone, even when the batch size and budget would allow more', () => {
+    const st = state([server('a-primary', { role: 'primary' }), ...replicas('r', 4)], { cluster: { budget: { maxUnavailablePerDc: 5 } } });
+    const batches = planBatches(st, ['a-primary', 'r1', 'r2', 'r3', 'r4'], input({ batchSize: 3 }), ID, NOW);
+    expect(batches).toEqual([['r1', 'r2', 'r3'], ['r4'], ['a-primary']]);
+  });
+
+  it('the primary is last even from another dc that sorts first', () => {
+    const st = state([server('p', { role: 'primary', dc: 'dc0' }), server('r1', { dc: 'dc1' }), server('r2', { dc: 'dc2' })]);
+    expect(planBatches(st, ['p', 'r1', 'r2'], input(), ID, NOW)).toEqual([['r1'], ['r2'], ['p']]);
+  });
+
+  it('holds at most batchSize servers', () => {
+    const st = state(replicas('r', 6), { cluster: { budget: { maxUnavailablePerDc: 6 } } });
+    const names = [...st.servers.keys()];
+    expect(planBatches(st, names, input({ batchSize: 4 }), ID, NOW)).toEqual([['r1', 'r2', 'r3', 'r4'], ['r5', 'r6']]);
+    expect(planBatches(st, names, input({ batchSize: 1 }), ID, NOW)).toEqual(names.map((n) => [n]));
+  });
+
+  it('never exceeds the disruption budget: a dc of 5 (default 2) with batchSize 4 gives batches of at most 2', () => {
+    const st = state(replicas('r', 5));
+    const batches = planBatches(st, [...st.servers.keys()], input({ batchSize: 4 }), ID, NOW);
+    expect(batches).toEqual([['r1', 'r2'], ['r3', 'r4'], ['r5']]);
+    for (const batch of batches) {
+      let next = st;
+      for (const n of batch) next = withServer(next, { ...next.servers.get(n)!, claims: { [HOLDER]: held() } });
+      expect(judge(st, next, { kind: 'server' }, NOW).allowed).toBe(true);
+    }
+  });
+
+  it('counts servers already out of service against the budget', () => {
+    // dc1 of 5 allows 2; x is already in maintenance, so each batch may take one more.
+    const st = state([...replicas('r', 4), server('x', { claims: { manual: claim() } })]);
+    expect(planBatches(st, ['r1', 'r2', 'r3', 'r4'], input({ batchSize: 4 }), ID, NOW)).toEqual([['r1'], ['r2'], ['r3'], ['r4']]);
+  });
+
+  it('applies the budget per dc', () => {
+    // dc1 and dc2 of 3 each allow 1: a batch may hold one of each.
+    const st = state([...replicas('a', 3, 'dc1'), ...replicas('b', 3, 'dc2')]);
+    const batches = planBatches(st, [...st.servers.keys()], input({ batchSize: 2 }), ID, NOW);
+    expect(batches.flat()).toEqual(['a1', 'a2', 'a3', 'b1', 'b2', 'b3']);
+    for (const batch of batches) {
+      const perDc = new Map<string, number>();
+      for (const n of batch) perDc.set(st.servers.get(n)!.dc, (perDc.get(st.servers.get(n)!.dc) ?? 0) + 1);
+      expect(Math.max(...perDc.values())).toBe(1);
+    }
+  });
+
+  it('does not change the order of the names it is given (it sorts a copy of the servers)', () => {
+    const st = fleet();
+    const names = ['r3', 'p', 'r1', 'r2'];
+    planBatches(st, names, input(), ID, NOW);
+    expect(names).toEqual(['r3', 'p', 'r1', 'r2']);
+  });
+});
+
+describe('plan', () => {
+  it('stores the batches and their count in the record', () => {
+    const st = fleet();
+    const created = createRollout(st, ID, input(), actor(), NOW);
+    const o = plan(created.next, created.rollout, NOW + SEC);
+    expect(o.rollout.plan).toEqual([['r1'], ['r2'], ['r3'], ['p']]);
+    expect(o.rollout.rollout.batchCount).toBe(4);
+    expect(o.rollout.rollout.updatedAt).toBe(NOW + SEC);
+    expect(o.events).toEqual([]);
+    expect(o.next).toBe(created.next);
+    expect(o.answer).toEqual({ outcome: 'planned' });
+  });
+
+  it('is idempotent: a second call keeps the plan it made, even if the cluster changed', () => {
+    const { st, r } = started();
+    const again = plan(patch(st, 'r1', { dc: 'dc9' }), r, NOW + MIN);
+    expect(again.rollout).toBe(r);
+    expect(again.events).toEqual([]);
+    expect(again.answer).toEqual({ outcome: 'planned' });
+  });
+
+  it('plans only the unfinished nodes', () => {
+    const st = fleet();
+    const created = createRollout(st, ID, input(), actor(), NOW);
+    const o = plan(created.next, withNodes(created.rollout, node('r2', { outcome: 'skipped' })), NOW);
+    expect(o.rollout.plan).toEqual([['r1'], ['r3'], ['p']]);
+  });
+});
+
+describe('nextBatch', () => {
+  /** After batch `index` of this execution. */
+  const after = (r: RolloutSnapshot, index: number, batches = index + 1) => withRecord(r, { batch: index, batchesThisExecution: batches });
+
+  it('starts with the first batch: its nodes in progress, attempt counted', () => {
+    const { st, r } = started();
+    const o = nextBatch(st, r, NOW + SEC);
+    expect(o.answer).toEqual({ outcome: 'batch', batch: 0, servers: ['r1'] });
+    expect(o.rollout.rollout).toMatchObject({ batch: 0, batchesThisExecution: 1, updatedAt: NOW + SEC });
+    expect(nodeOf(o.rollout, 'r1')).toMatchObject({ outcome: 'in-progress', attempt: 1, step: 'pending' });
+    expect(nodeOf(o.rollout, 'r2')).toMatchObject({ outcome: 'pending', attempt: 0 });
+    expect(o.events).toEqual([]);
+    expect(o.next).toBe(st);
+  });
+
+  it('after a batch whose nodes all finished: the next batch', () => {
+    const { st, r } = started();
+    const o = nextBatch(st, withNodes(after(r, 0), done('r1')), NOW);
+    expect(o.answer).toEqual({ outcome: 'batch', batch: 1, servers: ['r2'] });
+    expect(o.rollout.rollout.batchesThisExecution).toBe(2);
+  });
+
+  it('after a batch with an unfinished node: fail, and nothing changes', () => {
+    const { st, r } = started();
+    for (const outcome of ['in-progress', 'failed', 'pending', 'stopped'] as const) {
+      const snap = withNodes(after(r, 0), node('r1', { outcome }));
+      const o = nextBatch(st, snap, NOW);
+      expect(o.answer).toEqual({ outcome: 'fail' });
+      expect(o.rollout).toBe(snap);
+    }
+  });
+
+  it('skips batches whose nodes have all finished', () => {
+    const { st, r } = started();
+    const o = nextBatch(st, withNodes(after(r, 0), done('r1'), node('r2', { outcome: 'skipped' })), NOW);
+    expect(o.answer).toEqual({ outcome: 'batch', batch: 2, servers: ['r3'] });
+    expect(o.rollout.rollout.batch).toBe(2);
+  });
+
+  it('answers only the unfinished servers of a batch', () => {
+    const st = state(replicas('r', 6), { cluster: { budget: { maxUnavailablePerDc: 3 } } });
+    const { st: s, r } = started(st, { batchSize: 3 });
+    expect(r.plan).toEqual([['r1', 'r2', 'r3'], ['r4', 'r5', 'r6']]);
+    const o = nextBatch(s, withNodes(r, node('r2', { outcome: 'skipped' })), NOW);
+    expect(o.answer).toEqual({ outcome: 'batch', batch: 0, servers: ['r1', 'r3'] });
+    expect(nodeOf(o.rollout, 'r2').outcome).toBe('skipped');
+  });
+
+  it('is done when every batch has finished', () => {
+    const { st, r } = started();
+    const o = nextBatch(st, withNodes(after(r, 3), done('r1'), done('r2'), done('r3'), done('p')), NOW);
+    expect(o.answer).toEqual({ outcome: 'done' });
+    // done even if the only batches left finished by a skip
+    const skipped = withNodes(after(r, 2), done('r1'), done('r2'), done('r3'), node('p', { outcome: 'skipped' }));
+    expect(nextBatch(st, skipped, NOW).answer).toEqual({ outcome: 'done' });
+  });
+
+  it('is done at once when every target was already upgraded', () => {
+    const st = state([server('r1', { version: V2 }), server('r2', { version: V2 })]);
+    const { st: s, r } = started(st);
+    expect(r.plan).toEqual([]);
+    expect(nextBatch(s, r, NOW).answer).toEqual({ outcome: 'done' });
+  });
+
+  it('pauses at the batch boundary when a pause was requested', () => {
+    const { st, r } = started();
+    const snap = withNodes(withRecord(after(r, 0), { status: 'pausing' }), done('r1'));
+    const o = nextBatch(st, snap, NOW);
+    expect(o.answer).toEqual({ outcome: 'pause' });
+    expect(o.rollout).toBe(snap);
+  });
+
+  it('pauseAfterFirstBatch: pauses once, after the first batch only', () => {
+    const { st, r } = started(fleet(), { pauseAfterFirstBatch: true });
+    // the first batch runs
+    expect(nextBatch(st, r, NOW).answer).toMatchObject({ outcome: 'batch', batch: 0 });
+    // after it: pause
+    const afterFirst = withNodes(after(r, 0), done('r1'));
+    expect(nextBatch(st, afterFirst, NOW).answer).toEqual({ outcome: 'pause' });
+    // the pause is recorded; a new execution carries on with the second batch, and does not pause again
+    const paused = pauseRollout(st, afterFirst, actor(), NOW).rollout;
+    expect(paused.rollout.canaryPaused).toBe(true);
+    const resumed = preflight(st, paused, 'exec-2', actor(), NOW).rollout;
+    const second = nextBatch(st, resumed, NOW);
+    expect(second.answer).toEqual({ outcome: 'batch', batch: 1, servers: ['r2'] });
+    const third = nextBatch(st, withNodes(second.rollout, done('r2')), NOW);
+    expect(third.answer).toEqual({ outcome: 'batch', batch: 2, servers: ['r3'] });
+  });
+
+  it('without pauseAfterFirstBatch there is no canary pause', () => {
+    const { st, r } = started();
+    expect(nextBatch(st, withNodes(after(r, 0), done('r1')), NOW).answer).toMatchObject({ outcome: 'batch', batch: 1 });
+  });
+
+  it(`continues as new after ${BATCHES_PER_EXECUTION} batches of one execution`, () => {
+    expect(BATCHES_PER_EXECUTION).toBe(20);
+    const st = state(replicas('r', 30), { cluster: { budget: { maxUnavailablePerDc: 10 } } });
+    const { st: s, r } = started(st);
+    const snap = withNodes(withRecord(r, { batch: 0, batchesThisExecution: BATCHES_PER_EXECUTION }), done('r1'));
+    const o = nextBatch(s, snap, NOW);
+    expect(o.answer).toEqual({ outcome: 'continue' });
+    expect(o.rollout).toBe(snap);
+    const before = withRecord(snap, { batchesThisExecution: BATCHES_PER_EXECUTION - 1 });
+    expect(nextBatch(s, before, NOW).answer).toMatchObject({ outcome: 'batch', batch: 1 });
+    // the successor's Preflight starts counting again
+    const successor = preflight(s, snap, 'exec-2', actor(), NOW).rollout;
+    expect(successor.rollout.batchesThisExecution).toBe(0);
+    expect(nextBatch(s, successor, NOW).answer).toEqual({ outcome: 'batch', batch: 1, servers: ['r2'] });
+  });
+
+  it('answers abort while the rollout is being aborted', () => {
+    const { st, r } = started();
+    const snap = withNodes(withRecord(after(r, 0), { status: 'aborting' }), node('r1', { outcome: 'in-progress' }));
+    const o = nextBatch(st, snap, NOW);
+    expect(o.answer).toEqual({ outcome: 'abort' });
+    expect(o.rollout).toBe(snap);
+  });
+
+  it('a fresh execution restarts from the first batch with unfinished nodes, whatever the batch pointer says', () => {
+    const { st, r } = started();
+    // the record says batch 2 was last run, but r2 (batch 1) was retried after a failure
+    const snap = withNodes(withRecord(r, { batch: 2, batchesThisExecution: 0 }), done('r1'), node('r2', { outcome: 'pending', attempt: 1 }), done('r3'));
+    const o = nextBatch(st, snap, NOW);
+    expect(o.answer).toEqual({ outcome: 'batch', batch: 1, servers: ['r2'] });
+    expect(nodeOf(o.rollout, 'r2')).toMatchObject({ outcome: 'in-progress', attempt: 2 });
+    expect(o.rollout.rollout).toMatchObject({ batch: 1, batchesThisExecution: 1 });
+  });
+
+  it('a node already in progress keeps its attempt', () => {
+    const { st, r } = started();
+    const o = nextBatch(st, withNodes(r, node('r1', { outcome: 'in-progress', attempt: 3, step: 'verify' })), NOW);
+    expect(nodeOf(o.rollout, 'r1')).toMatchObject({ outcome: 'in-progress', attempt: 3, step: 'verify' });
+  });
+
+  it('refuses a rollout that is not running', () => {
+    const { st, r } = started();
+    for (const status of ['paused', 'failed', 'succeeded'] as const) {
+      const e = caught(() => nextBatch(st, withRecord(r, { status }), NOW));
+      expect(e.code).toBe('RolloutConflict');
+      expect(e.name).toBe('RolloutConflict');
+    }
+  });
+});
+
+describe('preflight', () => {
+  it('records the execution running a new rollout (run-rollout), keeping the lock', () => {
+    const st = fleet();
+    const created = createRollout(st, ID, input(), actor(), NOW);
+    const o = preflight(created.next, created.rollout, 'exec-1', actor(), NOW + SEC);
+    expect(o.answer).toEqual({ outcome: 'ready' });
+    expect(o.rollout.rollout).toMatchObject({ status: 'running', executions: ['exec-1'], batchesThisExecution: 0, updatedAt: NOW + SEC });
+    expect(o.next.cluster.rollout).toBe(ID);
+    expect(o.events).toEqual([{ action: 'run-rollout', target: `rollout:${ID}`, before: null, after: { status: 'running', batch: -1, execution: 'exec-1' } }]);
+  });
+
+  it('a repeated call with the same execution id is a no-op', () => {
+    const { st, r } = started();
+    const o = preflight(st, r, 'exec-1', actor(), NOW + MIN);
+    expect(o.rollout).toBe(r);
+    expect(o.next).toBe(st);
+    expect(o.events).toEqual([]);
+    expect(o.answer).toEqual({ outcome: 'ready' });
+    expect(r.rollout.executions).toEqual(['exec-1']);
+  });
+
+  it('a repeated call does not swallow a pause or abort requested since (idempotent)', () => {
+    const { st, r } = started();
+    for (const status of ['pausing', 'aborting'] as const) {
+      const snap = withRecord(r, { status });
+      const o = preflight(st, snap, 'exec-1', actor(), NOW + MIN);
+      expect(o.rollout.rollout.status).toBe(status);
+      expect(o.rollout.rollout.executions).toEqual(['exec-1']);
+      expect(o.events).toEqual([]);
+    }
+  });
+
+  it('resumes a paused rollout with a new execution (resume-rollout), counting batches afresh', () => {
+    const { st, r } = started();
+    const paused = withNodes(withRecord(r, { status: 'paused', batch: 1, batchesThisExecution: 2 }), done('r1'), done('r2'));
+    const o = preflight(st, paused, 'exec-2', actor(), NOW + MIN);
+    expect(o.rollout.rollout).toMatchObject({ status: 'running', executions: ['exec-1', 'exec-2'], batchesThisExecution: 0, batch: 1 });
+    expect(actions(o)).toEqual(['resume-rollout']);
+    expect(o.events[0]!.after).toMatchObject({ execution: 'exec-2' });
+    expect(o.rollout.nodes.get('r1')).toEqual(done('r1'));
+  });
+
+  it('resumes a failed rollout once its failed node was retried or skipped, forgetting the failure', () => {
+    const { st, r } = started();
+    const failure = { server: 'r1', step: 'verify', reason: 'down', at: NOW };
+    const failed = withNodes(withRecord(r, { status: 'failed', failure }), node('r1', { outcome: 'failed', step: 'verify', reason: 'down' }));
+    const e = caught(() => preflight(holding(st, 'r1'), failed, 'exec-2', actor(), NOW));
+    expect(e.code).toBe('RolloutConflict');
+    expect(e.message).toContain('r1');
+    expect(e.message).toMatch(/retry or skip/);
+    expect(e.details).toEqual({ servers: ['r1'] });
+
+    const retried = retryNode(holding(st, 'r1'), failed, 'r1', NOW).rollout;
+    const o = preflight(holding(st, 'r1'), retried, 'exec-2', actor(), NOW);
+    expect(o.rollout.rollout.status).toBe('running');
+    expect(o.rollout.rollout.failure).toBeUndefined();
+    expect('failure' in o.rollout.rollout).toBe(false);
+  });
+
+  it('resumes an aborted rollout: the lock is taken again and stopped nodes are pending again', () => {
+    const { st, r } = started();
+    const heldSt = holding(patch(st, 'r2', { health: 'down' }), 'r2');
+    const aborted = abortRollout(heldSt, withNodes(withRecord(r, { status: 'aborting', batch: 1 }), done('r1'), node('r2', { step: 'wait-upgraded', outcome: 'in-progress' })), actor(), NOW);
+    expect(aborted.next.cluster.rollout).toBeUndefined();
+    expect(aborted.rollout.rollout.stoppedNodes).toEqual(['r2']);
+    const o = preflight(aborted.next, aborted.rollout, 'exec-2', actor(), NOW + MIN);
+    expect(o.next.cluster.rollout).toBe(ID);
+    expect(nodeOf(o.rollout, 'r2')).toMatchObject({ outcome: 'pending', step: 'wait-upgraded' });
+    expect(nodeOf(o.rollout, 'r1')).toEqual(done('r1'));
+    expect(o.rollout.rollout.status).toBe('running');
+    expect('stoppedNodes' in o.rollout.rollout).toBe(false);
+    expect(actions(o)).toEqual(['resume-rollout']);
+  });
+
+  it('refuses while another rollout holds the cluster lock', () => {
+    const { st, r } = started();
+    const aborted = withRecord(r, { status: 'aborted' });
+    const locked = { ...st, cluster: { ...st.cluster, rollout: 'r-2' } };
+    const e = caught(() => preflight(locked, aborted, 'exec-2', actor(), NOW));
+    expect(e.code).toBe('RolloutConflict');
+    expect(e.details).toEqual({ rollout: 'r-2' });
+  });
+
+  it('refuses a rollout that has already succeeded', () => {
+    const { st, r } = started();
+    expect(caught(() => preflight(st, withRecord(r, { status: 'succeeded' }), 'exec-2', actor(), NOW)).message).toMatch(/already succeeded/);
+  });
+
+  it('refuses when a pending target is no longer healthy, unless the rollout holds it', () => {
+    const { st, r } = started();
+    const paused = withRecord(r, { status: 'paused' });
+    const down = patch(st, 'r3', { health: 'down' });
+    const e = caught(() => preflight(down, paused, 'exec-2', actor(), NOW));
+    expect(e.code).toBe('RolloutConflict');
+    expect(e.details).toEqual({ server: 'r3' });
+    expect(preflight(holding(down, 'r3'), paused, 'exec-2', actor(), NOW).answer.outcome).toBe('ready');
+    // a finished node may be anything
+    expect(preflight(down, withNodes(paused, done('r3')), 'exec-2', actor(), NOW).answer.outcome).toBe('ready');
+  });
+
+  it('refuses when a pending target was removed from the cluster (NotFound)', () => {
+    const { st, r } = started();
+    const servers = new Map(st.servers);
+    servers.delete('r3');
+    expect(caught(() => preflight({ ...st, servers }, withRecord(r, { status: 'paused' }), 'exec-2', actor(), NOW)).code).toBe('NotFound');
+  });
+});
+
+describe('pauseAutomation', () => {
+  it("sets the rollout's cluster claim (automatic failover paused), without expiry", () => {
+    const created = createRollout(fleet(), ID, input(), actor(), NOW);
+    const o = pauseAutomation(created.next, created.rollout, actor(), NOW);
+    expect(o.next.cluster.claims[HOLDER]).toEqual({ mode: 'maintenance', force: false, actor: 'alice', since: NOW, onDeadline: 'hold', reason: `rollout ${ID}` });
+    expect(o.events).toHaveLength(1);
+    expect(o.events[0]).toMatchObject({ action: 'set-maintenance', target: 'cluster' });
+    expect(o.rollout).toBe(created.rollout);
+    expect(o.answer).toEqual({ outcome: 'paused' });
+  });
+
+  it('is idempotent and leaves others’ cluster claims alone', () => {
+    const { st, r } = started(fleet());
+    const withManual = { ...st, cluster: { ...st.cluster, claims: { ...st.cluster.claims, manual: claim({ until: NOW + HOUR }) } } };
+    const o = pauseAutomation(withManual, r, actor(), NOW + MIN);
+    expect(o.events).toEqual([]);
+    expect(Object.keys(o.next.cluster.claims).sort()).toEqual(['manual', HOLDER]);
+  });
+});
+
+describe('beginNode', () => {
+  it('answers the role and marks the node in progress', () => {
+    const { st, r } = started();
+    const o = beginNode(st, r, 'r1', NOW);
+    expect(o.answer).toEqual({ outcome: 'replica' });
+    expect(nodeOf(o.rollout, 'r1').outcome).toBe('in-progress');
+    expect(beginNode(st, r, 'p', NOW).answer).toEqual({ outcome: 'primary' });
+  });
+
+  it('answers done for a finished node, changing nothing', () => {
+    const { st, r } = started();
+    const snap = withNodes(r, done('r1'));
+    const o = beginNode(st, snap, 'r1', NOW);
+    expect(o.answer).toEqual({ outcome: 'done' });
+    expect(o.rollout).toBe(snap);
+  });
+});
+
+describe('drainNode', () => {
+  it("sets the rollout's graceful claim (onDeadline hold) with the rollout's drain timeout", () => {
+    const { st, r } = started(fleet(), { drainTimeoutSeconds: 120 });
+    const o = drainNode(st, r, 'r1', actor(), NOW + SEC);
+    expect(o.next.servers.get('r1')!.claims).toEqual({
+      [HOLDER]: {
+        mode: 'maintenance',
+        force: false,
+        actor: 'alice',
+        since: NOW + SEC,
+        onDeadline: 'hold',
+        reason: `rollout ${ID}: upgrade to ${V2}`,
+        drainDeadline: NOW + SEC + 120 * SEC,
+      },
+    });
+    expect(o.events).toHaveLength(1);
+    expect(o.events[0]).toMatchObject({ action: 'set-maintenance', target: 'server:r1' });
+    expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'drain', outcome: 'in-progress', stepStartedAt: NOW + SEC });
+    expect(o.answer).toEqual({ outcome: 'draining' });
+  });
+
+  it('is idempotent: a repeat changes nothing and keeps the step clock', () => {
+    const { st, r } = started();
+    const first = drainNode(st, r, 'r1', actor(), NOW);
+    const again = drainNode(first.next, first.rollout, 'r1', actor(), NOW + MIN);
+    expect(again.events).toEqual([]);
+    expect(again.next).toBe(first.next);
+    expect(nodeOf(again.rollout, 'r1').stepStartedAt).toBe(NOW);
+  });
+
+  it('is refused by the budget (BudgetExceeded), setting nothing', () => {
+    const { st, r } = started();
+    // dc1 of 4 allows 1 unavailable: r2 is already in manual maintenance
+    const busy = patch(st, 'r2', { claims: { manual: claim() } });
+    const e = caught(() => drainNode(busy, r, 'r1', actor(), NOW));
+    expect(e.code).toBe('BudgetExceeded');
+    expect(e.details).toMatchObject({ newlyUnavailable: ['r1'] });
+  });
+
+  it('keeps a claim the rollout already forced forced', () => {
+    const { st, r } = started();
+    const forced = holding(st, 'r1');
+    const f = patch(forced, 'r1', { claims: { [HOLDER]: held({ force: true }) } });
+    const o = drainNode(f, r, 'r1', actor(), NOW);
+    expect(o.next.servers.get('r1')!.claims[HOLDER]!.force).toBe(true);
+  });
+});
+
+describe('checkDrained', () => {
+  /** The primary, still finishing transactions, under the rollout's claim. */
+  function drainingPrimary(overrides: Partial<RolloutInput> = {}) {
+    const { st, r } = started(fleet(), overrides);
+    const busy = patch(st, 'p', { openTransactions: 3 });
+    const drained = drainNode(busy, r, 'p', actor(), NOW);
+    return { st: drained.next, r: drained.rollout };
+  }
+
+  it('a replica is drained as soon as the claim is set', () => {
+    const { st, r } = started();
+    const d = drainNode(st, r, 'r1', actor(), NOW);
+    const o = checkDrained(d.next, d.rollout, 'r1', actor(), NOW);
+    expect(o.answer).toEqual({ outcome: 'drained' });
+    expect(o.events).toEqual([]);
+    expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'wait-drained', stepStartedAt: NOW });
+  });
+
+  it('a primary with open transactions stays waiting until they finish', () => {
+    const { st, r } = drainingPrimary();
+    const first = checkDrained(st, r, 'p', actor(), NOW);
+    expect(first.answer).toEqual({ outcome: 'waiting' });
+    expect(first.next).toBe(st);
+    const later = checkDrained(st, first.rollout, 'p', actor(), NOW + 299 * SEC);
+    expect(later.answer).toEqual({ outcome: 'waiting' });
+    expect(nodeOf(later.rollout, 'p').stepStartedAt).toBe(NOW);
+    const finishedTx = patch(st, 'p', { openTransactions: 0 });
+    expect(checkDrained(finishedTx, first.rollout, 'p', actor(), NOW + 10 * SEC).answer).toEqual({ outcome: 'drained' });
+  });
+
+  it('the claim alone never forces (onDeadline hold): the rollout decides at drainTimeoutSeconds', () => {
+    const { st } = drainingPrimary();
+    expect(viewOf(st, 'p', NOW + HOUR)!.pending).toBe(true);
+  });
+
+  it("at drainTimeoutSeconds with onDrainTimeout force: the claim is forced, with a force-maintenance event", () => {
+    const { st, r } = drainingPrimary();
+    const first = checkDrained(st, r, 'p', actor(), NOW);
+    const o = checkDrained(st, first.rollout, 'p', actor(), NOW + 300 * SEC);
+    expect(o.answer).toEqual({ outcome: 'forced' });
+    const c = o.next.servers.get('p')!.claims[HOLDER]!;
+    expect(c.force).toBe(true);
+    expect(c).toEqual({ ...st.servers.get('p')!.claims[HOLDER]!, force: true });
+    expect(o.events).toHaveLength(1);
+    expect(o.events[0]).toMatchObject({ action: 'force-maintenance', target: 'server:p', reason: 'drain timeout after 300 s' });
+    expect(viewOf(o.next, 'p', NOW + 300 * SEC)!.maintenance).toBe(true);
+    // and the next check finds it drained
+    expect(checkDrained(o.next, o.rollout, 'p', actor(), NOW + 301 * SEC).answer).toEqual({ outcome: 'drained' });
+  });
+
+  it('at drainTimeoutSeconds with onDrainTimeout fail: StepFailed at wait-drained', () => {
+    const { st, r } = drainingPrimary({ onDrainTimeout: 'fail', drainTimeoutSeconds: 60 });
+    const first = checkDrained(st, r, 'p', actor(), NOW);
+    expect(checkDrained(st, first.rollout, 'p', actor(), NOW + 59 * SEC).answer).toEqual({ outcome: 'waiting' });
+    const e = caught(() => checkDrained(st, first.rollout, 'p', actor(), NOW + 60 * SEC));
+    expect(e).toBeInstanceOf(StepFailed);
+    expect(e.name).toBe('StepFailed');
+    expect((e as StepFailed).step).toBe('wait-drained');
+    expect(e.message).toContain('60 s');
+  });
+});
+
+describe('requestSwitchover', () => {
+  /** r1 and r2 already upgraded and cleared; r3 not yet; the rollout's cluster claim pauses automation. */
+  function readyForPrimary() {
+    const { st, r } = started();
+    let s = patch(st, 'r1', { version: V2, replicationLagSeconds: 4 });
+    s = patch(s, 'r2', { version: V2, replicationLagSeconds: 1 });
+    s = patch(s, 'r3', { replicationLagSeconds: 0 });
+    return { st: s, r: withNodes(r, done('r1'), done('r2'), done('r3')) };
+  }
+
+  it('records a switchover to the upgraded electable replica with the least lag', () => {
+    const { st, r } = readyForPrimary();
+    expect(st.cluster.claims[HOLDER]).toBeDefined();
+    const o = requestSwitchover(st, r, 'p', actor(), NOW);
+    expect(o.next.cluster.pendingSwitchover).toEqual({ kind: 'switchover', from: 'p', to: 'r2', actor: 'alice', requestedAt: NOW });
+    expect(actions(o)).toEqual(['switchover']);
+    expect(nodeOf(o.rollout, 'p')).toMatchObject({ step: 'switchover', outcome: 'in-progress', stepStartedAt: NOW });
+    expect(o.answer).toEqual({ outcome: 'requested' });
+  });
+
+  it('never picks a replica held in maintenance, or not at the version', () => {
+    const { st, r } = readyForPrimary();
+    const o = requestSwitchover(patch(st, 'r2', { claims: { manual: claim() } }), r, 'p', actor(), NOW);
+    expect(o.next.cluster.pendingSwitchover!.to).toBe('r1');
+  });
+
+  it('is idempotent: a switchover already requested by the same actor is not requested again', () => {
+    const { st, r } = readyForPrimary();
+    const first = requestSwitchover(st, r, 'p', actor(), NOW);
+    const again = requestSwitchover(first.next, first.rollout, 'p', actor(), NOW + SEC);
+    expect(again.events).toEqual([]);
+    expect(again.next).toBe(first.next);
+  });
+
+  it('fails (StepFailed at switchover) without an electable replica at the version', () => {
+    const { st, r } = started();
+    const e = caught(() => requestSwitchover(st, r, 'p', actor(), NOW));
+    expect(e).toBeInstanceOf(StepFailed);
+    expect((e as StepFailed).step).toBe('switchover');
+    expect(e.message).toContain(V2);
+    // an upgraded replica that is stale does not count
+    const stale = patch(st, 'r1', { version: V2, reportedAt: NOW - HOUR });
+    expect((caught(() => requestSwitchover(stale, r, 'p', actor(), NOW)) as StepFailed).step).toBe('switchover');
+  });
+});
+
+describe('checkRoles', () => {
+  it('waits while the server is still primary, answers switched once it is not', () => {
+    const { st, r } = started();
+    const first = checkRoles(st, r, 'p', NOW);
+    expect(first.answer).toEqual({ outcome: 'waiting' });
+    expect(nodeOf(first.rollout, 'p')).toMatchObject({ step: 'wait-roles', stepStartedAt: NOW });
+    const swapped = patch(patch(st, 'p', { role: 'replica' }), 'r1', { role: 'primary' });
+    expect(checkRoles(swapped, first.rollout, 'p', NOW + 10 * SEC).answer).toEqual({ outcome: 'switched' });
+  });
+
+  it(`fails (StepFailed at wait-roles) after ${ROLE_SWITCH_TIMEOUT_SECONDS} s`, () => {
+    const { st, r } = started();
+    const first = checkRoles(st, r, 'p', NOW);
+    expect(checkRoles(st, first.rollout, 'p', NOW + (ROLE_SWITCH_TIMEOUT_SECONDS - 1) * SEC).answer).toEqual({ outcome: 'waiting' });
+    const e = caught(() => checkRoles(st, first.rollout, 'p', NOW + ROLE_SWITCH_TIMEOUT_SECONDS * SEC));
+    expect(e.name).toBe('StepFailed');
+    expect((e as StepFailed).step).toBe('wait-roles');
+  });
+});
+
+describe('markUpgradeTriggered', () => {
+  it('records the maintain step while the rollout holds the server', () => {
+    const { st, r } = started();
+    const o = markUpgradeTriggered(holding(st, 'r1'), r, 'r1', NOW);
+    expect(o.answer).toEqual({ outcome: 'triggered' });
+    expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'maintain', stepStartedAt: NOW });
+    expect(o.events).toEqual([]);
+  });
+
+  it('fails (StepFailed at maintain) when the rollout no longer holds the server', () => {
+    const { st, r } = started();
+    const e = caught(() => markUpgradeTriggered(patch(st, 'r1', { claims: { manual: claim() } }), r, 'r1', NOW));
+    expect((e as StepFailed).step).toBe('maintain');
+    expect(e.message).toContain('r1');
+  });
+});
+
+describe('checkUpgraded', () => {
+  it('waits until the node reports the target version and running', () => {
+    const { st, r } = started();
+    const s = holding(st, 'r1');
+    const first = checkUpgraded(s, r, 'r1', NOW);
+    expect(first.answer).toEqual({ outcome: 'waiting' });
+    expect(nodeOf(first.rollout, 'r1')).toMatchObject({ step: 'wait-upgraded', stepStartedAt: NOW });
+    // at the version but still down (restarting): waiting
+    expect(checkUpgraded(patch(s, 'r1', { version: V2, health: 'down' }), first.rollout, 'r1', NOW + MIN).answer).toEqual({ outcome: 'waiting' });
+    expect(checkUpgraded(patch(s, 'r1', { version: V2 }), first.rollout, 'r1', NOW + MIN).answer).toEqual({ outcome: 'upgraded' });
+  });
+
+  it('fails (StepFailed at wait-upgraded) at upgrade.timeoutSeconds', () => {
+    const { st, r } = started(fleet(), { upgrade: { kind: 'wait-for-report', timeoutSeconds: 900 } });
+    const first = checkUpgraded(st, r, 'r1', NOW);
+    expect(checkUpgraded(st, first.rollout, 'r1', NOW + 899 * SEC).answer).toEqual({ outcome: 'waiting' });
+    const e = caught(() => checkUpgraded(st, first.rollout, 'r1', NOW + 900 * SEC));
+    expect((e as StepFailed).step).toBe('wait-upgraded');
+    expect(e.message).toContain('900 s');
+    expect(e.message).toContain(V1);
+    // upgraded just in time is upgraded
+    expect(checkUpgraded(patch(st, 'r1', { version: V2 }), first.rollout, 'r1', NOW + 900 * SEC).answer).toEqual({ outcome: 'upgraded' });
+  });
+});
+
+describe('checkVerified', () => {
+  /** r1 upgraded, held by the rollout, reporting at `at`. */
+  function upgraded(overrides: Partial<RolloutInput> = {}) {
+    const { st, r } = started(fleet(), { verify: { stableForSeconds: 30, timeoutSeconds: 600, maxReplicationLagSeconds: 10 }, ...overrides });
+    const s = patch(holding(st, 'r1'), 'r1', { version: V2, replicationLagSeconds: 2 });
+    return { st: s, r, at: (t: number, changes: Partial<Server> = {}) => patch(s, 'r1', { reportedAt: t, ...changes }) };
+  }
+
+  it('fails at once (StepFailed at verify) when the server is down', () => {
+    const { r, at } = upgraded();
+    const e = caught(() => checkVerified(at(NOW, { health: 'down' }), r, 'r1', NOW));
+    expect((e as StepFailed).step).toBe('verify');
+    expect(e.message).toMatch(/down/);
+  });
+
+  it('fails at once when the server reports another version', () => {
+    const { r, at } = upgraded();
+    const e = caught(() => checkVerified(at(NOW, { version: V1 }), r, 'r1', NOW));
+    expect((e as StepFailed).step).toBe('verify');
+    expect(e.message).toContain(V1);
+  });
+
+  it('verified once healthy, at the version and under the lag bound for stableForSeconds', () => {
+    const { r, at } = upgraded();
+    const first = checkVerified(at(NOW), r, 'r1', NOW);
+    expect(first.answer).toEqual({ outcome: 'waiting' });
+    expect(nodeOf(first.rollout, 'r1')).toMatchObject({ step: 'verify', stableSince: NOW, stepStartedAt: NOW });
+    const mid = checkVerified(at(NOW + 29 * SEC), first.rollout, 'r1', NOW + 29 * SEC);
+    expect(mid.answer).toEqual({ outcome: 'waiting' });
+    expect(nodeOf(mid.rollout, 'r1').stableSince).toBe(NOW);
+    expect(checkVerified(at(NOW + 30 * SEC), mid.rollout, 'r1', NOW + 30 * SEC).answer).toEqual({ outcome: 'verified' });
+  });
+
+  it('lag over the bound: waiting, and the stable clock starts again', () => {
+    const { r, at } = upgraded();
+    const first = checkVerified(at(NOW), r, 'r1', NOW);
+    const lagging = checkVerified(at(NOW + 20 * SEC, { replicationLagSeconds: 11 }), first.rollout, 'r1', NOW + 20 * SEC);
+    expect(lagging.answer).toEqual({ outcome: 'waiting' });
+    expect(nodeOf(lagging.rollout, 'r1').stableSince).toBeUndefined();
+    expect(nodeOf(lagging.rollout, 'r1').stepStartedAt).toBe(NOW);
+    const again = checkVerified(at(NOW + 40 * SEC), lagging.rollout, 'r1', NOW + 40 * SEC);
+    expect(again.answer).toEqual({ outcome: 'waiting' });
+    expect(nodeOf(again.rollout, 'r1').stableSince).toBe(NOW + 40 * SEC);
+    expect(checkVerified(at(NOW + 69 * SEC), again.rollout, 'r1', NOW + 69 * SEC).answer).toEqual({ outcome: 'waiting' });
+    expect(checkVerified(at(NOW + 70 * SEC), again.rollout, 'r1', NOW + 70 * SEC).answer).toEqual({ outcome: 'verified' });
+  });
+
+  it('a lag exactly at the bound is fine; without a bound lag is not checked', () => {
+    const { r, at } = upgraded();
+    expect(nodeOf(checkVerified(at(NOW, { replicationLagSeconds: 10 }), r, 'r1', NOW).rollout, 'r1').stableSince).toBe(NOW);
+    const unbounded = upgraded({ verify: { stableForSeconds: 0, timeoutSeconds: 600 } });
+    expect(checkVerified(unbounded.at(NOW, { replicationLagSeconds: 9999 }), unbounded.r, 'r1', NOW).answer).toEqual({ outcome: 'verified' });
+  });
+
+  it('a stale or unknown server is not stable', () => {
+    const { r, at } = upgraded();
+    const stale = checkVerified(at(NOW - 2 * MIN), r, 'r1', NOW);
+    expect(stale.answer).toEqual({ outcome: 'waiting' });
+    expect(nodeOf(stale.rollout, 'r1').stableSince).toBeUndefined();
+    expect(nodeOf(checkVerified(at(NOW, { health: 'unknown' }), r, 'r1', NOW).rollout, 'r1').stableSince).toBeUndefined();
+  });
+
+  it('fails (StepFailed at verify) when not stable within verify.timeoutSeconds', () => {
+    const { r, at } = upgraded();
+    const first = checkVerified(at(NOW, { replicationLagSeconds: 60 }), r, 'r1', NOW);
+    const t = NOW + 599 * SEC;
+    expect(checkVerified(at(t, { replicationLagSeconds: 60 }), first.rollout, 'r1', t).answer).toEqual({ outcome: 'waiting' });
+    const e = caught(() => checkVerified(at(NOW + 600 * SEC, { replicationLagSeconds: 60 }), first.rollout, 'r1', NOW + 600 * SEC));
+    expect((e as StepFailed).step).toBe('verify');
+    expect(e.message).toContain('600 s');
+    expect(e.message).toContain('lag 60 s');
+  });
+});
+
+describe('clearNode', () => {
+  it("removes only the rollout's claim: a manual claim on the same server stays", () => {
+    const { st, r } = started();
+    const s = patch(holding(st, 'r1'), 'r1', { claims: { manual: claim({ reason: 'disk' }), [HOLDER]: held() } });
+    const o = clearNode(s, withNodes(r, node('r1', { step: 'verify', outcome: 'in-progress', stableSince: NOW })), 'r1', actor(), NOW + MIN);
+    expect(o.next.servers.get('r1')!.claims).toEqual({ manual: claim({ reason: 'disk' }) });
+    expect(actions(o)).toEqual(['clear-maintenance']);
+    expect(o.events[0]!.target).toBe('server:r1');
+    expect(nodeOf(o.rollout, 'r1')).toEqual({ server: 'r1', step: 'done', outcome: 'upgraded', attempt: 1, version: 1, stepStartedAt: NOW + MIN });
+    expect(o.answer).toEqual({ outcome: 'cleared' });
+  });
+
+  it('is idempotent, and marks the node upgraded even when the claim is already gone', () => {
+    const { st, r } = started();
+    const first = clearNode(holding(st, 'r1'), r, 'r1', actor(), NOW);
+    const again = clearNode(first.next, first.rollout, 'r1', actor(), NOW + SEC);
+    expect(again.events).toEqual([]);
+    expect(again.rollout).toBe(first.rollout);
+    const gone = clearNode(st, r, 'r1', actor(), NOW);
+    expect(gone.events).toEqual([]);
+    expect(nodeOf(gone.rollout, 'r1').outcome).toBe('upgraded');
+  });
+});
+
+describe('recordNodeFailure', () => {
+  it('marks the node failed at its step with the reason; the claims stay', () => {
+    const { st, r } = started();
+    const s = holding(st, 'r1');
+    const snap = withNodes(r, node('r1', { step: 'wait-upgraded', outcome: 'in-progress', stableSince: NOW }));
+    const o = recordNodeFailure(s, snap, 'r1', 'not upgraded in time', NOW + MIN);
+    expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'wait-upgraded', outcome: 'failed', reason: 'not upgraded in time', stepStartedAt: NOW + MIN });
+    expect(o.next).toBe(s);
+    expect(o.events).toEqual([
+      { action: 'node-failed', target: `rollout:${ID}`, before: null, after: { status: 'running', batch: -1, server: 'r1', step: 'wait-upgraded', reason: 'not upgraded in time' } },
+    ]);
+  });
+
+  it('takes the failed step from the error when it is a node step', () => {
+    const { st, r } = started();
+    const snap = withNodes(r, node('r1', { step: 'drain', outcome: 'in-progress' }));
+    expect(nodeOf(recordNodeFailure(st, snap, 'r1', 'x', NOW, 'wait-drained').rollout, 'r1').step).toBe('wait-drained');
+    expect(nodeOf(recordNodeFailure(st, snap, 'r1', 'x', NOW, 'bogus').rollout, 'r1').step).toBe('drain');
+  });
+
+  it('is idempotent: the first reason stays', () => {
+    const { st, r } = started();
+    const first = recordNodeFailure(st, r, 'r1', 'first', NOW);
+    const again = recordNodeFailure(st, first.rollout, 'r1', 'second', NOW + SEC);
+    expect(again.rollout).toBe(first.rollout);
+    expect(again.events).toEqual([]);
+    expect(nodeOf(again.rollout, 'r1').reason).toBe('first');
+  });
+});
+
+describe('finishRollout', () => {
+  it('refuses (StepFailed at resume-automation) while a server of the rollout is not healthy, keeping the claims', () => {
+    const { st, r } = started();
+    const e = caught(() => finishRollout(patch(st, 'r2', { reportedAt: NOW - HOUR }), r, actor(), NOW));
+    expect(e.name).toBe('StepFailed');
+    expect((e as StepFailed).step).toBe('resume-automation');
+    expect(e.message).toContain('r2');
+    expect(caught(() => finishRollout(patch(st, 'r3', { health: 'down' }), r, actor(), NOW)).message).toContain('r3');
+  });
+
+  it("succeeds: releases the rollout's cluster claim and the lock, leaving others' cluster claims", () => {
+    const { st, r } = started();
+    const s = { ...st, cluster: { ...st.cluster, claims: { ...st.cluster.claims, manual: claim({ until: NOW + HOUR }) } } };
+    const o = finishRollout(s, r, actor(), NOW + HOUR - 1);
+    expect(o.rollout.rollout.status).toBe('succeeded');
+    expect(o.next.cluster.claims).toEqual({ manual: claim({ until: NOW + HOUR }) });
+    expect(o.next.cluster.rollout).toBeUndefined();
+    expect('rollout' in o.next.cluster).toBe(false);
+    expect(actions(o)).toEqual(['clear-maintenance', 'finish-rollout']);
+    expect(o.answer).toEqual({ outcome: 'succeeded' });
+    // the lock is free: another rollout may start
+    expect(createRollout(o.next, 'r-2', input(), actor(), NOW + HOUR - 1).answer.outcome).toBe('created');
+  });
+
+  it('is idempotent: a repeat on a succeeded rollout changes nothing', () => {
+    const { st, r } = started();
+    const first = finishRollout(st, r, actor(), NOW);
+    const again = finishRollout(first.next, first.rollout, actor(), NOW + SEC);
+    expect(again.rollout.rollout.status).toBe('succeeded');
+    expect(again.events).toEqual([]);
+    expect(again.next).toBe(first.next);
+  });
+
+  it("succeeds even when someone else's cluster claim is the only one left", () => {
+    const { st, r } = started();
+    const s = { ...st, cluster: { ...st.cluster, claims: { manual: claim({ until: NOW + HOUR }) } } };
+    const o = finishRollout(s, r, actor(), NOW);
+    expect(o.rollout.rollout.status).toBe('succeeded');
+    expect(o.next.cluster.claims).toEqual({ manual: claim({ until: NOW + HOUR }) });
+    expect(o.next.cluster.rollout).toBeUndefined();
+  });
+});
+
+describe('pauseRollout', () => {
+  it('ends paused: the cluster claim is released, the lock kept', () => {
+    const { st, r } = started();
+    const o = pauseRollout(st, withRecord(r, { status: 'pausing' }), actor(), NOW + MIN);
+    expect(o.rollout.rollout.status).toBe('paused');
+    expect(o.rollout.rollout.updatedAt).toBe(NOW + MIN);
+    expect(o.next.cluster.claims[HOLDER]).toBeUndefined();
+    expect(o.next.cluster.rollout).toBe(ID);
+    expect(actions(o)).toEqual(['clear-maintenance', 'pause-rollout']);
+    expect(o.rollout.rollout.canaryPaused).toBeUndefined();
+  });
+
+  it('is idempotent', () => {
+    const { st, r } = started();
+    const first = pauseRollout(st, r, actor(), NOW);
+    const again = pauseRollout(first.next, first.rollout, actor(), NOW + SEC);
+    expect(again.rollout).toBe(first.rollout);
+    expect(again.events).toEqual([]);
+  });
+
+  it('a pause requested before the first batch does not use up the canary pause', () => {
+    const { st, r } = started(fleet(), { pauseAfterFirstBatch: true });
+    const early = pauseRollout(st, withRecord(r, { status: 'pausing' }), actor(), NOW);
+    const resumed = preflight(early.next, early.rollout, 'exec-2', actor(), NOW);
+    const first = nextBatch(resumed.next, resumed.rollout, NOW);
+    expect(first.answer).toMatchObject({ outcome: 'batch', batch: 0 });
+    expect(nextBatch(resumed.next, withNodes(first.rollout, done('r1')), NOW).answer).toEqual({ outcome: 'pause' });
+  });
+});
+
+describe('abortRollout', () => {
+  it("keeps held nodes' claims and the cluster claim, lists them, releases the lock", () => {
+    const { st, r } = started();
+    const s = holding(st, 'r2');
+    const snap = withNodes(withRecord(r, { status: 'aborting', batch: 1 }), done('r1'), node('r2', { step: 'verify', outcome: 'in-progress' }));
+    const o = abortRollout(s, snap, actor(), NOW + MIN);
+    expect(o.rollout.rollout).toMatchObject({ status: 'aborted', stoppedNodes: ['r2'], updatedAt: NOW + MIN });
+    expect(nodeOf(o.rollout, 'r2')).toMatchObject({ outcome: 'stopped', step: 'verify' });
+    expect(o.next.servers.get('r2')!.claims[HOLDER]).toEqual(held());
+    expect(o.next.cluster.claims[HOLDER]).toBeDefined();
+    expect(o.next.cluster.rollout).toBeUndefined();
+    expect(actions(o)).toEqual(['abort-rollout']);
+    expect(o.events[0]!.after).toMatchObject({ status: 'aborted', held: ['r2'] });
+    expect(rolloutHolds(o.next, ID, NOW)).toEqual(['r2']);
+  });
+
+  it('releases the cluster claim when no node is held', () => {
+    const { st, r } = started();
+    const o = abortRollout(st, withRecord(r, { status: 'aborting' }), actor(), NOW);
+    expect(o.rollout.rollout.stoppedNodes).toEqual([]);
+    expect(o.next.cluster.claims[HOLDER]).toBeUndefined();
+    expect(o.next.cluster.rollout).toBeUndefined();
+    expect(actions(o)).toEqual(['clear-maintenance', 'abort-rollout']);
+  });
+
+  it('a failed node stays failed', () => {
+    const { st, r } = started();
+    const o = abortRollout(holding(st, 'r1'), withNodes(withRecord(r, { status: 'failed' }), node('r1', { outcome: 'failed', reason: 'x' })), actor(), NOW);
+    expect(nodeOf(o.rollout, 'r1').outcome).toBe('failed');
+    expect(o.rollout.rollout.stoppedNodes).toEqual(['r1']);
+  });
+
+  it('is idempotent', () => {
+    const { st, r } = started();
+    const first = abortRollout(st, r, actor(), NOW);
+    const again = abortRollout(first.next, first.rollout, actor(), NOW + SEC);
+    expect(again.rollout).toBe(first.rollout);
+    expect(again.events).toEqual([]);
+  });
+});
+
+describe('failRollout', () => {
+  it('names the failed node, its step and reason, and keeps every claim', () => {
+    const { st, r } = started();
+    const s = holding(st, 'r1');
+    const snap = withNodes(withRecord(r, { batch: 0 }), node('r1', { outcome: 'failed', step: 'wait-upgraded', reason: 'timed out' }));
+    const o = failRollout(s, snap, undefined, NOW + MIN);
+    expect(o.rollout.rollout.status).toBe('failed');
+    expect(o.rollout.rollout.failure).toEqual({ server: 'r1', step: 'wait-upgraded', reason: 'timed out', at: NOW + MIN });
+    expect(o.next).toBe(s);
+    expect(o.next.cluster.claims[HOLDER]).toBeDefined();
+    expect(o.next.cluster.rollout).toBe(ID);
+    expect(actions(o)).toEqual(['fail-rollout']);
+    expect(o.events[0]!.after).toMatchObject({ status: 'failed', failure: { server: 'r1', step: 'wait-upgraded' } });
+  });
+
+  it("names the current batch's unfinished node when the execution ended before it finished, and marks it failed", () => {
+    const { st, r } = started();
+    const snap = withNodes(withRecord(r, { batch: 1 }), done('r1'), node('r2', { step: 'drain', outcome: 'in-progress' }));
+    const o = failRollout(st, snap, undefined, NOW);
+    expect(o.rollout.rollout.failure).toMatchObject({ server: 'r2', step: 'drain' });
+    expect(o.rollout.rollout.failure!.reason).toMatch(/ended before the node finished/);
+    expect(nodeOf(o.rollout, 'r2')).toMatchObject({ outcome: 'failed', reason: o.rollout.rollout.failure!.reason });
+  });
+
+  it('records the failure it is given', () => {
+    const { st, r } = started();
+    const o = failRollout(st, r, { step: 'start', reason: 'could not start an execution' }, NOW);
+    expect(o.rollout.rollout.failure).toEqual({ step: 'start', reason: 'could not start an execution', at: NOW });
+    expect(failRollout(st, r, undefined, NOW).rollout.rollout.failure).toEqual({ step: 'unknown', reason: 'the execution failed', at: NOW });
+  });
+
+  it('is idempotent', () => {
+    const { st, r } = started();
+    const first = failRollout(st, r, undefined, NOW);
+    const again = failRollout(st, first.rollout, { step: 'x', reason: 'y' }, NOW + SEC);
+    expect(again.rollout).toBe(first.rollout);
+    expect(again.events).toEqual([]);
+  });
+});
+
+describe('requestPause and requestAbort', () => {
+  it('pause: a running rollout becomes pausing; pausing and paused are answered as they are', () => {
+    const { st, r } = started();
+    const o = requestPause(st, r, NOW + SEC);
+    expect(o.rollout.rollout.status).toBe('pausing');
+    expect(actions(o)).toEqual(['request-pause']);
+    expect(o.next).toBe(st);
+    for (const status of ['pausing', 'paused'] as const) {
+      const snap = withRecord(r, { status });
+      const again = requestPause(st, snap, NOW);
+      expect(again.rollout).toBe(snap);
+      expect(again.answer).toEqual({ outcome: status });
+      expect(again.events).toEqual([]);
+    }
+  });
+
+  it('pause: refused for a rollout without an execution or being aborted', () => {
+    const { st, r } = started();
+    for (const status of ['aborting', 'aborted', 'failed', 'succeeded'] as const) {
+      expect(caught(() => requestPause(st, withRecord(r, { status }), NOW)).code).toBe('RolloutConflict');
+    }
+  });
+
+  it('abort: a running or pausing rollout becomes aborting, stopping at the next step boundary', () => {
+    const { st, r } = started();
+    for (const status of ['running', 'pausing'] as const) {
+      const o = requestAbort(st, withRecord(r, { status }), actor(), NOW);
+      expect(o.rollout.rollout.status).toBe('aborting');
+      expect(actions(o)).toEqual(['request-abort']);
+      expect(o.next.cluster.rollout).toBe(ID);
+    }
+  });
+
+  it('abort: a paused rollout is aborted at once, releasing its lock', () => {
+    const { st, r } = started();
+    const paused = pauseRollout(st, r, actor(), NOW);
+    const o = requestAbort(paused.next, paused.rollout, actor(), NOW + MIN);
+    expect(o.rollout.rollout.status).toBe('aborted');
+    expect(o.next.cluster.rollout).toBeUndefined();
+    expect(actions(o)).toEqual(['abort-rollout']);
+  });
+
+  it("abort: a paused rollout is aborted at once even while someone else's claim pauses automation", () => {
+    const { st, r } = started();
+    const paused = pauseRollout(st, r, actor(), NOW);
+    const s = { ...paused.next, cluster: { ...paused.next.cluster, claims: { manual: claim({ until: NOW + HOUR }) } } };
+    const o = requestAbort(s, paused.rollout, actor(), NOW + MIN);
+    expect(o.rollout.rollout.status).toBe('aborted');
+    expect(o.next.cluster.claims).toEqual({ manual: claim({ until: NOW + HOUR }) });
+    expect(o.next.cluster.rollout).toBeUndefined();
+  });
+
+  it("abort: a failed rollout is aborted at once, its failed node keeping the rollout's claim", () => {
+    const { st, r } = started();
+    const s = holding(st, 'r1');
+    const failed = failRollout(s, withNodes(r, node('r1', { outcome: 'failed', reason: 'x' })), undefined, NOW);
+    const o = requestAbort(s, failed.rollout, actor(), NOW);
+    expect(o.rollout.rollout.status).toBe('aborted');
+    expect(o.next.servers.get('r1')!.claims[HOLDER]).toBeDefined();
+    expect(o.next.cluster.claims[HOLDER]).toBeDefined();
+  });
+
+  it('abort: aborting and aborted are answered as they are; succeeded is refused', () => {
+    const { st, r } = started();
+    for (const status of ['aborting', 'aborted'] as const) {
+      const snap = withRecord(r, { status });
+      const o = requestAbort(st, snap, actor(), NOW);
+      expect(o.rollout).toBe(snap);
+      expect(o.answer).toEqual({ outcome: status });
+    }
+    expect(caught(() => requestAbort(st, withRecord(r, { status: 'succeeded' }), actor(), NOW)).code).toBe('RolloutConflict');
+  });
+
+  it('checkResumable: only paused, failed or aborted', () => {
+    const { r } = started();
+    for (const status of ['paused', 'failed', 'aborted'] as const) expect(() => checkResumable(withRecord(r, { status }))).not.toThrow();
+    for (const status of ['running', 'pausing', 'aborting', 'succeeded'] as const) {
+      expect(caught(() => checkResumable(withRecord(r, { status }))).code).toBe('RolloutConflict');
+    }
+  });
+});
+
+describe('retryNode and skipNode', () => {
+  function failedOn(name: string) {
+    const { st, r } = started();
+    const s = holding(st, name);
+    const snap = withNodes(
+      withRecord(r, { status: 'failed', failure: { server: name, step: 'verify', reason: 'lag', at: NOW } }),
+      node(name, { step: 'verify', outcome: 'failed', reason: 'lag', stableSince: NOW }),
+    );
+    return { st: s, r: snap };
+  }
+
+  it('retry and skip are refused while the rollout has an execution (RolloutConflict)', () => {
+    const { st, r } = failedOn('r1');
+    for (const status of ['running', 'pausing', 'aborting'] as const) {
+      const snap = withRecord(r, { status });
+      expect(caught(() => retryNode(st, snap, 'r1', NOW)).code).toBe('RolloutConflict');
+      expect(caught(() => skipNode(st, snap, 'r1', actor(), NOW)).code).toBe('RolloutConflict');
+    }
+    expect(caught(() => retryNode(st, withRecord(r, { status: 'succeeded' }), 'r1', NOW)).message).toMatch(/succeeded/);
+  });
+
+  it('retry: the node starts again from the beginning on the next resume; the failure is forgotten; the claim stays', () => {
+    const { st, r } = failedOn('r1');
+    const o = retryNode(st, r, 'r1', NOW + MIN);
+    expect(nodeOf(o.rollout, 'r1')).toEqual({ server: 'r1', step: 'pending', outcome: 'pending', attempt: 1, version: 1 });
+    expect(o.rollout.rollout.failure).toBeUndefined();
+    expect(o.rollout.rollout.status).toBe('failed');
+    expect(o.next).toBe(st);
+    expect(actions(o)).toEqual(['retry-server']);
+    expect(o.events[0]!.after).toMatchObject({ server: 'r1' });
+  });
+
+  it("retry: another server's failure stays recorded", () => {
+    const { st, r } = failedOn('r1');
+    const o = retryNode(st, withNodes(r, node('r2', { outcome: 'stopped' })), 'r2', NOW);
+    expect(o.rollout.rollout.failure).toMatchObject({ server: 'r1' });
+  });
+
+  it('retry: refused for a finished node', () => {
+    const { st, r } = failedOn('r1');
+    expect(caught(() => retryNode(st, withNodes(r, done('r2')), 'r2', NOW)).message).toContain('upgraded');
+  });
+
+  it("skip: the rollout's claim becomes a manual claim of the operator; the node is skipped", () => {
+    const { st, r } = failedOn('r1');
+    const bob = actor({ user: 'bob' });
+    const o = skipNode(st, r, 'r1', bob, NOW + MIN);
+    expect(o.next.servers.get('r1')!.claims).toEqual({
+      manual: { ...held(), actor: 'bob', reason: `skipped from rollout ${ID}`, since: NOW + MIN },
+    });
+    // still in maintenance: never routed while unverified
+    expect(viewOf(o.next, 'r1', NOW + MIN)!.maintenance).toBe(true);
+    expect(nodeOf(o.rollout, 'r1').outcome).toBe('skipped');
+    expect(finished(nodeOf(o.rollout, 'r1'))).toBe(true);
+    expect(o.rollout.rollout.failure).toBeUndefined();
+    expect(actions(o)).toEqual(['update-maintenance', 'skip-server']);
+    expect(o.events[0]!.target).toBe('server:r1');
+  });
+
+  it('skip: an existing manual claim is kept as it is', () => {
+    const { st, r } = failedOn('r1');
+    const mine = claim({ actor: 'carol', reason: 'mine' });
+    const s = patch(st, 'r1', { claims: { ...st.servers.get('r1')!.claims, manual: mine } });
+    const o = skipNode(s, r, 'r1', actor({ user: 'bob' }), NOW);
+    expect(o.next.servers.get('r1')!.claims).toEqual({ manual: mine });
+  });
+
+  it('skip: a server the rollout does not hold is only marked skipped; a repeat changes nothing', () => {
+    const { st, r } = failedOn('r1');
+    const o = skipNode(st, r, 'r3', actor(), NOW);
+    expect(o.next).toBe(st);
+    expect(actions(o)).toEqual(['skip-server']);
+    const again = skipNode(o.next, o.rollout, 'r3', actor(), NOW);
+    expect(again.rollout).toBe(o.rollout);
+    expect(again.events).toEqual([]);
+    expect(caught(() => skipNode(st, withNodes(r, done('r2')), 'r2', actor(), NOW)).code).toBe('RolloutConflict');
+  });
+
+  it('after a skip the rollout resumes and the skipped node is not run again', () => {
+    const { st, r } = failedOn('r1');
+    const skipped = skipNode(st, withRecord(r, { batch: 0, batchesThisExecution: 1 }), 'r1', actor(), NOW);
+    const resumed = preflight(skipped.next, skipped.rollout, 'exec-2', actor(), NOW);
+    expect(nextBatch(resumed.next, resumed.rollout, NOW).answer).toEqual({ outcome: 'batch', batch: 1, servers: ['r2'] });
+  });
+});
+
+describe('while the rollout is being aborted', () => {
+  const steps: [string, (st: ClusterState, r: RolloutSnapshot) => unknown][] = [
+    ['pauseAutomation', (st, r) => pauseAutomation(st, r, actor(), NOW)],
+    ['plan', (st, r) => plan(st, { ...r, plan: undefined }, NOW)],
+    ['beginNode', (st, r) => beginNode(st, r, 'r1', NOW)],
+    ['requestSwitchover', (st, r) => requestSwitchover(st, r, 'p', actor(), NOW)],
+    ['checkRoles', (st, r) => checkRoles(st, r, 'p', NOW)],
+    ['drainNode', (st, r) => drainNode(st, r, 'r1', actor(), NOW)],
+    ['checkDrained', (st, r) => checkDrained(st, r, 'r1', actor(), NOW)],
+    ['markUpgradeTriggered', (st, r) => markUpgradeTriggered(st, r, 'r1', NOW)],
+    ['checkUpgraded', (st, r) => checkUpgraded(st, r, 'r1', NOW)],
+    ['checkVerified', (st, r) => checkVerified(st, r, 'r1', NOW)],
+    ['clearNode', (st, r) => clearNode(st, r, 'r1', actor(), NOW)],
+    ['finishRollout', (st, r) => finishRollout(st, r, actor(), NOW)],
+    ['pauseRollout', (st, r) => pauseRollout(st, r, actor(), NOW)],
+  ];
+
+  it.each(steps)('%s throws RolloutStopped and changes nothing', (_name, run) => {
+    const { st, r } = started();
+    const s = holding(st, 'r1');
+    for (const status of ['aborting', 'aborted'] as const) {
+      const e = caught(() => run(s, withRecord(r, { status })));
+      expect(e).toBeInstanceOf(RolloutStopped);
+      expect(e.name).toBe('RolloutStopped');
+      expect(e.code).toBe('RolloutConflict');
+      expect(e.message).toContain(ID);
+    }
+  });
+
+  it('a step of a paused rollout is refused as a plain RolloutConflict, not RolloutStopped', () => {
+    const { st, r } = started();
+    const e = caught(() => drainNode(st, withRecord(r, { status: 'paused' }), 'r1', actor(), NOW));
+    expect(e).not.toBeInstanceOf(RolloutStopped);
+    expect(e.name).toBe('RolloutConflict');
+    expect(e.message).toContain('paused');
+  });
+
+  it('StepFailed and RolloutStopped are DomainErrors', () => {
+    const failed = new StepFailed('verify', 'why');
+    expect(failed).toBeInstanceOf(DomainError);
+    expect(failed.code).toBe('RolloutConflict');
+    expect(failed.name).toBe('StepFailed');
+    expect(failed.step).toBe('verify');
+    expect(new RolloutStopped('x')).toBeInstanceOf(DomainError);
+  });
+});
+
+describe('a whole rollout, step by step', () => {
+  it('upgrades replicas one by one, then switches the primary over, and ends succeeded with nothing held', () => {
+    let { st, r } = started();
+    const t = NOW;
+    const exec = <O extends { next: ClusterState; rollout: RolloutSnapshot }>(o: O): O => {
+      st = o.next;
+      r = o.rollout;
+      return o;
+    };
+    for (;;) {
+      const b = exec(nextBatch(st, r, t));
+      if (b.answer.outcome === 'done') break;
+      expect(b.answer.outcome).toBe('batch');
+      const servers = (b.answer as { servers: string[] }).servers;
+      for (const name of servers) {
+        const begun = exec(beginNode(st, r, name, t));
+        if (begun.answer.outcome === 'primary') {
+          exec(requestSwitchover(st, r, name, actor(), t));
+          // the agents report the new roles
+          const to = st.cluster.pendingSwitchover!.to;
+          st = patch(patch(st, name, { role: 'replica' }), to, { role: 'primary' });
+          const { pendingSwitchover: _p, ...cluster } = st.cluster;
+          st = { ...st, cluster };
+          expect(exec(checkRoles(st, r, name, t)).answer.outcome).toBe('switched');
+        }
+        exec(drainNode(st, r, name, actor(), t));
+        expect(exec(checkDrained(st, r, name, actor(), t)).answer.outcome).toBe('drained');
+        exec(markUpgradeTriggered(st, r, name, t));
+        st = patch(st, name, { version: V2 });
+        expect(exec(checkUpgraded(st, r, name, t)).answer.outcome).toBe('upgraded');
+        exec(checkVerified(st, r, name, t));
+        expect(exec(checkVerified(st, r, name, t + 30 * SEC)).answer.outcome).toBe('verified');
+        exec(clearNode(st, r, name, actor(), t));
+      }
+    }
+    exec(finishRollout(st, r, actor(), t));
+    expect(r.rollout.status).toBe('succeeded');
+    expect(allNodes(r).every((n) => n.outcome === 'upgraded')).toBe(true);
+    expect([...st.servers.values()].every((s) => s.version === V2 && Object.keys(s.claims).length === 0)).toBe(true);
+    expect(st.cluster.claims).toEqual({});
+    expect(st.cluster.rollout).toBeUndefined();
+    expect(st.servers.get('p')!.role).toBe('replica');
+    expect(st.servers.get('r1')!.role).toBe('primary');
+    expect(rolloutHolder(ID)).toBe(HOLDER);
+  });
+});
