@@ -1,7 +1,8 @@
 /**
  * The project's benchmark (`npm run bench`): P1 (DynamoDB round trips per API call), P2 (handler overhead of the
- * server list over the bare Query it makes) and P3 (a conditional read ÷ the full list), measured side by side in
- * one run over its own in-memory DynamoDB Local and local HTTP server. Prints a table, writes bench/results.json.
+ * server list over the bare Query it makes), P3 (a conditional read ÷ the full list), P5 (a 1,000-server rollout
+ * through the ASL) and P6 (Step Functions history per execution), in one run over its own in-memory DynamoDB
+ * Local and local HTTP server. Prints a table, writes bench/results.json.
  * The machine is shared and noisy: every figure is a median, every comparison a ratio of interleaved samples.
  * Exits 0 when a target is missed (it reports); non-zero only when the run itself fails.
  */
@@ -30,6 +31,7 @@ import { createDeps, dynamoClient } from '../functions/runtime.js';
 import * as K from '../functions/store/keys.js';
 import { ensureTable, startDynamoLocal } from '../local/dynamodb.js';
 import { createRequestListener, startHttpServer } from '../local/http-server.js';
+import { benchRollout } from './rollout.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
@@ -39,6 +41,8 @@ const BIG = { id: 'bench-big', servers: 1000, samples: SAMPLES, warmup: 30 };
 /** Servers per seeding transaction: each adds its server item and two events (register, first report). */
 const SEED_BATCH = 25;
 const WARMUP = 30;
+/** P5's fleet (quality.md: 1,000). */
+const ROLLOUT_SERVERS = Number(process.env.BENCH_ROLLOUT_SERVERS ?? 1000);
 
 // ---------------------------------------------------------------------------------------------- statistics
 
@@ -354,6 +358,23 @@ async function main() {
       pass: p3ratio <= 0.1,
     });
 
+    // ------------------------------------------------------------------------------------------ P5, P6
+    const rollout = await benchRollout(deps, ROLLOUT_SERVERS, 25, log);
+    rows.push({
+      id: 'P5',
+      what: `${rollout.servers.toLocaleString('en-US')}-server rollout through the ASL locally (waits 0)`,
+      measured: `${rollout.wallSeconds} s, ${rollout.transitionsPerServer} transitions/server (${rollout.batches} batches, ${rollout.executions.rollout} executions + ${rollout.executions.node} node executions)`,
+      target: 'completes; ≤ 20 transitions/server',
+      pass: rollout.transitionsPerServer <= 20,
+    });
+    rows.push({
+      id: 'P6',
+      what: 'history events of one top-level execution, 10,000 servers',
+      measured: `${rollout.tenThousand.eventsPerFullExecution.toLocaleString('en-US')} per execution × ${rollout.tenThousand.executions} (local count: ≤ ${rollout.awsHistory.maxTopLevel.toLocaleString('en-US')} top-level, ≤ ${rollout.awsHistory.maxNode} per node)`,
+      target: '< 25,000',
+      pass: rollout.tenThousand.eventsPerFullExecution < 25_000 && rollout.awsHistory.maxTopLevel <= rollout.awsHistory.formulaPerFullExecution,
+    });
+
     // ------------------------------------------------------------------------------------------ breakdown
     log('breakdown: where the 1,000-server list spends its time in-process (no I/O)');
     const breakdown = await handlerBreakdown(deps, BIG.id, viewer);
@@ -371,6 +392,7 @@ async function main() {
       p1,
       p2,
       p3,
+      p5p6: rollout,
       breakdownMs: breakdown,
       table: rows,
       missed: rows.filter((r) => !r.pass).map((r) => `${r.id} ${r.what}`),

@@ -81,7 +81,8 @@ function lambdaTask(src: string, meta: TaskMeta | undefined, config: InvokeConfi
     Resource: 'arn:aws:states:::lambda:invoke',
     Parameters: { FunctionName: options.functionName(src), Payload: { task: src, 'state.$': '$', 'execution.$': '$$.Execution.Id' } },
     ResultSelector: Object.fromEntries(fields.map((f) => [`${f}.$`, `$.Payload.${f}`])),
-    ResultPath: meta?.resultPath ?? '$.result',
+    // `$` is ResultPath's default; spelled out, aws-local-stepfunctions 3.0.0 writes a key named `$` instead.
+    ...(meta?.resultPath !== '$' && { ResultPath: '$.result' }),
     TimeoutSeconds: TASK_TIMEOUT_SECONDS,
     Retry: RETRY,
     ...(config.onError !== undefined && { Catch: catchers(config.onError) }),

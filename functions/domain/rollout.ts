@@ -267,7 +267,8 @@ export function createRollout(state: ClusterState, id: string, input: RolloutInp
  */
 export function preflight(state: ClusterState, snapshot: RolloutSnapshot, executionId: string, actor: Actor, now: number): RolloutOutcome {
   const { rollout } = snapshot;
-  if (rollout.executions.at(-1) === executionId && rollout.status === 'running') {
+  // The same execution again (a retry): nothing to do, and a pause or abort requested since stays requested.
+  if (rollout.executions.at(-1) === executionId && (rollout.status === 'running' || rollout.status === 'pausing' || rollout.status === 'aborting')) {
     return { ...noop(state), rollout: snapshot, answer: { outcome: 'ready' } };
   }
   if (rollout.status === 'succeeded') throw new DomainError('RolloutConflict', `rollout ${rollout.id} has already succeeded`);
@@ -381,7 +382,8 @@ export function nextBatch(state: ClusterState, snapshot: RolloutSnapshot, now: n
   let index = resuming ? 0 : rollout.batch + 1;
   while (index < batches.length && batches[index]!.every((s) => finished(requireNode(snapshot, s)))) index++;
   if (index >= batches.length) return keep({ outcome: 'done' });
-  const canary = rollout.input.pauseAfterFirstBatch && !rollout.canaryPaused && rollout.batch >= 0;
+  // The canary pause comes once the first batch has finished (index > 0), not before a retried first batch runs again.
+  const canary = rollout.input.pauseAfterFirstBatch && !rollout.canaryPaused && index > 0;
   if (rollout.status === 'pausing' || canary) return keep({ outcome: 'pause' });
   if (rollout.batchesThisExecution >= BATCHES_PER_EXECUTION) return keep({ outcome: 'continue' });
 
@@ -394,15 +396,23 @@ export function nextBatch(state: ClusterState, snapshot: RolloutSnapshot, now: n
   return { ...noop(state), rollout: next, answer: { outcome: 'batch', batch: index, servers } };
 }
 
+/** Removes the rollout's cluster claim if it has one; anyone else's stays (and is no reason to refuse). */
+function releaseAutomation(state: ClusterState, rolloutId: string, actor: Actor, now: number): Outcome {
+  if (!Object.hasOwn(state.cluster.claims, rolloutHolder(rolloutId))) return noop(state);
+  return clearClusterClaim(state, { holder: rolloutHolder(rolloutId), override: false }, actor, now);
+}
+
 /** Every server healthy: automation resumes (the rollout's cluster claim goes) and the rollout has succeeded. */
 export function finishRollout(state: ClusterState, snapshot: RolloutSnapshot, actor: Actor, now: number): RolloutOutcome {
+  // A repeat (a retry) of a finish already written: nothing to do.
+  if (snapshot.rollout.status === 'succeeded') return { ...noop(state), rollout: snapshot, answer: { outcome: 'succeeded' } };
   requireRunning(snapshot);
   const unhealthy = (snapshot.rollout.input.servers ?? []).filter((n) => {
     const view = viewOf(state, n, now);
     return view && (view.server.health !== 'running' || view.stale);
   });
   if (unhealthy.length > 0) throw new StepFailed('resume-automation', `not every server is healthy: ${unhealthy.join(', ')}`);
-  const released = clearClusterClaim(state, { holder: rolloutHolder(snapshot.rollout.id), override: false }, actor, now);
+  const released = releaseAutomation(state, snapshot.rollout.id, actor, now);
   const { rollout: _lock, ...cluster } = released.next.cluster;
   const next = withRollout(snapshot, { status: 'succeeded' }, now);
   return {
@@ -418,8 +428,10 @@ export function pauseRollout(state: ClusterState, snapshot: RolloutSnapshot, act
   const { rollout } = snapshot;
   if (rollout.status === 'paused') return { ...noop(state), rollout: snapshot, answer: { outcome: 'paused' } };
   requireRunning(snapshot);
-  const released = clearClusterClaim(state, { holder: rolloutHolder(rollout.id), override: false }, actor, now);
-  const next = withRollout(snapshot, { status: 'paused', ...(rollout.input.pauseAfterFirstBatch && { canaryPaused: true }) }, now);
+  const released = releaseAutomation(state, rollout.id, actor, now);
+  // Only a pause after the first batch stands for the canary's.
+  const firstBatchDone = (snapshot.plan?.[0] ?? []).length > 0 && snapshot.plan![0]!.every((s) => finished(requireNode(snapshot, s)));
+  const next = withRollout(snapshot, { status: 'paused', ...(rollout.input.pauseAfterFirstBatch && firstBatchDone && { canaryPaused: true }) }, now);
   return { ...released, events: [...released.events, rolloutEvent('pause-rollout', next)], rollout: next, answer: { outcome: 'paused' } };
 }
 
@@ -436,7 +448,7 @@ export function abortRollout(state: ClusterState, snapshot: RolloutSnapshot, act
   const { rollout } = snapshot;
   if (rollout.status === 'aborted') return { ...noop(state), rollout: snapshot, answer: { outcome: 'aborted' } };
   const held = heldNodes(state, snapshot);
-  const released = held.length === 0 ? clearClusterClaim(state, { holder: rolloutHolder(rollout.id), override: false }, actor, now) : noop(state);
+  const released = held.length === 0 ? releaseAutomation(state, rollout.id, actor, now) : noop(state);
   const { rollout: _lock, ...cluster } = released.next.cluster;
   let next = withRollout(snapshot, { status: 'aborted', stoppedNodes: held }, now);
   for (const server of held) {
@@ -477,21 +489,35 @@ export function failRollout(state: ClusterState, snapshot: RolloutSnapshot, fail
 // ---------------------------------------------------------------------------------------------------------
 // One node: each step records where the node is, then does its one thing
 
-/** A waiting step's timeout counts from the step that started the wait. */
-const WAIT_STARTED_BY: Partial<Record<NodeStep, NodeStep>> = { 'wait-roles': 'switchover', 'wait-drained': 'drain', 'wait-upgraded': 'maintain' };
-
 function enterStep(snapshot: RolloutSnapshot, server: string, step: NodeStep, now: number): RolloutSnapshot {
   const node = requireNode(snapshot, server);
   if (node.step === step) return snapshot;
   const { stableSince: _s, ...rest } = node;
-  const keepClock = WAIT_STARTED_BY[step] === node.step && node.stepStartedAt !== undefined;
-  return withNode(snapshot, { ...rest, step, outcome: 'in-progress', stepStartedAt: keepClock ? node.stepStartedAt : now });
+  return withNode(snapshot, { ...rest, step, outcome: 'in-progress', stepStartedAt: now });
 }
 
+/** An action step (switchover, drain, maintain, clear) records where the node is and starts its clock. */
 function nodeStep(state: ClusterState, snapshot: RolloutSnapshot, server: string, step: NodeStep, now: number) {
   requireRunning(snapshot);
   requireServer(state, server);
   return enterStep(snapshot, server, step, now);
+}
+
+/**
+ * A check writes nothing while it waits: the wait's timeout counts from the step that started it, so most
+ * polls are plain reads (the task handler then skips the write queue altogether).
+ */
+function waitingSince(snapshot: RolloutSnapshot, state: ClusterState, server: string, now: number): number {
+  requireRunning(snapshot);
+  requireServer(state, server);
+  return requireNode(snapshot, server).stepStartedAt ?? now;
+}
+
+/** True when an outcome writes nothing: the step can answer from a plain read. */
+export function changesNothing(outcome: RolloutOutcome<unknown>, state: ClusterState, snapshot: RolloutSnapshot): boolean {
+  const { rollout } = outcome;
+  return outcome.events.length === 0 && outcome.next === state && !outcome.removed && rollout.rollout === snapshot.rollout && rollout.plan === snapshot.plan &&
+    [...rollout.nodes].every(([server, node]) => snapshot.nodes.get(server) === node);
 }
 
 export type BeginAnswer = { outcome: 'primary' | 'replica' | 'done' };
@@ -519,10 +545,10 @@ export function requestSwitchover(state: ClusterState, snapshot: RolloutSnapshot
 }
 
 export function checkRoles(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome {
-  const next = nodeStep(state, snapshot, server, 'wait-roles', now);
+  const since = waitingSince(snapshot, state, server, now);
+  const next = snapshot;
   if (requireServer(state, server).role !== 'primary') return { ...noop(state), rollout: next, answer: { outcome: 'switched' } };
-  const node = requireNode(next, server);
-  if (now - (node.stepStartedAt ?? now) >= ROLE_SWITCH_TIMEOUT_SECONDS * SECOND) {
+  if (now - since >= ROLE_SWITCH_TIMEOUT_SECONDS * SECOND) {
     throw new StepFailed('wait-roles', `the agents did not report the new roles within ${ROLE_SWITCH_TIMEOUT_SECONDS} s`);
   }
   return { ...noop(state), rollout: next, answer: { outcome: 'waiting' } };
@@ -554,12 +580,12 @@ export function drainNode(state: ClusterState, snapshot: RolloutSnapshot, server
 
 /** Drained once its connections have ended; at `drainTimeoutSeconds`: forced into maintenance, or failed. */
 export function checkDrained(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
-  const next = nodeStep(state, snapshot, server, 'wait-drained', now);
+  const since = waitingSince(snapshot, state, server, now);
+  const next = snapshot;
   const view = viewOf(state, server, now)!;
   if (view.drained || view.maintenance || view.server.health === 'down') return { ...noop(state), rollout: next, answer: { outcome: 'drained' } };
-  const node = requireNode(next, server);
   const { drainTimeoutSeconds, onDrainTimeout } = snapshot.rollout.input;
-  if (now - (node.stepStartedAt ?? now) < drainTimeoutSeconds * SECOND) return { ...noop(state), rollout: next, answer: { outcome: 'waiting' } };
+  if (now - since < drainTimeoutSeconds * SECOND) return { ...noop(state), rollout: next, answer: { outcome: 'waiting' } };
   if (onDrainTimeout === 'fail') throw new StepFailed('wait-drained', `not drained within ${drainTimeoutSeconds} s (${view.server.connections ?? 0} connections left)`);
   const forced = maintainNow(state, snapshot, server, actor, now, `${upgradeReason(snapshot.rollout)} (forced: not drained within ${drainTimeoutSeconds} s)`);
   return { ...forced, rollout: next, answer: { outcome: 'forced' } };
@@ -575,13 +601,14 @@ export function markUpgradeTriggered(state: ClusterState, snapshot: RolloutSnaps
   return { ...outcome, rollout: next, answer: { outcome: 'triggered' } };
 }
 
+/** Upgraded: the node moves on to Verify, whose clock starts now. */
 export function checkUpgraded(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome {
-  const next = nodeStep(state, snapshot, server, 'wait-upgraded', now);
+  const since = waitingSince(snapshot, state, server, now);
   const s = requireServer(state, server);
   const { targetVersion, upgrade } = snapshot.rollout.input;
-  if (s.version === targetVersion && s.health === 'running') return { ...noop(state), rollout: next, answer: { outcome: 'upgraded' } };
-  const node = requireNode(next, server);
-  if (now - (node.stepStartedAt ?? now) >= upgrade.timeoutSeconds * SECOND) {
+  if (s.version === targetVersion && s.health === 'running') return { ...noop(state), rollout: enterStep(snapshot, server, 'verify', now), answer: { outcome: 'upgraded' } };
+  const next = snapshot;
+  if (now - since >= upgrade.timeoutSeconds * SECOND) {
     throw new StepFailed('wait-upgraded', `not at version ${targetVersion} and running within ${upgrade.timeoutSeconds} s (reports ${s.version ?? 'no version'}, ${s.health})`);
   }
   return { ...noop(state), rollout: next, answer: { outcome: 'waiting' } };
@@ -589,7 +616,8 @@ export function checkUpgraded(state: ClusterState, snapshot: RolloutSnapshot, se
 
 /** Healthy, at the version, lag under the bound, steadily for `stableForSeconds`; down or downgraded fails at once. */
 export function checkVerified(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome {
-  const entered = nodeStep(state, snapshot, server, 'verify', now);
+  waitingSince(snapshot, state, server, now);
+  const entered = enterStep(snapshot, server, 'verify', now);
   const s = requireServer(state, server);
   const view = viewServer(s, state.dcs.get(s.dc), state.cluster, now);
   const { targetVersion, verify } = snapshot.rollout.input;

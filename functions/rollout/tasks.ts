@@ -45,15 +45,25 @@ const actorFor = (rolloutId: string, execution: string): Actor => ({ user: R.rol
 
 type Decide<A> = (state: ClusterState, snapshot: R.RolloutSnapshot, actor: Actor, now: number) => R.RolloutOutcome<A>;
 
-/** One step: read the cluster and the rollout, decide, write all of it in one transaction. */
-async function step<A extends TaskOutput>(deps: TaskDeps, state: Record<string, unknown>, execution: string, nodes: 'all' | string[], decide: Decide<A>): Promise<A> {
+/**
+ * One step: read the cluster and the rollout, decide, write all of it in one transaction. A check (`readFirst`)
+ * decides on a plain read first and, when it would write nothing (a poll that is still waiting), answers from
+ * it without joining the cluster's write queue.
+ */
+async function step<A extends TaskOutput>(deps: TaskDeps, state: Record<string, unknown>, execution: string, nodes: 'all' | string[], decide: Decide<A>, readFirst = false): Promise<A> {
   const { cluster, rolloutId } = rolloutRef.parse(state);
   const actor = actorFor(rolloutId, execution);
-  const result = await deps.store.mutate(cluster, (current, snapshot) => {
+  const decideOn = (current: ClusterState | undefined, snapshot: R.RolloutSnapshot | undefined) => {
     if (!current) throw notFound(`cluster ${cluster}`);
     if (!snapshot) throw notFound(`rollout ${rolloutId}`);
     return decide(current, snapshot, actor, deps.now());
-  }, { actor, rollout: { id: rolloutId, nodes }, result: (outcome) => (outcome as R.RolloutOutcome<A>).answer });
+  };
+  if (readFirst) {
+    const [current, snapshot] = await Promise.all([deps.store.readCluster(cluster), deps.store.readRollout(cluster, rolloutId, nodes)]);
+    const preview = decideOn(current, snapshot);
+    if (R.changesNothing(preview, current!, snapshot!)) return preview.answer;
+  }
+  const result = await deps.store.mutate(cluster, decideOn, { actor, rollout: { id: rolloutId, nodes }, result: (outcome) => (outcome as R.RolloutOutcome<A>).answer });
   return result.result;
 }
 
@@ -76,11 +86,13 @@ function failureOf(error: unknown): { step?: string; reason: string } | undefine
   return { ...(step && { step }), reason: step ? message : `${name ?? 'Error'}: ${message}` };
 }
 
-const nodeTask = <A extends TaskOutput>(decide: (s: ClusterState, r: R.RolloutSnapshot, server: string, actor: Actor, now: number) => R.RolloutOutcome<A>): Handler =>
+const nodeTask = <A extends TaskOutput>(decide: (s: ClusterState, r: R.RolloutSnapshot, server: string, actor: Actor, now: number) => R.RolloutOutcome<A>, readFirst = false): Handler =>
   (state, execution, deps) => {
     const server = serverOf(state);
-    return step(deps, state, execution, [server], (s, r, actor, now) => decide(s, r, server, actor, now));
+    return step(deps, state, execution, [server], (s, r, actor, now) => decide(s, r, server, actor, now), readFirst);
   };
+/** A check: usually a plain read. */
+const checkTask = <A extends TaskOutput>(decide: (s: ClusterState, r: R.RolloutSnapshot, server: string, actor: Actor, now: number) => R.RolloutOutcome<A>) => nodeTask(decide, true);
 
 export const TASKS: Record<LambdaTask, Handler> = {
   /** A new execution: the API's rollout (ids), or the full input from the Step Functions console. */
@@ -116,11 +128,11 @@ export const TASKS: Record<LambdaTask, Handler> = {
     return step(deps, state, execution, 'all', (s, r, _a, now) => R.failRollout(s, r, failure, now));
   },
 
-  beginNode: nodeTask((s, r, server, _a, now) => R.beginNode(s, r, server, now)),
+  beginNode: checkTask((s, r, server, _a, now) => R.beginNode(s, r, server, now)),
   requestSwitchover: nodeTask(R.requestSwitchover),
-  checkRoles: nodeTask((s, r, server, _a, now) => R.checkRoles(s, r, server, now)),
+  checkRoles: checkTask((s, r, server, _a, now) => R.checkRoles(s, r, server, now)),
   drainNode: nodeTask(R.drainNode),
-  checkDrained: nodeTask(R.checkDrained),
+  checkDrained: checkTask(R.checkDrained),
   async triggerUpgrade(state, execution, deps) {
     const server = serverOf(state);
     const { cluster, rolloutId } = rolloutRef.parse(state);
@@ -141,8 +153,8 @@ export const TASKS: Record<LambdaTask, Handler> = {
     await deps.triggerUpgrade(spec!, request!);
     return answer;
   },
-  checkUpgraded: nodeTask((s, r, server, _a, now) => R.checkUpgraded(s, r, server, now)),
-  checkVerified: nodeTask((s, r, server, _a, now) => R.checkVerified(s, r, server, now)),
+  checkUpgraded: checkTask((s, r, server, _a, now) => R.checkUpgraded(s, r, server, now)),
+  checkVerified: checkTask((s, r, server, _a, now) => R.checkVerified(s, r, server, now)),
   clearNode: nodeTask(R.clearNode),
   recordNodeFailure: (state, execution, deps) => {
     const caught = failureOf(state.error);

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskPayload } from '../../functions/rollout/tasks.js';
 import { runSweep } from '../../functions/sweeper.js';
+import { taskBindings } from '../../workflows/asl.js';
 import { httpEnv, seedCluster, type HttpEnv } from '../support/env.js';
 
 const V0 = '10.11.6';
@@ -162,9 +163,12 @@ const getRollout = async (c: string, id: string) => {
   return res.body;
 };
 
-/** Polls the rollout until it is succeeded, failed, aborted or paused; then waits for its execution to end. */
-async function settle(c: string, id: string): Promise<any> {
-  const rollout = await until(`rollout ${id} to end`, () => getRollout(c, id), (r) => TERMINAL.includes(r.status));
+/**
+ * Polls the rollout until its `executions`-th execution (a resume's is recorded by its Preflight) has left it
+ * succeeded, failed, aborted or paused; then waits for that execution to end.
+ */
+async function settle(c: string, id: string, executions = 1): Promise<any> {
+  const rollout = await until(`rollout ${id} to end`, () => getRollout(c, id), (r) => r.executions.length >= executions && TERMINAL.includes(r.status));
   const execution = env.engine.list().find((e) => e.arn === rollout.executions.at(-1));
   await execution?.done;
   return getRollout(c, id);
@@ -249,26 +253,34 @@ describe('a rollout', () => {
     }
   });
 
-  it('retries a task that fails once and still succeeds', async () => {
+  it('retries each task that fails once (Transient) and still succeeds', async () => {
     const agent = (await cluster('flaky', MARIADB3)).start();
-    let thrown = 0;
+    // Every task fails the first time it runs for this cluster.
+    const thrown = new Set<string>();
     hook = (payload) => {
-      if (payload.task === 'checkDrained' && (payload.state as { cluster?: string }).cluster === 'flaky' && thrown === 0) {
-        thrown++;
-        throw Object.assign(new Error('the backend is busy'), { name: 'Transient' });
-      }
+      if ((payload.state as { cluster?: string }).cluster !== 'flaky' || thrown.has(payload.task)) return;
+      thrown.add(payload.task);
+      throw Object.assign(new Error('the backend is busy'), { name: 'Transient' });
     };
     try {
       const started = await start('flaky', {});
       const done = await settle('flaky', started.id);
-      expect(thrown).toBe(1);
       expect(done.status).toBe('succeeded');
       expect(done.servers.every((s: any) => s.outcome === 'upgraded')).toBe(true);
+      expect([...thrown]).toEqual(expect.arrayContaining(['preflight', 'pauseAutomation', 'plan', 'nextBatch', 'beginNode', 'requestSwitchover', 'checkRoles', 'drainNode', 'checkDrained', 'triggerUpgrade', 'checkUpgraded', 'checkVerified', 'clearNode', 'finishRollout']));
 
+      // The executions' event logs: each failed task's state was retried by its Retry, not caught.
       const executions = env.engine.list().filter((e) => e.input.rolloutId === started.id);
-      const retried = executions.flatMap((e) => e.events).filter((e) => e.type === 'StateRetried');
-      expect(retried.map((e) => (e as { state: { name: string } }).state.name)).toEqual(['CheckDrained']);
       expect(executions.every((e) => e.status === 'SUCCEEDED')).toBe(true);
+      const events = executions.flatMap((e) => e.events);
+      const retried = new Set(events.filter((e) => e.type === 'StateRetried').map((e) => (e as { state: { name: string } }).state.name));
+      expect(retried).toContain('CheckDrained');
+      const bindings = { ...taskBindings(env.engine.definitions.rollout), ...taskBindings(env.engine.definitions.node) };
+      for (const task of thrown) {
+        const states = Object.entries(bindings).filter(([, t]) => t === task).map(([state]) => state);
+        expect(states.some((state) => retried.has(state)), `${task} (${states.join(', ')}) retried`).toBe(true);
+      }
+      expect(events.filter((e) => e.type === 'StateCaught')).toEqual([]);
     } finally {
       hook = undefined;
       await agent.stop();
@@ -311,7 +323,7 @@ describe('a rollout', () => {
       expect(retried.body.failure).toBeUndefined();
       const resumed = await env.call('POST', `/v1/clusters/lagging/rollouts/${started.id}/resume`);
       expect(resumed.status, JSON.stringify(resumed.body)).toBe(202);
-      const done = await settle('lagging', started.id);
+      const done = await settle('lagging', started.id, 2);
       expect(done.status).toBe('succeeded');
       expect(done.executions).toHaveLength(2);
       expect(done.servers.every((s: any) => s.outcome === 'upgraded')).toBe(true);
@@ -410,7 +422,7 @@ describe('operators', () => {
       agent.upgrade = true;
       const resumed = await env.call('POST', `/v1/clusters/abort/rollouts/${id}/resume`);
       expect(resumed.status, JSON.stringify(resumed.body)).toBe(202);
-      const done = await settle('abort', id);
+      const done = await settle('abort', id, 2);
       expect(done.status).toBe('succeeded');
       expect(done.executions).toHaveLength(2);
       for (const s of (await servers('abort')).values()) expect(s).toMatchObject({ version: V1, claims: [] });
@@ -436,7 +448,7 @@ describe('operators', () => {
 
       const resumed = await env.call('POST', `/v1/clusters/canary/rollouts/${started.id}/resume`);
       expect(resumed.status, JSON.stringify(resumed.body)).toBe(202);
-      const done = await settle('canary', started.id);
+      const done = await settle('canary', started.id, 2);
       expect(done.status).toBe('succeeded');
       expect(done.executions).toHaveLength(2);
       expect(done.executions[0]).toBe(paused.executions[0]);

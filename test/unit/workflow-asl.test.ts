@@ -107,7 +107,7 @@ describe.each([rolloutMachine, nodeMachine] as AnyStateMachine[])('the $id machi
 describe('what the executions carry', () => {
   it('Preflight replaces the input with ids; every task gets the state and the execution id', () => {
     const rollout = toAsl(rolloutMachine, DEFAULT_ASL_OPTIONS);
-    expect(rollout.States.Preflight!.ResultPath).toBe('$');
+    expect(rollout.States.Preflight!.ResultPath).toBeUndefined(); // the default, `$`: the answer replaces the input
     expect(Object.keys(rollout.States.Preflight!.ResultSelector as object).sort()).toEqual(['cluster.$', 'rolloutId.$']);
     for (const state of Object.values(rollout.States).filter((s) => s.Resource === 'arn:aws:states:::lambda:invoke')) {
       expect((state.Parameters as { Payload: Record<string, string> }).Payload).toMatchObject({ 'state.$': '$', 'execution.$': '$$.Execution.Id' });

@@ -223,7 +223,8 @@ describe('createRollout', () => {
 
   it('an already-upgraded target does not have to be healthy to be skipped', () => {
     const st = patch(fleet(), 'r1', { version: V2, health: 'down' });
-    expect(createRollout(st, ID, input(), actor(), NOW).rollout.rollout.alreadyUpgraded).toEqual(['r1']);
+    const roomy = { ...st, cluster: { ...st.cluster, budget: { maxUnavailablePerDc: 2 } } };
+    expect(createRollout(roomy, ID, input(), actor(), NOW).rollout.rollout.alreadyUpgraded).toEqual(['r1']);
   });
 
   it('refuses when the budget allows no target out of service (BudgetExceeded)', () => {
@@ -462,6 +463,15 @@ describe('nextBatch', () => {
     expect(third.answer).toEqual({ outcome: 'batch', batch: 2, servers: ['r3'] });
   });
 
+  it('pauseAfterFirstBatch: a first batch that failed and was retried runs again before the canary pause', () => {
+    const { st, r } = started(fleet(), { pauseAfterFirstBatch: true });
+    // batch 0 (r1) failed, r1 was retried, and a new execution starts
+    const snap = withNodes(withRecord(r, { batch: 0, batchesThisExecution: 0 }), node('r1', { outcome: 'pending', attempt: 1 }));
+    const o = nextBatch(st, snap, NOW);
+    expect(o.answer).toEqual({ outcome: 'batch', batch: 0, servers: ['r1'] });
+    expect(nextBatch(st, withNodes(o.rollout, done('r1')), NOW).answer).toEqual({ outcome: 'pause' });
+  });
+
   it('without pauseAfterFirstBatch there is no canary pause', () => {
     const { st, r } = started();
     expect(nextBatch(st, withNodes(after(r, 0), done('r1')), NOW).answer).toMatchObject({ outcome: 'batch', batch: 1 });
@@ -471,7 +481,8 @@ describe('nextBatch', () => {
     expect(BATCHES_PER_EXECUTION).toBe(20);
     const st = state(replicas('r', 30), { cluster: { budget: { maxUnavailablePerDc: 10 } } });
     const { st: s, r } = started(st);
-    const snap = withNodes(withRecord(r, { batch: 0, batchesThisExecution: BATCHES_PER_EXECUTION }), done('r1'));
+    const [first, second] = [r.plan![0]![0]!, r.plan![1]![0]!];
+    const snap = withNodes(withRecord(r, { batch: 0, batchesThisExecution: BATCHES_PER_EXECUTION }), done(first));
     const o = nextBatch(s, snap, NOW);
     expect(o.answer).toEqual({ outcome: 'continue' });
     expect(o.rollout).toBe(snap);
@@ -480,7 +491,7 @@ describe('nextBatch', () => {
     // the successor's Preflight starts counting again
     const successor = preflight(s, snap, 'exec-2', actor(), NOW).rollout;
     expect(successor.rollout.batchesThisExecution).toBe(0);
-    expect(nextBatch(s, successor, NOW).answer).toEqual({ outcome: 'batch', batch: 1, servers: ['r2'] });
+    expect(nextBatch(s, successor, NOW).answer).toEqual({ outcome: 'batch', batch: 1, servers: [second] });
   });
 
   it('answers abort while the rollout is being aborted', () => {
@@ -530,7 +541,7 @@ describe('preflight', () => {
 
   it('a repeated call with the same execution id is a no-op', () => {
     const { st, r } = started();
-    const o = preflight(st, r, 'exec-1', actor(), NOW + MIN);
+    const o = preflight(st, r, 'exec-1', actor(), NOW + 10 * SEC);
     expect(o.rollout).toBe(r);
     expect(o.next).toBe(st);
     expect(o.events).toEqual([]);
@@ -542,7 +553,7 @@ describe('preflight', () => {
     const { st, r } = started();
     for (const status of ['pausing', 'aborting'] as const) {
       const snap = withRecord(r, { status });
-      const o = preflight(st, snap, 'exec-1', actor(), NOW + MIN);
+      const o = preflight(st, snap, 'exec-1', actor(), NOW + 10 * SEC);
       expect(o.rollout.rollout.status).toBe(status);
       expect(o.rollout.rollout.executions).toEqual(['exec-1']);
       expect(o.events).toEqual([]);
@@ -552,8 +563,8 @@ describe('preflight', () => {
   it('resumes a paused rollout with a new execution (resume-rollout), counting batches afresh', () => {
     const { st, r } = started();
     const paused = withNodes(withRecord(r, { status: 'paused', batch: 1, batchesThisExecution: 2 }), done('r1'), done('r2'));
-    const o = preflight(st, paused, 'exec-2', actor(), NOW + MIN);
-    expect(o.rollout.rollout).toMatchObject({ status: 'running', executions: ['exec-1', 'exec-2'], batchesThisExecution: 0, batch: 1 });
+    const o = preflight(st, paused, 'exec-2', actor(), NOW + 10 * SEC);
+    expect(o.rollout.rollout).toMatchObject({ status: 'running', executions: ['exec-1', 'exec-2'], batchesThisExecution: 0, batch: 1, updatedAt: NOW + 10 * SEC });
     expect(actions(o)).toEqual(['resume-rollout']);
     expect(o.events[0]!.after).toMatchObject({ execution: 'exec-2' });
     expect(o.rollout.nodes.get('r1')).toEqual(done('r1'));
@@ -582,7 +593,7 @@ describe('preflight', () => {
     const aborted = abortRollout(heldSt, withNodes(withRecord(r, { status: 'aborting', batch: 1 }), done('r1'), node('r2', { step: 'wait-upgraded', outcome: 'in-progress' })), actor(), NOW);
     expect(aborted.next.cluster.rollout).toBeUndefined();
     expect(aborted.rollout.rollout.stoppedNodes).toEqual(['r2']);
-    const o = preflight(aborted.next, aborted.rollout, 'exec-2', actor(), NOW + MIN);
+    const o = preflight(aborted.next, aborted.rollout, 'exec-2', actor(), NOW + 10 * SEC);
     expect(o.next.cluster.rollout).toBe(ID);
     expect(nodeOf(o.rollout, 'r2')).toMatchObject({ outcome: 'pending', step: 'wait-upgraded' });
     expect(nodeOf(o.rollout, 'r1')).toEqual(done('r1'));
@@ -613,8 +624,10 @@ describe('preflight', () => {
     expect(e.code).toBe('RolloutConflict');
     expect(e.details).toEqual({ server: 'r3' });
     expect(preflight(holding(down, 'r3'), paused, 'exec-2', actor(), NOW).answer.outcome).toBe('ready');
-    // a finished node may be anything
-    expect(preflight(down, withNodes(paused, done('r3')), 'exec-2', actor(), NOW).answer.outcome).toBe('ready');
+    // a finished node need not be healthy (the budget must still leave room for the others)
+    const roomy = { ...down, cluster: { ...down.cluster, budget: { maxUnavailablePerDc: 2 } } };
+    expect(preflight(roomy, withNodes(paused, done('r3')), 'exec-2', actor(), NOW).answer.outcome).toBe('ready');
+    expect(caught(() => preflight(down, withNodes(paused, done('r3')), 'exec-2', actor(), NOW)).code).toBe('BudgetExceeded');
   });
 
   it('refuses when a pending target was removed from the cluster (NotFound)', () => {
@@ -664,24 +677,20 @@ describe('beginNode', () => {
 });
 
 describe('drainNode', () => {
-  it("sets the rollout's graceful claim (onDeadline hold) with the rollout's drain timeout", () => {
-    const { st, r } = started(fleet(), { drainTimeoutSeconds: 120 });
+  it("sets the rollout's graceful drain claim (onDeadline hold): no new connections, open ones finish", () => {
+    const { st, r } = started();
     const o = drainNode(st, r, 'r1', actor(), NOW + SEC);
     expect(o.next.servers.get('r1')!.claims).toEqual({
-      [HOLDER]: {
-        mode: 'maintenance',
-        force: false,
-        actor: 'alice',
-        since: NOW + SEC,
-        onDeadline: 'hold',
-        reason: `rollout ${ID}: upgrade to ${V2}`,
-        drainDeadline: NOW + SEC + 120 * SEC,
-      },
+      [HOLDER]: { mode: 'drain', force: false, actor: 'alice', since: NOW + SEC, onDeadline: 'hold', reason: `rollout ${ID}: upgrade to ${V2}` },
     });
     expect(o.events).toHaveLength(1);
-    expect(o.events[0]).toMatchObject({ action: 'set-maintenance', target: 'server:r1' });
+    expect(o.events[0]).toMatchObject({ action: 'set-maintenance', target: 'server:r1', reason: `rollout ${ID}: upgrade to ${V2}` });
     expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'drain', outcome: 'in-progress', stepStartedAt: NOW + SEC });
     expect(o.answer).toEqual({ outcome: 'draining' });
+    // out of routing at once, but not in maintenance
+    const view = viewOf(o.next, 'r1', NOW + SEC)!;
+    expect(view.routable).toBe(false);
+    expect(view.maintenance).toBe(false);
   });
 
   it('is idempotent: a repeat changes nothing and keeps the step clock', () => {
@@ -693,6 +702,15 @@ describe('drainNode', () => {
     expect(nodeOf(again.rollout, 'r1').stepStartedAt).toBe(NOW);
   });
 
+  it('a server the rollout already holds keeps its claim as it is (a resumed node)', () => {
+    const { st, r } = started();
+    const forced = patch(st, 'r1', { claims: { [HOLDER]: held({ force: true }) } });
+    const o = drainNode(forced, r, 'r1', actor(), NOW + MIN);
+    expect(o.next).toBe(forced);
+    expect(o.events).toEqual([]);
+    expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'drain', stepStartedAt: NOW + MIN });
+  });
+
   it('is refused by the budget (BudgetExceeded), setting nothing', () => {
     const { st, r } = started();
     // dc1 of 4 allows 1 unavailable: r2 is already in manual maintenance
@@ -701,75 +719,82 @@ describe('drainNode', () => {
     expect(e.code).toBe('BudgetExceeded');
     expect(e.details).toMatchObject({ newlyUnavailable: ['r1'] });
   });
-
-  it('keeps a claim the rollout already forced forced', () => {
-    const { st, r } = started();
-    const forced = holding(st, 'r1');
-    const f = patch(forced, 'r1', { claims: { [HOLDER]: held({ force: true }) } });
-    const o = drainNode(f, r, 'r1', actor(), NOW);
-    expect(o.next.servers.get('r1')!.claims[HOLDER]!.force).toBe(true);
-  });
 });
 
 describe('checkDrained', () => {
-  /** The primary, still finishing transactions, under the rollout's claim. */
-  function drainingPrimary(overrides: Partial<RolloutInput> = {}) {
+  /** `name` with open connections, under the rollout's drain claim set at NOW. */
+  function draining(name: string, overrides: Partial<RolloutInput> = {}) {
     const { st, r } = started(fleet(), overrides);
-    const busy = patch(st, 'p', { openTransactions: 3 });
-    const drained = drainNode(busy, r, 'p', actor(), NOW);
+    const busy = patch(st, name, { connections: 12, openTransactions: 2 });
+    const drained = drainNode(busy, r, name, actor(), NOW);
     return { st: drained.next, r: drained.rollout };
   }
 
-  it('a replica is drained as soon as the claim is set', () => {
+  it('a server without connections is drained as soon as the claim is set', () => {
     const { st, r } = started();
     const d = drainNode(st, r, 'r1', actor(), NOW);
-    const o = checkDrained(d.next, d.rollout, 'r1', actor(), NOW);
+    const o = checkDrained(d.next, d.rollout, 'r1', actor(), NOW + SEC);
     expect(o.answer).toEqual({ outcome: 'drained' });
     expect(o.events).toEqual([]);
+    expect(o.next).toBe(d.next);
+    // the wait's clock is the drain's
     expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'wait-drained', stepStartedAt: NOW });
   });
 
-  it('a primary with open transactions stays waiting until they finish', () => {
-    const { st, r } = drainingPrimary();
-    const first = checkDrained(st, r, 'p', actor(), NOW);
+  it('a server (a primary too) with open connections stays waiting until they end', () => {
+    for (const name of ['r1', 'p']) {
+      const { st, r } = draining(name);
+      const first = checkDrained(st, r, name, actor(), NOW + SEC);
+      expect(first.answer).toEqual({ outcome: 'waiting' });
+      expect(first.next).toBe(st);
+      expect(viewOf(st, name, NOW)!.state).toMatch(/^Draining/);
+      const later = checkDrained(st, first.rollout, name, actor(), NOW + 299 * SEC);
+      expect(later.answer).toEqual({ outcome: 'waiting' });
+      const ended = patch(st, name, { connections: 0, openTransactions: 0 });
+      expect(checkDrained(ended, first.rollout, name, actor(), NOW + 10 * SEC).answer).toEqual({ outcome: 'drained' });
+    }
+  });
+
+  it('a down server counts as drained', () => {
+    const { st, r } = draining('r1');
+    expect(checkDrained(patch(st, 'r1', { health: 'down' }), r, 'r1', actor(), NOW).answer).toEqual({ outcome: 'drained' });
+  });
+
+  it('at drainTimeoutSeconds (counted from Drain) with onDrainTimeout force: forced into maintenance', () => {
+    const { st, r } = draining('p');
+    // the first poll comes late: the clock still started at Drain
+    const first = checkDrained(st, r, 'p', actor(), NOW + 200 * SEC);
     expect(first.answer).toEqual({ outcome: 'waiting' });
-    expect(first.next).toBe(st);
-    const later = checkDrained(st, first.rollout, 'p', actor(), NOW + 299 * SEC);
-    expect(later.answer).toEqual({ outcome: 'waiting' });
-    expect(nodeOf(later.rollout, 'p').stepStartedAt).toBe(NOW);
-    const finishedTx = patch(st, 'p', { openTransactions: 0 });
-    expect(checkDrained(finishedTx, first.rollout, 'p', actor(), NOW + 10 * SEC).answer).toEqual({ outcome: 'drained' });
-  });
-
-  it('the claim alone never forces (onDeadline hold): the rollout decides at drainTimeoutSeconds', () => {
-    const { st } = drainingPrimary();
-    expect(viewOf(st, 'p', NOW + HOUR)!.pending).toBe(true);
-  });
-
-  it("at drainTimeoutSeconds with onDrainTimeout force: the claim is forced, with a force-maintenance event", () => {
-    const { st, r } = drainingPrimary();
-    const first = checkDrained(st, r, 'p', actor(), NOW);
     const o = checkDrained(st, first.rollout, 'p', actor(), NOW + 300 * SEC);
     expect(o.answer).toEqual({ outcome: 'forced' });
-    const c = o.next.servers.get('p')!.claims[HOLDER]!;
-    expect(c.force).toBe(true);
-    expect(c).toEqual({ ...st.servers.get('p')!.claims[HOLDER]!, force: true });
+    expect(o.next.servers.get('p')!.claims[HOLDER]).toEqual({
+      mode: 'maintenance',
+      force: true,
+      actor: 'alice',
+      since: NOW,
+      onDeadline: 'hold',
+      reason: `rollout ${ID}: upgrade to ${V2} (forced: not drained within 300 s)`,
+    });
     expect(o.events).toHaveLength(1);
-    expect(o.events[0]).toMatchObject({ action: 'force-maintenance', target: 'server:p', reason: 'drain timeout after 300 s' });
-    expect(viewOf(o.next, 'p', NOW + 300 * SEC)!.maintenance).toBe(true);
+    expect(o.events[0]).toMatchObject({ target: 'server:p' });
+    expect(o.events[0]!.reason).toContain('forced');
+    const view = viewOf(o.next, 'p', NOW + 300 * SEC)!;
+    expect(view.maintenance).toBe(true);
+    expect(view.closeConnections).toBe(true);
     // and the next check finds it drained
     expect(checkDrained(o.next, o.rollout, 'p', actor(), NOW + 301 * SEC).answer).toEqual({ outcome: 'drained' });
   });
 
-  it('at drainTimeoutSeconds with onDrainTimeout fail: StepFailed at wait-drained', () => {
-    const { st, r } = drainingPrimary({ onDrainTimeout: 'fail', drainTimeoutSeconds: 60 });
-    const first = checkDrained(st, r, 'p', actor(), NOW);
-    expect(checkDrained(st, first.rollout, 'p', actor(), NOW + 59 * SEC).answer).toEqual({ outcome: 'waiting' });
-    const e = caught(() => checkDrained(st, first.rollout, 'p', actor(), NOW + 60 * SEC));
+  it('at drainTimeoutSeconds with onDrainTimeout fail: StepFailed at wait-drained, the claim kept', () => {
+    const { st, r } = draining('r1', { onDrainTimeout: 'fail', drainTimeoutSeconds: 60 });
+    const first = checkDrained(st, r, 'r1', actor(), NOW);
+    expect(checkDrained(st, first.rollout, 'r1', actor(), NOW + 59 * SEC).answer).toEqual({ outcome: 'waiting' });
+    const e = caught(() => checkDrained(st, first.rollout, 'r1', actor(), NOW + 60 * SEC));
     expect(e).toBeInstanceOf(StepFailed);
     expect(e.name).toBe('StepFailed');
     expect((e as StepFailed).step).toBe('wait-drained');
     expect(e.message).toContain('60 s');
+    expect(e.message).toContain('12 connections');
   });
 });
 
@@ -829,6 +854,15 @@ describe('checkRoles', () => {
     expect(checkRoles(swapped, first.rollout, 'p', NOW + 10 * SEC).answer).toEqual({ outcome: 'switched' });
   });
 
+  it('the timeout counts from the switchover request', () => {
+    const { st, r } = started();
+    const ready = patch(st, 'r1', { version: V2 });
+    const asked = requestSwitchover(ready, r, 'p', actor(), NOW);
+    const first = checkRoles(asked.next, asked.rollout, 'p', NOW + 200 * SEC);
+    expect(nodeOf(first.rollout, 'p')).toMatchObject({ step: 'wait-roles', stepStartedAt: NOW });
+    expect((caught(() => checkRoles(asked.next, first.rollout, 'p', NOW + ROLE_SWITCH_TIMEOUT_SECONDS * SEC)) as StepFailed).step).toBe('wait-roles');
+  });
+
   it(`fails (StepFailed at wait-roles) after ${ROLE_SWITCH_TIMEOUT_SECONDS} s`, () => {
     const { st, r } = started();
     const first = checkRoles(st, r, 'p', NOW);
@@ -840,17 +874,26 @@ describe('checkRoles', () => {
 });
 
 describe('markUpgradeTriggered', () => {
-  it('records the maintain step while the rollout holds the server', () => {
+  it('puts the drained server in maintenance (forced) for the upgrade and records the maintain step', () => {
     const { st, r } = started();
-    const o = markUpgradeTriggered(holding(st, 'r1'), r, 'r1', NOW);
+    const d = drainNode(st, r, 'r1', actor(), NOW);
+    const o = markUpgradeTriggered(d.next, d.rollout, 'r1', actor(), NOW + MIN);
     expect(o.answer).toEqual({ outcome: 'triggered' });
-    expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'maintain', stepStartedAt: NOW });
-    expect(o.events).toEqual([]);
+    expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'maintain', stepStartedAt: NOW + MIN });
+    expect(o.next.servers.get('r1')!.claims).toEqual({
+      [HOLDER]: { mode: 'maintenance', force: true, actor: 'alice', since: NOW, onDeadline: 'hold', reason: `rollout ${ID}: upgrade to ${V2}` },
+    });
+    expect(viewOf(o.next, 'r1', NOW + MIN)!.maintenance).toBe(true);
+    expect(actions(o)).toEqual(['update-maintenance']);
+    // a repeat (a retry) changes nothing
+    const again = markUpgradeTriggered(o.next, o.rollout, 'r1', actor(), NOW + MIN + SEC);
+    expect(again.events).toEqual([]);
+    expect(again.next).toBe(o.next);
   });
 
   it('fails (StepFailed at maintain) when the rollout no longer holds the server', () => {
     const { st, r } = started();
-    const e = caught(() => markUpgradeTriggered(patch(st, 'r1', { claims: { manual: claim() } }), r, 'r1', NOW));
+    const e = caught(() => markUpgradeTriggered(patch(st, 'r1', { claims: { manual: claim() } }), r, 'r1', actor(), NOW));
     expect((e as StepFailed).step).toBe('maintain');
     expect(e.message).toContain('r1');
   });
@@ -878,6 +921,16 @@ describe('checkUpgraded', () => {
     expect(e.message).toContain(V1);
     // upgraded just in time is upgraded
     expect(checkUpgraded(patch(st, 'r1', { version: V2 }), first.rollout, 'r1', NOW + 900 * SEC).answer).toEqual({ outcome: 'upgraded' });
+  });
+
+  it('the timeout counts from Maintain, however late the first poll', () => {
+    const { st, r } = started();
+    const d = drainNode(st, r, 'r1', actor(), NOW - HOUR);
+    const m = markUpgradeTriggered(d.next, d.rollout, 'r1', actor(), NOW);
+    const first = checkUpgraded(m.next, m.rollout, 'r1', NOW + 1000 * SEC);
+    expect(nodeOf(first.rollout, 'r1')).toMatchObject({ step: 'wait-upgraded', stepStartedAt: NOW });
+    expect(checkUpgraded(m.next, first.rollout, 'r1', NOW + 1799 * SEC).answer).toEqual({ outcome: 'waiting' });
+    expect((caught(() => checkUpgraded(m.next, first.rollout, 'r1', NOW + 1800 * SEC)) as StepFailed).step).toBe('wait-upgraded');
   });
 });
 
@@ -1022,7 +1075,7 @@ describe('finishRollout', () => {
   it("succeeds: releases the rollout's cluster claim and the lock, leaving others' cluster claims", () => {
     const { st, r } = started();
     const s = { ...st, cluster: { ...st.cluster, claims: { ...st.cluster.claims, manual: claim({ until: NOW + HOUR }) } } };
-    const o = finishRollout(s, r, actor(), NOW + HOUR - 1);
+    const o = finishRollout(s, r, actor(), NOW + SEC);
     expect(o.rollout.rollout.status).toBe('succeeded');
     expect(o.next.cluster.claims).toEqual({ manual: claim({ until: NOW + HOUR }) });
     expect(o.next.cluster.rollout).toBeUndefined();
@@ -1030,7 +1083,7 @@ describe('finishRollout', () => {
     expect(actions(o)).toEqual(['clear-maintenance', 'finish-rollout']);
     expect(o.answer).toEqual({ outcome: 'succeeded' });
     // the lock is free: another rollout may start
-    expect(createRollout(o.next, 'r-2', input(), actor(), NOW + HOUR - 1).answer.outcome).toBe('created');
+    expect(createRollout(o.next, 'r-2', input(), actor(), NOW + SEC).answer.outcome).toBe('created');
   });
 
   it('is idempotent: a repeat on a succeeded rollout changes nothing', () => {
@@ -1326,8 +1379,20 @@ describe('retryNode and skipNode', () => {
   it('after a skip the rollout resumes and the skipped node is not run again', () => {
     const { st, r } = failedOn('r1');
     const skipped = skipNode(st, withRecord(r, { batch: 0, batchesThisExecution: 1 }), 'r1', actor(), NOW);
-    const resumed = preflight(skipped.next, skipped.rollout, 'exec-2', actor(), NOW);
+    // while the skipped server stays in the operator's maintenance, dc1 (4 servers, 1 allowed) has no room
+    expect(caught(() => preflight(skipped.next, skipped.rollout, 'exec-2', actor(), NOW)).code).toBe('BudgetExceeded');
+    const cleared = patch(skipped.next, 'r1', { claims: {} });
+    const resumed = preflight(cleared, skipped.rollout, 'exec-2', actor(), NOW);
     expect(nextBatch(resumed.next, resumed.rollout, NOW).answer).toEqual({ outcome: 'batch', batch: 1, servers: ['r2'] });
+  });
+
+  it('a retried node that the rollout still holds does not block the resume on the budget', () => {
+    // dc1 of 4 allows 1 unavailable, and the held r1 is that one: the rollout carries on with it
+    const { st, r } = failedOn('r1');
+    const retried = retryNode(st, r, 'r1', NOW);
+    const resumed = preflight(retried.next, retried.rollout, 'exec-2', actor(), NOW);
+    expect(resumed.rollout.rollout.status).toBe('running');
+    expect(nextBatch(resumed.next, resumed.rollout, NOW).answer).toEqual({ outcome: 'batch', batch: 0, servers: ['r1'] });
   });
 });
 
@@ -1340,7 +1405,7 @@ describe('while the rollout is being aborted', () => {
     ['checkRoles', (st, r) => checkRoles(st, r, 'p', NOW)],
     ['drainNode', (st, r) => drainNode(st, r, 'r1', actor(), NOW)],
     ['checkDrained', (st, r) => checkDrained(st, r, 'r1', actor(), NOW)],
-    ['markUpgradeTriggered', (st, r) => markUpgradeTriggered(st, r, 'r1', NOW)],
+    ['markUpgradeTriggered', (st, r) => markUpgradeTriggered(st, r, 'r1', actor(), NOW)],
     ['checkUpgraded', (st, r) => checkUpgraded(st, r, 'r1', NOW)],
     ['checkVerified', (st, r) => checkVerified(st, r, 'r1', NOW)],
     ['clearNode', (st, r) => clearNode(st, r, 'r1', actor(), NOW)],
@@ -1405,7 +1470,7 @@ describe('a whole rollout, step by step', () => {
         }
         exec(drainNode(st, r, name, actor(), t));
         expect(exec(checkDrained(st, r, name, actor(), t)).answer.outcome).toBe('drained');
-        exec(markUpgradeTriggered(st, r, name, t));
+        exec(markUpgradeTriggered(st, r, name, actor(), t));
         st = patch(st, name, { version: V2 });
         expect(exec(checkUpgraded(st, r, name, t)).answer.outcome).toBe('upgraded');
         exec(checkVerified(st, r, name, t));
