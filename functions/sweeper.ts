@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { abortRollout, failRollout } from './domain/rollout.js';
 import { sweep } from './domain/sweep.js';
 import type { Deps } from './http/handler.js';
-import { runtimeDeps } from './runtime.js';
+import { rolloutRuntimeDeps } from './rollout/runtime.js';
 
 const BATCH = 40;
 
@@ -51,4 +51,4 @@ export async function runSweep(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>): 
   return { clusters: clusters.length, changes };
 }
 
-export const handler = async () => runSweep(runtimeDeps());
+export const handler = async () => runSweep(rolloutRuntimeDeps());

@@ -5,7 +5,7 @@ import type { ClusterState } from '../domain/model.js';
 import * as R from '../domain/rollout.js';
 import { actorOf, familyHandler, jsonBody, validate, type ApiRequest, type ApiResponse, type Deps, type Operations } from '../http/handler.js';
 import { newRolloutId, parseRolloutInput } from '../rollout/input.js';
-import { runtimeDeps } from '../runtime.js';
+import { rolloutRuntimeDeps } from '../rollout/runtime.js';
 import { idempotencyScope } from './mutation.js';
 import { iso } from './render.js';
 import { listQuery } from './schemas.js';
@@ -125,4 +125,4 @@ export const operations: Operations = {
     ok(await control(req, deps, (s, r, _d, q, now) => R.skipNode(s, r, q.params.s!, actorOf(q), now))),
 };
 
-export const handler = familyHandler('rollouts', operations, runtimeDeps);
+export const handler = familyHandler('rollouts', operations, rolloutRuntimeDeps);
