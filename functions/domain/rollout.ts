@@ -244,7 +244,8 @@ export function createRollout(state: ClusterState, id: string, input: RolloutInp
   if (unknown.length > 0) throw invalid(`unknown servers: ${unknown.join(', ')}`, { servers: unknown });
   if (new Set(names).size !== names.length) throw invalid('servers lists a server twice');
   const targets = names.filter((n) => !alreadyUpgraded(state.servers.get(n)!, input));
-  checkTargets(state, targets, id, now);
+  // Already-upgraded servers too: the rollout ends only when every one of its servers is healthy.
+  checkTargets(state, names, id, now);
   checkBudgetAllowsOne(state, targets, id, now);
 
   const rollout: Rollout = {
@@ -336,8 +337,9 @@ export function planBatches(state: ClusterState, names: readonly string[], input
     candidate.length === 1 || judge(state, withRolloutClaim(state, candidate, rolloutId, now), { kind: 'server' }, now).allowed;
   for (const server of ordered) {
     const candidate = [...batch, server.name];
-    const primaryAlone = server.role === 'primary' || batch.some((n) => state.servers.get(n)!.role === 'primary');
-    if (batch.length > 0 && (candidate.length > input.batchSize || primaryAlone || !fits(candidate))) {
+    const previous = batch.length > 0 ? state.servers.get(batch[0]!)! : undefined;
+    const primaryAlone = server.role === 'primary' || previous?.role === 'primary';
+    if (previous && (candidate.length > input.batchSize || primaryAlone || previous.dc !== server.dc || !fits(candidate))) {
       batches.push(batch);
       batch = [server.name];
     } else {
@@ -407,7 +409,8 @@ export function finishRollout(state: ClusterState, snapshot: RolloutSnapshot, ac
   // A repeat (a retry) of a finish already written: nothing to do.
   if (snapshot.rollout.status === 'succeeded') return { ...noop(state), rollout: snapshot, answer: { outcome: 'succeeded' } };
   requireRunning(snapshot);
-  const unhealthy = (snapshot.rollout.input.servers ?? []).filter((n) => {
+  // A skipped server is the operator's now: it does not hold the rollout back.
+  const unhealthy = allNodes(snapshot).filter((n) => n.outcome !== 'skipped').map((n) => n.server).filter((n) => {
     const view = viewOf(state, n, now);
     return view && (view.server.health !== 'running' || view.stale);
   });

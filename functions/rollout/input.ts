@@ -50,8 +50,11 @@ export function allowlistFromEnv(env: NodeJS.ProcessEnv = process.env): UpgradeA
 
 export function checkAllowed(spec: RolloutInput['upgrade'], allow: UpgradeAllowlist): void {
   if (spec.kind === 'webhook') {
-    const host = new URL(spec.url).host.toLowerCase();
-    if (!allow.webhookHosts.map((h) => h.toLowerCase()).includes(host)) {
+    // An entry is a host name (any port) or host:port (that port only).
+    const url = new URL(spec.url);
+    const host = url.host.toLowerCase();
+    const allowed = allow.webhookHosts.map((h) => h.toLowerCase());
+    if (!allowed.includes(host) && !allowed.includes(url.hostname.toLowerCase())) {
       throw new DomainError('InvalidInput', `upgrade.url: host ${host} is not on the deployment's webhook allowlist`);
     }
   }

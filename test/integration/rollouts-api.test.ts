@@ -108,7 +108,8 @@ describe('controls', () => {
     const first = await start('busy');
     expect(first.status).toBe(201);
     const id = first.body.id as string;
-    await until('db2 waiting for its upgrade', () => getRollout('busy', id), (r) => r.servers.find((s: any) => s.name === 'db2').step === 'wait-upgraded');
+    await until('db2 waiting for its upgrade', async () => env.engine.list().some((e) =>
+      e.machine === 'node' && e.input.rolloutId === id && e.input.server === 'db2' && e.events.some((x) => x.type === 'StateEntered' && (x as { state: { name: string } }).state.name === 'WaitUpgraded')), Boolean);
 
     const before = await snapshot('busy');
     const second = await start('busy');

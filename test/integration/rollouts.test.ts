@@ -174,6 +174,16 @@ async function settle(c: string, id: string, executions = 1): Promise<any> {
   return getRollout(c, id);
 }
 
+/** The servers whose node execution (of this rollout) is polling in WaitUpgraded, held in maintenance by the rollout. */
+async function waitingForUpgrade(c: string, id: string): Promise<string[]> {
+  const inState = env.engine.list()
+    .filter((e) => e.machine === 'node' && e.input.rolloutId === id && e.status === 'RUNNING')
+    .filter((e) => e.events.some((x) => x.type === 'StateEntered' && (x as { state: { name: string } }).state.name === 'WaitUpgraded'))
+    .map((e) => String(e.input.server));
+  const view = await servers(c);
+  return inState.filter((name) => view.get(name)?.maintenance && holders(view.get(name)).includes(`rollout:${id}`)).sort();
+}
+
 async function start(c: string, body: Record<string, unknown>): Promise<any> {
   const res = await env.call('POST', `/v1/clusters/${c}/rollouts`, { targetVersion: V1, verify: { stableForSeconds: 0 }, ...body });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
@@ -392,9 +402,7 @@ describe('operators', () => {
     try {
       const started = await start('abort', { batchSize: 2 });
       const id = started.id as string;
-      const inFlight = await until('the first batch waiting for its upgrade', () => getRollout('abort', id), (r) =>
-        r.servers.filter((s: any) => s.step === 'wait-upgraded').length === 2);
-      const waiting = inFlight.servers.filter((s: any) => s.step === 'wait-upgraded').map((s: any) => s.name);
+      const waiting = await until('the first batch waiting for its upgrade', () => waitingForUpgrade('abort', id), (w) => w.length === 2);
       expect(waiting).toEqual(['db2', 'db3']);
 
       const abort = await env.call('POST', `/v1/clusters/abort/rollouts/${id}/abort`);
@@ -465,7 +473,7 @@ describe('operators', () => {
     agent.start();
     try {
       const started = await start('held', {});
-      await until('db2 held', () => getRollout('held', started.id), (r) => nodeOf(r, 'db2').step === 'wait-upgraded');
+      await until('db2 held', () => waitingForUpgrade('held', started.id), (w) => w.includes('db2'));
       const holder = `rollout:${started.id}`;
       const before = await env.call('GET', '/v1/clusters/held/servers');
       const refused = await env.call('DELETE', '/v1/clusters/held/servers/db2/maintenance');
@@ -528,7 +536,8 @@ describe('the sweeper', () => {
     agent.start();
     try {
       const started = await start('stopped', {});
-      const running = await until('db2 held', () => getRollout('stopped', started.id), (r) => nodeOf(r, 'db2').step === 'wait-upgraded');
+      await until('db2 held', () => waitingForUpgrade('stopped', started.id), (w) => w.includes('db2'));
+      const running = await getRollout('stopped', started.id);
       const arn = running.executions.at(-1) as string;
       env.engine.stop(arn);
       const execution = env.engine.list().find((e) => e.arn === arn)!;

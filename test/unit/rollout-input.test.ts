@@ -163,11 +163,12 @@ describe('parseRolloutInput', () => {
     expect(caught(() => parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com/' } }, NONE)).code).toBe('InvalidInput');
   });
 
-  it('checks the host the URL really goes to: user info and another port do not pass', () => {
+  it('checks the host the URL really goes to: user info does not pass; a host:port entry allows that port only', () => {
     const userInfo = caught(() => parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com@evil.example.org/hook' } }));
     expect(userInfo.message).toContain('evil.example.org');
-    const otherPort = caught(() => parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com:4443/hook' } }));
-    expect(otherPort.message).toContain('upgrader.example.com:4443');
+    expect(parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com:4443/hook' } }).input.upgrade.kind).toBe('webhook');
+    const otherPort = caught(() => parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://hooks.example.net:9443/hook' } }));
+    expect(otherPort.message).toContain('hooks.example.net:9443');
     const suffix = caught(() => parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com.evil.org/' } }));
     expect(suffix.code).toBe('InvalidInput');
   });

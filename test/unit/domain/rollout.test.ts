@@ -13,6 +13,7 @@ import {
   abortRollout,
   allNodes,
   beginNode,
+  changesNothing,
   checkDrained,
   checkResumable,
   checkRoles,
@@ -221,10 +222,13 @@ describe('createRollout', () => {
     expect(planned.rollout.plan!.flat().sort()).toEqual(['p', 'r2', 'r3']);
   });
 
-  it('an already-upgraded target does not have to be healthy to be skipped', () => {
+  it('an already-upgraded server must be healthy too: the rollout ends only when all its servers are', () => {
     const st = patch(fleet(), 'r1', { version: V2, health: 'down' });
     const roomy = { ...st, cluster: { ...st.cluster, budget: { maxUnavailablePerDc: 2 } } };
-    expect(createRollout(roomy, ID, input(), actor(), NOW).rollout.rollout.alreadyUpgraded).toEqual(['r1']);
+    const e = caught(() => createRollout(roomy, ID, input(), actor(), NOW));
+    expect(e.code).toBe('RolloutConflict');
+    expect(e.message).toContain('r1');
+    expect(createRollout(patch(fleet(), 'r1', { version: V2 }), ID, input(), actor(), NOW).rollout.rollout.alreadyUpgraded).toEqual(['r1']);
   });
 
   it('refuses when the budget allows no target out of service (BudgetExceeded)', () => {
@@ -288,6 +292,11 @@ describe('planBatches', () => {
   it('without an order: by dc, then by name', () => {
     const st = state([server('b', { dc: 'dc2' }), server('z', { dc: 'dc1' }), server('a', { dc: 'dc2' }), server('y', { dc: 'dc1' })]);
     expect(planBatches(st, ['b', 'z', 'a', 'y'], input(), ID, NOW)).toEqual([['y'], ['z'], ['a'], ['b']]);
+  });
+
+  it('starts a new batch at each dc, even when the batch size would allow more', () => {
+    const st = state([server('a', { dc: 'dc1' }), server('b', { dc: 'dc1' }), server('c', { dc: 'dc1' }), server('d', { dc: 'dc2' }), server('e', { dc: 'dc2' }), server('f', { dc: 'dc2' })], { cluster: { budget: { maxUnavailablePerDc: 3 } } });
+    expect(planBatches(st, ['a', 'b', 'c', 'd', 'e', 'f'], input({ batchSize: 4 }), ID, NOW)).toEqual([['a', 'b', 'c'], ['d', 'e', 'f']]);
   });
 
   it('puts the primary last, alone, even when the batch size and budget would allow more', () => {
@@ -687,6 +696,7 @@ describe('drainNode', () => {
     expect(o.events[0]).toMatchObject({ action: 'set-maintenance', target: 'server:r1', reason: `rollout ${ID}: upgrade to ${V2}` });
     expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'drain', outcome: 'in-progress', stepStartedAt: NOW + SEC });
     expect(o.answer).toEqual({ outcome: 'draining' });
+    expect(changesNothing(o, st, r)).toBe(false);
     // out of routing at once, but not in maintenance
     const view = viewOf(o.next, 'r1', NOW + SEC)!;
     expect(view.routable).toBe(false);
@@ -737,8 +747,9 @@ describe('checkDrained', () => {
     expect(o.answer).toEqual({ outcome: 'drained' });
     expect(o.events).toEqual([]);
     expect(o.next).toBe(d.next);
-    // the wait's clock is the drain's
-    expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'wait-drained', stepStartedAt: NOW });
+    // a check writes nothing: the wait's clock is the drain's
+    expect(o.rollout).toBe(d.rollout);
+    expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'drain', stepStartedAt: NOW });
   });
 
   it('a server (a primary too) with open connections stays waiting until they end', () => {
@@ -747,6 +758,7 @@ describe('checkDrained', () => {
       const first = checkDrained(st, r, name, actor(), NOW + SEC);
       expect(first.answer).toEqual({ outcome: 'waiting' });
       expect(first.next).toBe(st);
+      expect(changesNothing(first, st, r)).toBe(true);
       expect(viewOf(st, name, NOW)!.state).toMatch(/^Draining/);
       const later = checkDrained(st, first.rollout, name, actor(), NOW + 299 * SEC);
       expect(later.answer).toEqual({ outcome: 'waiting' });
@@ -845,31 +857,31 @@ describe('requestSwitchover', () => {
 });
 
 describe('checkRoles', () => {
-  it('waits while the server is still primary, answers switched once it is not', () => {
+  /** The primary's switchover requested at NOW (r1 already upgraded). */
+  function asked() {
     const { st, r } = started();
-    const first = checkRoles(st, r, 'p', NOW);
+    const o = requestSwitchover(patch(st, 'r1', { version: V2 }), r, 'p', actor(), NOW);
+    return { st: o.next, r: o.rollout };
+  }
+
+  it('waits while the server is still primary, writing nothing; answers switched once it is not', () => {
+    const { st, r } = asked();
+    const first = checkRoles(st, r, 'p', NOW + SEC);
     expect(first.answer).toEqual({ outcome: 'waiting' });
-    expect(nodeOf(first.rollout, 'p')).toMatchObject({ step: 'wait-roles', stepStartedAt: NOW });
+    expect(first.rollout).toBe(r);
+    expect(first.next).toBe(st);
+    expect(changesNothing(first, st, r)).toBe(true);
     const swapped = patch(patch(st, 'p', { role: 'replica' }), 'r1', { role: 'primary' });
-    expect(checkRoles(swapped, first.rollout, 'p', NOW + 10 * SEC).answer).toEqual({ outcome: 'switched' });
+    expect(checkRoles(swapped, r, 'p', NOW + 10 * SEC).answer).toEqual({ outcome: 'switched' });
   });
 
-  it('the timeout counts from the switchover request', () => {
-    const { st, r } = started();
-    const ready = patch(st, 'r1', { version: V2 });
-    const asked = requestSwitchover(ready, r, 'p', actor(), NOW);
-    const first = checkRoles(asked.next, asked.rollout, 'p', NOW + 200 * SEC);
-    expect(nodeOf(first.rollout, 'p')).toMatchObject({ step: 'wait-roles', stepStartedAt: NOW });
-    expect((caught(() => checkRoles(asked.next, first.rollout, 'p', NOW + ROLE_SWITCH_TIMEOUT_SECONDS * SEC)) as StepFailed).step).toBe('wait-roles');
-  });
-
-  it(`fails (StepFailed at wait-roles) after ${ROLE_SWITCH_TIMEOUT_SECONDS} s`, () => {
-    const { st, r } = started();
-    const first = checkRoles(st, r, 'p', NOW);
-    expect(checkRoles(st, first.rollout, 'p', NOW + (ROLE_SWITCH_TIMEOUT_SECONDS - 1) * SEC).answer).toEqual({ outcome: 'waiting' });
-    const e = caught(() => checkRoles(st, first.rollout, 'p', NOW + ROLE_SWITCH_TIMEOUT_SECONDS * SEC));
+  it(`fails (StepFailed at wait-roles) ${ROLE_SWITCH_TIMEOUT_SECONDS} s after the switchover request, however late the first poll`, () => {
+    const { st, r } = asked();
+    expect(checkRoles(st, r, 'p', NOW + (ROLE_SWITCH_TIMEOUT_SECONDS - 1) * SEC).answer).toEqual({ outcome: 'waiting' });
+    const e = caught(() => checkRoles(st, r, 'p', NOW + ROLE_SWITCH_TIMEOUT_SECONDS * SEC));
     expect(e.name).toBe('StepFailed');
     expect((e as StepFailed).step).toBe('wait-roles');
+    expect(e.message).toContain(`${ROLE_SWITCH_TIMEOUT_SECONDS} s`);
   });
 });
 
@@ -900,37 +912,37 @@ describe('markUpgradeTriggered', () => {
 });
 
 describe('checkUpgraded', () => {
-  it('waits until the node reports the target version and running', () => {
-    const { st, r } = started();
-    const s = holding(st, 'r1');
-    const first = checkUpgraded(s, r, 'r1', NOW);
+  /** r1 drained and put in maintenance for its upgrade at `at`. */
+  function maintained(overrides: Partial<RolloutInput> = {}, at = NOW) {
+    const { st, r } = started(fleet(), overrides);
+    const d = drainNode(st, r, 'r1', actor(), at - MIN);
+    const m = markUpgradeTriggered(d.next, d.rollout, 'r1', actor(), at);
+    return { st: m.next, r: m.rollout };
+  }
+
+  it('waits, writing nothing, until the node reports the target version and running; then Verify starts', () => {
+    const { st, r } = maintained();
+    const first = checkUpgraded(st, r, 'r1', NOW + SEC);
     expect(first.answer).toEqual({ outcome: 'waiting' });
-    expect(nodeOf(first.rollout, 'r1')).toMatchObject({ step: 'wait-upgraded', stepStartedAt: NOW });
+    expect(first.rollout).toBe(r);
+    expect(changesNothing(first, st, r)).toBe(true);
     // at the version but still down (restarting): waiting
-    expect(checkUpgraded(patch(s, 'r1', { version: V2, health: 'down' }), first.rollout, 'r1', NOW + MIN).answer).toEqual({ outcome: 'waiting' });
-    expect(checkUpgraded(patch(s, 'r1', { version: V2 }), first.rollout, 'r1', NOW + MIN).answer).toEqual({ outcome: 'upgraded' });
+    expect(checkUpgraded(patch(st, 'r1', { version: V2, health: 'down' }), r, 'r1', NOW + MIN).answer).toEqual({ outcome: 'waiting' });
+    const up = checkUpgraded(patch(st, 'r1', { version: V2 }), r, 'r1', NOW + MIN);
+    expect(up.answer).toEqual({ outcome: 'upgraded' });
+    expect(nodeOf(up.rollout, 'r1')).toMatchObject({ step: 'verify', stepStartedAt: NOW + MIN });
+    expect(up.events).toEqual([]);
   });
 
-  it('fails (StepFailed at wait-upgraded) at upgrade.timeoutSeconds', () => {
-    const { st, r } = started(fleet(), { upgrade: { kind: 'wait-for-report', timeoutSeconds: 900 } });
-    const first = checkUpgraded(st, r, 'r1', NOW);
-    expect(checkUpgraded(st, first.rollout, 'r1', NOW + 899 * SEC).answer).toEqual({ outcome: 'waiting' });
-    const e = caught(() => checkUpgraded(st, first.rollout, 'r1', NOW + 900 * SEC));
+  it('fails (StepFailed at wait-upgraded) upgrade.timeoutSeconds after Maintain, however late the first poll', () => {
+    const { st, r } = maintained({ upgrade: { kind: 'wait-for-report', timeoutSeconds: 900 } });
+    expect(checkUpgraded(st, r, 'r1', NOW + 899 * SEC).answer).toEqual({ outcome: 'waiting' });
+    const e = caught(() => checkUpgraded(st, r, 'r1', NOW + 900 * SEC));
     expect((e as StepFailed).step).toBe('wait-upgraded');
     expect(e.message).toContain('900 s');
     expect(e.message).toContain(V1);
     // upgraded just in time is upgraded
-    expect(checkUpgraded(patch(st, 'r1', { version: V2 }), first.rollout, 'r1', NOW + 900 * SEC).answer).toEqual({ outcome: 'upgraded' });
-  });
-
-  it('the timeout counts from Maintain, however late the first poll', () => {
-    const { st, r } = started();
-    const d = drainNode(st, r, 'r1', actor(), NOW - HOUR);
-    const m = markUpgradeTriggered(d.next, d.rollout, 'r1', actor(), NOW);
-    const first = checkUpgraded(m.next, m.rollout, 'r1', NOW + 1000 * SEC);
-    expect(nodeOf(first.rollout, 'r1')).toMatchObject({ step: 'wait-upgraded', stepStartedAt: NOW });
-    expect(checkUpgraded(m.next, first.rollout, 'r1', NOW + 1799 * SEC).answer).toEqual({ outcome: 'waiting' });
-    expect((caught(() => checkUpgraded(m.next, first.rollout, 'r1', NOW + 1800 * SEC)) as StepFailed).step).toBe('wait-upgraded');
+    expect(checkUpgraded(patch(st, 'r1', { version: V2 }), r, 'r1', NOW + 900 * SEC).answer).toEqual({ outcome: 'upgraded' });
   });
 });
 
@@ -961,8 +973,13 @@ describe('checkVerified', () => {
     const first = checkVerified(at(NOW), r, 'r1', NOW);
     expect(first.answer).toEqual({ outcome: 'waiting' });
     expect(nodeOf(first.rollout, 'r1')).toMatchObject({ step: 'verify', stableSince: NOW, stepStartedAt: NOW });
-    const mid = checkVerified(at(NOW + 29 * SEC), first.rollout, 'r1', NOW + 29 * SEC);
+    const midState = at(NOW + 29 * SEC);
+    const mid = checkVerified(midState, first.rollout, 'r1', NOW + 29 * SEC);
     expect(mid.answer).toEqual({ outcome: 'waiting' });
+    // a poll that only waits writes nothing; the first one records the step and when it became stable
+    expect(changesNothing(mid, midState, first.rollout)).toBe(true);
+    const firstState = at(NOW);
+    expect(changesNothing(checkVerified(firstState, r, 'r1', NOW), firstState, r)).toBe(false);
     expect(nodeOf(mid.rollout, 'r1').stableSince).toBe(NOW);
     expect(checkVerified(at(NOW + 30 * SEC), mid.rollout, 'r1', NOW + 30 * SEC).answer).toEqual({ outcome: 'verified' });
   });
