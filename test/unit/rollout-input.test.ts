@@ -214,14 +214,14 @@ describe('rolloutRef', () => {
 });
 
 describe('newRolloutId', () => {
-  it('is the UTC time to the second and 4 hex digits, and matches OBJECT_ID', () => {
+  it('is the UTC time to the millisecond and 4 hex digits, and matches OBJECT_ID', () => {
     const id = newRolloutId(NOW + 4 * 3600 * SEC + 11 * 60 * SEC + 7 * SEC + 999);
-    expect(id).toMatch(/^20300101-041107-[0-9a-f]{4}$/);
+    expect(id).toMatch(/^20300101-041107999-[0-9a-f]{4}$/);
     expect(id).toMatch(OBJECT_ID);
   });
 
   it('sorts by creation time', () => {
-    const times = [NOW, NOW + SEC, NOW + 59 * SEC, NOW + 3600 * SEC, NOW + 86400 * SEC, NOW + 40 * 86400 * SEC, Date.UTC(2031, 0, 1)];
+    const times = [NOW, NOW + 1, NOW + SEC, NOW + 59 * SEC, NOW + 3600 * SEC, NOW + 86400 * SEC, NOW + 40 * 86400 * SEC, Date.UTC(2031, 0, 1)];
     for (let round = 0; round < 20; round++) {
       const ids = times.map((t) => newRolloutId(t));
       expect([...ids].sort()).toEqual(ids);
