@@ -204,10 +204,12 @@ describe('the webhook upgrade trigger', () => {
     expect(received).toHaveLength(0);
   });
 
-  it('the allowlist names host and port: the same host on another port is refused', async () => {
-    const e = await rejection(trigger({}, { webhookHosts: ['127.0.0.1'] }).run(webhook(), request));
+  it('an entry with a port allows that port only; a bare host name allows any port', async () => {
+    const e = await rejection(trigger({}, { webhookHosts: ['127.0.0.1:1'] }).run(webhook(), request));
     expect((e as DomainError).code).toBe('InvalidInput');
     expect(received).toHaveLength(0);
+    await trigger({}, { webhookHosts: ['127.0.0.1'] }).run(webhook(), request);
+    expect(received).toHaveLength(1);
   });
 });
 
