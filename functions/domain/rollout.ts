@@ -4,7 +4,7 @@
  * Functions retry or a resumed execution decides the same thing again, or nothing.
  */
 import { judge } from './budget.js';
-import { activeClaims, viewOf, viewServer } from './derive.js';
+import { viewOf, viewServer } from './derive.js';
 import { DomainError, invalid, notFound } from './errors.js';
 import { clearClusterClaim, clearServerClaim, setClusterClaim, setServerClaim } from './maintenance.js';
 import type { Actor, Claim, ClusterState, Server } from './model.js';
@@ -38,7 +38,6 @@ export interface RolloutInput {
 
 /** `running`, `pausing` and `aborting` have an execution; the lock on the cluster lasts until `succeeded` or `aborted`. */
 export type RolloutStatus = 'running' | 'pausing' | 'paused' | 'aborting' | 'aborted' | 'failed' | 'succeeded';
-export const TERMINAL: readonly RolloutStatus[] = ['succeeded', 'aborted'];
 
 export const NODE_STEPS = ['pending', 'switchover', 'wait-roles', 'drain', 'wait-drained', 'maintain', 'wait-upgraded', 'verify', 'clear', 'done'] as const;
 export type NodeStep = (typeof NODE_STEPS)[number];
@@ -153,10 +152,6 @@ function rolloutEvent(action: string, snapshot: RolloutSnapshot, extra: Record<s
     before: null,
     after: { status: rollout.status, batch: rollout.batch, ...extra },
   };
-}
-
-function stepActorClaim(rolloutId: string, reason: string) {
-  return { holder: rolloutHolder(rolloutId), reason };
 }
 
 /** Refuses a step once the rollout is being aborted: nodes in flight stop at the next step boundary. */
@@ -311,7 +306,8 @@ export function preflight(state: ClusterState, snapshot: RolloutSnapshot, execut
 
 export function pauseAutomation(state: ClusterState, snapshot: RolloutSnapshot, actor: Actor, now: number): RolloutOutcome {
   requireRunning(snapshot);
-  const outcome = setClusterClaim(state, stepActorClaim(snapshot.rollout.id, `rollout ${snapshot.rollout.id}`), actor, now);
+  const { id } = snapshot.rollout;
+  const outcome = setClusterClaim(state, { holder: rolloutHolder(id), reason: `rollout ${id}` }, actor, now);
   return { ...outcome, rollout: snapshot, answer: { outcome: 'paused' } };
 }
 
@@ -734,10 +730,4 @@ export function skipNode(state: ClusterState, snapshot: RolloutSnapshot, server:
   const failure = snapshot.rollout.failure?.server === server ? { failure: undefined } : {};
   const next = withNode(withRollout(snapshot, failure, now), { ...node, outcome: 'skipped' });
   return { next: cluster, events: [...events, rolloutEvent('skip-server', next, { server })], rollout: next, answer: { outcome: 'skipped' } };
-}
-
-/** The servers a rollout still holds, for the sweeper and for abort reports. */
-export function rolloutHolds(state: ClusterState, rolloutId: string, now: number): string[] {
-  const holder = rolloutHolder(rolloutId);
-  return [...state.servers.values()].filter((s) => activeClaims(s.claims, now, true).some(([h]) => h === holder)).map((s) => s.name);
 }

@@ -39,7 +39,6 @@ import {
   requestSwitchover,
   retryNode,
   rolloutHolder,
-  rolloutHolds,
   skipNode,
   type NodeProgress,
   type Rollout,
@@ -1165,7 +1164,7 @@ describe('abortRollout', () => {
     expect(o.next.cluster.rollout).toBeUndefined();
     expect(actions(o)).toEqual(['abort-rollout']);
     expect(o.events[0]!.after).toMatchObject({ status: 'aborted', held: ['r2'] });
-    expect(rolloutHolds(o.next, ID, NOW)).toEqual(['r2']);
+    expect(Object.keys(o.next.servers.get('r2')!.claims)).toContain(HOLDER);
   });
 
   it('releases the cluster claim when no node is held', () => {
