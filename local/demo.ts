@@ -105,7 +105,7 @@ export async function startDemoAgents(deps: Deps, url: string, everyMs = 2000): 
       else if (pendingSwitchover?.from === s.name) role = 'replica';
       const closed = s.maintenance || s.drained;
       const openTransactions = role !== 'primary' || closed ? 0 : s.pending ? Math.max(0, (s.openTransactions ?? 0) - random(1, 3)) : random(1, 4);
-      const connections = closed ? 0 : s.draining && !s.pending ? Math.max(0, (s.connections ?? 0) - random(2, 6)) : random(5, 40);
+      const connections = closed ? 0 : s.draining && !s.pending ? Math.floor((s.connections ?? 0) / 4) : random(5, 40);
       await call(`/servers/${s.name}/status`, 'PUT', {
         health: 'running',
         role,

@@ -113,4 +113,25 @@ describe('npm start', () => {
     expect([...seen]).toContain('Maintenance, Running');
     await stop(s);
   });
+
+  it('--demo: a rollout of demo-mariadb, switchover included, finishes on its own within a minute', async () => {
+    const s = await start(['--memory', '--demo', '--data', tempDir(), '--port', String(await freePort()), '--poll-interval', '0.5']);
+    const auth = { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' };
+    const base = `${s.url}/v1/clusters/demo-mariadb`;
+    const servers = async () => ((await json(fetch(`${base}/servers`, { headers: auth }))) as { servers: { name: string; role: string; health: string; version: string; claims: unknown[] }[] }).servers;
+    for (let i = 0; i < 50 && !(await servers()).every((v) => v.health === 'running'); i++) await sleep(200);
+    const started = Date.now();
+    const { id } = await json(fetch(`${base}/rollouts`, { method: 'POST', headers: auth, body: JSON.stringify({ targetVersion: '10.11.7', verify: { stableForSeconds: 2 } }) }));
+    let rollout: { status: string; servers: { name: string; outcome: string }[] } = { status: 'running', servers: [] };
+    while (Date.now() - started < 60_000 && ['running', 'pausing'].includes(rollout.status)) {
+      await sleep(1000);
+      rollout = await json(fetch(`${base}/rollouts/${id}`, { headers: auth }));
+    }
+    expect(rollout.status).toBe('succeeded');
+    expect(rollout.servers.map((n) => n.outcome)).toEqual(['upgraded', 'upgraded', 'upgraded']);
+    const after = await servers();
+    expect(after.every((v) => v.version === '10.11.7' && v.claims.length === 0)).toBe(true);
+    expect(after.find((v) => v.name === 'db1')!.role).toBe('replica');
+    await stop(s);
+  });
 });
