@@ -47,7 +47,7 @@ async function stop(s: Started): Promise<number | null> {
 }
 
 interface Answer { clusters: { id: string }[]; health: string; state: string }
-const json = async (r: Promise<Response>) => (await (await r).json()) as Answer;
+const json = async <T = Answer>(r: Promise<Response>) => (await (await r).json()) as T;
 
 const javaProcessesFor = (dir: string) =>
   spawnSync('pgrep', ['-f', `DynamoDBLocal.*${dir}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
@@ -118,14 +118,15 @@ describe('npm start', () => {
     const s = await start(['--memory', '--demo', '--data', tempDir(), '--port', String(await freePort()), '--poll-interval', '0.5']);
     const auth = { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' };
     const base = `${s.url}/v1/clusters/demo-mariadb`;
-    const servers = async () => ((await json(fetch(`${base}/servers`, { headers: auth }))) as { servers: { name: string; role: string; health: string; version: string; claims: unknown[] }[] }).servers;
+    const servers = async () => (await json<{ servers: { name: string; role: string; health: string; version: string; claims: unknown[] }[] }>(fetch(`${base}/servers`, { headers: auth }))).servers;
     for (let i = 0; i < 50 && !(await servers()).every((v) => v.health === 'running'); i++) await sleep(200);
     const started = Date.now();
-    const { id } = await json(fetch(`${base}/rollouts`, { method: 'POST', headers: auth, body: JSON.stringify({ targetVersion: '10.11.7', verify: { stableForSeconds: 2 } }) }));
-    let rollout: { status: string; servers: { name: string; outcome: string }[] } = { status: 'running', servers: [] };
+    const { id } = await json<{ id: string }>(fetch(`${base}/rollouts`, { method: 'POST', headers: auth, body: JSON.stringify({ targetVersion: '10.11.7', verify: { stableForSeconds: 2 } }) }));
+    type Rollout = { status: string; servers: { name: string; outcome: string }[] };
+    let rollout: Rollout = { status: 'running', servers: [] };
     while (Date.now() - started < 60_000 && ['running', 'pausing'].includes(rollout.status)) {
       await sleep(1000);
-      rollout = await json(fetch(`${base}/rollouts/${id}`, { headers: auth }));
+      rollout = await json<Rollout>(fetch(`${base}/rollouts/${id}`, { headers: auth }));
     }
     expect(rollout.status).toBe('succeeded');
     expect(rollout.servers.map((n) => n.outcome)).toEqual(['upgraded', 'upgraded', 'upgraded']);
