@@ -4,6 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { abortRollout, failRollout } from './domain/rollout.js';
+import { lastOccurrence, MAX_WINDOW_MS, parseSchedule } from './domain/schedule.js';
+import { windowHolder, type MaintenanceWindow } from './domain/windows.js';
+import type { ClusterState } from './domain/model.js';
+import { runWindowPhase } from './windows/phase.js';
 import { sweep } from './domain/sweep.js';
 import type { Deps } from './http/handler.js';
 import { rolloutRuntimeDeps } from './rollout/runtime.js';
@@ -31,10 +35,36 @@ async function reconcileRollout(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>, 
   return result.replayed ? 0 : result.result;
 }
 
+/** Whether an ended occurrence left anything behind: the window's claims, or its rollout still running. */
+async function stillOpen(deps: Pick<Deps, 'store'>, state: ClusterState, window: MaintenanceWindow): Promise<boolean> {
+  const holder = windowHolder(window.id);
+  if (Object.hasOwn(state.cluster.claims, holder) || [...state.dcs.values(), ...state.servers.values()].some((x) => Object.hasOwn(x.claims, holder))) return true;
+  if (window.action !== 'rollout' || !window.rolloutId) return false;
+  return (await deps.store.readRollout(window.cluster, window.rolloutId, []))?.rollout.status === 'running';
+}
+
+/** Windows whose end phase was missed (a lost delivery, a stopped local stack): their end runs now. */
+async function closeMissedWindows(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>, cluster: string): Promise<number> {
+  let closed = 0;
+  const windows = await deps.store.listWindows(cluster);
+  if (windows.length === 0) return 0;
+  const state = await deps.store.readCluster(cluster);
+  const now = deps.now();
+  for (const window of windows) {
+    const schedule = parseSchedule(window.schedule, window.timezone, Number.NEGATIVE_INFINITY, window.startDate);
+    const start = lastOccurrence(schedule, window.timezone, now - window.durationMs, MAX_WINDOW_MS);
+    if (start === undefined || !state || !(await stillOpen(deps, state, window))) continue;
+    const result = await runWindowPhase(deps, { cluster, windowId: window.id, phase: 'end', scheduledTime: new Date(start).toISOString() });
+    closed += result.actions.length;
+  }
+  return closed;
+}
+
 export async function runSweep(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>): Promise<{ clusters: number; changes: number }> {
   let changes = 0;
   const clusters = await deps.store.listClusters();
   for (const { id } of clusters) {
+    changes += await closeMissedWindows(deps, id);
     const header = deps.rollouts && (await deps.store.readClusterHeader(id));
     if (header?.rollout) changes += await reconcileRollout(deps, id, header.rollout);
     for (let more = true; more; ) {

@@ -9,6 +9,7 @@ import { createDeps, dynamoClient } from '../functions/runtime.js';
 import { runSweep } from '../functions/sweeper.js';
 import { ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb.js';
 import { startHttpServer } from './http-server.js';
+import { LocalWindowScheduler } from './scheduler.js';
 import { attachLocalRollouts, type LocalRolloutOptions, type LocalWorkflowEngine } from './workflow.js';
 
 export const DEFAULT_PORT = 8989;
@@ -37,6 +38,8 @@ export interface LocalStack {
   deps: Deps;
   /** Runs rollouts: the same ASL as on AWS, in-process. */
   engine: LocalWorkflowEngine;
+  /** Fires the windows' phases. */
+  windows: LocalWindowScheduler;
   client: DynamoDBClient;
   adminToken: string;
   /** True when this start created the admin token. */
@@ -73,6 +76,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await ensureTable(client, table);
     const deps = createDeps(client, table, options.now);
     const engine = attachLocalRollouts(deps, options.rollouts);
+    const windows = new LocalWindowScheduler(deps);
     const admin = await ensureAdminToken(deps, options.adminToken, options.memory || options.dynamodbEndpoint ? undefined : resolve(dataDir, 'admin-token'));
     const port = options.port ?? DEFAULT_PORT;
     const server = await startHttpServer(deps, { port, ...(options.tls && { tls: options.tls }) });
@@ -82,10 +86,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ? setInterval(() => runSweep(deps).catch((e) => console.error(JSON.stringify({ level: 'warn', message: 'sweep failed', error: String(e) }))), interval)
       : undefined;
     sweeper?.unref();
+    if (interval > 0) windows.start();
     return {
       url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`,
       deps,
       engine,
+      windows,
       client,
       adminToken: admin.token,
       adminTokenCreated: admin.created,
@@ -93,6 +99,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       server,
       async stop() {
         if (sweeper) clearInterval(sweeper);
+        await windows.stop();
         engine.stopAll();
         server.closeAllConnections();
         await new Promise((done) => server.close(done));

@@ -4,7 +4,7 @@ import { DomainError, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';
 import * as R from '../domain/rollout.js';
 import { actorOf, familyHandler, jsonBody, validate, type ApiRequest, type ApiResponse, type Deps, type Operations } from '../http/handler.js';
-import { newRolloutId, parseRolloutInput } from '../rollout/input.js';
+import { newTimeId, parseRolloutInput } from '../rollout/input.js';
 import { rolloutRuntimeDeps } from '../rollout/runtime.js';
 import { idempotencyScope } from './mutation.js';
 import { iso } from './render.js';
@@ -78,7 +78,7 @@ export const operations: Operations = {
     const cluster = req.params.c!;
     const { cluster: named, input } = parseRolloutInput(jsonBody(req, z.unknown()), rolloutsOf(deps).allow);
     if (named !== undefined && named !== cluster) throw new DomainError('InvalidInput', `body.cluster ${named} differs from the path's cluster ${cluster}`);
-    const id = newRolloutId(deps.now());
+    const id = newTimeId(deps.now());
     const result = await deps.store.mutate(cluster, (state) => {
       if (!state) throw notFound(`cluster ${cluster}`);
       return R.createRollout(state, id, input, actorOf(req), deps.now());

@@ -9,6 +9,7 @@ import type { Actor } from '../domain/model.js';
 import { checkName, OBJECT_ID } from '../domain/names.js';
 import type { WorkflowEngine } from '../rollout/engine.js';
 import type { UpgradeAllowlist } from '../rollout/input.js';
+import type { WindowScheduler } from '../windows/scheduler.js';
 import type { Store } from '../store/store.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
 import { errorBody, STATUS, toDomainError } from './errors.js';
@@ -22,6 +23,8 @@ export interface Deps {
   now: () => number;
   /** Where rollouts run, and what their upgrades may call; absent where rollouts are not deployed. */
   rollouts?: { engine: WorkflowEngine; allow: UpgradeAllowlist };
+  /** Where windows are scheduled (EventBridge Scheduler on AWS; locally the records drive a local scheduler). */
+  windows?: WindowScheduler;
 }
 
 export interface ApiRequest {

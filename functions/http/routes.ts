@@ -13,6 +13,7 @@ export const FAMILIES = {
   maintenance: 'functions/api/maintenance.ts',
   events: 'functions/api/events.ts',
   rollouts: 'functions/api/rollouts.ts',
+  windows: 'functions/api/windows.ts',
   tokens: 'functions/api/tokens.ts',
   maxscale: 'functions/compat/maxscale.ts',
   cassandra: 'functions/compat/cassandra.ts',
@@ -86,6 +87,13 @@ export const ROUTES: readonly Route[] = [
   route('POST', `${C}/rollouts/{id}/abort`, 'operator', 'rollouts'),
   route('POST', `${C}/rollouts/{id}/servers/{s}/retry`, 'operator', 'rollouts'),
   route('POST', `${C}/rollouts/{id}/servers/{s}/skip`, 'operator', 'rollouts'),
+
+  route('POST', `${C}/windows`, 'operator', 'windows'),
+  route('GET', `${C}/windows`, 'viewer', 'windows'),
+  route('GET', `${C}/windows/{id}`, 'viewer', 'windows'),
+  route('PUT', `${C}/windows/{id}`, 'operator', 'windows'),
+  route('DELETE', `${C}/windows/{id}`, 'operator', 'windows'),
+  route('POST', `${C}/windows/{id}/skip`, 'operator', 'windows'),
 
   route('POST', '/v1/tokens', 'admin', 'tokens'),
   route('GET', '/v1/tokens', 'admin', 'tokens'),

@@ -12,7 +12,7 @@ import * as R from '../domain/rollout.js';
 import { toDomainError } from '../http/errors.js';
 import type { Store } from '../store/store.js';
 import type { TaskName, TaskOutput } from '../../workflows/machines.js';
-import { newRolloutId, parseRolloutInput, rolloutRef, type UpgradeAllowlist } from './input.js';
+import { newTimeId, parseRolloutInput, rolloutRef, type UpgradeAllowlist } from './input.js';
 import type { UpgradeTrigger } from './upgrade.js';
 
 export interface TaskDeps {
@@ -101,7 +101,7 @@ export const TASKS: Record<LambdaTask, Handler> = {
     if (!ref) {
       const { cluster, input } = parseRolloutInput(state, deps.allow);
       if (!cluster) throw new DomainError('InvalidInput', 'input: cluster is required');
-      ref = { cluster, rolloutId: newRolloutId(deps.now()) };
+      ref = { cluster, rolloutId: newTimeId(deps.now()) };
       const consoleActor: Actor = { user: execution, isAdmin: false, source: 'workflow', requestId: execution };
       const rolloutId = ref.rolloutId;
       await deps.store.mutate(cluster, (current, snapshot) => {

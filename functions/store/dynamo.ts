@@ -22,6 +22,7 @@ import { DomainError, invalid } from '../domain/errors.js';
 import type { AuditEvent, Cluster, ClusterState, Datacenter, Server } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
 import type { NodeProgress, Rollout, RolloutSnapshot } from '../domain/rollout.js';
+import type { MaintenanceWindow } from '../domain/windows.js';
 import type { RoutineCondition, StatusReport } from '../domain/status.js';
 import * as K from './keys.js';
 import type { ClusterHeader, EventQuery, IdempotencyScope, MutateOptions, MutateResult, RolloutRead, Store, TokenRecord } from './store.js';
@@ -89,7 +90,7 @@ export class DynamoStore implements Store {
    * Mutations of one cluster made by this process run one at a time: they would only race each other for the
    * same revision. Other processes are still kept out by the conditional write.
    */
-  async mutate<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
+  async mutate<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot, window?: MaintenanceWindow) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
     if (options.dryRun) return this.attemptMutation(id, decide, options);
     const run = (this.queues.get(id) ?? Promise.resolve()).then(() => this.attemptMutation(id, decide, options));
     const settled = run.then(() => undefined, () => undefined);
@@ -98,15 +99,16 @@ export class DynamoStore implements Store {
     return run;
   }
 
-  private async attemptMutation<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
+  private async attemptMutation<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot, window?: MaintenanceWindow) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
     for (let attempt = 1; ; attempt++) {
-      const [{ state, revision: readRevision }, rollout] = await Promise.all([
+      const [{ state, revision: readRevision }, rollout, window] = await Promise.all([
         this.readPartition(id),
         options.rollout && this.readRollout(id, options.rollout.id, options.rollout.nodes),
+        options.window !== undefined ? this.readWindow(id, options.window) : undefined,
       ]);
       let outcome: Outcome;
       try {
-        outcome = decide(state, rollout);
+        outcome = decide(state, rollout, window);
       } catch (error) {
         // A retry of a request that was applied may now be refused by the rules: the first answer stands.
         const replay = options.idempotency && (await this.findIdempotentResult<R>(options.idempotency));
@@ -120,7 +122,10 @@ export class DynamoStore implements Store {
       const result = options.result(outcome);
       if (options.dryRun) return { replayed: false, outcome, result };
       try {
-        const rolloutItems = outcome.rollout ? this.rolloutItems(id, rollout, outcome.rollout) : [];
+        const rolloutItems = [
+          ...(outcome.rollout ? this.rolloutItems(id, rollout, outcome.rollout) : []),
+          ...(outcome.window !== undefined && outcome.window !== window ? [this.windowItem(id, window, outcome.window)] : []),
+        ];
         if (outcome.next === state && !outcome.removed && rolloutItems.length === 0) {
           if (options.idempotency) await this.putIdempotency(options.idempotency, result);
         } else {
@@ -376,6 +381,26 @@ export class DynamoStore implements Store {
       if (node !== stored) items.push(versioned({ [K.PK]: K.rolloutPk(cluster, rollout.id), [K.SK]: K.nodeSk(server), kind: 'node' }, node, stored));
     }
     return items;
+  }
+
+  /** The window as decided, conditional on the version read (or on being new); null deletes it. */
+  private windowItem(cluster: string, read: MaintenanceWindow | undefined, next: MaintenanceWindow | null): TransactItem {
+    const condition: { ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> } = read
+      ? { ConditionExpression: '#v = :v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': read.version } }
+      : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': K.PK } };
+    const id = (next ?? read)!.id;
+    if (next === null) return { Delete: { TableName: this.table, Key: { [K.PK]: K.windowsPk(cluster), [K.SK]: id }, ...condition } };
+    return { Put: { TableName: this.table, Item: { [K.PK]: K.windowsPk(cluster), [K.SK]: id, kind: 'window', ...next, version: (read?.version ?? 0) + 1 }, ...condition } };
+  }
+
+  async readWindow(cluster: string, id: string): Promise<MaintenanceWindow | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { [K.PK]: K.windowsPk(cluster), [K.SK]: id }, ConsistentRead: true }));
+    return Item ? strip<MaintenanceWindow>(Item) : undefined;
+  }
+
+  async listWindows(cluster: string): Promise<MaintenanceWindow[]> {
+    const items = await this.queryAll({ TableName: this.table, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': K.PK }, ExpressionAttributeValues: { ':pk': K.windowsPk(cluster) }, ConsistentRead: true });
+    return items.map((i) => strip<MaintenanceWindow>(i));
   }
 
   async readRollout(cluster: string, id: string, nodes: RolloutRead['nodes'] = 'all'): Promise<RolloutSnapshot | undefined> {

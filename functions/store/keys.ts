@@ -25,6 +25,9 @@ export const rolloutPk = (cluster: string, id: string) => `ROLLOUT#${cluster}#${
 export const PLAN_SK = '#PLAN';
 export const nodeSk = (server: string) => `NODE#${server}`;
 
+/** Maintenance windows, one partition per cluster. */
+export const windowsPk = (cluster: string) => `WINDOWS#${cluster}`;
+
 export const tokenPk = (hash: string) => `TOKEN#${hash}`;
 export const TOKENS_PK = 'TOKENS';
 export const ITEM_SK = '#';

@@ -2,6 +2,7 @@
 import type { Actor, AuditEvent, Cluster, ClusterState } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
 import type { Rollout, RolloutSnapshot } from '../domain/rollout.js';
+import type { MaintenanceWindow } from '../domain/windows.js';
 import type { RoutineCondition, StatusReport } from '../domain/status.js';
 
 export interface IdempotencyScope {
@@ -21,6 +22,8 @@ export interface MutateOptions<R> {
   dryRun?: boolean;
   /** A rollout to read with the cluster and write in the same transaction. */
   rollout?: RolloutRead;
+  /** A window (by id) to read with the cluster and write in the same transaction. */
+  window?: string;
 }
 
 export interface RolloutRead {
@@ -66,7 +69,9 @@ export interface Store {
    * bump and the idempotency record in one transaction conditional on the revision read. Lost races are retried
    * a bounded number of times, then `Conflict`.
    */
-  mutate<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>>;
+  mutate<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot, window?: MaintenanceWindow) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>>;
+  readWindow(cluster: string, id: string): Promise<MaintenanceWindow | undefined>;
+  listWindows(cluster: string): Promise<MaintenanceWindow[]>;
   readRollout(cluster: string, id: string, nodes?: RolloutRead['nodes']): Promise<RolloutSnapshot | undefined>;
   /** Newest first. */
   listRollouts(cluster: string, query: { limit: number; cursor?: string }): Promise<{ rollouts: Rollout[]; cursor?: string }>;

@@ -23,6 +23,7 @@ import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterState } from '../../functions/domain/model.js';
 import type { Rollout } from '../../functions/domain/rollout.js';
+import { saveWindow } from '../../functions/domain/windows.js';
 import { event } from '../../functions/domain/outcome.js';
 import { isCompat, ROUTES, routeKey, type Role, type Route, type RouteRole } from '../../functions/http/routes.js';
 import { actsOnCluster, anyMethods, errorFormatProblems, mayChange, setDefaultClusters, unprefixed, type Reply } from '../support/compat.js';
@@ -165,7 +166,12 @@ async function seedFixture(cluster: string, paused = false): Promise<void> {
   await ok(env.call('PUT', `/v1/clusters/${cluster}/maintenance`, { reason: 'fixture' }), 'cluster claim');
   if (paused) await ok(env.call('POST', `/c/${cluster}/admin/procedure-manager/pause`), 'procedures paused');
   await seedRollout(cluster);
+  await env.deps.store.mutate(cluster, (state) => saveWindow(state!, undefined, {
+    id: WINDOW_ID, cluster, name: 'matrix', schedule: 'cron(0 3 ? * SUN *)', timezone: 'UTC', duration: 'PT1H', durationMs: 3_600_000, action: 'maintenance',
+    targets: { servers: ['db4'], dcs: [] }, enabled: true, actor: 'matrix', createdAt: Date.now(), updatedAt: Date.now(), version: 0,
+  }), { actor: { user: 'admin', isAdmin: true, source: 'test', requestId: `window-${cluster}` }, window: WINDOW_ID, result: () => null });
 }
+const WINDOW_ID = 'matrix-window';
 
 /** A paused rollout record (no execution runs it), for the rollout routes' `{id}`. */
 const ROLLOUT_ID = 'matrix-rollout';
@@ -182,8 +188,8 @@ async function seedRollout(cluster: string): Promise<void> {
     result: () => null,
   });
 }
-/** Rollout routes name the seeded rollout; the token route names a token. */
-const idFor = (route: Route, token: string) => (route.path.includes('/rollouts/') ? ROLLOUT_ID : token);
+/** Rollout and window routes name the seeded ones; the token route names a token. */
+const idFor = (route: Route, token: string) => (route.path.includes('/rollouts/') ? ROLLOUT_ID : route.path.includes('/windows/') ? WINDOW_ID : token);
 
 /** The fixtures as stored once seeded, before any call of the matrix: what the throwaway clusters copy. */
 const pristine = new Map<Fixture, ClusterState>();

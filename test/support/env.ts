@@ -10,6 +10,7 @@ import { createDeps, dynamoClient } from '../../functions/runtime.js';
 import { ensureTable } from '../../local/dynamodb.js';
 import { startHttpServer } from '../../local/http-server.js';
 import { attachLocalRollouts, type LocalRolloutOptions, type LocalWorkflowEngine } from '../../local/workflow.js';
+import { LocalWindowScheduler } from '../../local/scheduler.js';
 
 const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
 
@@ -24,6 +25,8 @@ export interface TestEnv {
   clock: { now: number | undefined };
   /** The in-process Step Functions running this env's rollouts. */
   engine: LocalWorkflowEngine;
+  /** The local scheduler of this env's windows (not started: tests call `tick()` after moving the clock). */
+  windows: LocalWindowScheduler;
 }
 
 /** Rollouts in tests poll every 100 ms and retry at once, unless a test says otherwise. */
@@ -59,7 +62,7 @@ export async function testEnv(rollouts: LocalRolloutOptions = {}): Promise<TestE
   const clock = { now: undefined as number | undefined };
   const deps = createDeps(client, table, () => clock.now ?? Date.now());
   const engine = attachLocalRollouts(deps, { waitMs: 100, retryMs: 0, ...rollouts });
-  return { client, table, deps, roundTrips, writes, clock, engine };
+  return { client, table, deps, roundTrips, writes, clock, engine, windows: new LocalWindowScheduler(deps) };
 }
 
 export async function createToken(deps: Deps, role: Role, clusters?: string[], user = `${role}-${newTokenId()}`): Promise<string> {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { OBJECT_ID } from '../../functions/domain/names.js';
 import { MAX_BATCH_SIZE } from '../../functions/domain/rollout.js';
-import { allowlistFromEnv, checkAllowed, newRolloutId, parseRolloutInput, rolloutRef, type UpgradeAllowlist } from '../../functions/rollout/input.js';
+import { allowlistFromEnv, checkAllowed, newTimeId, parseRolloutInput, rolloutRef, type UpgradeAllowlist } from '../../functions/rollout/input.js';
 import { caught, NOW, SEC } from './domain/fixtures.js';
 
 const ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:upgrade-mariadb';
@@ -213,9 +213,9 @@ describe('rolloutRef', () => {
   });
 });
 
-describe('newRolloutId', () => {
+describe('newTimeId', () => {
   it('is the UTC time to the millisecond and 4 hex digits, and matches OBJECT_ID', () => {
-    const id = newRolloutId(NOW + 4 * 3600 * SEC + 11 * 60 * SEC + 7 * SEC + 999);
+    const id = newTimeId(NOW + 4 * 3600 * SEC + 11 * 60 * SEC + 7 * SEC + 999);
     expect(id).toMatch(/^20300101-041107999-[0-9a-f]{4}$/);
     expect(id).toMatch(OBJECT_ID);
   });
@@ -223,14 +223,14 @@ describe('newRolloutId', () => {
   it('sorts by creation time', () => {
     const times = [NOW, NOW + 1, NOW + SEC, NOW + 59 * SEC, NOW + 3600 * SEC, NOW + 86400 * SEC, NOW + 40 * 86400 * SEC, Date.UTC(2031, 0, 1)];
     for (let round = 0; round < 20; round++) {
-      const ids = times.map((t) => newRolloutId(t));
+      const ids = times.map((t) => newTimeId(t));
       expect([...ids].sort()).toEqual(ids);
       for (const id of ids) expect(id).toMatch(OBJECT_ID);
     }
   });
 
   it('two ids in the same second differ (almost always)', () => {
-    const ids = new Set(Array.from({ length: 50 }, () => newRolloutId(NOW)));
+    const ids = new Set(Array.from({ length: 50 }, () => newTimeId(NOW)));
     expect(ids.size).toBeGreaterThan(40);
   });
 });

@@ -1,0 +1,126 @@
+/** Maintenance windows (windows.md): create, list with their next occurrences, read with past runs, edit, delete, skip. */
+import { z } from 'zod';
+import { DomainError, notFound } from '../domain/errors.js';
+import type { ClusterState } from '../domain/model.js';
+import { occurrencesAfter, parseSchedule } from '../domain/schedule.js';
+import { deleteWindow, endWindow, requireWindow, saveWindow, skipOccurrence, type MaintenanceWindow, type WindowOutcome } from '../domain/windows.js';
+import { actorOf, familyHandler, jsonBody, type ApiRequest, type ApiResponse, type Deps, type Operations } from '../http/handler.js';
+import { allowlistFromEnv, newTimeId } from '../rollout/input.js';
+import { windowRuntimeDeps } from '../windows/runtime.js';
+import { parseWindow } from '../windows/input.js';
+import { idempotencyScope } from './mutation.js';
+import { eventJson, iso } from './render.js';
+
+const UPCOMING = 3;
+
+function nextStarts(window: MaintenanceWindow, now: number, count = UPCOMING): number[] {
+  return occurrencesAfter(parseSchedule(window.schedule, window.timezone, Number.NEGATIVE_INFINITY, window.startDate), window.timezone, now, count + 1)
+    .filter((t) => t !== window.skip)
+    .slice(0, count);
+}
+
+/** An instant in the window's zone (with its offset) and in UTC. */
+function zoned(t: number, timezone: string) {
+  const local = new Intl.DateTimeFormat('sv-SE', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'longOffset' }).format(new Date(t));
+  return { local: local.replace(' ', 'T').replace(' GMT', ''), utc: iso(t) };
+}
+
+export function windowJson(window: MaintenanceWindow, now: number) {
+  const { version: _v, durationMs: _d, skip, createdAt, updatedAt, ...rest } = window;
+  return {
+    ...rest,
+    createdAt: iso(createdAt),
+    updatedAt: iso(updatedAt),
+    ...(skip !== undefined && { skipping: zoned(skip, window.timezone) }),
+    next: nextStarts(window, now).map((t) => ({ start: zoned(t, window.timezone), end: zoned(t + window.durationMs, window.timezone) })),
+  };
+}
+
+function allowOf(deps: Deps) {
+  return deps.rollouts?.allow ?? allowlistFromEnv();
+}
+
+/** One change of a window: read the cluster and the window, decide, write both with the audit event. */
+async function change(req: ApiRequest, deps: Deps, id: string, decide: (state: ClusterState, window: MaintenanceWindow | undefined, now: number) => WindowOutcome, status = 200): Promise<{ response: ApiResponse; window: MaintenanceWindow | null; replayed: boolean }> {
+  const cluster = req.params.c!;
+  const now = deps.now();
+  const result = await deps.store.mutate(cluster, (state, _r, window) => {
+    if (!state) throw notFound(`cluster ${cluster}`);
+    return decide(state, window, now);
+  }, {
+    actor: actorOf(req),
+    window: id,
+    idempotency: idempotencyScope(req),
+    result: (o) => {
+      const w = (o as WindowOutcome).window;
+      return { window: w, response: w ? { status, body: windowJson(w, now) } : { status: 204 } };
+    },
+  });
+  return { ...result.result, replayed: result.replayed };
+}
+
+async function scheduled(deps: Deps, act: (scheduler: NonNullable<Deps['windows']>) => Promise<void>): Promise<void> {
+  if (!deps.windows) return;
+  try {
+    await act(deps.windows);
+  } catch (error) {
+    throw new DomainError('Unavailable', `the window is saved, but its schedule could not be written (${(error as Error).message}); save it again`);
+  }
+}
+
+const save = (status: number) => async (req: ApiRequest, deps: Deps): Promise<ApiResponse> => {
+  const id = req.params.id ?? newTimeId(deps.now());
+  const body = jsonBody(req, z.unknown());
+  const window = parseWindow(body, { id, cluster: req.params.c!, actor: actorOf(req).user, now: deps.now() }, allowOf(deps));
+  const result = await change(req, deps, id, (state, existing) => {
+    if (req.params.id !== undefined) requireWindow(existing, id);
+    return saveWindow(state, existing, window);
+  }, status);
+  if (!result.replayed && result.window) await scheduled(deps, (s) => s.upsert(result.window!));
+  return result.response;
+};
+
+export const operations: Operations = {
+  'POST /v1/clusters/{c}/windows': save(201),
+  'PUT /v1/clusters/{c}/windows/{id}': save(200),
+
+  'GET /v1/clusters/{c}/windows': async (req, deps) => {
+    if (!(await deps.store.readClusterHeader(req.params.c!))) throw notFound(`cluster ${req.params.c}`);
+    const windows = await deps.store.listWindows(req.params.c!);
+    return { status: 200, body: { windows: windows.map((w) => windowJson(w, deps.now())) } };
+  },
+
+  'GET /v1/clusters/{c}/windows/{id}': async (req, deps) => {
+    const window = requireWindow(await deps.store.readWindow(req.params.c!, req.params.id!), req.params.id!);
+    const runs = await deps.store.listEvents(req.params.c!, { limit: 100, target: `window:${window.id}` });
+    return { status: 200, body: { ...windowJson(window, deps.now()), runs: runs.events.map(eventJson) } };
+  },
+
+  /** Deleting a window ends its open occurrence (its claims go) and removes its schedules. */
+  'DELETE /v1/clusters/{c}/windows/{id}': async (req, deps) => {
+    const id = req.params.id!;
+    const actor = actorOf(req);
+    let deleted: MaintenanceWindow | undefined;
+    const result = await change(req, deps, id, (state, existing, now) => {
+      const window = requireWindow(existing, id);
+      deleted = window;
+      const ended = endWindow(state, window, now, actor, now);
+      const gone = deleteWindow(ended.next, window);
+      return { next: ended.next, window: null, events: [...ended.events.filter((e) => e.action !== 'window-end'), ...gone.events] };
+    });
+    if (!result.replayed && deleted) await scheduled(deps, (s) => s.remove(deleted!));
+    return result.response;
+  },
+
+  'POST /v1/clusters/{c}/windows/{id}/skip': async (req, deps) => {
+    const id = req.params.id!;
+    return (await change(req, deps, id, (state, existing, now) => {
+      const window = requireWindow(existing, id);
+      const [next] = nextStarts({ ...window, skip: undefined } as MaintenanceWindow, Math.max(now, window.skip ?? now));
+      if (next === undefined) throw new DomainError('RolloutConflict', `window ${id} has no next occurrence to skip`);
+      return skipOccurrence(state, window, next, now);
+    })).response;
+  },
+};
+
+export const handler = familyHandler('windows', operations, windowRuntimeDeps);

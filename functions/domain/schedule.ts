@@ -1,0 +1,141 @@
+/**
+ * Maintenance-window schedules in EventBridge Scheduler's own terms (windows.md): `at(...)`, six-field AWS
+ * `cron(...)` and `rate(...)` with a start date, evaluated in an IANA time zone. Scheduler's daylight-saving
+ * rules apply: a start that falls in the spring-forward gap is skipped; one in the autumn overlap fires once
+ * (at the first of the two instants). aws-cron-parser expands the cron fields (it trusts its input, so the
+ * syntax is checked here first); luxon does the time zones.
+ */
+import awsCron from 'aws-cron-parser';
+import { DateTime, Duration } from 'luxon';
+import { invalid } from './errors.js';
+
+export type Schedule =
+  | { kind: 'at'; expression: string; at: number }
+  | { kind: 'cron'; expression: string; cron: ReturnType<typeof awsCron.parse> }
+  | { kind: 'rate'; expression: string; everyMs: number; startDate: number };
+
+const MINUTE = 60_000;
+export const MAX_WINDOW_MS = 24 * 3600 * 1000;
+
+export function checkTimezone(zone: string): string {
+  if (!DateTime.local({ zone }).isValid) throw invalid(`timezone: ${zone} is not an IANA time zone (e.g. Europe/Berlin, UTC)`);
+  return zone;
+}
+
+/** `PT2H`, `PT90M`: more than 0, at most 24 hours. */
+export function parseWindowDuration(text: string): number {
+  const duration = Duration.fromISO(text);
+  if (!duration.isValid) throw invalid(`duration: ${text} is not an ISO 8601 duration (e.g. PT2H, PT30M)`);
+  const ms = duration.as('milliseconds');
+  if (!(ms > 0) || ms > MAX_WINDOW_MS) throw invalid(`duration: ${text} must be more than 0 and at most 24 hours`);
+  return ms;
+}
+
+// Six fields: minutes hours day-of-month month day-of-week year (AWS's syntax).
+const NUM = (min: number, max: number, names: string[] = []) => {
+  const value = (v: string) => {
+    const i = names.indexOf(v.toUpperCase());
+    const n = i >= 0 ? i + min : /^\d+$/.test(v) ? Number(v) : NaN;
+    return n >= min && n <= max;
+  };
+  return (token: string) => {
+    const [range, step] = token.split('/');
+    if (step !== undefined && !(/^\d+$/.test(step) && Number(step) > 0)) return false;
+    if (range === '*') return true;
+    const [from, to, ...rest] = range!.split('-');
+    return rest.length === 0 && value(from!) && (to === undefined || value(to));
+  };
+};
+const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+const DAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+const FIELDS: { name: string; ok: (token: string) => boolean; special?: RegExp }[] = [
+  { name: 'minutes', ok: NUM(0, 59) },
+  { name: 'hours', ok: NUM(0, 23) },
+  { name: 'day-of-month', ok: NUM(1, 31), special: /^(\?|L|L-([1-9]|[12]\d|30)|([1-9]|[12]\d|3[01])W)$/ },
+  { name: 'month', ok: NUM(1, 12, MONTHS) },
+  { name: 'day-of-week', ok: NUM(1, 7, DAYS), special: /^(\?|L|[1-7]L|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)#[1-5])$/i },
+  { name: 'year', ok: NUM(1970, 2199) },
+];
+
+function checkCron(body: string): void {
+  const fields = body.trim().split(/\s+/);
+  if (fields.length !== 6) throw invalid(`schedule: cron(${body}) needs six fields (minutes hours day-of-month month day-of-week year), not ${fields.length}`);
+  fields.forEach((field, i) => {
+    const { name, ok, special } = FIELDS[i]!;
+    if (special?.test(field)) return;
+    if (!field.split(',').every(ok)) throw invalid(`schedule: cron(${body}): ${name} field "${field}" is not valid`);
+  });
+  if ((fields[2] === '?') === (fields[4] === '?')) throw invalid(`schedule: cron(${body}): exactly one of day-of-month and day-of-week must be "?"`);
+}
+
+/**
+ * Parses and checks a schedule expression. `startDate` (ISO 8601) is required by `rate(...)`; `at(...)` must be
+ * in the future.
+ */
+export function parseSchedule(expression: string, timezone: string, now: number, startDate?: string): Schedule {
+  checkTimezone(timezone);
+  const match = /^(at|cron|rate)\((.*)\)$/.exec(expression.trim());
+  if (!match) throw invalid(`schedule: ${expression} is not at(...), cron(...) or rate(...)`);
+  const [, kind, body] = match as unknown as [string, 'at' | 'cron' | 'rate', string];
+  if (kind === 'at') {
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(body)) throw invalid(`schedule: at(${body}) must be at(yyyy-mm-ddThh:mm:ss)`);
+    const at = DateTime.fromISO(body, { zone: timezone });
+    if (!at.isValid || at.toFormat("yyyy-MM-dd'T'HH:mm:ss") !== body) throw invalid(`schedule: at(${body}) is not a time that exists in ${timezone}`);
+    if (at.toMillis() <= now) throw invalid(`schedule: at(${body}) is in the past`);
+    return { kind, expression, at: at.toMillis() };
+  }
+  if (kind === 'cron') {
+    checkCron(body);
+    return { kind, expression, cron: awsCron.parse(body.trim()) };
+  }
+  const rate = /^(\d+) (minute|minutes|hour|hours|day|days)$/.exec(body.trim());
+  if (!rate || Number(rate[1]) < 1) throw invalid(`schedule: rate(${body}) must be rate(<positive number> minutes|hours|days)`);
+  if (!startDate) throw invalid('startDate: a rate(...) schedule needs a startDate');
+  const start = DateTime.fromISO(startDate, { zone: timezone });
+  if (!start.isValid) throw invalid(`startDate: ${startDate} is not an ISO 8601 date-time`);
+  const unit = { minute: MINUTE, hour: 60 * MINUTE, day: 1440 * MINUTE }[rate[2]!.replace(/s$/, '') as 'minute' | 'hour' | 'day'];
+  return { kind, expression, everyMs: Number(rate[1]) * unit, startDate: start.toMillis() };
+}
+
+/** The real instant of a local wall-clock time: none in a spring-forward gap, the first in an autumn overlap. */
+function instantOf(wall: Date, timezone: string): number | undefined {
+  const fields = { year: wall.getUTCFullYear(), month: wall.getUTCMonth() + 1, day: wall.getUTCDate(), hour: wall.getUTCHours(), minute: wall.getUTCMinutes() };
+  const local = DateTime.fromObject(fields, { zone: timezone });
+  if (local.hour !== fields.hour || local.minute !== fields.minute) return undefined;
+  const earlier = local.minus({ hours: 1 });
+  return earlier.hour === fields.hour && earlier.minute === fields.minute && earlier.day === fields.day ? earlier.toMillis() : local.toMillis();
+}
+
+/** Local wall-clock fields of an instant, written as a UTC Date (how aws-cron-parser reads them). */
+function wallOf(instant: number, timezone: string): Date {
+  const local = DateTime.fromMillis(instant, { zone: timezone });
+  return new Date(Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute));
+}
+
+/** The next `count` starts strictly after `after`. */
+export function occurrencesAfter(schedule: Schedule, timezone: string, after: number, count: number): number[] {
+  const out: number[] = [];
+  if (schedule.kind === 'at') return schedule.at > after ? [schedule.at] : [];
+  if (schedule.kind === 'rate') {
+    const k = after < schedule.startDate ? 0 : Math.floor((after - schedule.startDate) / schedule.everyMs) + 1;
+    for (let i = 0; i < count; i++) out.push(schedule.startDate + (k + i) * schedule.everyMs);
+    return out;
+  }
+  let wall = wallOf(after, timezone);
+  // One extra hour back: an instant in the autumn overlap's second pass maps to a wall time already passed.
+  wall = new Date(wall.getTime() - 60 * MINUTE);
+  for (let guard = 0; out.length < count && guard < count * 10 + 100; guard++) {
+    const next = awsCron.next(schedule.cron, wall);
+    if (!next) break;
+    wall = next;
+    const instant = instantOf(next, timezone);
+    if (instant !== undefined && instant > after && !out.includes(instant)) out.push(instant);
+  }
+  return out;
+}
+
+/** The latest start at or before `at` (to find the occurrence that is open now), if any within `lookbackMs`. */
+export function lastOccurrence(schedule: Schedule, timezone: string, at: number, lookbackMs: number): number | undefined {
+  const starts = occurrencesAfter(schedule, timezone, at - lookbackMs - 1, 1000).filter((t) => t <= at);
+  return starts.at(-1);
+}

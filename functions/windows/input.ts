@@ -1,0 +1,51 @@
+/** A window's JSON (windows.md), validated: the schedule, zone and duration in Scheduler's terms, the targets, the rollout. */
+import { z } from 'zod';
+import { invalid } from '../domain/errors.js';
+import { DC_NAME, MAX_SERVERS_PER_CLUSTER, SERVER_NAME } from '../domain/names.js';
+import { parseSchedule, parseWindowDuration } from '../domain/schedule.js';
+import { WINDOW_ACTIONS, type MaintenanceWindow } from '../domain/windows.js';
+import { validate } from '../http/handler.js';
+import { parseRolloutInput, type UpgradeAllowlist } from '../rollout/input.js';
+
+export const windowBody = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, 'must be 1 to 64 letters, digits, spaces, _ . -'),
+  schedule: z.string().min(1).max(256),
+  timezone: z.string().min(1).max(64).optional(),
+  startDate: z.iso.datetime({ offset: true, local: true }).optional(),
+  duration: z.string().min(1).max(32),
+  action: z.enum(WINDOW_ACTIONS).optional(),
+  targets: z.strictObject({ servers: z.array(z.string().regex(SERVER_NAME)).max(MAX_SERVERS_PER_CLUSTER).optional(), dcs: z.array(z.string().regex(DC_NAME)).max(64).optional() }).optional(),
+  reason: z.string().max(512).optional(),
+  enabled: z.boolean().optional(),
+  rollout: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** The window a body describes (the record's bookkeeping fields are the caller's). */
+export function parseWindow(value: unknown, ids: { id: string; cluster: string; actor: string; now: number }, allow: UpgradeAllowlist): MaintenanceWindow {
+  const body = validate(windowBody, value, 'body');
+  const timezone = body.timezone ?? 'UTC';
+  parseSchedule(body.schedule, timezone, ids.now, body.startDate);
+  const action = body.action ?? 'maintenance';
+  if ((action === 'rollout') !== (body.rollout !== undefined)) throw invalid(action === 'rollout' ? 'rollout: a rollout window needs a rollout body (workflow.md input)' : 'rollout: only a rollout window takes a rollout body');
+  const rollout = body.rollout && parseRolloutInput({ ...body.rollout, cluster: body.rollout.cluster ?? ids.cluster }, allow);
+  if (rollout?.cluster !== undefined && rollout.cluster !== ids.cluster) throw invalid(`rollout.cluster ${rollout.cluster} differs from the window's cluster ${ids.cluster}`);
+  return {
+    id: ids.id,
+    cluster: ids.cluster,
+    name: body.name,
+    schedule: body.schedule.trim(),
+    timezone,
+    ...(body.startDate !== undefined && { startDate: body.startDate }),
+    duration: body.duration,
+    durationMs: parseWindowDuration(body.duration),
+    action,
+    targets: { servers: body.targets?.servers ?? [], dcs: body.targets?.dcs ?? [] },
+    ...(body.reason !== undefined && { reason: body.reason }),
+    enabled: body.enabled ?? true,
+    ...(rollout && { rollout: rollout.input }),
+    actor: ids.actor,
+    createdAt: ids.now,
+    updatedAt: ids.now,
+    version: 0,
+  };
+}
