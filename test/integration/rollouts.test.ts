@@ -9,6 +9,7 @@ import type { TaskPayload } from '../../functions/rollout/tasks.js';
 import { runSweep } from '../../functions/sweeper.js';
 import { taskBindings } from '../../workflows/asl.js';
 import { httpEnv, seedCluster, type HttpEnv } from '../support/env.js';
+import { until } from '../support/wait.js';
 
 const V0 = '10.11.6';
 const V1 = '10.11.7';
@@ -147,15 +148,6 @@ async function cluster(
   return agent;
 }
 
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await sleep(40);
-  }
-}
 
 const getRollout = async (c: string, id: string) => {
   const res = await env.call('GET', `/v1/clusters/${c}/rollouts/${id}`);
