@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { abortRollout, failRollout } from './domain/rollout.js';
-import { lastOccurrence, MAX_WINDOW_MS, parseSchedule } from './domain/schedule.js';
+import { compileSchedule, lastOccurrence, MAX_WINDOW_MS } from './domain/schedule.js';
 import { windowHolder, type MaintenanceWindow } from './domain/windows.js';
 import type { ClusterState } from './domain/model.js';
 import { runWindowPhase } from './windows/phase.js';
@@ -51,7 +51,7 @@ async function closeMissedWindows(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>
   const state = await deps.store.readCluster(cluster);
   const now = deps.now();
   for (const window of windows) {
-    const schedule = parseSchedule(window.schedule, window.timezone, Number.NEGATIVE_INFINITY, window.startDate);
+    const schedule = compileSchedule(window.schedule, window.timezone, window.startDate);
     const start = lastOccurrence(schedule, window.timezone, now - window.durationMs, MAX_WINDOW_MS);
     if (start === undefined || !state || !(await stillOpen(deps, state, window))) continue;
     const result = await runWindowPhase(deps, { cluster, windowId: window.id, phase: 'end', scheduledTime: new Date(start).toISOString() });

@@ -3,7 +3,7 @@
  * passed since the last tick, computed from the window records exactly as Scheduler would (same expressions,
  * zones and DST rules). After a restart it fires a start missed while it was down if the window is still open.
  */
-import { MAX_WINDOW_MS, occurrencesAfter, parseSchedule } from '../functions/domain/schedule.js';
+import { compileSchedule, MAX_WINDOW_MS, occurrencesAfter } from '../functions/domain/schedule.js';
 import { runWindowPhase, type PhaseResult, type WindowDeps } from '../functions/windows/phase.js';
 
 export class LocalWindowScheduler {
@@ -22,13 +22,18 @@ export class LocalWindowScheduler {
     const results: PhaseResult[] = [];
     for (const { id: cluster } of await this.deps.store.listClusters()) {
       for (const window of await this.deps.store.listWindows(cluster)) {
-        const schedule = parseSchedule(window.schedule, window.timezone, Number.NEGATIVE_INFINITY, window.startDate);
-        const starts = occurrencesAfter(schedule, window.timezone, from - MAX_WINDOW_MS - 1, 2000).filter((t) => t <= now);
-        for (const t of starts) {
-          const end = t + window.durationMs;
-          const fire = (phase: 'start' | 'end') => runWindowPhase(this.deps, { cluster, windowId: window.id, phase, scheduledTime: new Date(t).toISOString() });
-          if ((t > from || (first && end > now)) && end > now) results.push(await fire('start'));
-          if (!first && end > from && end <= now) results.push(await fire('end'));
+        // One window's trouble (a backend error for its phase) does not hold the others back.
+        try {
+          const schedule = compileSchedule(window.schedule, window.timezone, window.startDate);
+          const starts = occurrencesAfter(schedule, window.timezone, from - MAX_WINDOW_MS - 1, 2000).filter((t) => t <= now);
+          for (const t of starts) {
+            const end = t + window.durationMs;
+            const fire = (phase: 'start' | 'end') => runWindowPhase(this.deps, { cluster, windowId: window.id, phase, scheduledTime: new Date(t).toISOString() });
+            if ((t > from || (first && end > now)) && end > now) results.push(await fire('start'));
+            if (!first && end > from && end <= now) results.push(await fire('end'));
+          }
+        } catch (error) {
+          console.error(JSON.stringify({ level: 'warn', message: 'window phase failed', cluster, window: window.id, error: String(error) }));
         }
       }
     }

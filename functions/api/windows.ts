@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { DomainError, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';
-import { occurrencesAfter, parseSchedule } from '../domain/schedule.js';
+import { compileSchedule, occurrencesAfter } from '../domain/schedule.js';
 import { deleteWindow, endWindow, requireWindow, saveWindow, skipOccurrence, type MaintenanceWindow, type WindowOutcome } from '../domain/windows.js';
 import { actorOf, familyHandler, jsonBody, type ApiRequest, type ApiResponse, type Deps, type Operations } from '../http/handler.js';
 import { allowlistFromEnv, newTimeId } from '../rollout/input.js';
@@ -14,7 +14,7 @@ import { eventJson, iso } from './render.js';
 const UPCOMING = 3;
 
 function nextStarts(window: MaintenanceWindow, now: number, count = UPCOMING): number[] {
-  return occurrencesAfter(parseSchedule(window.schedule, window.timezone, Number.NEGATIVE_INFINITY, window.startDate), window.timezone, now, count + 1)
+  return occurrencesAfter(compileSchedule(window.schedule, window.timezone, window.startDate), window.timezone, now, count + 1)
     .filter((t) => t !== window.skip)
     .slice(0, count);
 }

@@ -33,17 +33,18 @@ export function parseWindowDuration(text: string): number {
 
 // Six fields: minutes hours day-of-month month day-of-week year (AWS's syntax).
 const NUM = (min: number, max: number, names: string[] = []) => {
-  const value = (v: string) => {
+  const number = (v: string) => {
     const i = names.indexOf(v.toUpperCase());
-    const n = i >= 0 ? i + min : /^\d+$/.test(v) ? Number(v) : NaN;
-    return n >= min && n <= max;
+    return i >= 0 ? i + min : /^\d+$/.test(v) ? Number(v) : NaN;
   };
+  const value = (v: string) => number(v) >= min && number(v) <= max;
   return (token: string) => {
     const [range, step] = token.split('/');
-    if (step !== undefined && !(/^\d+$/.test(step) && Number(step) > 0)) return false;
+    if (step !== undefined && !(/^\d+$/.test(step) && Number(step) > 0 && Number(step) <= max)) return false;
     if (range === '*') return true;
     const [from, to, ...rest] = range!.split('-');
-    return rest.length === 0 && value(from!) && (to === undefined || value(to));
+    // Ranges go upwards (FRI-MON does not wrap around).
+    return rest.length === 0 && value(from!) && (to === undefined || (value(to) && number(to) >= number(from!)));
   };
 };
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
@@ -53,7 +54,7 @@ const FIELDS: { name: string; ok: (token: string) => boolean; special?: RegExp }
   { name: 'hours', ok: NUM(0, 23) },
   { name: 'day-of-month', ok: NUM(1, 31), special: /^(\?|L|L-([1-9]|[12]\d|30)|([1-9]|[12]\d|3[01])W)$/ },
   { name: 'month', ok: NUM(1, 12, MONTHS) },
-  { name: 'day-of-week', ok: NUM(1, 7, DAYS), special: /^(\?|L|[1-7]L|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)#[1-5])$/i },
+  { name: 'day-of-week', ok: NUM(1, 7, DAYS), special: /^(\?|[1-7]L|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)#[1-5])$/i },
   { name: 'year', ok: NUM(1970, 2199) },
 ];
 
@@ -69,10 +70,10 @@ function checkCron(body: string): void {
 }
 
 /**
- * Parses and checks a schedule expression. `startDate` (ISO 8601) is required by `rate(...)`; `at(...)` must be
- * in the future.
+ * A stored window's schedule: the expression's syntax, zone and start date checked, nothing about time. For new
+ * input use `parseSchedule`, which also refuses what would never fire.
  */
-export function parseSchedule(expression: string, timezone: string, now: number, startDate?: string): Schedule {
+export function compileSchedule(expression: string, timezone: string, startDate?: string): Schedule {
   checkTimezone(timezone);
   const match = /^(at|cron|rate)\((.*)\)$/.exec(expression.trim());
   if (!match) throw invalid(`schedule: ${expression} is not at(...), cron(...) or rate(...)`);
@@ -81,12 +82,14 @@ export function parseSchedule(expression: string, timezone: string, now: number,
     if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(body)) throw invalid(`schedule: at(${body}) must be at(yyyy-mm-ddThh:mm:ss)`);
     const at = DateTime.fromISO(body, { zone: timezone });
     if (!at.isValid || at.toFormat("yyyy-MM-dd'T'HH:mm:ss") !== body) throw invalid(`schedule: at(${body}) is not a time that exists in ${timezone}`);
-    if (at.toMillis() <= now) throw invalid(`schedule: at(${body}) is in the past`);
-    return { kind, expression, at: at.toMillis() };
+    // In the autumn overlap, the first of the two instants (as for cron).
+    const earlier = at.minus({ hours: 1 });
+    const first = earlier.toFormat("yyyy-MM-dd'T'HH:mm:ss") === body ? earlier : at;
+    return { kind, expression, at: first.toMillis() };
   }
   if (kind === 'cron') {
     checkCron(body);
-    return { kind, expression, cron: awsCron.parse(body.trim()) };
+    return { kind, expression, cron: awsCron.parse(body.trim().split(/\s+/).join(' ')) };
   }
   const rate = /^(\d+) (minute|minutes|hour|hours|day|days)$/.exec(body.trim());
   if (!rate || Number(rate[1]) < 1) throw invalid(`schedule: rate(${body}) must be rate(<positive number> minutes|hours|days)`);
@@ -95,6 +98,25 @@ export function parseSchedule(expression: string, timezone: string, now: number,
   if (!start.isValid) throw invalid(`startDate: ${startDate} is not an ISO 8601 date-time`);
   const unit = { minute: MINUTE, hour: 60 * MINUTE, day: 1440 * MINUTE }[rate[2]!.replace(/s$/, '') as 'minute' | 'hour' | 'day'];
   return { kind, expression, everyMs: Number(rate[1]) * unit, startDate: start.toMillis() };
+}
+
+/**
+ * Parses and checks a new schedule expression: `startDate` (ISO 8601) is required by `rate(...)`; `at(...)` must
+ * be in the future, and a cron must fire again after `now`.
+ */
+export function parseSchedule(expression: string, timezone: string, now: number, startDate?: string): Schedule {
+  const schedule = compileSchedule(expression, timezone, startDate);
+  if (schedule.kind === 'at' && schedule.at <= now) throw invalid(`schedule: ${expression.trim()} is in the past`);
+  if (schedule.kind === 'cron') {
+    let next: number[] = [];
+    try {
+      next = occurrencesAfter(schedule, timezone, now, 1);
+    } catch {
+      // the parser gives up on it (a fifth Monday of February)
+    }
+    if (next.length === 0) throw invalid(`schedule: ${expression.trim()} never fires`);
+  }
+  return schedule;
 }
 
 /** The real instant of a local wall-clock time: none in a spring-forward gap, the first in an autumn overlap. */
@@ -110,6 +132,12 @@ function instantOf(wall: Date, timezone: string): number | undefined {
 function wallOf(instant: number, timezone: string): Date {
   const local = DateTime.fromMillis(instant, { zone: timezone });
   return new Date(Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute));
+}
+
+/** aws-cron-parser turns a day the month lacks (31 April, 29 February 2027) into the next month's first days. */
+function inCalendar(cron: ReturnType<typeof awsCron.parse>, wall: Date): boolean {
+  if (typeof cron.daysOfMonth[0] !== 'number') return true;
+  return cron.daysOfMonth.includes(wall.getUTCDate()) && cron.months.includes(wall.getUTCMonth() + 1);
 }
 
 /** The next `count` starts strictly after `after`. */
@@ -128,6 +156,7 @@ export function occurrencesAfter(schedule: Schedule, timezone: string, after: nu
     const next = awsCron.next(schedule.cron, wall);
     if (!next) break;
     wall = next;
+    if (!inCalendar(schedule.cron, next)) continue;
     const instant = instantOf(next, timezone);
     if (instant !== undefined && instant > after && !out.includes(instant)) out.push(instant);
   }

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, UpdateScheduleCommand, type CreateScheduleCommandInput, type SchedulerClient } from '@aws-sdk/client-scheduler';
+import { DateTime } from 'luxon';
 import type { MaintenanceWindow, WindowPhase } from '../domain/windows.js';
 
 export interface WindowScheduler {
@@ -53,7 +54,8 @@ export class EventBridgeWindowScheduler implements WindowScheduler {
       GroupName: this.config.groupName,
       ScheduleExpression: window.schedule,
       ScheduleExpressionTimezone: window.timezone,
-      ...(window.startDate && { StartDate: new Date(window.startDate) }),
+      // A startDate without an offset is a local time in the window's zone (as parseSchedule reads it), not the host's.
+      ...(window.startDate && { StartDate: DateTime.fromISO(window.startDate, { zone: window.timezone }).toJSDate() }),
       FlexibleTimeWindow: { Mode: 'OFF' },
       State: window.enabled ? 'ENABLED' : 'DISABLED',
       Description: `maintctl window ${window.cluster}/${window.id} (${window.name})`.slice(0, 512),

@@ -1,0 +1,383 @@
+/**
+ * domain/schedule.ts: EventBridge Scheduler expressions (windows.md) — at(), six-field AWS cron() and rate() in
+ * an IANA zone, with Scheduler's daylight-saving rules (a start in the spring-forward gap is skipped, one in the
+ * autumn overlap fires once, at the first instant), window durations and time zones. Fixed dates only.
+ */
+import { DateTime } from 'luxon';
+import { describe, expect, it } from 'vitest';
+import { DomainError } from '../../functions/domain/errors.js';
+import { checkTimezone, lastOccurrence, MAX_WINDOW_MS, occurrencesAfter, parseSchedule, parseWindowDuration, type Schedule } from '../../functions/domain/schedule.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+/** "Now" for parsing: New Year 2027 (UTC). */
+const NOW = Date.parse('2027-01-01T00:00:00Z');
+const BERLIN = 'Europe/Berlin';
+
+const t = (iso: string) => Date.parse(iso);
+const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+const local = (ms: number, zone: string) => DateTime.fromMillis(ms, { zone }).toFormat("yyyy-MM-dd'T'HH:mm ZZ");
+
+function refused(fn: () => unknown): DomainError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(DomainError);
+    expect((e as DomainError).code).toBe('InvalidInput');
+    return e as DomainError;
+  }
+  throw new Error('expected an InvalidInput DomainError');
+}
+
+/** Occurrences of `expression` in `zone` strictly after `after`, as ISO UTC strings. */
+function starts(expression: string, zone: string, after: string, count: number, startDate?: string): string[] {
+  const schedule = parseSchedule(expression, zone, NOW, startDate);
+  return occurrencesAfter(schedule, zone, t(after), count).map(iso);
+}
+/** The same, limited to those before `before`. */
+const startsBetween = (expression: string, zone: string, after: string, before: string) =>
+  starts(expression, zone, after, 50).filter((s) => t(s) < t(before));
+
+describe('cron in Europe/Berlin across daylight-saving changes', () => {
+  const SUNDAY_0230 = 'cron(30 2 ? * SUN *)';
+
+  it('March 2027: the last Sunday (28 March, 02:30 does not exist) is skipped; the others fire at 02:30 local', () => {
+    const march = startsBetween(SUNDAY_0230, BERLIN, '2027-03-01T00:00:00Z', '2027-04-01T00:00:00Z');
+    // winter time (CET, +01:00): 02:30 local is 01:30Z
+    expect(march).toEqual(['2027-03-07T01:30:00Z', '2027-03-14T01:30:00Z', '2027-03-21T01:30:00Z']);
+    expect(march.map((s) => local(t(s), BERLIN))).toEqual(['2027-03-07T02:30 +01:00', '2027-03-14T02:30 +01:00', '2027-03-21T02:30 +01:00']);
+    expect(march.some((s) => s.startsWith('2027-03-28'))).toBe(false);
+  });
+
+  it('after the gap the next start is the following Sunday, at 02:30 summer time (00:30Z)', () => {
+    expect(starts(SUNDAY_0230, BERLIN, '2027-03-22T00:00:00Z', 3)).toEqual(['2027-04-04T00:30:00Z', '2027-04-11T00:30:00Z', '2027-04-18T00:30:00Z']);
+    expect(local(t('2027-04-04T00:30:00Z'), BERLIN)).toBe('2027-04-04T02:30 +02:00');
+  });
+
+  it('October 2027: the last Sunday (31 Oct, 02:30 happens twice) fires exactly once, at the first instant (00:30Z)', () => {
+    const october = startsBetween(SUNDAY_0230, BERLIN, '2027-10-01T00:00:00Z', '2027-11-01T00:00:00Z');
+    expect(october).toEqual(['2027-10-03T00:30:00Z', '2027-10-10T00:30:00Z', '2027-10-17T00:30:00Z', '2027-10-24T00:30:00Z', '2027-10-31T00:30:00Z']);
+    expect(october.filter((s) => s.startsWith('2027-10-31'))).toHaveLength(1);
+    // 00:30Z is 02:30 CEST, the first pass; 01:30Z (02:30 CET, the second pass) is not a start
+    expect(local(t('2027-10-31T00:30:00Z'), BERLIN)).toBe('2027-10-31T02:30 +02:00');
+    expect(october).not.toContain('2027-10-31T01:30:00Z');
+    // then winter time: 01:30Z
+    expect(starts(SUNDAY_0230, BERLIN, '2027-10-31T00:30:00Z', 2)).toEqual(['2027-11-07T01:30:00Z', '2027-11-14T01:30:00Z']);
+  });
+
+  it('an instant inside the overlap (between the two passes) does not bring the second pass back', () => {
+    expect(starts(SUNDAY_0230, BERLIN, '2027-10-31T00:29:59Z', 1)).toEqual(['2027-10-31T00:30:00Z']);
+    expect(starts(SUNDAY_0230, BERLIN, '2027-10-31T00:45:00Z', 1)).toEqual(['2027-11-07T01:30:00Z']);
+    expect(starts(SUNDAY_0230, BERLIN, '2027-10-31T01:29:00Z', 1)).toEqual(['2027-11-07T01:30:00Z']);
+  });
+
+  it('hourly: the missing 02:30 is skipped in March, the repeated 02:30 fires once in October', () => {
+    const hourly = 'cron(30 * * * ? *)';
+    expect(startsBetween(hourly, BERLIN, '2027-03-27T23:00:00Z', '2027-03-28T03:00:00Z')).toEqual([
+      '2027-03-27T23:30:00Z', // 00:30 CET
+      '2027-03-28T00:30:00Z', // 01:30 CET
+      // 02:30 does not exist
+      '2027-03-28T01:30:00Z', // 03:30 CEST
+      '2027-03-28T02:30:00Z', // 04:30 CEST
+    ]);
+    expect(startsBetween(hourly, BERLIN, '2027-10-30T22:00:00Z', '2027-10-31T03:00:00Z')).toEqual([
+      '2027-10-30T22:30:00Z', // 00:30 CEST
+      '2027-10-30T23:30:00Z', // 01:30 CEST
+      '2027-10-31T00:30:00Z', // 02:30 CEST (and not again at 02:30 CET, 01:30Z)
+      '2027-10-31T02:30:00Z', // 03:30 CET
+    ]);
+  });
+
+  it('the same rules in other zones: New York (gap 02:00-03:00, overlap 01:00-02:00) and Sydney (southern seasons)', () => {
+    expect(startsBetween('cron(30 2 ? * SUN *)', 'America/New_York', '2027-03-01T00:00:00Z', '2027-04-01T00:00:00Z')).toEqual([
+      '2027-03-07T07:30:00Z', // EST
+      // 14 March skipped
+      '2027-03-21T06:30:00Z', // EDT
+      '2027-03-28T06:30:00Z',
+    ]);
+    expect(starts('cron(30 1 ? * SUN *)', 'America/New_York', '2027-11-01T00:00:00Z', 2)).toEqual(['2027-11-07T05:30:00Z', '2027-11-14T06:30:00Z']);
+    // Sydney: 4 April 2027 03:00 AEDT -> 02:00 AEST (02:30 twice); 3 October 02:00 -> 03:00 (02:30 missing)
+    expect(starts('cron(30 2 ? * SUN *)', 'Australia/Sydney', '2027-03-31T00:00:00Z', 2)).toEqual(['2027-04-03T15:30:00Z', '2027-04-10T16:30:00Z']);
+    expect(starts('cron(30 2 ? * SUN *)', 'Australia/Sydney', '2027-09-30T00:00:00Z', 1)).toEqual(['2027-10-09T15:30:00Z']);
+  });
+});
+
+describe('cron fields', () => {
+  it('L: the last day of each month, leap years included', () => {
+    expect(starts('cron(0 0 L * ? *)', 'UTC', '2027-01-01T00:00:00Z', 5)).toEqual([
+      '2027-01-31T00:00:00Z',
+      '2027-02-28T00:00:00Z',
+      '2027-03-31T00:00:00Z',
+      '2027-04-30T00:00:00Z',
+      '2027-05-31T00:00:00Z',
+    ]);
+    expect(starts('cron(0 0 L * ? *)', 'UTC', '2028-02-01T00:00:00Z', 2)).toEqual(['2028-02-29T00:00:00Z', '2028-03-31T00:00:00Z']);
+  });
+
+  it('L in a zone: midnight local on the last day', () => {
+    expect(starts('cron(0 0 L * ? *)', BERLIN, '2027-01-01T00:00:00Z', 2)).toEqual(['2027-01-30T23:00:00Z', '2027-02-27T23:00:00Z']);
+  });
+
+  it('a fixed day the month lacks is not rolled into the next month (31st: only months with 31 days)', () => {
+    expect(starts('cron(0 0 31 * ? *)', 'UTC', '2027-01-01T00:00:00Z', 5)).toEqual([
+      '2027-01-31T00:00:00Z',
+      '2027-03-31T00:00:00Z',
+      '2027-05-31T00:00:00Z',
+      '2027-07-31T00:00:00Z',
+      '2027-08-31T00:00:00Z',
+    ]);
+    expect(starts('cron(0 0 29 2 ? *)', 'UTC', '2027-01-01T00:00:00Z', 2)).toEqual(['2028-02-29T00:00:00Z', '2032-02-29T00:00:00Z']);
+    expect(starts('cron(0 0 1,31 4 ? *)', 'UTC', '2027-04-02T00:00:00Z', 1)).toEqual(['2028-04-01T00:00:00Z']);
+    expect(refused(() => parseSchedule('cron(0 0 31 2 ? *)', 'UTC', NOW)).message).toContain('never fires');
+  });
+
+  it('2#3: the third Monday of each month', () => {
+    const third = starts('cron(0 10 ? * 2#3 *)', 'UTC', '2027-01-01T00:00:00Z', 4);
+    expect(third).toEqual(['2027-01-18T10:00:00Z', '2027-02-15T10:00:00Z', '2027-03-15T10:00:00Z', '2027-04-19T10:00:00Z']);
+    for (const s of third) {
+      const d = new Date(s);
+      expect(d.getUTCDay()).toBe(1);
+      expect(d.getUTCDate()).toBeGreaterThanOrEqual(15);
+      expect(d.getUTCDate()).toBeLessThanOrEqual(21);
+    }
+    expect(starts('cron(0 10 ? * MON#3 *)', 'UTC', '2027-01-01T00:00:00Z', 4)).toEqual(third);
+  });
+
+  it('6L: the last Friday', () => {
+    expect(starts('cron(0 10 ? * 6L *)', 'UTC', '2027-01-01T00:00:00Z', 2)).toEqual(['2027-01-29T10:00:00Z', '2027-02-26T10:00:00Z']);
+  });
+
+  it('day-of-week names: MON-FRI skips the weekend (2027-01-01 is a Friday), case-insensitively, like 2-6', () => {
+    const weekdays = starts('cron(0 10 ? * MON-FRI *)', 'UTC', '2027-01-01T00:00:00Z', 6);
+    expect(weekdays).toEqual([
+      '2027-01-01T10:00:00Z',
+      '2027-01-04T10:00:00Z',
+      '2027-01-05T10:00:00Z',
+      '2027-01-06T10:00:00Z',
+      '2027-01-07T10:00:00Z',
+      '2027-01-08T10:00:00Z',
+    ]);
+    expect(weekdays.map((s) => new Date(s).getUTCDay()).every((d) => d >= 1 && d <= 5)).toBe(true);
+    expect(starts('cron(0 10 ? * mon-fri *)', 'UTC', '2027-01-01T00:00:00Z', 6)).toEqual(weekdays);
+    expect(starts('cron(0 10 ? * 2-6 *)', 'UTC', '2027-01-01T00:00:00Z', 6)).toEqual(weekdays);
+    expect(starts('cron(0 10 ? * SAT,SUN *)', 'UTC', '2027-01-01T00:00:00Z', 3)).toEqual(['2027-01-02T10:00:00Z', '2027-01-03T10:00:00Z', '2027-01-09T10:00:00Z']);
+  });
+
+  it('month names and lists', () => {
+    expect(starts('cron(0 9 1 JAN,JUL ? *)', 'UTC', '2027-01-01T10:00:00Z', 2)).toEqual(['2027-07-01T09:00:00Z', '2028-01-01T09:00:00Z']);
+  });
+
+  it('steps: 0/15 every quarter hour, 1/10 from minute 1, */6 hours', () => {
+    expect(starts('cron(0/15 * * * ? *)', 'UTC', '2027-01-01T00:00:00Z', 5)).toEqual([
+      '2027-01-01T00:15:00Z',
+      '2027-01-01T00:30:00Z',
+      '2027-01-01T00:45:00Z',
+      '2027-01-01T01:00:00Z',
+      '2027-01-01T01:15:00Z',
+    ]);
+    expect(starts('cron(1/10 * * * ? *)', 'UTC', '2027-01-01T00:00:00Z', 3)).toEqual(['2027-01-01T00:01:00Z', '2027-01-01T00:11:00Z', '2027-01-01T00:21:00Z']);
+    expect(starts('cron(0 */6 * * ? *)', 'UTC', '2027-01-01T00:00:00Z', 3)).toEqual(['2027-01-01T06:00:00Z', '2027-01-01T12:00:00Z', '2027-01-01T18:00:00Z']);
+  });
+
+  it('years: a range ends, a past year never fires', () => {
+    expect(starts('cron(0 12 1 1 ? 2029-2030)', 'UTC', '2027-01-01T00:00:00Z', 3)).toEqual(['2029-01-01T12:00:00Z', '2030-01-01T12:00:00Z']);
+    expect(starts('cron(0 12 1 1 ? 2028)', 'UTC', '2027-01-01T00:00:00Z', 3)).toEqual(['2028-01-01T12:00:00Z']);
+    expect(refused(() => parseSchedule('cron(0 12 1 1 ? 2026)', 'UTC', t('2027-01-01T00:00:00Z'))).message).toContain('never fires');
+  });
+
+  it('surrounding and repeated white space between fields is tolerated, and read as the same fields', () => {
+    const single = starts('cron(0 10 * * ? *)', 'UTC', '2027-01-01T00:00:00Z', 2);
+    expect(single).toEqual(['2027-01-01T10:00:00Z', '2027-01-02T10:00:00Z']);
+    expect(starts('cron( 0 10 * * ? * )', 'UTC', '2027-01-01T00:00:00Z', 2)).toEqual(single);
+    expect(starts('cron(0  10 * * ? *)', 'UTC', '2027-01-01T00:00:00Z', 2)).toEqual(single);
+    expect(starts('cron(0\t10 * * ? *)', 'UTC', '2027-01-01T00:00:00Z', 2)).toEqual(single);
+  });
+
+  it('keeps the expression as given and reports its kind', () => {
+    const s = parseSchedule('cron(30 2 ? * SUN *)', BERLIN, NOW);
+    expect(s.kind).toBe('cron');
+    expect(s.expression).toBe('cron(30 2 ? * SUN *)');
+  });
+});
+
+describe('at(...)', () => {
+  it('a future local time in the zone: one start, at that instant', () => {
+    const s = parseSchedule('at(2027-06-01T10:00:00)', BERLIN, NOW);
+    expect(s).toEqual({ kind: 'at', expression: 'at(2027-06-01T10:00:00)', at: t('2027-06-01T08:00:00Z') });
+    expect(occurrencesAfter(s, BERLIN, NOW, 3).map(iso)).toEqual(['2027-06-01T08:00:00Z']);
+    expect(occurrencesAfter(s, BERLIN, t('2027-06-01T08:00:00Z'), 3)).toEqual([]);
+    // the zone matters: the same text in UTC is two hours later
+    expect(parseSchedule('at(2027-06-01T10:00:00)', 'UTC', NOW)).toMatchObject({ at: t('2027-06-01T10:00:00Z') });
+  });
+
+  it('a time in the past (or exactly now) is refused', () => {
+    expect(refused(() => parseSchedule('at(2026-06-01T10:00:00)', BERLIN, NOW)).message).toMatch(/at\(2026-06-01T10:00:00\) is in the past/);
+    expect(refused(() => parseSchedule('at(2027-01-01T00:00:00)', 'UTC', NOW)).message).toMatch(/in the past/);
+    expect(parseSchedule('at(2027-01-01T00:00:01)', 'UTC', NOW)).toMatchObject({ at: NOW + 1000 });
+  });
+
+  it('a local time in the spring-forward gap is refused (it does not exist in the zone)', () => {
+    const error = refused(() => parseSchedule('at(2027-03-28T02:30:00)', BERLIN, NOW));
+    expect(error.message).toMatch(/at\(2027-03-28T02:30:00\)/);
+    expect(error.message).toMatch(/not a time that exists in Europe\/Berlin/);
+    // the same wall time exists in UTC
+    expect(parseSchedule('at(2027-03-28T02:30:00)', 'UTC', NOW)).toMatchObject({ at: t('2027-03-28T02:30:00Z') });
+  });
+
+  it('a local time in the autumn overlap is its first instant, as for cron, whatever the zone', () => {
+    expect(parseSchedule('at(2027-10-31T02:30:00)', BERLIN, NOW)).toMatchObject({ at: t('2027-10-31T00:30:00Z') });
+    expect(parseSchedule('at(2027-11-07T01:30:00)', 'America/New_York', NOW)).toMatchObject({ at: t('2027-11-07T05:30:00Z') });
+    expect(parseSchedule('at(2027-04-04T02:30:00)', 'Australia/Sydney', NOW)).toMatchObject({ at: t('2027-04-03T15:30:00Z') });
+  });
+
+  it('malformed or impossible dates are refused', () => {
+    expect(refused(() => parseSchedule('at(2027-06-01 10:00)', 'UTC', NOW)).message).toMatch(/yyyy-mm-ddThh:mm:ss/);
+    expect(refused(() => parseSchedule('at(2027-06-01T10:00:00Z)', 'UTC', NOW)).message).toMatch(/yyyy-mm-ddThh:mm:ss/);
+    expect(refused(() => parseSchedule('at(2027-02-30T10:00:00)', 'UTC', NOW)).message).toMatch(/not a time that exists/);
+    expect(refused(() => parseSchedule('at(2027-13-01T00:00:00)', 'UTC', NOW)).message).toMatch(/not a time that exists/);
+  });
+});
+
+describe('rate(...)', () => {
+  it('rate(2 hours) counts from its startDate', () => {
+    const s = parseSchedule('rate(2 hours)', 'UTC', NOW, '2027-01-01T00:00:00Z');
+    expect(s).toEqual({ kind: 'rate', expression: 'rate(2 hours)', everyMs: 2 * HOUR, startDate: t('2027-01-01T00:00:00Z') });
+    expect(occurrencesAfter(s, 'UTC', t('2027-01-01T05:00:00Z'), 3).map(iso)).toEqual(['2027-01-01T06:00:00Z', '2027-01-01T08:00:00Z', '2027-01-01T10:00:00Z']);
+    // strictly after: an instant on the grid is not repeated
+    expect(occurrencesAfter(s, 'UTC', t('2027-01-01T06:00:00Z'), 1).map(iso)).toEqual(['2027-01-01T08:00:00Z']);
+    // before the startDate the first start is the startDate itself
+    expect(occurrencesAfter(s, 'UTC', t('2026-12-31T12:00:00Z'), 2).map(iso)).toEqual(['2027-01-01T00:00:00Z', '2027-01-01T02:00:00Z']);
+  });
+
+  it('needs a startDate: refused, naming startDate', () => {
+    const error = refused(() => parseSchedule('rate(2 hours)', 'UTC', NOW));
+    expect(error.message).toMatch(/startDate/);
+    expect(refused(() => parseSchedule('rate(2 hours)', 'UTC', NOW, 'yesterday')).message).toMatch(/startDate: yesterday/);
+  });
+
+  it('rate(1 day): every 24 hours; a startDate without an offset is local to the zone', () => {
+    const s = parseSchedule('rate(1 day)', BERLIN, NOW, '2027-01-10T03:00:00');
+    expect(s).toMatchObject({ kind: 'rate', everyMs: DAY, startDate: t('2027-01-10T02:00:00Z') });
+    expect(occurrencesAfter(s, BERLIN, t('2027-01-10T05:00:00Z'), 2).map(iso)).toEqual(['2027-01-11T02:00:00Z', '2027-01-12T02:00:00Z']);
+    // an explicit offset wins over the zone
+    expect(parseSchedule('rate(1 day)', BERLIN, NOW, '2027-01-10T03:00:00Z')).toMatchObject({ startDate: t('2027-01-10T03:00:00Z') });
+  });
+
+  it('minutes, hours and days, singular or plural', () => {
+    expect(parseSchedule('rate(1 minute)', 'UTC', NOW, '2027-01-01T00:00:00Z')).toMatchObject({ everyMs: MIN });
+    expect(parseSchedule('rate(5 minutes)', 'UTC', NOW, '2027-01-01T00:00:00Z')).toMatchObject({ everyMs: 5 * MIN });
+    expect(parseSchedule('rate(1 hour)', 'UTC', NOW, '2027-01-01T00:00:00Z')).toMatchObject({ everyMs: HOUR });
+    expect(parseSchedule('rate(3 days)', 'UTC', NOW, '2027-01-01T00:00:00Z')).toMatchObject({ everyMs: 3 * DAY });
+  });
+
+  it('a zero rate, an unknown unit or no number is refused', () => {
+    for (const expression of ['rate(0 hours)', 'rate(5 weeks)', 'rate(hours)', 'rate(-1 hours)', 'rate(1.5 hours)']) {
+      expect(refused(() => parseSchedule(expression, 'UTC', NOW, '2027-01-01T00:00:00Z')).message).toMatch(/rate\(<positive number> minutes\|hours\|days\)/);
+    }
+  });
+});
+
+describe('refused expressions: a 400 (InvalidInput) whose message names the problem', () => {
+  const cases: [string, RegExp][] = [
+    ['cron(0 2 * * ?)', /needs six fields .* not 5/],
+    ['cron(0 2 * * ? * *)', /needs six fields .* not 7/],
+    ['cron()', /needs six fields/],
+    ['cron(0 2 1 * MON *)', /exactly one of day-of-month and day-of-week must be "\?"/],
+    ['cron(0 2 ? * ? *)', /exactly one of day-of-month and day-of-week must be "\?"/],
+    ['cron(0 2 * * * *)', /exactly one of day-of-month and day-of-week must be "\?"/],
+    ['cron(60 2 * * ? *)', /minutes field "60" is not valid/],
+    ['cron(-1 2 * * ? *)', /minutes field "-1" is not valid/],
+    ['cron(0 24 * * ? *)', /hours field "24" is not valid/],
+    ['cron(0 2 * 13 ? *)', /month field "13" is not valid/],
+    ['cron(0 2 * 0 ? *)', /month field "0" is not valid/],
+    ['cron(0 2 * FOO ? *)', /month field "FOO" is not valid/],
+    ['cron(0 2 32 * ? *)', /day-of-month field "32" is not valid/],
+    ['cron(0 2 0 * ? *)', /day-of-month field "0" is not valid/],
+    ['cron(0 2 ? * 8 *)', /day-of-week field "8" is not valid/],
+    ['cron(0 2 ? * 2#6 *)', /day-of-week field "2#6" is not valid/],
+    ['cron(0 2 * * ? 1969)', /year field "1969" is not valid/],
+    ['cron(0 2 * * ? 2200)', /year field "2200" is not valid/],
+    ['cron(0/0 2 * * ? *)', /minutes field "0\/0" is not valid/],
+    ['cron(0/x 2 * * ? *)', /minutes field "0\/x" is not valid/],
+    ['cron(*/60 * * * ? *)', /minutes field "\*\/60" is not valid/],
+    ['cron(0 0/24 * * ? *)', /hours field "0\/24" is not valid/],
+    ['cron(0 2 1/32 * ? *)', /day-of-month field "1\/32" is not valid/],
+    ['cron(0 2 1-2-3 * ? *)', /day-of-month field "1-2-3" is not valid/],
+    ['cron(0 2 ,1 * ? *)', /day-of-month field ",1" is not valid/],
+    ['every(5)', /every\(5\) is not at\(\.\.\.\), cron\(\.\.\.\) or rate\(\.\.\.\)/],
+    ['cron 0 2 * * ? *', /is not at\(\.\.\.\), cron\(\.\.\.\) or rate\(\.\.\.\)/],
+    ['', /is not at\(\.\.\.\), cron\(\.\.\.\) or rate\(\.\.\.\)/],
+  ];
+  it.each(cases)('%s', (expression, message) => {
+    const error = refused(() => parseSchedule(expression, 'UTC', NOW));
+    expect(error.message).toMatch(message);
+    expect(error.message).toMatch(/^schedule: /);
+  });
+});
+
+describe('time zones', () => {
+  it('IANA names and UTC are accepted', () => {
+    expect(checkTimezone('Europe/Berlin')).toBe('Europe/Berlin');
+    expect(checkTimezone('America/New_York')).toBe('America/New_York');
+    expect(checkTimezone('UTC')).toBe('UTC');
+  });
+
+  it('an unknown zone is refused, naming it — by checkTimezone and by parseSchedule, before the expression', () => {
+    expect(refused(() => checkTimezone('Mars/Olympus')).message).toMatch(/timezone: Mars\/Olympus is not an IANA time zone/);
+    expect(refused(() => checkTimezone('Europe/Berlinn')).message).toMatch(/Europe\/Berlinn/);
+    expect(refused(() => parseSchedule('cron(0 2 * * ? *)', 'Mars/Olympus', NOW)).message).toMatch(/Mars\/Olympus/);
+    expect(refused(() => parseSchedule('every(5)', 'Mars/Olympus', NOW)).message).toMatch(/^timezone: Mars\/Olympus/);
+  });
+});
+
+describe('parseWindowDuration', () => {
+  it('more than 0 and at most 24 hours, in ms', () => {
+    expect(parseWindowDuration('PT2H')).toBe(2 * HOUR);
+    expect(parseWindowDuration('PT90M')).toBe(90 * MIN);
+    expect(parseWindowDuration('PT1H30M')).toBe(90 * MIN);
+    expect(parseWindowDuration('PT1S')).toBe(1000);
+    expect(parseWindowDuration('PT24H')).toBe(MAX_WINDOW_MS);
+    expect(parseWindowDuration('P1D')).toBe(MAX_WINDOW_MS);
+  });
+
+  it.each(['PT0S', 'PT0H', '-PT1H', 'PT-1H', 'PT25H', 'PT24H1S', 'P2D', 'P1W'])('%s is refused: out of range', (text) => {
+    expect(refused(() => parseWindowDuration(text)).message).toBe(`duration: ${text} must be more than 0 and at most 24 hours`);
+  });
+
+  it.each(['garbage', '2h', '', '120', 'P1H'])('%j is refused: not ISO 8601', (text) => {
+    expect(refused(() => parseWindowDuration(text)).message).toMatch(/is not an ISO 8601 duration/);
+  });
+
+  it('an empty PT (zero) is refused', () => {
+    expect(refused(() => parseWindowDuration('PT')).message).toMatch(/^duration: PT /);
+  });
+});
+
+describe('lastOccurrence', () => {
+  const sunday: Schedule = parseSchedule('cron(30 2 ? * SUN *)', BERLIN, NOW);
+
+  it('the latest start at or before the instant, within the lookback (the skipped 28 March is not one)', () => {
+    expect(lastOccurrence(sunday, BERLIN, t('2027-03-29T00:00:00Z'), 8 * DAY)).toBe(t('2027-03-21T01:30:00Z'));
+    expect(lastOccurrence(sunday, BERLIN, t('2027-03-21T01:30:00Z'), DAY)).toBe(t('2027-03-21T01:30:00Z'));
+    expect(lastOccurrence(sunday, BERLIN, t('2027-03-21T01:29:59Z'), DAY)).toBeUndefined();
+  });
+
+  it('nothing within the lookback: undefined', () => {
+    expect(lastOccurrence(sunday, BERLIN, t('2027-03-29T00:00:00Z'), DAY)).toBeUndefined();
+  });
+
+  it('in the autumn overlap the open occurrence is the first instant', () => {
+    expect(lastOccurrence(sunday, BERLIN, t('2027-10-31T01:45:00Z'), 3 * HOUR)).toBe(t('2027-10-31T00:30:00Z'));
+  });
+
+  it('rate and at schedules', () => {
+    const rate = parseSchedule('rate(2 hours)', 'UTC', NOW, '2027-01-01T00:00:00Z');
+    expect(lastOccurrence(rate, 'UTC', t('2027-01-01T05:00:00Z'), 3 * HOUR)).toBe(t('2027-01-01T04:00:00Z'));
+    expect(lastOccurrence(rate, 'UTC', t('2027-01-01T05:00:00Z'), HOUR)).toBe(t('2027-01-01T04:00:00Z')); // the lookback is inclusive
+    expect(lastOccurrence(rate, 'UTC', t('2027-01-01T05:30:00Z'), HOUR)).toBeUndefined();
+    const at = parseSchedule('at(2027-06-01T10:00:00)', BERLIN, NOW);
+    expect(lastOccurrence(at, BERLIN, t('2027-06-01T09:00:00Z'), 2 * HOUR)).toBe(t('2027-06-01T08:00:00Z'));
+    expect(lastOccurrence(at, BERLIN, t('2027-06-01T07:59:00Z'), 2 * HOUR)).toBeUndefined();
+  });
+});
