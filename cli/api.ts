@@ -50,7 +50,7 @@ export function api(s: Settings): Api {
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
-      const code = cause?.code ?? cause?.errors?.[0]?.code ?? (error as Error).message;
+      const code = cause?.code ?? cause?.errors?.[0]?.code ?? (cause as Error | undefined)?.message ?? (error as Error).message;
       throw new CliError(`cannot reach ${s.url} (${code})`);
     }
     const text = await res.text();
