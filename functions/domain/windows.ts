@@ -131,6 +131,8 @@ export function endWindow(state: ClusterState, window: MaintenanceWindow, schedu
   if (Object.hasOwn(next.cluster.claims, holder)) apply(clearClusterClaim(next, clear, actor, now));
   for (const dc of next.dcs.values()) if (Object.hasOwn(dc.claims, holder)) apply(clearDcClaim(next, dc.name, clear, actor, now));
   for (const server of next.servers.values()) if (Object.hasOwn(server.claims, holder)) apply(clearServerClaim(next, server.name, clear, actor, now));
+  // An occurrence that never started (skipped, blocked, disabled) has nothing to end: no run to record.
+  if (events.length === 0) return { ...noop(state), window, events: [] };
   return { next, window, events: [...events, windowEvent('window-end', window, { occurrence: new Date(scheduledTime).toISOString() })] };
 }
 

@@ -24,6 +24,11 @@ const MARIADB3: { name: string; role: Role; dc?: string }[] = [
 
 let env: HttpEnv;
 
+/*
+ * The clock is set in the future (2040), never in the past: DynamoDB Local deletes items whose TTL (`expiresAt`)
+ * has passed in real time, and the phases' idempotency records expire 24 h after the env's clock.
+ */
+
 // A fresh env (table, clock, scheduler, engine) per test: the scheduler ticks over every cluster of its env.
 beforeEach(async () => {
   env = await httpEnv({ waitMs: 20, retryMs: 0 });
@@ -96,16 +101,16 @@ async function tickAt(at: string | number): Promise<string[]> {
 
 describe('the window API', () => {
   it('creates a window with its next three occurrences (zone and UTC), lists, reads with runs, and edits it', async () => {
-    setClock('2026-03-20T12:00:00Z'); // a Friday; Europe/Berlin springs forward on Sunday 2026-03-29 at 02:00
+    setClock('2040-03-16T12:00:00Z'); // a Friday; Europe/Berlin springs forward on Sunday 2040-03-25 at 02:00
     await cluster('api', [...MARIADB3, { name: 'db4', role: 'replica', dc: 'dc2' }]);
     const created = await createWindow('api', { name: 'sunday-patch', schedule: 'cron(30 2 ? * SUN *)', timezone: 'Europe/Berlin', duration: 'PT2H', targets: { servers: ['db2'] }, reason: 'kernel patching' });
     expect(created.id).toEqual(expect.any(String));
     expect(created).toMatchObject({ name: 'sunday-patch', schedule: 'cron(30 2 ? * SUN *)', timezone: 'Europe/Berlin', duration: 'PT2H', action: 'maintenance', targets: { servers: ['db2'], dcs: [] }, reason: 'kernel patching', enabled: true, cluster: 'api' });
-    // 02:30 on 2026-03-29 does not exist in Berlin (02:00 → 03:00): that Sunday is skipped, as Scheduler does.
+    // 02:30 on 2040-03-25 does not exist in Berlin (02:00 → 03:00): that Sunday is skipped, as Scheduler does.
     expect(created.next).toEqual([
-      { start: { local: '2026-03-22T02:30:00+01:00', utc: '2026-03-22T01:30:00.000Z' }, end: { local: '2026-03-22T04:30:00+01:00', utc: '2026-03-22T03:30:00.000Z' } },
-      { start: { local: '2026-04-05T02:30:00+02:00', utc: '2026-04-05T00:30:00.000Z' }, end: { local: '2026-04-05T04:30:00+02:00', utc: '2026-04-05T02:30:00.000Z' } },
-      { start: { local: '2026-04-12T02:30:00+02:00', utc: '2026-04-12T00:30:00.000Z' }, end: { local: '2026-04-12T04:30:00+02:00', utc: '2026-04-12T02:30:00.000Z' } },
+      { start: { local: '2040-03-18T02:30:00+01:00', utc: '2040-03-18T01:30:00.000Z' }, end: { local: '2040-03-18T04:30:00+01:00', utc: '2040-03-18T03:30:00.000Z' } },
+      { start: { local: '2040-04-01T02:30:00+02:00', utc: '2040-04-01T00:30:00.000Z' }, end: { local: '2040-04-01T04:30:00+02:00', utc: '2040-04-01T02:30:00.000Z' } },
+      { start: { local: '2040-04-08T02:30:00+02:00', utc: '2040-04-08T00:30:00.000Z' }, end: { local: '2040-04-08T04:30:00+02:00', utc: '2040-04-08T02:30:00.000Z' } },
     ]);
 
     const list = await env.call('GET', '/v1/clusters/api/windows');
@@ -122,11 +127,11 @@ describe('the window API', () => {
     expect(edited.status, JSON.stringify(edited.body)).toBe(200);
     expect(edited.body).toMatchObject({ id: created.id, name: 'weekday-patch', duration: 'PT90M', timezone: 'UTC', targets: { servers: [], dcs: ['dc2'] }, createdAt: created.createdAt });
     expect(edited.body.next.map((n: any) => [n.start.utc, n.end.utc])).toEqual([
-      ['2026-03-20T22:00:00.000Z', '2026-03-20T23:30:00.000Z'],
-      ['2026-03-23T22:00:00.000Z', '2026-03-23T23:30:00.000Z'],
-      ['2026-03-24T22:00:00.000Z', '2026-03-24T23:30:00.000Z'],
+      ['2040-03-16T22:00:00.000Z', '2040-03-16T23:30:00.000Z'],
+      ['2040-03-19T22:00:00.000Z', '2040-03-19T23:30:00.000Z'],
+      ['2040-03-20T22:00:00.000Z', '2040-03-20T23:30:00.000Z'],
     ]);
-    expect(edited.body.next[0].start.local).toBe('2026-03-20T22:00:00+00:00');
+    expect(edited.body.next[0].start.local).toBe('2040-03-16T22:00:00+00:00');
     expect(await runsOf('api', created.id)).toEqual(['create-window', 'update-window']);
     expect((await env.call('GET', '/v1/clusters/api/windows')).body.windows.map((w: any) => w.name)).toEqual(['weekday-patch']);
 
@@ -137,44 +142,44 @@ describe('the window API', () => {
   });
 
   it('skips the next occurrence: it leaves `next`, and its start records window-skipped and changes nothing', async () => {
-    setClock('2026-06-01T00:00:00Z');
+    setClock('2040-06-01T00:00:00Z');
     await cluster('skip');
     const w = await createWindow('skip', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: ['db2'] } });
-    expect(w.next.map((n: any) => n.start.utc)).toEqual(['2026-06-01T02:00:00.000Z', '2026-06-02T02:00:00.000Z', '2026-06-03T02:00:00.000Z']);
+    expect(w.next.map((n: any) => n.start.utc)).toEqual(['2040-06-01T02:00:00.000Z', '2040-06-02T02:00:00.000Z', '2040-06-03T02:00:00.000Z']);
 
     const skipped = await env.call('POST', `/v1/clusters/skip/windows/${w.id}/skip`);
     expect(skipped.status, JSON.stringify(skipped.body)).toBe(200);
-    expect(skipped.body.next.map((n: any) => n.start.utc)).toEqual(['2026-06-02T02:00:00.000Z', '2026-06-03T02:00:00.000Z', '2026-06-04T02:00:00.000Z']);
-    expect(skipped.body.skipping).toEqual({ local: '2026-06-01T02:00:00+00:00', utc: '2026-06-01T02:00:00.000Z' });
+    expect(skipped.body.next.map((n: any) => n.start.utc)).toEqual(['2040-06-02T02:00:00.000Z', '2040-06-03T02:00:00.000Z', '2040-06-04T02:00:00.000Z']);
+    expect(skipped.body.skipping).toEqual({ local: '2040-06-01T02:00:00+00:00', utc: '2040-06-01T02:00:00.000Z' });
     expect((await env.call('GET', '/v1/clusters/skip/windows')).body.windows[0].next).toEqual(skipped.body.next);
 
-    expect(await tickAt('2026-06-01T01:59:00Z')).toEqual([]);
+    expect(await tickAt('2040-06-01T01:59:00Z')).toEqual([]);
     const before = await serversOf('skip');
-    expect(await tickAt('2026-06-01T02:00:30Z')).toEqual(['window-skipped']);
+    expect(await tickAt('2040-06-01T02:00:30Z')).toEqual(['window-skipped']);
     const after = await serversOf('skip');
     for (const [name, s] of after.byName) expect(s, name).toEqual(before.byName.get(name));
     expect(after.byName.get('db2')).toMatchObject({ maintenance: false, claims: [] });
     const runs = (await getWindow('skip', w.id)).runs as any[];
-    expect(runs.find((e) => e.action === 'window-skipped')?.after).toMatchObject({ occurrence: '2026-06-01T02:00:00.000Z' });
+    expect(runs.find((e) => e.action === 'window-skipped')?.after).toMatchObject({ occurrence: '2040-06-01T02:00:00.000Z' });
     expect(runs.map((e) => e.action)).not.toContain('window-start');
 
     // The skip is used up: the next day's occurrence runs.
     const read = await getWindow('skip', w.id);
     expect(read.skipping).toBeUndefined();
-    expect(read.next[0].start.utc).toBe('2026-06-02T02:00:00.000Z');
+    expect(read.next[0].start.utc).toBe('2040-06-02T02:00:00.000Z');
     // The skipped occurrence's end has nothing to clear (today it still records a bare window-end).
-    expect((await tickAt('2026-06-01T03:00:30Z')).filter((a) => a !== 'window-end')).toEqual([]);
+    expect((await tickAt('2040-06-01T03:00:30Z')).filter((a) => a !== 'window-end')).toEqual([]);
     expect((await serversOf('skip')).byName.get('db2').claims).toEqual([]);
-    expect(await tickAt('2026-06-02T02:00:30Z')).toContain('window-start');
+    expect(await tickAt('2040-06-02T02:00:30Z')).toContain('window-start');
     expect(holders((await serversOf('skip')).byName.get('db2'))).toEqual([`window:${w.id}`]);
   });
 
   it('deletes a window (204): its schedule is gone and an open occurrence’s claims are removed', async () => {
-    setClock('2026-06-01T01:59:00Z');
+    setClock('2040-06-01T01:59:00Z');
     await cluster('del');
     const w = await createWindow('del', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: ['db2'] } });
-    await tickAt('2026-06-01T01:59:00Z');
-    expect(await tickAt('2026-06-01T02:00:30Z')).toContain('window-start');
+    await tickAt('2040-06-01T01:59:00Z');
+    expect(await tickAt('2040-06-01T02:00:30Z')).toContain('window-start');
     expect(holders((await serversOf('del')).byName.get('db2'))).toEqual([`window:${w.id}`]);
 
     const res = await env.call('DELETE', `/v1/clusters/del/windows/${w.id}`);
@@ -188,14 +193,14 @@ describe('the window API', () => {
 
     // Nothing fires any more: neither this occurrence's end nor the next start.
     const count = events.length;
-    expect(await tickAt('2026-06-01T03:00:30Z')).toEqual([]);
-    expect(await tickAt('2026-06-02T02:00:30Z')).toEqual([]);
+    expect(await tickAt('2040-06-01T03:00:30Z')).toEqual([]);
+    expect(await tickAt('2040-06-02T02:00:30Z')).toEqual([]);
     expect(await allEvents('del')).toHaveLength(count);
     expect((await env.call('DELETE', `/v1/clusters/del/windows/${w.id}`)).status).toBe(404);
   });
 
   it('refuses bad input with a 400 naming the problem, and creates nothing', async () => {
-    setClock('2026-06-01T00:00:00Z');
+    setClock('2040-06-01T00:00:00Z');
     await cluster('bad', [...MARIADB3, { name: 'db4', role: 'replica', dc: 'dc2' }]);
     const good = { name: 'w', schedule: 'cron(0 2 * * ? *)', timezone: 'UTC', duration: 'PT1H', targets: { servers: ['db2'] } };
     const before = await serversOf('bad');
@@ -204,7 +209,7 @@ describe('the window API', () => {
       ['bad cron field', { schedule: 'cron(0 25 * * ? *)' }, /schedule: .*hours/],
       ['not an expression', { schedule: 'every sunday' }, /schedule: every sunday is not at\(\.\.\.\), cron\(\.\.\.\) or rate\(\.\.\.\)/],
       ['unknown zone', { timezone: 'Mars/Olympus_Mons' }, /timezone: Mars\/Olympus_Mons is not an IANA time zone/],
-      ['at() in the past', { schedule: 'at(2026-05-31T02:00:00)' }, /at\(2026-05-31T02:00:00\) is in the past/],
+      ['at() in the past', { schedule: 'at(2040-05-31T02:00:00)' }, /at\(2040-05-31T02:00:00\) is in the past/],
       ['zero duration', { duration: 'PT0S' }, /duration: PT0S must be more than 0/],
       ['over 24 hours', { duration: 'PT25H' }, /duration: PT25H must be more than 0 and at most 24 hours/],
       ['not a duration', { duration: '2 hours' }, /duration: 2 hours is not an ISO 8601 duration/],
@@ -238,14 +243,14 @@ describe('the window API', () => {
     expect(refused.status).toBe(400);
     expect(await getWindow('bad', w.id)).toMatchObject({ duration: 'PT1H', next: w.next });
     // The ones that are fine: rate() with a startDate, at() in the future, a dc target, a 24 h window.
-    for (const change of [{ schedule: 'rate(12 hours)', startDate: '2026-06-01T03:00:00Z' }, { schedule: 'at(2026-06-10T02:00:00)' }, { targets: { dcs: ['dc2'] } }, { duration: 'PT24H' }]) {
+    for (const change of [{ schedule: 'rate(12 hours)', startDate: '2040-06-01T03:00:00Z' }, { schedule: 'at(2040-06-10T02:00:00)' }, { targets: { dcs: ['dc2'] } }, { duration: 'PT24H' }]) {
       const res = await env.call('POST', '/v1/clusters/bad/windows', { ...good, ...change });
       expect(res.status, `${JSON.stringify(change)}: ${JSON.stringify(res.body)}`).toBe(201);
     }
   });
 
   it('refuses a viewer (403) on POST and lets it read', async () => {
-    setClock('2026-06-01T00:00:00Z');
+    setClock('2040-06-01T00:00:00Z');
     await cluster('roles');
     const viewer = await createToken(env.deps, 'viewer');
     const body = { name: 'w', schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: ['db2'] } };
@@ -261,33 +266,33 @@ describe('the window API', () => {
 
 describe('a maintenance window, end to end', () => {
   it('opens: its targets get the window’s claim until start + duration; a repeated start changes nothing; it closes at the end', async () => {
-    setClock('2026-06-01T01:59:00Z');
+    setClock('2040-06-01T01:59:00Z');
     await cluster('e2e');
     const w = await createWindow('e2e', { schedule: 'cron(0 2 * * ? *)', duration: 'PT2H', targets: { servers: ['db2'] }, reason: 'kernel patching' });
     const holder = `window:${w.id}`;
-    expect(await tickAt('2026-06-01T01:59:00Z')).toEqual([]);
+    expect(await tickAt('2040-06-01T01:59:00Z')).toEqual([]);
     expect((await serversOf('e2e')).byName.get('db2').claims).toEqual([]);
 
-    expect(await tickAt('2026-06-01T02:00:30Z')).toEqual(['set-maintenance', 'window-start']);
+    expect(await tickAt('2040-06-01T02:00:30Z')).toEqual(['set-maintenance', 'window-start']);
     const open = await serversOf('e2e');
     expect(open.byName.get('db2')).toMatchObject({ maintenance: true, routable: false, state: 'Maintenance, Running' });
-    expect(open.byName.get('db2').claims).toEqual([expect.objectContaining({ holder, mode: 'maintenance', force: false, reason: 'kernel patching', actor: holder, until: '2026-06-01T04:00:00.000Z' })]);
+    expect(open.byName.get('db2').claims).toEqual([expect.objectContaining({ holder, mode: 'maintenance', force: false, reason: 'kernel patching', actor: holder, until: '2040-06-01T04:00:00.000Z' })]);
     for (const name of ['db1', 'db3']) expect(open.byName.get(name).claims).toEqual([]);
     const started = (await getWindow('e2e', w.id)).runs.find((e: any) => e.action === 'window-start');
-    expect(started.after).toMatchObject({ occurrence: '2026-06-01T02:00:00.000Z', until: '2026-06-01T04:00:00.000Z' });
+    expect(started.after).toMatchObject({ occurrence: '2040-06-01T02:00:00.000Z', until: '2040-06-01T04:00:00.000Z' });
 
     // At-least-once delivery: the same start again (the window function, then a second pass) changes nothing.
     const count = (await allEvents('e2e')).length;
-    const again = await runWindowPhase(env.deps, { cluster: 'e2e', windowId: w.id, phase: 'start', scheduledTime: '2026-06-01T02:00:00.000Z' });
+    const again = await runWindowPhase(env.deps, { cluster: 'e2e', windowId: w.id, phase: 'start', scheduledTime: '2040-06-01T02:00:00.000Z' });
     expect(again).toEqual({ actions: [], replayed: true });
     // The same instant written differently is the same delivery.
-    expect((await runWindowPhase(env.deps, { cluster: 'e2e', windowId: w.id, phase: 'start', scheduledTime: '2026-06-01T02:00:00Z' })).actions).toEqual([]);
-    expect(await tickAt('2026-06-01T02:00:30Z')).toEqual([]);
-    expect(await tickAt('2026-06-01T02:30:00Z')).toEqual([]);
+    expect((await runWindowPhase(env.deps, { cluster: 'e2e', windowId: w.id, phase: 'start', scheduledTime: '2040-06-01T02:00:00Z' })).actions).toEqual([]);
+    expect(await tickAt('2040-06-01T02:00:30Z')).toEqual([]);
+    expect(await tickAt('2040-06-01T02:30:00Z')).toEqual([]);
     expect(await allEvents('e2e')).toHaveLength(count);
     expect((await serversOf('e2e')).revision).toBe(open.revision);
 
-    expect(await tickAt('2026-06-01T04:00:30Z')).toEqual(['clear-maintenance', 'window-end']);
+    expect(await tickAt('2040-06-01T04:00:30Z')).toEqual(['clear-maintenance', 'window-end']);
     const closed = await serversOf('e2e');
     expect(closed.byName.get('db2')).toMatchObject({ maintenance: false, routable: true, claims: [] });
     const cleared = (await allEvents('e2e')).find((e) => e.action === 'clear-maintenance' && e.target === 'server:db2');
@@ -295,36 +300,36 @@ describe('a maintenance window, end to end', () => {
     expect(cleared.after.claims).toEqual({});
     expect(await runsOf('e2e', w.id)).toEqual(['create-window', 'window-end', 'window-start']);
     // A repeated end changes nothing either.
-    expect((await runWindowPhase(env.deps, { cluster: 'e2e', windowId: w.id, phase: 'end', scheduledTime: '2026-06-01T02:00:00.000Z' })).actions).toEqual([]);
+    expect((await runWindowPhase(env.deps, { cluster: 'e2e', windowId: w.id, phase: 'end', scheduledTime: '2040-06-01T02:00:00.000Z' })).actions).toEqual([]);
     expect((await serversOf('e2e')).revision).toBe(closed.revision);
   });
 
   it('adds its claim beside an operator’s and, at the end, removes only its own', async () => {
-    setClock('2026-06-01T01:59:00Z');
+    setClock('2040-06-01T01:59:00Z');
     await cluster('beside');
     const w = await createWindow('beside', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: ['db2'] } });
     const op = await env.call('PUT', '/v1/clusters/beside/servers/db2/maintenance', { reason: 'disk replacement' });
     expect(op.status, JSON.stringify(op.body)).toBe(200);
-    await tickAt('2026-06-01T01:59:00Z');
-    expect(await tickAt('2026-06-01T02:00:30Z')).toContain('window-start');
+    await tickAt('2040-06-01T01:59:00Z');
+    expect(await tickAt('2040-06-01T02:00:30Z')).toContain('window-start');
     expect(holders((await serversOf('beside')).byName.get('db2'))).toEqual(['manual', `window:${w.id}`].sort());
 
-    expect(await tickAt('2026-06-01T03:00:30Z')).toContain('window-end');
+    expect(await tickAt('2040-06-01T03:00:30Z')).toContain('window-end');
     const db2 = (await serversOf('beside')).byName.get('db2');
     expect(db2).toMatchObject({ maintenance: true, routable: false });
     expect(db2.claims).toEqual([expect.objectContaining({ holder: 'manual', reason: 'disk replacement', actor: 'admin' })]);
   });
 
   it('records window-blocked with a reason and changes nothing when its targets would exceed the budget', async () => {
-    setClock('2026-06-01T01:59:00Z');
+    setClock('2040-06-01T01:59:00Z');
     await cluster('blocked');
     // Two replicas of a 3-server dc: the budget allows one.
     const w = await createWindow('blocked', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: ['db2', 'db3'] } });
-    await tickAt('2026-06-01T01:59:00Z');
+    await tickAt('2040-06-01T01:59:00Z');
     const before = await serversOf('blocked');
     const eventsBefore = await allEvents('blocked');
 
-    expect(await tickAt('2026-06-01T02:00:30Z')).toEqual(['window-blocked']);
+    expect(await tickAt('2040-06-01T02:00:30Z')).toEqual(['window-blocked']);
     const after = await serversOf('blocked');
     for (const [name, s] of after.byName) {
       expect(s.claims, name).toEqual([]);
@@ -337,64 +342,64 @@ describe('a maintenance window, end to end', () => {
     expect(added.map((e) => e.action)).toEqual(['window-blocked']);
     expect(added[0]).toMatchObject({ target: `window:${w.id}`, actor: `window:${w.id}` });
     expect(added[0].reason).toMatch(/dc dc1 allows 1 unavailable of 3/);
-    expect(added[0].after).toMatchObject({ occurrence: '2026-06-01T02:00:00.000Z' });
+    expect(added[0].after).toMatchObject({ occurrence: '2040-06-01T02:00:00.000Z' });
     expect(after.revision).toBe(before.revision + 1);
     expect(added[0].revision).toBe(after.revision);
     expect(await runsOf('blocked', w.id)).toEqual(['create-window', 'window-blocked']);
     // Its end has nothing of its own to remove.
-    expect((await tickAt('2026-06-01T03:00:30Z')).filter((a) => a !== 'window-end')).toEqual([]);
+    expect((await tickAt('2040-06-01T03:00:30Z')).filter((a) => a !== 'window-end')).toEqual([]);
     for (const s of (await serversOf('blocked')).byName.values()) expect(s.claims).toEqual([]);
   });
 
   it('a cluster-maintenance window pauses automatic failover for its duration', async () => {
-    setClock('2026-06-01T01:59:00Z');
+    setClock('2040-06-01T01:59:00Z');
     await cluster('cm');
     const w = await createWindow('cm', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', action: 'cluster-maintenance' });
     expect(w).toMatchObject({ action: 'cluster-maintenance', targets: { servers: [], dcs: [] } });
-    await tickAt('2026-06-01T01:59:00Z');
+    await tickAt('2040-06-01T01:59:00Z');
     expect((await env.call('GET', '/v1/clusters/cm/failover')).body).toMatchObject({ paused: false, pausedBy: [] });
 
-    expect(await tickAt('2026-06-01T02:00:30Z')).toContain('window-start');
+    expect(await tickAt('2040-06-01T02:00:30Z')).toContain('window-start');
     expect((await env.call('GET', '/v1/clusters/cm/failover')).body).toMatchObject({ paused: true, pausedBy: [`window:${w.id}`] });
     const claims = (await env.call('GET', '/v1/clusters/cm')).body.maintenance.claims;
-    expect(claims).toEqual([expect.objectContaining({ holder: `window:${w.id}`, until: '2026-06-01T03:00:00.000Z' })]);
+    expect(claims).toEqual([expect.objectContaining({ holder: `window:${w.id}`, until: '2040-06-01T03:00:00.000Z' })]);
     for (const s of (await serversOf('cm')).byName.values()) expect(s.claims).toEqual([]);
 
-    expect(await tickAt('2026-06-01T03:00:30Z')).toContain('window-end');
+    expect(await tickAt('2040-06-01T03:00:30Z')).toContain('window-end');
     expect((await env.call('GET', '/v1/clusters/cm/failover')).body).toMatchObject({ paused: false, pausedBy: [] });
     expect((await env.call('GET', '/v1/clusters/cm')).body.maintenance.claims).toEqual([]);
   });
 
   it('fires, on the scheduler’s first pass (a restart), the start of a window still open, and not one already over', async () => {
-    setClock('2026-06-01T00:00:00Z');
+    setClock('2040-06-01T00:00:00Z');
     await cluster('restart', [...MARIADB3, { name: 'db4', role: 'replica', dc: 'dc2' }]);
     const open = await createWindow('restart', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: ['db2'] } });
     const over = await createWindow('restart', { schedule: 'cron(0 1 * * ? *)', duration: 'PT30M', targets: { servers: ['db4'] } });
     // The stack was down from before 01:00 until 02:30: this is the scheduler's first pass.
-    expect(await tickAt('2026-06-01T02:30:00Z')).toEqual(['set-maintenance', 'window-start']);
+    expect(await tickAt('2040-06-01T02:30:00Z')).toEqual(['set-maintenance', 'window-start']);
     const s = await serversOf('restart');
     expect(holders(s.byName.get('db2'))).toEqual([`window:${open.id}`]);
-    expect(s.byName.get('db2').claims[0].until).toBe('2026-06-01T03:00:00.000Z');
+    expect(s.byName.get('db2').claims[0].until).toBe('2040-06-01T03:00:00.000Z');
     expect(s.byName.get('db4').claims).toEqual([]);
     expect(await runsOf('restart', over.id)).toEqual(['create-window']);
-    expect(await tickAt('2026-06-01T03:00:30Z')).toEqual(['clear-maintenance', 'window-end']);
+    expect(await tickAt('2040-06-01T03:00:30Z')).toEqual(['clear-maintenance', 'window-end']);
   });
 
   it('the sweeper closes a window whose end was missed', async () => {
-    setClock('2026-06-01T01:59:00Z');
+    setClock('2040-06-01T01:59:00Z');
     await cluster('missed');
     const w = await createWindow('missed', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: ['db2'] } });
-    await tickAt('2026-06-01T01:59:00Z');
-    expect(await tickAt('2026-06-01T02:00:30Z')).toContain('window-start');
+    await tickAt('2040-06-01T01:59:00Z');
+    expect(await tickAt('2040-06-01T02:00:30Z')).toContain('window-start');
 
     // The end is never delivered: the clock passes it without a tick.
-    setClock('2026-06-01T03:05:00Z');
+    setClock('2040-06-01T03:05:00Z');
     expect((await runsOf('missed', w.id))).not.toContain('window-end');
     await runSweep(env.deps);
     const events = await allEvents('missed');
     const end = events.find((e) => e.action === 'window-end');
     expect(end).toMatchObject({ target: `window:${w.id}`, actor: `window:${w.id}` });
-    expect(end.after).toMatchObject({ occurrence: '2026-06-01T02:00:00.000Z' });
+    expect(end.after).toMatchObject({ occurrence: '2040-06-01T02:00:00.000Z' });
     const cleared = events.find((e) => e.action === 'clear-maintenance' && e.target === 'server:db2');
     expect(cleared).toMatchObject({ actor: `window:${w.id}` });
     expect(cleared.after.claims).toEqual({});
@@ -402,7 +407,7 @@ describe('a maintenance window, end to end', () => {
 
     // Closed once: another sweep, or the late end delivery, records nothing more.
     await runSweep(env.deps);
-    expect((await runWindowPhase(env.deps, { cluster: 'missed', windowId: w.id, phase: 'end', scheduledTime: '2026-06-01T02:00:00.000Z' })).actions).toEqual([]);
+    expect((await runWindowPhase(env.deps, { cluster: 'missed', windowId: w.id, phase: 'end', scheduledTime: '2040-06-01T02:00:00.000Z' })).actions).toEqual([]);
     expect((await allEvents('missed')).filter((e) => e.target === `window:${w.id}` || e.actor === `window:${w.id}`)).toHaveLength(
       events.filter((e) => e.target === `window:${w.id}` || e.actor === `window:${w.id}`).length,
     );
@@ -500,7 +505,7 @@ async function until<T>(what: string, read: () => Promise<T>, done: (value: T) =
 
 describe('a rollout window', () => {
   it('starts a rollout at its start, pauses it at its end (claim released), and resumes it at the next occurrence', async () => {
-    setClock('2026-06-01T01:59:00Z');
+    setClock('2040-06-01T01:59:00Z');
     await cluster('rw');
     const agent = new Agent('rw', MARIADB3).start();
     try {
@@ -513,10 +518,10 @@ describe('a rollout window', () => {
       });
       expect(w).toMatchObject({ action: 'rollout', rollout: expect.objectContaining({ targetVersion: V1 }) });
       const holder = `window:${w.id}`;
-      expect(await tickAt('2026-06-01T01:59:00Z')).toEqual([]);
+      expect(await tickAt('2040-06-01T01:59:00Z')).toEqual([]);
 
       // The start: a rollout is created and runs.
-      setClock('2026-06-01T02:00:30Z');
+      setClock('2040-06-01T02:00:30Z');
       await agent.reportAll();
       const startActions = (await env.windows.tick()).flatMap((r) => r.actions);
       expect(startActions).toEqual(['start-rollout', 'window-start']);
@@ -530,11 +535,11 @@ describe('a rollout window', () => {
       expect((await env.call('GET', '/v1/clusters/rw/failover')).body.pausedBy).toEqual([`rollout:${rolloutId}`]);
       expect((await rollout()).status).toBe('running');
       // A repeated start delivery starts nothing more.
-      expect((await runWindowPhase(env.deps, { cluster: 'rw', windowId: w.id, phase: 'start', scheduledTime: '2026-06-01T02:00:00.000Z' })).actions).toEqual([]);
+      expect((await runWindowPhase(env.deps, { cluster: 'rw', windowId: w.id, phase: 'start', scheduledTime: '2040-06-01T02:00:00.000Z' })).actions).toEqual([]);
       expect((await rollout()).executions).toHaveLength(1);
 
       // The end (the cutoff), with the node still in flight: the rollout is asked to pause...
-      setClock('2026-06-01T03:00:30Z');
+      setClock('2040-06-01T03:00:30Z');
       await agent.reportAll();
       const endActions = (await env.windows.tick()).flatMap((r) => r.actions);
       expect(endActions).toEqual(['request-pause', 'window-end']);
@@ -554,18 +559,18 @@ describe('a rollout window', () => {
       expect([...between.byName.values()].filter((s) => s.version === V1).map((s) => s.name)).toEqual([first]);
 
       // The next occurrence resumes the same rollout: a new execution, to the end.
-      setClock('2026-06-02T01:59:00Z');
+      setClock('2040-06-02T01:59:00Z');
       await agent.reportAll();
-      expect(await tickAt('2026-06-02T01:59:00Z')).toEqual([]);
-      setClock('2026-06-02T02:00:30Z');
+      expect(await tickAt('2040-06-02T01:59:00Z')).toEqual([]);
+      setClock('2040-06-02T02:00:30Z');
       await agent.reportAll();
       expect((await env.windows.tick()).flatMap((r) => r.actions)).toEqual(['window-start']);
       const runs = ((await getWindow('rw', w.id)).runs as any[]).map((e) => [e.action, e.after.occurrence, e.after.rollout, e.after.created ?? e.after.resumed ?? null]);
       expect(runs.sort()).toEqual([
         ['create-window', undefined, undefined, null],
-        ['window-end', '2026-06-01T02:00:00.000Z', rolloutId, null],
-        ['window-start', '2026-06-01T02:00:00.000Z', rolloutId, true],
-        ['window-start', '2026-06-02T02:00:00.000Z', rolloutId, true],
+        ['window-end', '2040-06-01T02:00:00.000Z', rolloutId, null],
+        ['window-start', '2040-06-01T02:00:00.000Z', rolloutId, true],
+        ['window-start', '2040-06-02T02:00:00.000Z', rolloutId, true],
       ]);
       expect(((await getWindow('rw', w.id)).runs as any[]).filter((e) => e.action === 'window-start').map((e) => [e.after.created, e.after.resumed])).toEqual([[undefined, true], [true, undefined]]);
       const done = await until('the rollout resumed and ended', rollout, (r) => r.executions.length >= 2 && TERMINAL.includes(r.status), 20_000);
