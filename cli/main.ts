@@ -46,6 +46,10 @@ const seconds = (v: string) => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number of seconds');
   return Number(v);
 };
+const interval = (v: string) => {
+  if (!/^\d+(\.\d+)?$/.test(v) || Number(v) < 0.1) throw new InvalidArgumentError('must be a number of seconds, at least 0.1');
+  return Number(v);
+};
 const oneOf = (values: string[]) => (v: string) => {
   if (!values.includes(v)) throw new InvalidArgumentError(`must be one of ${values.join(', ')}`);
   return v;
@@ -214,7 +218,7 @@ rollout
   .command('watch')
   .description('follow a rollout until it ends; exit 0 when it succeeds, 1 otherwise')
   .argument('<id>', 'the rollout')
-  .option('--interval <seconds>', 'seconds between reads', (v) => Number(v), 2)
+  .option('--interval <seconds>', 'seconds between reads', interval, 2)
   .addHelpText('after', example('maintctl --cluster shop rollout watch 20261122-041100123-3f9a'))
   .action(async (id: string, o: { interval: number }) => {
     let last = '';

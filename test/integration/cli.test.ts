@@ -210,6 +210,11 @@ describe('maintctl CLI', () => {
     expectUsageError(batch, /^error: option '--batch-size <n>' argument '0' is invalid\. must be a positive whole number/);
     expectUsageError(mode, /^error: command-argument value 'nonsense' is invalid for argument 'mode'\. must be one of maintenance, drain/);
 
+    // A watch interval that is no number (or 0) would poll the API in a tight loop.
+    for (const bad of await Promise.all(['abc', '0', '-1'].map((v) => cli(['-c', 'demo-mariadb', 'rollout', 'watch', 'r1', `--interval=${v}`])))) {
+      expectUsageError(bad, /^error: option '--interval <seconds>' argument '.*' is invalid\. must be a number of seconds/);
+    }
+
     const [unreachable, badToken, noCluster, badUrl] = await Promise.all([
       cli(['-c', 'demo-mariadb', 'list', 'servers'], { MAINTCTL_URL: `http://127.0.0.1:${port}` }),
       cli(['--token', 'mct_not-a-token', 'list', 'clusters']),
