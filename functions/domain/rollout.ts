@@ -281,7 +281,8 @@ export function preflight(state: ClusterState, snapshot: RolloutSnapshot, execut
   checkTargets(state, pendingNames, rollout.id, now);
   checkBudgetAllowsOne(state, pendingNames, rollout.id, now);
 
-  const resumed = rollout.executions.length > 0 || rollout.status !== 'running';
+  // The first execution runs it; a successor continues it ("continue as new"); after a pause, failure or abort it resumes.
+  const action = rollout.status !== 'running' ? 'resume-rollout' : rollout.executions.length > 0 ? 'continue-rollout' : 'run-rollout';
   const nodes = new Map(snapshot.nodes);
   for (const node of nodes.values()) {
     if (node.outcome === 'stopped') nodes.set(node.server, { ...node, outcome: 'pending' });
@@ -296,7 +297,7 @@ export function preflight(state: ClusterState, snapshot: RolloutSnapshot, execut
   return {
     next,
     rollout: nextSnapshot,
-    events: resumed ? [rolloutEvent('resume-rollout', nextSnapshot, { execution: executionId })] : [rolloutEvent('run-rollout', nextSnapshot, { execution: executionId })],
+    events: [rolloutEvent(action, nextSnapshot, { execution: executionId })],
     answer: { outcome: 'ready' },
   };
 }

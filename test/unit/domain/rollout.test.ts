@@ -537,6 +537,15 @@ describe('nextBatch', () => {
 });
 
 describe('preflight', () => {
+  it('a successor execution of a running rollout continues it (continue-rollout)', () => {
+    const { st, r } = started();
+    const first = preflight(st, r, 'exec-1', actor(), NOW);
+    const o = preflight(first.next, first.rollout, 'exec-2', actor(), NOW + SEC);
+    expect(actions(o)).toEqual(['continue-rollout']);
+    expect(o.rollout.rollout.executions).toEqual(['exec-1', 'exec-2']);
+    expect(o.rollout.rollout.batchesThisExecution).toBe(0);
+  });
+
   it('records the execution running a new rollout (run-rollout), keeping the lock', () => {
     const st = fleet();
     const created = createRollout(st, ID, input(), actor(), NOW);
