@@ -4,18 +4,18 @@
  * itself for repeated deliveries, the sweeper for a missed end, and a rollout window run by the local engine
  * with an in-test agent.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSweep } from '../../functions/sweeper.js';
 import { runWindowPhase } from '../../functions/windows/phase.js';
 import { createToken, httpEnv, seedCluster, type HttpEnv } from '../support/env.js';
+import { Agent, type Role } from '../support/agent.js';
+import { until } from '../support/wait.js';
 
 const V0 = '10.11.6';
 const V1 = '10.11.7';
 const HOUR = 3600_000;
 const TERMINAL = ['succeeded', 'failed', 'aborted', 'paused'];
 
-type Role = 'primary' | 'replica' | 'member';
 const MARIADB3: { name: string; role: Role; dc?: string }[] = [
   { name: 'db1', role: 'primary' },
   { name: 'db2', role: 'replica' },
@@ -414,100 +414,14 @@ describe('a maintenance window, end to end', () => {
   });
 });
 
-/**
- * The agents of one cluster (as in rollouts.test.ts): every ~50 ms, servers the rollout holds in maintenance
- * get the new version while `upgrade` allows it; a pending switchover makes `to` primary and `from` replica.
- * Every server is reported about every half second (the clock jumps; reports must stay fresh).
- */
-class Agent {
-  readonly nodes = new Map<string, { role: Role; version: string }>();
-  upgrade = false;
-  errors: string[] = [];
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private ticks = 0;
-
-  constructor(private readonly cluster: string, servers: { name: string; role: Role }[]) {
-    for (const s of servers) this.nodes.set(s.name, { role: s.role, version: V0 });
-  }
-
-  async report(name: string): Promise<void> {
-    const n = this.nodes.get(name)!;
-    const res = await env.call('PUT', `/v1/clusters/${this.cluster}/servers/${name}/status`, { health: 'running', role: n.role, version: n.version, connections: 0, openTransactions: 0, replicationLagSeconds: 0 });
-    if (res.status !== 200) this.errors.push(`report ${name}: ${res.status} ${JSON.stringify(res.body)}`);
-  }
-
-  async reportAll(): Promise<void> {
-    for (const name of this.nodes.keys()) await this.report(name);
-  }
-
-  async tick(): Promise<void> {
-    const c = `/v1/clusters/${this.cluster}`;
-    const [servers, failover] = await Promise.all([env.call('GET', `${c}/servers`), env.call('GET', `${c}/failover`)]);
-    const dirty = new Set<string>();
-    const pending = failover.body?.pendingSwitchover as { from?: string; to: string } | null;
-    if (pending) {
-      const from = pending.from ? this.nodes.get(pending.from) : undefined;
-      if (from && from.role !== 'replica') {
-        from.role = 'replica';
-        dirty.add(pending.from!);
-      }
-      const to = this.nodes.get(pending.to);
-      if (to && to.role !== 'primary') {
-        to.role = 'primary';
-        dirty.add(pending.to);
-      }
-    }
-    for (const s of (servers.body?.servers ?? []) as { name: string; maintenance: boolean; claims: { holder: string }[]; version?: string; role?: string }[]) {
-      const n = this.nodes.get(s.name);
-      if (!n) continue;
-      const held = s.maintenance && s.claims.some((h) => h.holder.startsWith('rollout:'));
-      if (this.upgrade && held && n.version !== V1) {
-        n.version = V1;
-        dirty.add(s.name);
-      }
-      if (s.version !== n.version || s.role !== n.role) dirty.add(s.name);
-    }
-    const names = this.ticks++ % 10 === 0 ? [...this.nodes.keys()] : [...dirty];
-    for (const name of names) await this.report(name);
-  }
-
-  start(): this {
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        try {
-          await this.tick();
-        } catch (error) {
-          this.errors.push(String(error));
-        }
-        await sleep(50);
-      }
-    })();
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-  }
-}
-
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await sleep(40);
-  }
-}
 
 describe('a rollout window', () => {
   it('starts a rollout at its start, pauses it at its end (claim released), and resumes it at the next occurrence', async () => {
     setClock('2040-06-01T01:59:00Z');
     await cluster('rw');
-    const agent = new Agent('rw', MARIADB3).start();
+    const agent = new Agent(env, 'rw', V1, MARIADB3, V0);
+    agent.upgrade = false;
+    agent.start();
     try {
       // Timeouts far beyond the clock's jumps (the clock drives them); real time still paces the engine.
       const w = await createWindow('rw', {
