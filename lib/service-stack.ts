@@ -5,6 +5,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
 import { ControlPlaneApi } from './constructs/control-plane-api.js';
 import { FamilyFunction } from './constructs/family-function.js';
+import { RolloutWorkflow } from './constructs/rollout-workflow.js';
 
 export interface ServiceStackProps extends StackProps {
   readonly table: ITable;
@@ -13,10 +14,14 @@ export interface ServiceStackProps extends StackProps {
 export class ServiceStack extends Stack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
-    new ControlPlaneApi(this, 'ControlPlane', { table: props.table });
-    const sweeper = new FamilyFunction(this, 'Sweeper', { entry: 'functions/sweeper.ts', timeout: Duration.seconds(55), environment: { TABLE_NAME: props.table.tableName } });
+    const workflow = new RolloutWorkflow(this, 'Rollouts', { table: props.table });
+    const api = new ControlPlaneApi(this, 'ControlPlane', { table: props.table, familyEnvironment: { rollouts: workflow.environment } });
+    workflow.grantControl(api.functions.get('rollouts')!);
+    const sweeper = new FamilyFunction(this, 'Sweeper', { entry: 'functions/sweeper.ts', timeout: Duration.seconds(55), environment: { TABLE_NAME: props.table.tableName, ...workflow.environment } });
     props.table.grantReadWriteData(sweeper);
+    workflow.grantControl(sweeper);
     new Rule(this, 'EveryMinute', { schedule: Schedule.rate(Duration.minutes(1)), targets: [new LambdaFunction(sweeper)] });
     new CfnOutput(this, 'TableName', { value: props.table.tableName });
+    new CfnOutput(this, 'RolloutStateMachineArn', { value: workflow.rolloutMachine.stateMachineArn });
   }
 }

@@ -14,6 +14,8 @@ export interface ControlPlaneApiProps {
    * @default none: those clients must use the prefix
    */
   readonly defaultClusters?: Partial<Record<CompatFamily, string>>;
+  /** More environment for some families (the rollouts family's state machine). */
+  readonly familyEnvironment?: Partial<Record<Family, Record<string, string>>>;
 }
 
 /**
@@ -30,7 +32,7 @@ export class ControlPlaneApi extends Construct {
     const functions = new Map<Family, FamilyFunction>();
     for (const family of Object.keys(FAMILIES) as Family[]) {
       const defaultCluster = isCompat(family) ? props.defaultClusters?.[family] : undefined;
-      const environment = { TABLE_NAME: props.table.tableName, ...(defaultCluster && { [DEFAULT_CLUSTER_ENV[family as CompatFamily]]: defaultCluster }) };
+      const environment = { TABLE_NAME: props.table.tableName, ...(defaultCluster && { [DEFAULT_CLUSTER_ENV[family as CompatFamily]]: defaultCluster }), ...props.familyEnvironment?.[family] };
       const fn = new FamilyFunction(this, `${family}Function`, { entry: FAMILIES[family], environment });
       if (family !== 'health') props.table.grantReadWriteData(fn);
       functions.set(family, fn);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ROUTES, routeKey } from '../../functions/http/routes.js';
 import { ServiceStack } from '../../lib/service-stack.js';
 import { StatefulStack } from '../../lib/stateful-stack.js';
+import { workflowDefinitions } from '../../workflows/asl.js';
 
 describe('the service stack', () => {
   // Bundling is skipped here (the `aws:cdk:bundling-stacks` context); `npm run synth` bundles for real.
@@ -39,5 +40,31 @@ describe('the service stack', () => {
         StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
       },
     });
+  });
+});
+
+describe('the rollout workflow on AWS', () => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stateful = new StatefulStack(app, 'State');
+  const stack = new ServiceStack(app, 'Service', { table: stateful.table });
+  const template = Template.fromStack(stack);
+  const machines = template.findResources('AWS::StepFunctions::StateMachine');
+
+  it('deploys the ASL the local engine runs: both definitions generated from the XState model, Standard, traced', () => {
+    const definitions = workflowDefinitions();
+    const byName = Object.fromEntries(Object.values(machines).map((m) => [String(m.Properties.StateMachineName), m.Properties]));
+    expect(Object.keys(byName).sort()).toEqual(['Service-node', 'Service-rollout']);
+    expect(JSON.parse(byName['Service-node']!.DefinitionString)).toEqual(definitions.node);
+    expect(JSON.parse(byName['Service-rollout']!.DefinitionString)).toEqual(definitions.rollout);
+    expect(Object.keys(byName['Service-rollout']!.DefinitionSubstitutions).sort()).toEqual(['NodeStateMachineArn', 'TaskFunctionArn']);
+    for (const props of Object.values(byName)) {
+      expect(props.StateMachineType).toBe('STANDARD');
+      expect(props.TracingConfiguration).toEqual({ Enabled: true });
+    }
+  });
+
+  it('gives the rollouts API and the sweeper the state machine to start and inspect', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.ROLLOUT_STATE_MACHINE_ARN);
+    expect(fns).toHaveLength(2);
   });
 });
