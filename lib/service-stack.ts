@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { ControlPlaneApi } from './constructs/control-plane-api.js';
 import { FamilyFunction } from './constructs/family-function.js';
 import { RolloutWorkflow } from './constructs/rollout-workflow.js';
+import { WindowScheduling } from './constructs/window-scheduling.js';
 
 export interface ServiceStackProps extends StackProps {
   readonly table: ITable;
@@ -15,8 +16,13 @@ export class ServiceStack extends Stack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
     const workflow = new RolloutWorkflow(this, 'Rollouts', { table: props.table });
-    const api = new ControlPlaneApi(this, 'ControlPlane', { table: props.table, familyEnvironment: { rollouts: workflow.environment } });
+    const windows = new WindowScheduling(this, 'Windows', { table: props.table, workflow });
+    const api = new ControlPlaneApi(this, 'ControlPlane', {
+      table: props.table,
+      familyEnvironment: { rollouts: workflow.environment, windows: { ...workflow.environment, ...windows.environment } },
+    });
     workflow.grantControl(api.functions.get('rollouts')!);
+    windows.grantManage(api.functions.get('windows')!);
     const sweeper = new FamilyFunction(this, 'Sweeper', { entry: 'functions/sweeper.ts', timeout: Duration.seconds(55), environment: { TABLE_NAME: props.table.tableName, ...workflow.environment } });
     props.table.grantReadWriteData(sweeper);
     workflow.grantControl(sweeper);

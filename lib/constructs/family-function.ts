@@ -12,6 +12,8 @@ export interface FamilyFunctionProps {
   readonly memorySize?: number;
   /** @default 10 seconds */
   readonly timeout?: Duration;
+  /** A fixed name, for a function whose ARN must be known before it exists. @default generated */
+  readonly functionName?: string;
 }
 
 /** A Lambda function bundled by the local esbuild: minified ESM, arm64, nodejs22.x, the SDK bundled in. */
@@ -19,6 +21,7 @@ export class FamilyFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: FamilyFunctionProps) {
     super(scope, id, {
       entry: props.entry,
+      ...(props.functionName && { functionName: props.functionName }),
       handler: 'handler',
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,

@@ -63,8 +63,26 @@ describe('the rollout workflow on AWS', () => {
     }
   });
 
-  it('gives the rollouts API and the sweeper the state machine to start and inspect', () => {
+  it('gives the rollouts API, the windows API, the window function and the sweeper the state machine', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.ROLLOUT_STATE_MACHINE_ARN);
-    expect(fns).toHaveLength(2);
+    expect(fns).toHaveLength(4);
+  });
+});
+
+describe('maintenance windows on AWS', () => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stateful = new StatefulStack(app, 'State');
+  const template = Template.fromStack(new ServiceStack(app, 'Service', { table: stateful.table }));
+
+  it('has a schedule group, a window function Scheduler may invoke through its own role, and the API writes the schedules', () => {
+    template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'Service-windows' });
+    template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' } }] } });
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.WINDOW_SCHEDULE_GROUP);
+    expect(fns).toHaveLength(2); // the windows API and the window function
+    const window = fns.find((f) => f.Properties.FunctionName === 'Service-window');
+    expect(window).toBeDefined();
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('scheduler:CreateSchedule');
+    expect(policies).toContain('iam:PassRole');
   });
 });

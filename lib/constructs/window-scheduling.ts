@@ -1,0 +1,52 @@
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
+import { Construct } from 'constructs';
+import { FamilyFunction } from './family-function.js';
+import type { RolloutWorkflow } from './rollout-workflow.js';
+
+export interface WindowSchedulingProps {
+  readonly table: ITable;
+  readonly workflow: RolloutWorkflow;
+}
+
+/**
+ * Maintenance windows on AWS: a schedule group, the window function Scheduler invokes with each phase, and the
+ * role Scheduler assumes to invoke it. `grantManage` lets a function create, update and delete the schedules.
+ */
+export class WindowScheduling extends Construct {
+  readonly windowFunction: FamilyFunction;
+  readonly schedulerRole: Role;
+  readonly groupName: string;
+  /** What a function that writes schedules needs to know. */
+  readonly environment: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: WindowSchedulingProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.groupName = `${stack.stackName}-windows`;
+    new CfnScheduleGroup(this, 'Group', { name: this.groupName });
+    // A fixed name: the function schedules its own invocations (the end of each occurrence).
+    const functionName = `${stack.stackName}-window`;
+    const functionArn = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    this.schedulerRole = new Role(this, 'SchedulerRole', { assumedBy: new ServicePrincipal('scheduler.amazonaws.com') });
+    this.schedulerRole.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [functionArn] }));
+    this.environment = { WINDOW_SCHEDULE_GROUP: this.groupName, WINDOW_FUNCTION_ARN: functionArn, WINDOW_SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn };
+    this.windowFunction = new FamilyFunction(this, 'Window', {
+      entry: 'functions/windows/runtime.ts',
+      functionName,
+      timeout: Duration.seconds(55),
+      environment: { TABLE_NAME: props.table.tableName, ...props.workflow.environment, ...this.environment },
+    });
+    props.table.grantReadWriteData(this.windowFunction);
+    props.workflow.grantControl(this.windowFunction);
+    this.grantManage(this.windowFunction);
+  }
+
+  grantManage(fn: FamilyFunction): void {
+    const schedules = Stack.of(this).formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${this.groupName}/*` });
+    fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [schedules] }));
+    this.schedulerRole.grantPassRole(fn.grantPrincipal);
+  }
+}
