@@ -5,17 +5,19 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
 import { ControlPlaneApi } from './constructs/control-plane-api.js';
 import { FamilyFunction } from './constructs/family-function.js';
-import { RolloutWorkflow } from './constructs/rollout-workflow.js';
+import { RolloutWorkflow, type RolloutWorkflowProps } from './constructs/rollout-workflow.js';
 import { WindowScheduling } from './constructs/window-scheduling.js';
 
 export interface ServiceStackProps extends StackProps {
   readonly table: ITable;
+  /** What rollouts' upgrades may call: allowlisted functions and webhook hosts, and the webhook signing secret. */
+  readonly upgrades?: Omit<RolloutWorkflowProps, 'table'>;
 }
 
 export class ServiceStack extends Stack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
-    const workflow = new RolloutWorkflow(this, 'Rollouts', { table: props.table });
+    const workflow = new RolloutWorkflow(this, 'Rollouts', { table: props.table, ...props.upgrades });
     const windows = new WindowScheduling(this, 'Windows', { table: props.table, workflow });
     const api = new ControlPlaneApi(this, 'ControlPlane', {
       table: props.table,
