@@ -6,7 +6,7 @@
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../functions/domain/errors.js';
-import { checkTimezone, lastOccurrence, MAX_WINDOW_MS, occurrencesAfter, parseSchedule, parseWindowDuration, type Schedule } from '../../functions/domain/schedule.js';
+import { checkTimezone, compileSchedule, lastOccurrence, MAX_WINDOW_MS, occurrencesAfter, parseSchedule, parseWindowDuration, type Schedule } from '../../functions/domain/schedule.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -379,5 +379,137 @@ describe('lastOccurrence', () => {
     const at = parseSchedule('at(2027-06-01T10:00:00)', BERLIN, NOW);
     expect(lastOccurrence(at, BERLIN, t('2027-06-01T09:00:00Z'), 2 * HOUR)).toBe(t('2027-06-01T08:00:00Z'));
     expect(lastOccurrence(at, BERLIN, t('2027-06-01T07:59:00Z'), 2 * HOUR)).toBeUndefined();
+  });
+});
+
+describe('cron field syntax, exactly (mutation-driven)', () => {
+  const accepts = (e: string) => expect(() => compileSchedule(e, 'UTC')).not.toThrow();
+  const refuses = (e: string, msg?: string) => {
+    const err = refused(() => compileSchedule(e, 'UTC'));
+    if (msg) expect(err.message).toBe(msg);
+  };
+
+  it('numbers must be all digits; steps must be digits, more than 0 and at most the field maximum', () => {
+    refuses('cron(5x 0 ? * MON *)', 'schedule: cron(5x 0 ? * MON *): minutes field "5x" is not valid');
+    refuses('cron(x5 0 ? * MON *)');
+    refuses('cron(*/5x 0 ? * MON *)');
+    refuses('cron(*/x5 0 ? * MON *)');
+    // what Number() would still read as a number: hex, exponents
+    for (const token of ['0x5', '5e1', '*/0x5', '*/1e1', '0/5e1']) refuses(`cron(${token} 0 ? * MON *)`);
+    refuses('cron(0 0 1 0x5 ? *)');
+    accepts('cron(0/59 0 ? * MON *)');
+    accepts('cron(0 */23 ? * MON *)');
+    refuses('cron(0 */24 ? * MON *)', 'schedule: cron(0 */24 ? * MON *): hours field "*/24" is not valid');
+  });
+
+  it('ranges: both ends in range, upwards, a single-value range is fine', () => {
+    accepts('cron(0 5-5 ? * MON *)');
+    refuses('cron(0 5-99 ? * MON *)', 'schedule: cron(0 5-99 ? * MON *): hours field "5-99" is not valid');
+    refuses('cron(0 10-5 ? * MON *)');
+  });
+
+  it('every month and day name is known, whatever the case, and maps to its number', () => {
+    accepts('cron(0 0 1 JAN,FEB,MAR,APR,MAY,JUN,JUL,AUG,SEP,OCT,NOV,DEC ? *)');
+    accepts('cron(0 0 1 jan-dec ? *)');
+    accepts('cron(0 0 ? * SUN,MON,TUE,WED,THU,FRI,SAT *)');
+    for (const [name, month] of [['FEB', 2], ['MAR', 3], ['APR', 4], ['MAY', 5], ['JUN', 6], ['AUG', 8], ['SEP', 9], ['OCT', 10], ['NOV', 11], ['DEC', 12]] as const) {
+      const [first] = occurrencesAfter(compileSchedule(`cron(0 12 1 ${name} ? *)`, 'UTC'), 'UTC', NOW, 1);
+      expect(new Date(first!).getUTCMonth() + 1).toBe(month);
+    }
+    for (const [name, dow] of [['TUE', 2], ['WED', 3], ['THU', 4]] as const) {
+      const [first] = occurrencesAfter(compileSchedule(`cron(0 12 ? * ${name} *)`, 'UTC'), 'UTC', NOW, 1);
+      expect(new Date(first!).getUTCDay()).toBe(dow);
+    }
+  });
+
+  it('day-of-month specials: L, L-n (1..30), nW (1..31); anything around them is refused', () => {
+    for (const s of ['L', 'L-5', 'L-15', 'L-30', '5W', '15W', '31W']) accepts(`cron(0 12 ${s} * ? *)`);
+    for (const s of ['xL', 'Lx', 'L-31', 'L-0', '32W', '0W', 'x5W', '5Wx']) refuses(`cron(0 12 ${s} * ? *)`);
+    expect(occurrencesAfter(compileSchedule('cron(0 12 L-5 * ? *)', 'UTC'), 'UTC', NOW, 1).map(iso)).toEqual(['2027-01-26T12:00:00Z']);
+    expect(occurrencesAfter(compileSchedule('cron(0 12 15W * ? *)', 'UTC'), 'UTC', NOW, 1).map(iso)).toEqual(['2027-01-15T12:00:00Z']);
+  });
+
+  it('day-of-week specials: nL and n#k / NAME#k; anything around them is refused', () => {
+    for (const s of ['2L', 'MON#1', 'mon#5', '7#5']) accepts(`cron(0 12 ? * ${s} *)`);
+    for (const s of ['x2L', '2Lx', 'MON#1x', 'xMON#1', 'MON#6', '8L']) refuses(`cron(0 12 ? * ${s} *)`);
+  });
+
+  it('the expression is trimmed, but nothing may surround it', () => {
+    accepts('  cron(0 12 ? * MON *)  ');
+    refuses('xcron(0 12 ? * MON *)', 'schedule: xcron(0 12 ? * MON *) is not at(...), cron(...) or rate(...)');
+    refuses('cron(0 12 ? * MON *)x');
+    refuses('xat(2027-06-01T10:00:00)');
+    refuses('rate(5 minutes)x', 'schedule: rate(5 minutes)x is not at(...), cron(...) or rate(...)');
+  });
+
+  it('at(...) must be exactly yyyy-mm-ddThh:mm:ss', () => {
+    refuses('at(x2027-06-01T10:00:00)', 'schedule: at(x2027-06-01T10:00:00) must be at(yyyy-mm-ddThh:mm:ss)');
+    refuses('at(2027-06-01T10:00:00x)', 'schedule: at(2027-06-01T10:00:00x) must be at(yyyy-mm-ddThh:mm:ss)');
+  });
+
+  it('a past at(...) names the trimmed expression', () => {
+    const err = refused(() => parseSchedule('  at(2026-06-01T10:00:00)  ', 'UTC', NOW));
+    expect(err.message).toBe('schedule: at(2026-06-01T10:00:00) is in the past');
+  });
+
+  it('a cron that never fires names the trimmed expression; so does one the parser gives up on', () => {
+    expect(refused(() => parseSchedule('  cron(0 0 30 2 ? *)  ', 'UTC', NOW)).message).toBe('schedule: cron(0 0 30 2 ? *) never fires');
+    expect(refused(() => parseSchedule('cron(0 0 ? 2 2#5 2027)', 'UTC', NOW)).message).toBe('schedule: cron(0 0 ? 2 2#5 2027) never fires');
+    // 30W in February: aws-cron-parser throws; that too is a schedule that never fires
+    expect(refused(() => parseSchedule('cron(0 12 30W 2 ? *)', 'UTC', NOW)).message).toBe('schedule: cron(0 12 30W 2 ? *) never fires');
+  });
+
+  it('a cron that only names days the month lacks gives no starts (and stops looking)', () => {
+    expect(occurrencesAfter(compileSchedule('cron(* * 30 2 ? *)', 'UTC'), 'UTC', NOW, 3)).toEqual([]);
+    expect(occurrencesAfter(compileSchedule('cron(0 * 31 4 ? *)', 'UTC'), 'UTC', NOW, 2)).toEqual([]);
+  });
+
+  it('looks far enough for the starts asked for: 26 leap days from 2027 (the search is bounded by the count)', () => {
+    const leap = occurrencesAfter(compileSchedule('cron(0 0 29 2 ? *)', 'UTC'), 'UTC', NOW, 26).map(iso);
+    expect(leap).toHaveLength(26);
+    expect(leap[0]).toBe('2028-02-29T00:00:00Z');
+    expect(leap.at(-1)).toBe('2132-02-29T00:00:00Z');
+  });
+});
+
+describe('rate(...) arithmetic, exactly (mutation-driven)', () => {
+  it('multi-digit counts and padded bodies', () => {
+    const s = compileSchedule('rate( 15 minutes )', 'UTC', '2027-01-01T00:00:00Z');
+    expect(s).toMatchObject({ kind: 'rate', everyMs: 15 * MIN, startDate: NOW });
+    expect(compileSchedule('rate(12 hours)', 'UTC', '2027-01-01T00:00:00Z')).toMatchObject({ everyMs: 12 * HOUR });
+    expect(compileSchedule('rate(1 day)', 'UTC', '2027-01-01T00:00:00Z')).toMatchObject({ everyMs: DAY });
+    expect(refused(() => compileSchedule('rate(5 minutesx)', 'UTC', '2027-01-01T00:00:00Z')).message).toBe('schedule: rate(5 minutesx) must be rate(<positive number> minutes|hours|days)');
+  });
+
+  it('a rate without startDate is refused with that reason', () => {
+    expect(refused(() => compileSchedule('rate(5 minutes)', 'UTC')).message).toBe('startDate: a rate(...) schedule needs a startDate');
+  });
+
+  it('starts are strictly after `after`: at the startDate itself the first start is one period later', () => {
+    const s = compileSchedule('rate(2 hours)', 'UTC', '2027-01-01T00:00:00Z');
+    expect(occurrencesAfter(s, 'UTC', NOW, 2)).toEqual([NOW + 2 * HOUR, NOW + 4 * HOUR]);
+    expect(occurrencesAfter(s, 'UTC', NOW - 1, 2)).toEqual([NOW, NOW + 2 * HOUR]);
+    expect(occurrencesAfter(s, 'UTC', NOW + 2 * HOUR - 1, 1)).toEqual([NOW + 2 * HOUR]);
+  });
+});
+
+describe('cron starts read in the schedule zone (mutation-driven)', () => {
+  it('a zone behind UTC: the local wall clock, not UTC, decides the next start', () => {
+    const NY = 'America/New_York';
+    const s = compileSchedule('cron(0 20 * * ? *)', NY);
+    // 23:30Z is 19:30 local (EDT): today's 20:00 local (00:00Z) is still to come
+    expect(occurrencesAfter(s, NY, t('2027-06-01T23:30:00Z'), 2).map(iso)).toEqual(['2027-06-02T00:00:00Z', '2027-06-03T00:00:00Z']);
+  });
+
+  it('Lord Howe (30-minute DST): a start in the half-hour gap is skipped', () => {
+    const LH = 'Australia/Lord_Howe';
+    const s = compileSchedule('cron(15 2 * * ? 2027)', LH);
+    expect(occurrencesAfter(s, LH, t('2027-09-30T00:00:00Z'), 3).map(iso)).toEqual(['2027-09-30T15:45:00Z', '2027-10-01T15:45:00Z', '2027-10-03T15:15:00Z']);
+  });
+
+  it('Lord Howe (30-minute DST): a start in the half-hour overlap fires once, at the first instant', () => {
+    const LH = 'Australia/Lord_Howe';
+    const s = compileSchedule('cron(45 1 * * ? 2027)', LH);
+    expect(occurrencesAfter(s, LH, t('2027-04-02T00:00:00Z'), 3).map(iso)).toEqual(['2027-04-02T14:45:00Z', '2027-04-03T14:45:00Z', '2027-04-04T15:15:00Z']);
   });
 });

@@ -1514,3 +1514,260 @@ describe('a whole rollout, step by step', () => {
     expect(rolloutHolder(ID)).toBe(HOLDER);
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// Exact answers, messages and edges (mutation-driven)
+
+describe('exact answers of the idempotent and the normal paths', () => {
+  it('finishRollout, pauseRollout, abortRollout and failRollout answer with their outcome, also when repeated', () => {
+    const { st, r } = started();
+    expect(finishRollout(st, withRecord(r, { status: 'succeeded' }), actor(), NOW).answer).toEqual({ outcome: 'succeeded' });
+    expect(pauseRollout(st, withRecord(r, { status: 'paused' }), actor(), NOW).answer).toEqual({ outcome: 'paused' });
+    expect(pauseRollout(st, r, actor(), NOW).answer).toEqual({ outcome: 'paused' });
+    expect(abortRollout(st, withRecord(r, { status: 'aborted' }), actor(), NOW).answer).toEqual({ outcome: 'aborted' });
+    expect(abortRollout(st, r, actor(), NOW).answer).toEqual({ outcome: 'aborted' });
+    expect(failRollout(st, withRecord(r, { status: 'failed' }), undefined, NOW).answer).toEqual({ outcome: 'failed' });
+    expect(failRollout(st, r, undefined, NOW).answer).toEqual({ outcome: 'failed' });
+  });
+
+  it('node steps answer with their outcome, also when repeated', () => {
+    const { st, r } = started();
+    expect(clearNode(st, withNodes(r, done('r1')), 'r1', actor(), NOW).answer).toEqual({ outcome: 'cleared' });
+    const failed = withNodes(r, node('r1', { outcome: 'failed', reason: 'x' }));
+    expect(recordNodeFailure(st, failed, 'r1', 'y', NOW).answer).toEqual({ outcome: 'failed' });
+    expect(recordNodeFailure(st, r, 'r1', 'y', NOW).answer).toEqual({ outcome: 'failed' });
+    expect(drainNode(holding(st, 'r1'), r, 'r1', actor(), NOW).answer).toEqual({ outcome: 'draining' });
+  });
+
+  it('requestPause and requestAbort answer pausing and aborting', () => {
+    const { st, r } = started();
+    expect(requestPause(st, r, NOW).answer).toEqual({ outcome: 'pausing' });
+    expect(requestAbort(st, r, actor(), NOW).answer).toEqual({ outcome: 'aborting' });
+  });
+
+  it('retryNode and skipNode answer retried and skipped (skipped also when repeated) and name the server in the event', () => {
+    const { st, r } = started();
+    const paused = withNodes(withRecord(r, { status: 'paused' }), node('r1', { step: 'verify', outcome: 'failed', reason: 'lag' }));
+    const retried = retryNode(st, paused, 'r1', NOW);
+    expect(retried.answer).toEqual({ outcome: 'retried' });
+    const skipped = skipNode(st, paused, 'r1', actor(), NOW);
+    expect(skipped.answer).toEqual({ outcome: 'skipped' });
+    expect(skipped.events.at(-1)).toMatchObject({ action: 'skip-server', after: { server: 'r1' } });
+    expect(skipNode(st, skipped.rollout, 'r1', actor(), NOW).answer).toEqual({ outcome: 'skipped' });
+  });
+
+  it('skipping a held server hands the claim over and says why in the event', () => {
+    const { st, r } = started();
+    const paused = withNodes(withRecord(r, { status: 'paused' }), node('r1', { step: 'verify', outcome: 'failed', reason: 'lag' }));
+    const o = skipNode(holding(st, 'r1'), paused, 'r1', actor({ user: 'bob' }), NOW);
+    expect(o.events[0]).toMatchObject({ action: 'update-maintenance', reason: `skipped from rollout ${ID}` });
+  });
+});
+
+describe('exact messages (mutation-driven)', () => {
+  it('unknown servers', () => {
+    const { st, r } = started();
+    expect(caught(() => nodeOf(r, 'zz')).message).toBe(`server zz in rollout ${ID} not found`);
+    const noList = withRecord(r, { input: { ...r.rollout.input, servers: undefined } });
+    expect(caught(() => nodeOf(noList, 'zz')).code).toBe('NotFound');
+    const gone: ClusterState = { ...st, servers: new Map([...st.servers].filter(([n]) => n !== 'r1')) };
+    expect(caught(() => drainNode(gone, r, 'r1', actor(), NOW)).message).toBe('server r1 not found');
+  });
+
+  it('an empty cluster', () => {
+    expect(caught(() => createRollout(state([]), ID, input(), actor(), NOW)).message).toBe('the cluster has no servers to upgrade');
+  });
+
+  it('preflight refusals', () => {
+    const { st, r } = started();
+    const succeeded = caught(() => preflight(st, withRecord(r, { status: 'succeeded' }), 'exec-2', actor(), NOW));
+    expect([succeeded.code, succeeded.message]).toEqual(['RolloutConflict', `rollout ${ID} has already succeeded`]);
+    const failed = withNodes(withRecord(r, { status: 'failed' }), node('r1', { outcome: 'failed' }), node('r2', { outcome: 'failed' }));
+    const e = caught(() => preflight(st, failed, 'exec-2', actor(), NOW));
+    expect(e.message).toBe('server r1, r2 failed: retry or skip it before resuming');
+    const other = { ...st, cluster: { ...st.cluster, rollout: 'r-9' } };
+    expect(caught(() => preflight(other, withRecord(r, { status: 'paused' }), 'exec-2', actor(), NOW)).message).toBe(`rollout r-9 is already in progress on cluster ${st.cluster.id}`);
+  });
+
+  it('operator controls', () => {
+    const { st, r } = started();
+    expect(caught(() => requestPause(st, withRecord(r, { status: 'failed' }), NOW)).message).toBe(`rollout ${ID} is failed: only a running rollout can be paused`);
+    expect(caught(() => requestAbort(st, withRecord(r, { status: 'succeeded' }), actor(), NOW)).message).toBe(`rollout ${ID} has already succeeded`);
+    expect(caught(() => checkResumable(r)).message).toBe(`rollout ${ID} is running: only a paused, failed or aborted rollout can be resumed`);
+    expect(caught(() => retryNode(st, r, 'r1', NOW)).message).toBe(`rollout ${ID} is running: pause or abort it before you retry a server`);
+    expect(caught(() => skipNode(st, r, 'r1', actor(), NOW)).message).toBe(`rollout ${ID} is running: pause or abort it before you skip a server`);
+    const done_ = caught(() => skipNode(st, withRecord(r, { status: 'succeeded' }), 'r1', actor(), NOW));
+    expect([done_.code, done_.message]).toEqual(['RolloutConflict', `rollout ${ID} has already succeeded`]);
+    const paused = withNodes(withRecord(r, { status: 'paused' }), done('r1'));
+    const again = caught(() => retryNode(st, paused, 'r1', NOW));
+    expect([again.code, again.message]).toEqual(['RolloutConflict', 'server r1 is already upgraded']);
+    expect(caught(() => skipNode(st, paused, 'r1', actor(), NOW)).message).toBe('server r1 is already upgraded');
+  });
+
+  it('finishRollout names the unhealthy servers; a skipped server does not count', () => {
+    const { st, r } = started();
+    const down = patch(patch(st, 'r1', { health: 'down' }), 'r2', { health: 'down' });
+    const e = caught(() => finishRollout(down, r, actor(), NOW));
+    expect(e.message).toBe('not every server is healthy: r1, r2');
+    const skipped = withNodes(r, node('r1', { outcome: 'skipped' }), node('r2', { outcome: 'skipped' }));
+    expect(finishRollout(down, skipped, actor(), NOW).rollout.rollout.status).toBe('succeeded');
+  });
+});
+
+describe('edges of the rules (mutation-driven)', () => {
+  it('createRollout without a server list takes every server, sorted by name', () => {
+    const st = state([server('b', { version: V1 }), server('a', { version: V1 }), server('c', { version: V1 })], { cluster: { budget: { maxUnavailablePerDc: 1 } } });
+    expect(createRollout(st, ID, input(), actor(), NOW).rollout.rollout.input.servers).toEqual(['a', 'b', 'c']);
+  });
+
+  it('preflight: run, continue (a successor) and resume are told apart; the lock it already has stays as it is', () => {
+    const created = createRollout(fleet(), ID, input(), actor(), NOW);
+    const first = preflight(created.next, created.rollout, 'exec-1', actor(), NOW);
+    expect(actions(first)).toEqual(['run-rollout']);
+    expect(first.next).toBe(created.next);
+    const successor = preflight(first.next, first.rollout, 'exec-2', actor(), NOW);
+    expect(actions(successor)).toEqual(['continue-rollout']);
+    const paused = withRecord(first.rollout, { status: 'paused' });
+    const resumed = preflight(first.next, paused, 'exec-1', actor(), NOW);
+    expect(actions(resumed)).toEqual(['resume-rollout']);
+    expect(resumed.rollout.rollout.status).toBe('running');
+  });
+
+  it('preflight: a resume carries on with the servers the rollout already holds, even with the budget used up by them', () => {
+    const { st, r } = started();
+    const s = holding(st, 'r1');
+    const snap = withNodes(withRecord(r, { status: 'paused' }), node('r1', { step: 'drain', outcome: 'stopped' }));
+    const o = preflight(s, snap, 'exec-2', actor(), NOW);
+    expect(o.answer).toEqual({ outcome: 'ready' });
+    expect(nodeOf(o.rollout, 'r1').outcome).toBe('pending');
+  });
+
+  it('planBatches: the primary goes last even when its dc sorts first', () => {
+    const st = state([server('a', { role: 'primary', dc: 'dc1' }), server('c', { dc: 'dc2' }), server('b', { dc: 'dc2' })]);
+    expect(planBatches(st, ['a', 'c', 'b'], input(), ID, NOW)).toEqual([['b'], ['c'], ['a']]);
+  });
+
+  it('nextBatch: a batch with one finished and one unfinished node fails', () => {
+    const { st, r } = started(fleet(), { batchSize: 2 }, NOW);
+    const snap = withNodes(withRecord({ ...r, plan: [['r1', 'r2'], ['r3'], ['p']] }, { batch: 0, batchesThisExecution: 1 }), done('r1'), node('r2', { step: 'verify', outcome: 'in-progress' }));
+    expect(nextBatch(st, snap, NOW).answer).toEqual({ outcome: 'fail' });
+  });
+
+  it('pauseRollout: the canary pause is recorded only once every node of a first batch has finished', () => {
+    const { st, r } = started(fleet(), { pauseAfterFirstBatch: true });
+    const noPlan: RolloutSnapshot = { ...r, plan: undefined };
+    expect(pauseRollout(st, noPlan, actor(), NOW).rollout.rollout.canaryPaused).toBeUndefined();
+    const emptyFirst: RolloutSnapshot = { ...r, plan: [[], ['r1']] };
+    expect(pauseRollout(st, emptyFirst, actor(), NOW).rollout.rollout.canaryPaused).toBeUndefined();
+    const half = withNodes({ ...r, plan: [['r1', 'r2'], ['r3']] }, done('r1'), node('r2', { outcome: 'in-progress', step: 'drain' }));
+    expect(pauseRollout(st, half, actor(), NOW).rollout.rollout.canaryPaused).toBeUndefined();
+    const whole = withNodes(half, done('r2'));
+    expect(pauseRollout(st, whole, actor(), NOW).rollout.rollout.canaryPaused).toBe(true);
+  });
+
+  it('abortRollout lists the held nodes sorted, and does not trip over a server gone from the cluster', () => {
+    const created = createRollout(fleet(), ID, input({ servers: ['r2', 'r1', 'r3'] }), actor(), NOW);
+    const s = holding(created.next, 'r2', 'r1');
+    const o = abortRollout(s, created.rollout, actor(), NOW);
+    expect(o.rollout.rollout.stoppedNodes).toEqual(['r1', 'r2']);
+    const gone: ClusterState = { ...s, servers: new Map([...s.servers].filter(([n]) => n !== 'r3')) };
+    expect(abortRollout(gone, created.rollout, actor(), NOW).rollout.rollout.stoppedNodes).toEqual(['r1', 'r2']);
+  });
+
+  it('failRollout: an unfinished node of the first batch (index 0) is named; without a plan, the failure is unknown', () => {
+    const { st, r } = started();
+    const snap = withNodes(withRecord({ ...r, plan: [['r1'], ['r2']] }, { batch: 0 }), node('r1', { step: 'drain', outcome: 'in-progress' }));
+    expect(failRollout(st, snap, undefined, NOW).rollout.rollout.failure).toEqual({ server: 'r1', step: 'drain', reason: 'its execution ended before the node finished', at: NOW });
+    const noPlan = withRecord({ ...r, plan: undefined }, { batch: 0 });
+    expect(failRollout(st, noPlan, undefined, NOW).rollout.rollout.failure).toEqual({ step: 'unknown', reason: 'the execution failed', at: NOW });
+  });
+
+  it('failRollout: a given failure marks only a stored node, and never overwrites an earlier failure reason', () => {
+    const { st, r } = started();
+    const o = failRollout(st, r, { server: 'r2', step: 'drain', reason: 'x' }, NOW);
+    expect(o.rollout.nodes.has('r2')).toBe(false);
+    const failed = withNodes(r, node('r1', { outcome: 'failed', reason: 'first' }));
+    const again = failRollout(st, failed, { server: 'r1', step: 'drain', reason: 'second' }, NOW);
+    expect(again.rollout.nodes.get('r1')).toBe(failed.nodes.get('r1'));
+    const inProgress = withNodes(r, node('r1', { outcome: 'in-progress', step: 'drain' }));
+    expect(nodeOf(failRollout(st, inProgress, { server: 'r1', step: 'drain', reason: 'second' }, NOW).rollout, 'r1')).toMatchObject({ outcome: 'failed', reason: 'second' });
+  });
+
+  it('changesNothing: every kind of change counts', () => {
+    const { st, r } = started();
+    const snap = withNodes(r, node('r1'), node('r2'));
+    const base = { next: st, events: [], rollout: snap, answer: {} };
+    expect(changesNothing(base, st, snap)).toBe(true);
+    expect(changesNothing({ ...base, events: [{ action: 'x' }] as never }, st, snap)).toBe(false);
+    expect(changesNothing({ ...base, next: { ...st } }, st, snap)).toBe(false);
+    expect(changesNothing({ ...base, removed: true }, st, snap)).toBe(false);
+    expect(changesNothing({ ...base, rollout: withRecord(snap, {}) }, st, snap)).toBe(false);
+    expect(changesNothing({ ...base, rollout: { ...snap, plan: [['r1']] } }, st, snap)).toBe(false);
+    expect(changesNothing({ ...base, rollout: withNodes(snap, node('r2', { attempt: 2 })) }, st, snap)).toBe(false);
+  });
+
+  it('beginNode and checkVerified write nothing when there is nothing new to record', () => {
+    const { st, r } = started();
+    const inProgress = withNodes(r, node('r1', { outcome: 'in-progress', step: 'drain' }));
+    const begun = beginNode(st, inProgress, 'r1', NOW);
+    expect(begun.rollout).toBe(inProgress);
+    expect(changesNothing(begun, st, inProgress)).toBe(true);
+    const upgraded = patch(st, 'r1', { version: V2, replicationLagSeconds: 50 });
+    const verifying = withRecord(withNodes(r, node('r1', { outcome: 'in-progress', step: 'verify', stepStartedAt: NOW })), {
+      input: { ...r.rollout.input, verify: { stableForSeconds: 30, timeoutSeconds: 600, maxReplicationLagSeconds: 10 } },
+    });
+    const o = checkVerified(upgraded, verifying, 'r1', NOW + MIN);
+    expect(o.answer).toEqual({ outcome: 'waiting' });
+    expect(o.rollout).toBe(verifying);
+  });
+
+  it('requestSwitchover: a pending switchover from another server or by another actor is no reason to skip the request; ties go by name; unknown lag comes last', () => {
+    const { st, r } = started();
+    let s = patch(st, 'r1', { version: V2, replicationLagSeconds: 3 });
+    s = patch(s, 'r2', { version: V2, replicationLagSeconds: 3 });
+    s = patch(s, 'r3', { version: V2, replicationLagSeconds: undefined });
+    const snap = withNodes(r, done('r1'), done('r2'), done('r3'));
+    const o = requestSwitchover(s, snap, 'p', actor(), NOW);
+    expect(o.next.cluster.pendingSwitchover!.to).toBe('r1');
+    const s2 = patch(patch(s, 'r1', { replicationLagSeconds: undefined }), 'r2', { replicationLagSeconds: 0 });
+    expect(requestSwitchover(s2, snap, 'p', actor(), NOW).next.cluster.pendingSwitchover!.to).toBe('r2');
+    const s3 = patch(patch(s, 'r1', { replicationLagSeconds: undefined }), 'r2', { replicationLagSeconds: undefined });
+    expect(requestSwitchover(s3, snap, 'p', actor(), NOW).next.cluster.pendingSwitchover!.to).toBe('r1');
+    // r2 has the least lag now; a switchover to r1 pending from p by bob, or from r3 by alice, does not stand for this one
+    const better = patch(s, 'r2', { replicationLagSeconds: 1 });
+    const byBob = { ...better, cluster: { ...better.cluster, pendingSwitchover: { kind: 'switchover' as const, from: 'p', to: 'r1', actor: 'bob', requestedAt: NOW } } };
+    expect(requestSwitchover(byBob, snap, 'p', actor(), NOW).next.cluster.pendingSwitchover).toMatchObject({ to: 'r2', actor: 'alice' });
+    const fromR3 = { ...better, cluster: { ...better.cluster, pendingSwitchover: { kind: 'switchover' as const, from: 'r3', to: 'r1', actor: 'alice', requestedAt: NOW } } };
+    expect(requestSwitchover(fromR3, snap, 'p', actor(), NOW).next.cluster.pendingSwitchover).toMatchObject({ to: 'r2', actor: 'alice' });
+    const mine = { ...better, cluster: { ...better.cluster, pendingSwitchover: { kind: 'switchover' as const, from: 'p', to: 'r1', actor: 'alice', requestedAt: NOW } } };
+    const same = requestSwitchover(mine, snap, 'p', actor(), NOW);
+    expect(same.next).toBe(mine);
+    expect(same.answer).toEqual({ outcome: 'requested' });
+  });
+
+  it('a node step on a server gone from the cluster is refused (NotFound) before anything else', () => {
+    const { st, r } = started();
+    let s = patch(st, 'r1', { version: V2, replicationLagSeconds: 1 });
+    s = { ...s, servers: new Map([...s.servers].filter(([n]) => n !== 'p')) };
+    const snap = withNodes(r, done('r1'), node('p', { step: 'drain', outcome: 'in-progress', stepStartedAt: NOW }));
+    expect(caught(() => requestSwitchover(s, snap, 'p', actor(), NOW)).message).toBe('server p not found');
+    expect(caught(() => checkDrained(s, snap, 'p', actor(), NOW)).message).toBe('server p not found');
+  });
+
+  it('markUpgradeTriggered puts the server in forced maintenance under the rollout', () => {
+    const { st, r } = started();
+    const o = markUpgradeTriggered(holding(st, 'r1'), r, 'r1', actor(), NOW);
+    expect(o.next.servers.get('r1')!.claims[HOLDER]).toMatchObject({ mode: 'maintenance', force: true });
+    expect(o.answer).toEqual({ outcome: 'triggered' });
+  });
+
+  it('retry and skip keep the failure of another server, and work on a rollout without a failure', () => {
+    const { st, r } = started();
+    const paused = withNodes(withRecord(r, { status: 'failed', failure: { server: 'r1', step: 'verify', reason: 'lag', at: NOW } }), node('r1', { outcome: 'failed' }), node('r2', { outcome: 'failed' }));
+    expect(retryNode(st, paused, 'r2', NOW).rollout.rollout.failure).toMatchObject({ server: 'r1' });
+    expect(skipNode(st, paused, 'r2', actor(), NOW).rollout.rollout.failure).toMatchObject({ server: 'r1' });
+    const noFailure = withNodes(withRecord(r, { status: 'paused' }), node('r2', { outcome: 'failed' }));
+    expect(retryNode(st, noFailure, 'r2', NOW).answer).toEqual({ outcome: 'retried' });
+    expect(skipNode(st, noFailure, 'r2', actor(), NOW).answer).toEqual({ outcome: 'skipped' });
+  });
+});
