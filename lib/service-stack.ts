@@ -1,17 +1,39 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { ControlPlaneApi } from './constructs/control-plane-api.js';
+import type { CompatFamily } from '../functions/http/routes.js';
+import { CHANGE_DETAIL_TYPE, ChangeEvents } from './constructs/change-events.js';
+import { ConsoleSite } from './constructs/console-site.js';
+import { ControlPlaneApi, type Throttle } from './constructs/control-plane-api.js';
 import { FamilyFunction } from './constructs/family-function.js';
+import { OperationsAlarms } from './constructs/operations-alarms.js';
 import { RolloutWorkflow, type RolloutWorkflowProps } from './constructs/rollout-workflow.js';
+import { grantTableActions, TABLE_MUTATE } from './constructs/table-access.js';
 import { WindowScheduling } from './constructs/window-scheduling.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface ServiceStackProps extends StackProps {
   readonly table: ITable;
   /** What rollouts' upgrades may call: allowlisted functions and webhook hosts, and the webhook signing secret. */
   readonly upgrades?: Omit<RolloutWorkflowProps, 'table'>;
+  /** Where the alarms go. @default a new topic (KMS-encrypted, TLS only) to subscribe to */
+  readonly alarmTopic?: ITopic;
+  /** The cluster each compatible family acts on without a `/c/{cluster}` prefix. @default none */
+  readonly defaultClusters?: Partial<Record<CompatFamily, string>>;
+  /** The stage's throttle and the agents' status route's own. @default 200/400 and 100/200 requests/s */
+  readonly throttle?: Throttle;
+  readonly statusThrottle?: Throttle;
+  /** The built web console. @default `console/dist` (`npm run build`); a page saying so while it is not built */
+  readonly consoleDirectory?: string;
 }
 
 export class ServiceStack extends Stack {
@@ -21,15 +43,55 @@ export class ServiceStack extends Stack {
     const windows = new WindowScheduling(this, 'Windows', { table: props.table, workflow });
     const api = new ControlPlaneApi(this, 'ControlPlane', {
       table: props.table,
+      ...(props.defaultClusters && { defaultClusters: props.defaultClusters }),
+      ...(props.throttle && { throttle: props.throttle }),
+      ...(props.statusThrottle && { statusThrottle: props.statusThrottle }),
       familyEnvironment: { rollouts: workflow.environment, windows: { ...workflow.environment, ...windows.environment } },
     });
     workflow.grantControl(api.functions.get('rollouts')!);
     windows.grantManage(api.functions.get('windows')!);
     const sweeper = new FamilyFunction(this, 'Sweeper', { entry: 'functions/sweeper.ts', timeout: Duration.seconds(55), environment: { TABLE_NAME: props.table.tableName, ...workflow.environment } });
-    props.table.grantReadWriteData(sweeper);
+    grantTableActions(props.table, sweeper, TABLE_MUTATE);
     workflow.grantControl(sweeper);
     new Rule(this, 'EveryMinute', { schedule: Schedule.rate(Duration.minutes(1)), targets: [new LambdaFunction(sweeper)] });
+
+    const changes = new ChangeEvents(this, 'Changes', { table: props.table });
+    new OperationsAlarms(this, 'Alarms', {
+      topic: props.alarmTopic ?? this.alarmTopic(),
+      api: api.api,
+      functions: {
+        ...Object.fromEntries([...api.functions].map(([family, fn]) => [family, fn])),
+        tasks: workflow.tasks,
+        window: windows.windowFunction,
+        sweeper,
+      },
+      stateMachines: { rollout: workflow.rolloutMachine, node: workflow.nodeMachine },
+      table: props.table,
+      bus: changes.bus,
+    });
+
+    let siteDirectory = props.consoleDirectory ?? join(ROOT, 'console', 'dist');
+    if (!existsSync(join(siteDirectory, 'index.html'))) {
+      Annotations.of(this).addWarningV2('maintctl:consoleNotBuilt', `${siteDirectory} has no index.html: the console site serves a page asking for \`npm run build\` and a new deploy.`);
+      siteDirectory = join(ROOT, 'lib', 'console-not-built');
+    }
+    new ConsoleSite(this, 'Console', { api: api.api, siteDirectory });
+
     new CfnOutput(this, 'TableName', { value: props.table.tableName });
     new CfnOutput(this, 'RolloutStateMachineArn', { value: workflow.rolloutMachine.stateMachineArn });
+    new CfnOutput(this, 'ChangeBusName', { value: changes.bus.eventBusName, description: `Audit events as ${CHANGE_DETAIL_TYPE} events` });
+  }
+
+  /** A topic CloudWatch may publish to: encrypted with a key whose policy lets CloudWatch use it, TLS only. */
+  private alarmTopic(): Topic {
+    const key = new Key(this, 'AlarmTopicKey', { enableKeyRotation: true, description: 'maintctl alarm topic' });
+    key.addToResourcePolicy(new PolicyStatement({
+      principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      resources: ['*'],
+    }));
+    const topic = new Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true, displayName: 'maintctl alarms' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: topic.topicArn, description: 'Subscribe to receive the alarms' });
+    return topic;
   }
 }

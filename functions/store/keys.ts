@@ -14,9 +14,12 @@ export const serverSk = (server: string) => `SERVER#${server}`;
 
 export const CLUSTERS_PK = 'CLUSTERS';
 
-export const eventsPk = (cluster: string) => `EVENTS#${cluster}`;
+/** Audit events' key prefixes: the change-events pipe on AWS selects the inserts of these items only. */
+export const EVENTS_PK_PREFIX = 'EVENTS#';
+export const EVENT_SK_PREFIX = 'EV#';
+export const eventsPk = (cluster: string) => `${EVENTS_PK_PREFIX}${cluster}`;
 export const eventSk = (revision: number, seq: number) =>
-  `EV#${String(revision).padStart(12, '0')}#${String(seq).padStart(3, '0')}`;
+  `${EVENT_SK_PREFIX}${String(revision).padStart(12, '0')}#${String(seq).padStart(3, '0')}`;
 export const EVENT_SK = /^EV#\d{12}#\d{3}$/;
 
 /** Rollout records, one partition per cluster (ids sort by creation time); each rollout's plan and nodes in their own. */

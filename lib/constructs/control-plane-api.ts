@@ -1,11 +1,20 @@
-import { CfnOutput } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnOutput, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { CfnStage, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_CLUSTER_ENV } from '../../functions/compat/common.js';
-import { FAMILIES, isCompat, ROUTES, type CompatFamily, type Family } from '../../functions/http/routes.js';
+import { FAMILIES, isCompat, ROUTES, routeKey, type CompatFamily, type Family } from '../../functions/http/routes.js';
 import { FamilyFunction } from './family-function.js';
+import { grantTableActions, TABLE_MUTATE, TABLE_READ, type TableAction } from './table-access.js';
+
+/** Requests per second (steady, burst). */
+export interface Throttle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
 
 export interface ControlPlaneApiProps {
   readonly table: ITable;
@@ -16,15 +25,44 @@ export interface ControlPlaneApiProps {
   readonly defaultClusters?: Partial<Record<CompatFamily, string>>;
   /** More environment for some families (the rollouts family's state machine). */
   readonly familyEnvironment?: Partial<Record<Family, Record<string, string>>>;
+  /** The whole stage. @default 200 requests/s, bursts of 400 */
+  readonly throttle?: Throttle;
+  /**
+   * Agents' status reports (the route table's `throttled: 'status'` routes), on their own: a fleet reporting too
+   * often is held back there before it can starve operators' calls. @default 100 requests/s, bursts of 200
+   */
+  readonly statusThrottle?: Throttle;
 }
 
 /**
- * The HTTP API: one route per entry of the route table, each integrated with its family's function.
+ * The DynamoDB actions each family's handlers reach (`functions/store/dynamo.ts` per store method): every
+ * authenticated family reads its token (GetItem); `health` touches nothing; `events` only reads; the removal of
+ * servers and clusters deletes (and a cluster's items go in BatchWriteItem); a window's removal deletes it;
+ * tokens are put and deleted in transactions, never updated.
+ */
+export const FAMILY_TABLE_ACTIONS: Record<Family, readonly TableAction[]> = {
+  health: [],
+  clusters: [...TABLE_MUTATE, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+  maintenance: TABLE_MUTATE,
+  events: TABLE_READ,
+  rollouts: TABLE_MUTATE,
+  windows: [...TABLE_MUTATE, 'dynamodb:DeleteItem'],
+  tokens: [...TABLE_READ, 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+  maxscale: TABLE_MUTATE,
+  cassandra: TABLE_MUTATE,
+  greptimedb: TABLE_MUTATE,
+};
+
+/**
+ * The HTTP API: one route per entry of the route table, each integrated with its family's function; its
+ * `$default` stage with access logs and throttling (the status route throttled on its own).
  * Authentication and roles stay in the handlers' shared middleware (each family answers in its own format).
  */
 export class ControlPlaneApi extends Construct {
   public readonly api: HttpApi;
+  public readonly stage: HttpStage;
   public readonly functions: ReadonlyMap<Family, FamilyFunction>;
+  public readonly accessLogs: LogGroup;
 
   constructor(scope: Construct, id: string, props: ControlPlaneApiProps) {
     super(scope, id);
@@ -32,9 +70,13 @@ export class ControlPlaneApi extends Construct {
     const functions = new Map<Family, FamilyFunction>();
     for (const family of Object.keys(FAMILIES) as Family[]) {
       const defaultCluster = isCompat(family) ? props.defaultClusters?.[family] : undefined;
-      const environment = { TABLE_NAME: props.table.tableName, ...(defaultCluster && { [DEFAULT_CLUSTER_ENV[family as CompatFamily]]: defaultCluster }), ...props.familyEnvironment?.[family] };
+      const environment = {
+        TABLE_NAME: props.table.tableName,
+        ...(defaultCluster && { [DEFAULT_CLUSTER_ENV[family as CompatFamily]]: defaultCluster }),
+        ...props.familyEnvironment?.[family],
+      };
       const fn = new FamilyFunction(this, `${family}Function`, { entry: FAMILIES[family], environment });
-      if (family !== 'health') props.table.grantReadWriteData(fn);
+      grantTableActions(props.table, fn, FAMILY_TABLE_ACTIONS[family]);
       functions.set(family, fn);
     }
     const integrations = new Map([...functions].map(([family, fn]) => [family, new HttpLambdaIntegration(`${family}Integration`, fn)]));
@@ -42,11 +84,44 @@ export class ControlPlaneApi extends Construct {
     // those to their family, whose handler matches them against the same route table.
     const [trailing, ...others] = new Set(ROUTES.filter((r) => r.path.endsWith('/')).map((r) => r.family));
     if (others.length > 0) throw new Error('trailing-slash routes must all belong to one family');
-    this.api = new HttpApi(this, 'Api', { createDefaultStage: true, ...(trailing && { defaultIntegration: integrations.get(trailing)! }) });
+    this.api = new HttpApi(this, 'Api', { createDefaultStage: false, ...(trailing && { defaultIntegration: integrations.get(trailing)! }) });
     for (const route of ROUTES.filter((r) => !r.path.endsWith('/'))) {
       this.api.addRoutes({ path: route.path, methods: [route.method as HttpMethod], integration: integrations.get(route.family)! });
     }
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: "Authentication and roles are checked by every family's handler middleware (functions/http/auth.ts, S1 tests), which must answer in that family's own format (native JSON, MaxScale's, the Cassandra operator's, GreptimeDB metasrv's); an API Gateway authorizer can only answer in its own.",
+    });
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS });
+    const throttle = props.throttle ?? { rateLimit: 200, burstLimit: 400 };
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        // No header is logged: credentials never reach the access log.
+        format: AccessLogFormat.custom(JSON.stringify({
+          requestId: '$context.requestId',
+          ip: '$context.identity.sourceIp',
+          requestTime: '$context.requestTimeEpoch',
+          routeKey: '$context.routeKey',
+          path: '$context.path',
+          status: '$context.status',
+          responseLength: '$context.responseLength',
+          latencyMs: '$context.responseLatency',
+          integrationError: '$context.integrationErrorMessage',
+          userAgent: '$context.identity.userAgent',
+        })),
+      },
+    });
+    const statusThrottle = props.statusThrottle ?? { rateLimit: 100, burstLimit: 200 };
+    (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
+      ROUTES.filter((r) => r.throttled === 'status').map((r) => [routeKey(r), { ThrottlingRateLimit: statusThrottle.rateLimit, ThrottlingBurstLimit: statusThrottle.burstLimit }]),
+    );
     this.functions = functions;
-    new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
+    new CfnOutput(scope, 'ApiUrl', { value: this.api.apiEndpoint, description: 'The control plane API (native, maxctrl, Cassandra operator and GreptimeDB metasrv clients)' });
   }
 }

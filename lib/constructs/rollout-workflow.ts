@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -8,6 +8,7 @@ import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cd
 import { Construct } from 'constructs';
 import { workflowDefinitions } from '../../workflows/asl.js';
 import { FamilyFunction } from './family-function.js';
+import { grantTableActions, TABLE_MUTATE } from './table-access.js';
 
 export interface RolloutWorkflowProps {
   readonly table: ITable;
@@ -42,9 +43,14 @@ export class RolloutWorkflow extends Construct {
       timeout: Duration.seconds(55),
       environment: { TABLE_NAME: props.table.tableName, ...allowlist, ...(props.webhookSecret && { MAINTCTL_WEBHOOK_SECRET_ARN: props.webhookSecret.secretArn }) },
     });
-    props.table.grantReadWriteData(this.tasks);
-    props.webhookSecret?.grantRead(this.tasks);
-    for (const fn of props.upgradeFunctions ?? []) fn.grantInvoke(this.tasks);
+    grantTableActions(props.table, this.tasks, TABLE_MUTATE);
+    if (props.webhookSecret) {
+      this.tasks.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['secretsmanager:GetSecretValue'], resources: [props.webhookSecret.secretArn] }));
+      props.webhookSecret.encryptionKey?.grantDecrypt(this.tasks);
+    }
+    // The allowlisted functions by their exact ARNs (the allowlist compares ARNs as given: no version or alias).
+    const upgradeArns = (props.upgradeFunctions ?? []).map((f) => f.functionArn);
+    if (upgradeArns.length > 0) this.tasks.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: upgradeArns }));
 
     const definitions = workflowDefinitions();
     const machine = (name: 'Node' | 'Rollout', definition: object, substitutions: Record<string, string>) =>
@@ -54,13 +60,24 @@ export class RolloutWorkflow extends Construct {
         stateMachineType: StateMachineType.STANDARD,
         definitionBody: DefinitionBody.fromString(JSON.stringify(definition)),
         definitionSubstitutions: substitutions,
-        logs: { destination: new LogGroup(this, `${name}Logs`, { retention: RetentionDays.ONE_MONTH }), level: LogLevel.ERROR, includeExecutionData: false },
+        // Every state's events, without the data (ids only travel anyway); a few KB per node.
+        logs: { destination: new LogGroup(this, `${name}Logs`, { retention: RetentionDays.ONE_MONTH }), level: LogLevel.ALL, includeExecutionData: false },
         tracingEnabled: true,
       });
     this.nodeMachine = machine('Node', definitions.node, { TaskFunctionArn: this.tasks.functionArn });
     this.rolloutMachine = machine('Rollout', definitions.rollout, { TaskFunctionArn: this.tasks.functionArn, NodeStateMachineArn: this.nodeMachine.stateMachineArn });
-    this.tasks.grantInvoke(this.nodeMachine);
-    this.tasks.grantInvoke(this.rolloutMachine);
+    // The task function by its unqualified ARN, as the ASL calls it: no version, no alias, nothing else.
+    for (const machine of [this.nodeMachine, this.rolloutMachine]) {
+      machine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [this.tasks.functionArn] }));
+      Validations.of(machine.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Step Functions adds these for its own logging (logs:CreateLogDelivery and the other vended-log delivery actions) and X-Ray tracing (xray:PutTraceSegments and friends): those actions support no resource-level permissions.',
+      });
+    }
+    Validations.of(this.rolloutMachine.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stack.stackName}-node:*]`,
+      reason: "A batch's node executions are named at run time: the rollout machine may describe and stop any execution of its own stack's node machine, and nothing else.",
+    });
 
     // A batch's node executions (.sync:2: start, describe, stop, and the managed rule Step Functions uses to follow them).
     this.nodeMachine.grantStartExecution(this.rolloutMachine);
@@ -83,5 +100,9 @@ export class RolloutWorkflow extends Construct {
     this.rolloutMachine.grantStartExecution(fn);
     const executions = Stack.of(this).formatArn({ service: 'states', resource: 'execution', resourceName: `${Stack.of(this).stackName}-rollout:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution'], resources: [executions] }));
+    Validations.of(fn.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${Stack.of(this).stackName}-rollout:*]`,
+      reason: "Executions are named at run time (rollout id and start time): the function may describe any execution of this stack's rollout machine, and nothing else.",
+    });
   }
 }

@@ -1,9 +1,10 @@
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { FamilyFunction } from './family-function.js';
+import { grantTableActions, TABLE_MUTATE } from './table-access.js';
 import type { RolloutWorkflow } from './rollout-workflow.js';
 
 export interface WindowSchedulingProps {
@@ -39,7 +40,7 @@ export class WindowScheduling extends Construct {
       timeout: Duration.seconds(55),
       environment: { TABLE_NAME: props.table.tableName, ...props.workflow.environment, ...this.environment },
     });
-    props.table.grantReadWriteData(this.windowFunction);
+    grantTableActions(props.table, this.windowFunction, TABLE_MUTATE);
     props.workflow.grantControl(this.windowFunction);
     this.grantManage(this.windowFunction);
   }
@@ -48,5 +49,9 @@ export class WindowScheduling extends Construct {
     const schedules = Stack.of(this).formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${this.groupName}/*` });
     fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [schedules] }));
     this.schedulerRole.grantPassRole(fn.grantPrincipal);
+    Validations.of(fn.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${this.groupName}/*]`,
+      reason: "Each window's schedules are named at run time (a hash of the window and occurrence): the function may manage schedules in this stack's own group only.",
+    });
   }
 }
