@@ -10,7 +10,7 @@ import type { ClusterState } from './domain/model.js';
 import { runWindowPhase } from './windows/phase.js';
 import { sweep } from './domain/sweep.js';
 import type { Deps } from './http/handler.js';
-import { rolloutRuntimeDeps } from './rollout/runtime.js';
+import { rolloutRuntimeDeps } from './rollout/engine-runtime.js';
 
 const BATCH = 40;
 

@@ -1,11 +1,11 @@
 /** Rolling upgrades (api-native.md, workflow.md): start, list, read, pause, resume, abort, retry and skip. */
-import { z } from 'zod';
+import * as z from '../http/zod.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';
 import * as R from '../domain/rollout.js';
 import { actorOf, familyHandler, jsonBody, validate, type ApiRequest, type ApiResponse, type Deps, type Operations } from '../http/handler.js';
 import { newTimeId, parseRolloutInput } from '../rollout/input.js';
-import { rolloutRuntimeDeps } from '../rollout/runtime.js';
+import { rolloutRuntimeDeps } from '../rollout/engine-runtime.js';
 import { idempotencyScope } from './mutation.js';
 import { iso } from './render.js';
 import { listQuery } from './schemas.js';

@@ -1,86 +1,87 @@
 /** Request shapes. Objects are strict: an unknown field is a 400 naming it. */
-import { z } from 'zod';
+import * as z from '../http/zod.js';
 import { CLUSTER_ID, DC_NAME, SERVER_NAME } from '../domain/names.js';
 import { ENGINES, SERVER_ROLES } from '../domain/model.js';
 import { MAX_SERVERS_PER_CLUSTER } from '../domain/names.js';
 
-const reason = z.string().max(512);
+const reason = z.string().check(z.maxLength(512));
 const isoTime = z.iso.datetime({ offset: true });
-const ttl = z.union([z.number().int().positive(), z.string().max(32)]);
+const ttl = z.union([z.number().check(z.int(), z.positive()), z.string().check(z.maxLength(32))]);
+const count = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
 
 export const clusterBody = z.strictObject({
   engine: z.enum(ENGINES),
-  budget: z.strictObject({ maxUnavailablePerDc: z.number().int().min(0).max(MAX_SERVERS_PER_CLUSTER).optional() }).optional(),
-  staleAfterSeconds: z.number().int().min(5).max(86400).optional(),
+  budget: z.optional(z.strictObject({ maxUnavailablePerDc: z.optional(count(0, MAX_SERVERS_PER_CLUSTER)) })),
+  staleAfterSeconds: z.optional(count(5, 86400)),
 });
 
 export const serverBody = z.strictObject({
-  dc: z.string().regex(DC_NAME).optional(),
-  address: z.string().min(1).max(255).optional(),
-  port: z.number().int().min(1).max(65535).optional(),
-  role: z.enum(SERVER_ROLES).optional(),
-  component: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/).optional(),
+  dc: z.optional(z.string().check(z.regex(DC_NAME))),
+  address: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+  port: z.optional(count(1, 65535)),
+  role: z.optional(z.enum(SERVER_ROLES)),
+  component: z.optional(z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/))),
 });
 
 export const maintenanceBody = z.strictObject({
-  mode: z.enum(['maintenance', 'drain']).optional(),
-  force: z.boolean().optional(),
-  reason: reason.optional(),
-  ttl: ttl.optional(),
-  until: isoTime.optional(),
-  drainTimeoutSeconds: z.number().int().min(0).max(86400).optional(),
-  onDeadline: z.enum(['force', 'hold']).optional(),
-  override: z.boolean().optional(),
-  dryRun: z.boolean().optional(),
+  mode: z.optional(z.enum(['maintenance', 'drain'])),
+  force: z.optional(z.boolean()),
+  reason: z.optional(reason),
+  ttl: z.optional(ttl),
+  until: z.optional(isoTime),
+  drainTimeoutSeconds: z.optional(count(0, 86400)),
+  onDeadline: z.optional(z.enum(['force', 'hold'])),
+  override: z.optional(z.boolean()),
+  dryRun: z.optional(z.boolean()),
 });
 
 export const clusterMaintenanceBody = z.strictObject({
-  reason: reason.optional(),
-  ttl: ttl.optional(),
-  until: isoTime.optional(),
-  dryRun: z.boolean().optional(),
+  reason: z.optional(reason),
+  ttl: z.optional(ttl),
+  until: z.optional(isoTime),
+  dryRun: z.optional(z.boolean()),
 });
 
 export const statusBody = z.strictObject({
   health: z.enum(['running', 'down']),
-  role: z.enum(SERVER_ROLES).optional(),
-  connections: z.number().int().min(0).max(10_000_000).optional(),
-  openTransactions: z.number().int().min(0).max(10_000_000).optional(),
-  version: z.string().min(1).max(64).optional(),
+  role: z.optional(z.enum(SERVER_ROLES)),
+  connections: z.optional(count(0, 10_000_000)),
+  openTransactions: z.optional(count(0, 10_000_000)),
+  version: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
   // DynamoDB stores no number of magnitude below 1e-130: such a lag is a client's 400, not a backend 500.
-  replicationLagSeconds: z.number().min(0).max(10_000_000).refine((v) => v === 0 || v >= 1e-130, 'must be 0 or at least 1e-130').optional(),
+  replicationLagSeconds: z.optional(z.number().check(z.minimum(0), z.maximum(10_000_000), z.refine((v) => v === 0 || v >= 1e-130, 'must be 0 or at least 1e-130'))),
 });
 
 export const switchoverBody = z.strictObject({
-  to: z.string().regex(SERVER_NAME).optional(),
-  dryRun: z.boolean().optional(),
+  to: z.optional(z.string().check(z.regex(SERVER_NAME))),
+  dryRun: z.optional(z.boolean()),
 });
 
-export const failoverBody = z.strictObject({ dryRun: z.boolean().optional() });
+export const failoverBody = z.strictObject({ dryRun: z.optional(z.boolean()) });
 
 export const tokenBody = z
   .strictObject({
-    user: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/),
+    user: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/)),
     role: z.enum(['viewer', 'agent', 'operator', 'admin']),
-    clusters: z.array(z.string().regex(CLUSTER_ID)).min(1).max(100).optional(),
+    clusters: z.optional(z.array(z.string().check(z.regex(CLUSTER_ID))).check(z.minLength(1), z.maxLength(100))),
   })
-  .refine((t) => t.role !== 'agent' || t.clusters?.length === 1, { message: 'an agent token is limited to exactly one cluster', path: ['clusters'] });
+  .check(z.refine((t) => t.role !== 'agent' || t.clusters?.length === 1, { message: 'an agent token is limited to exactly one cluster', path: ['clusters'] }));
 
-const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
-const limit = z.coerce.number().int().min(1).max(1000);
+const flag = z.pipe(z.enum(['true', 'false']), z.transform((v) => v === 'true'));
+const limit = z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000));
 
 export const clearQuery = z.object({
-  mode: z.enum(['maintenance', 'drain']).optional(),
-  override: flag.optional(),
-  dryRun: flag.optional(),
+  mode: z.optional(z.enum(['maintenance', 'drain'])),
+  override: z.optional(flag),
+  dryRun: z.optional(flag),
 });
 
-export const listQuery = z.object({ limit: limit.optional(), cursor: z.string().max(1024).optional() });
+export const listQuery = z.object({ limit: z.optional(limit), cursor: z.optional(z.string().check(z.maxLength(1024))) });
 
 export const eventsQuery = z.object({
-  limit: limit.optional(),
-  cursor: z.string().max(1024).optional(),
-  since: isoTime.optional(),
-  server: z.string().regex(SERVER_NAME).optional(),
-  action: z.string().regex(/^[a-z][a-z-]{0,39}$/).optional(),
+  limit: z.optional(limit),
+  cursor: z.optional(z.string().check(z.maxLength(1024))),
+  since: z.optional(isoTime),
+  server: z.optional(z.string().check(z.regex(SERVER_NAME))),
+  action: z.optional(z.string().check(z.regex(/^[a-z][a-z-]{0,39}$/))),
 });

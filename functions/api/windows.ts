@@ -1,12 +1,13 @@
 /** Maintenance windows (windows.md): create, list with their next occurrences, read with past runs, edit, delete, skip. */
-import { z } from 'zod';
+import * as z from '../http/zod.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';
 import { compileSchedule, occurrencesAfter } from '../domain/schedule.js';
 import { deleteWindow, endWindow, requireWindow, saveWindow, skipOccurrence, type MaintenanceWindow, type WindowOutcome } from '../domain/windows.js';
 import { actorOf, familyHandler, jsonBody, type ApiRequest, type ApiResponse, type Deps, type Operations } from '../http/handler.js';
 import { allowlistFromEnv, newTimeId } from '../rollout/input.js';
-import { windowRuntimeDeps } from '../windows/runtime.js';
+import { runtimeDeps } from '../runtime.js';
+import { schedulerFromEnv } from '../windows/scheduler-runtime.js';
 import { parseWindow } from '../windows/input.js';
 import { idempotencyScope } from './mutation.js';
 import { eventJson, iso } from './render.js';
@@ -123,4 +124,13 @@ export const operations: Operations = {
   },
 };
 
-export const handler = familyHandler('windows', operations, windowRuntimeDeps);
+let deps: Deps | undefined;
+
+/** The windows API writes schedules; it starts no execution (a rollout window's start is the window function's). */
+function windowsApiDeps(): Deps {
+  const scheduler = schedulerFromEnv();
+  deps ??= { ...runtimeDeps(), ...(scheduler && { windows: scheduler }) };
+  return deps;
+}
+
+export const handler = familyHandler('windows', operations, windowsApiDeps);

@@ -3,7 +3,7 @@
  * authentication and authorization, then the operation; every error mapped to a status in one place.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { DomainError, invalid } from '../domain/errors.js';
 import type { Actor } from '../domain/model.js';
 import { checkName, OBJECT_ID } from '../domain/names.js';
@@ -73,7 +73,7 @@ function decodeBody(event: APIGatewayProxyEventV2): string {
   return bytes.toString('utf8');
 }
 
-export function jsonBody<S extends z.ZodType>(req: ApiRequest, schema: S, emptyAs?: unknown): z.infer<S> {
+export function jsonBody<S extends z.ZodMiniType>(req: ApiRequest, schema: S, emptyAs?: unknown): z.infer<S> {
   let value: unknown = emptyAs;
   if (req.rawBody.trim() !== '') {
     const type = req.headers['content-type'] ?? '';
@@ -91,7 +91,7 @@ export function jsonBody<S extends z.ZodType>(req: ApiRequest, schema: S, emptyA
   return validate(schema, value, 'body');
 }
 
-export function validate<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
+export function validate<S extends z.ZodMiniType>(schema: S, value: unknown, where: string): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((i) => {

@@ -2,40 +2,40 @@
  * The rollout input (workflow.md), the same JSON from the API, a window or the Step Functions console, and the
  * deployment's allowlists for what an upgrade may call.
  */
-import { z } from 'zod';
+import * as z from '../http/zod.js';
 import { DomainError } from '../domain/errors.js';
 import { CLUSTER_ID, MAX_SERVERS_PER_CLUSTER, OBJECT_ID, SERVER_NAME } from '../domain/names.js';
 import { MAX_BATCH_SIZE, type RolloutInput } from '../domain/rollout.js';
 import { validate } from '../http/handler.js';
 
-const seconds = (max: number) => z.number().int().min(0).max(max);
+const seconds = (max: number) => z.number().check(z.int(), z.minimum(0), z.maximum(max));
 
 const upgrade = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('wait-for-report'), timeoutSeconds: seconds(7 * 86400).optional() }),
-  z.strictObject({ kind: z.literal('webhook'), url: z.url({ protocol: /^https?$/ }).max(2048), timeoutSeconds: seconds(7 * 86400).optional() }),
-  z.strictObject({ kind: z.literal('lambda'), functionArn: z.string().regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/, 'must be a Lambda function ARN'), timeoutSeconds: seconds(7 * 86400).optional() }),
+  z.strictObject({ kind: z.literal('wait-for-report'), timeoutSeconds: z.optional(seconds(7 * 86400)) }),
+  z.strictObject({ kind: z.literal('webhook'), url: z.url({ protocol: /^https?$/ }).check(z.maxLength(2048)), timeoutSeconds: z.optional(seconds(7 * 86400)) }),
+  z.strictObject({ kind: z.literal('lambda'), functionArn: z.string().check(z.regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/, 'must be a Lambda function ARN')), timeoutSeconds: z.optional(seconds(7 * 86400)) }),
 ]);
 
 export const rolloutBody = z.strictObject({
-  cluster: z.string().regex(CLUSTER_ID).optional(),
-  targetVersion: z.string().min(1).max(64),
-  servers: z.array(z.string().regex(SERVER_NAME)).min(1).max(MAX_SERVERS_PER_CLUSTER).optional(),
-  batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE).optional(),
-  order: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/)).max(16).optional(),
-  drainTimeoutSeconds: seconds(86400).optional(),
-  onDrainTimeout: z.enum(['force', 'fail']).optional(),
-  upgrade: upgrade.optional(),
-  verify: z.strictObject({
-    stableForSeconds: seconds(86400).optional(),
-    maxReplicationLagSeconds: z.number().min(0).max(86400).optional(),
-    timeoutSeconds: seconds(86400).optional(),
-  }).optional(),
-  pauseAfterFirstBatch: z.boolean().optional(),
+  cluster: z.optional(z.string().check(z.regex(CLUSTER_ID))),
+  targetVersion: z.string().check(z.minLength(1), z.maxLength(64)),
+  servers: z.optional(z.array(z.string().check(z.regex(SERVER_NAME))).check(z.minLength(1), z.maxLength(MAX_SERVERS_PER_CLUSTER))),
+  batchSize: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(MAX_BATCH_SIZE))),
+  order: z.optional(z.array(z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/))).check(z.maxLength(16))),
+  drainTimeoutSeconds: z.optional(seconds(86400)),
+  onDrainTimeout: z.optional(z.enum(['force', 'fail'])),
+  upgrade: z.optional(upgrade),
+  verify: z.optional(z.strictObject({
+    stableForSeconds: z.optional(seconds(86400)),
+    maxReplicationLagSeconds: z.optional(z.number().check(z.minimum(0), z.maximum(86400))),
+    timeoutSeconds: z.optional(seconds(86400)),
+  })),
+  pauseAfterFirstBatch: z.optional(z.boolean()),
 });
 export type RolloutBody = z.infer<typeof rolloutBody>;
 
 /** A started execution names the rollout it runs; only Preflight sees anything else. */
-export const rolloutRef = z.object({ cluster: z.string().regex(CLUSTER_ID), rolloutId: z.string().regex(OBJECT_ID) });
+export const rolloutRef = z.object({ cluster: z.string().check(z.regex(CLUSTER_ID)), rolloutId: z.string().check(z.regex(OBJECT_ID)) });
 
 /** What a deployment lets an upgrade call (props on AWS, flags or environment locally). */
 export interface UpgradeAllowlist {

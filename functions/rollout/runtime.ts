@@ -1,26 +1,13 @@
 /**
- * Module-scope wiring of the rollout functions on Lambda: the API's and the sweeper's engine (Step Functions),
- * and the task handler the state machine invokes. Kept apart from `runtime.ts` so the other families' bundles
- * do not carry the Step Functions, Lambda and Secrets Manager clients.
+ * Module-scope wiring of the task function the state machines invoke (its own bundle: the Lambda and Secrets
+ * Manager clients for upgrades, no Step Functions client; the engine's wiring is `engine-runtime.ts`).
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import type { Deps } from '../http/handler.js';
 import { runtimeDeps } from '../runtime.js';
-import { StepFunctionsEngine } from './engine.js';
 import { allowlistFromEnv } from './input.js';
 import { runTask, type TaskDeps, type TaskPayload } from './tasks.js';
 import { upgradeTrigger } from './upgrade.js';
-
-let withRollouts: Deps | undefined;
-
-/** The API's deps plus the rollout engine, when the stack gives the state machine's ARN. */
-export function rolloutRuntimeDeps(): Deps {
-  const arn = process.env.ROLLOUT_STATE_MACHINE_ARN;
-  withRollouts ??= { ...runtimeDeps(), ...(arn && { rollouts: { engine: new StepFunctionsEngine(new SFNClient({}), arn), allow: allowlistFromEnv() } }) };
-  return withRollouts;
-}
 
 const SECRET_TTL_MS = 5 * 60_000;
 let secret: { value: string | undefined; at: number } | undefined;

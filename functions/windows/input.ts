@@ -1,5 +1,5 @@
 /** A window's JSON (windows.md), validated: the schedule, zone and duration in Scheduler's terms, the targets, the rollout. */
-import { z } from 'zod';
+import * as z from '../http/zod.js';
 import { invalid } from '../domain/errors.js';
 import { DC_NAME, MAX_SERVERS_PER_CLUSTER, SERVER_NAME } from '../domain/names.js';
 import { parseSchedule, parseWindowDuration } from '../domain/schedule.js';
@@ -8,16 +8,16 @@ import { validate } from '../http/handler.js';
 import { parseRolloutInput, type UpgradeAllowlist } from '../rollout/input.js';
 
 export const windowBody = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, 'must be 1 to 64 letters, digits, spaces, _ . -'),
-  schedule: z.string().min(1).max(256),
-  timezone: z.string().min(1).max(64).optional(),
-  startDate: z.iso.datetime({ offset: true, local: true }).optional(),
-  duration: z.string().min(1).max(32),
-  action: z.enum(WINDOW_ACTIONS).optional(),
-  targets: z.strictObject({ servers: z.array(z.string().regex(SERVER_NAME)).max(MAX_SERVERS_PER_CLUSTER).optional(), dcs: z.array(z.string().regex(DC_NAME)).max(64).optional() }).optional(),
-  reason: z.string().max(512).optional(),
-  enabled: z.boolean().optional(),
-  rollout: z.record(z.string(), z.unknown()).optional(),
+  name: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, 'must be 1 to 64 letters, digits, spaces, _ . -')),
+  schedule: z.string().check(z.minLength(1), z.maxLength(256)),
+  timezone: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  startDate: z.optional(z.iso.datetime({ offset: true, local: true })),
+  duration: z.string().check(z.minLength(1), z.maxLength(32)),
+  action: z.optional(z.enum(WINDOW_ACTIONS)),
+  targets: z.optional(z.strictObject({ servers: z.optional(z.array(z.string().check(z.regex(SERVER_NAME))).check(z.maxLength(MAX_SERVERS_PER_CLUSTER))), dcs: z.optional(z.array(z.string().check(z.regex(DC_NAME))).check(z.maxLength(64))) })),
+  reason: z.optional(z.string().check(z.maxLength(512))),
+  enabled: z.optional(z.boolean()),
+  rollout: z.optional(z.record(z.string(), z.unknown())),
 });
 
 /** The window a body describes (the record's bookkeeping fields are the caller's). */
