@@ -1,6 +1,7 @@
 /**
  * The project's benchmark (`npm run bench`): P1 (DynamoDB round trips per API call), P2 (handler overhead of the
- * server list over the bare Query it makes), P3 (a conditional read ÷ the full list), P5 (a 1,000-server rollout
+ * server list over the bare Query it makes), P3 (a conditional read ÷ the full list), P4 (each Lambda bundle's size
+ * and load time, `bench/bundles.ts`, measured first while the machine is quiet), P5 (a 1,000-server rollout
  * through the ASL) and P6 (Step Functions history per execution), in one run over its own in-memory DynamoDB
  * Local and local HTTP server. Prints a table, writes bench/results.json.
  * The machine is shared and noisy: every figure is a median, every comparison a ratio of interleaved samples.
@@ -31,6 +32,7 @@ import { createDeps, dynamoClient } from '../functions/runtime.js';
 import * as K from '../functions/store/keys.js';
 import { ensureTable, startDynamoLocal } from '../local/dynamodb.js';
 import { createRequestListener, startHttpServer } from '../local/http-server.js';
+import { benchBundles, printBundles, type BundleFigure } from './bundles.js';
 import { benchRollout } from './rollout.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -211,6 +213,9 @@ async function main() {
   const started = performance.now();
   const log = (message: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}`);
 
+  log('P4: building each Lambda bundle as the stack does, timing its load in fresh processes');
+  const p4: BundleFigure[] = await benchBundles((m) => log(m));
+
   log('starting DynamoDB Local (in memory)');
   const dynamo = await startDynamoLocal();
   const client = dynamoClient(dynamo.endpoint);
@@ -241,6 +246,9 @@ async function main() {
     log(`seeded in ${(seedMs / 1000).toFixed(1)} s`);
 
     const rows: Row[] = [];
+    for (const f of p4) {
+      rows.push({ id: 'P4', what: `${f.function} bundle; module load`, measured: `${(f.bytes / 1024).toFixed(0)} KiB; ${f.loadMedianMs} ms`, target: '≤ 300 KiB; ≤ 60 ms', pass: f.pass });
+    }
 
     // ------------------------------------------------------------------------------------------ P1
     log('P1: counting DynamoDB round trips per call');
@@ -392,6 +400,7 @@ async function main() {
       p1,
       p2,
       p3,
+      p4,
       p5p6: rollout,
       breakdownMs: breakdown,
       table: rows,
@@ -401,6 +410,7 @@ async function main() {
     writeFileSync(resolve(HERE, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
     printTable(rows);
+    printBundles(p4);
     console.log('\nP2 detail (medians): wall ms of the HTTP list / bare Query / store.readCluster, and this process\'s extra CPU per HTTP call:');
     for (const [k, v] of Object.entries(p2) as [string, { http: { medianMs: number }; bareQuery: { medianMs: number }; readCluster: { medianMs: number }; nodeCpuOverheadMs: number; responseBytes: number }][]) {
       console.log(`  ${k.padEnd(12)} ${v.http.medianMs.toFixed(2)} / ${v.bareQuery.medianMs.toFixed(2)} / ${v.readCluster.medianMs.toFixed(2)} ms; +${v.nodeCpuOverheadMs.toFixed(2)} ms CPU; ${v.responseBytes.toLocaleString('en-US')} bytes`);

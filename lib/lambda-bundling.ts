@@ -4,6 +4,15 @@
  */
 import type { BuildOptions } from 'esbuild';
 import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { FAMILIES } from '../functions/http/routes.js';
+
+/** Every function's handler module: one per route family, the state machines' tasks, the window function, the sweeper. */
+export const FUNCTION_ENTRIES = {
+  ...FAMILIES,
+  tasks: 'functions/rollout/runtime.ts',
+  window: 'functions/windows/runtime.ts',
+  sweeper: 'functions/sweeper.ts',
+} as const;
 
 /** Lambda gives a function its role's credentials in environment variables: the other providers never run there. */
 const CREDENTIALS_ALIAS = '@aws-sdk/credential-provider-node=./functions/lambda-credentials.ts';

@@ -14,6 +14,7 @@ import { CHANGE_DETAIL_TYPE, ChangeEvents } from './constructs/change-events.js'
 import { ConsoleSite } from './constructs/console-site.js';
 import { ControlPlaneApi, type Throttle } from './constructs/control-plane-api.js';
 import { FamilyFunction } from './constructs/family-function.js';
+import { FUNCTION_ENTRIES } from './lambda-bundling.js';
 import { OperationsAlarms } from './constructs/operations-alarms.js';
 import { RolloutWorkflow, type RolloutWorkflowProps } from './constructs/rollout-workflow.js';
 import { grantTableActions, TABLE_MUTATE } from './constructs/table-access.js';
@@ -50,7 +51,7 @@ export class ServiceStack extends Stack {
     });
     workflow.grantControl(api.functions.get('rollouts')!);
     windows.grantManage(api.functions.get('windows')!);
-    const sweeper = new FamilyFunction(this, 'Sweeper', { entry: 'functions/sweeper.ts', timeout: Duration.seconds(55), environment: { TABLE_NAME: props.table.tableName, ...workflow.environment } });
+    const sweeper = new FamilyFunction(this, 'Sweeper', { entry: FUNCTION_ENTRIES.sweeper, timeout: Duration.seconds(55), environment: { TABLE_NAME: props.table.tableName, ...workflow.environment } });
     grantTableActions(props.table, sweeper, TABLE_MUTATE);
     workflow.grantControl(sweeper);
     new Rule(this, 'EveryMinute', { schedule: Schedule.rate(Duration.minutes(1)), targets: [new LambdaFunction(sweeper)] });

@@ -7,6 +7,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { workflowDefinitions } from '../../workflows/asl.js';
+import { FUNCTION_ENTRIES } from '../lambda-bundling.js';
 import { FamilyFunction } from './family-function.js';
 import { grantTableActions, TABLE_MUTATE } from './table-access.js';
 
@@ -39,7 +40,7 @@ export class RolloutWorkflow extends Construct {
       MAINTCTL_UPGRADE_FUNCTIONS: (props.upgradeFunctions ?? []).map((f) => f.functionArn).join(','),
     };
     this.tasks = new FamilyFunction(this, 'Tasks', {
-      entry: 'functions/rollout/runtime.ts',
+      entry: FUNCTION_ENTRIES.tasks,
       timeout: Duration.seconds(55),
       environment: { TABLE_NAME: props.table.tableName, ...allowlist, ...(props.webhookSecret && { MAINTCTL_WEBHOOK_SECRET_ARN: props.webhookSecret.secretArn }) },
     });

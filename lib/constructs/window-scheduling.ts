@@ -3,6 +3,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
+import { FUNCTION_ENTRIES } from '../lambda-bundling.js';
 import { FamilyFunction } from './family-function.js';
 import { grantTableActions, TABLE_MUTATE } from './table-access.js';
 import type { RolloutWorkflow } from './rollout-workflow.js';
@@ -35,7 +36,7 @@ export class WindowScheduling extends Construct {
     this.schedulerRole.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [functionArn] }));
     this.environment = { WINDOW_SCHEDULE_GROUP: this.groupName, WINDOW_FUNCTION_ARN: functionArn, WINDOW_SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn };
     this.windowFunction = new FamilyFunction(this, 'Window', {
-      entry: 'functions/windows/runtime.ts',
+      entry: FUNCTION_ENTRIES.window,
       functionName,
       timeout: Duration.seconds(55),
       environment: { TABLE_NAME: props.table.tableName, ...props.workflow.environment, ...this.environment },
