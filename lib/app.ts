@@ -1,10 +1,12 @@
-/** The CDK app: a stateful stack (the table) and a service stack that receives it by props. */
+/** The CDK app: a stateful stack (the table) and a service stack that receives it by props (and the context's choices). */
 import { App } from 'aws-cdk-lib';
+import { deployProps } from './deploy-context.js';
 import { ServiceStack } from './service-stack.js';
 import { StatefulStack } from './stateful-stack.js';
 
 const app = new App();
 const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
 const stateful = new StatefulStack(app, 'MaintctlState', { env });
-new ServiceStack(app, 'MaintctlService', { env, table: stateful.table });
+const props = deployProps(stateful, (key) => app.node.tryGetContext(key));
+new ServiceStack(app, 'MaintctlService', { env, table: stateful.table, ...props });
 app.synth();
