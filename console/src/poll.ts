@@ -1,0 +1,50 @@
+/** Polling a resource: `If-None-Match` with the last ETag, so an unchanged answer is a cheap 304. */
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, call } from './api.js';
+
+export interface Polled<T> {
+  data: T | undefined;
+  error: ApiError | Error | undefined;
+  /** Read again now (after a change the user made). */
+  refresh: () => void;
+}
+
+export function usePoll<T>(path: string | null, everyMs = 1000): Polled<T> {
+  const [data, setData] = useState<T>();
+  const [error, setError] = useState<ApiError | Error>();
+  const etag = useRef<string | undefined>(undefined);
+  const timer = useRef<number | undefined>(undefined);
+  const run = useRef<() => void>(() => undefined);
+
+  useEffect(() => {
+    setData(undefined);
+    setError(undefined);
+    etag.current = undefined;
+    if (!path) return;
+    let live = true;
+    const read = async () => {
+      window.clearTimeout(timer.current);
+      try {
+        const answer = await call<T>('GET', path, undefined, etag.current ? { etag: etag.current } : {});
+        if (!live) return;
+        if (answer.status !== 304) {
+          etag.current = answer.etag;
+          setData(answer.body);
+        }
+        setError(undefined);
+      } catch (e) {
+        if (live) setError(e as Error);
+      }
+      if (live) timer.current = window.setTimeout(read, everyMs);
+    };
+    run.current = () => void read();
+    void read();
+    return () => {
+      live = false;
+      window.clearTimeout(timer.current);
+    };
+  }, [path, everyMs]);
+
+  const refresh = useCallback(() => run.current(), []);
+  return { data, error, refresh };
+}
