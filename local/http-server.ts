@@ -11,6 +11,7 @@ import { FAMILY_OPERATIONS, FAMILY_OPTIONS } from '../functions/api/index.js';
 import { DomainError } from '../functions/domain/errors.js';
 import { familyHandler, MAX_BODY_BYTES, nativeErrors, type Deps } from '../functions/http/handler.js';
 import { FAMILIES, matchRoute, routeKey, type Family } from '../functions/http/routes.js';
+import { consoleHandler } from './console-static.js';
 
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -85,6 +86,7 @@ export function createRequestListener(deps: Deps) {
   const handlers = new Map<Family, Handler>(
     (Object.keys(FAMILIES) as Family[]).map((family) => [family, familyHandler(family, FAMILY_OPERATIONS[family], () => deps, FAMILY_OPTIONS[family])]),
   );
+  const serveConsole = consoleHandler();
   return (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -104,6 +106,7 @@ export function createRequestListener(deps: Deps) {
             return send(res, nativeError(new DomainError('NotFound', 'no route for this request target')));
           }
           if (path === '/' && req.method === 'GET') return send(res, { statusCode: 302, headers: { location: '/console/' }, body: '' });
+          if (serveConsole(req, res, path, (error, headers) => send(res, nativeError(error, headers)))) return;
           const match = matchRoute(req.method ?? 'GET', path);
           if (match.kind === 'none') return send(res, nativeError(new DomainError('NotFound', `no route for ${req.method} ${path}`)));
           if (match.kind === 'wrong-method') {
