@@ -7,6 +7,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_CLUSTER_ENV } from '../../functions/compat/common.js';
 import { FAMILIES, isCompat, ROUTES, routeKey, type CompatFamily, type Family } from '../../functions/http/routes.js';
+import { FUNCTION_ENTRIES } from '../lambda-bundling.js';
 import { FamilyFunction } from './family-function.js';
 import { grantTableActions, TABLE_MUTATE, TABLE_READ, type TableAction } from './table-access.js';
 
@@ -75,7 +76,7 @@ export class ControlPlaneApi extends Construct {
         ...(defaultCluster && { [DEFAULT_CLUSTER_ENV[family as CompatFamily]]: defaultCluster }),
         ...props.familyEnvironment?.[family],
       };
-      const fn = new FamilyFunction(this, `${family}Function`, { entry: FAMILIES[family], environment });
+      const fn = new FamilyFunction(this, `${family}Function`, { ...FUNCTION_ENTRIES[family], environment });
       grantTableActions(props.table, fn, FAMILY_TABLE_ACTIONS[family]);
       functions.set(family, fn);
     }

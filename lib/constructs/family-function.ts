@@ -4,11 +4,9 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { LAMBDA_BUNDLING } from '../lambda-bundling.js';
+import { lambdaBundling, type FunctionEntry } from '../lambda-bundling.js';
 
-export interface FamilyFunctionProps {
-  /** Handler module, relative to the project root. */
-  readonly entry: string;
+export interface FamilyFunctionProps extends FunctionEntry {
   readonly environment?: Record<string, string>;
   /** @default 256 */
   readonly memorySize?: number;
@@ -19,7 +17,7 @@ export interface FamilyFunctionProps {
 }
 
 /**
- * A Lambda function bundled by the local esbuild (`LAMBDA_BUNDLING`: minified ESM, the SDK bundled in), arm64,
+ * A Lambda function bundled by the local esbuild (`lambdaBundling`: minified ESM, the SDK bundled in), arm64,
  * nodejs22.x, with its own log group and a role that may write only to it (no managed policy): every other
  * permission is granted explicitly by the construct that uses the function.
  */
@@ -38,7 +36,7 @@ export class FamilyFunction extends NodejsFunction {
       logGroup,
       role,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      bundling: LAMBDA_BUNDLING,
+      bundling: lambdaBundling(props),
     });
     logGroup.grantWrite(role);
     Validations.of(this).acknowledge({

@@ -40,7 +40,7 @@ export class RolloutWorkflow extends Construct {
       MAINTCTL_UPGRADE_FUNCTIONS: (props.upgradeFunctions ?? []).map((f) => f.functionArn).join(','),
     };
     this.tasks = new FamilyFunction(this, 'Tasks', {
-      entry: FUNCTION_ENTRIES.tasks,
+      ...FUNCTION_ENTRIES.tasks,
       timeout: Duration.seconds(55),
       environment: { TABLE_NAME: props.table.tableName, ...allowlist, ...(props.webhookSecret && { MAINTCTL_WEBHOOK_SECRET_ARN: props.webhookSecret.secretArn }) },
     });

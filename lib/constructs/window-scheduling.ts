@@ -36,7 +36,7 @@ export class WindowScheduling extends Construct {
     this.schedulerRole.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [functionArn] }));
     this.environment = { WINDOW_SCHEDULE_GROUP: this.groupName, WINDOW_FUNCTION_ARN: functionArn, WINDOW_SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn };
     this.windowFunction = new FamilyFunction(this, 'Window', {
-      entry: FUNCTION_ENTRIES.window,
+      ...FUNCTION_ENTRIES.window,
       functionName,
       timeout: Duration.seconds(55),
       environment: { TABLE_NAME: props.table.tableName, ...props.workflow.environment, ...this.environment },
