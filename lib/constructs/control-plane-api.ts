@@ -9,7 +9,7 @@ import { DEFAULT_CLUSTER_ENV } from '../../functions/compat/common.js';
 import { FAMILIES, isCompat, ROUTES, routeKey, type CompatFamily, type Family } from '../../functions/http/routes.js';
 import { FUNCTION_ENTRIES } from '../lambda-bundling.js';
 import { FamilyFunction } from './family-function.js';
-import { grantTableActions, TABLE_MUTATE, TABLE_READ, type TableAction } from './table-access.js';
+import { grantTableActions, TABLE_MUTATE, TABLE_READ, TABLE_WRITE, type TableAction } from './table-access.js';
 
 /** Requests per second (steady, burst). */
 export interface Throttle {
@@ -36,22 +36,24 @@ export interface ControlPlaneApiProps {
 }
 
 /**
- * The DynamoDB actions each family's handlers reach (`functions/store/dynamo.ts` per store method): every
- * authenticated family reads its token (GetItem); `health` touches nothing; `events` only reads; the removal of
- * servers and clusters deletes (and a cluster's items go in BatchWriteItem); a window's removal deletes it;
- * tokens are put and deleted in transactions, never updated.
+ * The DynamoDB actions each family's handlers reach (`functions/store/dynamo.ts` per store method; checked against
+ * every route's calls in test/integration/table-grants.test.ts): every authenticated family reads its token
+ * (GetItem); `health` touches nothing; `events` only reads; every change comes with its audit event, but status
+ * reports, rollouts and windows also change what has none (a ConditionCheck keeps those on the revision read);
+ * GreptimeDB's maintenance is the cluster's alone (no server item is updated); removing servers and clusters deletes
+ * (a cluster's items in BatchWriteItem), and so does removing a window; tokens are put and deleted, never updated.
  */
 export const FAMILY_TABLE_ACTIONS: Record<Family, readonly TableAction[]> = {
   health: [],
-  clusters: [...TABLE_MUTATE, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+  clusters: [...TABLE_WRITE, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
   maintenance: TABLE_MUTATE,
   events: TABLE_READ,
   rollouts: TABLE_MUTATE,
   windows: [...TABLE_MUTATE, 'dynamodb:DeleteItem'],
   tokens: [...TABLE_READ, 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-  maxscale: TABLE_MUTATE,
-  cassandra: TABLE_MUTATE,
-  greptimedb: TABLE_MUTATE,
+  maxscale: TABLE_WRITE,
+  cassandra: TABLE_WRITE,
+  greptimedb: [...TABLE_READ, 'dynamodb:PutItem'],
 };
 
 /**

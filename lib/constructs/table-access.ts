@@ -9,10 +9,16 @@ import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 export const TABLE_READ = ['dynamodb:GetItem', 'dynamodb:Query'] as const;
 
 /**
- * `Store.mutate` and routine reports: one TransactWriteItems of Puts, Updates and a ConditionCheck (a change
- * without events), each authorized as its own action; an idempotent replay is a PutItem; a report an UpdateItem.
+ * `Store.mutate`: a change, its audit event and the revision bump in one TransactWriteItems, each item authorized as
+ * its own action (Put, Update); an idempotent replay's record is a PutItem.
  */
-export const TABLE_MUTATE = [...TABLE_READ, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'] as const;
+export const TABLE_WRITE = [...TABLE_READ, 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+
+/**
+ * And the changes that carry no audit event (a status report's counters, a rollout's or a window's own record):
+ * still conditional on the cluster's revision, through a ConditionCheck item.
+ */
+export const TABLE_MUTATE = [...TABLE_WRITE, 'dynamodb:ConditionCheckItem'] as const;
 
 export type TableAction = (typeof TABLE_MUTATE)[number] | 'dynamodb:DeleteItem' | 'dynamodb:BatchWriteItem';
 

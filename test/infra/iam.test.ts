@@ -11,7 +11,8 @@ const on = (resource: string, ...actions: string[]) => actions.map((a) => `${a} 
 const logsOf = (logGroup: string) => on(`<${logGroup}.Arn>`, 'logs:CreateLogStream', 'logs:PutLogEvents');
 const TABLE = '<table>';
 const READ = on(TABLE, 'dynamodb:GetItem', 'dynamodb:Query');
-const MUTATE = [...READ, ...on(TABLE, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem')];
+const WRITE = [...READ, ...on(TABLE, 'dynamodb:PutItem', 'dynamodb:UpdateItem')];
+const MUTATE = [...WRITE, ...on(TABLE, 'dynamodb:ConditionCheckItem')];
 const ARN = 'arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:';
 const arn = (service: string, rest: string) => ARN.replace('{service}', service) + rest;
 const START_AND_DESCRIBE_ROLLOUTS = [...on('<RolloutsRollout>', 'states:StartExecution'), ...on(arn('states', 'execution:Service-rollout:*'), 'states:DescribeExecution')];
@@ -24,14 +25,14 @@ const MANAGE_SCHEDULES = [
 const EXPECTED: Record<string, string[]> = {
   ControlPlanehealthFunction: logsOf('ControlPlanehealthFunctionLogs'),
   ControlPlaneeventsFunction: [...logsOf('ControlPlaneeventsFunctionLogs'), ...READ],
-  ControlPlaneclustersFunction: [...logsOf('ControlPlaneclustersFunctionLogs'), ...MUTATE, ...on(TABLE, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem')],
+  ControlPlaneclustersFunction: [...logsOf('ControlPlaneclustersFunctionLogs'), ...WRITE, ...on(TABLE, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem')],
   ControlPlanemaintenanceFunction: [...logsOf('ControlPlanemaintenanceFunctionLogs'), ...MUTATE],
   ControlPlanerolloutsFunction: [...logsOf('ControlPlanerolloutsFunctionLogs'), ...MUTATE, ...START_AND_DESCRIBE_ROLLOUTS],
   ControlPlanewindowsFunction: [...logsOf('ControlPlanewindowsFunctionLogs'), ...MUTATE, ...on(TABLE, 'dynamodb:DeleteItem'), ...MANAGE_SCHEDULES],
   ControlPlanetokensFunction: [...logsOf('ControlPlanetokensFunctionLogs'), ...READ, ...on(TABLE, 'dynamodb:PutItem', 'dynamodb:DeleteItem')],
-  ControlPlanemaxscaleFunction: [...logsOf('ControlPlanemaxscaleFunctionLogs'), ...MUTATE],
-  ControlPlanecassandraFunction: [...logsOf('ControlPlanecassandraFunctionLogs'), ...MUTATE],
-  ControlPlanegreptimedbFunction: [...logsOf('ControlPlanegreptimedbFunctionLogs'), ...MUTATE],
+  ControlPlanemaxscaleFunction: [...logsOf('ControlPlanemaxscaleFunctionLogs'), ...WRITE],
+  ControlPlanecassandraFunction: [...logsOf('ControlPlanecassandraFunctionLogs'), ...WRITE],
+  ControlPlanegreptimedbFunction: [...logsOf('ControlPlanegreptimedbFunctionLogs'), ...READ, ...on(TABLE, 'dynamodb:PutItem')],
   RolloutsTasks: [...logsOf('RolloutsTasksLogs'), ...MUTATE],
   WindowsWindow: [...logsOf('WindowsWindowLogs'), ...MUTATE, ...START_AND_DESCRIBE_ROLLOUTS, ...MANAGE_SCHEDULES],
   Sweeper: [...logsOf('SweeperLogs'), ...MUTATE, ...START_AND_DESCRIBE_ROLLOUTS],
