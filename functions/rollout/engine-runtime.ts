@@ -7,7 +7,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Deps } from '../http/handler.js';
 import { runtimeDeps } from '../runtime.js';
 import { StepFunctionsEngine } from './engine.js';
-import { allowlistFromEnv } from './input.js';
+import { allowlistFromEnv } from './allowlist.js';
 
 let withRollouts: Deps | undefined;
 

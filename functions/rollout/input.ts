@@ -3,10 +3,13 @@
  * deployment's allowlists for what an upgrade may call.
  */
 import * as z from '../http/zod.js';
-import { DomainError } from '../domain/errors.js';
 import { CLUSTER_ID, MAX_SERVERS_PER_CLUSTER, OBJECT_ID, SERVER_NAME } from '../domain/names.js';
 import { MAX_BATCH_SIZE, type RolloutInput } from '../domain/rollout.js';
 import { validate } from '../http/handler.js';
+import { checkAllowed, type UpgradeAllowlist } from './allowlist.js';
+
+export { allowlistFromEnv, checkAllowed, type UpgradeAllowlist } from './allowlist.js';
+export { newTimeId } from './ids.js';
 
 const seconds = (max: number) => z.number().check(z.int(), z.minimum(0), z.maximum(max));
 
@@ -37,32 +40,6 @@ export type RolloutBody = z.infer<typeof rolloutBody>;
 /** A started execution names the rollout it runs; only Preflight sees anything else. */
 export const rolloutRef = z.object({ cluster: z.string().check(z.regex(CLUSTER_ID)), rolloutId: z.string().check(z.regex(OBJECT_ID)) });
 
-/** What a deployment lets an upgrade call (props on AWS, flags or environment locally). */
-export interface UpgradeAllowlist {
-  webhookHosts: readonly string[];
-  functionArns: readonly string[];
-}
-
-export function allowlistFromEnv(env: NodeJS.ProcessEnv = process.env): UpgradeAllowlist {
-  const split = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  return { webhookHosts: split(env.MAINTCTL_WEBHOOK_HOSTS), functionArns: split(env.MAINTCTL_UPGRADE_FUNCTIONS) };
-}
-
-export function checkAllowed(spec: RolloutInput['upgrade'], allow: UpgradeAllowlist): void {
-  if (spec.kind === 'webhook') {
-    // An entry is a host name (any port) or host:port (that port only).
-    const url = new URL(spec.url);
-    const host = url.host.toLowerCase();
-    const allowed = allow.webhookHosts.map((h) => h.toLowerCase());
-    if (!allowed.includes(host) && !allowed.includes(url.hostname.toLowerCase())) {
-      throw new DomainError('InvalidInput', `upgrade.url: host ${host} is not on the deployment's webhook allowlist`);
-    }
-  }
-  if (spec.kind === 'lambda' && !allow.functionArns.includes(spec.functionArn)) {
-    throw new DomainError('InvalidInput', `upgrade.functionArn: ${spec.functionArn} is not on the deployment's function allowlist`);
-  }
-}
-
 /** Validates, applies workflow.md's defaults and checks the allowlists. */
 export function parseRolloutInput(value: unknown, allow: UpgradeAllowlist): { cluster?: string; input: RolloutInput } {
   const body = validate(rolloutBody, value, 'input');
@@ -84,10 +61,4 @@ export function parseRolloutInput(value: unknown, allow: UpgradeAllowlist): { cl
   };
   checkAllowed(input.upgrade, allow);
   return { ...(body.cluster && { cluster: body.cluster }), input };
-}
-
-/** Rollout and window ids sort by creation time, to the millisecond: `20261122-041100123-3f9a`. */
-export function newTimeId(now: number): string {
-  const stamp = new Date(now).toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 18);
-  return `${stamp}-${Math.floor(Math.random() * 0x10000).toString(16).padStart(4, '0')}`;
 }

@@ -9,7 +9,7 @@ import type { Actor } from '../domain/model.js';
 import * as R from '../domain/rollout.js';
 import { endWindow, requireWindow, skippedStart, startWindow, windowEvent, windowHolder, type MaintenanceWindow, type WindowOutcome } from '../domain/windows.js';
 import type { Deps } from '../http/handler.js';
-import { newTimeId } from '../rollout/input.js';
+import { newTimeId } from '../rollout/ids.js';
 import type { WindowScheduler, WindowPhaseInput } from './scheduler.js';
 
 export type WindowDeps = Pick<Deps, 'store' | 'now' | 'rollouts'> & { scheduler?: WindowScheduler };
