@@ -47,9 +47,8 @@ export function layout(graph: WorkflowGraph): { placed: Map<string, Placed>; row
   return { placed, rows: Math.max(...rowOf.values()) + 1, columns: Math.max(...perRow.values()) };
 }
 
-/** The node machine's state for a rollout record's step: `wait-drained` is `WaitDrained`; `pending` is the initial state. */
+/** The node machine's state for a rollout record's step: `wait-drained` is `WaitDrained`; `pending` (not started) has none. */
 export function stateOfStep(graph: WorkflowGraph, step: string): string | undefined {
-  if (step === 'pending') return graph.initial;
   const name = step.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
   return graph.states.some((s) => s.name === name) ? name : undefined;
 }

@@ -28,6 +28,8 @@ export interface StartOptions {
   stopOnTimeout?: boolean;
   /** Told of the child as soon as it is spawned (before it answers). */
   onSpawn?: (child: ChildProcess) => void;
+  /** More environment variables for the process. */
+  env?: Record<string, string>;
 }
 
 /** `tsx bin/local.ts --port PORT ...args` in its own process group, once it answers `GET /v1/health`. */
@@ -35,7 +37,7 @@ export async function startLocal(options: StartOptions): Promise<LocalProcess> {
   const { port, args, adminToken, timeoutMs } = options;
   const child = spawn(TSX, ['bin/local.ts', '--port', String(port), ...args], {
     cwd: ROOT,
-    env: { ...process.env, MAINTCTL_ADMIN_TOKEN: adminToken },
+    env: { ...process.env, ...options.env, MAINTCTL_ADMIN_TOKEN: adminToken },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

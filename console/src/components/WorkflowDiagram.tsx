@@ -1,6 +1,7 @@
 /**
  * A workflow's states drawn as SVG from the graph derived from the XState machine: task and polling states,
- * edges (errors dashed), the current state highlighted, and the servers now in each state listed on it.
+ * their transitions (a task's errors, which every task has, are named in the caption instead of drawn), the
+ * current state highlighted, and the servers now in each state listed on it.
  */
 import { layout } from '../diagram-layout.js';
 import type { WorkflowGraph } from '../workflow-types.js';
@@ -16,9 +17,11 @@ interface Props {
   title: string;
   /** States to highlight, each with the servers in it (empty for the rollout itself). */
   current: Map<string, string[]>;
+  /** More to say in the caption. */
+  note?: string;
 }
 
-export function WorkflowDiagram({ graph, title, current }: Props) {
+export function WorkflowDiagram({ graph, title, current, note }: Props) {
   const { placed, rows, columns } = layout(graph);
   const width = columns * W + (columns - 1) * GAP_X + 2 * PAD;
   const height = rows * H + (rows - 1) * GAP_Y + 2 * PAD;
@@ -33,10 +36,16 @@ export function WorkflowDiagram({ graph, title, current }: Props) {
   const description = highlighted.length
     ? `Now in: ${[...current].map(([state, servers]) => (servers.length ? `${state} (${servers.join(', ')})` : state)).join('; ')}`
     : 'Not started.';
+  const catchers = [...new Set(graph.edges.filter((e) => e.kind === 'error').map((e) => e.to))];
   return (
     <figure class="diagram">
       <figcaption>
         {title}. <span data-testid={`${graph.id}-now`}>{description}</span>
+        {note && ` ${note}`}
+        <br />
+        <span class="muted">
+          ↻ polls until its check passes; a step's error leads to {catchers.join(' or ')}.
+        </span>
       </figcaption>
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${title}: states of the ${graph.id} workflow. ${description}`}>
         <defs>
@@ -45,7 +54,7 @@ export function WorkflowDiagram({ graph, title, current }: Props) {
           </marker>
         </defs>
         {graph.edges
-          .filter((e) => e.from !== e.to)
+          .filter((e) => e.from !== e.to && e.kind !== 'error')
           .map((e) => {
             const a = box(e.from);
             const b = box(e.to);

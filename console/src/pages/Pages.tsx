@@ -58,16 +58,16 @@ export function Pages() {
           </NavLink>
         ))}
         {sectionCluster && clusters && (
-          <label class="cluster-pick">
-            Cluster
-            <select value={sectionCluster} onChange={(e) => navigate(`clusters/${encodeURIComponent((e.currentTarget as HTMLSelectElement).value)}/${section}`)}>
+          <span class="cluster-pick">
+            <label for="cluster-pick">Cluster</label>
+            <select id="cluster-pick" value={sectionCluster} onChange={(e) => navigate(`clusters/${encodeURIComponent((e.currentTarget as HTMLSelectElement).value)}/${section}`)}>
               {clusters.map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.id}
                 </option>
               ))}
             </select>
-          </label>
+          </span>
         )}
       </nav>
       <main id="main">

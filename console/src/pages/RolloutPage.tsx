@@ -35,9 +35,11 @@ export function RolloutPage({ cluster, id }: { cluster: string; id: string }) {
   };
 
   const nodesByState = new Map<string, string[]>();
+  const notStarted: string[] = [];
   for (const n of r?.servers ?? []) {
     const state = stateOfStep(graphs.node, n.step);
     if (state) nodesByState.set(state, [...(nodesByState.get(state) ?? []), n.name]);
+    else notStarted.push(n.name);
   }
   const rolloutState = r && stateOfStatus(graphs.rollout, r.status);
 
@@ -114,7 +116,7 @@ export function RolloutPage({ cluster, id }: { cluster: string; id: string }) {
           </div>
           <div class="diagrams">
             <WorkflowDiagram graph={graphs.rollout} title="Rollout workflow" current={new Map(rolloutState ? [[rolloutState, []]] : [])} />
-            <WorkflowDiagram graph={graphs.node} title="Each server's workflow" current={nodesByState} />
+            <WorkflowDiagram graph={graphs.node} title="Each server's workflow" current={nodesByState} note={notStarted.length ? `Not started yet: ${notStarted.join(', ')}.` : undefined} />
           </div>
         </>
       )}

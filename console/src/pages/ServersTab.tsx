@@ -51,8 +51,12 @@ function ClusterServers({ cluster }: { cluster: ClusterSummary }) {
           <thead>
             <tr>
               <th scope="col">Server</th>
-              <th scope="col">Address</th>
-              <th scope="col">Port</th>
+              <th scope="col" class="wide">
+                Address
+              </th>
+              <th scope="col" class="wide">
+                Port
+              </th>
               <th scope="col">Connections</th>
               <th scope="col">State</th>
               <th scope="col">DC</th>
@@ -73,8 +77,8 @@ function ClusterServers({ cluster }: { cluster: ClusterSummary }) {
                       {s.name}
                     </a>
                   </th>
-                  <td>{dash(s.address)}</td>
-                  <td>{dash(s.port)}</td>
+                  <td class="wide">{dash(s.address)}</td>
+                  <td class="wide">{dash(s.port)}</td>
                   <td>{dash(s.connections)}</td>
                   <td class="state" data-state={s.state}>
                     {s.state}
