@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -50,6 +50,7 @@ async function buildConsole(outDir: string): Promise<void> {
 
 /** `timezoneId`: the browser's own zone (the viewer's), to tell it from a window's. */
 export async function startConsoleStack(name: string, options: { timezoneId?: string } = {}): Promise<ConsoleStack> {
+  if (!existsSync(CHROMIUM)) throw new Error(`the browser tests need ${CHROMIUM}: sudo apt-get install -y chromium (.ci/run does it)`);
   const work = mkdtempSync(join(tmpdir(), `maintctl-${name}-`));
   const dist = join(work, 'dist');
   await buildConsole(dist);
