@@ -1,6 +1,6 @@
 import { CfnOutput, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { CfnStage, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnStage, HttpApi, HttpMethod, type HttpRoute, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -88,8 +88,10 @@ export class ControlPlaneApi extends Construct {
     const [trailing, ...others] = new Set(ROUTES.filter((r) => r.path.endsWith('/')).map((r) => r.family));
     if (others.length > 0) throw new Error('trailing-slash routes must all belong to one family');
     this.api = new HttpApi(this, 'Api', { createDefaultStage: false, ...(trailing && { defaultIntegration: integrations.get(trailing)! }) });
+    const throttledRoutes: HttpRoute[] = [];
     for (const route of ROUTES.filter((r) => !r.path.endsWith('/'))) {
-      this.api.addRoutes({ path: route.path, methods: [route.method as HttpMethod], integration: integrations.get(route.family)! });
+      const added = this.api.addRoutes({ path: route.path, methods: [route.method as HttpMethod], integration: integrations.get(route.family)! });
+      if (route.throttled) throttledRoutes.push(...added);
     }
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
@@ -124,6 +126,8 @@ export class ControlPlaneApi extends Construct {
     (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
       ROUTES.filter((r) => r.throttled === 'status').map((r) => [routeKey(r), { ThrottlingRateLimit: statusThrottle.rateLimit, ThrottlingBurstLimit: statusThrottle.burstLimit }]),
     );
+    // The stage's route settings name those routes: CloudFormation must create them first.
+    for (const route of throttledRoutes) this.stage.node.addDependency(route);
     this.functions = functions;
     new CfnOutput(scope, 'ApiUrl', { value: this.api.apiEndpoint, description: 'The control plane API (native, maxctrl, Cassandra operator and GreptimeDB metasrv clients)' });
   }

@@ -23,6 +23,11 @@ describe('the API stage', () => {
     const status = ROUTES.filter((r) => r.throttled === 'status').map(routeKey);
     expect(status).toEqual(['PUT /v1/clusters/{c}/servers/{s}/status']);
     expect(stage!.Properties.RouteSettings).toEqual({ [status[0]!]: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 } });
+    // created after the route it names (CloudFormation refuses route settings for a route it does not have yet)
+    const stageId = Object.keys(template.findResources('AWS::ApiGatewayV2::Stage'))[0];
+    const routeIds = Object.entries(template.findResources('AWS::ApiGatewayV2::Route')).filter(([, r]) => r.Properties.RouteKey === status[0]).map(([id]) => id);
+    expect(routeIds).toHaveLength(1);
+    expect(template.toJSON().Resources[stageId!].DependsOn).toEqual(expect.arrayContaining(routeIds));
   });
 
   it('takes other limits from props', () => {
