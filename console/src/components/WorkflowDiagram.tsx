@@ -34,7 +34,7 @@ export function WorkflowDiagram({ graph, title, current, note }: Props) {
   };
   const highlighted = [...current.keys()];
   const description = highlighted.length
-    ? `Now in: ${[...current].map(([state, servers]) => (servers.length ? `${state} (${servers.join(', ')})` : state)).join('; ')}`
+    ? `Now in: ${[...current].map(([state, servers]) => (servers.length ? `${state} (${servers.join(', ')})` : state)).join('; ')}.`
     : 'Not started.';
   const catchers = [...new Set(graph.edges.filter((e) => e.kind === 'error').map((e) => e.to))];
   return (
