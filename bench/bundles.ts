@@ -2,7 +2,7 @@
  * P4 (quality.md): each Lambda function's bundle, built by esbuild with the very options the stack deploys
  * (`lib/lambda-bundling.ts`), its size, what dominates it (esbuild's metafile), and its module load time here: the
  * median of `import()` of the bundle in fresh Node processes (this Node, 22 via the devDependency: Lambda's
- * nodejs22.x). `npm run bench:bundles` alone; `npm run bench` includes it.
+ * nodejs22.x), with the functions' NODE_OPTIONS (source maps on). `npm run bench:bundles` alone; `npm run bench` includes it.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { esbuildOptions, FUNCTION_ENTRIES } from '../lib/lambda-bundling.js';
+import { esbuildOptions, FUNCTION_ENTRIES, LAMBDA_NODE_OPTIONS } from '../lib/lambda-bundling.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BUNDLE_TARGET_BYTES = 300_000;
@@ -36,10 +36,10 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-/** One fresh process per sample: the time `import()` of the bundle takes, module evaluation included. */
+/** One fresh process per sample, with the functions' NODE_OPTIONS: the time `import()` of the bundle takes, its source map and module evaluation included. */
 function loadTimeMs(file: string): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
-  return Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' } }));
+  return Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', NODE_OPTIONS: LAMBDA_NODE_OPTIONS } }));
 }
 
 export async function benchBundles(log: (message: string) => void = console.log): Promise<BundleFigure[]> {

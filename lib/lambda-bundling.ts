@@ -30,6 +30,12 @@ const CREDENTIALS_ALIAS = '@aws-sdk/credential-provider-node=./functions/lambda-
 /** Imported with `await import()` by the SDK's protocols, only for operations that stream events. */
 const SDK_EVENT_STREAMS = '@smithy/core/event-streams';
 
+/**
+ * How the functions run: stack traces in the logs point at the sources. Node reads each bundle's source map as it
+ * loads it, so the maps carry mappings only, not the sources' text (a third of the size, a few ms of load).
+ */
+export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
+
 type Bundling = BundlingOptions & { readonly target: string; readonly banner: string; readonly mainFields: string[]; readonly externalModules: string[]; readonly esbuildArgs: { readonly '--alias': string } };
 
 export function lambdaBundling(fn: FunctionEntry): Bundling {
@@ -37,6 +43,7 @@ export function lambdaBundling(fn: FunctionEntry): Bundling {
     format: OutputFormat.ESM,
     minify: true,
     sourceMap: true,
+    sourcesContent: false,
     target: 'node22',
     forceDockerBundling: false,
     // The SDK clients are bundled (tree-shaken, the version tested), not taken from the runtime.
@@ -59,6 +66,7 @@ export function esbuildOptions(fn: FunctionEntry, outfile: string): BuildOptions
     format: bundling.format === OutputFormat.ESM ? 'esm' : 'cjs',
     minify: bundling.minify,
     sourcemap: bundling.sourceMap,
+    sourcesContent: bundling.sourcesContent,
     target: bundling.target,
     external: [...bundling.externalModules],
     mainFields: [...bundling.mainFields],

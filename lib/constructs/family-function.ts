@@ -4,7 +4,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { lambdaBundling, type FunctionEntry } from '../lambda-bundling.js';
+import { LAMBDA_NODE_OPTIONS, lambdaBundling, type FunctionEntry } from '../lambda-bundling.js';
 
 export interface FamilyFunctionProps extends FunctionEntry {
   readonly environment?: Record<string, string>;
@@ -35,7 +35,7 @@ export class FamilyFunction extends NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(10),
       logGroup,
       role,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      environment: { NODE_OPTIONS: LAMBDA_NODE_OPTIONS, ...props.environment },
       bundling: lambdaBundling(props),
     });
     logGroup.grantWrite(role);

@@ -1,6 +1,6 @@
 /**
  * Every Lambda bundle as the stack builds it (`lib/lambda-bundling.ts`) loads on its own, outside the project (no
- * node_modules to fall back on), exports its handler, and leaves out only what never runs on Lambda: the SDK's
+ * node_modules to fall back on) and with the functions' NODE_OPTIONS, exports its handler, and leaves out only what never runs on Lambda: the SDK's
  * profile/SSO/STS credential providers, and its event-stream code where the SDK would load it lazily.
  */
 import { execFileSync } from 'node:child_process';
@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
-import { esbuildOptions, FUNCTION_ENTRIES } from '../../lib/lambda-bundling.js';
+import { esbuildOptions, FUNCTION_ENTRIES, LAMBDA_NODE_OPTIONS } from '../../lib/lambda-bundling.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const out = mkdtempSync(join(tmpdir(), 'maintctl-bundle-test-'));
@@ -20,7 +20,7 @@ describe('the Lambda bundles', () => {
   it.each(Object.entries(FUNCTION_ENTRIES))('%s loads alone and exports its handler', async (name, fn) => {
     const file = join(out, name, 'index.mjs');
     const { metafile } = await build({ ...esbuildOptions(fn, file), absWorkingDir: ROOT, metafile: true, logLevel: 'error' });
-    const exported = execFileSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(typeof m.handler);`], { encoding: 'utf8', cwd: out });
+    const exported = execFileSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(typeof m.handler);`], { encoding: 'utf8', cwd: out, env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: LAMBDA_NODE_OPTIONS } });
     expect(exported).toBe('function');
 
     const inputs = Object.keys((metafile as Metafile).inputs);
