@@ -1,4 +1,8 @@
-/** Polling a resource: `If-None-Match` with the last ETag, so an unchanged answer is a cheap 304. */
+/**
+ * Polling a resource: `If-None-Match` with the last ETag, so an unchanged answer is a cheap 304. A server list's
+ * ETag follows what routing depends on; the agents' counters (connections, lag) change without it, so every
+ * `fullEveryMs` the list is read whole.
+ */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, call } from './api.js';
 
@@ -9,7 +13,7 @@ export interface Polled<T> {
   refresh: () => void;
 }
 
-export function usePoll<T>(path: string | null, everyMs = 1000): Polled<T> {
+export function usePoll<T>(path: string | null, everyMs = 1000, fullEveryMs = 10_000): Polled<T> {
   const [data, setData] = useState<T>();
   const [error, setError] = useState<ApiError | Error>();
   const etag = useRef<string | undefined>(undefined);
@@ -22,10 +26,13 @@ export function usePoll<T>(path: string | null, everyMs = 1000): Polled<T> {
     etag.current = undefined;
     if (!path) return;
     let live = true;
+    let fullAt = 0;
     const read = async () => {
       window.clearTimeout(timer.current);
       try {
-        const answer = await call<T>('GET', path, undefined, etag.current ? { etag: etag.current } : {});
+        const full = Date.now() - fullAt >= fullEveryMs;
+        if (full) fullAt = Date.now();
+        const answer = await call<T>('GET', path, undefined, etag.current && !full ? { etag: etag.current } : {});
         if (!live) return;
         if (answer.status !== 304) {
           etag.current = answer.etag;
@@ -43,7 +50,7 @@ export function usePoll<T>(path: string | null, everyMs = 1000): Polled<T> {
       live = false;
       window.clearTimeout(timer.current);
     };
-  }, [path, everyMs]);
+  }, [path, everyMs, fullEveryMs]);
 
   const refresh = useCallback(() => run.current(), []);
   return { data, error, refresh };

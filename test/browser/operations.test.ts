@@ -102,7 +102,7 @@ describe('the console: dcs, clusters, rollouts, windows, events', () => {
     expect(await page.locator('figure g[data-current="true"]').count()).toBe(2);
     const id = (await page.getByRole('heading', { level: 1 }).textContent())!.replace('Rollout ', '');
     expect((await stack.admin.ok<{ status: string }>('GET', `/v1/clusters/demo-mariadb/rollouts/${id}`)).status).toBe('succeeded');
-  });
+  }, 180_000);
 
   it('windows: created, listed with the next occurrences in the window\'s zone and the viewer\'s, deleted', async () => {
     await openSection('Windows', 'demo-greptime');

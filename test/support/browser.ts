@@ -29,6 +29,8 @@ export interface ConsoleStack {
   page: Page;
   /** Every URL the browser asked for. */
   requested: string[];
+  /** Every answer the browser got: its URL, status and the If-None-Match it was asked with. */
+  answered: { url: string; status: number; ifNoneMatch: string | undefined }[];
   /** Uncaught errors and console errors in the page (a 401 the app handles is logged by Chromium too). */
   pageErrors: string[];
   stop(): Promise<void>;
@@ -76,6 +78,8 @@ export async function startConsoleStack(name: string, options: { timezoneId?: st
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, ...(options.timezoneId && { timezoneId: options.timezoneId }) });
   const requested: string[] = [];
   context.on('request', (r) => requested.push(r.url()));
+  const answered: ConsoleStack['answered'] = [];
+  context.on('response', (r) => answered.push({ url: r.url(), status: r.status(), ifNoneMatch: r.request().headers()['if-none-match'] }));
   const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -89,6 +93,7 @@ export async function startConsoleStack(name: string, options: { timezoneId?: st
     context,
     page,
     requested,
+    answered,
     pageErrors,
     async stop() {
       await browser.close().catch(() => undefined);
