@@ -9,8 +9,9 @@ import { DynamoStore } from './store/dynamo.js';
 
 export function dynamoClient(endpoint = process.env.DYNAMODB_ENDPOINT): DynamoDBClient {
   return new DynamoDBClient({
-    // A lost connection must end in a retry or a 503, never in a request that hangs.
-    requestHandler: { connectionTimeout: 2000, requestTimeout: 5000 },
+    // A lost connection must end in a retry or a 503, never in a request that hangs (without
+    // throwOnRequestTimeout the SDK only logs a warning when the request timeout passes, and waits on).
+    requestHandler: { connectionTimeout: 2000, requestTimeout: 5000, throwOnRequestTimeout: true },
     ...(endpoint && { endpoint, region: process.env.AWS_REGION ?? 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
   });
 }

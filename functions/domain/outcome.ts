@@ -55,7 +55,8 @@ export function projectDc(dc: Datacenter | undefined) {
 
 export function projectCluster(c: Cluster | undefined) {
   if (!c) return null;
-  const { revision: _r, createdAt: _c, id: _i, ...rest } = c;
+  // The rollout lock is the rollout's bookkeeping, audited by the rollout's own events, not routing state.
+  const { revision: _r, createdAt: _c, id: _i, rollout: _lock, ...rest } = c;
   return rest;
 }
 
