@@ -29,9 +29,14 @@ export interface TestEnv {
   windows: LocalWindowScheduler;
 }
 
+export interface EnvOptions {
+  /** Where the handlers reach DynamoDB: the run's DynamoDB Local unless a test puts something in between. */
+  dynamodbEndpoint?: string;
+}
+
 /** Rollouts in tests poll every 100 ms and retry at once, unless a test says otherwise. */
-export async function testEnv(rollouts: LocalRolloutOptions = {}): Promise<TestEnv> {
-  const client = dynamoClient(inject('dynamodbEndpoint'));
+export async function testEnv(rollouts: LocalRolloutOptions = {}, options: EnvOptions = {}): Promise<TestEnv> {
+  const client = dynamoClient(options.dynamodbEndpoint ?? inject('dynamodbEndpoint'));
   const table = `t-${randomUUID()}`;
   await ensureTable(client, table);
   const roundTrips = {
@@ -79,8 +84,8 @@ export interface HttpEnv extends TestEnv {
   call(method: string, path: string, body?: unknown, options?: { token?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-export async function httpEnv(rollouts: LocalRolloutOptions = {}): Promise<HttpEnv> {
-  const env = await testEnv(rollouts);
+export async function httpEnv(rollouts: LocalRolloutOptions = {}, options: EnvOptions = {}): Promise<HttpEnv> {
+  const env = await testEnv(rollouts, options);
   const server = await startHttpServer(env.deps, { port: 0 });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const admin = await createToken(env.deps, 'admin', undefined, 'admin');

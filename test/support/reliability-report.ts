@@ -1,0 +1,31 @@
+/**
+ * What each reliability test ran and found, for `npm run reliability`'s report: one JSON file per test under
+ * reports/reliability/, written before the test asserts, so a failing run reports its violations too.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const RELIABILITY_REPORTS = resolve(dirname(fileURLToPath(import.meta.url)), '../../reports/reliability');
+
+export interface ReliabilityFigures {
+  /** The quality bar it checks (R2, R3, S1, ...) and a few words. */
+  tier: string;
+  /** The seed that replays the run, where it is random. */
+  seed?: number;
+  /** Requests or operations run. */
+  cases: number;
+  /** Faults injected (dropped/delayed/reset connections, processes killed). */
+  faults: number;
+  /** The invariants checked, each in a few words. */
+  invariants: string[];
+  /** Violations found: each a line. */
+  violations: string[];
+  /** Anything else worth a line in the report. */
+  detail?: string;
+}
+
+export function recordReliability(id: string, figures: ReliabilityFigures): void {
+  mkdirSync(RELIABILITY_REPORTS, { recursive: true });
+  writeFileSync(join(RELIABILITY_REPORTS, `${id}.json`), `${JSON.stringify({ ...figures, at: new Date().toISOString() }, null, 2)}\n`);
+}
