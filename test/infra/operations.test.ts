@@ -93,7 +93,9 @@ describe('operations', () => {
 
   it('keeps every log group for a fixed time', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups.length).toBe(functionIds.length + 2 + 2); // the functions, the two state machines, access logs, outcomes
+    expect(groups.length).toBe(functionIds.length + 2 + 2 + 1); // the functions, the two state machines, access logs, outcomes, the console's deployment
+    // every function logs to a group the stack holds (none left to Lambda's own, kept forever)
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) expect(fn.Properties.LoggingConfig?.LogGroup).toBeDefined();
     for (const g of groups) expect(g.Properties.RetentionInDays).toBeGreaterThan(0);
   });
 
