@@ -104,6 +104,22 @@ describe('the console: dcs, clusters, rollouts, windows, events', () => {
     expect((await stack.admin.ok<{ status: string }>('GET', `/v1/clusters/demo-mariadb/rollouts/${id}`)).status).toBe('succeeded');
   }, 180_000);
 
+  it('abort asks first, then stops a running rollout at its next step', async () => {
+    await openSection('Rollouts', 'demo-mariadb');
+    await page.getByLabel('Target version').fill('10.11.8');
+    await page.getByLabel('Stable for (s) before clearing').fill('30');
+    await page.getByRole('button', { name: 'Start rollout' }).click();
+    await page.getByRole('heading', { level: 1, name: /^Rollout / }).waitFor();
+    const status = page.getByTestId('rollout-status');
+    await waitForText(status, 'running');
+    await page.getByRole('button', { name: 'Abort', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: /^Abort rollout/ });
+    await dialog.getByRole('button', { name: 'Abort rollout' }).click();
+    await waitForCount(dialog, 0);
+    await waitForText(status, /^aborted/, 60_000);
+    expect(await page.getByRole('button', { name: 'Resume' }).isEnabled()).toBe(true);
+  }, 90_000);
+
   it('windows: created, listed with the next occurrences in the window\'s zone and the viewer\'s, deleted', async () => {
     await openSection('Windows', 'demo-greptime');
     await page.getByLabel('Name').fill('sunday-patch');

@@ -2,6 +2,7 @@
 import graphs from 'virtual:workflow-graphs';
 import { useState } from 'preact/hooks';
 import { call, clusterPath, describe, enc } from '../api.js';
+import { Dialog } from '../components/Dialog.js';
 import { ErrorText, StatusText } from '../components/Notice.js';
 import { WorkflowDiagram } from '../components/WorkflowDiagram.js';
 import { stateOfStatus, stateOfStep } from '../diagram-layout.js';
@@ -21,9 +22,11 @@ export function RolloutPage({ cluster, id }: { cluster: string; id: string }) {
   const polled = usePoll<RolloutDetailJson>(path, 1000);
   const [message, setMessage] = useState<string>();
   const [error, setError] = useState<string>();
+  const [confirmAbort, setConfirmAbort] = useState(false);
   const r = polled.data;
 
   const control = async (action: string) => {
+    setConfirmAbort(false);
     setError(undefined);
     try {
       await call('POST', `${path}/${action}`);
@@ -82,11 +85,30 @@ export function RolloutPage({ cluster, id }: { cluster: string; id: string }) {
           )}
           <div class="actions">
             {CONTROLS.map((c) => (
-              <button key={c.action} type="button" class="secondary" disabled={!(c.allowed as readonly string[]).includes(r.status)} onClick={() => control(c.action)}>
+              <button
+                key={c.action}
+                type="button"
+                class="secondary"
+                disabled={!(c.allowed as readonly string[]).includes(r.status)}
+                onClick={() => (c.action === 'abort' ? setConfirmAbort(true) : control(c.action))}
+              >
                 {c.label}
               </button>
             ))}
           </div>
+          {confirmAbort && (
+            <Dialog title={`Abort rollout ${id}?`} onClose={() => setConfirmAbort(false)}>
+              <p>Nodes in flight stop at their next step and stay held by the rollout; Resume can restart it later.</p>
+              <div class="actions">
+                <button type="button" class="secondary" onClick={() => setConfirmAbort(false)}>
+                  Cancel
+                </button>
+                <button type="button" onClick={() => control('abort')}>
+                  Abort rollout
+                </button>
+              </div>
+            </Dialog>
+          )}
           <h2>Servers</h2>
           <div class="table-wrap">
             <table>
