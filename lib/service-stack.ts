@@ -47,7 +47,8 @@ export class ServiceStack extends Stack {
       ...(props.defaultClusters && { defaultClusters: props.defaultClusters }),
       ...(props.throttle && { throttle: props.throttle }),
       ...(props.statusThrottle && { statusThrottle: props.statusThrottle }),
-      familyEnvironment: { rollouts: workflow.environment, windows: { ...workflow.environment, ...windows.environment } },
+      // The windows API checks a rollout window's input (the allowlists); the window function starts it.
+      familyEnvironment: { rollouts: workflow.environment, windows: { ...workflow.allowlistEnvironment, ...windows.environment } },
     });
     workflow.grantControl(api.functions.get('rollouts')!);
     windows.grantManage(api.functions.get('windows')!);

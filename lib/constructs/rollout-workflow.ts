@@ -31,6 +31,8 @@ export class RolloutWorkflow extends Construct {
   readonly tasks: FamilyFunction;
   /** What the API's and the sweeper's functions need to start and inspect executions. */
   readonly environment: Record<string, string>;
+  /** What a function that only checks rollout input needs: the upgrade allowlists. */
+  readonly allowlistEnvironment: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: RolloutWorkflowProps) {
     super(scope, id);
@@ -93,6 +95,7 @@ export class RolloutWorkflow extends Construct {
     const rolloutArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: `${stack.stackName}-rollout`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     this.rolloutMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:StartExecution'], resources: [rolloutArn] }));
 
+    this.allowlistEnvironment = allowlist;
     this.environment = { ROLLOUT_STATE_MACHINE_ARN: this.rolloutMachine.stateMachineArn, ...allowlist };
   }
 

@@ -63,9 +63,11 @@ describe('the rollout workflow on AWS', () => {
     }
   });
 
-  it('gives the rollouts API, the windows API, the window function and the sweeper the state machine', () => {
+  it('gives the rollouts API, the window function and the sweeper the state machine, and the windows API the allowlists', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.ROLLOUT_STATE_MACHINE_ARN);
-    expect(fns).toHaveLength(4);
+    expect(fns).toHaveLength(3);
+    const allowlisted = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.MAINTCTL_UPGRADE_FUNCTIONS !== undefined);
+    expect(allowlisted).toHaveLength(5); // those three, the windows API and the task function
   });
 });
 
