@@ -32,35 +32,54 @@ export function NavLink({ path, current, children }: { path: string; current: bo
   );
 }
 
+/** What the URL names (the segments after /console/). */
+type Place =
+  | { kind: 'dashboard'; tab: 'servers' | 'clusters' }
+  | { kind: 'server'; cluster: string; server: string }
+  | { kind: 'section'; section: Section; cluster: string; id?: string }
+  | { kind: 'first-cluster'; section: Section }
+  | { kind: 'unknown' };
+
+const isSection = (value: string | undefined): value is Section => SECTIONS.some((s) => s.key === value);
+
+function place([first, cluster, third, fourth, ...rest]: string[]): Place {
+  if (first === undefined) return { kind: 'dashboard', tab: 'servers' };
+  if (first === 'clusters' && cluster === undefined) return { kind: 'dashboard', tab: 'clusters' };
+  if (isSection(first) && cluster === undefined) return { kind: 'first-cluster', section: first };
+  if (first !== 'clusters' || !cluster || rest.length > 0) return { kind: 'unknown' };
+  if (third === 'servers' && fourth) return { kind: 'server', cluster, server: fourth };
+  if (isSection(third) && (fourth === undefined || third === 'rollouts')) return { kind: 'section', section: third, cluster, ...(fourth && { id: fourth }) };
+  return { kind: 'unknown' };
+}
+
 export function Pages() {
   const { segments } = useRoute();
   const clusters = usePoll<{ clusters: ClusterSummary[] }>('/v1/clusters', 10_000).data?.clusters;
-  const [first, cluster, third, fourth] = segments;
-  const section = (first === 'clusters' && cluster && SECTIONS.some((s) => s.key === third) ? third : SECTIONS.some((s) => s.key === first) ? first : undefined) as Section | undefined;
+  const at = place(segments);
+  const cluster = at.kind === 'section' || at.kind === 'server' ? at.cluster : undefined;
+  const section = at.kind === 'section' ? at.section : undefined;
 
-  // /console/rollouts (no cluster named): the first cluster's.
+  // /console/rollouts and the like name no cluster: the first one's.
+  const firstCluster = clusters?.[0]?.id;
   useEffect(() => {
-    if (first && SECTIONS.some((s) => s.key === first) && clusters?.[0]) navigate(`clusters/${encodeURIComponent(clusters[0].id)}/${first}`, true);
-  }, [first, clusters]);
-
-  const onDashboard = !first || (first === 'clusters' && !cluster);
-  const sectionCluster = section && first === 'clusters' ? cluster : undefined;
+    if (at.kind === 'first-cluster' && firstCluster) navigate(`clusters/${encodeURIComponent(firstCluster)}/${at.section}`, true);
+  }, [at.kind, section, firstCluster]);
 
   return (
     <>
       <nav class="main-nav" aria-label="Main">
-        <NavLink path="" current={onDashboard}>
+        <NavLink path="" current={at.kind === 'dashboard'}>
           Dashboard
         </NavLink>
         {SECTIONS.map((s) => (
-          <NavLink key={s.key} path={sectionCluster ? `clusters/${encodeURIComponent(sectionCluster)}/${s.key}` : s.key} current={section === s.key}>
+          <NavLink key={s.key} path={cluster ? `clusters/${encodeURIComponent(cluster)}/${s.key}` : s.key} current={section === s.key}>
             {s.label}
           </NavLink>
         ))}
-        {sectionCluster && clusters && (
+        {section && cluster && clusters && (
           <span class="cluster-pick">
             <label for="cluster-pick">Cluster</label>
-            <select id="cluster-pick" value={sectionCluster} onChange={(e) => navigate(`clusters/${encodeURIComponent((e.currentTarget as HTMLSelectElement).value)}/${section}`)}>
+            <select id="cluster-pick" value={cluster} onChange={(e) => navigate(`clusters/${encodeURIComponent((e.currentTarget as HTMLSelectElement).value)}/${section}`)}>
               {clusters.map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.id}
@@ -71,11 +90,17 @@ export function Pages() {
         )}
       </nav>
       <main id="main">
-        {onDashboard && <Dashboard tab={first === 'clusters' ? 'clusters' : 'servers'} clusters={clusters} />}
-        {first === 'clusters' && cluster && third === 'servers' && fourth && <ServerPage cluster={cluster} server={fourth} />}
-        {sectionCluster && section === 'rollouts' && (fourth ? <RolloutPage cluster={sectionCluster} id={fourth} /> : <RolloutsPage cluster={sectionCluster} />)}
-        {sectionCluster && section === 'windows' && <WindowsPage cluster={sectionCluster} />}
-        {sectionCluster && section === 'events' && <EventsPage cluster={sectionCluster} />}
+        {at.kind === 'dashboard' && <Dashboard tab={at.tab} clusters={clusters} />}
+        {at.kind === 'server' && <ServerPage cluster={at.cluster} server={at.server} />}
+        {at.kind === 'section' && at.section === 'rollouts' && (at.id ? <RolloutPage cluster={at.cluster} id={at.id} /> : <RolloutsPage cluster={at.cluster} />)}
+        {at.kind === 'section' && at.section === 'windows' && <WindowsPage cluster={at.cluster} />}
+        {at.kind === 'section' && at.section === 'events' && <EventsPage cluster={at.cluster} />}
+        {at.kind === 'first-cluster' && <p>Loading…</p>}
+        {at.kind === 'unknown' && (
+          <p>
+            Nothing is here. <NavLink path="" current={false}>Back to the dashboard</NavLink>
+          </p>
+        )}
       </main>
     </>
   );
