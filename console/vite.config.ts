@@ -21,5 +21,7 @@ export default defineConfig({
   plugins: [workflowGraphs()],
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', reportCompressedSize: false },
+  // `npx vite --config console/vite.config.ts` while `npm start` runs: the console live, the API proxied.
+  server: { proxy: { '/v1': process.env.MAINTCTL_URL ?? 'http://127.0.0.1:8989' } },
   logLevel: 'warn',
 });
