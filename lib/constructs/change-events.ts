@@ -49,7 +49,8 @@ export class ChangeEvents extends Construct {
       roleArn: role.roleArn,
       source: streamArn,
       sourceParameters: {
-        dynamoDbStreamParameters: { startingPosition: 'LATEST', batchSize: 10, maximumRetryAttempts: 10 },
+        // One record at a time: each audit event is one event on the bus, never a batch in one detail.
+        dynamoDbStreamParameters: { startingPosition: 'LATEST', batchSize: 1, maximumRetryAttempts: 10 },
         filterCriteria: { filters: [{ pattern: JSON.stringify(AUDIT_INSERT_FILTER) }] },
       },
       target: this.bus.eventBusArn,

@@ -23,6 +23,7 @@ describe('the change-events pipe, as synthesized', () => {
   it('reads the table stream and filters on audit-event inserts exactly', () => {
     expect(pipe.Properties.Source['Fn::ImportValue']).toMatch(/StreamArn/);
     expect(pipe.Properties.SourceParameters.FilterCriteria.Filters).toEqual([{ Pattern: DEPLOYED_FILTER }]);
+    expect(pipe.Properties.SourceParameters.DynamoDBStreamParameters).toMatchObject({ StartingPosition: 'LATEST', BatchSize: 1 });
     expect(JSON.parse(DEPLOYED_FILTER)).toEqual(AUDIT_INSERT_FILTER);
   });
 
