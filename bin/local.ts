@@ -88,12 +88,15 @@ if (args.demo) {
   stopAgents = await startDemoAgents(stack.deps, stack.url);
 }
 
-const tokenNote = process.env.MAINTCTL_ADMIN_TOKEN ? ' (from MAINTCTL_ADMIN_TOKEN)' : stack.adminTokenCreated ? (args.memory ? ' (created now)' : ' (created now; saved in .maintctl/admin-token)') : '';
+// A token the user handed in is not echoed (output ends up in logs); one made or kept here is shown to its owner.
+const given = Boolean(process.env.MAINTCTL_ADMIN_TOKEN);
+const tokenNote = stack.adminTokenCreated ? (args.memory ? ' (created now)' : ' (created now; saved in .maintctl/admin-token)') : '';
+const tokenText = given ? 'the one in MAINTCTL_ADMIN_TOKEN' : stack.adminToken;
 console.log(`maintctl is running at ${stack.url}${args.memory ? ' (in memory)' : ''}
-admin token${tokenNote}: ${stack.adminToken}
+admin token${tokenNote}: ${tokenText}
   (Basic credentials: user "admin", password = the token)
 try:
-  curl -s -H "Authorization: Bearer ${stack.adminToken}" ${stack.url}/v1/clusters
+  curl -s -H "Authorization: Bearer ${given ? '$MAINTCTL_ADMIN_TOKEN' : stack.adminToken}" ${stack.url}/v1/clusters
 ${compatServers.length ? `also listening on ${COMPAT_PORTS.map((p) => `127.0.0.1:${p}`).join(', ')}\n` : ''}${args.demo ? `demo fleet: demo-mariadb, demo-cassandra, demo-greptime (simulated agents report every 2 s)\n` : ''}Ctrl-C stops it.`);
 
 let stopping = false;

@@ -20,14 +20,21 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ClusterState } from '../../functions/domain/model.js';
 import type { Rollout } from '../../functions/domain/rollout.js';
 import { saveWindow } from '../../functions/domain/windows.js';
 import { event } from '../../functions/domain/outcome.js';
 import { isCompat, ROUTES, routeKey, type Role, type Route, type RouteRole } from '../../functions/http/routes.js';
 import { actsOnCluster, anyMethods, errorFormatProblems, mayChange, setDefaultClusters, unprefixed, type Reply } from '../support/compat.js';
+import { TOKEN_CACHE_MS } from '../../functions/http/auth.js';
+import { createDeps } from '../../functions/runtime.js';
+import { freePort } from '../../local/dynamodb.js';
+import { startHttpServer } from '../../local/http-server.js';
 import { createToken, httpEnv, type HttpEnv } from '../support/env.js';
+import { startLocal, stopLocal } from '../support/processes.js';
+import { recordReliability } from '../support/reliability-report.js';
 
 /** The spec's linear order: viewer < agent < operator < admin. */
 const ORDER: Role[] = ['viewer', 'agent', 'operator', 'admin'];
@@ -351,7 +358,23 @@ beforeAll(async () => {
   // Every credential the forbidden half and the reads use exists before the first snapshot.
   for (const fixture of FIXTURES) for (const c of CREDENTIALS) await c.header(fixture, ROUTES[0]!, 0);
 });
-afterAll(() => env?.close());
+/** For `npm run reliability`'s report: every case of the matrix and the checks around it, and which failed. */
+const run = { cases: 0, failed: [] as string[] };
+afterEach(({ task }) => {
+  run.cases++;
+  if (task.result?.errors?.length) run.failed.push(task.name);
+});
+
+afterAll(async () => {
+  recordReliability('s1-auth', {
+    tier: 'S1/S2 auth matrix over the route table',
+    cases: run.cases,
+    faults: 0,
+    invariants: ["forbidden: 401/403 in the family's format, nothing written, state unchanged", 'allowed: reaches the operation', 'Basic = bearer', 'revoked: refused (here at once, elsewhere within the cache lifetime)', 'secrets: shown once, stored hashed, never logged'],
+    violations: run.failed,
+  });
+  await env?.close();
+});
 
 describe('the matrix covers the route table', () => {
   it('has a case for every route and credential, and both outcomes for every non-public route', () => {
@@ -550,6 +573,67 @@ describe('revocation', () => {
     expect(again.status).toBe(404);
     const listed = await env.call('GET', '/v1/tokens');
     expect(listed.body.tokens.map((x: { id: string }) => x.id)).not.toContain(t.id);
+  });
+});
+
+describe('revocation seen by another process', () => {
+  it(`is honoured there once its token cache entry expires (${TOKEN_CACHE_MS / 1000} s), not before`, async () => {
+    // A second process: its own Authenticator (and cache) over the same table, on its own clock.
+    const clock = { now: Date.now() };
+    const other = createDeps(env.client, env.table, () => clock.now);
+    const server = await startHttpServer(other, { port: 0 });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const t = await apiToken({ user: 'revokee-elsewhere', role: 'viewer' });
+      const read = () => fetch(`${url}/v1/clusters/${MATRIX}`, { headers: { authorization: `Bearer ${t.secret}` } }).then((r) => r.status);
+      expect(await read()).toBe(200); // cached there now
+      expect((await env.call('DELETE', `/v1/tokens/${t.id}`)).status).toBe(200);
+      clock.now += TOKEN_CACHE_MS - 1000;
+      expect(await read()).toBe(200); // within the cache's lifetime, as the README says
+      clock.now += 2000;
+      expect(await read()).toBe(401);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((done) => server.close(done));
+    }
+  });
+});
+
+describe('no secret in any log line', () => {
+  it("the local server's output never holds a token secret or its hash, whatever the requests", async () => {
+    const admin = `mct_${randomBytes(32).toString('base64url')}`;
+    const local = await startLocal({ port: await freePort(), args: ['--dynamodb-endpoint', inject('dynamodbEndpoint'), '--table', `logs-${randomBytes(4).toString('hex')}`, '--sweep-interval', '0'], adminToken: admin, timeoutMs: 60_000, stopOnTimeout: true });
+    try {
+      const call = (method: string, path: string, authorization?: string, body?: unknown) =>
+        fetch(`${local.url}${path}`, { method, headers: { ...(authorization && { authorization }), ...(body !== undefined && { 'content-type': 'application/json' }) }, ...(body !== undefined && { body: JSON.stringify(body) }) });
+      const created = await (await call('POST', '/v1/tokens', `Bearer ${admin}`, { user: 'logged', role: 'operator' })).json() as { id: string; token: string };
+      const wrong = `mct_${randomBytes(32).toString('base64url')}`;
+      const secrets = [admin, created.token, wrong];
+      const answers = await Promise.all([
+        call('GET', '/v1/clusters', `Bearer ${created.token}`),
+        call('GET', '/v1/clusters', `Bearer ${wrong}`),
+        call('GET', '/v1/clusters', basic('logged', wrong)),
+        call('GET', '/v1/clusters', basic('admin', admin)),
+        call('PUT', '/v1/clusters/logs', `Bearer ${created.token}`, { engine: 'mariadb' }), // forbidden: operator
+        call('PUT', '/v1/clusters/logs', `Bearer ${admin}`, '{not json'),
+        call('GET', `/v1/clusters/logs?token=${created.token}`, `Bearer ${admin}`),
+        call('GET', '/c/logs/v1/servers', basic('logged', wrong)),
+        call('GET', '/c/logs/admin/maintenance', `Bearer ${wrong}`),
+        call('DELETE', `/v1/tokens/${created.id}`, `Bearer ${admin}`),
+        call('GET', '/v1/clusters', `Bearer ${created.token}`),
+      ]);
+      expect(answers.map((a) => a.status).filter((s) => s >= 500)).toEqual([]);
+      await stopLocal(local);
+      const output = local.output();
+      expect(output.length, 'the server did log something').toBeGreaterThan(0);
+      for (const secret of secrets) {
+        expect(output).not.toContain(secret);
+        expect(output).not.toContain(createHash('sha256').update(secret).digest('hex'));
+        expect(output).not.toContain(Buffer.from(`logged:${secret}`).toString('base64'));
+      }
+    } finally {
+      await stopLocal(local);
+    }
   });
 });
 

@@ -25,6 +25,7 @@ import { freePort } from '../../local/dynamodb.js';
 import { DEFAULT_TABLE } from '../../local/stack.js';
 import { apiClient, canon, mismatches, readStored } from '../support/api-client.js';
 import { kill, prng, startLocal, type LocalProcess } from '../support/processes.js';
+import { reported } from '../support/reliability-report.js';
 
 const CLUSTER = 'dur';
 const SERVERS = Array.from({ length: 24 }, (_, i) => ({ name: `s${String(i + 1).padStart(2, '0')}`, dc: `dc${(i % 3) + 1}` }));
@@ -243,34 +244,41 @@ describe('R5: kill -9 the local server mid-load, restart on the same data folder
   it('loses nothing acknowledged, leaves no half-applied change, and leaves one DynamoDB Local', async () => {
     const seed = randomBytes(4).readUInt32BE();
     const rnd = prng(seed);
-
     const rounds: { acked: number; inFlight: number; events: number; inFlightApplied: number; restartMs: number }[] = [];
-    for (const round of ['first', 'second']) {
-      const [leftover, ...others] = dynamoLocals();
-      expect(others).toEqual([]);
-      const pgid = current!.child.pid!;
-      expect(group(pgid)).not.toContain(leftover!.pid); // DynamoDB Local is in its own process group
-      const crash = await loadThenCrash(rnd, 20 + Math.floor(rnd() * 60), () => kill(-pgid, 'SIGKILL'));
-      expect(await waitGone(() => group(pgid).length > 0, 5000)).toBe(true);
-      expect(alive(leftover!.pid)).toBe(true);
+    await reported('r5-durability', () => ({
+      tier: 'R5 durability (kill -9 the local server)',
+      seed,
+      cases: rounds.reduce((n, r) => n + r.acked + r.inFlight, 0),
+      faults: rounds.length,
+      invariants: ['every acknowledged change is there', 'nothing half-applied', 'the log replays to the stored state', 'one DynamoDB Local after the restart'],
+    }), async () => {
+      for (const round of ['first', 'second']) {
+        const [leftover, ...others] = dynamoLocals();
+        expect(others).toEqual([]);
+        const pgid = current!.child.pid!;
+        expect(group(pgid)).not.toContain(leftover!.pid); // DynamoDB Local is in its own process group
+        const crash = await loadThenCrash(rnd, 20 + Math.floor(rnd() * 60), () => kill(-pgid, 'SIGKILL'));
+        expect(await waitGone(() => group(pgid).length > 0, 5000)).toBe(true);
+        expect(alive(leftover!.pid)).toBe(true);
 
-      const t0 = performance.now();
-      current = await startServer();
-      const restartMs = performance.now() - t0;
-      const [restarted, ...extra] = dynamoLocals();
-      expect(extra, 'no second DynamoDB Local').toEqual([]);
-      expect(restarted!.pid).not.toBe(leftover!.pid);
-      expect(alive(leftover!.pid)).toBe(false);
-      const checked = await verify(`after the ${round} restart`);
-      rounds.push({ ...crash, events: checked.events, inFlightApplied: checked.inFlightApplied, restartMs });
-    }
+        const t0 = performance.now();
+        current = await startServer();
+        const restartMs = performance.now() - t0;
+        const [restarted, ...extra] = dynamoLocals();
+        expect(extra, 'no second DynamoDB Local').toEqual([]);
+        expect(restarted!.pid).not.toBe(leftover!.pid);
+        expect(alive(leftover!.pid)).toBe(false);
+        const checked = await verify(`after the ${round} restart`);
+        rounds.push({ ...crash, events: checked.events, inFlightApplied: checked.inFlightApplied, restartMs });
+      }
 
-    // A clean stop (SIGTERM) stops its DynamoDB Local too.
-    const pgid3 = current!.child.pid!;
-    kill(-pgid3, 'SIGTERM');
-    expect(await waitGone(() => group(pgid3).length > 0, 15_000)).toBe(true);
-    expect(dynamoLocals()).toEqual([]);
+      // A clean stop (SIGTERM) stops its DynamoDB Local too.
+      const pgid3 = current!.child.pid!;
+      kill(-pgid3, 'SIGTERM');
+      expect(await waitGone(() => group(pgid3).length > 0, 15_000)).toBe(true);
+      expect(dynamoLocals()).toEqual([]);
 
-    console.log(`R5 seed ${seed}: ${rounds.map((r, i) => `crash ${i + 1} after ${r.acked} acknowledged changes, ${r.inFlight} in flight (${r.inFlightApplied} of them applied), restart ${(r.restartMs / 1000).toFixed(1)} s, log then ${r.events} events`).join('; ')}; answers ${JSON.stringify(tally)}`);
+      console.log(`R5 seed ${seed}: ${rounds.map((r, i) => `crash ${i + 1} after ${r.acked} acknowledged changes, ${r.inFlight} in flight (${r.inFlightApplied} of them applied), restart ${(r.restartMs / 1000).toFixed(1)} s, log then ${r.events} events`).join('; ')}; answers ${JSON.stringify(tally)}`);
+    });
   }, 180_000);
 });

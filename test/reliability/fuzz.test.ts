@@ -25,6 +25,7 @@ import * as schemas from '../../functions/api/schemas.js';
 import { isCompat, matchRoute, ROUTES, routeKey, type Family, type Route } from '../../functions/http/routes.js';
 import { anyMethods, errorFormatProblems, mayChange, setDefaultClusters, unprefixed } from '../support/compat.js';
 import { createToken, httpEnv, type HttpEnv } from '../support/env.js';
+import { reported } from '../support/reliability-report.js';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 if (!Number.isSafeInteger(SEED)) throw new Error(`FUZZ_SEED must be an integer, not ${process.env.FUZZ_SEED}`);
@@ -645,42 +646,50 @@ afterAll(async () => {
 
 describe('R3: property-based bad input on every route', () => {
   it(`≥ ${MIN_REQUESTS} requests: no 5xx, JSON errors, rejected requests change nothing`, async () => {
-    console.log(`fuzz seed ${SEED} (set FUZZ_SEED=${SEED} to replay)`);
-    const started = Date.now();
-    await fc.assert(
-      fc.asyncProperty(fc.array(requestArb, { minLength: BATCH_SIZE, maxLength: BATCH_SIZE }), runBatch),
-      { numRuns: BATCHES, seed: SEED, endOnFailure: process.env.FUZZ_SHRINK !== '1' },
-    );
+    await reported('r3-fuzz', () => ({
+      tier: 'R3 fuzzing every route (fast-check)',
+      seed: SEED,
+      cases: stats.requests,
+      faults: 0,
+      invariants: ['no answer ≥ 500', "every 4xx in its family's format", 'a rejected request writes nothing', 'a batch without a 2xx leaves the state as it was', 'new audit events come from 2xx answers'],
+    }), async () => {
+      console.log(`fuzz seed ${SEED} (set FUZZ_SEED=${SEED} to replay)`);
+      const started = Date.now();
+      await fc.assert(
+        fc.asyncProperty(fc.array(requestArb, { minLength: BATCH_SIZE, maxLength: BATCH_SIZE }), runBatch),
+        { numRuns: BATCHES, seed: SEED, endOnFailure: process.env.FUZZ_SHRINK !== '1' },
+      );
 
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    const table = [...stats.byLabel].sort(([a], [b]) => a.localeCompare(b)).map(([label, m]) => `${label.padEnd(52)} ${[...m].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(' ')}`);
-    console.log(`fuzz: ${stats.requests} requests in ${stats.batches} batches (${stats.unchangedBatches} without a 2xx) in ${seconds}s (requests ${(stats.requestMs / 1000).toFixed(1)}s, snapshots ${(stats.snapshotMs / 1000).toFixed(1)}s, restore ${(stats.restoreMs / 1000).toFixed(1)}s), seed ${SEED}\n${table.join('\n')}\nbodies: ${JSON.stringify(Object.fromEntries(stats.byBody))}\nerrors by responder: ${JSON.stringify(Object.fromEntries([...stats.errorFormats].sort()))}`);
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      const table = [...stats.byLabel].sort(([a], [b]) => a.localeCompare(b)).map(([label, m]) => `${label.padEnd(52)} ${[...m].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(' ')}`);
+      console.log(`fuzz: ${stats.requests} requests in ${stats.batches} batches (${stats.unchangedBatches} without a 2xx) in ${seconds}s (requests ${(stats.requestMs / 1000).toFixed(1)}s, snapshots ${(stats.snapshotMs / 1000).toFixed(1)}s, restore ${(stats.restoreMs / 1000).toFixed(1)}s), seed ${SEED}\n${table.join('\n')}\nbodies: ${JSON.stringify(Object.fromEntries(stats.byBody))}\nerrors by responder: ${JSON.stringify(Object.fromEntries([...stats.errorFormats].sort()))}`);
 
-    if (BATCHES * BATCH_SIZE < MIN_REQUESTS) return; // a reduced run (FUZZ_RUNS): no coverage claims
-    expect(stats.requests).toBeGreaterThanOrEqual(MIN_REQUESTS);
-    // Every route, unknown paths and wrong methods were exercised, and every route was reached past auth.
-    for (const route of ROUTES) {
-      const m = stats.byLabel.get(routeKey(route));
-      const total = [...(m?.values() ?? [])].reduce((a, b) => a + b, 0);
-      expect(total, routeKey(route)).toBeGreaterThanOrEqual(Math.floor((stats.requests / ROUTES.length) * 0.4));
-      const pastAuth = [...(m ?? [])].filter(([s]) => s !== 401 && s !== 403).reduce((a, [, n]) => a + n, 0);
-      expect(pastAuth, routeKey(route)).toBeGreaterThan(total / 2);
-    }
-    expect(stats.byLabel.get('unknown path')?.size).toBeGreaterThan(0);
-    expect(stats.byLabel.get('wrong method')?.get(405)).toBeGreaterThan(0);
-    // Every family's error format was checked, on refusals of every kind that matter to its clients.
-    const seen = (responder: string, status: number) => stats.errorFormats.get(`${responder} ${status}`) ?? 0;
-    for (const family of ['clusters', 'maintenance', 'maxscale', 'cassandra', 'greptimedb']) for (const status of [400, 401, 403]) expect(seen(family, status), `${family} ${status}`).toBeGreaterThan(0);
-    for (const family of ['maxscale', 'cassandra', 'greptimedb']) expect(seen(family, 404), `${family} 404`).toBeGreaterThan(0);
-    expect(seen('greptimedb', 405)).toBeGreaterThan(0);
-    for (const status of [404, 405]) expect(seen('gateway', status), `gateway ${status}`).toBeGreaterThan(0);
-    expect([...stats.errorFormats.keys()].filter((k) => k.endsWith(' 413') && !k.startsWith('gateway')).length, 'families answered 413').toBeGreaterThan(0);
-    for (const route of ROUTES.filter((x) => isCompat(x.family) && x.method !== 'ANY' && x.method !== 'GET')) {
-      expect(stats.byLabel.get(routeKey(route))?.get(route.family === 'maxscale' ? 204 : 200), `${routeKey(route)} succeeded`).toBeGreaterThan(0);
-    }
-    expect(stats.unchangedBatches).toBeGreaterThan(0);
-    // The watchers are not blind: successful requests were seen writing, and new revisions were attributed.
-    expect(stats.writesOn2xx).toBeGreaterThan(0);
-    expect(stats.attributedBatches).toBeGreaterThan(0);
+      if (BATCHES * BATCH_SIZE < MIN_REQUESTS) return; // a reduced run (FUZZ_RUNS): no coverage claims
+      expect(stats.requests).toBeGreaterThanOrEqual(MIN_REQUESTS);
+      // Every route, unknown paths and wrong methods were exercised, and every route was reached past auth.
+      for (const route of ROUTES) {
+        const m = stats.byLabel.get(routeKey(route));
+        const total = [...(m?.values() ?? [])].reduce((a, b) => a + b, 0);
+        expect(total, routeKey(route)).toBeGreaterThanOrEqual(Math.floor((stats.requests / ROUTES.length) * 0.4));
+        const pastAuth = [...(m ?? [])].filter(([s]) => s !== 401 && s !== 403).reduce((a, [, n]) => a + n, 0);
+        expect(pastAuth, routeKey(route)).toBeGreaterThan(total / 2);
+      }
+      expect(stats.byLabel.get('unknown path')?.size).toBeGreaterThan(0);
+      expect(stats.byLabel.get('wrong method')?.get(405)).toBeGreaterThan(0);
+      // Every family's error format was checked, on refusals of every kind that matter to its clients.
+      const seen = (responder: string, status: number) => stats.errorFormats.get(`${responder} ${status}`) ?? 0;
+      for (const family of ['clusters', 'maintenance', 'maxscale', 'cassandra', 'greptimedb']) for (const status of [400, 401, 403]) expect(seen(family, status), `${family} ${status}`).toBeGreaterThan(0);
+      for (const family of ['maxscale', 'cassandra', 'greptimedb']) expect(seen(family, 404), `${family} 404`).toBeGreaterThan(0);
+      expect(seen('greptimedb', 405)).toBeGreaterThan(0);
+      for (const status of [404, 405]) expect(seen('gateway', status), `gateway ${status}`).toBeGreaterThan(0);
+      expect([...stats.errorFormats.keys()].filter((k) => k.endsWith(' 413') && !k.startsWith('gateway')).length, 'families answered 413').toBeGreaterThan(0);
+      for (const route of ROUTES.filter((x) => isCompat(x.family) && x.method !== 'ANY' && x.method !== 'GET')) {
+        expect(stats.byLabel.get(routeKey(route))?.get(route.family === 'maxscale' ? 204 : 200), `${routeKey(route)} succeeded`).toBeGreaterThan(0);
+      }
+      expect(stats.unchangedBatches).toBeGreaterThan(0);
+      // The watchers are not blind: successful requests were seen writing, and new revisions were attributed.
+      expect(stats.writesOn2xx).toBeGreaterThan(0);
+      expect(stats.attributedBatches).toBeGreaterThan(0);
+    });
   }, 300_000);
 });

@@ -29,3 +29,14 @@ export function recordReliability(id: string, figures: ReliabilityFigures): void
   mkdirSync(RELIABILITY_REPORTS, { recursive: true });
   writeFileSync(join(RELIABILITY_REPORTS, `${id}.json`), `${JSON.stringify({ ...figures, at: new Date().toISOString() }, null, 2)}\n`);
 }
+
+/** Runs a test's body and records its figures either way: no violations when it passes, its failure when not. */
+export async function reported(id: string, figures: () => Omit<ReliabilityFigures, 'violations'>, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    recordReliability(id, { ...figures(), violations: [String((error as Error).message).split('\n')[0]!] });
+    throw error;
+  }
+  recordReliability(id, { ...figures(), violations: [] });
+}
