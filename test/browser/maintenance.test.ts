@@ -63,7 +63,8 @@ async function statesUntil(done: RegExp, timeoutMs = 20_000): Promise<string[]> 
 describe('the console: server maintenance (seed 001)', () => {
   it('steps 3–9 for a replica: login, the Servers tab by default, the server, gear, pause, Maintain → Maintenance', async () => {
     expect(await page.getByRole('navigation', { name: 'Dashboard tabs' }).getByRole('link', { name: 'Servers' }).getAttribute('aria-current')).toBe('page');
-    const headers = await page.getByRole('region', { name: /demo-mariadb/ }).getByRole('columnheader').allTextContents();
+    const columns = page.getByRole('region', { name: /demo-mariadb/ }).getByRole('columnheader');
+    const headers = await until('the columns of demo-mariadb', () => columns.allTextContents(), (h) => h.length > 0);
     expect(headers.map((h) => h.trim())).toEqual(['Server', 'Address', 'Port', 'Connections', 'State', 'DC', 'Role', 'Version', 'Budget in use']);
     await screenshot(page, 'dashboard.png');
     await openMaintenanceDialog('db2');
@@ -189,6 +190,13 @@ describe('the console: server maintenance (seed 001)', () => {
     const { id, token } = await stack.admin.ok<{ id: string; token: string }>('POST', '/v1/tokens', { user: 'short-lived', role: 'viewer' });
     const other = await stack.context.newPage();
     try {
+      // The user must be the token's: another name with it is refused, and the form stays.
+      await other.goto(`${stack.url}/console/`);
+      await other.getByLabel('User').fill('someone-else');
+      await other.getByLabel('Token').fill(token);
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await waitForText(other.getByRole('alert'), 'That user and token were not accepted.');
+      expect(await other.evaluate(() => sessionStorage.length)).toBe(0);
       await signIn(other, stack.url, { name: 'short-lived', token });
       await stack.admin.ok('DELETE', `/v1/tokens/${id}`);
       // The dashboard's next poll is refused.

@@ -2,7 +2,7 @@
  * Seed steps 5–9: the server's page; the gear next to its name opens the options, whose pause icon opens the
  * maintenance dialog. Clearing is in the same menu.
  */
-import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { call, clusterPath, describe, enc } from '../api.js';
 import { GearIcon, PauseIcon, PlayIcon } from '../components/Icons.js';
 import { ErrorText, StatusText } from '../components/Notice.js';
@@ -21,8 +21,19 @@ export function ServerPage({ cluster, server }: { cluster: string; server: strin
   const [error, setError] = useState<string>();
   const gear = useRef<HTMLButtonElement>(null);
   const firstOption = useRef<HTMLButtonElement>(null);
+  const menu = useRef<HTMLDivElement>(null);
   useLayoutEffect(() => {
     if (menuOpen) firstOption.current?.focus();
+  }, [menuOpen]);
+  // A click elsewhere closes the options, as a popup's should.
+  useEffect(() => {
+    if (!menuOpen) return;
+    const away = (event: PointerEvent) => {
+      const target = event.target as Node;
+      if (!menu.current?.contains(target) && !gear.current?.contains(target)) setMenuOpen(false);
+    };
+    document.addEventListener('pointerdown', away);
+    return () => document.removeEventListener('pointerdown', away);
   }, [menuOpen]);
 
   const closeMenu = () => {
@@ -68,6 +79,7 @@ export function ServerPage({ cluster, server }: { cluster: string; server: strin
       </div>
       {menuOpen && (
         <div
+          ref={menu}
           id="server-options"
           class="popup"
           role="group"
