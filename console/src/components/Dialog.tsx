@@ -33,7 +33,6 @@ export function Dialog({ title, onClose, returnFocus, children }: DialogProps) {
       (returnFocus?.() ?? opener)?.focus();
     };
     // Opened once per mount: the effect must not re-run when the callbacks change.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   const onKeyDown = (event: KeyboardEvent) => {
