@@ -39,6 +39,7 @@ describe('the console: dcs, clusters, rollouts, windows, events', () => {
 
     await cassandra.getByRole('button', { name: 'Set dc dc1 maintenance' }).click();
     await waitForText(dialog.locator('.verdict'), 'Allowed by the budget. Newly unavailable: cassandra-dc1-0, cassandra-dc1-1, cassandra-dc1-2.');
+    await screenshot(page, 'dc-maintenance-verdict.png');
     await dialog.getByLabel('Reason').fill('rack swap');
     await dialog.getByRole('button', { name: 'Confirm' }).click();
     await waitForCount(dialog, 0);
@@ -130,6 +131,9 @@ describe('the console: dcs, clusters, rollouts, windows, events', () => {
     await page.getByRole('button', { name: 'Create window' }).click();
     const row = page.locator('tr[data-window="sunday-patch"]');
     await row.waitFor();
+    await screenshot(page, 'windows.png');
+    // A wide table scrolls in its own box; the page itself is no wider than the window.
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(0);
     const cells = await row.locator('td').allTextContents();
     // Sunday 02:30 in Berlin (+01:00 in winter) is Saturday 20:30 in New York (EST).
     expect(cells[4]).toMatch(/^(\d{4}-\d\d-\d\dT02:30:00\+01:00){3}$/);
@@ -154,6 +158,7 @@ describe('the console: dcs, clusters, rollouts, windows, events', () => {
     const action = (await rows.first().getAttribute('data-action'))!;
     await page.getByLabel('Action').fill(action);
     await until(`only ${action} on db2`, async () => rows.evaluateAll((r) => r.map((x) => x.getAttribute('data-action'))), (a) => a.length > 0 && a.every((x) => x === action));
+    await screenshot(page, 'events.png');
     const api = await stack.admin.ok<{ events: unknown[] }>('GET', `/v1/clusters/demo-mariadb/events?server=db2&action=${action}&limit=50`);
     expect(await rows.count()).toBe(api.events.length);
   });
