@@ -3,11 +3,11 @@
  * `cron(...)` and `rate(...)` with a start date, evaluated in an IANA time zone. Scheduler's daylight-saving
  * rules apply: a start that falls in the spring-forward gap is skipped; one in the autumn overlap fires once
  * (at the first of the two instants). aws-cron-parser expands the cron fields (it trusts its input, so the
- * syntax is checked here first); luxon does the time zones.
+ * syntax is checked here first); `zone.ts` does the time zones.
  */
 import awsCron from 'aws-cron-parser';
-import { DateTime, Duration } from 'luxon';
 import { invalid } from './errors.js';
+import { instantsOf, isTimeZone, wallClock, wallTime, zonedInstant } from './zone.js';
 
 export type Schedule =
   | { kind: 'at'; expression: string; at: number }
@@ -18,15 +18,39 @@ const MINUTE = 60_000;
 export const MAX_WINDOW_MS = 24 * 3600 * 1000;
 
 export function checkTimezone(zone: string): string {
-  if (!DateTime.local({ zone }).isValid) throw invalid(`timezone: ${zone} is not an IANA time zone (e.g. Europe/Berlin, UTC)`);
+  if (!isTimeZone(zone)) throw invalid(`timezone: ${zone} is not an IANA time zone (e.g. Europe/Berlin, UTC)`);
   return zone;
+}
+
+// ISO 8601 durations as luxon read them (the windows stored so far were read so): its grammar, and its casual
+// units (a year 365 days, a month 30), summed in its order so the milliseconds come out the same.
+const ISO_DURATION = /^-?P(?:(?:(-?\d{1,20}(?:\.\d{1,20})?)Y)?(?:(-?\d{1,20}(?:\.\d{1,20})?)M)?(?:(-?\d{1,20}(?:\.\d{1,20})?)W)?(?:(-?\d{1,20}(?:\.\d{1,20})?)D)?(?:T(?:(-?\d{1,20}(?:\.\d{1,20})?)H)?(?:(-?\d{1,20}(?:\.\d{1,20})?)M)?(?:(-?\d{1,20})(?:[.,](-?\d{1,20}))?S)?)?)$/;
+const DURATION_UNIT_MS = [365 * 1440 * MINUTE, 30 * 1440 * MINUTE, 7 * 1440 * MINUTE, 1440 * MINUTE, 60 * MINUTE, MINUTE, 1000];
+
+function isoDurationMs(text: string): number | undefined {
+  const match = ISO_DURATION.exec(text);
+  if (!match) return undefined;
+  const [, ...fields] = match;
+  const negative = text.startsWith('-');
+  const seconds = fields[6];
+  let total = 0;
+  fields.slice(0, 7).forEach((field, i) => {
+    if (field === undefined) return;
+    const value = Number.parseFloat(field);
+    total += DURATION_UNIT_MS[i]! * ((value && negative) || (i === 6 && field === '-0') ? -value : value);
+  });
+  if (fields[7] !== undefined) {
+    const ms = Math.floor(Number.parseFloat(`0.${fields[7]}`) * 1000);
+    total += seconds?.startsWith('-') || (ms && negative) ? -ms : ms;
+  }
+  const whole = Math.trunc(total);
+  return whole + (total * 1000 - whole * 1000) / 1000;
 }
 
 /** `PT2H`, `PT90M`: more than 0, at most 24 hours. */
 export function parseWindowDuration(text: string): number {
-  const duration = Duration.fromISO(text);
-  if (!duration.isValid) throw invalid(`duration: ${text} is not an ISO 8601 duration (e.g. PT2H, PT30M)`);
-  const ms = duration.as('milliseconds');
+  const ms = isoDurationMs(text);
+  if (ms === undefined) throw invalid(`duration: ${text} is not an ISO 8601 duration (e.g. PT2H, PT30M)`);
   if (!(ms > 0) || ms > MAX_WINDOW_MS) throw invalid(`duration: ${text} must be more than 0 and at most 24 hours`);
   return ms;
 }
@@ -80,12 +104,12 @@ export function compileSchedule(expression: string, timezone: string, startDate?
   const [, kind, body] = match as unknown as [string, 'at' | 'cron' | 'rate', string];
   if (kind === 'at') {
     if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(body)) throw invalid(`schedule: at(${body}) must be at(yyyy-mm-ddThh:mm:ss)`);
-    const at = DateTime.fromISO(body, { zone: timezone });
-    if (!at.isValid || at.toFormat("yyyy-MM-dd'T'HH:mm:ss") !== body) throw invalid(`schedule: at(${body}) is not a time that exists in ${timezone}`);
+    const [year, month, day, hour, minute, second] = body.split(/[-T:]/).map(Number) as [number, number, number, number, number, number];
+    const wall = wallTime(year, month, day, hour, minute, second);
     // In the autumn overlap, the first of the two instants (as for cron).
-    const earlier = at.minus({ hours: 1 });
-    const first = earlier.toFormat("yyyy-MM-dd'T'HH:mm:ss") === body ? earlier : at;
-    return { kind, expression, at: first.toMillis() };
+    const at = wall === undefined ? undefined : instantsOf(wall, timezone)[0];
+    if (at === undefined) throw invalid(`schedule: at(${body}) is not a time that exists in ${timezone}`);
+    return { kind, expression, at };
   }
   if (kind === 'cron') {
     checkCron(body);
@@ -94,10 +118,10 @@ export function compileSchedule(expression: string, timezone: string, startDate?
   const rate = /^(\d+) (minute|minutes|hour|hours|day|days)$/.exec(body.trim());
   if (!rate || Number(rate[1]) < 1) throw invalid(`schedule: rate(${body}) must be rate(<positive number> minutes|hours|days)`);
   if (!startDate) throw invalid('startDate: a rate(...) schedule needs a startDate');
-  const start = DateTime.fromISO(startDate, { zone: timezone });
-  if (!start.isValid) throw invalid(`startDate: ${startDate} is not an ISO 8601 date-time`);
+  const start = zonedInstant(startDate, timezone);
+  if (start === undefined) throw invalid(`startDate: ${startDate} is not an ISO 8601 date-time`);
   const unit = { minute: MINUTE, hour: 60 * MINUTE, day: 1440 * MINUTE }[rate[2]!.replace(/s$/, '') as 'minute' | 'hour' | 'day'];
-  return { kind, expression, everyMs: Number(rate[1]) * unit, startDate: start.toMillis() };
+  return { kind, expression, everyMs: Number(rate[1]) * unit, startDate: start };
 }
 
 /**
@@ -121,17 +145,13 @@ export function parseSchedule(expression: string, timezone: string, now: number,
 
 /** The real instant of a local wall-clock time: none in a spring-forward gap, the first in an autumn overlap. */
 function instantOf(wall: Date, timezone: string): number | undefined {
-  const fields = { year: wall.getUTCFullYear(), month: wall.getUTCMonth() + 1, day: wall.getUTCDate(), hour: wall.getUTCHours(), minute: wall.getUTCMinutes() };
-  const local = DateTime.fromObject(fields, { zone: timezone });
-  if (local.hour !== fields.hour || local.minute !== fields.minute) return undefined;
-  const earlier = local.minus({ hours: 1 });
-  return earlier.hour === fields.hour && earlier.minute === fields.minute && earlier.day === fields.day ? earlier.toMillis() : local.toMillis();
+  return instantsOf(wall.getTime() - (wall.getTime() % MINUTE), timezone)[0];
 }
 
 /** Local wall-clock fields of an instant, written as a UTC Date (how aws-cron-parser reads them). */
 function wallOf(instant: number, timezone: string): Date {
-  const local = DateTime.fromMillis(instant, { zone: timezone });
-  return new Date(Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute));
+  const local = wallClock(instant, timezone);
+  return new Date(local - (((local % MINUTE) + MINUTE) % MINUTE));
 }
 
 /** aws-cron-parser turns a day the month lacks (31 April, 29 February 2027) into the next month's first days. */

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, UpdateScheduleCommand, type CreateScheduleCommandInput, type SchedulerClient } from '@aws-sdk/client-scheduler';
-import { DateTime } from 'luxon';
+import { zonedInstant } from '../domain/zone.js';
 import type { MaintenanceWindow, WindowPhase } from '../domain/windows.js';
 
 export interface WindowScheduler {
@@ -55,7 +55,7 @@ export class EventBridgeWindowScheduler implements WindowScheduler {
       ScheduleExpression: window.schedule,
       ScheduleExpressionTimezone: window.timezone,
       // A startDate without an offset is a local time in the window's zone (as parseSchedule reads it), not the host's.
-      ...(window.startDate && { StartDate: DateTime.fromISO(window.startDate, { zone: window.timezone }).toJSDate() }),
+      ...(window.startDate && { StartDate: new Date(zonedInstant(window.startDate, window.timezone) ?? Number.NaN) }),
       FlexibleTimeWindow: { Mode: 'OFF' },
       State: window.enabled ? 'ENABLED' : 'DISABLED',
       Description: `maintctl window ${window.cluster}/${window.id} (${window.name})`.slice(0, 512),
