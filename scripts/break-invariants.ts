@@ -76,6 +76,13 @@ const CASES: Breakage[] = [
     test: 'test/reliability/auth-matrix.test.ts',
   },
   {
+    name: 'hash-compared-with-equals',
+    invariant: 'S2: secrets compared in constant time',
+    file: 'functions/http/auth.ts',
+    edits: [{ from: "const equalHex = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));", to: 'const equalHex = (a: string, b: string) => a === b;' }],
+    test: 'test/reliability/timing-safe.test.ts',
+  },
+  {
     name: 'authorization-logged',
     invariant: 'S2: no secret in any log line',
     file: 'local/http-server.ts',
