@@ -20,7 +20,7 @@ export interface FunctionEntry {
 /** Every function: one per route family, the state machines' tasks, the window function, the sweeper. */
 export const FUNCTION_ENTRIES: Readonly<Record<Family | 'tasks' | 'window' | 'sweeper', FunctionEntry>> = {
   ...(Object.fromEntries(Object.entries(FAMILIES).map(([family, entry]) => [family, { entry }])) as Record<Family, FunctionEntry>),
-  tasks: { entry: 'functions/rollout/runtime.ts', sdkEventStreams: true },
+  tasks: { entry: 'functions/rollout/runtime.ts' },
   window: { entry: 'functions/windows/runtime.ts' },
   sweeper: { entry: 'functions/sweeper.ts' },
 };

@@ -1,10 +1,9 @@
 /**
- * Module-scope wiring of the task function the state machines invoke (its own bundle: the Lambda and Secrets
- * Manager clients for upgrades, no Step Functions client; the engine's wiring is `engine-runtime.ts`).
+ * Module-scope wiring of the task function the state machines invoke (its own bundle: Lambda Invoke and Secrets
+ * Manager GetSecretValue for upgrades, no Step Functions client; the engine's wiring is `engine-runtime.ts`).
  */
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { runtimeDeps } from '../runtime.js';
+import { getSecretString, invokeAsync } from './aws-calls.js';
 import { allowlistFromEnv } from './input.js';
 import { runTask, type TaskDeps, type TaskPayload } from './tasks.js';
 import { upgradeTrigger } from './upgrade.js';
@@ -17,8 +16,7 @@ async function webhookSecret(): Promise<string | undefined> {
   const arn = process.env.MAINTCTL_WEBHOOK_SECRET_ARN;
   if (!arn) return undefined;
   if (!secret || Date.now() - secret.at > SECRET_TTL_MS) {
-    const out = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: arn }));
-    secret = { value: out.SecretString, at: Date.now() };
+    secret = { value: await getSecretString(arn), at: Date.now() };
   }
   return secret.value;
 }
@@ -29,7 +27,6 @@ function runtimeTaskDeps(): TaskDeps {
   if (taskDeps) return taskDeps;
   const { store, now } = runtimeDeps();
   const allow = allowlistFromEnv();
-  const lambda = new LambdaClient({});
   taskDeps = {
     store,
     now,
@@ -37,9 +34,7 @@ function runtimeTaskDeps(): TaskDeps {
     triggerUpgrade: upgradeTrigger({
       allow,
       secret: webhookSecret,
-      invoke: async (functionArn, request) => {
-        await lambda.send(new InvokeCommand({ FunctionName: functionArn, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(request)) }));
-      },
+      invoke: (functionArn, request) => invokeAsync(functionArn, request),
     }),
   };
   return taskDeps;

@@ -1,0 +1,205 @@
+/**
+ * rollout/aws-calls.ts on the wire: the task function's Lambda Invoke and Secrets Manager GetSecretValue, sent
+ * by aws4fetch, against the same calls sent by the real SDK clients it replaced, to a local HTTP server standing
+ * in for both services: the same requests, the same results, the same errors (name, message, fault, status) after
+ * the same number of attempts, and a signature that the SDK's own SigV4 signer computes too.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { getSecretString, invokeAsync } from '../../functions/rollout/aws-calls.js';
+
+const REGION = 'eu-west-1';
+const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
+const FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:db-upgrader';
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:maintctl-webhook-AbCdEf';
+
+interface Recorded {
+  method: string;
+  rawPath: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  body: string;
+}
+
+let server: Server;
+let requests: Recorded[] = [];
+let respond: (req: Recorded) => Reply;
+let endpoint = '';
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const recorded: Recorded = { method: req.method ?? '', rawPath: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      requests.push(recorded);
+      const reply = respond(recorded);
+      res.writeHead(reply.status, { 'content-type': 'application/json', 'x-amzn-requestid': 'req-1', ...reply.headers });
+      res.end(reply.body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // What Lambda gives a function, and the SDK's own endpoint overrides.
+  Object.assign(process.env, { AWS_REGION: REGION, AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey, AWS_SESSION_TOKEN: CREDENTIALS.sessionToken, AWS_ENDPOINT_URL_LAMBDA: endpoint, AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint });
+});
+
+afterAll(async () => {
+  process.env = saved;
+  await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+});
+
+beforeEach(() => {
+  requests = [];
+});
+
+const sdkConfig = () => ({ endpoint, region: REGION, credentials: CREDENTIALS });
+const sdkInvoke = (payload: unknown) => new LambdaClient(sdkConfig()).send(new InvokeCommand({ FunctionName: FUNCTION_ARN, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)) }));
+const sdkSecret = async () => (await new SecretsManagerClient(sdkConfig()).send(new GetSecretValueCommand({ SecretId: SECRET_ARN }))).SecretString;
+
+/** What each side sent: the parts a service reads (the SDK adds its user agent, invocation ids and retry info). */
+const wire = (r: Recorded) => ({ method: r.method, rawPath: r.rawPath, body: r.body, type: r.headers['content-type'], invocationType: r.headers['x-amz-invocation-type'], target: r.headers['x-amz-target'], token: r.headers['x-amz-security-token'] });
+
+/** Runs `call` and gives back its requests and its error as `toDomainError` and the ASL read it. */
+async function outcome(call: () => Promise<unknown>) {
+  requests = [];
+  try {
+    return { result: await call(), requests: requests.map(wire) };
+  } catch (error) {
+    const e = error as Error & { $fault?: string; $metadata?: { httpStatusCode?: number } };
+    return { error: { name: e.name, message: e.message, fault: e.$fault, status: e.$metadata?.httpStatusCode }, requests: requests.map(wire) };
+  }
+}
+
+type Data = string | ArrayBuffer | ArrayBufferView;
+const bytes = (d: Data) => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d));
+
+/** node:crypto in the shape the SDK signer takes. */
+class NodeSha256 {
+  private readonly hash;
+  constructor(secret?: Data) {
+    this.hash = secret ? createHmac('sha256', bytes(secret)) : createHash('sha256');
+  }
+  update(data: Data) {
+    this.hash.update(bytes(data));
+  }
+  async digest() {
+    return new Uint8Array(this.hash.digest());
+  }
+}
+
+/** The signature the SDK's SigV4 signer gives the received request, over the headers it says it signed. */
+async function sdkSignature(r: Recorded, service: string): Promise<string> {
+  const auth = String(r.headers.authorization);
+  const signed = /SignedHeaders=([^,]+)/.exec(auth)![1]!.split(';');
+  const amzDate = String(r.headers['x-amz-date']);
+  const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  const headers = Object.fromEntries(signed.map((h) => [h, String(r.headers[h])]));
+  const [path, query = ''] = r.rawPath.split('?');
+  const signer = new SignatureV4({ service, region: REGION, credentials: CREDENTIALS, sha256: NodeSha256 });
+  // The path as sent (Lambda's has the function's ARN escaped), which the signer escapes again, as AWS expects.
+  const request = { method: r.method, protocol: 'http:', hostname: '127.0.0.1', port: Number(new URL(endpoint).port), path: path!, query: Object.fromEntries(new URLSearchParams(query)), headers, body: r.body };
+  // Nothing more than was signed: the SDK's signer would add its payload hash header.
+  const unsignableHeaders = new Set([...Object.keys(r.headers).filter((h) => !signed.includes(h)), 'x-amz-content-sha256']);
+  const out = await signer.sign(request, { signingDate, unsignableHeaders });
+  return /Signature=([0-9a-f]+)/.exec(String(out.headers.authorization))![1]!;
+}
+
+describe('Lambda Invoke, InvocationType Event', () => {
+  const request = { cluster: 'prod', rolloutId: 'r1', server: 'db1', targetVersion: '11.4.3', idempotencyKey: 'k/1' };
+
+  it('sends what the SDK sends, and returns on 202', async () => {
+    respond = () => ({ status: 202, body: '' });
+    const ours = await outcome(() => invokeAsync(FUNCTION_ARN, request));
+    const sdk = await outcome(() => sdkInvoke(request));
+    expect(ours.requests).toEqual(sdk.requests);
+    expect(ours.requests).toEqual([expect.objectContaining({ method: 'POST', rawPath: `/2015-03-31/functions/${encodeURIComponent(FUNCTION_ARN)}/invocations`, invocationType: 'Event', body: JSON.stringify(request), token: 'session-token' })]);
+    expect(ours.result).toBeUndefined();
+  });
+
+  it('is signed for lambda in the region, as the SDK signer signs it', async () => {
+    respond = () => ({ status: 202, body: '' });
+    await invokeAsync(FUNCTION_ARN, request);
+    const [req] = requests as [Recorded];
+    expect(String(req.headers.authorization)).toMatch(new RegExp(`^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/\\d{8}/${REGION}/lambda/aws4_request, SignedHeaders=[^,]*host[^,]*x-amz-date`));
+    expect(String(req.headers.authorization)).toContain(`Signature=${await sdkSignature(req, 'lambda')}`);
+  });
+
+  it.each([
+    ['a missing function', { status: 404, headers: { 'x-amzn-errortype': 'ResourceNotFoundException:http://internal.amazon.com/coral/com.amazonaws.awslambda/' }, body: JSON.stringify({ Type: 'User', Message: 'Function not found: arn' }) }],
+    ['a refusal', { status: 403, headers: { 'x-amzn-errortype': 'AccessDeniedException' }, body: JSON.stringify({ Message: 'not authorized to perform: lambda:InvokeFunction' }) }],
+    ['throttling, retried', { status: 429, headers: { 'x-amzn-errortype': 'TooManyRequestsException' }, body: JSON.stringify({ Type: 'User', message: 'Rate exceeded', Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' }) }],
+    ['a service error, retried', { status: 500, headers: { 'x-amzn-errortype': 'ServiceException' }, body: JSON.stringify({ Type: 'Service', Message: 'internal' }) }],
+    ['a bad gateway without a body', { status: 502, body: '' }],
+    ['a code without a message', { status: 400, headers: { 'x-amzn-errortype': 'InvalidRequestContentException' }, body: '{}' }],
+  ] as [string, Reply][])('%s: the same error as the SDK, after as many attempts', async (_name, reply) => {
+    respond = () => reply;
+    const ours = await outcome(() => invokeAsync(FUNCTION_ARN, request));
+    const sdk = await outcome(() => sdkInvoke(request));
+    expect(ours.error).toBeDefined();
+    expect(ours).toEqual(sdk);
+  });
+});
+
+describe('Secrets Manager GetSecretValue', () => {
+  it('sends what the SDK sends and reads SecretString', async () => {
+    respond = () => ({ status: 200, body: JSON.stringify({ ARN: SECRET_ARN, Name: 'maintctl-webhook', SecretString: 's3cr3t', VersionId: 'v1' }) });
+    const ours = await outcome(() => getSecretString(SECRET_ARN));
+    const sdk = await outcome(() => sdkSecret());
+    expect(ours).toEqual(sdk);
+    expect(ours.result).toBe('s3cr3t');
+    expect(ours.requests).toEqual([expect.objectContaining({ method: 'POST', rawPath: '/', target: 'secretsmanager.GetSecretValue', type: 'application/x-amz-json-1.1', body: JSON.stringify({ SecretId: SECRET_ARN }) })]);
+  });
+
+  it('a binary secret has no SecretString: undefined, as from the SDK', async () => {
+    respond = () => ({ status: 200, body: JSON.stringify({ ARN: SECRET_ARN, SecretBinary: 'AAEC' }) });
+    expect(await outcome(() => getSecretString(SECRET_ARN))).toEqual(await outcome(() => sdkSecret()));
+    expect(await getSecretString(SECRET_ARN)).toBeUndefined();
+  });
+
+  it('is signed for secretsmanager in the region, as the SDK signer signs it', async () => {
+    respond = () => ({ status: 200, body: JSON.stringify({ SecretString: 's' }) });
+    await getSecretString(SECRET_ARN);
+    const [req] = requests as [Recorded];
+    expect(String(req.headers.authorization)).toMatch(new RegExp(`Credential=AKIDEXAMPLE/\\d{8}/${REGION}/secretsmanager/aws4_request`));
+    expect(String(req.headers.authorization)).toContain(`Signature=${await sdkSignature(req, 'secretsmanager')}`);
+  });
+
+  it.each([
+    ['a missing secret', { status: 400, body: JSON.stringify({ __type: 'ResourceNotFoundException', Message: "Secrets Manager can't find the specified secret." }) }],
+    ['a namespaced code', { status: 400, body: JSON.stringify({ __type: 'com.amazonaws.secretsmanager#DecryptionFailure', message: 'KMS said no' }) }],
+    ['throttling', { status: 400, body: JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }) }],
+    ['a service error, retried', { status: 500, body: JSON.stringify({ __type: 'InternalServiceError', Message: 'internal' }) }],
+  ] as [string, Reply][])('%s: the same error as the SDK, after as many attempts', async (_name, reply) => {
+    respond = () => reply;
+    const ours = await outcome(() => getSecretString(SECRET_ARN));
+    const sdk = await outcome(() => sdkSecret());
+    expect(ours.error).toBeDefined();
+    expect(ours).toEqual(sdk);
+  });
+});
+
+describe('a connection that fails', () => {
+  it('throws the socket error with its code, as the SDK does (toDomainError reads it as unavailable)', async () => {
+    const closed = createServer((req) => req.socket.destroy());
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    process.env.AWS_ENDPOINT_URL_LAMBDA = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    try {
+      const error = (await invokeAsync(FUNCTION_ARN, {}).catch((e: unknown) => e)) as Error & { code?: string };
+      expect(error.code).toBe('ECONNRESET');
+    } finally {
+      process.env.AWS_ENDPOINT_URL_LAMBDA = endpoint;
+      await new Promise<void>((resolve) => closed.close(() => resolve()));
+    }
+  });
+});
