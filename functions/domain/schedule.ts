@@ -5,13 +5,15 @@
  * (at the first of the two instants). aws-cron-parser expands the cron fields (it trusts its input, so the
  * syntax is checked here first); `zone.ts` does the time zones.
  */
-import awsCron from 'aws-cron-parser';
+// The two parts used: the package's index also loads its English descriptions (number-to-words), ≈ 6 KB.
+import { next as cronNext } from 'aws-cron-parser/built/lib/next.js';
+import { parse as cronParse, type ParsedCron } from 'aws-cron-parser/built/lib/parse.js';
 import { invalid } from './errors.js';
 import { instantsOf, isTimeZone, wallClock, wallTime, zonedInstant } from './zone.js';
 
 export type Schedule =
   | { kind: 'at'; expression: string; at: number }
-  | { kind: 'cron'; expression: string; cron: ReturnType<typeof awsCron.parse> }
+  | { kind: 'cron'; expression: string; cron: ParsedCron }
   | { kind: 'rate'; expression: string; everyMs: number; startDate: number };
 
 const MINUTE = 60_000;
@@ -113,7 +115,7 @@ export function compileSchedule(expression: string, timezone: string, startDate?
   }
   if (kind === 'cron') {
     checkCron(body);
-    return { kind, expression, cron: awsCron.parse(body.trim().split(/\s+/).join(' ')) };
+    return { kind, expression, cron: cronParse(body.trim().split(/\s+/).join(' ')) };
   }
   const rate = /^(\d+) (minute|minutes|hour|hours|day|days)$/.exec(body.trim());
   if (!rate || Number(rate[1]) < 1) throw invalid(`schedule: rate(${body}) must be rate(<positive number> minutes|hours|days)`);
@@ -155,7 +157,7 @@ function wallOf(instant: number, timezone: string): Date {
 }
 
 /** aws-cron-parser turns a day the month lacks (31 April, 29 February 2027) into the next month's first days. */
-function inCalendar(cron: ReturnType<typeof awsCron.parse>, wall: Date): boolean {
+function inCalendar(cron: ParsedCron, wall: Date): boolean {
   if (typeof cron.daysOfMonth[0] !== 'number') return true;
   return cron.daysOfMonth.includes(wall.getUTCDate()) && cron.months.includes(wall.getUTCMonth() + 1);
 }
@@ -173,7 +175,7 @@ export function occurrencesAfter(schedule: Schedule, timezone: string, after: nu
   // One extra hour back: an instant in the autumn overlap's second pass maps to a wall time already passed.
   wall = new Date(wall.getTime() - 60 * MINUTE);
   for (let guard = 0; out.length < count && guard < count * 10 + 100; guard++) {
-    const next = awsCron.next(schedule.cron, wall);
+    const next = cronNext(schedule.cron, wall);
     if (!next) break;
     wall = next;
     if (!inCalendar(schedule.cron, next)) continue;
