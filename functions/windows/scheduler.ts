@@ -4,9 +4,9 @@
  * computes the same instants from the window records.
  */
 import { createHash } from 'node:crypto';
-import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, UpdateScheduleCommand, type CreateScheduleCommandInput, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import { zonedInstant } from '../domain/zone.js';
 import type { MaintenanceWindow, WindowPhase } from '../domain/windows.js';
+import type { ScheduleInput, SchedulerApi } from './scheduler-api.js';
 
 export interface WindowScheduler {
   /** Creates or replaces the window's recurring start schedule. */
@@ -41,7 +41,7 @@ export const endScheduleName = (window: Pick<MaintenanceWindow, 'cluster' | 'id'
 const atExpression = (t: number) => `at(${new Date(t).toISOString().slice(0, 19)})`;
 
 export class EventBridgeWindowScheduler implements WindowScheduler {
-  constructor(private readonly client: SchedulerClient, private readonly config: EventBridgeSchedulerConfig) {}
+  constructor(private readonly client: SchedulerApi, private readonly config: EventBridgeSchedulerConfig) {}
 
   private input(window: MaintenanceWindow, phase: WindowPhase, scheduledTime: string): string {
     const input: WindowPhaseInput = { cluster: window.cluster, windowId: window.id, phase, scheduledTime };
@@ -49,7 +49,7 @@ export class EventBridgeWindowScheduler implements WindowScheduler {
   }
 
   async upsert(window: MaintenanceWindow): Promise<void> {
-    const request: CreateScheduleCommandInput = {
+    const request: ScheduleInput = {
       Name: scheduleName(window),
       GroupName: this.config.groupName,
       ScheduleExpression: window.schedule,
@@ -62,24 +62,24 @@ export class EventBridgeWindowScheduler implements WindowScheduler {
       Target: { Arn: this.config.targetArn, RoleArn: this.config.roleArn, Input: this.input(window, 'start', '<aws.scheduler.scheduled-time>') },
     };
     try {
-      await this.client.send(new CreateScheduleCommand(request));
+      await this.client.createSchedule(request);
     } catch (error) {
-      if (!(error instanceof ConflictException)) throw error;
-      await this.client.send(new UpdateScheduleCommand(request));
+      if ((error as Error).name !== 'ConflictException') throw error;
+      await this.client.updateSchedule(request);
     }
   }
 
   async remove(window: MaintenanceWindow): Promise<void> {
     try {
-      await this.client.send(new DeleteScheduleCommand({ Name: scheduleName(window), GroupName: this.config.groupName }));
+      await this.client.deleteSchedule({ Name: scheduleName(window), GroupName: this.config.groupName });
     } catch (error) {
-      if (!(error instanceof ResourceNotFoundException)) throw error;
+      if ((error as Error).name !== 'ResourceNotFoundException') throw error;
     }
   }
 
   async scheduleEnd(window: MaintenanceWindow, scheduledTime: number): Promise<void> {
     try {
-      await this.client.send(new CreateScheduleCommand({
+      await this.client.createSchedule({
         Name: endScheduleName(window, scheduledTime),
         GroupName: this.config.groupName,
         ScheduleExpression: atExpression(scheduledTime + window.durationMs),
@@ -87,10 +87,10 @@ export class EventBridgeWindowScheduler implements WindowScheduler {
         FlexibleTimeWindow: { Mode: 'OFF' },
         ActionAfterCompletion: 'DELETE',
         Target: { Arn: this.config.targetArn, RoleArn: this.config.roleArn, Input: this.input(window, 'end', new Date(scheduledTime).toISOString()) },
-      }));
+      });
     } catch (error) {
       // A repeated start delivery: the end is scheduled already.
-      if (!(error instanceof ConflictException)) throw error;
+      if ((error as Error).name !== 'ConflictException') throw error;
     }
   }
 }

@@ -1,17 +1,20 @@
 /**
- * rollout/aws-calls.ts on the wire: the task function's Lambda Invoke and Secrets Manager GetSecretValue, sent
- * by aws4fetch, against the same calls sent by the real SDK clients it replaced, to a local HTTP server standing
- * in for both services: the same requests, the same results, the same errors (name, message, fault, status) after
- * the same number of attempts, and a signature that the SDK's own SigV4 signer computes too.
+ * aws-fetch.ts on the wire: the task function's Lambda Invoke and Secrets Manager GetSecretValue
+ * (rollout/aws-calls.ts) and the windows' Scheduler calls (windows/scheduler-api.ts), sent by aws4fetch, against
+ * the same calls sent by the real SDK clients they replaced, to a local HTTP server standing in for the services:
+ * the same requests, the same results, the same errors (name, message, fault, status) after the same number of
+ * attempts, and a signature that the SDK's own SigV4 signer computes too.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getSecretString, invokeAsync } from '../../functions/rollout/aws-calls.js';
+import { SchedulerApi, type ScheduleInput } from '../../functions/windows/scheduler-api.js';
 
 const REGION = 'eu-west-1';
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
@@ -105,7 +108,7 @@ async function sdkSignature(r: Recorded, service: string): Promise<string> {
   const amzDate = String(r.headers['x-amz-date']);
   const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
   const headers = Object.fromEntries(signed.map((h) => [h, String(r.headers[h])]));
-  const [path, query = ''] = r.rawPath.split('?');
+  const [path, query = ''] = r.rawPath.split('?') as [string, string?];
   const signer = new SignatureV4({ service, region: REGION, credentials: CREDENTIALS, sha256: NodeSha256 });
   // The path as sent (Lambda's has the function's ARN escaped), which the signer escapes again, as AWS expects.
   const request = { method: r.method, protocol: 'http:', hostname: '127.0.0.1', port: Number(new URL(endpoint).port), path: path!, query: Object.fromEntries(new URLSearchParams(query)), headers, body: r.body };
@@ -200,6 +203,71 @@ describe('a connection that fails', () => {
     } finally {
       process.env.AWS_ENDPOINT_URL_LAMBDA = endpoint;
       await new Promise<void>((resolve) => closed.close(() => resolve()));
+    }
+  });
+});
+
+describe('Scheduler CreateSchedule, UpdateSchedule, DeleteSchedule', () => {
+  const input: ScheduleInput = {
+    Name: 'mw-0123456789abcdef',
+    GroupName: 'maintctl-windows',
+    ScheduleExpression: 'rate(1 day)',
+    ScheduleExpressionTimezone: 'Europe/Berlin',
+    StartDate: new Date('2027-01-10T02:00:00.250Z'),
+    FlexibleTimeWindow: { Mode: 'OFF' },
+    State: 'ENABLED',
+    Description: 'maintctl window prod/w1 (sunday patch)',
+    ActionAfterCompletion: 'DELETE',
+    Target: { Arn: 'arn:aws:lambda:eu-west-1:123456789012:function:maintctl-window', RoleArn: 'arn:aws:iam::123456789012:role/s', Input: '{"phase":"start"}' },
+  };
+  const ours = () => new SchedulerApi({ endpoint, region: REGION, credentials: CREDENTIALS });
+  const sdk = () => new SchedulerClient(sdkConfig());
+  /** A request without its idempotency token (a fresh UUID per call on both sides). */
+  const tokenless = (r: ReturnType<typeof wire>) => {
+    const [path, query] = r.rawPath.split('?') as [string, string?];
+    const q = new URLSearchParams(query);
+    const token = q.get('clientToken') ?? (r.body ? (JSON.parse(r.body) as { ClientToken?: string }).ClientToken : undefined);
+    q.delete('clientToken');
+    const body = r.body ? (JSON.parse(r.body) as Record<string, unknown>) : undefined;
+    delete body?.ClientToken;
+    return { ...r, rawPath: `${path}?${q}`, body, token: /^[0-9a-f-]{36}$/.test(token ?? '') };
+  };
+  const calls = [
+    ['create', () => ours().createSchedule(input), () => sdk().send(new CreateScheduleCommand(input))],
+    ['update', () => ours().updateSchedule(input), () => sdk().send(new UpdateScheduleCommand(input))],
+    ['delete', () => ours().deleteSchedule({ Name: input.Name, GroupName: input.GroupName }), () => sdk().send(new DeleteScheduleCommand({ Name: input.Name, GroupName: input.GroupName }))],
+  ] as const;
+
+  it.each(calls)('%s: the request the SDK sends, each with its own idempotency token', async (_name, mine, theirs) => {
+    respond = (r) => ({ status: 200, body: r.method === 'DELETE' ? '{}' : JSON.stringify({ ScheduleArn: 'arn:aws:scheduler:eu-west-1:123456789012:schedule/g/n' }) });
+    const a = await outcome(mine);
+    const b = await outcome(theirs);
+    expect(a.error).toBeUndefined();
+    expect(a.requests.map(tokenless)).toEqual(b.requests.map(tokenless));
+    expect(a.requests.map(tokenless)[0]!.token).toBe(true);
+  });
+
+  it('is signed for scheduler in the region, its query too, as the SDK signer signs it', async () => {
+    respond = () => ({ status: 200, body: '{}' });
+    await ours().deleteSchedule({ Name: input.Name, GroupName: input.GroupName });
+    const [req] = requests as [Recorded];
+    expect(String(req.headers.authorization)).toMatch(new RegExp(`Credential=AKIDEXAMPLE/\\d{8}/${REGION}/scheduler/aws4_request`));
+    expect(String(req.headers.authorization)).toContain(`Signature=${await sdkSignature(req, 'scheduler')}`);
+  });
+
+  it.each([
+    ['a conflict', { status: 409, headers: { 'x-amzn-errortype': 'ConflictException' }, body: JSON.stringify({ Message: 'exists' }) }],
+    ['a missing schedule', { status: 404, headers: { 'x-amzn-errortype': 'ResourceNotFoundException' }, body: JSON.stringify({ Message: 'Schedule not found' }) }],
+    ['a validation error', { status: 400, headers: { 'x-amzn-errortype': 'ValidationException' }, body: JSON.stringify({ Message: 'Invalid Schedule Expression' }) }],
+    ['throttling, retried', { status: 429, headers: { 'x-amzn-errortype': 'ThrottlingException' }, body: JSON.stringify({ Message: 'Rate exceeded' }) }],
+    ['a service error, retried', { status: 500, headers: { 'x-amzn-errortype': 'InternalServerException' }, body: JSON.stringify({ Message: 'internal' }) }],
+  ] as [string, Reply][])('%s: the same error as the SDK, after as many attempts', async (_name, reply) => {
+    respond = () => reply;
+    for (const [, mine, theirs] of calls) {
+      const a = await outcome(mine);
+      const b = await outcome(theirs);
+      expect(a.error).toBeDefined();
+      expect({ ...a, requests: a.requests.map(tokenless) }).toEqual({ ...b, requests: b.requests.map(tokenless) });
     }
   });
 });

@@ -1,14 +1,14 @@
 /**
- * windows/scheduler.ts on the wire: EventBridgeWindowScheduler's requests as the real SchedulerClient sends them
- * to a local HTTP server standing in for the EventBridge Scheduler API (REST-JSON: CreateSchedule is
+ * windows/scheduler.ts on the wire: EventBridgeWindowScheduler's requests as its SchedulerApi (aws-fetch.ts) sends
+ * them (written against the SDK's SchedulerClient, which it replaced: the same requests) to a local HTTP server standing in for the EventBridge Scheduler API (REST-JSON: CreateSchedule is
  * POST /schedules/{Name}, UpdateSchedule PUT /schedules/{Name}, DeleteSchedule DELETE /schedules/{Name}?groupName=...).
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MaintenanceWindow } from '../../functions/domain/windows.js';
 import { endScheduleName, EventBridgeWindowScheduler, scheduleName, type WindowPhaseInput } from '../../functions/windows/scheduler.js';
+import { SchedulerApi } from '../../functions/windows/scheduler-api.js';
 
 const HOUR = 3_600_000;
 const GROUP = 'maintctl-windows';
@@ -55,7 +55,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const client = new SchedulerClient({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+  const client = new SchedulerApi({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
   scheduler = new EventBridgeWindowScheduler(client, { groupName: GROUP, targetArn: TARGET_ARN, roleArn: ROLE_ARN });
 });
 
