@@ -26,7 +26,7 @@ export interface UpgradeTriggerOptions {
   allow: UpgradeAllowlist;
   /** The webhook signing secret (Secrets Manager on AWS). */
   secret: () => Promise<string | undefined>;
-  /** Invokes a function asynchronously (the Lambda client on AWS, registered functions locally). */
+  /** Invokes a function asynchronously (Lambda Invoke on AWS, registered functions locally). */
   invoke: (functionArn: string, payload: UpgradeRequest) => Promise<void>;
   /** The backoff between webhook attempts, in ms (tests shorten it). */
   backoffMs?: number;

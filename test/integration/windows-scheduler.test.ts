@@ -1,7 +1,8 @@
 /**
  * windows/scheduler.ts on the wire: EventBridgeWindowScheduler's requests as its SchedulerApi (aws-fetch.ts) sends
- * them (written against the SDK's SchedulerClient, which it replaced: the same requests) to a local HTTP server standing in for the EventBridge Scheduler API (REST-JSON: CreateSchedule is
- * POST /schedules/{Name}, UpdateSchedule PUT /schedules/{Name}, DeleteSchedule DELETE /schedules/{Name}?groupName=...).
+ * them (written against the SDK's SchedulerClient, which it replaced: the same requests) to a local HTTP server
+ * standing in for the EventBridge Scheduler API (REST-JSON: CreateSchedule is POST /schedules/{Name},
+ * UpdateSchedule PUT /schedules/{Name}, DeleteSchedule DELETE /schedules/{Name}?groupName=...).
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
