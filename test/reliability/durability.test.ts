@@ -258,7 +258,7 @@ describe('R5: kill -9 the local server, then DynamoDB Local, mid-load; restart o
     const rounds: { acked: number; inFlight: number; events: number; inFlightApplied: number; restartMs: number }[] = [];
     let lostToEmulator = 0;
     await reported('r5-durability', () => ({
-      tier: 'R5 durability (kill -9 the server, DynamoDB Local)',
+      tier: 'R5 durability (kill -9 server, DynamoDB Local)',
       seed,
       cases: rounds.reduce((n, r) => n + r.acked + r.inFlight, 0),
       faults: rounds.length,

@@ -27,7 +27,7 @@ import { until } from '../support/wait.js';
 const SEED = process.env.FAULT_SEED ? Number(process.env.FAULT_SEED) : randomBytes(4).readUInt32BE();
 const SHARE = Number(process.env.FAULT_SHARE ?? 0.1);
 const REQUESTS = 300;
-const STORM_SHARE = 0.6;
+const STORM_SHARE = 0.8;
 const STORM_REQUESTS = 60;
 const CONCURRENCY = 32;
 const V0 = '10.11.6';
