@@ -117,7 +117,7 @@ async function send(req: LoadRequest): Promise<Outcome> {
 
 /** Starts the rollout; a 503 may still have started it (the answer was lost), so look before trying again. */
 async function startRollout(): Promise<string> {
-  for (;;) {
+  for (let attempt = 1; attempt <= 20; attempt++) {
     const res = await api.call('POST', `/v1/clusters/${ROLL}/rollouts`, { targetVersion: V1, batchSize: 2, verify: { stableForSeconds: 0 } });
     if (res.status === 201) return (res.body as { id: string }).id;
     const listed = await api.call('GET', `/v1/clusters/${ROLL}/rollouts`);
@@ -125,6 +125,7 @@ async function startRollout(): Promise<string> {
     if (existing) return existing.id;
     if (res.status !== 503) throw new Error(`rollout start: ${res.status} ${JSON.stringify(res.body)}`);
   }
+  throw new Error('rollout start: 503 twenty times');
 }
 
 async function readRollout(id: string): Promise<any> {
