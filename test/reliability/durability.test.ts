@@ -26,8 +26,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectServer } from '../../functions/domain/outcome.js';
 import { freePort } from '../../local/dynamodb.js';
 import { DEFAULT_TABLE } from '../../local/stack.js';
-import { apiClient, canon, mismatches, readStored } from '../support/api-client.js';
+import { apiClient, mismatches, readStored } from '../support/api-client.js';
 import { kill, prng, startLocal, stopLocal, type LocalProcess } from '../support/processes.js';
+import { replayAudit } from '../support/audit-replay.js';
 import { reported } from '../support/reliability-report.js';
 
 const CLUSTER = 'dur';
@@ -163,20 +164,9 @@ async function verify(round: string, emulatorKilled = false): Promise<{ events: 
   const events = await api.allEvents(CLUSTER);
 
   // The log: contiguous revisions, each event's `before` what the log had built so far.
-  const problems: string[] = [];
-  const projections = new Map<string, unknown>();
-  let revision = 0;
-  let seq = 0;
-  for (const e of events) {
-    if (e.revision === revision) seq++;
-    else if (e.revision === revision + 1) (revision = e.revision), (seq = 0);
-    else problems.push(`revision ${e.revision} follows ${revision}`), (revision = e.revision), (seq = 0);
-    if (e.seq !== seq) problems.push(`revision ${e.revision}: seq ${e.seq}, expected ${seq}`);
-    if (!isDeepStrictEqual(canon(e.before), canon(projections.get(e.target) ?? null))) problems.push(`revision ${e.revision} ${e.action} ${e.target}: before is not the replayed state`);
-    if (e.after === null) projections.delete(e.target);
-    else projections.set(e.target, e.after);
-  }
-  expect(problems, round).toEqual([]);
+  const log = replayAudit(CLUSTER, events);
+  expect(log.problems, round).toEqual([]);
+  const { projections, revisions: revision } = log;
 
   // The stored state, read straight from DynamoDB Local, is the replay of the log.
   const [dynamo, ...more] = dynamoLocals();
