@@ -13,7 +13,6 @@ import { until } from '../support/wait.js';
 
 const V0 = '10.11.6';
 const V1 = '10.11.7';
-const HOUR = 3600_000;
 const TERMINAL = ['succeeded', 'failed', 'aborted', 'paused'];
 
 const MARIADB3: { name: string; role: Role; dc?: string }[] = [
