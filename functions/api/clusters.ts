@@ -4,7 +4,7 @@ import { invalid, notFound } from '../domain/errors.js';
 import { registerCluster, registerServer, removeCluster, removeServer, DEFAULT_STALE_AFTER_SECONDS } from '../domain/registry.js';
 import { familyHandler, jsonBody, validate, type ApiRequest, type Deps, type Operations } from '../http/handler.js';
 import { runtimeDeps } from '../runtime.js';
-import { clusterTag, mutate } from './mutation.js';
+import { clusterTag, headerMatches, mutate } from './mutation.js';
 import { clusterJson, serverJson } from './render.js';
 import { clusterBody, listQuery, serverBody } from './schemas.js';
 
@@ -61,9 +61,7 @@ export const operations: Operations = {
       const header = await deps.store.readClusterHeader(req.params.c!);
       if (!header) throw notFound(`cluster ${req.params.c}`);
       const tag = entityTag(header.revision, header.transitions, now);
-      if (ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === tag || t.trim() === '*')) {
-        return { status: 304, headers: { etag: tag } };
-      }
+      if (headerMatches(ifNoneMatch, tag)) return { status: 304, headers: { etag: tag } };
     }
     const state = await readState(req, deps);
     let views = viewAll(state, now);
@@ -85,9 +83,13 @@ export const operations: Operations = {
 
   'GET /v1/clusters/{c}/servers/{s}': async (req, deps) => {
     const state = await readState(req, deps);
-    const view = viewOf(state, req.params.s!, deps.now());
+    const now = deps.now();
+    const view = viewOf(state, req.params.s!, now);
     if (!view) throw notFound(`server ${req.params.s}`);
-    return { status: 200, headers: { etag: clusterTag(state, deps.now()) }, body: serverJson(view) };
+    const tag = clusterTag(state, now);
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (ifNoneMatch !== undefined && headerMatches(ifNoneMatch, tag)) return { status: 304, headers: { etag: tag } };
+    return { status: 200, headers: { etag: tag }, body: serverJson(view) };
   },
 
   'PUT /v1/clusters/{c}/servers/{s}': async (req, deps) => {

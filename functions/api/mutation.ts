@@ -20,11 +20,14 @@ export function idempotencyScope(req: ApiRequest): IdempotencyScope | undefined 
 
 export const clusterTag = (state: ClusterState, now: number) => entityTag(state.cluster.revision, transitionTimes(state), now);
 
+/** Whether an If-Match / If-None-Match header names `tag` (or is `*`); a weak `W/` prefix is ignored. */
+export function headerMatches(header: string, tag: string): boolean {
+  return header.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === tag);
+}
+
 function checkIfMatch(req: ApiRequest, state: ClusterState, now: number): void {
   const ifMatch = req.headers['if-match'];
-  if (ifMatch === undefined || ifMatch.trim() === '*') return;
-  const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
-  if (!tags.includes(clusterTag(state, now))) throw new DomainError('PreconditionFailed', 'the cluster has changed since that ETag');
+  if (ifMatch !== undefined && !headerMatches(ifMatch, clusterTag(state, now))) throw new DomainError('PreconditionFailed', 'the cluster has changed since that ETag');
 }
 
 export interface MutationSpec {

@@ -115,6 +115,19 @@ describe('conditional requests', () => {
     expect(changed.status).toBe(200);
     await env.call('DELETE', `${C}/servers/db2/maintenance`);
   });
+
+  it('answers If-None-Match on one server with 304 while the cluster is unchanged', async () => {
+    const first = await env.call('GET', `${C}/servers/db3`);
+    const etag = first.headers.get('etag')!;
+    const cached = await env.call('GET', `${C}/servers/db3`, undefined, { headers: { 'if-none-match': `W/${etag}` } });
+    expect(cached.status).toBe(304);
+    expect(cached.headers.get('etag')).toBe(etag);
+    await env.call('PUT', `${C}/servers/db3/maintenance`, { reason: 'r' });
+    const changed = await env.call('GET', `${C}/servers/db3`, undefined, { headers: { 'if-none-match': etag } });
+    expect(changed.status).toBe(200);
+    expect(changed.body.maintenance).toBe(true);
+    await env.call('DELETE', `${C}/servers/db3/maintenance`);
+  });
 });
 
 describe('DynamoDB round trips (P1)', () => {
