@@ -34,16 +34,17 @@ function isoDurationMs(text: string): number | undefined {
   if (!match) return undefined;
   const [, ...fields] = match;
   const negative = text.startsWith('-');
-  const seconds = fields[6];
+  const seconds = fields[6]; // present whenever its fraction is
   let total = 0;
   fields.slice(0, 7).forEach((field, i) => {
     if (field === undefined) return;
     const value = Number.parseFloat(field);
-    total += DURATION_UNIT_MS[i]! * ((value && negative) || (i === 6 && field === '-0') ? -value : value);
+    // (The sign of a zero does not matter: it is added to the total.)
+    total += DURATION_UNIT_MS[i]! * (negative ? -value : value);
   });
   if (fields[7] !== undefined) {
     const ms = Math.floor(Number.parseFloat(`0.${fields[7]}`) * 1000);
-    total += seconds?.startsWith('-') || (ms && negative) ? -ms : ms;
+    total += seconds!.startsWith('-') || negative ? -ms : ms;
   }
   const whole = Math.trunc(total);
   return whole + (total * 1000 - whole * 1000) / 1000;
@@ -145,15 +146,17 @@ export function parseSchedule(expression: string, timezone: string, now: number,
   return schedule;
 }
 
-/** The real instant of a local wall-clock time: none in a spring-forward gap, the first in an autumn overlap. */
+/**
+ * The real instant of a local wall-clock time (aws-cron-parser's, whole minutes): none in a spring-forward gap,
+ * the first in an autumn overlap.
+ */
 function instantOf(wall: Date, timezone: string): number | undefined {
-  return instantsOf(wall.getTime() - (wall.getTime() % MINUTE), timezone)[0];
+  return instantsOf(wall.getTime(), timezone)[0];
 }
 
-/** Local wall-clock fields of an instant, written as a UTC Date (how aws-cron-parser reads them). */
+/** Local wall-clock fields of an instant, written as a UTC Date (how aws-cron-parser reads them; it drops the seconds). */
 function wallOf(instant: number, timezone: string): Date {
-  const local = wallClock(instant, timezone);
-  return new Date(local - (((local % MINUTE) + MINUTE) % MINUTE));
+  return new Date(wallClock(instant, timezone));
 }
 
 /** aws-cron-parser turns a day the month lacks (31 April, 29 February 2027) into the next month's first days. */

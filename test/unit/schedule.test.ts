@@ -3,7 +3,7 @@
  * an IANA zone, with Scheduler's daylight-saving rules (a start in the spring-forward gap is skipped, one in the
  * autumn overlap fires once, at the first instant), window durations and time zones. Fixed dates only.
  */
-import { DateTime } from 'luxon';
+import { DateTime, Duration } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../functions/domain/errors.js';
 import { checkTimezone, compileSchedule, lastOccurrence, MAX_WINDOW_MS, occurrencesAfter, parseSchedule, parseWindowDuration, type Schedule } from '../../functions/domain/schedule.js';
@@ -511,5 +511,56 @@ describe('cron starts read in the schedule zone (mutation-driven)', () => {
     const LH = 'Australia/Lord_Howe';
     const s = compileSchedule('cron(45 1 * * ? 2027)', LH);
     expect(occurrencesAfter(s, LH, t('2027-04-02T00:00:00Z'), 3).map(iso)).toEqual(['2027-04-02T14:45:00Z', '2027-04-03T14:45:00Z', '2027-04-04T15:15:00Z']);
+  });
+});
+
+describe('ISO 8601 window durations, every unit, as luxon read them (mutation-driven)', () => {
+  // Casual units: a year 365 days, a month 30, a week 7. Fractions of the larger units can still be within a day.
+  const read: [string, number][] = [
+    ['P0.001Y', 0.365 * DAY],
+    ['P0.01M', 0.3 * DAY],
+    ['P0.125W', 0.875 * DAY],
+    ['P0.25D', 6 * HOUR],
+    ['P01D', DAY],
+    ['PT0.25H', 15 * MIN],
+    ['PT1.25H', 75 * MIN],
+    ['PT10H', 10 * HOUR],
+    ['PT1.25M', 75_000],
+    ['PT10M', 10 * MIN],
+    ['PT10S', 10_000],
+    ['PT1.25S', 1250],
+    ['PT1,25S', 1250],
+    ['PT0.0015S', 1], // milliseconds kept, the rest cut
+    // leading zeros in every unit
+    ['P00Y00M00W00DT01H', HOUR],
+    ['P00YT1H', HOUR],
+    ['P00MT1H', HOUR],
+    ['P00WT1H', HOUR],
+    ['P00DT1H', HOUR],
+    ['P0Y0M0W1DT0H0M0S', DAY],
+    // signed parts: a negative seconds part takes its fraction with it; a leading minus negates every part
+    ['PT1H-1.5S', HOUR - 1500],
+    ['PT1H-0.5S', HOUR - 500],
+    ['P1DT-1.5S', DAY - 1500],
+    ['-PT-2H1.5S', 2 * HOUR - 1500],
+    ['-PT-1.5S', 500],
+  ];
+
+  it.each(read)('%s is %d ms', (text, ms) => {
+    expect(parseWindowDuration(text)).toBe(ms);
+    expect(parseWindowDuration(text)).toBe(Duration.fromISO(text).toMillis());
+  });
+
+  it('a fraction of an hour below a millisecond is kept as luxon keeps it', () => {
+    expect(parseWindowDuration('PT1.0000001H')).toBeCloseTo(HOUR + 0.36, 6);
+    expect(parseWindowDuration('PT1.0000001H')).toBe(Duration.fromISO('PT1.0000001H').toMillis());
+  });
+
+  it.each(['P-0.001Y', 'P-0.01M', 'P-0.125W', 'P-0.25D', 'P00Y', 'PT-1.25S', 'PT1H-60M'])('%s is an ISO 8601 duration, but not more than 0', (text) => {
+    expect(refused(() => parseWindowDuration(text)).message).toBe(`duration: ${text} must be more than 0 and at most 24 hours`);
+  });
+
+  it.each(['xPT1H', ' PT1H', 'PT1H ', 'PT1x5S', 'PT1.S', 'PT.5S', 'P.5D', 'P1.D', 'PTxH'])('%j is refused: not ISO 8601', (text) => {
+    expect(refused(() => parseWindowDuration(text)).message).toBe(`duration: ${text} is not an ISO 8601 duration (e.g. PT2H, PT30M)`);
   });
 });

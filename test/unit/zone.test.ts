@@ -78,3 +78,25 @@ describe('zonedInstant', () => {
     for (const text of ['yesterday', '2027-01-10', '2027-01-10 03:00:00', '2027-02-30T03:00:00', '2027-01-10T03:00:00+5']) expect(zonedInstant(text, 'UTC'), text).toBeUndefined();
   });
 });
+
+describe('zones behind UTC: the offset in force a day later counts too (mutation-driven)', () => {
+  // New York: 14 March 2027 02:00 EST -> 03:00 EDT (07:00Z); 7 November 2027 02:00 EDT -> 01:00 EST (06:00Z).
+  // Read as UTC, the wall time lies hours before its instant, so the offset at the wall time itself is the old one.
+  it('just after the spring-forward gap, 03:30 EDT exists (07:30Z)', () => {
+    expect(instantsOf(wall('2027-03-14T03:30:00'), 'America/New_York')).toEqual([t('2027-03-14T07:30:00Z')]);
+    expect(zonedInstant('2027-03-14T03:30:00', 'America/New_York')).toBe(t('2027-03-14T07:30:00Z'));
+    // in the gap: moved on by the gap
+    expect(zonedInstant('2027-03-14T02:30:00', 'America/New_York')).toBe(t('2027-03-14T07:30:00Z'));
+  });
+
+  it('in the autumn overlap, 01:30 has both instants: EDT (05:30Z) first, then EST (06:30Z)', () => {
+    expect(instantsOf(wall('2027-11-07T01:30:00'), 'America/New_York')).toEqual([t('2027-11-07T05:30:00Z'), t('2027-11-07T06:30:00Z')]);
+    expect(zonedInstant('2027-11-07T01:30:00', 'America/New_York')).toBe(t('2027-11-07T05:30:00Z'));
+  });
+});
+
+describe('zonedInstant reads the whole text (mutation-driven)', () => {
+  it('nothing may come before the date', () => {
+    for (const text of ['x2027-01-10T03:00:00', ' 2027-01-10T03:00:00', '12027-01-10T03:00:00Z']) expect(zonedInstant(text, 'UTC'), text).toBeUndefined();
+  });
+});
