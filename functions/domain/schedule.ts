@@ -174,10 +174,11 @@ export function occurrencesAfter(schedule: Schedule, timezone: string, after: nu
     for (let i = 0; i < count; i++) out.push(schedule.startDate + (k + i) * schedule.everyMs);
     return out;
   }
+  // From the wall time of `after`: a wall time of the autumn overlap fires once, at its first instant, so no
+  // start hides behind it. The guard stops crons whose fields never meet the calendar; it leaves room for a
+  // per-minute cron to cross a spring gap (up to two hours of wall times that do not exist).
   let wall = wallOf(after, timezone);
-  // One extra hour back: an instant in the autumn overlap's second pass maps to a wall time already passed.
-  wall = new Date(wall.getTime() - 60 * MINUTE);
-  for (let guard = 0; out.length < count && guard < count * 10 + 100; guard++) {
+  for (let guard = 0; out.length < count && guard < count * 10 + 250; guard++) {
     const next = cronNext(schedule.cron, wall);
     if (!next) break;
     wall = next;

@@ -42,6 +42,13 @@ const startsBetween = (expression: string, zone: string, after: string, before: 
 describe('cron in Europe/Berlin across daylight-saving changes', () => {
   const SUNDAY_0230 = 'cron(30 2 ? * SUN *)';
 
+  it('a per-minute cron crosses the spring gap: from 01:59 CET the next start is 03:00 CEST', () => {
+    const justBefore = t('2027-03-28T00:59:00Z');
+    const schedule = parseSchedule('cron(* * * * ? *)', BERLIN, justBefore);
+    expect(occurrencesAfter(schedule, BERLIN, justBefore, 2).map(iso)).toEqual(['2027-03-28T01:00:00Z', '2027-03-28T01:01:00Z']);
+    expect(local(t('2027-03-28T01:00:00Z'), BERLIN)).toBe('2027-03-28T03:00 +02:00');
+  });
+
   it('March 2027: the last Sunday (28 March, 02:30 does not exist) is skipped; the others fire at 02:30 local', () => {
     const march = startsBetween(SUNDAY_0230, BERLIN, '2027-03-01T00:00:00Z', '2027-04-01T00:00:00Z');
     // winter time (CET, +01:00): 02:30 local is 01:30Z
