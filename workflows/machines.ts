@@ -73,6 +73,8 @@ const poll = (state: string) => ({ poll: { target: state, reenter: true, actions
 // The rollout: preflight, pause automation, plan, then batch after batch until done, paused, aborted or failed
 
 const toFailRollout = { target: 'FailRollout', actions: 'resetPolls' as const };
+/** Before the first batch: an abort that lands meanwhile ends the rollout aborted, not failed. */
+const abortedOrFail = [{ guard: { type: 'errorIs' as const, params: { name: 'RolloutStopped' } }, target: 'Abort', actions: 'resetPolls' as const }, toFailRollout];
 
 export const rolloutMachine = setup({
   types: {
@@ -92,7 +94,7 @@ export const rolloutMachine = setup({
     startSuccessor: task,
     failRollout: task,
   },
-  guards: { outcomeIs },
+  guards: { outcomeIs, errorIs },
   actions: {
     countPoll: assign({ polls: ({ context }) => context.polls + 1 }),
     resetPolls: assign({ polls: 0 }),
@@ -107,8 +109,8 @@ export const rolloutMachine = setup({
       meta: { task: { result: ['cluster', 'rolloutId'], resultPath: '$' } satisfies TaskMeta },
       invoke: { id: 'preflight', src: 'preflight', onDone: 'PauseAutomation', onError: 'Rejected' },
     },
-    PauseAutomation: { invoke: { id: 'pauseAutomation', src: 'pauseAutomation', onDone: 'Plan', onError: toFailRollout } },
-    Plan: { invoke: { id: 'plan', src: 'plan', onDone: 'NextBatch', onError: toFailRollout } },
+    PauseAutomation: { invoke: { id: 'pauseAutomation', src: 'pauseAutomation', onDone: 'Plan', onError: abortedOrFail } },
+    Plan: { invoke: { id: 'plan', src: 'plan', onDone: 'NextBatch', onError: abortedOrFail } },
     NextBatch: {
       meta: { task: { result: ['outcome', 'servers'] } satisfies TaskMeta },
       invoke: {

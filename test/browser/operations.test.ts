@@ -117,7 +117,11 @@ describe('the console: dcs, clusters, rollouts, windows, events', () => {
     const dialog = page.getByRole('dialog', { name: /^Abort rollout/ });
     await dialog.getByRole('button', { name: 'Abort rollout' }).click();
     await waitForCount(dialog, 0);
-    await waitForText(status, /^aborted/, 60_000);
+    const id = (await page.getByRole('heading', { level: 1 }).textContent())!.replace('Rollout ', '');
+    await waitForText(status, /^aborted/, 60_000).catch(async (error: Error) => {
+      const rollout = await stack.admin.ok<{ status: string; failure?: unknown }>('GET', `/v1/clusters/demo-mariadb/rollouts/${id}`);
+      throw new Error(`${error.message}; the rollout: ${rollout.status} ${JSON.stringify(rollout.failure ?? null)}`);
+    });
     expect(await page.getByRole('button', { name: 'Resume' }).isEnabled()).toBe(true);
   }, 90_000);
 

@@ -158,7 +158,11 @@ async function rolloutWorld(path: ModelPath): Promise<World> {
     input: { cluster, rolloutId: id },
     async arrange(call, payload) {
       if (payload.state.server !== undefined) return autoArrange(cluster, payload);
-      if ('error' in call.expect) throw named(INJECTED_ERROR, `injected into ${call.task}`);
+      if ('error' in call.expect) {
+        // An abort that lands before the first batch: the step itself refuses.
+        if (call.expect.error === 'RolloutStopped') return forge(cluster, id, withStatus('aborting'));
+        throw named(INJECTED_ERROR, `injected into ${call.task}`);
+      }
       const outcome = call.expect.outcome;
       if (call.task !== 'nextBatch') return;
       if (outcome === 'pause') await forge(cluster, id, withStatus('pausing'));
