@@ -1,4 +1,6 @@
 /** The parts of the native API's answers the console reads (functions/api/render.ts and the route modules). */
+import type { Verdict } from '../../functions/domain/budget.js';
+
 export interface ClaimJson {
   holder: string;
   scope?: 'server' | 'dc';
@@ -59,13 +61,8 @@ export interface ClusterJson extends ClusterSummary {
   dcs: DcJson[];
 }
 
-export interface Verdict {
-  allowed: boolean;
-  reason?: string;
-  newlyUnavailable: string[];
-  losesPrimary: string[];
-  usingBudget: string[];
-}
+/** The budget's verdict, as the API sends it (the domain's own type). */
+export type { Verdict };
 
 export interface DryRun {
   dryRun: true;
