@@ -3,58 +3,58 @@
  * writes, each with its event. Read-side views already show the same result; this makes it durable and audited.
  */
 import { randomUUID } from 'node:crypto';
-import { abortRollout, failRollout } from './domain/rollout.js';
-import { compileSchedule, lastOccurrence, MAX_WINDOW_MS } from './domain/schedule.js';
-import { windowHolder, type MaintenanceWindow } from './domain/windows.js';
-import type { ClusterState } from './domain/model.js';
+import { abortRollout, failRollout, isActive } from './domain/rollout.js';
 import { runWindowPhase } from './windows/phase.js';
 import { sweep } from './domain/sweep.js';
 import type { Deps } from './http/handler.js';
+import type { ExecutionState } from './rollout/engine.js';
 import { rolloutRuntimeDeps } from './rollout/engine-runtime.js';
 
 const BATCH = 40;
 
 const sweeperActor = () => ({ user: 'sweeper', isAdmin: false, source: 'sweeper', requestId: randomUUID() });
 
+/** How long an execution may take to start, or a successor to take over, before the sweeper calls it lost. */
+export const EXECUTION_START_GRACE_MS = 2 * 60_000;
+
 /**
  * A rollout whose execution ended without the rollout knowing (StopExecution from the console, a timeout, a
- * local engine that was restarted) is marked aborted, or failed; its claims stay.
+ * local engine that was restarted, a successor that never took over, a reserved execution that never started)
+ * is marked aborted, or failed; its claims stay.
  */
 async function reconcileRollout(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>, cluster: string, rolloutId: string): Promise<number> {
   const snapshot = await deps.store.readRollout(cluster, rolloutId, []);
   const last = snapshot?.rollout.executions.at(-1);
-  if (!deps.rollouts || !snapshot || !last || !['running', 'pausing', 'aborting'].includes(snapshot.rollout.status)) return 0;
-  const status = await deps.rollouts.engine.executionStatus(last);
-  if (status === 'RUNNING' || status === 'SUCCEEDED' || status === 'PENDING_REDRIVE') return 0;
+  if (!deps.rollouts || !snapshot || !last || !isActive(snapshot.rollout)) return 0;
+  const execution = await deps.rollouts.engine.describeExecution(last);
+  const now = deps.now();
+  const failure = lostExecution(execution, snapshot.rollout.updatedAt, now);
+  if (!failure) return 0;
   const result = await deps.store.mutate(cluster, (state, current) => {
-    if (!state || !current || current.rollout.executions.at(-1) !== last || !['running', 'pausing', 'aborting'].includes(current.rollout.status)) return { next: state!, events: [] };
-    return status === 'FAILED'
-      ? failRollout(state, current, { step: 'execution', reason: `execution ${last} failed` }, deps.now())
-      : abortRollout(state, current, sweeperActor(), deps.now());
+    if (!state || !current || current.rollout.executions.at(-1) !== last || !isActive(current.rollout)) return { next: state!, events: [] };
+    return failure === 'aborted' ? abortRollout(state, current, sweeperActor(), now) : failRollout(state, current, { step: 'execution', reason: failure }, now);
   }, { actor: sweeperActor(), rollout: { id: rolloutId, nodes: 'all' }, result: (o) => o.events.length });
   return result.replayed ? 0 : result.result;
 }
 
-/** Whether an ended occurrence left anything behind: the window's claims, or its rollout still running. */
-async function stillOpen(deps: Pick<Deps, 'store'>, state: ClusterState, window: MaintenanceWindow): Promise<boolean> {
-  const holder = windowHolder(window.id);
-  if (Object.hasOwn(state.cluster.claims, holder) || [...state.dcs.values(), ...state.servers.values()].some((x) => Object.hasOwn(x.claims, holder))) return true;
-  if (window.action !== 'rollout' || !window.rolloutId) return false;
-  return (await deps.store.readRollout(window.cluster, window.rolloutId, []))?.rollout.status === 'running';
+/** Why an active rollout's latest execution no longer runs it: `aborted`, a failure's reason, or undefined (it runs). */
+function lostExecution(execution: ExecutionState | undefined, recordedAt: number, now: number): string | undefined {
+  // Unknown to the engine: never started (a crash between the reservation and the start), or lost (a local restart).
+  if (!execution) return now - recordedAt > EXECUTION_START_GRACE_MS ? 'aborted' : undefined;
+  const { status, stoppedAt = now } = execution;
+  if (status === 'RUNNING' || status === 'PENDING_REDRIVE') return undefined;
+  if (status === 'FAILED') return 'its execution failed';
+  // Ended "successfully" while the rollout still runs: a successor that never took over.
+  if (status === 'SUCCEEDED') return now - stoppedAt > EXECUTION_START_GRACE_MS ? 'its execution ended and no successor took over' : undefined;
+  return 'aborted';
 }
 
-/** Windows whose end phase was missed (a lost delivery, a stopped local stack): their end runs now. */
+/** Windows whose open occurrence's end was missed (a lost delivery, a stopped local stack): that end runs now. */
 async function closeMissedWindows(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>, cluster: string): Promise<number> {
   let closed = 0;
-  const windows = await deps.store.listWindows(cluster);
-  if (windows.length === 0) return 0;
-  const state = await deps.store.readCluster(cluster);
-  const now = deps.now();
-  for (const window of windows) {
-    const schedule = compileSchedule(window.schedule, window.timezone, window.startDate);
-    const start = lastOccurrence(schedule, window.timezone, now - window.durationMs, MAX_WINDOW_MS);
-    if (start === undefined || !state || !(await stillOpen(deps, state, window))) continue;
-    const result = await runWindowPhase(deps, { cluster, windowId: window.id, phase: 'end', scheduledTime: new Date(start).toISOString() });
+  for (const window of await deps.store.listWindows(cluster)) {
+    if (!window.open || window.open.until > deps.now()) continue;
+    const result = await runWindowPhase(deps, { cluster, windowId: window.id, phase: 'end', scheduledTime: new Date(window.open.occurrence).toISOString() });
     closed += result.actions.length;
   }
   return closed;

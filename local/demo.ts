@@ -62,7 +62,7 @@ const random = (min: number, max: number) => min + Math.floor(Math.random() * (m
 /** One simulated agent per cluster, reporting for each of its servers every `everyMs`. */
 export async function startDemoAgents(deps: Deps, url: string, everyMs = 2000): Promise<() => void> {
   // The previous run's agent tokens are replaced, not accumulated.
-  for (const t of await deps.store.listTokens()) if (t.user.startsWith('agent-demo-')) await deps.store.deleteToken(t.id);
+  for (const t of await deps.store.listTokens()) if (t.user.startsWith('agent-demo-')) await deps.store.revokeToken(t.id);
   const agents = await Promise.all(
     DEMO_FLEET.map(async (cluster) => {
       const secret = newTokenSecret();

@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { FAMILY_OPERATIONS, FAMILY_OPTIONS } from '../functions/api/index.js';
 import { DomainError } from '../functions/domain/errors.js';
-import { familyHandler, MAX_BODY_BYTES, nativeErrors, type Deps } from '../functions/http/handler.js';
+import { familyHandler, familyOfPath, MAX_BODY_BYTES, nativeErrors, type Deps } from '../functions/http/handler.js';
 import { FAMILIES, matchRoute, routeKey, type Family } from '../functions/http/routes.js';
 import { consoleHandler } from './console-static.js';
 
@@ -109,9 +109,8 @@ export function createRequestListener(deps: Deps) {
           if (serveConsole(req, res, path, (error, headers) => send(res, nativeError(error, headers)))) return;
           const match = matchRoute(req.method ?? 'GET', path);
           if (match.kind === 'none') return send(res, nativeError(new DomainError('NotFound', `no route for ${req.method} ${path}`)));
-          if (match.kind === 'wrong-method') {
-            return send(res, nativeError(new DomainError('MethodNotAllowed', `${req.method} is not allowed here`), { allow: match.allowed.join(', ') }));
-          }
+          // What API Gateway's `$default` route gets: the handler of the path's family answers 405, in that family's format.
+          if (match.kind === 'wrong-method') return send(res, await handlers.get(familyOfPath(path, match.allowed))!(buildEvent(req, Buffer.alloc(0), '$default', {})));
           const key = routeKey(match.route);
           send(res, await handlers.get(match.route.family)!(buildEvent(req, Buffer.concat(chunks), key, match.pathParameters)));
         } catch (error) {

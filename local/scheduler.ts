@@ -1,7 +1,8 @@
 /**
- * The local EventBridge Scheduler: every tick it fires the start and end phases of every window whose instants
- * passed since the last tick, computed from the window records exactly as Scheduler would (same expressions,
- * zones and DST rules). After a restart it fires a start missed while it was down if the window is still open.
+ * The local EventBridge Scheduler: every tick it fires the starts of every window whose instants passed since the
+ * last tick, computed from the window records exactly as Scheduler would (same expressions, zones and DST rules),
+ * and the end of each open occurrence whose end has come. After a restart it fires a start missed while it was
+ * down if the occurrence is still open.
  */
 import { compileSchedule, MAX_WINDOW_MS, occurrencesAfter } from '../functions/domain/schedule.js';
 import { runWindowPhase, type PhaseResult, type WindowDeps } from '../functions/windows/phase.js';
@@ -24,13 +25,14 @@ export class LocalWindowScheduler {
       for (const window of await this.deps.store.listWindows(cluster)) {
         // One window's trouble (a backend error for its phase) does not hold the others back.
         try {
+          // The open occurrence's end (on AWS its one-off schedule, made by the start), then the starts due.
+          if (window.open && window.open.until <= now) results.push(await this.fire(cluster, window.id, 'end', window.open.occurrence));
           const schedule = compileSchedule(window.schedule, window.timezone, window.startDate);
           const starts = occurrencesAfter(schedule, window.timezone, from - MAX_WINDOW_MS - 1, 2000).filter((t) => t <= now);
           for (const t of starts) {
-            const end = t + window.durationMs;
-            const fire = (phase: 'start' | 'end') => runWindowPhase(this.deps, { cluster, windowId: window.id, phase, scheduledTime: new Date(t).toISOString() });
-            if ((t > from || (first && end > now)) && end > now) results.push(await fire('start'));
-            if (!first && end > from && end <= now) results.push(await fire('end'));
+            // As Scheduler: nothing before the window existed; after a restart, a start missed while it is still open.
+            if (t < window.createdAt || t + window.durationMs <= now) continue;
+            if (t > from || first) results.push(await this.fire(cluster, window.id, 'start', t));
           }
         } catch (error) {
           console.error(JSON.stringify({ level: 'warn', message: 'window phase failed', cluster, window: window.id, error: String(error) }));
@@ -38,6 +40,10 @@ export class LocalWindowScheduler {
       }
     }
     return results;
+  }
+
+  private fire(cluster: string, windowId: string, phase: 'start' | 'end', t: number): Promise<PhaseResult> {
+    return runWindowPhase(this.deps, { cluster, windowId, phase, scheduledTime: new Date(t).toISOString() });
   }
 
   start(intervalMs = 1000): void {

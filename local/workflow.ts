@@ -7,7 +7,7 @@
 import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { StepFailed } from '../functions/domain/rollout.js';
 import type { Deps } from '../functions/http/handler.js';
-import { executionName, type ExecutionStatus, type WorkflowEngine } from '../functions/rollout/engine.js';
+import { executionName, type ExecutionState, type ExecutionStatus, type WorkflowEngine } from '../functions/rollout/engine.js';
 import { allowlistFromEnv, type UpgradeAllowlist } from '../functions/rollout/input.js';
 import { runTask, type TaskDeps, type TaskPayload } from '../functions/rollout/tasks.js';
 import { upgradeTrigger, type UpgradeRequest } from '../functions/rollout/upgrade.js';
@@ -25,6 +25,8 @@ export interface LocalEngineOptions {
   retryMs?: number;
   /** Runs before every StartExecution a state starts (tests inject faults here). */
   beforeStart?: (machine: MachineName, input: Record<string, unknown>) => void | Promise<void>;
+  /** The clock executions' end times are read from (the control plane's). */
+  now?: () => number;
 }
 
 export interface LocalExecution {
@@ -32,16 +34,21 @@ export interface LocalExecution {
   machine: MachineName;
   input: Record<string, unknown>;
   status: ExecutionStatus;
+  /** When it ended (epoch ms, the engine's clock). */
+  stoppedAt?: number;
   output?: unknown;
   error?: { Error: string; Cause: string };
   /** The library's event log (per-state entered/exited/failed/retried/caught events). */
   events: EventLog[];
+  /** The `.sync` child executions it is waiting for (a batch's nodes). */
+  children: ReadonlySet<string>;
   /** Resolves when the execution ends. */
   done: Promise<LocalExecution>;
 }
 
 const ACCOUNT = 'arn:aws:states:local:000000000000';
 const machineArn = (m: MachineName) => `${ACCOUNT}:stateMachine:maintctl-${m}`;
+const executionArn = (m: MachineName, name: string) => `${ACCOUNT}:execution:maintctl-${m}:${name}`;
 const TASK_FUNCTION = 'arn:aws:lambda:local:000000000000:function:maintctl-tasks';
 
 type LocalHandler = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>[string];
@@ -55,7 +62,7 @@ const lambdaError = (error: Error) => named(error.name, JSON.stringify({ errorTy
 export class LocalWorkflowEngine implements WorkflowEngine {
   readonly definitions: Record<MachineName, AslDefinition>;
   private readonly machines: Record<MachineName, StateMachine>;
-  private readonly executions = new Map<string, LocalExecution & { abort: () => void; children: Set<string> }>();
+  private readonly executions = new Map<string, LocalExecution & { abort: () => void }>();
   private sequence = 0;
 
   constructor(private readonly options: LocalEngineOptions) {
@@ -66,18 +73,25 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     };
   }
 
-  async startRollout(ref: { cluster: string; rolloutId: string }): Promise<string> {
-    return this.start('rollout', ref).arn;
+  executionId(name: string): string {
+    return executionArn('rollout', name);
   }
 
-  async executionStatus(arn: string): Promise<ExecutionStatus | undefined> {
-    return this.executions.get(arn)?.status;
+  async startRollout(ref: { cluster: string; rolloutId: string }, name: string): Promise<string> {
+    return this.start('rollout', ref, name).arn;
   }
 
-  /** StartExecution. */
+  async describeExecution(arn: string): Promise<ExecutionState | undefined> {
+    const execution = this.executions.get(arn);
+    return execution && { status: execution.status, ...(execution.stoppedAt !== undefined && { stoppedAt: execution.stoppedAt }) };
+  }
+
+  /** StartExecution; as on AWS, a name already started answers that execution. */
   start(machine: MachineName, input: Record<string, unknown>, name?: string): LocalExecution {
     const executionName = name ?? `${String(input.rolloutId ?? 'console')}-${++this.sequence}`;
-    const arn = `${ACCOUNT}:execution:maintctl-${machine}:${executionName}`;
+    const arn = executionArn(machine, executionName);
+    const existing = this.executions.get(arn);
+    if (existing) return existing;
     const definition = this.definitions[machine];
     const children = new Set<string>();
     const run = this.machines[machine].run(input as never, {
@@ -92,10 +106,11 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     const logging = (async () => {
       for await (const event of run.eventLogs) events.push(event);
     })();
-    const execution = {
-      arn, machine, input, status: 'RUNNING' as ExecutionStatus, events, children,
+    const now = this.options.now ?? Date.now;
+    const execution: LocalExecution & { abort: () => void } = {
+      arn, machine, input, status: 'RUNNING', events, children,
       abort: () => {
-        execution.status = 'ABORTED';
+        Object.assign(execution, { status: 'ABORTED', stoppedAt: now() });
         run.abort();
         for (const child of children) this.stop(child);
       },
@@ -103,13 +118,13 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     };
     execution.done = run.result.then(
       (output) => {
-        if (execution.status === 'RUNNING') Object.assign(execution, { status: 'SUCCEEDED', output });
+        if (execution.status === 'RUNNING') Object.assign(execution, { status: 'SUCCEEDED', stoppedAt: now(), output });
         return execution;
       },
       (error: Error & { cause?: { name?: string; message?: string } }) => {
         if (execution.status === 'RUNNING') {
           const cause = error.cause ?? error;
-          Object.assign(execution, { status: 'FAILED', error: { Error: cause.name ?? 'Error', Cause: cause.message ?? '' } });
+          Object.assign(execution, { status: 'FAILED', stoppedAt: now(), error: { Error: cause.name ?? 'Error', Cause: cause.message ?? '' } });
         }
         return execution;
       },
@@ -192,8 +207,8 @@ export interface LocalRolloutOptions {
   webhookSecret?: string;
   /** Upgrade functions by ARN: what `upgrade.kind: "lambda"` invokes locally. */
   functions?: Record<string, (request: UpgradeRequest) => Promise<void>>;
-  /** Runs before every task (tests inject faults here). */
-  beforeTask?: (payload: TaskPayload) => void | Promise<void>;
+  /** Wraps every task (tests inject faults here, or hold a task back, or watch its answer). */
+  aroundTask?: (payload: TaskPayload, run: () => Promise<TaskOutput>) => Promise<TaskOutput>;
   beforeStart?: LocalEngineOptions['beforeStart'];
 }
 
@@ -220,12 +235,13 @@ export function localTaskDeps(deps: Pick<Deps, 'store' | 'now'>, options: LocalR
 export function attachLocalRollouts(deps: Deps, options: LocalRolloutOptions = {}): LocalWorkflowEngine {
   const taskDeps = localTaskDeps(deps, options);
   const engine = new LocalWorkflowEngine({
+    now: deps.now,
     waitMs: options.waitMs ?? 1000,
     ...(options.retryMs !== undefined && { retryMs: options.retryMs }),
     ...(options.beforeStart && { beforeStart: options.beforeStart }),
-    runTask: async (payload) => {
-      await options.beforeTask?.(payload);
-      return runTask(payload, taskDeps);
+    runTask: (payload) => {
+      const run = () => runTask(payload, taskDeps);
+      return options.aroundTask ? options.aroundTask(payload, run) : run();
     },
   });
   deps.rollouts = { engine, allow: taskDeps.allow };

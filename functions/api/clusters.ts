@@ -1,12 +1,24 @@
 /** Clusters and servers: registration (admin) and reads (viewer). */
-import { entityTag, viewAll, viewOf } from '../domain/derive.js';
+import { entityTag, staleness, viewAll, viewOf } from '../domain/derive.js';
 import { invalid, notFound } from '../domain/errors.js';
-import { registerCluster, registerServer, removeCluster, removeServer, DEFAULT_STALE_AFTER_SECONDS } from '../domain/registry.js';
-import { familyHandler, jsonBody, validate, type ApiRequest, type Deps, type Operations } from '../http/handler.js';
+import type { ClusterState } from '../domain/model.js';
+import {
+  registerCluster,
+  registerServer,
+  removeCluster,
+  removeServer,
+  updateServer,
+  DEFAULT_STALE_AFTER_SECONDS,
+  type ServerChanges,
+  type ServerOutcome,
+} from '../domain/registry.js';
+import { actorOf, familyHandler, jsonBody, validate, type ApiRequest, type Deps, type Operations } from '../http/handler.js';
 import { runtimeDeps } from '../runtime.js';
+import type { ClusterHeader } from '../store/store.js';
 import { clusterTag, headerMatches, mutate } from './mutation.js';
-import { clusterJson, serverJson } from './render.js';
-import { clusterBody, listQuery, serverBody } from './schemas.js';
+import { forgetStaleAfter } from './stale-after.js';
+import { clusterJson, serverJson, verdictJson } from './render.js';
+import { clusterBody, listQuery, serverBody, serverPatchBody } from './schemas.js';
 
 async function readState(req: ApiRequest, deps: Deps) {
   const state = await deps.store.readCluster(req.params.c!);
@@ -19,6 +31,28 @@ function decodeAfter(cursor: string): string {
   const name = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(name)) throw invalid('invalid cursor');
   return name;
+}
+
+/**
+ * A registration change (PUT, PATCH): the server with what changed (`changed`: field → {from, to}); a dry run
+ * answers what would happen — the budget's verdict and the server as it would be — and changes nothing.
+ */
+function changeServerOperation(req: ApiRequest, deps: Deps, name: string, dryRun: boolean, rule: (state: ClusterState, now: number) => ServerOutcome) {
+  let changed: ServerChanges = {};
+  return mutate(req, deps, {
+    cluster: req.params.c!,
+    dryRun,
+    rule: (state, now) => {
+      const outcome = rule(state, now);
+      changed = outcome.changed;
+      return outcome;
+    },
+    render: (outcome, now) => {
+      const server = serverJson(viewOf(outcome.next, name, now)!);
+      if (dryRun) return { status: 200, body: { dryRun: true, changed, verdict: verdictJson(outcome.verdict) ?? null, server } };
+      return { status: outcome.events[0]?.action === 'register-server' ? 201 : 200, body: { ...server, changed } };
+    },
+  });
 }
 
 export const operations: Operations = {
@@ -46,6 +80,7 @@ export const operations: Operations = {
         status: outcome.events[0]?.action === 'register-cluster' ? 201 : 200,
         body: clusterJson(outcome.next, viewAll(outcome.next, now), now),
       }),
+      then: async () => forgetStaleAfter(deps, id),
     });
   },
 
@@ -56,14 +91,26 @@ export const operations: Operations = {
     const query = validate(listQuery, req.query, 'query');
     const now = deps.now();
     const ifNoneMatch = req.headers['if-none-match'];
+    let header: ClusterHeader | undefined;
     if (ifNoneMatch !== undefined) {
-      // Answered from the cluster item alone: the revision and the instants at which time changes the list.
-      const header = await deps.store.readClusterHeader(req.params.c!);
+      // Answered from the cluster item alone while it can still tell: the revision, the instants at which time
+      // changes a claim, and the servers gone stale (until another one can have).
+      header = await deps.store.readClusterHeader(req.params.c!);
       if (!header) throw notFound(`cluster ${req.params.c}`);
-      const tag = entityTag(header.revision, header.transitions, now);
-      if (headerMatches(ifNoneMatch, tag)) return { status: 304, headers: { etag: tag } };
+      const known = header.staleness;
+      if (known && now < (known.nextStaleAt ?? Infinity)) {
+        const tag = entityTag(header.revision, header.transitions, now, known.count);
+        if (headerMatches(ifNoneMatch, tag)) return { status: 304, headers: { etag: tag } };
+      }
     }
     const state = await readState(req, deps);
+    const tag = clusterTag(state, now);
+    if (header?.revision === state.cluster.revision) {
+      // What the cluster item no longer knows (a server went stale, or every one reported since): noted for the next.
+      const found = staleness(state, now);
+      if (JSON.stringify(header.staleness) !== JSON.stringify(found)) await deps.store.writeStaleness(state.cluster.id, state.cluster.revision, found);
+    }
+    if (ifNoneMatch !== undefined && headerMatches(ifNoneMatch, tag)) return { status: 304, headers: { etag: tag } };
     let views = viewAll(state, now);
     let cursor: string | undefined;
     if (query.cursor !== undefined) {
@@ -76,7 +123,7 @@ export const operations: Operations = {
     }
     return {
       status: 200,
-      headers: { etag: clusterTag(state, now) },
+      headers: { etag: tag },
       body: { cluster: state.cluster.id, revision: state.cluster.revision, servers: views.map(serverJson), ...(cursor && { cursor }) },
     };
   },
@@ -93,17 +140,15 @@ export const operations: Operations = {
   },
 
   'PUT /v1/clusters/{c}/servers/{s}': async (req, deps) => {
-    const body = jsonBody(req, serverBody);
+    const { dryRun = false, override = false, ...registration } = jsonBody(req, serverBody);
     const name = req.params.s!;
-    const registration = { dc: body.dc ?? 'dc1', role: body.role ?? 'member', ...(body.address !== undefined && { address: body.address }), ...(body.port !== undefined && { port: body.port }), ...(body.component !== undefined && { component: body.component }) };
-    return mutate(req, deps, {
-      cluster: req.params.c!,
-      rule: (state, now) => registerServer(state, name, registration, now),
-      render: (outcome, now) => ({
-        status: outcome.events[0]?.action === 'register-server' ? 201 : 200,
-        body: serverJson(viewOf(outcome.next, name, now)!),
-      }),
-    });
+    return changeServerOperation(req, deps, name, dryRun, (state, now) => registerServer(state, name, registration, now, { dryRun, override }, actorOf(req)));
+  },
+
+  'PATCH /v1/clusters/{c}/servers/{s}': async (req, deps) => {
+    const { dryRun = false, override = false, ...patch } = jsonBody(req, serverPatchBody);
+    const name = req.params.s!;
+    return changeServerOperation(req, deps, name, dryRun, (state, now) => updateServer(state, name, patch, { dryRun, override }, actorOf(req), now));
   },
 
   'DELETE /v1/clusters/{c}/servers/{s}': async (req, deps) =>

@@ -7,6 +7,7 @@ import {
   clearClusterClaim,
   clearDcClaim,
   clearServerClaim,
+  MANUAL_PAUSE_MAX_MS,
   setClusterClaim,
   setDcClaim,
   setServerClaim,
@@ -18,6 +19,7 @@ import { reportStatus, routineCondition } from '../domain/status.js';
 import { actorOf, familyHandler, jsonBody, validate, type ApiRequest, type ApiResponse, type Operation, type Operations } from '../http/handler.js';
 import { runtimeDeps } from '../runtime.js';
 import { mutate } from './mutation.js';
+import { staleAfterMs } from './stale-after.js';
 import { claimJson, serverJson, switchoverJson, verdictJson } from './render.js';
 import { clearQuery, clusterMaintenanceBody, failoverBody, maintenanceBody, statusBody, switchoverBody } from './schemas.js';
 
@@ -123,6 +125,9 @@ export const operations: Operations = {
   'PUT /v1/clusters/{c}/maintenance': async (req, deps) => {
     const body = jsonBody(req, clusterMaintenanceBody, {});
     const until = untilFrom(body, deps.now());
+    if (until !== undefined && until - deps.now() > MANUAL_PAUSE_MAX_MS) {
+      throw invalid(`a manual pause of automation lasts at most ${MANUAL_PAUSE_MAX_MS / 3600_000} h (a forgotten pause of failover is an outage waiting to happen)`);
+    }
     const claim = { holder: MANUAL, ...(body.reason !== undefined && { reason: body.reason }), ...(until !== undefined && { until }) };
     return mutate(req, deps, {
       cluster: req.params.c!,
@@ -149,7 +154,8 @@ export const operations: Operations = {
     // Routine reports (the vast majority) are one conditional write; the rest, and reports that ask for
     // If-Match or Idempotency-Key semantics, take the full path.
     const plain = req.headers['if-match'] === undefined && req.headers['idempotency-key'] === undefined;
-    if (plain && (await deps.store.writeRoutineReport(c, s, report, routineCondition(report), now))) {
+    const staleAfter = plain ? await staleAfterMs(deps, c) : undefined;
+    if (staleAfter !== undefined && (await deps.store.writeRoutineReport(c, s, report, routineCondition(report, now, staleAfter), now))) {
       return { status: 200, body: { accepted: true, routingRelevant: false } };
     }
     let relevant = false;

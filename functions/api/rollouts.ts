@@ -3,10 +3,13 @@ import * as z from '../http/zod.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';
 import * as R from '../domain/rollout.js';
-import { actorOf, familyHandler, jsonBody, validate, type ApiRequest, type ApiResponse, type Deps, type Operations } from '../http/handler.js';
+import type { Outcome } from '../domain/outcome.js';
+import { actorOf, familyHandler, jsonBody, validate, type ApiRequest, type ApiResponse, type Deps, type Operation, type Operations } from '../http/handler.js';
+import { executionName } from '../rollout/engine.js';
 import { newTimeId, parseRolloutInput } from '../rollout/input.js';
 import { rolloutRuntimeDeps } from '../rollout/engine-runtime.js';
-import { idempotencyScope } from './mutation.js';
+import { startReserved } from '../rollout/start.js';
+import { mutate } from './mutation.js';
 import { iso } from './render.js';
 import { listQuery } from './schemas.js';
 
@@ -45,33 +48,30 @@ export function rolloutDetailJson(snapshot: R.RolloutSnapshot) {
   };
 }
 
-type Decide = (state: ClusterState, snapshot: R.RolloutSnapshot, deps: Deps, req: ApiRequest, now: number) => R.RolloutOutcome;
+type Control = (state: ClusterState, snapshot: R.RolloutSnapshot, req: ApiRequest, now: number) => R.RolloutOutcome;
 
-/** One control: read cluster and rollout, decide, write both with the audit event; answer the rollout as left. */
-async function control(req: ApiRequest, deps: Deps, decide: Decide, dryRun = false): Promise<R.RolloutSnapshot> {
-  const { c: cluster, id } = req.params as { c: string; id: string };
-  const result = await deps.store.mutate(cluster, (state, snapshot) => {
-    if (!state) throw notFound(`cluster ${cluster}`);
-    if (!snapshot) throw notFound(`rollout ${id}`);
-    return decide(state, snapshot, deps, req, deps.now());
-  }, { actor: actorOf(req), rollout: { id, nodes: 'all' }, dryRun, result: (o) => (o as R.RolloutOutcome).rollout, ...(!dryRun && { idempotency: idempotencyScope(req) }) });
-  return result.result;
+const requireRollout = (snapshot: R.RolloutSnapshot | undefined, id: string) => {
+  if (!snapshot) throw notFound(`rollout ${id}`);
+  return snapshot;
+};
+
+/** The rollout as a change leaves it. */
+const answer = (status: number) => (outcome: Outcome): ApiResponse => ({ status, body: rolloutDetailJson((outcome as R.RolloutOutcome).rollout) });
+
+/** One control of a rollout, through the one mutation path (If-Match, Idempotency-Key, one transaction). */
+function control(decide: Control): Operation {
+  return (req, deps) => {
+    const { c: cluster, id } = req.params as { c: string; id: string };
+    return mutate(req, deps, { cluster, rollout: { id, nodes: 'all' }, rule: (state, now, { rollout }) => decide(state, requireRollout(rollout, id), req, now), render: answer(200) });
+  };
 }
 
-/** Starts an execution; if the engine cannot, the rollout is marked failed and the caller gets a 503. */
-async function startExecution(req: ApiRequest, deps: Deps, cluster: string, rolloutId: string): Promise<void> {
-  try {
-    await rolloutsOf(deps).engine.startRollout({ cluster, rolloutId });
-  } catch (error) {
-    const reason = `could not start an execution: ${(error as Error).message}`;
-    await deps.store.mutate(cluster, (state, snapshot) => R.failRollout(state!, snapshot!, { step: 'start', reason }, deps.now()), {
-      actor: actorOf(req), rollout: { id: rolloutId, nodes: [] }, result: () => null,
-    });
-    throw new DomainError('Unavailable', reason);
-  }
+/** A new execution's name, reserved in the rollout by the same transaction that decides it may run. */
+function reserve(deps: Deps, rolloutId: string) {
+  const { engine } = rolloutsOf(deps);
+  const name = executionName(rolloutId, deps.now());
+  return { name, id: engine.executionId(name) };
 }
-
-const ok = (snapshot: R.RolloutSnapshot, status = 200): ApiResponse => ({ status, body: rolloutDetailJson(snapshot) });
 
 export const operations: Operations = {
   'POST /v1/clusters/{c}/rollouts': async (req, deps): Promise<ApiResponse> => {
@@ -79,13 +79,17 @@ export const operations: Operations = {
     const { cluster: named, input } = parseRolloutInput(jsonBody(req, z.unknown()), rolloutsOf(deps).allow);
     if (named !== undefined && named !== cluster) throw new DomainError('InvalidInput', `body.cluster ${named} differs from the path's cluster ${cluster}`);
     const id = newTimeId(deps.now());
-    const result = await deps.store.mutate(cluster, (state) => {
-      if (!state) throw notFound(`cluster ${cluster}`);
-      return R.createRollout(state, id, input, actorOf(req), deps.now());
-    }, { actor: actorOf(req), rollout: { id, nodes: [] }, idempotency: idempotencyScope(req), result: (o) => rolloutDetailJson((o as R.RolloutOutcome).rollout) });
-    if (result.replayed) return { status: 201, body: result.result, headers: { 'idempotent-replayed': 'true' } };
-    await startExecution(req, deps, cluster, id);
-    return { status: 201, body: result.result, headers: { location: `/v1/clusters/${cluster}/rollouts/${id}` } };
+    const execution = reserve(deps, id);
+    return mutate(req, deps, {
+      cluster,
+      rollout: { id, nodes: [] },
+      rule: (state, now, { rollout }) => {
+        if (rollout) throw new DomainError('Conflict', `rollout ${id} exists already: try again`);
+        return R.createAndClaim(state, id, input, execution.id, actorOf(req), now);
+      },
+      render: (outcome) => ({ ...answer(201)(outcome), headers: { location: `/v1/clusters/${cluster}/rollouts/${id}` } }),
+      then: () => startReserved(deps, { cluster, rolloutId: id, name: execution.name }, actorOf(req)),
+    });
   },
 
   'GET /v1/clusters/{c}/rollouts': async (req, deps) => {
@@ -96,33 +100,33 @@ export const operations: Operations = {
   },
 
   'GET /v1/clusters/{c}/rollouts/{id}': async (req, deps) => {
-    const snapshot = await deps.store.readRollout(req.params.c!, req.params.id!);
-    if (!snapshot) throw notFound(`rollout ${req.params.id}`);
-    return ok(snapshot);
+    const snapshot = requireRollout(await deps.store.readRollout(req.params.c!, req.params.id!), req.params.id!);
+    return { status: 200, body: rolloutDetailJson(snapshot) };
   },
 
-  'POST /v1/clusters/{c}/rollouts/{id}/pause': async (req, deps) => ok(await control(req, deps, (s, r, _d, _q, now) => R.requestPause(s, r, now))),
+  'POST /v1/clusters/{c}/rollouts/{id}/pause': control((s, r, _q, now) => R.requestPause(s, r, now)),
 
-  'POST /v1/clusters/{c}/rollouts/{id}/abort': async (req, deps) =>
-    ok(await control(req, deps, (s, r, _d, q, now) => R.requestAbort(s, r, actorOf(q), now))),
+  'POST /v1/clusters/{c}/rollouts/{id}/abort': control((s, r, q, now) => R.requestAbort(s, r, actorOf(q), now)),
 
-  /** Checked here as Preflight will check it (a dry run), so a refusal is a 409 now, not a failed execution. */
+  /**
+   * The rollout is claimed for a new execution in the same transaction that checks it may resume, so of two
+   * resumes at once one starts an execution and the other is refused (409).
+   */
   'POST /v1/clusters/{c}/rollouts/{id}/resume': async (req, deps) => {
-    rolloutsOf(deps);
-    const checked = await control(req, deps, (s, r, _d, q, now) => {
-      R.checkResumable(r);
-      return R.preflight(s, r, 'resume', actorOf(q), now);
-    }, true);
-    await startExecution(req, deps, req.params.c!, checked.rollout.id);
-    const snapshot = await deps.store.readRollout(req.params.c!, req.params.id!);
-    return ok(snapshot!, 202);
+    const { c: cluster, id } = req.params as { c: string; id: string };
+    const execution = reserve(deps, id);
+    return mutate(req, deps, {
+      cluster,
+      rollout: { id, nodes: 'all' },
+      rule: (state, now, { rollout }) => R.resumeRollout(state, requireRollout(rollout, id), execution.id, actorOf(req), now),
+      render: answer(202),
+      then: () => startReserved(deps, { cluster, rolloutId: id, name: execution.name }, actorOf(req)),
+    });
   },
 
-  'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/retry': async (req, deps) =>
-    ok(await control(req, deps, (s, r, _d, q, now) => R.retryNode(s, r, q.params.s!, now))),
+  'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/retry': control((s, r, q, now) => R.retryNode(s, r, q.params.s!, now)),
 
-  'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/skip': async (req, deps) =>
-    ok(await control(req, deps, (s, r, _d, q, now) => R.skipNode(s, r, q.params.s!, actorOf(q), now))),
+  'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/skip': control((s, r, q, now) => R.skipNode(s, r, q.params.s!, actorOf(q), now)),
 };
 
 export const handler = familyHandler('rollouts', operations, rolloutRuntimeDeps);

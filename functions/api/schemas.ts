@@ -6,8 +6,8 @@ import { MAX_SERVERS_PER_CLUSTER } from '../domain/names.js';
 
 const reason = z.string().check(z.maxLength(512));
 const isoTime = z.iso.datetime({ offset: true });
-const ttl = z.union([z.number().check(z.int(), z.positive()), z.string().check(z.maxLength(32))]);
-const count = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
+const ttl = z.union([z.storableNumber(z.int(), z.positive()), z.string().check(z.maxLength(32))]);
+const count = (min: number, max: number) => z.storableNumber(z.int(), z.minimum(min), z.maximum(max));
 
 export const clusterBody = z.strictObject({
   engine: z.enum(ENGINES),
@@ -15,12 +15,30 @@ export const clusterBody = z.strictObject({
   staleAfterSeconds: z.optional(count(5, 86400)),
 });
 
+const serverAddress = z.string().check(z.minLength(1), z.maxLength(255));
+const serverPort = count(1, 65535);
+const serverComponent = z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/));
+
+/** PUT: the whole registration (left out: the defaults); `dryRun` and admin `override` for a change of dc or role. */
 export const serverBody = z.strictObject({
   dc: z.optional(z.string().check(z.regex(DC_NAME))),
-  address: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
-  port: z.optional(count(1, 65535)),
+  address: z.optional(serverAddress),
+  port: z.optional(serverPort),
   role: z.optional(z.enum(SERVER_ROLES)),
-  component: z.optional(z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/))),
+  component: z.optional(serverComponent),
+  override: z.optional(z.boolean()),
+  dryRun: z.optional(z.boolean()),
+});
+
+/** PATCH: only the fields given change; `null` removes address, port or component. */
+export const serverPatchBody = z.strictObject({
+  dc: z.optional(z.string().check(z.regex(DC_NAME))),
+  address: z.optional(z.nullable(serverAddress)),
+  port: z.optional(z.nullable(serverPort)),
+  role: z.optional(z.enum(SERVER_ROLES)),
+  component: z.optional(z.nullable(serverComponent)),
+  override: z.optional(z.boolean()),
+  dryRun: z.optional(z.boolean()),
 });
 
 export const maintenanceBody = z.strictObject({
@@ -48,8 +66,8 @@ export const statusBody = z.strictObject({
   connections: z.optional(count(0, 10_000_000)),
   openTransactions: z.optional(count(0, 10_000_000)),
   version: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
-  // DynamoDB stores no number of magnitude below 1e-130: such a lag is a client's 400, not a backend 500.
-  replicationLagSeconds: z.optional(z.number().check(z.minimum(0), z.maximum(10_000_000), z.refine((v) => v === 0 || v >= 1e-130, 'must be 0 or at least 1e-130'))),
+  // Fractions kept (a lag below a second); storable: DynamoDB stores no magnitude below 1e-130 (a 400, not a 500).
+  replicationLagSeconds: z.optional(z.storableNumber(z.minimum(0), z.maximum(10_000_000))),
 });
 
 export const switchoverBody = z.strictObject({

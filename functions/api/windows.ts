@@ -2,6 +2,7 @@
 import * as z from '../http/zod.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';
+import type { Outcome } from '../domain/outcome.js';
 import { compileSchedule, occurrencesAfter } from '../domain/schedule.js';
 import { deleteWindow, endWindow, requireWindow, saveWindow, skipOccurrence, type MaintenanceWindow, type WindowOutcome } from '../domain/windows.js';
 import { actorOf, familyHandler, jsonBody, type ApiRequest, type ApiResponse, type Deps, type Operations } from '../http/handler.js';
@@ -9,7 +10,7 @@ import { allowlistFromEnv, newTimeId } from '../rollout/input.js';
 import { runtimeDeps } from '../runtime.js';
 import { schedulerFromEnv } from '../windows/scheduler-runtime.js';
 import { parseWindow } from '../windows/input.js';
-import { idempotencyScope } from './mutation.js';
+import { mutate } from './mutation.js';
 import { eventJson, iso } from './render.js';
 
 const UPCOMING = 3;
@@ -27,37 +28,19 @@ function zoned(t: number, timezone: string) {
 }
 
 export function windowJson(window: MaintenanceWindow, now: number) {
-  const { version: _v, durationMs: _d, skip, createdAt, updatedAt, ...rest } = window;
+  const { version: _v, durationMs: _d, skip, open, createdAt, updatedAt, ...rest } = window;
   return {
     ...rest,
     createdAt: iso(createdAt),
     updatedAt: iso(updatedAt),
     ...(skip !== undefined && { skipping: zoned(skip, window.timezone) }),
+    ...(open && { open: { start: zoned(open.occurrence, window.timezone), end: zoned(open.until, window.timezone) } }),
     next: nextStarts(window, now).map((t) => ({ start: zoned(t, window.timezone), end: zoned(t + window.durationMs, window.timezone) })),
   };
 }
 
 function allowOf(deps: Deps) {
   return deps.rollouts?.allow ?? allowlistFromEnv();
-}
-
-/** One change of a window: read the cluster and the window, decide, write both with the audit event. */
-async function change(req: ApiRequest, deps: Deps, id: string, decide: (state: ClusterState, window: MaintenanceWindow | undefined, now: number) => WindowOutcome, status = 200): Promise<{ response: ApiResponse; window: MaintenanceWindow | null; replayed: boolean }> {
-  const cluster = req.params.c!;
-  const now = deps.now();
-  const result = await deps.store.mutate(cluster, (state, _r, window) => {
-    if (!state) throw notFound(`cluster ${cluster}`);
-    return decide(state, window, now);
-  }, {
-    actor: actorOf(req),
-    window: id,
-    idempotency: idempotencyScope(req),
-    result: (o) => {
-      const w = (o as WindowOutcome).window;
-      return { window: w, response: w ? { status, body: windowJson(w, now) } : { status: 204 } };
-    },
-  });
-  return { ...result.result, replayed: result.replayed };
 }
 
 async function scheduled(deps: Deps, act: (scheduler: NonNullable<Deps['windows']>) => Promise<void>): Promise<void> {
@@ -69,16 +52,32 @@ async function scheduled(deps: Deps, act: (scheduler: NonNullable<Deps['windows'
   }
 }
 
+/** The window as a change leaves it (null: deleted). */
+const windowOf = (outcome: Outcome) => (outcome as WindowOutcome).window;
+
+/** One change of a window, through the one mutation path: the cluster and the window read and written together. */
+function change(req: ApiRequest, deps: Deps, id: string, decide: (state: ClusterState, window: MaintenanceWindow | undefined, now: number) => WindowOutcome, options: { status?: number; then?: (window: MaintenanceWindow | null) => Promise<void> } = {}): Promise<ApiResponse> {
+  const { then } = options;
+  return mutate(req, deps, {
+    cluster: req.params.c!,
+    window: id,
+    rule: (state, now, { window }) => decide(state, window, now),
+    render: (outcome, now) => {
+      const w = windowOf(outcome);
+      return w ? { status: options.status ?? 200, body: windowJson(w, now) } : { status: 204 };
+    },
+    ...(then && { then: (outcome: Outcome) => then(windowOf(outcome)) }),
+  });
+}
+
 const save = (status: number) => async (req: ApiRequest, deps: Deps): Promise<ApiResponse> => {
   const id = req.params.id ?? newTimeId(deps.now());
   const body = jsonBody(req, z.unknown());
   const window = parseWindow(body, { id, cluster: req.params.c!, actor: actorOf(req).user, now: deps.now() }, allowOf(deps));
-  const result = await change(req, deps, id, (state, existing) => {
+  return change(req, deps, id, (state, existing) => {
     if (req.params.id !== undefined) requireWindow(existing, id);
     return saveWindow(state, existing, window);
-  }, status);
-  if (!result.replayed && result.window) await scheduled(deps, (s) => s.upsert(result.window!));
-  return result.response;
+  }, { status, then: async (saved) => scheduled(deps, (s) => s.upsert(saved!)) });
 };
 
 export const operations: Operations = {
@@ -102,25 +101,23 @@ export const operations: Operations = {
     const id = req.params.id!;
     const actor = actorOf(req);
     let deleted: MaintenanceWindow | undefined;
-    const result = await change(req, deps, id, (state, existing, now) => {
+    return change(req, deps, id, (state, existing, now) => {
       const window = requireWindow(existing, id);
       deleted = window;
-      const ended = endWindow(state, window, now, actor, now);
+      const ended = endWindow(state, window, window.open?.occurrence ?? now, actor, now);
       const gone = deleteWindow(ended.next, window);
       return { next: ended.next, window: null, events: [...ended.events.filter((e) => e.action !== 'window-end'), ...gone.events] };
-    });
-    if (!result.replayed && deleted) await scheduled(deps, (s) => s.remove(deleted!));
-    return result.response;
+    }, { then: async () => scheduled(deps, (s) => s.remove(deleted!)) });
   },
 
   'POST /v1/clusters/{c}/windows/{id}/skip': async (req, deps) => {
     const id = req.params.id!;
-    return (await change(req, deps, id, (state, existing, now) => {
+    return change(req, deps, id, (state, existing, now) => {
       const window = requireWindow(existing, id);
       const [next] = nextStarts({ ...window, skip: undefined } as MaintenanceWindow, Math.max(now, window.skip ?? now));
       if (next === undefined) throw new DomainError('RolloutConflict', `window ${id} has no next occurrence to skip`);
       return skipOccurrence(state, window, next, now);
-    })).response;
+    });
   },
 };
 

@@ -7,26 +7,14 @@ import { notFound } from '../domain/errors.js';
 import { clearDcClaim, clearServerClaim, setDcClaim, setServerClaim, type ClaimRequest } from '../domain/maintenance.js';
 import { MANUAL, type Actor, type ClusterState } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
-import { STATUS } from '../http/errors.js';
-import { actorOf, familyHandler, type ApiRequest, type Deps, type ErrorFormat, type Operation, type Operations, type FamilyOptions } from '../http/handler.js';
+import { actorOf, familyHandler, type ApiRequest, type Deps, type Operation, type Operations, type FamilyOptions } from '../http/handler.js';
 import { runtimeDeps } from '../runtime.js';
 import { mutate } from '../api/mutation.js';
-import { clusterOf, compatOperations, compatSource, refusalText, requireCluster } from './common.js';
+import { clusterOf, compatOperations, compatSource, requireCluster } from './common.js';
+import { cassandraErrors } from './errors.js';
 
 const FAMILY = 'cassandra';
 const SOURCE = compatSource(FAMILY);
-
-/** A NotFound about the cluster itself (no default configured, no cluster by that name) is not about the pod or dc. */
-const aboutCluster = (error: { message: string }) => /^(cluster\b|no default cluster)/.test(error.message);
-
-export const cassandraErrors: ErrorFormat = (error, req) => {
-  let text = refusalText(error);
-  const missing = error.code === 'NotFound' && !aboutCluster(error);
-  if (missing && req.params?.pod !== undefined) text = `Pod ${req.params.pod} does not exist.`;
-  else if (missing && req.params?.dc !== undefined) text = `No matches found for dc ${req.params.dc}.`;
-  else if (error.code === 'Unauthorized') text = 'Unauthorized';
-  return { status: STATUS[error.code], body: `${text}\n`, ...(error.code === 'Unauthorized' && { headers: { 'www-authenticate': 'Bearer realm="maintctl", Basic realm="maintctl"' } }) };
-};
 
 /** A pod is in maintenance while a maintenance claim holds it (still draining counts). */
 const inMaintenance = (v: ServerView) => v.maintenance || v.pending;

@@ -9,20 +9,14 @@ import { clearClusterClaim, setClusterClaim } from '../domain/maintenance.js';
 import { MANUAL, type ClusterState } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
 import { roleAllows } from '../http/auth.js';
-import { STATUS } from '../http/errors.js';
-import { actorOf, familyHandler, type ApiRequest, type ApiResponse, type Deps, type ErrorFormat, type Operation, type Operations, type FamilyOptions } from '../http/handler.js';
+import { actorOf, familyHandler, type ApiRequest, type ApiResponse, type Deps, type Operation, type Operations, type FamilyOptions } from '../http/handler.js';
 import { runtimeDeps } from '../runtime.js';
 import { mutate } from '../api/mutation.js';
-import { clusterOf, compatOperations, compatSource, refusalText, requireCluster } from './common.js';
+import { clusterOf, compatOperations, compatSource, requireCluster } from './common.js';
+import { greptimeErrors } from './errors.js';
 
 const FAMILY = 'greptimedb';
 const SOURCE = compatSource(FAMILY);
-
-export const greptimeErrors: ErrorFormat = (error) => ({
-  status: STATUS[error.code],
-  body: `${error.code === 'Unauthorized' ? 'Unauthorized' : refusalText(error)}\n`,
-  ...(error.code === 'Unauthorized' && { headers: { 'www-authenticate': 'Bearer realm="maintctl", Basic realm="maintctl"' } }),
-});
 
 /** `enable` must be exactly `true` or `false` (metasrv's own messages, with a 400 instead of its 500). */
 function enableParam(req: ApiRequest): boolean {
@@ -34,9 +28,12 @@ function enableParam(req: ApiRequest): boolean {
 
 const enabled = (state: ClusterState, now: number) => ({ enabled: clusterPaused(state.cluster, now) });
 
-/** Who else keeps the cluster in maintenance, for the X-Maintctl-Reason header. */
-const othersReason = (state: ClusterState, now: number) =>
-  `cluster maintenance is still held by ${activeClaims(state.cluster.claims, now).map(([holder]) => holder).join(', ')}`;
+/** Disabling while others keep the cluster in maintenance: 409 {"enabled":true}, who they are in X-Maintctl-Reason. */
+const stillHeld = (state: ClusterState, now: number): ApiResponse => ({
+  status: 409,
+  body: { enabled: true },
+  headers: { 'x-maintctl-reason': `cluster maintenance is still held by ${activeClaims(state.cluster.claims, now).map(([holder]) => holder).join(', ')}` },
+});
 
 async function readState(req: ApiRequest, deps: Deps): Promise<ClusterState> {
   const state = await deps.store.readCluster(requireCluster(FAMILY, req));
@@ -52,15 +49,14 @@ async function setMaintenance(req: ApiRequest, deps: Deps, enable: boolean): Pro
   const actor = actorOf(req, SOURCE);
   if (enable) return change(req, deps, (state, now) => setClusterClaim(state, { holder: MANUAL }, actor, now), (next, now) => ({ status: 200, body: enabled(next, now) }));
   try {
-    // Disabling removes only the manual claim: a window or a rollout keeps failover paused, and the answer says so.
-    return await change(req, deps, (state, now) => clearClusterClaim(state, { holder: MANUAL, override: false }, actor, now), (next, now) => {
-      const body = enabled(next, now);
-      return { status: 200, body, ...(body.enabled && { headers: { 'x-maintctl-reason': othersReason(next, now) } }) };
-    });
+    // Disabling removes only the manual claim; while a window or a rollout still holds the cluster (failover stays
+    // paused), the answer is the 409 all the same: maintenance has not ended.
+    return await change(req, deps, (state, now) => clearClusterClaim(state, { holder: MANUAL, override: false }, actor, now), (next, now) =>
+      clusterPaused(next.cluster, now) ? stillHeld(next, now) : { status: 200, body: { enabled: false } },
+    );
   } catch (error) {
     if (!(error instanceof DomainError) || error.code !== 'HeldByOthers') throw error;
-    const state = await readState(req, deps);
-    return { status: 409, body: { enabled: true }, headers: { 'x-maintctl-reason': othersReason(state, deps.now()) } };
+    return stillHeld(await readState(req, deps), deps.now());
   }
 }
 

@@ -6,27 +6,14 @@ import { viewAll, viewOf, type ServerView } from '../domain/derive.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import { clearServerClaim, setServerClaim } from '../domain/maintenance.js';
 import { MANUAL, type ClaimMode, type ClusterState } from '../domain/model.js';
-import { actorOf, familyHandler, type ApiRequest, type ApiResponse, type Deps, type ErrorFormat, type Operations, type FamilyOptions } from '../http/handler.js';
-import { STATUS } from '../http/errors.js';
+import { actorOf, familyHandler, type ApiRequest, type ApiResponse, type Deps, type Operations, type FamilyOptions } from '../http/handler.js';
 import { runtimeDeps } from '../runtime.js';
 import { mutate } from '../api/mutation.js';
-import { clusterOf, compatOperations, compatSource, refusalText, requireCluster } from './common.js';
+import { clusterOf, compatOperations, compatSource, requireCluster } from './common.js';
+import { COMPAT_ERRORS, maxscaleErrors } from './errors.js';
 
 const FAMILY = 'maxscale';
 const INVALID_STATE = 'Invalid or missing value for the `state` parameter';
-
-const errorsBody = (detail: string) => ({ errors: [{ detail }] });
-
-/** MaxScale's errors: `{"errors":[{"detail"}]}`; an unknown server is a bare 404; Basic challenges for browsers aside. */
-export const maxscaleErrors: ErrorFormat = (error, req) => {
-  if (error.code === 'NotFound') return { status: 404 };
-  if (error.code === 'Unauthorized') {
-    const xhr = req.headers?.['x-requested-with']?.toLowerCase() === 'xmlhttprequest';
-    return { status: 401, body: errorsBody('Access denied'), ...(!xhr && { headers: { 'www-authenticate': 'Basic realm="maxscale"' } }) };
-  }
-  if (error.code === 'Forbidden') return { status: 403, body: errorsBody('Administrative access required') };
-  return { status: STATUS[error.code], body: errorsBody(refusalText(error)) };
-};
 
 /** `state` as maxctrl sends it: maintenance (or maint) and drain, in any case. */
 function stateParam(req: ApiRequest): ClaimMode {
@@ -122,6 +109,7 @@ export const operations: Operations = compatOperations([
   ['PUT', '/v1/servers/{s}/clear', change(false)],
 ]);
 
-export const options: FamilyOptions = { errors: maxscaleErrors, clusterOf: clusterOf(FAMILY) };
+/** Also the `$default` route's function (lib/constructs/control-plane-api.ts): wrong methods on the other families' paths. */
+export const options: FamilyOptions = { errors: maxscaleErrors, clusterOf: clusterOf(FAMILY), otherErrors: COMPAT_ERRORS };
 
 export const handler = familyHandler(FAMILY, operations, runtimeDeps, options);

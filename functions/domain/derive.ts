@@ -131,10 +131,34 @@ export function transitionTimes(state: ClusterState): number[] {
   return [...times].sort((a, b) => a - b);
 }
 
-/** The server list's entity tag: the revision plus the next instant at which time changes the answer. */
-export function entityTag(revision: number, transitions: readonly number[], now: number): string {
+/**
+ * Which servers time has made stale (their last report older than `staleAfterSeconds`), and the first instant at
+ * which another one will be if no report comes (absent: none can). Within one revision the count only grows: a
+ * report that makes a stale server fresh changes `electable`, so it is routing-relevant and bumps the revision.
+ */
+export interface Staleness {
+  count: number;
+  nextStaleAt?: number;
+}
+
+export function staleness(state: ClusterState, now: number): Staleness {
+  let count = 0;
+  let nextStaleAt: number | undefined;
+  for (const server of state.servers.values()) {
+    if (server.reportedAt === undefined) continue;
+    if (isStale(server, state.cluster, now)) count++;
+    else nextStaleAt = Math.min(nextStaleAt ?? Infinity, server.reportedAt + state.cluster.staleAfterSeconds * SECOND + 1);
+  }
+  return nextStaleAt === undefined ? { count } : { count, nextStaleAt };
+}
+
+/**
+ * The server list's entity tag: the revision, the next instant at which time changes a claim, and how many
+ * servers time has made stale.
+ */
+export function entityTag(revision: number, transitions: readonly number[], now: number, staleCount: number): string {
   const next = transitions.find((t) => t > now);
-  return `"${revision}-${next ?? 0}"`;
+  return `"${revision}-${next ?? 0}-${staleCount}"`;
 }
 
 /** Cluster maintenance (automation paused) while any cluster claim holds. */

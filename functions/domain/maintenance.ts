@@ -2,7 +2,7 @@
 import { judge, type RequestScope, type Verdict } from './budget.js';
 import { activeClaims, claimHolds, viewServer } from './derive.js';
 import { DomainError, notFound } from './errors.js';
-import type { Actor, Claim, ClaimMode, Claims, ClusterState, Holder, OnDeadline, Target } from './model.js';
+import { ROLLOUT_HOLDER_PREFIX, type Actor, type Claim, type ClaimMode, type Claims, type ClusterState, type Holder, type OnDeadline, type Target } from './model.js';
 import { event, noop, withCluster, withDc, withoutHolders, withServer, type Outcome } from './outcome.js';
 
 export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 300;
@@ -151,7 +151,8 @@ export function clearServerClaim(state: ClusterState, name: string, req: ClearRe
   );
   if (holders.length === 0) return noop(state);
   const next = withServer(state, { ...server, claims: withoutHolders(server.claims, holders) });
-  return { next, events: [event('clear-maintenance', { kind: 'server', name }, state, next, { override: req.override })] };
+  const released = releaseOrphanedRolloutPauses(next, actor, now);
+  return { next: released.next, events: [event('clear-maintenance', { kind: 'server', name }, state, next, { override: req.override }), ...released.events] };
 }
 
 export function clearDcClaim(state: ClusterState, dcName: string, req: ClearRequest, actor: Actor, now: number): Outcome {
@@ -167,6 +168,24 @@ export function clearDcClaim(state: ClusterState, dcName: string, req: ClearRequ
   if (holders.length === 0) return noop(state);
   const next = withDc(state, { ...dc, claims: withoutHolders(dc.claims, holders) });
   return { next, events: [event('clear-maintenance', { kind: 'dc', name: dcName }, state, next, { override: req.override })] };
+}
+
+/**
+ * A rollout's pause of automation lasts only while the rollout can still end it: while it holds the cluster's
+ * lock (running, paused or failed), or a server (an abort leaves unverified servers in maintenance). Once it holds
+ * neither (its last held server skipped, cleared by an admin or removed), the pause goes.
+ */
+export function releaseOrphanedRolloutPauses(state: ClusterState, actor: Actor, now: number): Outcome {
+  const holdsTarget = (holder: Holder) => [...state.servers.values(), ...state.dcs.values()].some((x) => Object.hasOwn(x.claims, holder));
+  const orphaned = Object.keys(state.cluster.claims).filter(
+    (h) => h.startsWith(ROLLOUT_HOLDER_PREFIX) && h.slice(ROLLOUT_HOLDER_PREFIX.length) !== state.cluster.rollout && !holdsTarget(h),
+  );
+  let outcome = noop(state);
+  for (const holder of orphaned) {
+    const cleared = clearClusterClaim(outcome.next, { holder, override: false }, actor, now);
+    outcome = { next: cleared.next, events: [...outcome.events, ...cleared.events] };
+  }
+  return outcome;
 }
 
 export function clearClusterClaim(state: ClusterState, req: ClearRequest, actor: Actor, now: number): Outcome {

@@ -13,6 +13,7 @@ export type OnDeadline = 'force' | 'hold';
 /** `manual` (people and compat clients share it), `window:<id>` or `rollout:<id>`. */
 export type Holder = string;
 export const MANUAL: Holder = 'manual';
+export const ROLLOUT_HOLDER_PREFIX = 'rollout:';
 
 export interface Claim {
   mode: ClaimMode;

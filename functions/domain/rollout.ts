@@ -6,8 +6,8 @@
 import { judge } from './budget.js';
 import { viewOf, viewServer } from './derive.js';
 import { DomainError, invalid, notFound } from './errors.js';
-import { clearClusterClaim, clearServerClaim, setClusterClaim, setServerClaim } from './maintenance.js';
-import type { Actor, Claim, ClusterState, Server } from './model.js';
+import { clearClusterClaim, clearServerClaim, releaseOrphanedRolloutPauses, setClusterClaim, setServerClaim } from './maintenance.js';
+import { ROLLOUT_HOLDER_PREFIX, type Actor, type Claim, type ClusterState, type Server } from './model.js';
 import { event, noop, withCluster, withServer, type Outcome } from './outcome.js';
 import { switchover } from './failover.js';
 
@@ -87,6 +87,8 @@ export interface NodeProgress {
   /** When the current step began: the clock for drain, upgrade, role and verify timeouts. */
   stepStartedAt?: number;
   stableSince?: number;
+  /** When Verify passed: Clear requires it (a node is never returned to service unverified). */
+  verifiedAt?: number;
   version: number;
 }
 
@@ -98,7 +100,7 @@ export interface RolloutSnapshot {
   nodes: ReadonlyMap<string, NodeProgress>;
 }
 
-export const rolloutHolder = (id: string) => `rollout:${id}`;
+export const rolloutHolder = (id: string) => `${ROLLOUT_HOLDER_PREFIX}${id}`;
 const rolloutTarget = (id: string) => `rollout:${id}`;
 const SECOND = 1000;
 
@@ -156,8 +158,8 @@ function rolloutEvent(action: string, snapshot: RolloutSnapshot, extra: Record<s
 
 /** Refuses a step once the rollout is being aborted: nodes in flight stop at the next step boundary. */
 export class RolloutStopped extends DomainError {
-  constructor(rolloutId: string) {
-    super('RolloutConflict', `rollout ${rolloutId} is being aborted`);
+  constructor(rolloutId: string, message = `rollout ${rolloutId} is being aborted`) {
+    super('RolloutConflict', message);
     this.name = 'RolloutStopped';
   }
 }
@@ -257,41 +259,67 @@ export function createRollout(state: ClusterState, id: string, input: RolloutInp
   };
 }
 
+const ACTIVE: readonly RolloutStatus[] = ['running', 'pausing', 'aborting'];
+/** Whether an execution runs the rollout now: only its latest execution may, while the rollout is active. */
+export const isActive = (rollout: Rollout) => ACTIVE.includes(rollout.status);
+
+/** A new rollout, claimed at once by the execution that will run it (its id reserved before it starts). */
+export function createAndClaim(state: ClusterState, id: string, input: RolloutInput, executionId: string, actor: Actor, now: number): RolloutOutcome {
+  const created = createRollout(state, id, input, actor, now);
+  const claimed = preflight(created.next, created.rollout, executionId, actor, now);
+  return { ...claimed, events: [...created.events, ...claimed.events] };
+}
+
+/** A paused, failed or aborted rollout resumed by a new execution, claimed before it starts. */
+export function resumeRollout(state: ClusterState, snapshot: RolloutSnapshot, executionId: string, actor: Actor, now: number): RolloutOutcome {
+  checkResumable(snapshot);
+  return preflight(state, snapshot, executionId, actor, now);
+}
+
 /**
- * Preflight: (re)loads the record for a new execution. A rollout that was paused, failed or aborted carries on
- * (its failed nodes must have been retried or skipped); the execution is recorded as the one now running it.
+ * Preflight: an execution claims the rollout, decided inside the transaction, so that at most one execution
+ * runs a rollout at any time. The execution already recorded (a retry, or one the API reserved before starting
+ * it) carries on; a successor started by the running execution ("continue as new") takes over; an execution for
+ * a paused, failed or aborted rollout resumes it (its failed nodes must have been retried or skipped first);
+ * any other execution is refused. Targets removed from the cluster meanwhile are skipped.
  */
-export function preflight(state: ClusterState, snapshot: RolloutSnapshot, executionId: string, actor: Actor, now: number): RolloutOutcome {
+export function preflight(state: ClusterState, snapshot: RolloutSnapshot, executionId: string, actor: Actor, now: number, startedBy?: string): RolloutOutcome {
   const { rollout } = snapshot;
-  // The same execution again (a retry): nothing to do, and a pause or abort requested since stays requested.
-  if (rollout.executions.at(-1) === executionId && (rollout.status === 'running' || rollout.status === 'pausing' || rollout.status === 'aborting')) {
-    return { ...noop(state), rollout: snapshot, answer: { outcome: 'ready' } };
+  const owner = rollout.executions.at(-1);
+  const successor = isActive(rollout) && owner !== undefined;
+  if (successor) {
+    if (owner === executionId) return { ...noop(state), rollout: snapshot, answer: { outcome: 'ready' } };
+    if (startedBy !== owner) throw new DomainError('RolloutConflict', `rollout ${rollout.id} is already run by execution ${owner}`, { execution: owner });
   }
-  if (rollout.status === 'succeeded') throw new DomainError('RolloutConflict', `rollout ${rollout.id} has already succeeded`);
-  const failed = allNodes(snapshot).filter((n) => n.outcome === 'failed').map((n) => n.server);
-  if (failed.length > 0) {
-    throw new DomainError('RolloutConflict', `server ${failed.join(', ')} failed: retry or skip it before resuming`, { servers: failed });
+  const nodes = new Map(snapshot.nodes);
+  for (const node of allNodes(snapshot)) {
+    if (!finished(node) && !state.servers.has(node.server)) nodes.set(node.server, { ...node, outcome: 'skipped', reason: 'removed from the cluster' });
+    else if (node.outcome === 'stopped') nodes.set(node.server, { ...node, outcome: 'pending' });
   }
   const active = lockedBy(state);
-  if (active !== undefined && active !== rollout.id) {
-    throw new DomainError('RolloutConflict', `rollout ${active} is already in progress on cluster ${state.cluster.id}`, { rollout: active });
+  // A successor carries on mid-flight: the checks of a start or a resume are not its to make again.
+  if (!successor) {
+    if (rollout.status === 'succeeded') throw new DomainError('RolloutConflict', `rollout ${rollout.id} has already succeeded`);
+    const failed = allNodes(snapshot).filter((n) => n.outcome === 'failed').map((n) => n.server);
+    if (failed.length > 0) {
+      throw new DomainError('RolloutConflict', `server ${failed.join(', ')} failed: retry or skip it before resuming`, { servers: failed });
+    }
+    if (active !== undefined && active !== rollout.id) {
+      throw new DomainError('RolloutConflict', `rollout ${active} is already in progress on cluster ${state.cluster.id}`, { rollout: active });
+    }
+    const pendingNames = allNodes({ ...snapshot, nodes }).filter((n) => !finished(n)).map((n) => n.server);
+    checkTargets(state, pendingNames, rollout.id, now);
+    checkBudgetAllowsOne(state, pendingNames, rollout.id, now);
   }
-  const pendingNames = allNodes(snapshot).filter((n) => !finished(n)).map((n) => n.server);
-  for (const name of pendingNames) requireServer(state, name);
-  checkTargets(state, pendingNames, rollout.id, now);
-  checkBudgetAllowsOne(state, pendingNames, rollout.id, now);
 
-  // The first execution runs it; a successor continues it ("continue as new"); after a pause, failure or abort it resumes.
-  const action = rollout.status !== 'running' ? 'resume-rollout' : rollout.executions.length > 0 ? 'continue-rollout' : 'run-rollout';
-  const nodes = new Map(snapshot.nodes);
-  for (const node of nodes.values()) {
-    if (node.outcome === 'stopped') nodes.set(node.server, { ...node, outcome: 'pending' });
-  }
+  // The first execution runs it; a successor continues it (a pause or abort asked meanwhile stays asked);
+  // after a pause, failure or abort it resumes.
+  const action = successor ? 'continue-rollout' : rollout.status !== 'running' ? 'resume-rollout' : 'run-rollout';
   const { failure: _f, stoppedNodes: _s, ...kept } = rollout;
   const nextSnapshot: RolloutSnapshot = {
     ...snapshot,
     nodes,
-    rollout: { ...kept, status: 'running', executions: [...rollout.executions, executionId], batchesThisExecution: 0, updatedAt: now },
+    rollout: { ...kept, status: successor ? rollout.status : 'running', executions: [...rollout.executions, executionId], batchesThisExecution: 0, updatedAt: now },
   };
   const next = active === undefined ? withCluster(state, { ...state.cluster, rollout: rollout.id }) : state;
   return {
@@ -300,6 +328,11 @@ export function preflight(state: ClusterState, snapshot: RolloutSnapshot, execut
     events: [rolloutEvent(action, nextSnapshot, { execution: executionId })],
     answer: { outcome: 'ready' },
   };
+}
+
+/** A task of an execution that no longer runs the rollout (it was stopped, or another took over) stops. */
+export function requireOwner(snapshot: RolloutSnapshot, executionId: string): void {
+  if (snapshot.rollout.executions.at(-1) !== executionId) throw new RolloutStopped(snapshot.rollout.id, `execution ${executionId} no longer runs rollout ${snapshot.rollout.id}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -406,12 +439,17 @@ export function finishRollout(state: ClusterState, snapshot: RolloutSnapshot, ac
   // A repeat (a retry) of a finish already written: nothing to do.
   if (snapshot.rollout.status === 'succeeded') return { ...noop(state), rollout: snapshot, answer: { outcome: 'succeeded' } };
   requireRunning(snapshot);
-  // A skipped server is the operator's now: it does not hold the rollout back.
-  const unhealthy = allNodes(snapshot).filter((n) => n.outcome !== 'skipped').map((n) => n.server).filter((n) => {
+  const nodes = allNodes(snapshot);
+  const unfinished = nodes.filter((n) => !finished(n)).map((n) => n.server);
+  if (unfinished.length > 0) throw new StepFailed('resume-automation', `not every server is upgraded: ${unfinished.join(', ')}`);
+  // A skipped server is the operator's now: it does not hold the rollout back. Every other one must still be
+  // at the version and healthy (a server removed from the cluster since it was verified is gone, not unhealthy).
+  const { targetVersion } = snapshot.rollout.input;
+  const unhealthy = nodes.filter((n) => n.outcome !== 'skipped').map((n) => n.server).filter((n) => {
     const view = viewOf(state, n, now);
-    return view && (view.server.health !== 'running' || view.stale);
+    return view && (view.server.health !== 'running' || view.stale || view.server.version !== targetVersion);
   });
-  if (unhealthy.length > 0) throw new StepFailed('resume-automation', `not every server is healthy: ${unhealthy.join(', ')}`);
+  if (unhealthy.length > 0) throw new StepFailed('resume-automation', `not every server is healthy at ${targetVersion}: ${unhealthy.join(', ')}`);
   const released = releaseAutomation(state, snapshot.rollout.id, actor, now);
   const { rollout: _lock, ...cluster } = released.next.cluster;
   const next = withRollout(snapshot, { status: 'succeeded' }, now);
@@ -526,6 +564,10 @@ export function beginNode(state: ClusterState, snapshot: RolloutSnapshot, server
   requireRunning(snapshot);
   const node = requireNode(snapshot, server);
   if (finished(node)) return { ...noop(state), rollout: snapshot, answer: { outcome: 'done' } };
+  if (!state.servers.has(server)) {
+    const skipped = withNode(snapshot, { ...node, outcome: 'skipped', reason: 'removed from the cluster' });
+    return { ...noop(state), rollout: skipped, events: [rolloutEvent('skip-server', skipped, { server, reason: 'removed from the cluster' })], answer: { outcome: 'done' } };
+  }
   const role = requireServer(state, server).role;
   const next = node.outcome === 'in-progress' ? snapshot : withNode(snapshot, { ...node, outcome: 'in-progress' });
   return { ...noop(state), rollout: next, answer: { outcome: role === 'primary' ? 'primary' : 'replica' } };
@@ -634,7 +676,10 @@ export function checkVerified(state: ClusterState, snapshot: RolloutSnapshot, se
     return { ...noop(state), rollout: node.stableSince === undefined ? entered : withNode(entered, rest), answer: { outcome: 'waiting' } };
   }
   const since = node.stableSince ?? now;
-  if (now - since >= verify.stableForSeconds * SECOND) return { ...noop(state), rollout: entered, answer: { outcome: 'verified' } };
+  if (now - since >= verify.stableForSeconds * SECOND) {
+    const verified = node.verifiedAt === undefined ? withNode(entered, { ...node, verifiedAt: now }) : entered;
+    return { ...noop(state), rollout: verified, answer: { outcome: 'verified' } };
+  }
   return { ...noop(state), rollout: node.stableSince === undefined ? withNode(entered, { ...node, stableSince: now }) : entered, answer: { outcome: 'waiting' } };
 }
 
@@ -644,6 +689,11 @@ export function clearNode(state: ClusterState, snapshot: RolloutSnapshot, server
   const node = requireNode(snapshot, server);
   if (node.outcome === 'upgraded') return { ...noop(state), rollout: snapshot, answer: { outcome: 'cleared' } };
   const s = requireServer(state, server);
+  const { targetVersion } = snapshot.rollout.input;
+  if (node.step !== 'verify' || node.verifiedAt === undefined) throw new StepFailed('clear', `server ${server} has not passed Verify`);
+  if (s.version !== targetVersion || s.health !== 'running') {
+    throw new StepFailed('clear', `server ${server} reports ${s.version ?? 'no version'} (${s.health}), not ${targetVersion}: it stays in maintenance`);
+  }
   const cleared = Object.hasOwn(s.claims, rolloutHolder(snapshot.rollout.id))
     ? clearServerClaim(state, server, { holder: rolloutHolder(snapshot.rollout.id), override: false }, actor, now)
     : noop(state);
@@ -719,16 +769,19 @@ export function skipNode(state: ClusterState, snapshot: RolloutSnapshot, server:
   if (node.outcome === 'skipped') return { ...noop(state), rollout: snapshot, answer: { outcome: 'skipped' } };
   if (finished(node)) throw new DomainError('RolloutConflict', `server ${server} is already ${node.outcome}`);
   const holder = rolloutHolder(snapshot.rollout.id);
-  const s = requireServer(state, server);
+  // A server removed from the cluster meanwhile has nothing to hand over.
+  const s = state.servers.get(server);
   let cluster = state;
   const events = [];
-  if (Object.hasOwn(s.claims, holder)) {
+  if (s && Object.hasOwn(s.claims, holder)) {
     const { [holder]: held, ...others } = s.claims;
     const manual: Claim = { ...held!, actor: actor.user, reason: `skipped from rollout ${snapshot.rollout.id}`, since: now };
     cluster = withServer(state, { ...s, claims: { ...others, manual: others.manual ?? manual } });
     events.push(event('update-maintenance', { kind: 'server', name: server }, state, cluster, { reason: manual.reason }));
   }
+  // An aborted rollout's pause of automation ends with its last held server.
+  const released = releaseOrphanedRolloutPauses(cluster, actor, now);
   const failure = snapshot.rollout.failure?.server === server ? { failure: undefined } : {};
   const next = withNode(withRollout(snapshot, failure, now), { ...node, outcome: 'skipped' });
-  return { next: cluster, events: [...events, rolloutEvent('skip-server', next, { server })], rollout: next, answer: { outcome: 'skipped' } };
+  return { next: released.next, events: [...events, ...released.events, rolloutEvent('skip-server', next, { server })], rollout: next, answer: { outcome: 'skipped' } };
 }

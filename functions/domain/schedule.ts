@@ -18,6 +18,12 @@ export type Schedule =
 
 const MINUTE = 60_000;
 export const MAX_WINDOW_MS = 24 * 3600 * 1000;
+/**
+ * The longest `rate(...)` a new window takes: a year. Scheduler documents no upper bound (its value is "a positive
+ * integer"); a year is the longest rate in common use (`rate(365 days)`), anything rarer is a cron with a year or an
+ * `at()`, and every start computed from it stays a valid Date (1000 periods past a startDate in year 9999).
+ */
+export const MAX_RATE_MS = 365 * 1440 * MINUTE;
 
 export function checkTimezone(zone: string): string {
   if (!isTimeZone(zone)) throw invalid(`timezone: ${zone} is not an IANA time zone (e.g. Europe/Berlin, UTC)`);
@@ -128,12 +134,13 @@ export function compileSchedule(expression: string, timezone: string, startDate?
 }
 
 /**
- * Parses and checks a new schedule expression: `startDate` (ISO 8601) is required by `rate(...)`; `at(...)` must
- * be in the future, and a cron must fire again after `now`.
+ * Parses and checks a new schedule expression: `startDate` (ISO 8601) is required by `rate(...)`, whose period is
+ * at most a year; `at(...)` must be in the future, and a cron must fire again after `now`.
  */
 export function parseSchedule(expression: string, timezone: string, now: number, startDate?: string): Schedule {
   const schedule = compileSchedule(expression, timezone, startDate);
   if (schedule.kind === 'at' && schedule.at <= now) throw invalid(`schedule: ${expression.trim()} is in the past`);
+  if (schedule.kind === 'rate' && !(schedule.everyMs <= MAX_RATE_MS)) throw invalid(`schedule: ${expression.trim()} is too long: at most 365 days (8760 hours, 525600 minutes)`);
   if (schedule.kind === 'cron') {
     let next: number[] = [];
     try {

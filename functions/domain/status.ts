@@ -31,18 +31,21 @@ export function applyReport(server: Server, report: StatusReport, now: number): 
 /**
  * What the stored server must still look like for a report to be routine, so that the store can write it with
  * one conditional update and no read. State strings depend on connections and open transactions only through
- * "more than zero", so the report is routine while those signs, health, role and version stay as they are.
+ * "more than zero", so the report is routine while those signs, health, role and version stay as they are, and
+ * while the server is fresh (`electable` needs a report within `staleAfterSeconds`).
  */
 export interface RoutineCondition {
   health: StatusReport['health'];
+  /** The stored server reported at or after this instant: it is not stale (a stale server made fresh is news). */
+  reportedSince: number;
   role?: ServerRole;
   version?: string;
   connectionsPositive?: boolean;
   openTransactionsPositive?: boolean;
 }
 
-export function routineCondition(report: StatusReport): RoutineCondition {
-  const c: RoutineCondition = { health: report.health };
+export function routineCondition(report: StatusReport, now: number, staleAfterMs: number): RoutineCondition {
+  const c: RoutineCondition = { health: report.health, reportedSince: now - staleAfterMs };
   if (report.role !== undefined) c.role = report.role;
   if (report.version !== undefined) c.version = report.version;
   if (report.connections !== undefined) c.connectionsPositive = report.connections > 0;
@@ -62,7 +65,8 @@ export function reportStatus(state: ClusterState, name: string, report: StatusRe
     before.server.version !== after.server.version ||
     before.state !== after.state ||
     before.routable !== after.routable ||
-    before.electable !== after.electable;
+    before.electable !== after.electable ||
+    before.stale !== after.stale;
   const events = routingRelevant
     ? [event('status', { kind: 'server', name }, state, next, before.state !== after.state ? { reason: `${before.state || 'no report'} → ${after.state}` } : {})]
     : [];

@@ -4,10 +4,13 @@
  * Each change is its own audit event.
  */
 import { isStale } from './derive.js';
-import type { Claim, Claims, ClusterState, Server, Target } from './model.js';
+import { releaseOrphanedRolloutPauses } from './maintenance.js';
+import type { Actor, Claim, Claims, ClusterState, Server, Target } from './model.js';
 import { event, withCluster, withDc, withoutHolders, withServer, type Outcome } from './outcome.js';
 
 type Step = (state: ClusterState) => ClusterState;
+
+const SWEEPER: Actor = { user: 'sweeper', isAdmin: false, source: 'sweeper', requestId: 'sweep' };
 
 const expired = (c: Claim, now: number) => c.until !== undefined && now >= c.until;
 const pastForceDeadline = (c: Claim, now: number) =>
@@ -70,5 +73,6 @@ export function sweep(state: ClusterState, now: number, maxChanges = 40): Outcom
     next = apply(next);
     return event(action, target, before, next);
   });
-  return { next, events };
+  const released = releaseOrphanedRolloutPauses(next, SWEEPER, now);
+  return { next: released.next, events: [...events, ...released.events] };
 }

@@ -33,6 +33,8 @@ export interface MaintenanceWindow {
   rolloutId?: string;
   /** The scheduled time of an occurrence to skip. */
   skip?: number;
+  /** The occurrence that has started and not yet ended: only its own end ends it. */
+  open?: { occurrence: number; until: number };
   actor: string;
   createdAt: number;
   updatedAt: number;
@@ -51,9 +53,19 @@ export function windowEvent(action: string, window: MaintenanceWindow, after: Re
   return { action, target: windowTarget(window.id), before: null, after: { name: window.name, action: window.action, ...after }, ...(reason !== undefined && { reason }) };
 }
 
-/** Targets must exist when the window is created or edited. */
-export function checkTargets(state: ClusterState, window: Pick<MaintenanceWindow, 'action' | 'targets'>): void {
-  const servers = window.targets.servers.filter((s) => !state.servers.has(s));
+/**
+ * A start or an end writes each target and its event in one transaction (at most 100 items): a dc target
+ * covers all its servers in one item.
+ */
+export const MAX_WINDOW_TARGETS = 40;
+
+/** Targets (and a rollout window's servers) must exist when the window is created or edited. */
+export function checkTargets(state: ClusterState, window: Pick<MaintenanceWindow, 'action' | 'targets' | 'rollout'>): void {
+  const count = window.targets.servers.length + window.targets.dcs.length;
+  if (count > MAX_WINDOW_TARGETS) {
+    throw invalid(`targets: a window names at most ${MAX_WINDOW_TARGETS} servers and dcs together, not ${count}: name their dcs instead`, { limit: MAX_WINDOW_TARGETS });
+  }
+  const servers = [...window.targets.servers, ...(window.rollout?.servers ?? [])].filter((s) => !state.servers.has(s));
   const dcs = window.targets.dcs.filter((dc) => !state.dcs.has(dc) && ![...state.servers.values()].some((s) => s.dc === dc));
   if (servers.length + dcs.length > 0) {
     throw invalid(`targets: ${[...servers.map((s) => `server ${s}`), ...dcs.map((d) => `dc ${d}`)].join(', ')} not found in cluster ${state.cluster.id}`, { servers, dcs });
@@ -65,7 +77,8 @@ export function checkTargets(state: ClusterState, window: Pick<MaintenanceWindow
 
 export function saveWindow(state: ClusterState, existing: MaintenanceWindow | undefined, window: MaintenanceWindow): WindowOutcome {
   checkTargets(state, window);
-  const next = { ...window, ...(existing && { createdAt: existing.createdAt, version: existing.version, ...(existing.rolloutId && { rolloutId: existing.rolloutId }) }) };
+  const kept = existing && { createdAt: existing.createdAt, version: existing.version, ...(existing.rolloutId && { rolloutId: existing.rolloutId }), ...(existing.open && { open: existing.open }) };
+  const next = { ...window, ...kept };
   return { next: state, window: next, events: [windowEvent(existing ? 'update-window' : 'create-window', next, { schedule: next.schedule, timezone: next.timezone, duration: next.duration, enabled: next.enabled })] };
 }
 
@@ -93,9 +106,10 @@ export function startWindow(state: ClusterState, window: MaintenanceWindow, sche
   const at = { occurrence: new Date(scheduledTime).toISOString(), until: new Date(until).toISOString() };
   const reason = window.reason ?? `window ${window.name}`;
   if (until <= now) return { ...noop(state), window, events: [] };
+  const opened = { ...window, open: { occurrence: scheduledTime, until } };
   if (window.action === 'cluster-maintenance') {
     const outcome = setClusterClaim(state, { holder: windowHolder(window.id), reason, until }, actor, now);
-    return { ...outcome, window, events: [...outcome.events, windowEvent('window-start', window, at)] };
+    return { ...outcome, window: opened, events: [...outcome.events, windowEvent('window-start', window, at)] };
   }
   const claim = { holder: windowHolder(window.id), mode: 'maintenance' as const, force: false, reason, until, drainTimeoutSeconds: DEFAULT_DRAIN_TIMEOUT_SECONDS, onDeadline: 'force' as const, override: false, dryRun: false };
   let next = state;
@@ -115,11 +129,16 @@ export function startWindow(state: ClusterState, window: MaintenanceWindow, sche
     if (!(error instanceof DomainError) || (error.code !== 'BudgetExceeded' && error.code !== 'NotFound')) throw error;
     return { ...noop(state), window, events: [windowEvent('window-blocked', window, { ...at, ...(error.details && { details: error.details }) }, error.message)] };
   }
-  return { next, window, events: [...events, windowEvent('window-start', window, at)] };
+  return { next, window: opened, events: [...events, windowEvent('window-start', window, at)] };
 }
 
-/** The end: only this window's claims go; anyone else's stay. */
+/**
+ * The end of the occurrence that started at `scheduledTime`: only this window's claims go (anyone else's stay),
+ * and only if that occurrence is the one open — a late end of an earlier occurrence leaves the next one alone.
+ */
 export function endWindow(state: ClusterState, window: MaintenanceWindow, scheduledTime: number, actor: Actor, now: number): WindowOutcome {
+  if (window.open && window.open.occurrence !== scheduledTime) return { ...noop(state), window, events: [] };
+  const { open: _ended, ...closed } = window;
   const holder = windowHolder(window.id);
   const clear = { holder, override: false };
   let next = state;
@@ -132,8 +151,8 @@ export function endWindow(state: ClusterState, window: MaintenanceWindow, schedu
   for (const dc of next.dcs.values()) if (Object.hasOwn(dc.claims, holder)) apply(clearDcClaim(next, dc.name, clear, actor, now));
   for (const server of next.servers.values()) if (Object.hasOwn(server.claims, holder)) apply(clearServerClaim(next, server.name, clear, actor, now));
   // An occurrence that never started (skipped, blocked, disabled) has nothing to end: no run to record.
-  if (events.length === 0) return { ...noop(state), window, events: [] };
-  return { next, window, events: [...events, windowEvent('window-end', window, { occurrence: new Date(scheduledTime).toISOString() })] };
+  if (events.length === 0 && !window.open) return { ...noop(state), window, events: [] };
+  return { next, window: closed, events: [...events, windowEvent('window-end', window, { occurrence: new Date(scheduledTime).toISOString() })] };
 }
 
 export function requireWindow(window: MaintenanceWindow | undefined, id: string): MaintenanceWindow {

@@ -6,7 +6,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
 import type { Store, TokenRecord } from '../store/store.js';
-import { ROLES, type Role, type RouteRole } from './routes.js';
+import type { Role, RouteRole } from './routes.js';
 
 export const TOKEN_CACHE_MS = 30_000;
 const CACHE_LIMIT = 10_000;
@@ -101,4 +101,18 @@ export function authorize(principal: Principal, required: RouteRole, cluster: st
   }
 }
 
-export const isRole = (value: unknown): value is Role => (ROLES as readonly unknown[]).includes(value);
+/** Whether clusters lie within the principal's scope (an unscoped principal's scope is every cluster). */
+export function withinScope(principal: Principal, clusters: readonly string[] | undefined): boolean {
+  if (!principal.clusters) return true;
+  return clusters !== undefined && clusters.every((c) => principal.clusters!.includes(c));
+}
+
+/** A token may only hand on what it holds: a role no higher than its own, clusters within its own. */
+export function checkDelegation(principal: Principal, role: Role, clusters: readonly string[] | undefined): void {
+  if (!roleAllows(principal.role, role)) {
+    throw new DomainError('Forbidden', `${principal.user} (${principal.role}) may not create a token with the ${role} role`);
+  }
+  if (!withinScope(principal, clusters)) {
+    throw new DomainError('Forbidden', `${principal.user} is limited to clusters ${principal.clusters!.join(', ')}: a token it creates must be too`);
+  }
+}

@@ -13,7 +13,7 @@ import type { WindowScheduler } from '../windows/scheduler.js';
 import type { Store } from '../store/store.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
 import { errorBody, STATUS, toDomainError } from './errors.js';
-import { findRoute, matchRoute, routeKey, type Family, type Route } from './routes.js';
+import { findRoute, matchRoute, routeKey, type Family, type Method, type Route } from './routes.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -126,12 +126,36 @@ function log(level: 'error' | 'warn', message: string, fields: Record<string, un
 }
 
 /**
- * The route API Gateway matched, or, for its `$default` route (paths it cannot route itself, such as maxctrl's
- * `GET /v1/` with its trailing slash), the one the route table matches.
+ * The family of the routes that match `path` (with other methods than the request's): it answers the wrong
+ * method, in its own format. `%` is escaped: only the routes' patterns count here, not whether parameters decode.
  */
-function resolveRoute(event: APIGatewayProxyEventV2): { route?: Route; pathParameters?: Record<string, string | undefined> } {
+export function familyOfPath(path: string, allowed: readonly Method[]): Family {
+  const match = matchRoute(allowed[0] ?? '', path.replaceAll('%', '%25'));
+  if (match.kind !== 'found') throw new Error(`no route matches ${path}`);
+  return match.route.family;
+}
+
+/** A method the path's routes do not take: 405 with Allow, in the format of the family the path belongs to. */
+function methodNotAllowed(format: ErrorFormat, method: string, allowed: readonly Method[]): ApiResponse {
+  const res = format(new DomainError('MethodNotAllowed', `${method} is not allowed here`), {});
+  return { ...res, headers: { ...res.headers, allow: allowed.join(', ') } };
+}
+
+interface Resolved {
+  route?: Route;
+  pathParameters?: Record<string, string | undefined>;
+  /** A `$default` request for a path whose routes take other methods. */
+  wrongMethod?: { family: Family; allowed: Method[] };
+}
+
+/**
+ * The route API Gateway matched, or, for its `$default` route (paths it cannot route itself, such as maxctrl's
+ * `GET /v1/` with its trailing slash, and wrong methods), the one the route table matches.
+ */
+function resolveRoute(event: APIGatewayProxyEventV2): Resolved {
   if (event.routeKey !== '$default') return { route: findRoute(event.routeKey), pathParameters: event.pathParameters };
   const match = matchRoute(event.requestContext.http.method, event.rawPath);
+  if (match.kind === 'wrong-method') return { wrongMethod: { family: familyOfPath(event.rawPath, match.allowed), allowed: match.allowed } };
   return match.kind === 'found' ? { route: match.route, pathParameters: match.pathParameters } : {};
 }
 
@@ -139,6 +163,11 @@ export interface FamilyOptions {
   errors?: ErrorFormat;
   /** Where a route's cluster comes from when it is not the `{c}` path parameter (compat families). */
   clusterOf?: (req: ApiRequest) => string | undefined;
+  /**
+   * Other families' formats (native JSON otherwise) for the function of the `$default` route, which also gets
+   * wrong methods on their paths.
+   */
+  otherErrors?: Partial<Record<Family, ErrorFormat>>;
 }
 
 /** The Lambda handler of one route family. `deps` is called once, lazily: module-scope clients. */
@@ -149,7 +178,11 @@ export function familyHandler(family: Family, operations: Operations, deps: () =
     const requestId = event.requestContext?.requestId ?? 'local';
     const req: Partial<ApiRequest> & { requestId: string } = { requestId };
     try {
-      const { route, pathParameters } = resolveRoute(event);
+      const { route, pathParameters, wrongMethod } = resolveRoute(event);
+      if (wrongMethod) {
+        const owner = wrongMethod.family === family ? format : (options.otherErrors?.[wrongMethod.family] ?? nativeErrors);
+        return toResult(methodNotAllowed(owner, event.requestContext.http.method, wrongMethod.allowed), requestId);
+      }
       const operation = route && operations[routeKey(route)];
       if (!route || route.family !== family || !operation) throw new DomainError('NotFound', `no route for ${event.requestContext?.http?.method} ${event.rawPath}`);
       req.route = route;

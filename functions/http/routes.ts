@@ -26,7 +26,7 @@ export type CompatFamily = (typeof COMPAT_FAMILIES)[number];
 export const isCompat = (family: Family): family is CompatFamily => (COMPAT_FAMILIES as readonly Family[]).includes(family);
 
 /** `ANY` catches the other methods of a path (API Gateway prefers a route with the exact method). */
-export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE' | 'ANY';
+export type Method = 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE' | 'ANY';
 
 export interface Route {
   method: Method;
@@ -63,6 +63,7 @@ export const ROUTES: readonly Route[] = [
   route('GET', `${C}/servers`, 'viewer', 'clusters'),
   route('GET', `${C}/servers/{s}`, 'viewer', 'clusters'),
   route('PUT', `${C}/servers/{s}`, 'admin', 'clusters'),
+  route('PATCH', `${C}/servers/{s}`, 'admin', 'clusters'),
   route('DELETE', `${C}/servers/{s}`, 'admin', 'clusters'),
 
   route('PUT', `${C}/servers/{s}/maintenance`, 'operator', 'maintenance'),

@@ -11,7 +11,7 @@ import { checkAllowed, type UpgradeAllowlist } from './allowlist.js';
 export { allowlistFromEnv, checkAllowed, type UpgradeAllowlist } from './allowlist.js';
 export { newTimeId } from './ids.js';
 
-const seconds = (max: number) => z.number().check(z.int(), z.minimum(0), z.maximum(max));
+const seconds = (max: number) => z.storableNumber(z.int(), z.minimum(0), z.maximum(max));
 
 const upgrade = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('wait-for-report'), timeoutSeconds: z.optional(seconds(7 * 86400)) }),
@@ -23,14 +23,15 @@ export const rolloutBody = z.strictObject({
   cluster: z.optional(z.string().check(z.regex(CLUSTER_ID))),
   targetVersion: z.string().check(z.minLength(1), z.maxLength(64)),
   servers: z.optional(z.array(z.string().check(z.regex(SERVER_NAME))).check(z.minLength(1), z.maxLength(MAX_SERVERS_PER_CLUSTER))),
-  batchSize: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(MAX_BATCH_SIZE))),
+  batchSize: z.optional(z.storableNumber(z.int(), z.minimum(1), z.maximum(MAX_BATCH_SIZE))),
   order: z.optional(z.array(z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/))).check(z.maxLength(16))),
   drainTimeoutSeconds: z.optional(seconds(86400)),
   onDrainTimeout: z.optional(z.enum(['force', 'fail'])),
   upgrade: z.optional(upgrade),
   verify: z.optional(z.strictObject({
     stableForSeconds: z.optional(seconds(86400)),
-    maxReplicationLagSeconds: z.optional(z.number().check(z.minimum(0), z.maximum(86400))),
+    // Fractions kept (a lag below a second); storable: 1e-200 underflows DynamoDB (a 400, not a 500).
+    maxReplicationLagSeconds: z.optional(z.storableNumber(z.minimum(0), z.maximum(86400))),
     timeoutSeconds: z.optional(seconds(86400)),
   })),
   pauseAfterFirstBatch: z.optional(z.boolean()),

@@ -53,9 +53,11 @@ type Decide<A> = (state: ClusterState, snapshot: R.RolloutSnapshot, actor: Actor
 async function step<A extends TaskOutput>(deps: TaskDeps, state: Record<string, unknown>, execution: string, nodes: 'all' | string[], decide: Decide<A>, readFirst = false): Promise<A> {
   const { cluster, rolloutId } = rolloutRef.parse(state);
   const actor = actorFor(rolloutId, execution);
+  const owner = runningExecution(state, execution);
   const decideOn = (current: ClusterState | undefined, snapshot: R.RolloutSnapshot | undefined) => {
     if (!current) throw notFound(`cluster ${cluster}`);
     if (!snapshot) throw notFound(`rollout ${rolloutId}`);
+    R.requireOwner(snapshot, owner);
     return decide(current, snapshot, actor, deps.now());
   };
   if (readFirst) {
@@ -65,6 +67,14 @@ async function step<A extends TaskOutput>(deps: TaskDeps, state: Record<string, 
   }
   const result = await deps.store.mutate(cluster, decideOn, { actor, rollout: { id: rolloutId, nodes }, result: (outcome) => (outcome as R.RolloutOutcome<A>).answer });
   return result.result;
+}
+
+/** The node machine's executions carry the rollout execution that started them; that one must still run the rollout. */
+const STARTED_BY = 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID';
+function runningExecution(state: Record<string, unknown>, execution: string): string {
+  if (state.server === undefined) return execution;
+  if (typeof state[STARTED_BY] !== 'string') throw new DomainError('InvalidInput', `a node task needs ${STARTED_BY}`);
+  return state[STARTED_BY];
 }
 
 const serverOf = (state: Record<string, unknown>) => {
@@ -95,23 +105,35 @@ const nodeTask = <A extends TaskOutput>(decide: (s: ClusterState, r: R.RolloutSn
 const checkTask = <A extends TaskOutput>(decide: (s: ClusterState, r: R.RolloutSnapshot, server: string, actor: Actor, now: number) => R.RolloutOutcome<A>) => nodeTask(decide, true);
 
 export const TASKS: Record<LambdaTask, Handler> = {
-  /** A new execution: the API's rollout (ids), or the full input from the Step Functions console. */
+  /**
+   * A new execution claims its rollout: the API's (ids), or one it creates from the full input given in the Step
+   * Functions console (created and claimed in one transaction; a retry finds it by its execution).
+   */
   async preflight(state, execution, deps) {
+    const startedBy = typeof state[STARTED_BY] === 'string' ? state[STARTED_BY] : undefined;
     let ref = rolloutRef.safeParse(state).data;
+    let create: R.RolloutInput | undefined;
     if (!ref) {
       const { cluster, input } = parseRolloutInput(state, deps.allow);
       if (!cluster) throw new DomainError('InvalidInput', 'input: cluster is required');
-      ref = { cluster, rolloutId: newTimeId(deps.now()) };
-      const consoleActor: Actor = { user: execution, isAdmin: false, source: 'workflow', requestId: execution };
-      const rolloutId = ref.rolloutId;
-      await deps.store.mutate(cluster, (current, snapshot) => {
-        if (!current) throw notFound(`cluster ${cluster}`);
-        if (snapshot) return { next: current, events: [], rollout: snapshot };
-        return R.createRollout(current, rolloutId, input, consoleActor, deps.now());
-      }, { actor: consoleActor, rollout: { id: rolloutId, nodes: [] }, result: () => null });
+      const mine = (await deps.store.listRollouts(cluster, { limit: 10 })).rollouts.find((r) => r.executions.includes(execution));
+      ref = { cluster, rolloutId: mine?.id ?? newTimeId(deps.now()) };
+      if (!mine) create = input;
     }
-    await step(deps, ref, execution, 'all', (s, r, actor, now) => R.preflight(s, r, execution, actor, now));
-    return { outcome: 'ready', ...ref };
+    const { cluster, rolloutId } = ref;
+    // A rollout started from the console is the execution's own: it is its actor.
+    const actor = create ? { ...actorFor(rolloutId, execution), user: execution } : actorFor(rolloutId, execution);
+    // Preflight is where an execution claims the rollout: there is no owner to check yet.
+    await deps.store.mutate(cluster, (current, snapshot) => {
+      if (!current) throw notFound(`cluster ${cluster}`);
+      if (create) {
+        if (snapshot) throw new DomainError('Conflict', `rollout ${rolloutId} exists already`);
+        return R.createAndClaim(current, rolloutId, create, execution, actor, deps.now());
+      }
+      if (!snapshot) throw notFound(`rollout ${rolloutId}`);
+      return R.preflight(current, snapshot, execution, actor, deps.now(), startedBy);
+    }, { actor, rollout: { id: rolloutId, nodes: 'all' }, result: () => null });
+    return { outcome: 'ready', cluster, rolloutId };
   },
   pauseAutomation: (state, execution, deps) => step(deps, state, execution, [], R.pauseAutomation),
   plan: (state, execution, deps) => step(deps, state, execution, 'all', (s, r, _a, now) => R.plan(s, r, now)),
@@ -119,7 +141,7 @@ export const TASKS: Record<LambdaTask, Handler> = {
     const answer = await step(deps, state, execution, 'all', (s, r, _a, now) => R.nextBatch(s, r, now));
     return { servers: [], ...answer };
   },
-  finishRollout: (state, execution, deps) => step(deps, state, execution, [], R.finishRollout),
+  finishRollout: (state, execution, deps) => step(deps, state, execution, 'all', R.finishRollout),
   pauseRollout: (state, execution, deps) => step(deps, state, execution, 'all', R.pauseRollout),
   abortRollout: (state, execution, deps) => step(deps, state, execution, 'all', R.abortRollout),
   failRollout: (state, execution, deps) => {

@@ -17,7 +17,7 @@ import {
   type QueryCommandInput,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { transitionTimes } from '../domain/derive.js';
+import { staleness, transitionTimes, type Staleness } from '../domain/derive.js';
 import { DomainError, invalid } from '../domain/errors.js';
 import type { AuditEvent, Cluster, ClusterState, Datacenter, Server } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
@@ -34,7 +34,7 @@ type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[numb
 export const MAX_ATTEMPTS = 12;
 
 const strip = <T>(item: Item): T => {
-  const { [K.PK]: _pk, [K.SK]: _sk, kind: _kind, transitions: _t, ...rest } = item;
+  const { [K.PK]: _pk, [K.SK]: _sk, kind: _kind, transitions: _t, staleness: _s, ...rest } = item;
   return rest as T;
 };
 
@@ -75,10 +75,30 @@ export class DynamoStore implements Store {
   }
 
   async readClusterHeader(id: string): Promise<ClusterHeader | undefined> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { [K.PK]: K.clusterPk(id), [K.SK]: K.CLUSTER_SK }, ConsistentRead: true, ProjectionExpression: 'kind, revision, transitions, rollout' }));
-    return Item?.kind === 'cluster'
-      ? { revision: Item.revision as number, transitions: (Item.transitions as number[] | undefined) ?? [], ...(Item.rollout !== undefined && { rollout: Item.rollout as string }) }
-      : undefined;
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { [K.PK]: K.clusterPk(id), [K.SK]: K.CLUSTER_SK }, ConsistentRead: true, ProjectionExpression: 'kind, revision, staleAfterSeconds, transitions, staleness, rollout' }));
+    if (Item?.kind !== 'cluster') return undefined;
+    return {
+      revision: Item.revision as number,
+      staleAfterSeconds: Item.staleAfterSeconds as number,
+      transitions: (Item.transitions as number[] | undefined) ?? [],
+      ...(Item.staleness !== undefined && { staleness: Item.staleness as Staleness }),
+      ...(Item.rollout !== undefined && { rollout: Item.rollout as string }),
+    };
+  }
+
+  async writeStaleness(id: string, revision: number, found: Staleness): Promise<void> {
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.table,
+        Key: { [K.PK]: K.clusterPk(id), [K.SK]: K.CLUSTER_SK },
+        UpdateExpression: 'SET #s = :s',
+        ConditionExpression: '#rev = :rev',
+        ExpressionAttributeNames: { '#s': 'staleness', '#rev': 'revision' },
+        ExpressionAttributeValues: { ':s': found, ':rev': revision },
+      }));
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   async listClusters(): Promise<Cluster[]> {
@@ -145,7 +165,8 @@ export class DynamoStore implements Store {
     const names: Record<string, string> = { '#health': 'health', '#reportedAt': 'reportedAt', '#sk': K.SK };
     const values: Record<string, unknown> = { ':health': report.health, ':now': now };
     const sets = ['#health = :health', '#reportedAt = :now'];
-    const conditions = ['attribute_exists(#sk)', '#health = :health'];
+    const conditions = ['attribute_exists(#sk)', '#health = :health', '#reportedAt >= :reportedSince'];
+    values[':reportedSince'] = condition.reportedSince;
     for (const key of ['role', 'connections', 'openTransactions', 'version', 'replicationLagSeconds'] as const) {
       if (report[key] === undefined) continue;
       names[`#${key}`] = key;
@@ -235,20 +256,45 @@ export class DynamoStore implements Store {
   }
 
   async listTokens(): Promise<TokenRecord[]> {
-    const items = await this.queryAll({ TableName: this.table, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': K.PK }, ExpressionAttributeValues: { ':pk': K.TOKENS_PK } });
+    const items = await this.queryAll({ TableName: this.table, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': K.PK }, ExpressionAttributeValues: { ':pk': K.TOKENS_PK }, ConsistentRead: true });
     return items.map((i) => strip<TokenRecord>(i));
   }
 
-  async deleteToken(id: string): Promise<boolean> {
-    const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: { [K.PK]: K.TOKENS_PK, [K.SK]: id }, ConsistentRead: true }));
-    if (!Item) return false;
-    await this.doc.send(new TransactWriteCommand({
-      TransactItems: [
-        { Delete: { TableName: this.table, Key: { [K.PK]: K.TOKENS_PK, [K.SK]: id } } },
-        { Delete: { TableName: this.table, Key: { [K.PK]: K.tokenPk(Item.hash as string), [K.SK]: K.ITEM_SK } } },
-      ],
-    }));
-    return true;
+  async revokeToken(id: string, check?: (token: TokenRecord, all: readonly TokenRecord[]) => void): Promise<boolean> {
+    const versionKey = { [K.PK]: K.TOKENS_VERSION_PK, [K.SK]: K.ITEM_SK };
+    for (let attempt = 1; ; attempt++) {
+      const [{ Item: versionItem }, all] = await Promise.all([
+        this.doc.send(new GetCommand({ TableName: this.table, Key: versionKey, ConsistentRead: true })),
+        this.listTokens(),
+      ]);
+      const token = all.find((t) => t.id === id);
+      if (!token) return false;
+      check?.(token, all);
+      const version = (versionItem?.version as number | undefined) ?? 0;
+      try {
+        await this.doc.send(new TransactWriteCommand({
+          TransactItems: [
+            { Delete: { TableName: this.table, Key: { [K.PK]: K.TOKENS_PK, [K.SK]: id }, ConditionExpression: 'attribute_exists(#pk)', ExpressionAttributeNames: { '#pk': K.PK } } },
+            { Delete: { TableName: this.table, Key: { [K.PK]: K.tokenPk(token.hash), [K.SK]: K.ITEM_SK } } },
+            {
+              Put: {
+                TableName: this.table,
+                Item: { ...versionKey, version: version + 1 },
+                ConditionExpression: 'attribute_not_exists(#pk) OR #v = :v',
+                ExpressionAttributeNames: { '#pk': K.PK, '#v': 'version' },
+                ExpressionAttributeValues: { ':v': version },
+              },
+            },
+          ],
+        }));
+        return true;
+      } catch (error) {
+        const lostRace = error instanceof TransactionCanceledException || (error as Error).name === 'TransactionConflictException';
+        if (!lostRace) throw error;
+        if (attempt >= MAX_ATTEMPTS) throw new DomainError('Conflict', 'tokens changed concurrently too often; try again');
+        await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
+      }
+    }
   }
 
   private async queryAll(input: QueryCommandInput): Promise<Item[]> {
@@ -309,7 +355,7 @@ export class DynamoStore implements Store {
       const cluster = next.cluster;
       // A change without events (a routine report found by the full path) leaves the revision alone but is
       // still conditional on it, so it cannot have missed a routing-relevant change.
-      if (bump) items.push({ Put: { TableName: T, Item: { [K.PK]: pk, [K.SK]: K.CLUSTER_SK, kind: 'cluster', ...cluster, transitions: transitionTimes(next) }, ...revisionCondition } });
+      if (bump) items.push({ Put: { TableName: T, Item: { [K.PK]: pk, [K.SK]: K.CLUSTER_SK, kind: 'cluster', ...cluster, transitions: transitionTimes(next), staleness: staleness(next, at) }, ...revisionCondition } });
       else items.push({ ConditionCheck: { TableName: T, Key: { [K.PK]: pk, [K.SK]: K.CLUSTER_SK }, ...revisionCondition } });
       if (!current || current.cluster.engine !== cluster.engine || JSON.stringify(current.cluster.budget) !== JSON.stringify(cluster.budget) || current.cluster.staleAfterSeconds !== cluster.staleAfterSeconds) {
         const { claims: _c, pendingSwitchover: _p, rollout: _r, ...registry } = cluster;
@@ -357,8 +403,10 @@ export class DynamoStore implements Store {
    * The rollout's changed items, each conditional on the version read (or on being new), so a concurrent step
    * or operator's control of the same rollout makes this attempt a lost race that re-reads.
    */
-  private rolloutItems(cluster: string, read: RolloutSnapshot | undefined, next: RolloutSnapshot): TransactItem[] {
+  private rolloutItems(cluster: string, readSnapshot: RolloutSnapshot | undefined, next: RolloutSnapshot): TransactItem[] {
     const T = this.table;
+    // A change may write another rollout than the one it read (a window's next occurrence creates a new one).
+    const read = readSnapshot?.rollout.id === next.rollout.id ? readSnapshot : undefined;
     const items: TransactItem[] = [];
     const versioned = <V extends { version: number }>(Key: Item, value: V, stored: V | undefined): TransactItem => ({
       Put: {

@@ -33,6 +33,8 @@ export const windowsPk = (cluster: string) => `WINDOWS#${cluster}`;
 
 export const tokenPk = (hash: string) => `TOKEN#${hash}`;
 export const TOKENS_PK = 'TOKENS';
+/** A counter every revocation bumps: revocations are conditional on the one they read. */
+export const TOKENS_VERSION_PK = 'TOKENS#VERSION';
 export const ITEM_SK = '#';
 
 export const idempotencyPk = (scope: string) => `IDEMPOTENCY#${scope}`;

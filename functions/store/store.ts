@@ -1,4 +1,5 @@
 /** Persistence behind one interface; `dynamo.ts` is its one implementation. */
+import type { Staleness } from '../domain/derive.js';
 import type { Actor, AuditEvent, Cluster, ClusterState } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
 import type { Rollout, RolloutSnapshot } from '../domain/rollout.js';
@@ -36,7 +37,10 @@ export type MutateResult<R> = { replayed: false; outcome: Outcome; result: R } |
 
 export interface ClusterHeader {
   revision: number;
+  staleAfterSeconds: number;
   transitions: number[];
+  /** As of the last write of the cluster item: valid while no server can have gone stale since (`nextStaleAt`). */
+  staleness?: Staleness;
   /** The rollout holding the cluster's lock. */
   rollout?: string;
 }
@@ -56,6 +60,8 @@ export interface TokenRecord {
   clusters?: string[];
   createdAt: number;
   hash: string;
+  /** The token that created this one (absent for a bootstrap token): a token never exceeds its creator. */
+  createdBy?: { tokenId: string; user: string };
 }
 
 export interface Store {
@@ -63,6 +69,8 @@ export interface Store {
   readCluster(id: string): Promise<ClusterState | undefined>;
   /** Only the cluster item: enough to answer a conditional read. */
   readClusterHeader(id: string): Promise<ClusterHeader | undefined>;
+  /** Records the staleness a read found, for the conditional reads that follow; ignored if the revision moved on. */
+  writeStaleness(id: string, revision: number, staleness: Staleness): Promise<void>;
   listClusters(): Promise<Cluster[]>;
   /**
    * Reads the cluster, lets `decide` compute the outcome, and writes the change, its audit events, the revision
@@ -84,6 +92,10 @@ export interface Store {
   putToken(token: TokenRecord): Promise<void>;
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
   listTokens(): Promise<TokenRecord[]>;
-  /** False when no such token. */
-  deleteToken(id: string): Promise<boolean>;
+  /**
+   * Deletes a token if `check(token, all)` allows it (it throws to refuse), decided on a consistent read of every
+   * token and written conditionally on it, so two revocations racing cannot both pass a check about the others.
+   * False when no such token.
+   */
+  revokeToken(id: string, check?: (token: TokenRecord, all: readonly TokenRecord[]) => void): Promise<boolean>;
 }

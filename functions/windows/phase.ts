@@ -7,9 +7,11 @@ import { createHash } from 'node:crypto';
 import { DomainError, invalid } from '../domain/errors.js';
 import type { Actor } from '../domain/model.js';
 import * as R from '../domain/rollout.js';
-import { endWindow, requireWindow, skippedStart, startWindow, windowEvent, windowHolder, type MaintenanceWindow, type WindowOutcome } from '../domain/windows.js';
+import { endWindow, requireWindow, skippedStart, startWindow, windowEvent, windowHolder, type MaintenanceWindow } from '../domain/windows.js';
 import type { Deps } from '../http/handler.js';
+import { executionName } from '../rollout/engine.js';
 import { newTimeId } from '../rollout/ids.js';
+import { startReserved, type Reservation } from '../rollout/start.js';
 import type { WindowScheduler, WindowPhaseInput } from './scheduler.js';
 
 export type WindowDeps = Pick<Deps, 'store' | 'now' | 'rollouts'> & { scheduler?: WindowScheduler };
@@ -45,46 +47,49 @@ export async function runWindowPhase(deps: WindowDeps, input: WindowPhaseInput):
 }
 
 /**
- * A rollout window: its start starts the rollout, or resumes the one it paused; its end is the cutoff (the
- * rollout pauses after the nodes in flight, releasing its cluster claim).
+ * A rollout window: its start starts a rollout (a new one, with an id of its own, unless the window's last one is
+ * paused or failed: that one resumes), claimed for its execution before it starts; its end is the cutoff of the
+ * occurrence that started it (the rollout pauses after the nodes in flight, releasing its cluster claim).
  */
 async function rolloutPhase(deps: WindowDeps, window: MaintenanceWindow, phase: 'start' | 'end', scheduled: number, actor: Actor, idempotency: { id: string; requestHash: string }): Promise<PhaseResult> {
-  const rolloutId = window.rolloutId ?? newTimeId(deps.now());
-  const decided = { startExecution: false };
+  const engine = deps.rollouts?.engine;
+  const fresh = newTimeId(deps.now());
+  const name = (id: string) => executionName(id, deps.now());
+  let reservation: Reservation | undefined;
   const result = await deps.store.mutate(window.cluster, (state, snapshot, current) => {
+    reservation = undefined;
     const w = requireWindow(current, window.id);
+    // The rollout read is the one the window named when this phase began.
+    if (w.rolloutId !== window.rolloutId) throw new DomainError('Conflict', `window ${w.id} started another rollout meanwhile`);
     const now = deps.now();
-    const at = { occurrence: new Date(scheduled).toISOString(), rollout: rolloutId };
-    decided.startExecution = false;
+    const at = (rollout: string | undefined) => ({ occurrence: new Date(scheduled).toISOString(), ...(rollout && { rollout }) });
     if (!state) return { next: state!, events: [] };
     if (phase === 'end') {
-      const status = snapshot?.rollout.status;
-      if (status !== 'running') return { next: state, window: w, events: [windowEvent('window-end', w, at)] };
-      const paused = R.requestPause(state, snapshot!, now);
-      return { ...paused, window: w, events: [...paused.events, windowEvent('window-end', w, at)] };
+      if (w.open && w.open.occurrence !== scheduled) return { next: state, events: [] };
+      const { open: _ended, ...closed } = w;
+      if (!w.open && snapshot?.rollout.status !== 'running') return { next: state, events: [] };
+      const paused = snapshot?.rollout.status === 'running' ? R.requestPause(state, snapshot, now) : undefined;
+      return { next: state, ...paused, window: closed, events: [...(paused?.events ?? []), windowEvent('window-end', w, at(w.rolloutId))] };
     }
     if (!w.enabled || scheduled + w.durationMs <= now) return { next: state, events: [] };
     if (w.skip === scheduled) return skippedStart(state, w, scheduled, now);
+    const opened = { ...w, open: { occurrence: scheduled, until: scheduled + w.durationMs } };
+    const status = snapshot?.rollout.status;
+    if (status && R.isActive(snapshot.rollout)) return { next: state, window: opened, events: [windowEvent('window-start', w, { ...at(w.rolloutId), running: true })] };
     try {
-      const status = snapshot?.rollout.status;
-      if (status === 'running' || status === 'pausing' || status === 'aborting') return { next: state, window: w, events: [windowEvent('window-start', w, { ...at, running: true })] };
-      let outcome: WindowOutcome & { rollout?: R.RolloutSnapshot };
-      if (snapshot && status === 'paused') {
-        // Checked as Preflight will check it; the new execution does it for real.
-        R.preflight(state, snapshot, 'window', actor, now);
-        outcome = { next: state, window: w, events: [windowEvent('window-start', w, { ...at, resumed: true })] };
-      } else {
-        if (!deps.rollouts) throw new DomainError('Unavailable', 'rollouts are not available in this deployment');
-        const created = R.createRollout(state, rolloutId, w.rollout!, actor, now);
-        outcome = { ...created, window: { ...w, rolloutId }, events: [...created.events, windowEvent('window-start', w, { ...at, created: true })] };
-      }
-      decided.startExecution = true;
-      return outcome;
+      if (!engine) throw new DomainError('Unavailable', 'rollouts are not available in this deployment');
+      const resume = snapshot && (status === 'paused' || status === 'failed');
+      const rolloutId = resume ? snapshot.rollout.id : fresh;
+      reservation = { cluster: w.cluster, rolloutId, name: name(rolloutId) };
+      const executionId = engine.executionId(reservation.name);
+      const outcome = resume ? R.resumeRollout(state, snapshot, executionId, actor, now) : R.createAndClaim(state, fresh, w.rollout!, executionId, actor, now);
+      return { ...outcome, window: { ...opened, rolloutId }, events: [...outcome.events, windowEvent('window-start', w, { ...at(rolloutId), ...(resume ? { resumed: true } : { created: true }) })] };
     } catch (error) {
+      reservation = undefined;
       if (!(error instanceof DomainError) || error.code === 'Unavailable') throw error;
-      return { next: state, window: w, events: [windowEvent('window-blocked', w, at, error.message)] };
+      return { next: state, window: w, events: [windowEvent('window-blocked', w, at(w.rolloutId), error.message)] };
     }
-  }, { actor, window: window.id, rollout: { id: rolloutId, nodes: 'all' }, idempotency, result: (o) => o.events.map((e) => e.action) });
-  if (!result.replayed && decided.startExecution) await deps.rollouts?.engine.startRollout({ cluster: window.cluster, rolloutId });
+  }, { actor, window: window.id, ...(window.rolloutId && { rollout: { id: window.rolloutId, nodes: 'all' } }), idempotency, result: (o) => o.events.map((e) => e.action) });
+  if (!result.replayed && reservation) await startReserved(deps, reservation, actor);
   return { actions: result.replayed ? [] : result.result, replayed: result.replayed };
 }

@@ -301,6 +301,29 @@ describe('/c/{cluster}/... and the default cluster', () => {
   });
 });
 
+describe('a wrong method', () => {
+  it('answers 405 in plain text with Allow, with or without the /c/{cluster} prefix, credentials or not, changing nothing', async () => {
+    const [rev, otherRev] = [await revision(RING), await revision(OTHER)];
+    for (const [method, path, allow] of [
+      ['POST', '/pods/p1', 'GET, PUT, DELETE'],
+      ['PATCH', '/pods/ring-dc1-0', 'GET, PUT, DELETE'],
+      ['POST', '/dcs/dc1', 'GET, PUT, DELETE'],
+      ['PATCH', '/config', 'GET, PUT'],
+      ['DELETE', '/config', 'GET, PUT'],
+      ['POST', `/c/${OTHER}/pods/other-0`, 'GET, PUT, DELETE'],
+      ['DELETE', `/c/${OTHER}/config`, 'GET, PUT'],
+    ] as const) {
+      for (const token of [undefined, null]) {
+        const res = await raw(method, path, { token });
+        expectText(res, 405, `${method} is not allowed here`);
+        expect(res.headers.get('allow'), `${method} ${path}`).toBe(allow);
+      }
+    }
+    expect(await revision(RING)).toBe(rev);
+    expect(await revision(OTHER)).toBe(otherRev);
+  });
+});
+
 describe('audit events', () => {
   it('carry source compat:cassandra, the token user, and the pod or dc target', async () => {
     expectJson(await raw('PUT', '/pods/ring-dc1-1'), '{"ring-dc1-1":true}');

@@ -154,7 +154,7 @@ describe('the enable parameter', () => {
   });
 });
 
-describe('wrong method on a suffix route: 405', () => {
+describe('wrong method: 405', () => {
   const wrong: [string, string][] = [
     ['GET', '/admin/maintenance/enable'],
     ['GET', '/admin/maintenance/disable'],
@@ -179,6 +179,21 @@ describe('wrong method on a suffix route: 405', () => {
     expect(await revision()).toBe(rev);
     expectJson(await raw('GET', '/admin/maintenance'), OFF);
     expectJson(await raw('GET', '/admin/procedure-manager/status'), '{"status":"running"}');
+  });
+
+  it('answers a wrong method on /admin/maintenance with 405 (plain text) and Allow, with or without the prefix, changing nothing', async () => {
+    const rev = await revision();
+    for (const method of ['DELETE', 'PATCH']) {
+      for (const path of ['/admin/maintenance', `/c/${META}/admin/maintenance`, '/admin/maintenance?enable=true']) {
+        for (const token of [undefined, null]) {
+          const res = await raw(method, path, { token });
+          expectText(res, 405, `${method} is not allowed here`);
+          expect(res.headers.get('allow'), `${method} ${path}`).toBe('GET, POST, PUT');
+        }
+      }
+    }
+    expect(await revision()).toBe(rev);
+    expectJson(await raw('GET', '/admin/maintenance'), OFF);
   });
 });
 
@@ -205,7 +220,7 @@ describe('procedure manager', () => {
   });
 });
 
-describe('disabling while a window still holds cluster maintenance', () => {
+describe('disabling while a window or a rollout still holds cluster maintenance', () => {
   it('with no manual claim: 409 {"enabled":true} and X-Maintctl-Reason naming window:w1, for every disabling form', async () => {
     await addWindow();
     try {
@@ -230,24 +245,54 @@ describe('disabling while a window still holds cluster maintenance', () => {
     }
   });
 
-  it('with the manual claim: disabling removes it and answers 200 {"enabled":true} with the header; failover stays paused', async () => {
-    expectJson(await raw('POST', '/admin/maintenance?enable=true'), ON);
-    await addWindow();
-    try {
-      expect((await failoverView()).pausedBy).toEqual(['manual', 'window:w1']);
-      const res = await raw('POST', '/admin/maintenance?enable=false');
-      expectJson(res, ON);
-      expect(res.headers.get('x-maintctl-reason')).toMatch(/window:w1/);
-      expect(res.headers.get('x-maintctl-reason')).not.toMatch(/manual/);
-      expect(await failoverView()).toMatchObject({ paused: true, pausedBy: ['window:w1'] });
-      expect((await electDry()).body.error.code).toBe('Paused');
-      expectJson(await raw('GET', '/admin/maintenance/status'), ON);
-    } finally {
-      await removeWindow();
+  it('with the manual claim: disabling removes it, yet answers 409 {"enabled":true} with the header, for every disabling form; failover stays paused', async () => {
+    for (const [method, path] of [
+      ['POST', '/admin/maintenance?enable=false'],
+      ['PUT', '/admin/maintenance?enable=false'],
+      ['GET', '/admin/maintenance?enable=false'],
+      ['POST', '/admin/maintenance/disable'],
+    ] as const) {
+      expectJson(await raw('POST', '/admin/maintenance?enable=true'), ON);
+      await addWindow();
+      try {
+        expect((await failoverView()).pausedBy).toEqual(['manual', 'window:w1']);
+        const rev = await revision();
+        const res = await raw(method, path);
+        expectJson(res, ON, 409);
+        expect(res.headers.get('x-maintctl-reason'), `${method} ${path}`).toMatch(/window:w1/);
+        expect(res.headers.get('x-maintctl-reason')).not.toMatch(/manual/);
+        // the manual claim is gone all the same
+        expect(await revision()).toBe(rev + 1);
+        expect(await failoverView()).toMatchObject({ paused: true, pausedBy: ['window:w1'] });
+        expect((await electDry()).body.error.code).toBe('Paused');
+        expectJson(await raw('GET', '/admin/maintenance/status'), ON);
+      } finally {
+        await removeWindow();
+      }
+      // the window gone, the cluster is out of maintenance: the manual claim was really removed
+      expectJson(await raw('GET', '/admin/maintenance'), OFF);
+      expect((await electDry()).status).toBe(200);
     }
-    // the window gone, the cluster is out of maintenance: the manual claim was really removed
-    expectJson(await raw('GET', '/admin/maintenance'), OFF);
-    expect((await electDry()).status).toBe(200);
+  });
+
+  it('with the manual claim and a rollout holding the cluster: 409 {"enabled":true} naming the rollout; 200 {"enabled":false} once maintenance really ends', async () => {
+    const rolloutActor = { user: 'rollout', isAdmin: false, source: 'rollout', requestId: 'test-rollout' };
+    const holder = 'rollout:r1';
+    expectJson(await raw('POST', '/admin/maintenance?enable=true'), ON);
+    await env.deps.store.mutate(META, (s) => setClusterClaim(s!, { holder }, rolloutActor, Date.now()), { actor: rolloutActor, result: () => null });
+    try {
+      const res = await raw('POST', '/admin/maintenance?enable=false');
+      expectJson(res, ON, 409);
+      expect(res.headers.get('x-maintctl-reason')).toMatch(/rollout:r1/);
+      expect(await failoverView()).toMatchObject({ paused: true, pausedBy: [holder] });
+    } finally {
+      await env.deps.store.mutate(META, (s) => clearClusterClaim(s!, { holder, override: false }, rolloutActor, Date.now()), { actor: rolloutActor, result: () => null });
+    }
+    // nothing else holds it: enabling and disabling again is the plain 200 {"enabled":false}, no reason header
+    expectJson(await raw('POST', '/admin/maintenance?enable=true'), ON);
+    const off = await raw('POST', '/admin/maintenance?enable=false');
+    expectJson(off, OFF);
+    expect(off.headers.get('x-maintctl-reason')).toBeNull();
   });
 });
 

@@ -795,6 +795,32 @@ describe('api-compat.md §1 on the wire', () => {
     // every maintenance change of this cluster came through the family
     expect(events.filter((e) => /maintenance/.test(e.action))).toEqual(compat);
   });
+
+  it("answers a wrong method on a MaxScale path with 405, Allow and MaxScale's error; native paths keep the native 405", async () => {
+    const c = fresh('w-405');
+    await standard(c);
+    const before = await revision(c);
+    for (const [method, path, allow] of [
+      ['POST', `/c/${c}/v1/servers/db2`, 'GET'],
+      ['DELETE', `/c/${c}/v1/servers`, 'GET'],
+      ['POST', `/c/${c}/v1/`, 'GET'],
+      ['GET', `/c/${c}/v1/servers/db2/set`, 'PUT'],
+      ['POST', '/v1/servers/db1', 'GET'],
+      ['DELETE', '/v1/servers', 'GET'],
+    ] as const) {
+      const res = await withDefault(c, () => fetch(`${env.url}${path}`, { method, headers: { authorization: adminBasic() } }));
+      const a = { status: res.status, text: await res.text(), type: res.headers.get('content-type'), headers: res.headers };
+      expectErrors(a, 405, /not allowed/);
+      expect(a.headers.get('allow'), `${method} ${path}`).toBe(allow);
+    }
+    expect(await revision(c)).toBe(before);
+    // the /v1 prefix is shared: a wrong method on a native path is the native JSON 405
+    const native = await fetch(`${env.url}/v1/clusters/${c}/servers`, { method: 'POST', headers: { authorization: adminBasic() } });
+    expect(native.status).toBe(405);
+    expect(native.headers.get('content-type')).toBe(JSON_TYPE);
+    expect(native.headers.get('allow')).toBe('GET');
+    expect(((await native.json()) as { error: unknown }).error).toMatchObject({ code: 'MethodNotAllowed' });
+  });
 });
 
 // ---------------------------------------------------------------- 4. the seed documents' maxctrl commands

@@ -116,6 +116,43 @@ describe('conditional requests', () => {
     await env.call('DELETE', `${C}/servers/db2/maintenance`);
   });
 
+  it('a server going stale changes the tag (no 304 of a fresh view), and so does the report that makes it fresh again', async () => {
+    await seedCluster(env, 'stale-tag', [{ name: 'a', role: 'replica' }, { name: 'b', role: 'replica' }, { name: 'c', role: 'replica' }]);
+    const S = '/v1/clusters/stale-tag/servers';
+    const t0 = Date.parse('2040-01-01T00:00:00Z');
+    env.clock.now = t0;
+    try {
+      await reportAll(env, 'stale-tag', ['a', 'b', 'c'], { role: 'replica', connections: 1 });
+      const conditional = (tag: string) => env.call('GET', S, undefined, { headers: { 'if-none-match': tag } });
+      const fresh = await env.call('GET', S);
+      const tag = fresh.headers.get('etag')!;
+      // b and c keep reporting (routine writes, no revision bump); a goes silent past staleAfterSeconds (60).
+      env.clock.now = t0 + 40_000;
+      await reportAll(env, 'stale-tag', ['b', 'c'], { role: 'replica', connections: 2 });
+      expect((await conditional(tag)).status).toBe(304);
+      env.clock.now = t0 + 61_000;
+      await reportAll(env, 'stale-tag', ['b', 'c'], { role: 'replica', connections: 1 });
+      const stale = await conditional(tag);
+      expect(stale.status).toBe(200);
+      expect(stale.body.servers.find((x: { name: string }) => x.name === 'a')).toMatchObject({ stale: true, electable: false });
+      const staleTag = stale.headers.get('etag')!;
+      expect(staleTag).not.toBe(tag);
+      // Now known to the cluster item: 304 from it alone again.
+      env.roundTrips.reset();
+      expect((await conditional(staleTag)).status).toBe(304);
+      expect(env.roundTrips.commands).toEqual(['GetItemCommand']);
+      // a reports again: routing-relevant (it is electable again), a new revision and tag.
+      const back = await env.call('PUT', `${S}/a/status`, { health: 'running', role: 'replica', connections: 1 });
+      expect(back.body).toEqual({ accepted: true, routingRelevant: true });
+      const again = await conditional(staleTag);
+      expect(again.status).toBe(200);
+      expect(again.body.servers.find((x: { name: string }) => x.name === 'a')).toMatchObject({ stale: false, electable: true });
+      expect(again.headers.get('etag')).not.toBe(staleTag);
+    } finally {
+      env.clock.now = undefined;
+    }
+  });
+
   it('answers If-None-Match on one server with 304 while the cluster is unchanged', async () => {
     const first = await env.call('GET', `${C}/servers/db3`);
     const etag = first.headers.get('etag')!;

@@ -181,6 +181,69 @@ describe('controls', () => {
   });
 });
 
+describe('issue 14: one execution per rollout, one mutation path', () => {
+  it('three resumes at once of a paused canary: one 202 and one execution; the others 409', async () => {
+    await cluster('canary');
+    const agentDone = { running: true };
+    // An agent that upgrades what the rollout holds.
+    const agent = (async () => {
+      while (agentDone.running) {
+        const servers = (await env.call('GET', '/v1/clusters/canary/servers')).body?.servers ?? [];
+        for (const x of servers) {
+          if (x.maintenance && x.version !== V1 && x.claims.some((c: { holder: string }) => c.holder.startsWith('rollout:'))) {
+            await env.call('PUT', `/v1/clusters/canary/servers/${x.name}/status`, { health: 'running', role: x.role, version: V1, connections: 0, openTransactions: 0 });
+          }
+        }
+        const pending = (await env.call('GET', '/v1/clusters/canary/failover')).body?.pendingSwitchover;
+        if (pending) {
+          await env.call('PUT', `/v1/clusters/canary/servers/${pending.from}/status`, { health: 'running', role: 'replica', version: V1, connections: 0, openTransactions: 0 });
+          await env.call('PUT', `/v1/clusters/canary/servers/${pending.to}/status`, { health: 'running', role: 'primary', version: V1, connections: 0, openTransactions: 0 });
+        }
+        await sleep(30);
+      }
+    })();
+    try {
+      const started = await start('canary', { pauseAfterFirstBatch: true });
+      const id = started.body.id as string;
+      expect((await settle('canary', id)).status).toBe('paused');
+      const answers = await Promise.all([1, 2, 3].map(() => env.call('POST', `/v1/clusters/canary/rollouts/${id}/resume`)));
+      expect(answers.map((a) => a.status).sort()).toEqual([202, 409, 409]);
+      expect(answers.filter((a) => a.status === 409).every((a) => a.body.error.code === 'RolloutConflict')).toBe(true);
+      const done = await until('the resumed rollout to end', () => getRollout('canary', id), (r) => r.executions.length >= 2 && TERMINAL.includes(r.status), 30_000);
+      await env.engine.list().find((e) => e.arn === done.executions.at(-1))?.done;
+      expect((await getRollout('canary', id)).status).toBe('succeeded');
+      expect(executionsOf(id)).toHaveLength(2);
+      expect((await getRollout('canary', id)).executions).toEqual(executionsOf(id).map((e) => e.arn));
+    } finally {
+      agentDone.running = false;
+      await agent;
+    }
+  });
+
+  it('a control honours If-Match (412, nothing changed) and a replayed one says so (idempotent-replayed)', async () => {
+    await cluster('ctl');
+    const started = await start('ctl');
+    const id = started.body.id as string;
+    const stale = await env.call('POST', `/v1/clusters/ctl/rollouts/${id}/pause`, undefined, { headers: { 'if-match': '"1-0-0"' } });
+    expect(stale.status).toBe(412);
+    expect((await getRollout('ctl', id)).status).toBe('running');
+    const headers = { 'idempotency-key': 'abort-ctl-1' };
+    const abort = await env.call('POST', `/v1/clusters/ctl/rollouts/${id}/abort`, undefined, { headers });
+    expect(abort.status).toBe(200);
+    expect(abort.headers.get('idempotent-replayed')).toBeNull();
+    const again = await env.call('POST', `/v1/clusters/ctl/rollouts/${id}/abort`, undefined, { headers });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect((await settle('ctl', id)).status).toBe('aborted');
+    const staleStart = await start('ctl', {}, { headers: { 'if-match': '"1-0-0"' } });
+    expect(staleStart.status).toBe(412);
+    expect((await env.call('GET', '/v1/clusters/ctl/rollouts')).body.rollouts).toHaveLength(1);
+    const staleWindow = await env.call('POST', '/v1/clusters/ctl/windows', { name: 'w', schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', action: 'cluster-maintenance' }, { headers: { 'if-match': '"1-0-0"' } });
+    expect(staleWindow.status).toBe(412);
+    expect((await env.call('GET', '/v1/clusters/ctl/windows')).body.windows).toEqual([]);
+  });
+});
+
 describe('the Step Functions console path', () => {
   it('runs the full input: the execution creates its own record, as its actor, and upgrades the cluster', async () => {
     const members = ['m1', 'm2', 'm3'].map((name) => ({ name, role: 'member' as const }));

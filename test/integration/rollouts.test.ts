@@ -16,11 +16,11 @@ const V1 = '10.11.7';
 const TERMINAL = ['succeeded', 'failed', 'aborted', 'paused'];
 
 let env: HttpEnv;
-/** The env's `beforeTask`: each test that injects faults sets it and clears it at the end. */
+/** What runs before each task: each test that injects faults sets it and clears it at the end. */
 let hook: ((payload: TaskPayload) => void | Promise<void>) | undefined;
 
 beforeAll(async () => {
-  env = await httpEnv({ waitMs: 20, retryMs: 0, beforeTask: (payload) => hook?.(payload) });
+  env = await httpEnv({ waitMs: 20, retryMs: 0, aroundTask: async (payload, run) => (await hook?.(payload), run()) });
 });
 afterAll(async () => {
   hook = undefined;

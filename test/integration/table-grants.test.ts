@@ -28,7 +28,7 @@ const calledRoutes = new Set<string>();
 
 beforeAll(async () => {
   // Executions never get past their first task here: only the API's own calls are recorded.
-  env = await httpEnv({ beforeTask: () => new Promise<void>(() => {}) });
+  env = await httpEnv({ aroundTask: () => new Promise(() => {}) });
   env.client.middlewareStack.add(
     (next, context) => async (args) => {
       const name = context.commandName ?? '?';
@@ -78,6 +78,7 @@ describe('what each family calls is what its function may call', () => {
     for (const s of ['db1', 'db2', 'db3', 'db4']) await ok('PUT', `${C}/servers/${s}/status`, { health: 'running', connections: 1, openTransactions: 0, version: '10.11.6' });
     await ok('PUT', `${C}/servers/db2/status`, { health: 'running', connections: 2, openTransactions: 0, version: '10.11.6' }); // routine: UpdateItem
     await ok('PUT', `${C}/servers/db1`, { dc: 'dc1', role: 'primary', address: '10.0.0.1' }); // changed: an UpdateItem
+    await ok('PATCH', `${C}/servers/db1`, { port: 3306 }); // a partial update: an UpdateItem
     await ok('PUT', `${C}/servers/db4/status`, { health: 'running', connections: 1, openTransactions: 0, version: '10.11.7' }); // not routine
     await ok('GET', '/v1/clusters');
     await ok('GET', C);

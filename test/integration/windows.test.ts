@@ -414,6 +414,42 @@ describe('a maintenance window, end to end', () => {
 });
 
 
+describe('issue 14: windows under any sequence', () => {
+  it("the sweeper ends no occurrence but the open one: a window made at an odd minute keeps its first occurrence's claim", async () => {
+    setClock('2040-06-01T10:01:20Z');
+    await cluster('odd');
+    const w = await createWindow('odd', { schedule: 'cron(*/2 * * * ? *)', duration: 'PT90S', targets: { servers: ['db2'] } });
+    // The occurrence of 10:00 began before the window existed: it is not started, and its end is no one's.
+    expect(await tickAt('2040-06-01T10:01:25Z')).toEqual([]);
+    expect(await tickAt('2040-06-01T10:02:05Z')).toEqual(['set-maintenance', 'window-start']);
+    setClock('2040-06-01T10:02:30Z');
+    await runSweep(env.deps);
+    expect(holders((await serversOf('odd')).byName.get('db2'))).toEqual([`window:${w.id}`]);
+    expect(await runWindowPhase(env.deps, { cluster: 'odd', windowId: w.id, phase: 'end', scheduledTime: '2040-06-01T10:00:00.000Z' })).toEqual({ actions: [], replayed: false });
+    expect(holders((await serversOf('odd')).byName.get('db2'))).toEqual([`window:${w.id}`]);
+    // Its own end, 90 s after it began, ends it.
+    expect(await tickAt('2040-06-01T10:03:31Z')).toEqual(['clear-maintenance', 'window-end']);
+    expect((await getWindow('odd', w.id)).open).toBeUndefined();
+  });
+
+  it('a window names at most 40 targets (400 saying so); 40 server targets start in one transaction', async () => {
+    setClock('2040-06-01T01:59:00Z');
+    const many = Array.from({ length: 45 }, (_, i) => ({ name: `s${i + 1}`, role: 'member' as Role }));
+    await cluster('wide', many);
+    expect((await env.call('PUT', '/v1/clusters/wide', { engine: 'mariadb', staleAfterSeconds: 86400, budget: { maxUnavailablePerDc: 44 } })).status).toBe(200);
+    const refused = await env.call('POST', '/v1/clusters/wide/windows', { name: 'w', duration: 'PT1H', schedule: 'cron(0 2 * * ? *)', targets: { servers: many.slice(0, 41).map((s) => s.name) } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toMatch(/at most 40 servers and dcs together, not 41/);
+    expect((await env.call('GET', '/v1/clusters/wide/windows')).body.windows).toEqual([]);
+    await createWindow('wide', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: many.slice(0, 40).map((s) => s.name) } });
+    await tickAt('2040-06-01T01:59:30Z');
+    const actions = await tickAt('2040-06-01T02:00:30Z');
+    expect(actions.filter((a) => a === 'set-maintenance')).toHaveLength(40);
+    expect(actions).toContain('window-start');
+    expect([...(await serversOf('wide')).byName.values()].filter((x) => x.maintenance)).toHaveLength(40);
+  });
+});
+
 describe('a rollout window', () => {
   it('starts a rollout at its start, pauses it at its end (claim released), and resumes it at the next occurrence', async () => {
     setClock('2040-06-01T01:59:00Z');
@@ -437,7 +473,7 @@ describe('a rollout window', () => {
       setClock('2040-06-01T02:00:30Z');
       await agent.reportAll();
       const startActions = (await env.windows.tick()).flatMap((r) => r.actions);
-      expect(startActions).toEqual(['start-rollout', 'window-start']);
+      expect(startActions).toEqual(['start-rollout', 'run-rollout', 'window-start']);
       const rolloutId = (await getWindow('rw', w.id)).rolloutId as string;
       expect(rolloutId).toEqual(expect.any(String));
       const rollout = async () => (await env.call('GET', `/v1/clusters/rw/rollouts/${rolloutId}`)).body;
@@ -477,7 +513,7 @@ describe('a rollout window', () => {
       expect(await tickAt('2040-06-02T01:59:00Z')).toEqual([]);
       setClock('2040-06-02T02:00:30Z');
       await agent.reportAll();
-      expect((await env.windows.tick()).flatMap((r) => r.actions)).toEqual(['window-start']);
+      expect((await env.windows.tick()).flatMap((r) => r.actions)).toEqual(['resume-rollout', 'window-start']);
       const runs = ((await getWindow('rw', w.id)).runs as any[]).map((e) => [e.action, e.after.occurrence, e.after.rollout, e.after.created ?? e.after.resumed ?? null]);
       expect(runs.sort()).toEqual([
         ['create-window', undefined, undefined, null],
@@ -499,6 +535,44 @@ describe('a rollout window', () => {
       expect(agent.errors).toEqual([]);
     } finally {
       await agent.stop();
+    }
+  });
+
+  it('each occurrence after a success runs a new rollout with an id of its own; an edited version is never a false success', async () => {
+    setClock('2040-06-01T01:59:00Z');
+    await cluster('rr');
+    const agent = new Agent(env, 'rr', V1, MARIADB3, V0);
+    agent.start();
+    try {
+      const body = { name: 'nightly', schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', action: 'rollout', rollout: { targetVersion: V1, verify: { stableForSeconds: 0, timeoutSeconds: 86400 }, upgrade: { kind: 'wait-for-report', timeoutSeconds: 7 * 86400 }, drainTimeoutSeconds: 86400 } };
+      const w = await createWindow('rr', body);
+      await tickAt('2040-06-01T01:59:30Z');
+      setClock('2040-06-01T02:00:30Z');
+      await agent.reportAll();
+      await env.windows.tick();
+      const first = (await getWindow('rr', w.id)).rolloutId as string;
+      const read = async (id: string) => (await env.call('GET', `/v1/clusters/rr/rollouts/${id}`)).body;
+      const done = await until('the first rollout to end', () => read(first), (r) => TERMINAL.includes(r.status), 30_000);
+      expect(done.status).toBe('succeeded');
+
+      // The window is edited to the next version; the agent does not upgrade to it.
+      agent.upgrade = false;
+      const edited = await env.call('PUT', `/v1/clusters/rr/windows/${w.id}`, { ...body, rollout: { ...body.rollout, targetVersion: '10.11.8' } });
+      expect(edited.status, JSON.stringify(edited.body)).toBe(200);
+      setClock('2040-06-02T02:00:30Z');
+      await agent.reportAll();
+      const actions = (await env.windows.tick()).flatMap((r) => r.actions);
+      expect(actions).toEqual(['window-end', 'start-rollout', 'run-rollout', 'window-start']);
+      const second = (await getWindow('rr', w.id)).rolloutId as string;
+      expect(second).not.toBe(first);
+      // A new run: its own record and nodes, nothing read back from the first.
+      const running = await until('a node of the second rollout waiting for its upgrade', () => read(second), (r) => r.servers.some((x: any) => x.step === 'maintain'));
+      expect(running).toMatchObject({ status: 'running', targetVersion: '10.11.8' });
+      expect(running.servers.every((x: any) => x.outcome !== 'upgraded')).toBe(true);
+      expect(await read(first)).toMatchObject({ status: 'succeeded', targetVersion: V1, executions: done.executions });
+      expect((await env.call('GET', '/v1/clusters/rr/events?action=start-rollout')).body.events).toHaveLength(2);
+    } finally {
+      agent.stop();
     }
   });
 });

@@ -31,7 +31,7 @@ let onStart: (machine: string) => Promise<void> = async () => {};
 let sequence = 0;
 
 beforeAll(async () => {
-  env = await testEnv({ waitMs: 0, retryMs: 0, beforeTask: (p) => onTask(p), beforeStart: (m) => onStart(m) });
+  env = await testEnv({ waitMs: 0, retryMs: 0, aroundTask: async (p, run) => (await onTask(p), run()), beforeStart: (m) => onStart(m) });
   tasks = localTaskDeps(env.deps);
 });
 afterAll(() => env?.engine.stopAll());
@@ -114,8 +114,9 @@ async function nodeWorld(path: ModelPath): Promise<World> {
 
   const begin = path.steps[0]!.event.output?.outcome;
   const server = begin === 'primary' ? 'db1' : begin === 'done' ? 'db4' : 'db2';
+  // The node's execution was started by the rollout's, which must still be the rollout's latest.
   return {
-    input: { cluster, rolloutId: id, server },
+    input: { cluster, rolloutId: id, server, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: execution },
     async arrange(call) {
       if ('error' in call.expect) {
         if (call.expect.error === 'RolloutStopped') return forge(cluster, id, withStatus('aborting'));
@@ -189,7 +190,7 @@ async function call(world: World, expected: Call | undefined, payload: TaskPaylo
   if (payload.task === 'runBatch') {
     for (const server of lastServers) {
       for (const task of ['beginNode', 'drainNode', 'checkDrained', 'triggerUpgrade', 'checkUpgraded', 'checkVerified', 'clearNode']) {
-        const nodePayload = { ...payload, task, state: { ...payload.state, server } };
+        const nodePayload = { ...payload, task, state: { ...payload.state, server, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: payload.execution } };
         await world.arrange(expected, nodePayload);
         await runTask(nodePayload, tasks);
       }

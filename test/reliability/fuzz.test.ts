@@ -21,7 +21,9 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as schemas from '../../functions/api/schemas.js';
+import * as apiSchemas from '../../functions/api/schemas.js';
+import { windowBody } from '../../functions/windows/input.js';
+import { familyOfPath } from '../../functions/http/handler.js';
 import { isCompat, matchRoute, ROUTES, routeKey, type Family, type Route } from '../../functions/http/routes.js';
 import { anyMethods, errorFormatProblems, mayChange, setDefaultClusters, unprefixed } from '../support/compat.js';
 import { createToken, httpEnv, type HttpEnv } from '../support/env.js';
@@ -102,6 +104,8 @@ function segmentArb(param: string): fc.Arbitrary<Segment> {
 
 // Query parameters: the keys the query schemas know, with good and bad values, and keys nobody knows.
 const shapeOf = (schema: unknown): string[] => Object.keys((schema as { shape?: object }).shape ?? {});
+/** The API's request schemas and a window's (whose `rollout` is the rollout input: its numbers reach DynamoDB too). */
+const schemas = { ...apiSchemas, windowBody };
 const QUERY_KEYS = [...new Set(Object.entries(schemas).filter(([n]) => n.endsWith('Query')).flatMap(([, s]) => shapeOf(s)))];
 const BODY_SHAPES = Object.entries(schemas).filter(([n]) => n.endsWith('Body')).map(([, s]) => shapeOf(s)).filter((k) => k.length > 0);
 const BODY_KEYS = [...new Set(BODY_SHAPES.flat())];
@@ -174,6 +178,59 @@ function routeQueryArb(route: Route): fc.Arbitrary<string> {
 // Bodies: objects built from the request schemas (right and wrong types, unknown fields), arbitrary JSON,
 // invalid JSON, huge numbers, deep nesting, bytes that are not UTF-8, empty, and more than 64 KiB.
 const future = (ms: number) => new Date(Date.now() + ms).toISOString();
+/** Numbers at and past the edges of what DynamoDB stores (0, or a magnitude from 1e-130 to 9.99…e125) and of doubles. */
+const EXTREME_NUMBERS = [1e-200, -1e-200, 1e-131, 1e-130, Number.MIN_VALUE, -0, 1e125, 1e126, -1e126, 1e300, 2 ** 53 + 1];
+const extremeNumber: fc.Arbitrary<number> = fc.oneof(
+  fc.constantFrom(...EXTREME_NUMBERS),
+  fc.double({ min: -1e-100, max: 1e-100, noNaN: true }),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+);
+/** Mostly a good value, now and then an extreme number. */
+const orExtreme = (good: fc.Arbitrary<number>) => fc.oneof({ weight: 4, arbitrary: good }, { weight: 1, arbitrary: extremeNumber });
+
+// A window (windows.md): schedules of every form, at and past the bounds (a rate of at most 365 days; huge
+// counts once made Dates out of range), durations and start dates at their extremes, and a rollout body.
+const WINDOW_FIELD: Record<string, fc.Arbitrary<unknown>> = {
+  name: fc.constantFrom('sunday-patch', 'w', 'w 1'),
+  schedule: fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom('cron(30 2 ? * SUN *)', 'cron(0 0 31 12 ? 2199)', 'rate(12 hours)', 'rate(1 minute)', 'rate(365 days)', 'rate(8760 hours)', 'rate(525600 minutes)', 'at(2099-01-01T00:00:00)', 'at(9999-12-31T23:59:59)') },
+    { weight: 1, arbitrary: fc.constantFrom('rate(366 days)', 'rate(525601 minutes)', 'rate(99999999999 days)', `rate(${'9'.repeat(240)} minutes)`, 'cron(0/99999999999 0 ? * MON *)', 'at(0000-01-01T00:00:00)') },
+    { weight: 1, arbitrary: fc.tuple(fc.bigInt({ min: 1n, max: 10n ** 30n }), fc.constantFrom('minutes', 'hours', 'days')).map(([n, unit]) => `rate(${n} ${unit})`) },
+  ),
+  timezone: fc.constantFrom('UTC', 'Europe/Berlin', 'Pacific/Kiritimati', 'UTC', 'Mars/Olympus'),
+  startDate: fc.constantFrom('2030-01-01T00:00:00Z', '2030-01-01T02:30:00', '9999-12-31T23:59:59Z', '0000-01-01T00:00:00Z', '1970-01-01T00:00:00.000000001Z'),
+  duration: fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom('PT2H', 'PT30M', 'P1D', `PT0.${'0'.repeat(19)}1M`) },
+    { weight: 1, arbitrary: fc.constantFrom('PT24H1S', 'P99999999999999999999Y', `PT${'9'.repeat(20)}.${'9'.repeat(20)}S`) },
+  ),
+  action: fc.constantFrom('maintenance', 'maintenance', 'maintenance', 'cluster-maintenance', 'rollout'),
+  targets: fc.constantFrom({ servers: ['db2'] }, { dcs: ['dc2'] }, { servers: ['db4', 'db5'] }),
+  enabled: fc.boolean(),
+  rollout: fc.record(
+    {
+      targetVersion: fc.constantFrom('10.11.7'),
+      batchSize: orExtreme(fc.constantFrom(1, 2)),
+      drainTimeoutSeconds: orExtreme(fc.constantFrom(0, 300)),
+      upgrade: fc.record({ kind: fc.constant('wait-for-report'), timeoutSeconds: orExtreme(fc.constant(1800)) }, { requiredKeys: ['kind'] }),
+      verify: fc.record({ stableForSeconds: orExtreme(fc.constant(30)), maxReplicationLagSeconds: orExtreme(fc.constantFrom(0, 0.5, 1e-130, 86400)), timeoutSeconds: orExtreme(fc.constant(600)) }, { requiredKeys: [] }),
+    },
+    { requiredKeys: ['targetVersion'] },
+  ),
+};
+/**
+ * Windows whose parts agree (a rollout body exactly when the action is `rollout`; targets for maintenance; always
+ * a startDate), so that many pass validation and reach the store and the listing of next starts, where a huge
+ * rate once became a 500; their extremes (rates, durations, a rollout's numbers) are then the only thing wrong.
+ */
+const w = WINDOW_FIELD as Record<'name' | 'schedule' | 'timezone' | 'startDate' | 'duration' | 'targets' | 'rollout', fc.Arbitrary<unknown>>;
+const coherentWindow: fc.Arbitrary<{ kind: string; bytes: Buffer }> = fc
+  .oneof(
+    fc.record({ name: w.name, schedule: w.schedule, timezone: w.timezone, startDate: w.startDate, duration: w.duration, targets: w.targets }, { requiredKeys: ['name', 'schedule', 'startDate', 'duration', 'targets'] }),
+    fc.record({ name: w.name, schedule: w.schedule, timezone: w.timezone, startDate: w.startDate, duration: w.duration, action: fc.constant('cluster-maintenance') }, { requiredKeys: ['name', 'schedule', 'startDate', 'duration', 'action'] }),
+    fc.record({ name: w.name, schedule: w.schedule, timezone: w.timezone, startDate: w.startDate, duration: w.duration, action: fc.constant('rollout'), rollout: w.rollout }, { requiredKeys: ['name', 'schedule', 'startDate', 'duration', 'action', 'rollout'] }),
+  )
+  .map((o) => ({ kind: 'window', bytes: Buffer.from(JSON.stringify(o)) }));
+
 const VALID_FIELD: Record<string, fc.Arbitrary<unknown>> = {
   engine: fc.constantFrom('mariadb', 'cassandra', 'greptimedb', 'generic'),
   budget: fc.record({ maxUnavailablePerDc: fc.integer({ min: 0, max: 3 }) }, { requiredKeys: [] }),
@@ -200,6 +257,7 @@ const VALID_FIELD: Record<string, fc.Arbitrary<unknown>> = {
   to: fc.constantFrom(...FIXTURE_SERVERS.map((s) => s.name), 'nope'),
   user: fc.constantFrom('alice', 'bob@example.com'),
   clusters: fc.constantFrom(['fuzz'], ['nope'], ['fuzz', 'other']),
+  ...WINDOW_FIELD,
 };
 const wrongValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.string({ maxLength: 20 }),
@@ -208,6 +266,7 @@ const wrongValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.boolean(),
   fc.constant(null),
   fc.constantFrom(-1, 0, 1.5, 2 ** 53 + 1, Number.MAX_VALUE, -Number.MAX_VALUE, 1e-300),
+  extremeNumber,
   fc.constantFrom('', ' ', 'x'.repeat(600), '2h2h', '-1', '31d', '0s', '1e3', '\u0000', '\ud800', '\u202e'),
   fc.constantFrom(new Date(Date.now() - 60_000).toISOString(), future(40 * 86400_000), 'tomorrow'),
   fc.jsonValue({ maxDepth: 3 }),
@@ -224,7 +283,7 @@ const schemaObject: fc.Arbitrary<Record<string, unknown>> = fc
     ),
   );
 
-const HUGE_NUMBERS = ['1e400', '-1e400', '123456789012345678901234567890', '1.7976931348623157e309', '-0', '0.0000000000000000000001', '1E2', '9007199254740993'];
+const HUGE_NUMBERS = ['1e400', '-1e400', '123456789012345678901234567890', '1.7976931348623157e309', '-0', '0.0000000000000000000001', '1E2', '9007199254740993', '1e-200', '-1e-131', '5e-324', '1e-400', '1e126', '-1e126'];
 const INVALID_JSON = ['{', '}', '{"a":', "{'a':1}", '{"a":1,}', '[1,]', 'NaN', 'undefined', '{"reason":"\\x"}', '{"a":1}{"b":2}', '"\\ud800"', 'nul', ' ', '\n', '\u0000', '{"health":"running"', '[]', 'null', 'true', '1', '"x"'];
 
 const bodyArb: fc.Arbitrary<{ kind: string; bytes: Buffer }> = fc.oneof(
@@ -304,6 +363,9 @@ const ROUTE_BODY: Record<string, keyof typeof schemas> = {
   'POST /v1/clusters/{c}/failover': 'failoverBody',
   'POST /v1/clusters/{c}/switchover': 'switchoverBody',
   'POST /v1/tokens': 'tokenBody',
+  // (Not the rollouts' POST: a rollout it started would change the servers between batches.)
+  'POST /v1/clusters/{c}/windows': 'windowBody',
+  'PUT /v1/clusters/{c}/windows/{id}': 'windowBody',
 };
 
 function nearlyValidBody(schemaName: keyof typeof schemas): fc.Arbitrary<{ kind: string; bytes: Buffer }> {
@@ -338,7 +400,14 @@ const routeArbs = ROUTES.map((route) => {
       query: routeQueryArb(route),
       auth: authArb,
       headers: headerArb,
-      body: fc.option(schemaName ? fc.oneof({ weight: 2, arbitrary: nearlyValidBody(schemaName) }, { weight: 3, arbitrary: bodyArb }) : bodyArb, { freq: 4, nil: undefined }),
+      body: fc.option(
+        schemaName === 'windowBody'
+          ? fc.oneof({ weight: 2, arbitrary: coherentWindow }, { weight: 1, arbitrary: nearlyValidBody(schemaName) }, { weight: 2, arbitrary: bodyArb })
+          : schemaName
+            ? fc.oneof({ weight: 2, arbitrary: nearlyValidBody(schemaName) }, { weight: 3, arbitrary: bodyArb })
+            : bodyArb,
+        { freq: 4, nil: undefined },
+      ),
       contentType: fc.option(contentTypeArb, { freq: 6, nil: undefined }),
     })
     .map(({ method, params, query, auth, headers, body, contentType }): FuzzRequest => ({
@@ -558,6 +627,7 @@ let last: Snapshot | undefined;
  */
 function answeredBy(r: FuzzRequest, pathname: string): { responder: Family | 'gateway'; route?: Route } {
   const match = matchRoute(r.method, pathname);
+  if (match.kind === 'wrong-method') return { responder: familyOfPath(pathname, match.allowed) };
   return match.kind === 'found' ? { responder: match.route.family, route: match.route } : { responder: 'gateway' };
 }
 

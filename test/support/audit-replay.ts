@@ -62,6 +62,7 @@ export function replayAudit(clusterId: string, events: readonly ApiEvent[]): Rep
       if (e.seq !== i) problems.push(`revision ${revision}: seq ${e.seq} at position ${i} (duplicate or gap)`);
     });
     const prev = stateFrom(clusterId, projections, revision - 1);
+    const at = Date.parse(group[0]!.at);
     for (const e of group) {
       // Rollouts and windows are records of their own; their events summarise them (the state is the rest).
       if (!isStateTarget(e.target)) continue;
@@ -69,14 +70,22 @@ export function replayAudit(clusterId: string, events: readonly ApiEvent[]): Rep
       if (!isDeepStrictEqual(canon(e.before), canon(replayed))) {
         problems.push(`revision ${revision}.${e.seq} ${e.action} ${e.target}: its before ${JSON.stringify(e.before)} is not the replayed ${JSON.stringify(replayed)} (a lost update)`);
       }
+      const before = BUDGETED.test(e.action) && !e.override && e.target !== 'cluster' ? stateFrom(clusterId, projections, revision) : undefined;
       if (e.after === null) projections.delete(e.target);
       else projections.set(e.target, e.after);
+      // Each request judged on the state it met: a window's start sets its dcs, then its servers, one by one.
+      if (before) {
+        const scope = e.target.startsWith('dc:') ? { kind: 'dc' as const, dc: e.target.slice(3) } : { kind: 'server' as const };
+        const verdict = judge(before, stateFrom(clusterId, projections, revision)!, scope, at);
+        if (!verdict.allowed) problems.push(`revision ${revision} ${e.action} ${e.target}: the budget refuses it on the replayed state: ${verdict.reason}`);
+      }
     }
     const next = stateFrom(clusterId, projections, revision);
     if (!prev || !next) continue;
+    // The budget is charged by requests to take servers out (a server that goes down, or stale, is not one).
+    if (!group.some((e) => BUDGETED.test(e.action) && e.target !== 'cluster')) continue;
 
     // The budget after this revision, judged the way the domain judges it.
-    const at = Date.parse(group[0]!.at);
     const override = group.some((e) => e.override === true);
     overrideSeen ||= override;
     const wasUnavailable = new Set(viewAll(prev, at).filter((v) => v.unavailable).map((v) => v.server.name));
@@ -96,14 +105,11 @@ export function replayAudit(clusterId: string, events: readonly ApiEvent[]): Rep
         problems.push(`revision ${revision} (${what}): dc ${dc} has ${down.length} unavailable [${down.join(' ')}], limit ${limitOf(views.length)}; newly [${newly.join(' ')}] without override`);
       }
     }
-    if (!overrideSeen && dcs.size > 0 && withinBudget === 0) {
+    // Servers that went down by themselves can leave no dc within its budget; a request must not be what does.
+    const newlyAny = viewAll(next, at).some((v) => v.unavailable && !wasUnavailable.has(v.server.name));
+    const withinBefore = [...byDc(viewAll(prev, at))].some(([, views]) => views.filter((v) => v.unavailable).length <= limitOf(views.length));
+    if (!overrideSeen && dcs.size > 0 && withinBudget === 0 && newlyAny && withinBefore) {
       problems.push(`revision ${revision} (${what}): no dc is within its budget`);
-    }
-    for (const e of group) {
-      if (!BUDGETED.test(e.action) || e.override || e.target === 'cluster') continue;
-      const scope = e.target.startsWith('dc:') ? { kind: 'dc' as const, dc: e.target.slice(3) } : { kind: 'server' as const };
-      const verdict = judge(prev, next, scope, at);
-      if (!verdict.allowed) problems.push(`revision ${revision} ${e.action} ${e.target}: the budget refuses it on the replayed state: ${verdict.reason}`);
     }
   }
   return { projections, problems, revisions: revisions.length };

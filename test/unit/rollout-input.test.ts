@@ -154,6 +154,35 @@ describe('parseRolloutInput', () => {
     expect(caught(() => parse({ cluster: 'Prod_DB', targetVersion: '1' })).message).toContain('cluster');
   });
 
+  describe('numbers DynamoDB can store: 0, or a magnitude from 1e-130 to 1e125 (beyond, a write fails: a 500)', () => {
+    const STORABLE = 'must be 0 or of magnitude between 1e-130 and 1e125 (what DynamoDB can store)';
+    const lag = (maxReplicationLagSeconds: unknown) => parse({ targetVersion: '1', verify: { maxReplicationLagSeconds } });
+
+    it('maxReplicationLagSeconds below 1e-130 is refused, naming the field and the limit', () => {
+      for (const tiny of [1e-200, 1e-131, 9.999999999999999e-131, Number.MIN_VALUE]) {
+        const e = caught(() => lag(tiny));
+        expect(e.code).toBe('InvalidInput');
+        expect(e.message).toBe(`verify.maxReplicationLagSeconds: ${STORABLE}`);
+      }
+    });
+
+    it('0, 1e-130 exactly and fractions of a second are kept (a lag below a second makes sense)', () => {
+      for (const value of [0, 1e-130, 1.0000000000000001e-130, 0.25, 86400]) expect(lag(value).input.verify.maxReplicationLagSeconds).toBe(value);
+    });
+
+    it('over the field maximum gets that one message (not the storable one too); negative ones the minimum', () => {
+      for (const value of [86400.5, 1e125, 1e300]) expect(caught(() => lag(value)).message).toBe('verify.maxReplicationLagSeconds: Too big: expected number to be <=86400');
+      for (const value of [-1e-200, -1]) expect(caught(() => lag(value)).message).toBe('verify.maxReplicationLagSeconds: Too small: expected number to be >=0');
+    });
+
+    it('whole seconds stay whole: a fraction of a timeout, stable time or batch is refused', () => {
+      expect(caught(() => parse({ targetVersion: '1', verify: { stableForSeconds: 1e-200 } })).message).toContain('verify.stableForSeconds');
+      expect(caught(() => parse({ targetVersion: '1', drainTimeoutSeconds: 0.5 })).message).toContain('drainTimeoutSeconds');
+      expect(caught(() => parse({ targetVersion: '1', upgrade: { kind: 'wait-for-report', timeoutSeconds: 1e-131 } })).message).toContain('upgrade.timeoutSeconds');
+      expect(caught(() => parse({ targetVersion: '1', batchSize: 1e-300 })).message).toContain('batchSize');
+    });
+  });
+
   it('refuses a webhook host not on the allowlist, naming it', () => {
     const e = caught(() => parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://evil.example.org/hook' } }));
     expect(e.code).toBe('InvalidInput');

@@ -6,7 +6,7 @@
 import { DateTime, Duration } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../functions/domain/errors.js';
-import { checkTimezone, compileSchedule, lastOccurrence, MAX_WINDOW_MS, occurrencesAfter, parseSchedule, parseWindowDuration, type Schedule } from '../../functions/domain/schedule.js';
+import { checkTimezone, compileSchedule, lastOccurrence, MAX_RATE_MS, MAX_WINDOW_MS, occurrencesAfter, parseSchedule, parseWindowDuration, type Schedule } from '../../functions/domain/schedule.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -282,6 +282,74 @@ describe('rate(...)', () => {
     for (const expression of ['rate(0 hours)', 'rate(5 weeks)', 'rate(hours)', 'rate(-1 hours)', 'rate(1.5 hours)']) {
       expect(refused(() => parseSchedule(expression, 'UTC', NOW, '2027-01-01T00:00:00Z')).message).toMatch(/rate\(<positive number> minutes\|hours\|days\)/);
     }
+  });
+});
+
+describe('bounds: extreme numbers are a 400 naming the limit, never a computation that overflows', () => {
+  const START = '2027-01-01T00:00:00Z';
+  const TOO_LONG = 'is too long: at most 365 days (8760 hours, 525600 minutes)';
+
+  it('a rate is at most a year, exactly, in every unit', () => {
+    expect(MAX_RATE_MS).toBe(365 * DAY);
+    expect(parseSchedule('rate(365 days)', 'UTC', NOW, START)).toMatchObject({ everyMs: 365 * DAY });
+    expect(parseSchedule('rate(8760 hours)', 'UTC', NOW, START)).toMatchObject({ everyMs: 365 * DAY });
+    expect(parseSchedule('rate(525600 minutes)', 'UTC', NOW, START)).toMatchObject({ everyMs: 365 * DAY });
+    for (const expression of ['rate(366 days)', 'rate(8761 hours)', 'rate(525601 minutes)']) {
+      expect(refused(() => parseSchedule(expression, 'UTC', NOW, START)).message).toBe(`schedule: ${expression} ${TOO_LONG}`);
+    }
+  });
+
+  it('huge rates are refused (they made Dates out of range: a 500), naming the trimmed expression', () => {
+    expect(refused(() => parseSchedule(' rate(99999999999 days) ', 'UTC', NOW, START)).message).toBe(`schedule: rate(99999999999 days) ${TOO_LONG}`);
+    // 250 digits read as 1e250 (finite) and 400 as Infinity: both refused
+    for (const digits of [250, 400]) {
+      const expression = `rate(${'9'.repeat(digits)} minutes)`;
+      expect(refused(() => parseSchedule(expression, 'UTC', NOW, START)).message).toBe(`schedule: ${expression} ${TOO_LONG}`);
+    }
+  });
+
+  it('a stored rate longer than a year is still read (compileSchedule checks syntax only), its starts finite', () => {
+    const s = compileSchedule('rate(36500 days)', 'UTC', START);
+    expect(s).toMatchObject({ kind: 'rate', everyMs: 36500 * DAY });
+    expect(occurrencesAfter(s, 'UTC', NOW, 2).map(iso)).toEqual(['2126-12-08T00:00:00Z', '2226-11-14T00:00:00Z']);
+  });
+
+  it('the latest startDate and the longest rate: 1000 starts (lastOccurrence looks that far) are all valid Dates', () => {
+    const s = parseSchedule('rate(365 days)', 'UTC', NOW, '9999-12-31T23:59:59Z');
+    const starts = occurrencesAfter(s, 'UTC', NOW, 1000);
+    expect(starts).toHaveLength(1000);
+    expect(starts.every((t) => !Number.isNaN(new Date(t).getTime()))).toBe(true);
+    expect(lastOccurrence(s, 'UTC', t('9999-12-31T23:59:59Z'), HOUR)).toBe(t('9999-12-31T23:59:59Z'));
+  });
+
+  it('at(...) years are four digits: the farthest, 9999, is a valid instant; five digits are not at(...)', () => {
+    expect(parseSchedule('at(9999-12-31T23:59:59)', 'UTC', NOW)).toMatchObject({ at: t('9999-12-31T23:59:59Z') });
+    expect(refused(() => parseSchedule('at(10000-01-01T00:00:00)', 'UTC', NOW)).message).toBe('schedule: at(10000-01-01T00:00:00) must be at(yyyy-mm-ddThh:mm:ss)');
+    expect(refused(() => parseSchedule('at(0000-01-01T00:00:00)', 'UTC', NOW)).message).toBe('schedule: at(0000-01-01T00:00:00) is in the past');
+  });
+
+  it('cron numbers of any length are compared, not overflowed: refused naming the field', () => {
+    const huge = '9'.repeat(30);
+    expect(refused(() => parseSchedule(`cron(${huge} 0 ? * MON *)`, 'UTC', NOW)).message).toBe(`schedule: cron(${huge} 0 ? * MON *): minutes field "${huge}" is not valid`);
+    expect(refused(() => parseSchedule(`cron(0/${huge} 0 ? * MON *)`, 'UTC', NOW)).message).toBe(`schedule: cron(0/${huge} 0 ? * MON *): minutes field "0/${huge}" is not valid`);
+    expect(refused(() => parseSchedule(`cron(0 0 ? * MON 2027-${huge})`, 'UTC', NOW)).message).toBe(`schedule: cron(0 0 ? * MON 2027-${huge}): year field "2027-${huge}" is not valid`);
+    expect(refused(() => parseSchedule(`cron(0 0 ? * MON#${huge} *)`, 'UTC', NOW)).message).toBe(`schedule: cron(0 0 ? * MON#${huge} *): day-of-week field "MON#${huge}" is not valid`);
+    // the last year Scheduler's cron takes still fires, at a valid instant
+    expect(occurrencesAfter(parseSchedule('cron(59 23 31 12 ? 2199)', 'UTC', NOW), 'UTC', NOW, 2).map(iso)).toEqual(['2199-12-31T23:59:00Z']);
+  });
+
+  it('window durations: 20-digit amounts and 20-digit fractions stay finite, and out of range is the range message', () => {
+    const big = '9'.repeat(20);
+    for (const text of [`P${big}Y`, `PT${big}H`, `P${big}Y${big}M${big}W${big}DT${big}H${big}M${big}.${big}S`, `-P${big}Y`, `PT-${big}S`]) {
+      expect(refused(() => parseWindowDuration(text)).message).toBe(`duration: ${text} must be more than 0 and at most 24 hours`);
+    }
+    // the smallest fraction is far above DynamoDB's 1e-130 (a window's durationMs is stored); seconds keep whole ms
+    const tiny = parseWindowDuration(`PT0.${'0'.repeat(19)}1M`);
+    expect(tiny).toBeGreaterThan(5e-16);
+    expect(tiny).toBeLessThan(7e-16);
+    expect(refused(() => parseWindowDuration(`PT0.${'0'.repeat(19)}1S`)).message).toMatch(/must be more than 0/);
+    // more than 20 digits is not a duration at all
+    expect(refused(() => parseWindowDuration(`PT${big}9H`)).message).toMatch(/is not an ISO 8601 duration/);
   });
 });
 

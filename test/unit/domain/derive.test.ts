@@ -5,6 +5,7 @@ import {
   claimHolds,
   clusterPaused,
   entityTag,
+  staleness,
   isForced,
   isStale,
   stateString,
@@ -390,17 +391,27 @@ describe('transitionTimes and entityTag', () => {
     expect(transitionTimes(state([server('a', { claims: { manual: claim() } })]))).toEqual([]);
   });
 
-  it('the tag is the revision and the next transition after now, 0 when there is none', () => {
-    expect(entityTag(12, [], NOW)).toBe('"12-0"');
-    expect(entityTag(12, [NOW - 5, NOW + 10, NOW + 20], NOW)).toBe(`"12-${NOW + 10}"`);
-    expect(entityTag(3, [NOW + 10], NOW + 10)).toBe('"3-0"');
+  it('the tag is the revision, the next transition after now (0 when there is none) and the stale servers', () => {
+    expect(entityTag(12, [], NOW, 0)).toBe('"12-0-0"');
+    expect(entityTag(12, [NOW - 5, NOW + 10, NOW + 20], NOW, 2)).toBe(`"12-${NOW + 10}-2"`);
+    expect(entityTag(3, [NOW + 10], NOW + 10, 0)).toBe('"3-0-0"');
+  });
+
+  it('staleness: how many servers are stale, and the first instant another one is (a report at the bound is fresh)', () => {
+    const st = state([server('a', { reportedAt: NOW - 60 * SEC }), server('b', { reportedAt: NOW - 61 * SEC }), server('c', { reportedAt: NOW - 10 * SEC }), server('u', { reportedAt: undefined })]);
+    expect(st.cluster.staleAfterSeconds).toBe(60);
+    expect(staleness(st, NOW)).toEqual({ count: 1, nextStaleAt: NOW + 1 });
+    expect(staleness(st, NOW + 1)).toEqual({ count: 2, nextStaleAt: NOW + 50 * SEC + 1 });
+    expect(staleness(st, NOW + HOUR)).toEqual({ count: 3 });
+    expect(viewOf(st, 'a', NOW)!.stale).toBe(false);
+    expect(viewOf(st, 'a', NOW + 1)!.stale).toBe(true);
   });
 
   it('the tag changes when a claim expiry passes, without any write', () => {
     const st = state([server('a', { claims: { manual: claim({ until: NOW + MIN }) } })]);
     const times = transitionTimes(st);
-    const before = entityTag(st.cluster.revision, times, NOW + MIN - 1);
-    const at = entityTag(st.cluster.revision, times, NOW + MIN);
+    const before = entityTag(st.cluster.revision, times, NOW + MIN - 1, 0);
+    const at = entityTag(st.cluster.revision, times, NOW + MIN, 0);
     expect(before).not.toBe(at);
     // And the view indeed changed at that instant.
     expect(viewOf(st, 'a', NOW + MIN - 1)!.state).not.toBe(viewOf(st, 'a', NOW + MIN)!.state);
@@ -409,7 +420,7 @@ describe('transitionTimes and entityTag', () => {
   it('the tag changes when a force deadline passes, as the pending primary turns to maintenance', () => {
     const st = state([server('p', { role: 'primary', openTransactions: 1, claims: { manual: claim({ drainDeadline: NOW + MIN }) } })]);
     const times = transitionTimes(st);
-    expect(entityTag(1, times, NOW)).not.toBe(entityTag(1, times, NOW + MIN));
+    expect(entityTag(1, times, NOW, 0)).not.toBe(entityTag(1, times, NOW + MIN, 0));
     expect(viewOf(st, 'p', NOW)!.state).toBe('Draining, Master, Running');
     expect(viewOf(st, 'p', NOW + MIN)!.state).toBe('Maintenance, Running');
   });

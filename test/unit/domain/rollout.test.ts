@@ -20,6 +20,7 @@ import {
   checkUpgraded,
   checkVerified,
   clearNode,
+  createAndClaim,
   createRollout,
   drainNode,
   failRollout,
@@ -37,6 +38,8 @@ import {
   requestAbort,
   requestPause,
   requestSwitchover,
+  requireOwner,
+  resumeRollout,
   retryNode,
   rolloutHolder,
   skipNode,
@@ -497,7 +500,7 @@ describe('nextBatch', () => {
     const before = withRecord(snap, { batchesThisExecution: BATCHES_PER_EXECUTION - 1 });
     expect(nextBatch(s, before, NOW).answer).toMatchObject({ outcome: 'batch', batch: 1 });
     // the successor's Preflight starts counting again
-    const successor = preflight(s, snap, 'exec-2', actor(), NOW).rollout;
+    const successor = preflight(s, snap, 'exec-2', actor(), NOW, 'exec-1').rollout;
     expect(successor.rollout.batchesThisExecution).toBe(0);
     expect(nextBatch(s, successor, NOW).answer).toEqual({ outcome: 'batch', batch: 1, servers: [second] });
   });
@@ -537,13 +540,34 @@ describe('nextBatch', () => {
 });
 
 describe('preflight', () => {
-  it('a successor execution of a running rollout continues it (continue-rollout)', () => {
+  it('a successor started by the running execution continues it (continue-rollout), a pause or abort asked still asked', () => {
     const { st, r } = started();
-    const first = preflight(st, r, 'exec-1', actor(), NOW);
-    const o = preflight(first.next, first.rollout, 'exec-2', actor(), NOW + SEC);
+    const o = preflight(st, r, 'exec-2', actor(), NOW + SEC, 'exec-1');
     expect(actions(o)).toEqual(['continue-rollout']);
     expect(o.rollout.rollout.executions).toEqual(['exec-1', 'exec-2']);
     expect(o.rollout.rollout.batchesThisExecution).toBe(0);
+    for (const status of ['pausing', 'aborting'] as const) {
+      expect(preflight(st, withRecord(r, { status }), 'exec-2', actor(), NOW, 'exec-1').rollout.rollout.status).toBe(status);
+    }
+  });
+
+  it('refuses any other execution while one runs the rollout: at most one at a time', () => {
+    const { st, r } = started();
+    for (const startedBy of [undefined, 'exec-0', 'exec-2']) {
+      const e = caught(() => preflight(st, r, 'exec-2', actor(), NOW, startedBy));
+      expect(e.code).toBe('RolloutConflict');
+      expect(e.message).toBe('rollout r-1 is already run by execution exec-1');
+      expect(e.details).toEqual({ execution: 'exec-1' });
+    }
+    // a successor that lost the race to another successor of the same execution
+    const taken = preflight(st, r, 'exec-2', actor(), NOW, 'exec-1');
+    expect(caught(() => preflight(taken.next, taken.rollout, 'exec-3', actor(), NOW, 'exec-1')).message).toBe('rollout r-1 is already run by execution exec-2');
+  });
+
+  it("a successor skips the checks of a start: a target that went down meanwhile is the batch's business", () => {
+    const { st, r } = started();
+    const o = preflight(patch(st, 'r3', { health: 'down' }), r, 'exec-2', actor(), NOW, 'exec-1');
+    expect(actions(o)).toEqual(['continue-rollout']);
   });
 
   it('records the execution running a new rollout (run-rollout), keeping the lock', () => {
@@ -647,11 +671,14 @@ describe('preflight', () => {
     expect(caught(() => preflight(down, withNodes(paused, done('r3')), 'exec-2', actor(), NOW)).code).toBe('BudgetExceeded');
   });
 
-  it('refuses when a pending target was removed from the cluster (NotFound)', () => {
+  it('skips a pending target removed from the cluster meanwhile, saying so', () => {
     const { st, r } = started();
     const servers = new Map(st.servers);
     servers.delete('r3');
-    expect(caught(() => preflight({ ...st, servers }, withRecord(r, { status: 'paused' }), 'exec-2', actor(), NOW)).code).toBe('NotFound');
+    const o = preflight({ ...st, servers }, withRecord(r, { status: 'paused' }), 'exec-2', actor(), NOW);
+    expect(nodeOf(o.rollout, 'r3')).toMatchObject({ outcome: 'skipped', reason: 'removed from the cluster' });
+    expect(nodeOf(o.rollout, 'r2').outcome).toBe('pending');
+    expect(actions(o)).toEqual(['resume-rollout']);
   });
 });
 
@@ -989,7 +1016,11 @@ describe('checkVerified', () => {
     const firstState = at(NOW);
     expect(changesNothing(checkVerified(firstState, r, 'r1', NOW), firstState, r)).toBe(false);
     expect(nodeOf(mid.rollout, 'r1').stableSince).toBe(NOW);
-    expect(checkVerified(at(NOW + 30 * SEC), mid.rollout, 'r1', NOW + 30 * SEC).answer).toEqual({ outcome: 'verified' });
+    const verified = checkVerified(at(NOW + 30 * SEC), mid.rollout, 'r1', NOW + 30 * SEC);
+    expect(verified.answer).toEqual({ outcome: 'verified' });
+    // Clear will ask for it: the pass is recorded, once
+    expect(nodeOf(verified.rollout, 'r1').verifiedAt).toBe(NOW + 30 * SEC);
+    expect(checkVerified(at(NOW + 40 * SEC), verified.rollout, 'r1', NOW + 40 * SEC).rollout).toBe(verified.rollout);
   });
 
   it('lag over the bound: waiting, and the stable clock starts again', () => {
@@ -1034,26 +1065,43 @@ describe('checkVerified', () => {
 });
 
 describe('clearNode', () => {
+  const verified = (r: RolloutSnapshot) => withNodes(r, node('r1', { step: 'verify', outcome: 'in-progress', stableSince: NOW, verifiedAt: NOW }));
+  const upgraded = (st: ClusterState) => patch(st, 'r1', { version: V2 });
+
   it("removes only the rollout's claim: a manual claim on the same server stays", () => {
     const { st, r } = started();
-    const s = patch(holding(st, 'r1'), 'r1', { claims: { manual: claim({ reason: 'disk' }), [HOLDER]: held() } });
-    const o = clearNode(s, withNodes(r, node('r1', { step: 'verify', outcome: 'in-progress', stableSince: NOW })), 'r1', actor(), NOW + MIN);
+    const s = patch(holding(upgraded(st), 'r1'), 'r1', { claims: { manual: claim({ reason: 'disk' }), [HOLDER]: held() } });
+    const o = clearNode(s, verified(r), 'r1', actor(), NOW + MIN);
     expect(o.next.servers.get('r1')!.claims).toEqual({ manual: claim({ reason: 'disk' }) });
     expect(actions(o)).toEqual(['clear-maintenance']);
     expect(o.events[0]!.target).toBe('server:r1');
-    expect(nodeOf(o.rollout, 'r1')).toEqual({ server: 'r1', step: 'done', outcome: 'upgraded', attempt: 1, version: 1, stepStartedAt: NOW + MIN });
+    expect(nodeOf(o.rollout, 'r1')).toEqual({ server: 'r1', step: 'done', outcome: 'upgraded', attempt: 1, version: 1, stepStartedAt: NOW + MIN, verifiedAt: NOW });
     expect(o.answer).toEqual({ outcome: 'cleared' });
   });
 
   it('is idempotent, and marks the node upgraded even when the claim is already gone', () => {
     const { st, r } = started();
-    const first = clearNode(holding(st, 'r1'), r, 'r1', actor(), NOW);
+    const first = clearNode(holding(upgraded(st), 'r1'), verified(r), 'r1', actor(), NOW);
     const again = clearNode(first.next, first.rollout, 'r1', actor(), NOW + SEC);
     expect(again.events).toEqual([]);
     expect(again.rollout).toBe(first.rollout);
-    const gone = clearNode(st, r, 'r1', actor(), NOW);
+    const gone = clearNode(upgraded(st), verified(r), 'r1', actor(), NOW);
     expect(gone.events).toEqual([]);
     expect(nodeOf(gone.rollout, 'r1').outcome).toBe('upgraded');
+  });
+
+  it('never returns an unverified server to service, nor one that does not report the version (it stays held)', () => {
+    const { st, r } = started();
+    const unverified = withNodes(r, node('r1', { step: 'verify', outcome: 'in-progress', stableSince: NOW }));
+    const notYet = caught(() => clearNode(holding(upgraded(st), 'r1'), unverified, 'r1', actor(), NOW));
+    expect(notYet).toBeInstanceOf(StepFailed);
+    expect((notYet as StepFailed).step).toBe('clear');
+    expect(notYet.message).toBe('server r1 has not passed Verify');
+    expect(caught(() => clearNode(holding(upgraded(st), 'r1'), withNodes(r, node('r1', { step: 'wait-upgraded', outcome: 'in-progress', verifiedAt: NOW })), 'r1', actor(), NOW)).message).toBe('server r1 has not passed Verify');
+    const old = caught(() => clearNode(holding(st, 'r1'), verified(r), 'r1', actor(), NOW));
+    expect(old.message).toBe(`server r1 reports ${V1} (running), not ${V2}: it stays in maintenance`);
+    const down = caught(() => clearNode(holding(patch(upgraded(st), 'r1', { health: 'down' }), 'r1'), verified(r), 'r1', actor(), NOW));
+    expect(down.message).toBe(`server r1 reports ${V2} (down), not ${V2}: it stays in maintenance`);
   });
 });
 
@@ -1087,9 +1135,16 @@ describe('recordNodeFailure', () => {
   });
 });
 
+/** Every server of the fleet upgraded: at V2, each node cleared. */
+function upgradedAll() {
+  const { st, r } = started();
+  const names = ['p', 'r1', 'r2', 'r3'];
+  return { st: names.reduce((x, n) => patch(x, n, { version: V2 }), st), r: withNodes(r, ...names.map(done)) };
+}
+
 describe('finishRollout', () => {
   it('refuses (StepFailed at resume-automation) while a server of the rollout is not healthy, keeping the claims', () => {
-    const { st, r } = started();
+    const { st, r } = upgradedAll();
     const e = caught(() => finishRollout(patch(st, 'r2', { reportedAt: NOW - HOUR }), r, actor(), NOW));
     expect(e.name).toBe('StepFailed');
     expect((e as StepFailed).step).toBe('resume-automation');
@@ -1098,7 +1153,7 @@ describe('finishRollout', () => {
   });
 
   it("succeeds: releases the rollout's cluster claim and the lock, leaving others' cluster claims", () => {
-    const { st, r } = started();
+    const { st, r } = upgradedAll();
     const s = { ...st, cluster: { ...st.cluster, claims: { ...st.cluster.claims, manual: claim({ until: NOW + HOUR }) } } };
     const o = finishRollout(s, r, actor(), NOW + SEC);
     expect(o.rollout.rollout.status).toBe('succeeded');
@@ -1112,7 +1167,7 @@ describe('finishRollout', () => {
   });
 
   it('is idempotent: a repeat on a succeeded rollout changes nothing', () => {
-    const { st, r } = started();
+    const { st, r } = upgradedAll();
     const first = finishRollout(st, r, actor(), NOW);
     const again = finishRollout(first.next, first.rollout, actor(), NOW + SEC);
     expect(again.rollout.rollout.status).toBe('succeeded');
@@ -1121,12 +1176,22 @@ describe('finishRollout', () => {
   });
 
   it("succeeds even when someone else's cluster claim is the only one left", () => {
-    const { st, r } = started();
+    const { st, r } = upgradedAll();
     const s = { ...st, cluster: { ...st.cluster, claims: { manual: claim({ until: NOW + HOUR }) } } };
     const o = finishRollout(s, r, actor(), NOW);
     expect(o.rollout.rollout.status).toBe('succeeded');
     expect(o.next.cluster.claims).toEqual({ manual: claim({ until: NOW + HOUR }) });
     expect(o.next.cluster.rollout).toBeUndefined();
+  });
+
+  it('refuses while a server is not upgraded, or no longer reports the version (no false success)', () => {
+    const { st, r } = upgradedAll();
+    const pending = caught(() => finishRollout(st, withNodes(r, node('r2', { step: 'verify', outcome: 'in-progress' })), actor(), NOW));
+    expect(pending.message).toBe('not every server is upgraded: r2');
+    const downgraded = caught(() => finishRollout(patch(st, 'r1', { version: V1 }), r, actor(), NOW));
+    expect(downgraded.message).toBe(`not every server is healthy at ${V2}: r1`);
+    const skipped = withNodes(r, node('r1', { outcome: 'skipped' }));
+    expect(finishRollout(patch(st, 'r1', { version: V1 }), skipped, actor(), NOW).rollout.rollout.status).toBe('succeeded');
   });
 });
 
@@ -1605,10 +1670,10 @@ describe('exact messages (mutation-driven)', () => {
   });
 
   it('finishRollout names the unhealthy servers; a skipped server does not count', () => {
-    const { st, r } = started();
+    const { st, r } = upgradedAll();
     const down = patch(patch(st, 'r1', { health: 'down' }), 'r2', { health: 'down' });
     const e = caught(() => finishRollout(down, r, actor(), NOW));
-    expect(e.message).toBe('not every server is healthy: r1, r2');
+    expect(e.message).toBe(`not every server is healthy at ${V2}: r1, r2`);
     const skipped = withNodes(r, node('r1', { outcome: 'skipped' }), node('r2', { outcome: 'skipped' }));
     expect(finishRollout(down, skipped, actor(), NOW).rollout.rollout.status).toBe('succeeded');
   });
@@ -1625,7 +1690,7 @@ describe('edges of the rules (mutation-driven)', () => {
     const first = preflight(created.next, created.rollout, 'exec-1', actor(), NOW);
     expect(actions(first)).toEqual(['run-rollout']);
     expect(first.next).toBe(created.next);
-    const successor = preflight(first.next, first.rollout, 'exec-2', actor(), NOW);
+    const successor = preflight(first.next, first.rollout, 'exec-2', actor(), NOW, 'exec-1');
     expect(actions(successor)).toEqual(['continue-rollout']);
     const paused = withRecord(first.rollout, { status: 'paused' });
     const resumed = preflight(first.next, paused, 'exec-1', actor(), NOW);
@@ -1769,5 +1834,67 @@ describe('edges of the rules (mutation-driven)', () => {
     const noFailure = withNodes(withRecord(r, { status: 'paused' }), node('r2', { outcome: 'failed' }));
     expect(retryNode(st, noFailure, 'r2', NOW).answer).toEqual({ outcome: 'retried' });
     expect(skipNode(st, noFailure, 'r2', actor(), NOW).answer).toEqual({ outcome: 'skipped' });
+  });
+});
+
+describe('safe under any sequence (issue 14)', () => {
+  it('createAndClaim: a new rollout already claimed by the execution that will run it', () => {
+    const o = createAndClaim(fleet(), ID, input(), 'exec-1', actor(), NOW);
+    expect(o.rollout.rollout).toMatchObject({ status: 'running', executions: ['exec-1'] });
+    expect(actions(o)).toEqual(['start-rollout', 'run-rollout']);
+    expect(o.next.cluster.rollout).toBe(ID);
+    // its Preflight finds itself chosen; any other execution is refused
+    expect(preflight(o.next, o.rollout, 'exec-1', actor(), NOW).events).toEqual([]);
+    expect(caught(() => preflight(o.next, o.rollout, 'exec-2', actor(), NOW)).code).toBe('RolloutConflict');
+  });
+
+  it('resumeRollout: only a paused, failed or aborted rollout, claimed for the new execution', () => {
+    const { st, r } = started();
+    expect(caught(() => resumeRollout(st, r, 'exec-2', actor(), NOW)).message).toMatch(/only a paused, failed or aborted rollout can be resumed/);
+    const o = resumeRollout(st, withRecord(r, { status: 'paused' }), 'exec-2', actor(), NOW);
+    expect(o.rollout.rollout.executions).toEqual(['exec-1', 'exec-2']);
+    // a second resume decided on what the first wrote is refused
+    expect(caught(() => resumeRollout(o.next, o.rollout, 'exec-3', actor(), NOW)).code).toBe('RolloutConflict');
+  });
+
+  it('requireOwner: a task of any execution but the latest stops', () => {
+    const { r } = started();
+    expect(() => requireOwner(r, 'exec-1')).not.toThrow();
+    const e = caught(() => requireOwner(r, 'exec-0'));
+    expect(e).toBeInstanceOf(RolloutStopped);
+    expect(e.message).toBe('execution exec-0 no longer runs rollout r-1');
+  });
+
+  it('beginNode skips a server removed from the cluster (no failure, nothing to drain)', () => {
+    const { st, r } = started();
+    const servers = new Map(st.servers);
+    servers.delete('r1');
+    const o = beginNode({ ...st, servers }, r, 'r1', NOW);
+    expect(o.answer).toEqual({ outcome: 'done' });
+    expect(nodeOf(o.rollout, 'r1')).toMatchObject({ outcome: 'skipped', reason: 'removed from the cluster' });
+    expect(actions(o)).toEqual(['skip-server']);
+  });
+
+  it("abort, then skip of the last held server: the rollout's pause of automation ends with it", () => {
+    const { st, r } = started();
+    const heldSt = holding(st, 'r1');
+    const aborted = abortRollout(heldSt, withNodes(withRecord(r, { status: 'aborting', batch: 0 }), node('r1', { step: 'verify', outcome: 'in-progress' })), actor(), NOW);
+    expect(aborted.next.cluster.claims[HOLDER]).toBeDefined();
+    const skipped = skipNode(aborted.next, aborted.rollout, 'r1', actor({ user: 'bob' }), NOW);
+    expect(skipped.next.cluster.claims[HOLDER]).toBeUndefined();
+    expect(skipped.next.servers.get('r1')!.claims.manual).toMatchObject({ actor: 'bob' });
+    expect(actions(skipped)).toEqual(['update-maintenance', 'clear-maintenance', 'skip-server']);
+  });
+
+  it('skip of a server removed from the cluster works (nothing to hand over), and so does the resume after it', () => {
+    const { st, r } = started();
+    const servers = new Map(st.servers);
+    servers.delete('r1');
+    const gone = { ...st, servers };
+    const failed = withNodes(withRecord(r, { status: 'failed', failure: { server: 'r1', step: 'verify', reason: 'NotFound', at: NOW } }), node('r1', { outcome: 'failed', step: 'verify' }));
+    const skipped = skipNode(gone, failed, 'r1', actor(), NOW);
+    expect(nodeOf(skipped.rollout, 'r1').outcome).toBe('skipped');
+    expect(skipped.rollout.rollout.failure).toBeUndefined();
+    expect(resumeRollout(skipped.next, skipped.rollout, 'exec-2', actor(), NOW).rollout.rollout.status).toBe('running');
   });
 });

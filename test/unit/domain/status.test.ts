@@ -4,7 +4,7 @@ import { viewOf } from '../../../functions/domain/derive.js';
 import { DomainError } from '../../../functions/domain/errors.js';
 import type { ClusterState, Server } from '../../../functions/domain/model.js';
 import { applyReport, reportStatus, routineCondition, type StatusReport } from '../../../functions/domain/status.js';
-import { claim, NOW, SEC, server, state } from './fixtures.js';
+import { claim, MIN, NOW, SEC, server, state } from './fixtures.js';
 
 const one = (s: Server): ClusterState => state([s, server('other')]);
 
@@ -33,18 +33,20 @@ describe('applyReport', () => {
 
 describe('routineCondition', () => {
   it('holds health alone for a bare report', () => {
-    expect(routineCondition({ health: 'running' })).toStrictEqual({ health: 'running' });
+    expect(routineCondition({ health: 'running' }, NOW, MIN)).toStrictEqual({ health: 'running', reportedSince: NOW - MIN });
   });
   it('holds role, version and the signs of the counts the report carries', () => {
-    expect(routineCondition({ health: 'down', role: 'replica', version: 'v2', connections: 3, openTransactions: 0, replicationLagSeconds: 9 })).toStrictEqual({
+    expect(routineCondition({ health: 'down', role: 'replica', version: 'v2', connections: 3, openTransactions: 0, replicationLagSeconds: 9 }, NOW, MIN)).toStrictEqual({
       health: 'down',
+      reportedSince: NOW - MIN,
       role: 'replica',
       version: 'v2',
       connectionsPositive: true,
       openTransactionsPositive: false,
     });
-    expect(routineCondition({ health: 'running', connections: 0, openTransactions: 2 })).toStrictEqual({
+    expect(routineCondition({ health: 'running', connections: 0, openTransactions: 2 }, NOW, MIN)).toStrictEqual({
       health: 'running',
+      reportedSince: NOW - MIN,
       connectionsPositive: false,
       openTransactionsPositive: true,
     });
@@ -134,6 +136,14 @@ describe('reportStatus', () => {
     const st = one(server('a', { reportedAt: NOW - 120 * SEC }));
     expect(viewOf(st, 'a', NOW)!.electable).toBe(false);
     const o = reportStatus(st, 'a', { health: 'running' }, NOW);
+    expect(o.routingRelevant).toBe(true);
+  });
+
+  it('a stale down server reporting again is no longer stale: routing-relevant (the list shows `stale`)', () => {
+    const st = one(server('a', { health: 'down', reportedAt: NOW - 120 * SEC }));
+    expect(viewOf(st, 'a', NOW)!.stale).toBe(true);
+    const o = reportStatus(st, 'a', { health: 'down' }, NOW);
+    expect(viewOf(o.next, 'a', NOW)!.stale).toBe(false);
     expect(o.routingRelevant).toBe(true);
   });
 

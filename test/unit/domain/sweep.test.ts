@@ -126,10 +126,21 @@ describe('sweep', () => {
   });
 
   it('expires cluster claims, including a forgotten manual pause', () => {
-    const st = state([server('a')], { cluster: { claims: { manual: claim({ until: NOW - 1 }), 'rollout:r1': claim() } } });
+    const st = state([server('a')], { cluster: { rollout: 'r1', claims: { manual: claim({ until: NOW - 1 }), 'rollout:r1': claim() } } });
     const o = sweep(st, NOW);
     expect(actions(st)).toEqual([['expire-maintenance', 'cluster']]);
     expect(Object.keys(o.next.cluster.claims)).toEqual(['rollout:r1']);
+  });
+
+  it("releases a rollout's pause of automation once the rollout holds neither the lock nor a server", () => {
+    const held = state([server('a', { claims: { 'rollout:r1': claim() } })], { cluster: { claims: { 'rollout:r1': claim() } } });
+    expect(sweep(held, NOW).events).toEqual([]);
+    const orphaned = state([server('a')], { cluster: { claims: { 'rollout:r1': claim(), manual: claim({ until: NOW + HOUR }) } } });
+    const o = sweep(orphaned, NOW);
+    expect(actions(orphaned)).toEqual([['clear-maintenance', 'cluster']]);
+    expect(Object.keys(o.next.cluster.claims)).toEqual(['manual']);
+    const locked = state([server('a')], { cluster: { rollout: 'r1', claims: { 'rollout:r1': claim() } } });
+    expect(sweep(locked, NOW).events).toEqual([]);
   });
 
   it('applies at most maxChanges changes, 40 by default', () => {

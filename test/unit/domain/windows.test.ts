@@ -7,6 +7,7 @@ import {
   checkTargets,
   deleteWindow,
   endWindow,
+  MAX_WINDOW_TARGETS,
   requireWindow,
   saveWindow,
   skipOccurrence,
@@ -124,6 +125,23 @@ describe('checkTargets', () => {
     expect(e.code).toBe('InvalidInput');
     expect(e.message).toBe('targets: a maintenance window needs at least one server or dc');
     expect(e.details).toBeUndefined();
+  });
+
+  it(`names at most ${MAX_WINDOW_TARGETS} servers and dcs together (its start writes each in one transaction)`, () => {
+    const st = state(replicas('s', 45, 'dc1'));
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `s${i + 1}`);
+    expect(() => checkTargets(st, { action: 'maintenance', targets: { servers: names(39), dcs: ['dc1'] } })).not.toThrow();
+    const e = caught(() => checkTargets(st, { action: 'maintenance', targets: { servers: names(40), dcs: ['dc1'] } }));
+    expect(e.code).toBe('InvalidInput');
+    expect(e.message).toBe(`targets: a window names at most ${MAX_WINDOW_TARGETS} servers and dcs together, not 41: name their dcs instead`);
+    expect(e.details).toEqual({ limit: 40 });
+  });
+
+  it("a rollout window's servers must exist too", () => {
+    const rollout = { servers: ['r1', 'gone'] } as MaintenanceWindow['rollout'];
+    const e = caught(() => checkTargets(fleet(), { action: 'rollout', targets: { servers: [], dcs: [] }, rollout }));
+    expect(e.code).toBe('InvalidInput');
+    expect(e.message).toBe('targets: server gone not found in cluster c1');
   });
 
   it('a maintenance window with only a server, only a dc, or one of each is fine', () => {
@@ -258,7 +276,7 @@ describe('startWindow: maintenance', () => {
     const start = NOW - 10 * MIN;
     const until = start + 2 * HOUR;
     const o = startWindow(st, w, start, actor(), NOW);
-    expect(o.window).toBe(w);
+    expect(o.window).toEqual({ ...w, open: { occurrence: start, until } });
     expect(o.next.servers.get('r1')!.claims).toEqual({ [HOLDER]: windowClaim(until) });
     expect(o.next.dcs.get('dc2')).toEqual({ name: 'dc2', claims: { [HOLDER]: windowClaim(until) } });
     // dcs first, then servers, then the window's own event
@@ -435,7 +453,7 @@ describe('startWindow: cluster-maintenance', () => {
     const w = win({ action: 'cluster-maintenance', targets: { servers: [], dcs: [] } });
     const o = startWindow(st, w, NOW - HOUR, actor(), NOW);
     const c = { mode: 'maintenance', force: false, actor: 'alice', since: NOW, onDeadline: 'hold', reason: 'kernel patching', until: NOW + HOUR };
-    expect(o.window).toBe(w);
+    expect(o.window).toEqual({ ...w, open: { occurrence: NOW - HOUR, until: NOW + HOUR } });
     expect(o.next.cluster.claims).toEqual({ [HOLDER]: c });
     expect(o.next.servers).toBe(st.servers);
     expect(o.next.dcs).toBe(st.dcs);
@@ -490,7 +508,7 @@ describe('endWindow', () => {
     const st = held();
     const w = win({ targets: { servers: ['r1'], dcs: ['dc2'] } });
     const o = endWindow(st, w, NOW - HOUR, actor(), NOW);
-    expect(o.window).toBe(w);
+    expect(o.window).toEqual(w);
     expect(Object.keys(o.next.cluster.claims)).toEqual(['manual']);
     expect(o.next.dcs.get('dc2')!.claims).toEqual({ 'window:w2': claim({ until: NOW + HOUR }) });
     expect(o.next.servers.get('r1')!.claims).toEqual({ manual: claim({ actor: 'bob' }) });
@@ -521,12 +539,30 @@ describe('endWindow', () => {
   it('ends what its start set', () => {
     const st = fleet();
     const w = win({ targets: { servers: ['r1'], dcs: ['dc2'] } });
-    const started = startWindow(st, w, NOW, actor(), NOW).next;
-    const o = endWindow(started, w, NOW, actor(), NOW + 2 * HOUR);
+    const started = startWindow(st, w, NOW, actor(), NOW);
+    const o = endWindow(started.next, started.window!, NOW, actor(), NOW + 2 * HOUR);
     expect(o.next.servers.get('r1')!.claims).toEqual({});
     expect(o.next.dcs.get('dc2')!.claims).toEqual({});
+    expect(o.window).toEqual(w);
     expect(o.events.map((e) => e.action)).toEqual(['clear-maintenance', 'clear-maintenance', 'window-end']);
     expect(o.events[2]!.after).toEqual({ name: 'sunday-patch', action: 'maintenance', occurrence: iso(NOW) });
+  });
+
+  it("the end of an earlier occurrence leaves the open one's claims alone (a late or swept end)", () => {
+    const w = win({ targets: { servers: ['r1'], dcs: [] } });
+    const started = startWindow(fleet(), w, NOW, actor(), NOW);
+    const late = endWindow(started.next, started.window!, NOW - 24 * HOUR, actor(), NOW + MIN);
+    expect(late.next).toBe(started.next);
+    expect(late.window).toBe(started.window);
+    expect(late.events).toEqual([]);
+    expect(endWindow(started.next, started.window!, NOW, actor(), NOW + MIN).events.map((e) => e.action)).toEqual(['clear-maintenance', 'window-end']);
+  });
+
+  it('an open occurrence whose claims are gone (expired, or cleared by an admin) still ends: window-end, nothing open', () => {
+    const w = win({ open: { occurrence: NOW, until: NOW + 2 * HOUR } });
+    const o = endWindow(fleet(), w, NOW, actor(), NOW + 2 * HOUR);
+    expect(o.events.map((e) => e.action)).toEqual(['window-end']);
+    expect(o.window).toEqual(win());
   });
 
   it('a cluster-maintenance window clears only its cluster claim', () => {
