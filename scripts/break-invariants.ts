@@ -15,11 +15,12 @@ interface Breakage {
   name: string;
   /** The invariant the test guards, as the report names it. */
   invariant: string;
-  file: string;
-  /** Exact replacements, each of a text found once. */
-  edits: { from: string; to: string }[];
+  /** Exact replacements, each of a text found once, by file. */
+  edits: { file: string; from: string; to: string }[];
   test: string;
 }
+
+const MODEL = 'test/reliability/model-based.test.ts';
 
 const EVENT_PUT = "items.push({ Put: { TableName: T, Item: { [K.PK]: K.eventsPk(id), [K.SK]: K.eventSk(revision, seq), ...auditEvent }, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': K.PK } } });";
 
@@ -27,67 +28,107 @@ const CASES: Breakage[] = [
   {
     name: 'event-outside-transaction',
     invariant: 'R2: no change without its audit event',
-    file: 'functions/store/dynamo.ts',
     // The audit events written by a request of their own once the transaction has committed.
     edits: [
-      { from: `      ${EVENT_PUT}`, to: '      afterwards.push({ TableName: T, Item: { [K.PK]: K.eventsPk(id), [K.SK]: K.eventSk(revision, seq), ...auditEvent } });' },
-      { from: '    outcome.events.forEach((draft, seq) => {', to: '    const afterwards: { TableName: string; Item: Record<string, unknown> }[] = [];\n    outcome.events.forEach((draft, seq) => {' },
-      { from: '      await this.doc.send(new TransactWriteCommand(input));', to: '      await this.doc.send(new TransactWriteCommand(input));\n      for (const put of afterwards) await this.doc.send(new PutCommand(put));' },
+      { file: 'functions/store/dynamo.ts', from: `      ${EVENT_PUT}`, to: '      afterwards.push({ TableName: T, Item: { [K.PK]: K.eventsPk(id), [K.SK]: K.eventSk(revision, seq), ...auditEvent } });' },
+      { file: 'functions/store/dynamo.ts', from: '    outcome.events.forEach((draft, seq) => {', to: '    const afterwards: { TableName: string; Item: Record<string, unknown> }[] = [];\n    outcome.events.forEach((draft, seq) => {' },
+      { file: 'functions/store/dynamo.ts', from: '      await this.doc.send(new TransactWriteCommand(input));', to: '      await this.doc.send(new TransactWriteCommand(input));\n      for (const put of afterwards) await this.doc.send(new PutCommand(put));' },
     ],
     test: 'test/reliability/faults.test.ts',
   },
   {
     name: 'no-revision-condition',
     invariant: 'R1: no lost update, budget held at every revision',
-    file: 'functions/store/dynamo.ts',
     // Both guards: the cluster item's revision, and the audit event's key numbered by the revision read.
     edits: [
-      { from: "? { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'revision' }, ExpressionAttributeValues: { ':rev': readRevision } }", to: "? { ConditionExpression: 'attribute_exists(#rev)', ExpressionAttributeNames: { '#rev': 'revision' } }" },
-      { from: EVENT_PUT, to: "items.push({ Put: { TableName: T, Item: { [K.PK]: K.eventsPk(id), [K.SK]: K.eventSk(revision, seq), ...auditEvent } } });" },
+      { file: 'functions/store/dynamo.ts', from: "? { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'revision' }, ExpressionAttributeValues: { ':rev': readRevision } }", to: "? { ConditionExpression: 'attribute_exists(#rev)', ExpressionAttributeNames: { '#rev': 'revision' } }" },
+      { file: 'functions/store/dynamo.ts', from: EVENT_PUT, to: "items.push({ Put: { TableName: T, Item: { [K.PK]: K.eventsPk(id), [K.SK]: K.eventSk(revision, seq), ...auditEvent } } });" },
     ],
     test: 'test/reliability/concurrency.test.ts',
   },
   {
     name: 'backend-errors-as-500',
     invariant: 'R2: a backend fault is a clean 503',
-    file: 'functions/http/errors.ts',
-    edits: [{ from: "'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'TimeoutError', 'RequestTimeout',", to: "'EAI_AGAIN'," }],
+    edits: [{ file: 'functions/http/errors.ts', from: "'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'TimeoutError', 'RequestTimeout',", to: "'EAI_AGAIN'," }],
     test: 'test/reliability/faults.test.ts',
   },
   {
     name: 'bad-json-throws',
     invariant: 'R3: no answer ≥ 500 whatever is sent',
-    file: 'functions/http/handler.ts',
-    edits: [{ from: "    try {\n      value = JSON.parse(req.rawBody);\n    } catch {\n      throw invalid('the body is not valid JSON');\n    }", to: '    value = JSON.parse(req.rawBody);' }],
+    edits: [{ file: 'functions/http/handler.ts', from: "    try {\n      value = JSON.parse(req.rawBody);\n    } catch {\n      throw invalid('the body is not valid JSON');\n    }", to: '    value = JSON.parse(req.rawBody);' }],
     test: 'test/reliability/fuzz.test.ts',
   },
   {
     name: 'ack-before-write',
     invariant: 'R5: nothing acknowledged is lost',
-    file: 'functions/store/dynamo.ts',
-    edits: [{ from: '      await this.doc.send(new TransactWriteCommand(input));', to: '      void this.doc.send(new TransactWriteCommand(input)).catch(() => {});' }],
+    edits: [{ file: 'functions/store/dynamo.ts', from: '      await this.doc.send(new TransactWriteCommand(input));', to: '      void this.doc.send(new TransactWriteCommand(input)).catch(() => {});' }],
     test: 'test/reliability/durability.test.ts',
   },
   {
     name: 'roles-ignored',
     invariant: 'S1: forbidden calls get 401/403 and change nothing',
-    file: 'functions/http/auth.ts',
-    edits: [{ from: "  return required === 'public' || RANK[role] >= RANK[required];", to: '  return true;' }],
+    edits: [{ file: 'functions/http/auth.ts', from: "  return required === 'public' || RANK[role] >= RANK[required];", to: '  return true;' }],
     test: 'test/reliability/auth-matrix.test.ts',
   },
   {
     name: 'hash-compared-with-equals',
     invariant: 'S2: secrets compared in constant time',
-    file: 'functions/http/auth.ts',
-    edits: [{ from: "const equalHex = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));", to: 'const equalHex = (a: string, b: string) => a === b;' }],
+    edits: [{ file: 'functions/http/auth.ts', from: "const equalHex = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));", to: 'const equalHex = (a: string, b: string) => a === b;' }],
     test: 'test/reliability/timing-safe.test.ts',
   },
   {
     name: 'authorization-logged',
     invariant: 'S2: no secret in any log line',
-    file: 'local/http-server.ts',
-    edits: [{ from: "          const key = routeKey(match.route);", to: "          console.log(JSON.stringify({ message: 'request', path, authorization: req.headers.authorization }));\n          const key = routeKey(match.route);" }],
+    edits: [{ file: 'local/http-server.ts', from: "          const key = routeKey(match.route);", to: "          console.log(JSON.stringify({ message: 'request', path, authorization: req.headers.authorization }));\n          const key = routeKey(match.route);" }],
     test: 'test/reliability/auth-matrix.test.ts',
+  },
+  // Issue 14's four defects, re-introduced: the model-based tier (R6) must catch each.
+  {
+    name: 'token-escalation',
+    invariant: 'R6: no token above the token that created it',
+    // A token limited to a cluster creates unscoped ones, and revokes any.
+    edits: [
+      { file: 'functions/api/tokens.ts', from: '    checkDelegation(creator, body.role, body.clusters);\n', to: '' },
+      { file: 'functions/api/tokens.ts', from: "      if (!withinScope(principal, token.clusters)) throw notFound(`token ${id}`);\n", to: '' },
+    ],
+    test: MODEL,
+  },
+  {
+    name: 'window-end-any-occurrence',
+    invariant: "R6: a window's claims exactly while its occurrence is open",
+    // The sweeper ends the last occurrence that is over whenever the window holds claims, and an end ends whatever
+    // is open (the first occurrence of a window made at an odd minute lost its claims early).
+    edits: [
+      { file: 'functions/domain/windows.ts', from: '  if (window.open && window.open.occurrence !== scheduledTime) return { ...noop(state), window, events: [] };\n', to: '' },
+      {
+        file: 'functions/sweeper.ts',
+        from: "    if (!window.open || window.open.until > deps.now()) continue;\n    const result = await runWindowPhase(deps, { cluster, windowId: window.id, phase: 'end', scheduledTime: new Date(window.open.occurrence).toISOString() });",
+        to: "    const over = occurrencesAfter(compileSchedule(window.schedule, window.timezone, window.startDate), window.timezone, deps.now() - window.durationMs - MAX_WINDOW_MS, 1000).filter((t) => t + window.durationMs <= deps.now()).at(-1);\n    if (over === undefined || !window.open) continue;\n    const result = await runWindowPhase(deps, { cluster, windowId: window.id, phase: 'end', scheduledTime: new Date(over).toISOString() });",
+      },
+      { file: 'functions/sweeper.ts', from: "import { runWindowPhase } from './windows/phase.js';", to: "import { runWindowPhase } from './windows/phase.js';\nimport { compileSchedule, MAX_WINDOW_MS, occurrencesAfter } from './domain/schedule.js';" },
+    ],
+    test: MODEL,
+  },
+  {
+    name: 'rollout-id-reused',
+    invariant: 'R6: a rollout id is one run',
+    // A rollout window's next occurrence re-creates its last rollout under the same id.
+    edits: [
+      { file: 'functions/windows/phase.ts', from: '      const rolloutId = resume ? snapshot.rollout.id : fresh;', to: '      const rolloutId = resume ? snapshot.rollout.id : (w.rolloutId ?? fresh);' },
+      { file: 'functions/windows/phase.ts', from: 'R.createAndClaim(state, fresh, w.rollout!', to: 'R.createAndClaim(state, rolloutId, w.rollout!' },
+    ],
+    test: MODEL,
+  },
+  {
+    name: 'resume-decided-by-dry-run',
+    invariant: 'R6: at most one execution per rollout',
+    // Resume checked by a dry run before the start, and an execution that finds another running takes over.
+    edits: [
+      { file: 'functions/api/rollouts.ts', from: '      rule: (state, now, { rollout }) => R.resumeRollout(state, requireRollout(rollout, id), execution.id, actorOf(req), now),', to: '      dryRun: true,\n      rule: (state, now, { rollout }) => R.resumeRollout(state, requireRollout(rollout, id), execution.id, actorOf(req), now),' },
+      { file: 'functions/api/mutation.ts', from: '    if (!spec.dryRun) await spec.then?.(result.outcome);', to: '    await spec.then?.(result.outcome);' },
+      { file: 'functions/domain/rollout.ts', from: "    if (startedBy !== owner) throw new DomainError('RolloutConflict', `rollout ${rollout.id} is already run by execution ${owner}`, { execution: owner });\n", to: '' },
+    ],
+    test: MODEL,
   },
 ];
 
@@ -100,13 +141,12 @@ for (const c of CASES.filter((x) => only.length === 0 || only.includes(x.name)))
     const git = (...args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
     if (git('worktree', 'add', '--detach', dir, 'HEAD').status !== 0) throw new Error(`git worktree add ${dir} failed`);
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-    const path = join(dir, c.file);
-    let text = readFileSync(path, 'utf8');
-    for (const { from, to } of c.edits) {
-      if (text.split(from).length !== 2) throw new Error(`${c.name}: the text to replace is not in ${c.file} exactly once: ${from}`);
-      text = text.replace(from, to);
+    for (const { file, from, to } of c.edits) {
+      const path = join(dir, file);
+      const text = readFileSync(path, 'utf8');
+      if (text.split(from).length !== 2) throw new Error(`${c.name}: the text to replace is not in ${file} exactly once: ${from}`);
+      writeFileSync(path, text.replace(from, () => to));
     }
-    writeFileSync(path, text);
     const started = Date.now();
     const run = spawnSync('npx', ['vitest', 'run', c.test, '--reporter=dot'], { cwd: dir, encoding: 'utf8', timeout: 15 * 60_000 });
     const seconds = Math.round((Date.now() - started) / 1000);

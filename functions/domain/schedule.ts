@@ -195,9 +195,3 @@ export function occurrencesAfter(schedule: Schedule, timezone: string, after: nu
   }
   return out;
 }
-
-/** The latest start at or before `at` (to find the occurrence that is open now), if any within `lookbackMs`. */
-export function lastOccurrence(schedule: Schedule, timezone: string, at: number, lookbackMs: number): number | undefined {
-  const starts = occurrencesAfter(schedule, timezone, at - lookbackMs - 1, 1000).filter((t) => t <= at);
-  return starts.at(-1);
-}

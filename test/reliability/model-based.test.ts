@@ -12,10 +12,11 @@ import { commandArbitrary, type Model } from '../support/model/commands.js';
 import { INVARIANTS, invariantChecker } from '../support/model/invariants.js';
 import { createWorld, type World } from '../support/model/world.js';
 import { reported } from '../support/reliability-report.js';
-import { startDynamoLocal } from '../../local/dynamodb.js';
+import { startDynamoLocal, type DynamoLocal } from '../../local/dynamodb.js';
 
 const RUNS = Number(process.env.MODEL_RUNS ?? 200);
 const LANES = Number(process.env.MODEL_LANES ?? 1);
+const RESTART_EVERY = 20;
 const SECONDS = process.env.MODEL_SECONDS ? Number(process.env.MODEL_SECONDS) : undefined;
 const [MIN_COMMANDS, MAX_COMMANDS] = (process.env.MODEL_COMMANDS ?? '25-28').split('-').map(Number) as [number, number];
 const SEED = process.env.MODEL_SEED ? Number(process.env.MODEL_SEED) : Math.floor(Math.random() * 2 ** 30);
@@ -24,22 +25,33 @@ describe('R6: the control plane over time, model-based', () => {
   const stats = { sequences: 0, commands: 0, roundTrips: 0, answers: new Map<number, number>(), reached: new Map<string, number>(), timing: { setup: 0, act: 0, settle: 0, check: 0 } };
   const per = (n: number, of: number) => Math.round(n / Math.max(of, 1));
 
-  /** One lane: sequence after sequence, each in a world of its own. */
+  /**
+   * One lane: sequence after sequence, each in a world of its own, on a DynamoDB Local of the lane's own (one
+   * serves one request at a time, and the other tests have the run's), started afresh every RESTART_EVERY
+   * sequences: it slows down as tables come and go.
+   */
   async function lane(seed: number, runs: number, deadline: number | undefined): Promise<void> {
-    // A DynamoDB Local of its own: one serves one request at a time, and the other tests have the run's.
-    const dynamo = await startDynamoLocal();
+    let dynamo: DynamoLocal | undefined;
+    let served = 0;
+    const endpoint = async () => {
+      if (!dynamo || served++ % RESTART_EVERY === RESTART_EVERY - 1) {
+        await dynamo?.stop();
+        dynamo = await startDynamoLocal();
+      }
+      return dynamo.endpoint;
+    };
     try {
-      await sequences(seed, runs, deadline, dynamo.endpoint);
+      await sequences(seed, runs, deadline, endpoint);
     } finally {
-      await dynamo.stop();
+      await dynamo?.stop();
     }
   }
 
-  async function sequences(seed: number, runs: number, deadline: number | undefined, endpoint: string): Promise<void> {
+  async function sequences(seed: number, runs: number, deadline: number | undefined, endpoint: () => Promise<string>): Promise<void> {
     await fc.assert(
       fc.asyncProperty(fc.array(commandArbitrary(), { minLength: MIN_COMMANDS, maxLength: MAX_COMMANDS }), async (commands) => {
         if (deadline !== undefined && Date.now() > deadline) return;
-        const world: World = await createWorld(endpoint);
+        const world: World = await createWorld(await endpoint());
         const model: Model = { commands: 0, check: invariantChecker() };
         // The seeded world, checked once: what the sequence reaches is counted from there.
         await model.check(world, { ticked: false, previousTick: world.lastTick });
@@ -54,6 +66,7 @@ describe('R6: the control plane over time, model-based', () => {
           for (const [action, n] of world.reached) stats.reached.set(action, (stats.reached.get(action) ?? 0) + n);
           for (const k of Object.keys(stats.timing) as (keyof World['timing'])[]) stats.timing[k] += world.timing[k];
           await world.env.close();
+          if (process.env.MODEL_TRACE) console.log(`sequence ${stats.sequences}: ${model.commands} commands, ${Math.round(Object.values(world.timing).reduce((a, b) => a + b, 0))} ms, ${world.env.roundTrips.count} calls`);
         }
       }),
       { seed, numRuns: runs, endOnFailure: true },

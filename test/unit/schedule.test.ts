@@ -6,7 +6,7 @@
 import { DateTime, Duration } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../functions/domain/errors.js';
-import { checkTimezone, compileSchedule, lastOccurrence, MAX_RATE_MS, MAX_WINDOW_MS, occurrencesAfter, parseSchedule, parseWindowDuration, type Schedule } from '../../functions/domain/schedule.js';
+import { checkTimezone, compileSchedule, MAX_RATE_MS, MAX_WINDOW_MS, occurrencesAfter, parseSchedule, parseWindowDuration, type Schedule } from '../../functions/domain/schedule.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -314,12 +314,12 @@ describe('bounds: extreme numbers are a 400 naming the limit, never a computatio
     expect(occurrencesAfter(s, 'UTC', NOW, 2).map(iso)).toEqual(['2126-12-08T00:00:00Z', '2226-11-14T00:00:00Z']);
   });
 
-  it('the latest startDate and the longest rate: 1000 starts (lastOccurrence looks that far) are all valid Dates', () => {
+  it('the latest startDate and the longest rate: 1000 starts are all valid Dates', () => {
     const s = parseSchedule('rate(365 days)', 'UTC', NOW, '9999-12-31T23:59:59Z');
     const starts = occurrencesAfter(s, 'UTC', NOW, 1000);
     expect(starts).toHaveLength(1000);
     expect(starts.every((t) => !Number.isNaN(new Date(t).getTime()))).toBe(true);
-    expect(lastOccurrence(s, 'UTC', t('9999-12-31T23:59:59Z'), HOUR)).toBe(t('9999-12-31T23:59:59Z'));
+    expect(starts[0]).toBe(t('9999-12-31T23:59:59Z'));
   });
 
   it('at(...) years are four digits: the farthest, 9999, is a valid instant; five digits are not at(...)', () => {
@@ -426,34 +426,6 @@ describe('parseWindowDuration', () => {
 
   it('an empty PT (zero) is refused', () => {
     expect(refused(() => parseWindowDuration('PT')).message).toMatch(/^duration: PT /);
-  });
-});
-
-describe('lastOccurrence', () => {
-  const sunday: Schedule = parseSchedule('cron(30 2 ? * SUN *)', BERLIN, NOW);
-
-  it('the latest start at or before the instant, within the lookback (the skipped 28 March is not one)', () => {
-    expect(lastOccurrence(sunday, BERLIN, t('2027-03-29T00:00:00Z'), 8 * DAY)).toBe(t('2027-03-21T01:30:00Z'));
-    expect(lastOccurrence(sunday, BERLIN, t('2027-03-21T01:30:00Z'), DAY)).toBe(t('2027-03-21T01:30:00Z'));
-    expect(lastOccurrence(sunday, BERLIN, t('2027-03-21T01:29:59Z'), DAY)).toBeUndefined();
-  });
-
-  it('nothing within the lookback: undefined', () => {
-    expect(lastOccurrence(sunday, BERLIN, t('2027-03-29T00:00:00Z'), DAY)).toBeUndefined();
-  });
-
-  it('in the autumn overlap the open occurrence is the first instant', () => {
-    expect(lastOccurrence(sunday, BERLIN, t('2027-10-31T01:45:00Z'), 3 * HOUR)).toBe(t('2027-10-31T00:30:00Z'));
-  });
-
-  it('rate and at schedules', () => {
-    const rate = parseSchedule('rate(2 hours)', 'UTC', NOW, '2027-01-01T00:00:00Z');
-    expect(lastOccurrence(rate, 'UTC', t('2027-01-01T05:00:00Z'), 3 * HOUR)).toBe(t('2027-01-01T04:00:00Z'));
-    expect(lastOccurrence(rate, 'UTC', t('2027-01-01T05:00:00Z'), HOUR)).toBe(t('2027-01-01T04:00:00Z')); // the lookback is inclusive
-    expect(lastOccurrence(rate, 'UTC', t('2027-01-01T05:30:00Z'), HOUR)).toBeUndefined();
-    const at = parseSchedule('at(2027-06-01T10:00:00)', BERLIN, NOW);
-    expect(lastOccurrence(at, BERLIN, t('2027-06-01T09:00:00Z'), 2 * HOUR)).toBe(t('2027-06-01T08:00:00Z'));
-    expect(lastOccurrence(at, BERLIN, t('2027-06-01T07:59:00Z'), 2 * HOUR)).toBeUndefined();
   });
 });
 

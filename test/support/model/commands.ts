@@ -200,9 +200,16 @@ const rolloutNode: Make = () =>
 type Behaviour = 'upgrade' | 'drain' | 'switchover' | 'fail' | 'wrong-version' | 'lag' | 'recover';
 
 /** The agents' side of a rollout: upgrading the servers it holds (or failing to), draining, switching roles. */
-async function actAsAgent(w: World, cluster: string, behaviour: Behaviour): Promise<void> {
+async function actAsAgent(w: World, cluster: string, behaviours: Behaviour[]): Promise<void> {
+  for (const behaviour of behaviours) await act(w, cluster, behaviour);
+}
+
+async function act(w: World, cluster: string, behaviour: Behaviour): Promise<void> {
   const state = await w.env.deps.store.readCluster(cluster);
   if (!state) return;
+  // Nothing held, nothing pending, nothing down: nothing for the agents to do.
+  const idle = !state.cluster.pendingSwitchover && [...state.servers.values()].every((s) => s.health !== 'down' && !Object.keys(s.claims).some((h) => h.startsWith('rollout:')));
+  if (idle) return;
   const status = (name: string, fields: Record<string, unknown>) => {
     const s = state.servers.get(name)!;
     return call(w, agentOf(w, cluster), 'PUT', `/v1/clusters/${cluster}/servers/${name}/status`, { health: 'running', role: s.role, connections: 0, openTransactions: 0, replicationLagSeconds: 0, ...fields });
@@ -231,7 +238,7 @@ async function actAsAgent(w: World, cluster: string, behaviour: Behaviour): Prom
 
 const agent: Make = () =>
   fc.record({ cluster, behaviour: fc.constantFrom<Behaviour>('upgrade', 'upgrade', 'upgrade', 'drain', 'switchover', 'fail', 'wrong-version', 'lag', 'recover') })
-    .map((a) => new Step('agent', a, (w) => actAsAgent(w, a.cluster, a.behaviour)));
+    .map((a) => new Step('agent', a, (w) => actAsAgent(w, a.cluster, [a.behaviour])));
 
 const tokenCreate: Make = () =>
   fc.record({ role: fc.constantFrom<Role>('viewer', 'agent', 'operator', 'admin'), clusters: fc.constantFrom<string[] | undefined>(undefined, ['alpha'], ['beta'], ['alpha', 'beta']), caller })
@@ -281,7 +288,9 @@ const advance: Make = () =>
         await Promise.all(CLUSTERS.map(async ({ id }) => {
           const state = await w.env.deps.store.readCluster(id);
           const reportedSince = before - (state?.cluster.staleAfterSeconds ?? 0) * 1000;
-          await Promise.all([...(state?.servers.values() ?? [])].filter((s) => s.reportedAt !== undefined).map(async (s) => {
+          // Only the reports that keep a server fresh through the new time matter here.
+          const staleAt = (s: { reportedAt?: number }) => s.reportedAt! + (state?.cluster.staleAfterSeconds ?? 0) * 1000;
+          await Promise.all([...(state?.servers.values() ?? [])].filter((s) => s.reportedAt !== undefined && staleAt(s) < w.env.deps.now()).map(async (s) => {
             const report = { health: s.health as 'running' | 'down' };
             if (s.reportedAt! >= reportedSince) return w.env.deps.store.writeRoutineReport(id, s.name, report, { ...report, reportedSince }, w.env.deps.now());
             // A silent agent is back: its first report is news (the server is fresh, and running, again).
@@ -291,7 +300,7 @@ const advance: Make = () =>
       }
       // Meanwhile the agents may have done their part of the rollouts: drained, switched roles, upgraded.
       if (a.agentsWork) {
-        for (const { id } of CLUSTERS) for (const behaviour of ['drain', 'switchover', 'upgrade'] as const) await actAsAgent(w, id, behaviour);
+        await Promise.all(CLUSTERS.map(({ id }) => actAsAgent(w, id, ['drain', 'switchover', 'upgrade'])));
       }
       await w.env.windows.tick();
       await runSweep(w.env.deps);

@@ -190,7 +190,6 @@ function holdersOf(state: ClusterState, holder: string): string[] {
 }
 
 function checkWindows(cluster: string, s: Seen, state: ClusterState, windows: MaintenanceWindow[], now: number, previousTick: number | undefined, fail: (m: string) => void): void {
-  const ids = new Set(windows.map((w) => w.id));
   const holders = new Set<string>();
   for (const c of [state.cluster.claims, ...[...state.dcs.values()].map((d) => d.claims), ...[...state.servers.values()].map((x) => x.claims)]) {
     for (const h of Object.keys(c)) if (h.startsWith('window:')) holders.add(h.slice('window:'.length));
@@ -216,7 +215,16 @@ function checkWindows(cluster: string, s: Seen, state: ClusterState, windows: Ma
       else if (run.action === 'window-start' && w.action !== 'rollout' && !(w.open && w.open.occurrence >= t)) fail(`${cluster}: window ${w.id} started ${iso}, yet no occurrence since is open`);
     }
   }
-  void ids;
+  // An occurrence that started and has not reached its end stays open (or a later one does): nothing ended it early.
+  for (const w of windows) {
+    if (w.action === 'rollout') continue;
+    const runs = s.events.filter((e) => e.target === `window:${w.id}`);
+    for (const start of runs.filter((e) => e.action === 'window-start')) {
+      const { occurrence, until } = start.after as { occurrence: string; until: string };
+      const ended = runs.some((e) => e.action === 'window-end' && (e.after as { occurrence?: string }).occurrence === occurrence);
+      if (Date.parse(until) > now && !ended && !(w.open && w.open.occurrence >= Date.parse(occurrence))) fail(`${cluster}: window ${w.id}'s occurrence ${occurrence} ended before ${until}`);
+    }
+  }
 }
 
 function checkAutomation(cluster: string, state: ClusterState, windows: MaintenanceWindow[], rollouts: RolloutSnapshot[], now: number, fail: (m: string) => void): void {

@@ -6,7 +6,6 @@
  */
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { TaskPayload } from '../../../functions/rollout/tasks.js';
 import type { Role } from '../../../functions/http/routes.js';
@@ -203,8 +202,6 @@ export async function createWorld(dynamodbEndpoint?: string): Promise<World> {
       base.engine.stopAll();
       server.closeAllConnections();
       await new Promise((done) => server.close(done));
-      // DynamoDB Local slows down as tables pile up: each world's goes with it.
-      await base.client.send(new DeleteTableCommand({ TableName: base.table })).catch(() => {});
       base.client.destroy();
     },
   };
@@ -287,6 +284,7 @@ export async function call(world: World, token: TokenModel, method: string, path
 /** Waits until every execution is done or held waiting for a command; a world that never quiets is a finding. */
 export async function settle(world: World, timeoutMs = 20_000): Promise<void> {
   world.quiet.changed();
+  if (!world.env.engine.list().some((e) => e.status === 'RUNNING')) return;
   const deadline = Date.now() + timeoutMs;
   let calm = 0;
   let stamp = -1;
