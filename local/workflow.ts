@@ -59,6 +59,23 @@ const named = (name: string, message: string) => Object.assign(new Error(message
 /** What Step Functions reports for a Lambda that threw. */
 const lambdaError = (error: Error) => named(error.name, JSON.stringify({ errorType: error.name, errorMessage: error.message, trace: [] }));
 
+let compiled: { definitions: Record<MachineName, AslDefinition>; machines: Record<MachineName, StateMachine> } | undefined;
+
+/** The two state machines, generated and validated once per process (an engine's executions share them). */
+function compiledMachines() {
+  if (!compiled) {
+    const definitions = workflowDefinitions({ functionName: () => TASK_FUNCTION, nodeStateMachineArn: machineArn('node') });
+    compiled = {
+      definitions,
+      machines: {
+        rollout: new StateMachine(definitions.rollout as unknown as StateMachineDefinition),
+        node: new StateMachine(definitions.node as unknown as StateMachineDefinition),
+      },
+    };
+  }
+  return compiled;
+}
+
 export class LocalWorkflowEngine implements WorkflowEngine {
   readonly definitions: Record<MachineName, AslDefinition>;
   private readonly machines: Record<MachineName, StateMachine>;
@@ -66,11 +83,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
   private sequence = 0;
 
   constructor(private readonly options: LocalEngineOptions) {
-    this.definitions = workflowDefinitions({ functionName: () => TASK_FUNCTION, nodeStateMachineArn: machineArn('node') });
-    this.machines = {
-      rollout: new StateMachine(this.definitions.rollout as unknown as StateMachineDefinition),
-      node: new StateMachine(this.definitions.node as unknown as StateMachineDefinition),
-    };
+    ({ definitions: this.definitions, machines: this.machines } = compiledMachines());
   }
 
   executionId(name: string): string {

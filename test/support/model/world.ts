@@ -16,6 +16,8 @@ import { createToken, testEnv, type TestEnv } from '../env.js';
 export const V0 = '10.11.6';
 export const V1 = '10.11.7';
 export const V2 = '10.11.8';
+/** Servers go stale after ten minutes without a report: the clock's longer steps can pass that. */
+export const STALE_AFTER_SECONDS = 600;
 /** The clock starts here (in the future: DynamoDB Local expires TTL items by the real clock). */
 export const T0 = Date.parse('2040-03-02T00:00:00Z');
 
@@ -58,6 +60,8 @@ export interface Answer {
   body: any;
   requestId: string;
 }
+
+type Keyed = { pk?: { S?: string } };
 
 /** A test env served over HTTP on 127.0.0.1. */
 export interface ModelEnv extends TestEnv {
@@ -166,6 +170,8 @@ export interface World {
   refused: { requestId: string; what: string }[];
   violations: string[];
   log: string[];
+  /** The partition keys written since the last check: what the checks need to look at again. */
+  written: Set<string>;
   /** How often each audit action happened: what the sequences reached. */
   reached: Map<string, number>;
   /** Where the time goes (ms): setting the world up, the commands, settling, checking. */
@@ -206,9 +212,19 @@ export async function createWorld(dynamodbEndpoint?: string): Promise<World> {
     },
   };
   const world: World = {
-    env, quiet, executions, tokens: [], observer: '', lastTick: T0, answers: new Map(), reached: new Map(), refused: [], violations: [], log: [],
+    env, quiet, executions, tokens: [], observer: '', lastTick: T0, answers: new Map(), written: new Set(), reached: new Map(), refused: [], violations: [], log: [],
     timing: { setup: 0, act: 0, settle: 0, check: 0 },
   };
+  env.client.middlewareStack.add(
+    (next) => async (args) => {
+      const out = await next(args);
+      const input = args.input as { Item?: Keyed; Key?: Keyed; TransactItems?: Record<string, { Item?: Keyed; Key?: Keyed }>[] };
+      const keys = [input.Item, input.Key, ...(input.TransactItems ?? []).flatMap((t) => Object.values(t).flatMap((x) => [x.Item, x.Key]))];
+      for (const k of keys) if (k?.pk?.S) world.written.add(k.pk.S);
+      return out;
+    },
+    { step: 'initialize', name: 'recordWrittenKeys' },
+  );
   const doc = DynamoDBDocumentClient.from(env.client);
   if (template) {
     for (let i = 0; i < template.items.length; i += 25) {
@@ -222,6 +238,7 @@ export async function createWorld(dynamodbEndpoint?: string): Promise<World> {
     template = { items: (await doc.send(new ScanCommand({ TableName: env.table, ConsistentRead: true }))).Items!, tokens: world.tokens.map((t) => ({ ...t })), observer: world.observer };
   }
   await env.windows.tick();
+  world.written.clear();
   world.log.length = 0;
   world.answers.clear();
   env.roundTrips.reset();
@@ -234,7 +251,7 @@ async function seed(world: World): Promise<void> {
   const admin = await createToken(world.env.deps, 'admin', undefined, 'admin');
   world.tokens = [{ id: (await world.env.deps.store.listTokens())[0]!.id, secret: admin, user: 'admin', role: 'admin', revoked: false }];
   for (const cluster of CLUSTERS) {
-    await call(world, world.tokens[0]!, 'PUT', `/v1/clusters/${cluster.id}`, { engine: cluster.engine });
+    await call(world, world.tokens[0]!, 'PUT', `/v1/clusters/${cluster.id}`, { engine: cluster.engine, staleAfterSeconds: STALE_AFTER_SECONDS });
     for (const s of cluster.servers) await call(world, world.tokens[0]!, 'PUT', `/v1/clusters/${cluster.id}/servers/${s.name}`, { dc: s.dc, role: s.role });
   }
   const tokens: Omit<TokenModel, 'id' | 'secret' | 'revoked'>[] = [
