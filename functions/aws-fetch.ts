@@ -3,7 +3,8 @@
  * GetSecretValue, three Scheduler calls): SigV4-signed by aws4fetch, retried as the SDK retries (its own error
  * classification from @smithy/core, three attempts), and failing as the SDK fails to `toDomainError` and the
  * ASL: the service's error code as `name`, its message, `$fault` and `$metadata.httpStatusCode`; a socket error
- * its `code`. Each client was 15 to 70 KB of a bundle, with its protocol code.
+ * its `code`; an attempt that takes too long a `TimeoutError`. Each client was 15 to 70 KB of a bundle, with its
+ * protocol code.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_DELAY_BASE, isServerError, isThrottlingError, isTransientError, MAXIMUM_RETRY_DELAY, THROTTLING_RETRY_DELAY_BASE } from '@smithy/core/retry';
@@ -21,7 +22,16 @@ export interface AwsClientConfig {
   endpoint?: string;
   region?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** How long one attempt may take, answer included. @default ATTEMPT_TIMEOUT_MS */
+  attemptTimeoutMs?: number;
 }
+
+/**
+ * One attempt's limit: an endpoint that accepts the connection and never answers must not hold the function
+ * until Lambda kills it. Three attempts of 2.5 s and the backoff between them stay within the API functions'
+ * 10 s (the task, window and sweeper functions have 55 s); the calls answer in well under a second.
+ */
+export const ATTEMPT_TIMEOUT_MS = 2500;
 
 export interface AwsRequest {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -75,7 +85,9 @@ export async function awsFetch(service: AwsService, config: AwsClientConfig, req
     let error: Error;
     try {
       // Signed again for each attempt, as the SDK does (a fresh date).
-      const res = await fetch(await aws.sign(`${url}${request.path}`, { method: request.method, headers: request.headers ?? {}, ...(request.body !== undefined && { body: request.body }) }));
+      // The signal bounds the answer's body too; its abort is a `TimeoutError`, transient as the SDK's own.
+      const signed = await aws.sign(`${url}${request.path}`, { method: request.method, headers: request.headers ?? {}, ...(request.body !== undefined && { body: request.body }) });
+      const res = await fetch(signed, { signal: AbortSignal.timeout(config.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS) });
       if (res.ok) return res;
       error = await serviceError(res);
     } catch (thrown) {

@@ -1,6 +1,8 @@
 /**
  * The every-minute job: applies what time has changed (stale servers, expired claims, force deadlines) as
  * writes, each with its event. Read-side views already show the same result; this makes it durable and audited.
+ * On AWS it also keeps the windows' schedules in step with the stored windows (a redeploy that recreated the
+ * schedule group, a removed cluster).
  */
 import { randomUUID } from 'node:crypto';
 import { abortRollout, failRollout, isActive } from './domain/rollout.js';
@@ -9,6 +11,8 @@ import { sweep } from './domain/sweep.js';
 import type { Deps } from './http/handler.js';
 import type { ExecutionState } from './rollout/engine.js';
 import { rolloutRuntimeDeps } from './rollout/engine-runtime.js';
+import type { MaintenanceWindow } from './domain/windows.js';
+import { schedulerFromEnv } from './windows/scheduler-runtime.js';
 
 const BATCH = 40;
 
@@ -50,9 +54,9 @@ function lostExecution(execution: ExecutionState | undefined, recordedAt: number
 }
 
 /** Windows whose open occurrence's end was missed (a lost delivery, a stopped local stack): that end runs now. */
-async function closeMissedWindows(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>, cluster: string): Promise<number> {
+async function closeMissedWindows(deps: SweepDeps, cluster: string, windows: MaintenanceWindow[]): Promise<number> {
   let closed = 0;
-  for (const window of await deps.store.listWindows(cluster)) {
+  for (const window of windows) {
     if (!window.open || window.open.until > deps.now()) continue;
     const result = await runWindowPhase(deps, { cluster, windowId: window.id, phase: 'end', scheduledTime: new Date(window.open.occurrence).toISOString() });
     closed += result.actions.length;
@@ -60,11 +64,16 @@ async function closeMissedWindows(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>
   return closed;
 }
 
-export async function runSweep(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>): Promise<{ clusters: number; changes: number }> {
+type SweepDeps = Pick<Deps, 'store' | 'now' | 'rollouts' | 'windows'>;
+
+export async function runSweep(deps: SweepDeps): Promise<{ clusters: number; changes: number; schedules?: { created: number; deleted: number } }> {
   let changes = 0;
   const clusters = await deps.store.listClusters();
+  const allWindows: MaintenanceWindow[] = [];
   for (const { id } of clusters) {
-    changes += await closeMissedWindows(deps, id);
+    const windows = await deps.store.listWindows(id);
+    allWindows.push(...windows);
+    changes += await closeMissedWindows(deps, id, windows);
     const header = deps.rollouts && (await deps.store.readClusterHeader(id));
     if (header?.rollout) changes += await reconcileRollout(deps, id, header.rollout);
     for (let more = true; more; ) {
@@ -78,7 +87,15 @@ export async function runSweep(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>): 
       more = written === BATCH;
     }
   }
-  return { clusters: clusters.length, changes };
+  // Last: a Scheduler outage fails the sweep (the function's error alarm) after the rest is done.
+  const schedules = deps.windows && (await deps.windows.reconcile(allWindows));
+  return { clusters: clusters.length, changes, ...(schedules && { schedules }) };
 }
 
-export const handler = async () => runSweep(rolloutRuntimeDeps());
+let deps: SweepDeps | undefined;
+
+export const handler = async () => {
+  const scheduler = schedulerFromEnv();
+  deps ??= { ...rolloutRuntimeDeps(), ...(scheduler && { windows: scheduler }) };
+  return runSweep(deps);
+};

@@ -2,6 +2,7 @@
  * What a deployment chooses, as CDK context (`npx cdk deploy --all -c key=value`, or `cdk.context.json`), turned
  * into the service stack's props. Lists are comma-separated; a malformed value stops the synth with the key it came from.
  */
+import { Key as KmsKey } from 'aws-cdk-lib/aws-kms';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -9,7 +10,7 @@ import type { Construct } from 'constructs';
 import { COMPAT_FAMILIES, type CompatFamily } from '../functions/http/routes.js';
 import type { ServiceStackProps } from './service-stack.js';
 
-export const DEPLOY_CONTEXT_KEYS = ['alarmTopicArn', 'upgradeFunctions', 'webhookHosts', 'webhookSecretArn', 'defaultClusters', 'consoleDirectory'] as const;
+export const DEPLOY_CONTEXT_KEYS = ['alarmTopicArn', 'upgradeFunctions', 'webhookHosts', 'webhookSecretArn', 'webhookSecretKeyArn', 'defaultClusters', 'consoleDirectory'] as const;
 type Key = (typeof DEPLOY_CONTEXT_KEYS)[number];
 
 const list = (value: unknown) => String(value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -25,6 +26,10 @@ export function deployProps(scope: Construct, context: (key: Key) => unknown): O
   const functions = list(context('upgradeFunctions')).map((arn) => check('upgradeFunctions', arn, /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}$/, 'an unqualified Lambda function ARN'));
   const hosts = list(context('webhookHosts')).map((h) => check('webhookHosts', h, /^[a-z0-9.-]+(:\d{1,5})?$/i, 'a host or host:port'));
   const secret = context('webhookSecretArn');
+  // A secret encrypted with a customer managed key is read only with kms:Decrypt on that key (the AWS managed
+  // key needs nothing): its ARN, for the grant.
+  const secretKey = context('webhookSecretKeyArn');
+  if (secretKey !== undefined && secret === undefined) throw new Error('context webhookSecretKeyArn: given without webhookSecretArn');
   const clusters = list(context('defaultClusters')).map((pair) => {
     const [family, cluster] = pair.split('=');
     if (!(COMPAT_FAMILIES as readonly string[]).includes(family ?? '') || !cluster) throw new Error(`context defaultClusters: ${pair} is not family=cluster (${COMPAT_FAMILIES.join(', ')})`);
@@ -36,7 +41,12 @@ export function deployProps(scope: Construct, context: (key: Key) => unknown): O
     upgrades: {
       upgradeFunctions: functions.map((arn, i) => LambdaFunction.fromFunctionArn(scope, `UpgradeFunction${i}`, arn)),
       webhookHosts: hosts,
-      ...(secret !== undefined && { webhookSecret: Secret.fromSecretCompleteArn(scope, 'WebhookSecret', check('webhookSecretArn', String(secret), /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/, 'a complete Secrets Manager secret ARN')) }),
+      ...(secret !== undefined && {
+        webhookSecret: Secret.fromSecretAttributes(scope, 'WebhookSecret', {
+          secretCompleteArn: check('webhookSecretArn', String(secret), /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/, 'a complete Secrets Manager secret ARN'),
+          ...(secretKey !== undefined && { encryptionKey: KmsKey.fromKeyArn(scope, 'WebhookSecretKey', check('webhookSecretKeyArn', String(secretKey), /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'a KMS key ARN')) }),
+        }),
+      }),
     },
     ...(clusters.length > 0 && { defaultClusters: Object.fromEntries(clusters) }),
     ...(directory !== undefined && { consoleDirectory: String(directory) }),

@@ -52,9 +52,10 @@ export class ServiceStack extends Stack {
     });
     workflow.grantControl(api.functions.get('rollouts')!);
     windows.grantManage(api.functions.get('windows')!);
-    const sweeper = new FamilyFunction(this, 'Sweeper', { ...FUNCTION_ENTRIES.sweeper, timeout: Duration.seconds(55), environment: { TABLE_NAME: props.table.tableName, ...workflow.environment } });
+    const sweeper = new FamilyFunction(this, 'Sweeper', { ...FUNCTION_ENTRIES.sweeper, timeout: Duration.seconds(55), environment: { TABLE_NAME: props.table.tableName, ...workflow.environment, ...windows.environment } });
     grantTableActions(props.table, sweeper, TABLE_MUTATE);
     workflow.grantControl(sweeper);
+    windows.grantReconcile(sweeper);
     new Rule(this, 'EveryMinute', { schedule: Schedule.rate(Duration.minutes(1)), targets: [new LambdaFunction(sweeper)] });
 
     const changes = new ChangeEvents(this, 'Changes', { table: props.table });

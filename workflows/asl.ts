@@ -2,7 +2,8 @@
  * The Step Functions definitions, generated from the XState machines (workflow.md "Model ⇄ ASL mapping"):
  * - a task state (an `invoke`) → a Task of the same name calling its Lambda handler; guarded outcomes → a
  *   Choice `<Name>Outcome` on `$.result.outcome`; `onError` → Catch (`errorIs` → that error, else States.ALL);
- * - a polling state → Wait `<Name>` → Task `meta.poll.check` → Choice `meta.poll.choice` (Default: back to the Wait);
+ * - a polling state → Wait `<Name>` → Task `meta.poll.check` → Choice `meta.poll.choice` (Default: Wait `<Name>Again`,
+ *   as long as the check's answer says, `waitSeconds`, then the check again);
  * - `RunBatch` → a Map over the batch's servers, each a child execution of the node machine;
  * - `StartSuccessor` → StartExecution of this same state machine ("continue as new");
  * - a final state → Succeed, or Fail (`meta.final`).
@@ -36,13 +37,22 @@ export const TRANSIENT_ERRORS = [
   'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'Transient',
 ];
 const RETRY = [{ ErrorEquals: TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2, JitterStrategy: 'FULL' }];
-const START_EXECUTION_RETRY = [
-  { ErrorEquals: ['StepFunctions.SdkClientException', 'StepFunctions.AWSStepFunctionsException', 'StepFunctions.ExecutionLimitExceeded'], IntervalSeconds: 2, MaxAttempts: 5, BackoffRate: 2, JitterStrategy: 'FULL' },
+/**
+ * StartExecution's transient refusals, as Step Functions names a service integration's errors (`<Service>.<code>`,
+ * checked in `test/unit/workflow-asl.test.ts`): the running-executions limit, throttling, and the client-side
+ * failures its Lambda integration reports as `Lambda.SdkClientException` / `Lambda.AWSLambdaException`.
+ */
+export const START_EXECUTION_ERRORS = [
+  'StepFunctions.ExecutionLimitExceeded', 'StepFunctions.ThrottlingException', 'StepFunctions.SdkClientException', 'StepFunctions.AWSStepFunctionsException',
 ];
+const START_EXECUTION_RETRY = [{ ErrorEquals: START_EXECUTION_ERRORS, IntervalSeconds: 2, MaxAttempts: 5, BackoffRate: 2, JitterStrategy: 'FULL' }];
 /** A Lambda task's own bound: a handler answers within seconds. */
 export const TASK_TIMEOUT_SECONDS = 60;
-/** A node's child execution: drain, upgrade and verify timeouts are each bounded by the input; a week is past any. */
-export const NODE_TIMEOUT_SECONDS = 7 * 24 * 3600;
+/**
+ * A node's child execution: the input bounds each wait (drain a day, upgrade a week, verify a day plus a day
+ * steady), about 10 days in all at worst; two weeks is past any (the unit test adds them up).
+ */
+export const NODE_TIMEOUT_SECONDS = 14 * 24 * 3600;
 
 type Guard = { type: string; params: Record<string, string> };
 type TransitionConfig = string | { target?: string; guard?: Guard };
@@ -74,12 +84,12 @@ function choiceOf(done: { target: string; guard?: Guard }[], fallback?: string):
   return { Type: 'Choice', Choices: rules, ...(unguarded && { Default: unguarded }) };
 }
 
-function lambdaTask(src: string, meta: TaskMeta | undefined, config: InvokeConfig, options: AslOptions): AslState {
-  const fields = meta?.result ?? ['outcome'];
+function lambdaTask(src: string, meta: TaskMeta | undefined, config: InvokeConfig, options: AslOptions, poll?: PollMeta): AslState {
+  const fields = poll ? ['outcome', 'waitSeconds'] : (meta?.result ?? ['outcome']);
   return {
     Type: 'Task',
     Resource: 'arn:aws:states:::lambda:invoke',
-    Parameters: { FunctionName: options.functionName(src), Payload: { task: src, 'state.$': '$', 'execution.$': '$$.Execution.Id' } },
+    Parameters: { FunctionName: options.functionName(src), Payload: { task: src, 'state.$': '$', 'execution.$': '$$.Execution.Id', ...(poll && { pollSeconds: poll.seconds }) } },
     ResultSelector: Object.fromEntries(fields.map((f) => [`${f}.$`, `$.Payload.${f}`])),
     // `$` is ResultPath's default; spelled out, aws-local-stepfunctions 3.0.0 writes a key named `$` instead.
     ...(meta?.resultPath !== '$' && { ResultPath: '$.result' }),
@@ -157,8 +167,9 @@ export function toAsl(machine: AnyStateMachine, options: AslOptions = DEFAULT_AS
     if (meta?.poll) {
       const { check, choice, seconds } = meta.poll;
       states[name] = { Type: 'Wait', Seconds: seconds, Next: check };
-      states[check] = { ...lambdaTask(invoke.src, meta.task, invoke, options), Next: choice };
-      states[choice] = choiceOf(done, name);
+      states[check] = { ...lambdaTask(invoke.src, meta.task, invoke, options, meta.poll), Next: choice };
+      states[choice] = choiceOf(done, `${name}Again`);
+      states[`${name}Again`] = { Type: 'Wait', SecondsPath: '$.result.waitSeconds', Next: check };
       continue;
     }
     const kind = meta?.task?.kind ?? 'lambda';

@@ -13,10 +13,14 @@ export { newTimeId } from './ids.js';
 
 const seconds = (max: number) => z.storableNumber(z.int(), z.minimum(0), z.maximum(max));
 
+/** The longest waits the input accepts (a node execution must fit them: `test/unit/workflow-asl.test.ts`). */
+export const MAX_INPUT_SECONDS = { drainTimeout: 86400, upgradeTimeout: 7 * 86400, verifyTimeout: 86400, stableFor: 86400 } as const;
+
+const upgradeTimeout = z.optional(seconds(MAX_INPUT_SECONDS.upgradeTimeout));
 const upgrade = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('wait-for-report'), timeoutSeconds: z.optional(seconds(7 * 86400)) }),
-  z.strictObject({ kind: z.literal('webhook'), url: z.url({ protocol: /^https?$/ }).check(z.maxLength(2048)), timeoutSeconds: z.optional(seconds(7 * 86400)) }),
-  z.strictObject({ kind: z.literal('lambda'), functionArn: z.string().check(z.regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/, 'must be a Lambda function ARN')), timeoutSeconds: z.optional(seconds(7 * 86400)) }),
+  z.strictObject({ kind: z.literal('wait-for-report'), timeoutSeconds: upgradeTimeout }),
+  z.strictObject({ kind: z.literal('webhook'), url: z.url({ protocol: /^https?$/ }).check(z.maxLength(2048)), timeoutSeconds: upgradeTimeout }),
+  z.strictObject({ kind: z.literal('lambda'), functionArn: z.string().check(z.regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/, 'must be a Lambda function ARN')), timeoutSeconds: upgradeTimeout }),
 ]);
 
 export const rolloutBody = z.strictObject({
@@ -25,14 +29,14 @@ export const rolloutBody = z.strictObject({
   servers: z.optional(z.array(z.string().check(z.regex(SERVER_NAME))).check(z.minLength(1), z.maxLength(MAX_SERVERS_PER_CLUSTER))),
   batchSize: z.optional(z.storableNumber(z.int(), z.minimum(1), z.maximum(MAX_BATCH_SIZE))),
   order: z.optional(z.array(z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/))).check(z.maxLength(16))),
-  drainTimeoutSeconds: z.optional(seconds(86400)),
+  drainTimeoutSeconds: z.optional(seconds(MAX_INPUT_SECONDS.drainTimeout)),
   onDrainTimeout: z.optional(z.enum(['force', 'fail'])),
   upgrade: z.optional(upgrade),
   verify: z.optional(z.strictObject({
-    stableForSeconds: z.optional(seconds(86400)),
+    stableForSeconds: z.optional(seconds(MAX_INPUT_SECONDS.stableFor)),
     // Fractions kept (a lag below a second); storable: 1e-200 underflows DynamoDB (a 400, not a 500).
     maxReplicationLagSeconds: z.optional(z.storableNumber(z.minimum(0), z.maximum(86400))),
-    timeoutSeconds: z.optional(seconds(86400)),
+    timeoutSeconds: z.optional(seconds(MAX_INPUT_SECONDS.verifyTimeout)),
   })),
   pauseAfterFirstBatch: z.optional(z.boolean()),
 });

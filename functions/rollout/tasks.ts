@@ -11,7 +11,7 @@ import type { Actor, ClusterState } from '../domain/model.js';
 import * as R from '../domain/rollout.js';
 import { toDomainError } from '../http/errors.js';
 import type { Store } from '../store/store.js';
-import type { TaskName, TaskOutput } from '../../workflows/machines.js';
+import { pollWaitSeconds, type TaskName, type TaskOutput } from '../../workflows/machines.js';
 import { newTimeId, parseRolloutInput, rolloutRef, type UpgradeAllowlist } from './input.js';
 import type { UpgradeTrigger } from './upgrade.js';
 
@@ -27,10 +27,12 @@ export interface TaskPayload {
   task: string;
   state: Record<string, unknown>;
   execution: string;
+  /** A poll's check: its state's first wait, which later waits back off from. */
+  pollSeconds?: number;
 }
 
 type LambdaTask = Exclude<TaskName, 'runBatch' | 'startSuccessor'>;
-type Handler = (state: Record<string, unknown>, execution: string, deps: TaskDeps) => Promise<TaskOutput>;
+type Handler = (state: Record<string, unknown>, execution: string, deps: TaskDeps, payload: TaskPayload) => Promise<TaskOutput>;
 
 /** The step a task belongs to, for failures the domain did not name itself. */
 const STEP: Record<LambdaTask, string> = {
@@ -101,8 +103,17 @@ const nodeTask = <A extends TaskOutput>(decide: (s: ClusterState, r: R.RolloutSn
     const server = serverOf(state);
     return step(deps, state, execution, [server], (s, r, actor, now) => decide(s, r, server, actor, now), readFirst);
   };
-/** A check: usually a plain read. */
-const checkTask = <A extends TaskOutput>(decide: (s: ClusterState, r: R.RolloutSnapshot, server: string, actor: Actor, now: number) => R.RolloutOutcome<A>) => nodeTask(decide, true);
+/** A poll's check: usually a plain read; its answer says how long to wait before the next (it backs off). */
+const checkTask = <A extends TaskOutput>(decide: (s: ClusterState, r: R.RolloutSnapshot, server: string, actor: Actor, now: number) => R.RolloutOutcome<A>): Handler =>
+  async (state, execution, deps, payload) => {
+    const server = serverOf(state);
+    let waitedMs = 0;
+    const answer = await step(deps, state, execution, [server], (s, r, actor, now) => {
+      waitedMs = now - (r.nodes.get(server)?.stepStartedAt ?? now);
+      return decide(s, r, server, actor, now);
+    }, true);
+    return { ...answer, waitSeconds: pollWaitSeconds(payload.pollSeconds ?? 0, waitedMs / 1000) };
+  };
 
 export const TASKS: Record<LambdaTask, Handler> = {
   /**
@@ -150,7 +161,7 @@ export const TASKS: Record<LambdaTask, Handler> = {
     return step(deps, state, execution, 'all', (s, r, _a, now) => R.failRollout(s, r, failure, now));
   },
 
-  beginNode: checkTask((s, r, server, _a, now) => R.beginNode(s, r, server, now)),
+  beginNode: nodeTask((s, r, server, _a, now) => R.beginNode(s, r, server, now), true),
   requestSwitchover: nodeTask(R.requestSwitchover),
   checkRoles: checkTask((s, r, server, _a, now) => R.checkRoles(s, r, server, now)),
   drainNode: nodeTask(R.drainNode),
@@ -178,9 +189,9 @@ export const TASKS: Record<LambdaTask, Handler> = {
   checkUpgraded: checkTask((s, r, server, _a, now) => R.checkUpgraded(s, r, server, now)),
   checkVerified: checkTask((s, r, server, _a, now) => R.checkVerified(s, r, server, now)),
   clearNode: nodeTask(R.clearNode),
-  recordNodeFailure: (state, execution, deps) => {
+  recordNodeFailure: (state, execution, deps, payload) => {
     const caught = failureOf(state.error);
-    return nodeTask((s, r, server, _a, now) => R.recordNodeFailure(s, r, server, caught?.reason ?? 'failed', now, caught?.step))(state, execution, deps);
+    return nodeTask((s, r, server, _a, now) => R.recordNodeFailure(s, r, server, caught?.reason ?? 'failed', now, caught?.step))(state, execution, deps, payload);
   },
 };
 
@@ -195,7 +206,7 @@ export async function runTask(payload: TaskPayload, deps: TaskDeps): Promise<Tas
   const handler = Object.hasOwn(TASKS, task) ? TASKS[task] : undefined;
   if (!handler) throw named('StepFailed.unknown', `unknown task ${String(payload.task)}`);
   try {
-    return await handler(payload.state ?? {}, payload.execution, deps);
+    return await handler(payload.state ?? {}, payload.execution, deps, payload);
   } catch (error) {
     if (error instanceof R.RolloutStopped) throw error;
     if (error instanceof R.StepFailed) throw named(`StepFailed.${error.step}`, error.message);

@@ -396,7 +396,11 @@ export class DynamoStore implements Store {
       if ((error as Error).name === 'TransactionConflictException' || (error as Error).name === 'IdempotentParameterMismatchException') throw new LostRace();
       throw error;
     }
-    if (outcome.removed) await this.deletePartition(pk);
+    if (outcome.removed) {
+      await this.deletePartition(pk);
+      // Its windows go with it: none fires for a cluster that is gone, or comes back with a cluster of the same name.
+      await this.deletePartition(K.windowsPk(id));
+    }
   }
 
   /**

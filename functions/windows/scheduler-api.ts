@@ -1,5 +1,5 @@
 /**
- * The EventBridge Scheduler calls the windows make (CreateSchedule, UpdateSchedule, DeleteSchedule) without the
+ * The EventBridge Scheduler calls the windows make (CreateSchedule, UpdateSchedule, DeleteSchedule, ListSchedules) without the
  * SDK's client and its REST-JSON protocol code (≈ 30 KB of the windows and window bundles): `aws-fetch.ts`. The
  * requests are the SDK's: the same paths, bodies (timestamps in epoch seconds) and idempotency tokens.
  */
@@ -31,6 +31,20 @@ export class SchedulerApi {
   private async send(request: AwsRequest): Promise<void> {
     const res = await awsFetch(SCHEDULER, this.config, request);
     await res.body?.cancel();
+  }
+
+  /** ListSchedules, every page: the names of the group's schedules that start with `namePrefix`. */
+  async listScheduleNames(input: { GroupName: string; NamePrefix: string }): Promise<string[]> {
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const query = new URLSearchParams({ ScheduleGroup: input.GroupName, NamePrefix: input.NamePrefix, MaxResults: '100', ...(token && { NextToken: token }) });
+      const res = await awsFetch(SCHEDULER, this.config, { method: 'GET', path: `/schedules?${query}` });
+      const page = (await res.json()) as { Schedules?: { Name: string }[]; NextToken?: string };
+      names.push(...(page.Schedules ?? []).map((schedule) => schedule.Name));
+      token = page.NextToken;
+    } while (token);
+    return names;
   }
 
   private write(method: 'POST' | 'PUT', { Name, StartDate, ...input }: ScheduleInput): Promise<void> {

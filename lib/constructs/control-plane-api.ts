@@ -1,9 +1,10 @@
-import { CfnOutput, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { CfnStage, HttpApi, HttpMethod, type HttpRoute, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { vendedLogGroup } from './vended-log-group.js';
 import { Construct } from 'constructs';
 import { DEFAULT_CLUSTER_ENV } from '../../functions/compat/common.js';
 import { FAMILIES, isCompat, ROUTES, routeKey, type CompatFamily, type Family } from '../../functions/http/routes.js';
@@ -82,12 +83,14 @@ export class ControlPlaneApi extends Construct {
       grantTableActions(props.table, fn, FAMILY_TABLE_ACTIONS[family]);
       functions.set(family, fn);
     }
-    const integrations = new Map([...functions].map(([family, fn]) => [family, new HttpLambdaIntegration(`${family}Integration`, fn)]));
+    // One invoke permission per function for this API, not one per route: a function's resource policy is limited to
+    // 20 KB, and a family of many routes (GreptimeDB's, MaxScale's) would come near it.
+    const integrations = new Map([...functions].map(([family, fn]) => [family, new HttpLambdaIntegration(`${family}Integration`, fn, { scopePermissionToRoute: false })]));
     // API Gateway cannot route a path with a trailing slash (maxctrl's `GET /v1/`): its $default route takes
     // those to their family, whose handler matches them against the same route table.
     const [trailing, ...others] = new Set(ROUTES.filter((r) => r.path.endsWith('/')).map((r) => r.family));
     if (others.length > 0) throw new Error('trailing-slash routes must all belong to one family');
-    this.api = new HttpApi(this, 'Api', { createDefaultStage: false, ...(trailing && { defaultIntegration: integrations.get(trailing)! }) });
+    this.api = new HttpApi(this, 'Api', { apiName: `${Stack.of(this).stackName}-api`, createDefaultStage: false, ...(trailing && { defaultIntegration: integrations.get(trailing)! }) });
     const throttledRoutes: HttpRoute[] = [];
     for (const route of ROUTES.filter((r) => !r.path.endsWith('/'))) {
       const added = this.api.addRoutes({ path: route.path, methods: [route.method as HttpMethod], integration: integrations.get(route.family)! });
@@ -98,7 +101,7 @@ export class ControlPlaneApi extends Construct {
       reason: "Authentication and roles are checked by every family's handler middleware (functions/http/auth.ts, S1 tests), which must answer in that family's own format (native JSON, MaxScale's, the Cassandra operator's, GreptimeDB metasrv's); an API Gateway authorizer can only answer in its own.",
     });
 
-    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS });
+    this.accessLogs = vendedLogGroup(this, 'AccessLogs', `apigateway/${Stack.of(this).stackName}-access`, RetentionDays.THREE_MONTHS);
     const throttle = props.throttle ?? { rateLimit: 200, burstLimit: 400 };
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,

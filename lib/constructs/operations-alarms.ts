@@ -74,9 +74,10 @@ export class OperationsAlarms extends Construct {
 
     this.outcomeLog = new LogGroup(this, 'OutcomeEvents', { retention: RetentionDays.ONE_YEAR });
     const stack = Stack.of(this);
+    // The one account-wide resource policy this stack adds (a region holds 10): EventBridge may write to this group only.
     this.outcomeLog.addToResourcePolicy(new PolicyStatement({
       effect: Effect.ALLOW,
-      principals: [new ServicePrincipal('events.amazonaws.com'), new ServicePrincipal('delivery.logs.amazonaws.com')],
+      principals: [new ServicePrincipal('events.amazonaws.com')],
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       resources: [this.outcomeLog.logGroupArn],
     }));

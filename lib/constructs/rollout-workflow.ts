@@ -2,7 +2,8 @@ import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { vendedLogGroup } from './vended-log-group.js';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -64,7 +65,7 @@ export class RolloutWorkflow extends Construct {
         definitionBody: DefinitionBody.fromString(JSON.stringify(definition)),
         definitionSubstitutions: substitutions,
         // Every state's events, without the data (ids only travel anyway); a few KB per node.
-        logs: { destination: new LogGroup(this, `${name}Logs`, { retention: RetentionDays.ONE_MONTH }), level: LogLevel.ALL, includeExecutionData: false },
+        logs: { destination: vendedLogGroup(this, `${name}Logs`, `states/${stack.stackName}-${name.toLowerCase()}`, RetentionDays.ONE_MONTH), level: LogLevel.ALL, includeExecutionData: false },
         tracingEnabled: true,
       });
     this.nodeMachine = machine('Node', definitions.node, { TaskFunctionArn: this.tasks.functionArn });

@@ -15,7 +15,8 @@ export interface WindowSchedulingProps {
 
 /**
  * Maintenance windows on AWS: a schedule group, the window function Scheduler invokes with each phase, and the
- * role Scheduler assumes to invoke it. `grantManage` lets a function create, update and delete the schedules.
+ * role Scheduler assumes to invoke it. `grantManage` lets a function create, update and delete the schedules;
+ * `grantReconcile` also list them (the sweeper recreates missing ones and deletes orphans).
  */
 export class WindowScheduling extends Construct {
   readonly windowFunction: FamilyFunction;
@@ -32,7 +33,8 @@ export class WindowScheduling extends Construct {
     // A fixed name: the function schedules its own invocations (the end of each occurrence).
     const functionName = `${stack.stackName}-window`;
     const functionArn = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    this.schedulerRole = new Role(this, 'SchedulerRole', { assumedBy: new ServicePrincipal('scheduler.amazonaws.com') });
+    // Only this account's schedules may use the role (the confused-deputy guard Scheduler documents).
+    this.schedulerRole = new Role(this, 'SchedulerRole', { assumedBy: new ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': stack.account } } }) });
     this.schedulerRole.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [functionArn] }));
     this.environment = { WINDOW_SCHEDULE_GROUP: this.groupName, WINDOW_FUNCTION_ARN: functionArn, WINDOW_SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn };
     this.windowFunction = new FamilyFunction(this, 'Window', {
@@ -54,5 +56,11 @@ export class WindowScheduling extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${this.groupName}/*]`,
       reason: "Each window's schedules are named at run time (a hash of the window and occurrence): the function may manage schedules in this stack's own group only.",
     });
+  }
+
+  grantReconcile(fn: FamilyFunction): void {
+    this.grantManage(fn);
+    fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['scheduler:ListSchedules'], resources: ['*'] }));
+    Validations.of(fn.role!).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'scheduler:ListSchedules supports no resource-level permission; the function lists its own group (the ScheduleGroup parameter) only.' });
   }
 }

@@ -8,7 +8,7 @@ const props = (context: Record<string, string>) => deployProps(new Stack(new App
 
 describe('deploy context', () => {
   it('knows the documented keys', () => {
-    expect([...DEPLOY_CONTEXT_KEYS]).toEqual(['alarmTopicArn', 'upgradeFunctions', 'webhookHosts', 'webhookSecretArn', 'defaultClusters', 'consoleDirectory']);
+    expect([...DEPLOY_CONTEXT_KEYS]).toEqual(['alarmTopicArn', 'upgradeFunctions', 'webhookHosts', 'webhookSecretArn', 'webhookSecretKeyArn', 'defaultClusters', 'consoleDirectory']);
   });
 
   it('turns each key into its prop', () => {
@@ -39,9 +39,23 @@ describe('deploy context', () => {
     ['upgradeFunctions', 'arn:aws:lambda:eu-west-1:123456789012:function:upgrade-a:live'],
     ['webhookHosts', 'https://deploy.example.com'],
     ['webhookSecretArn', 'maintctl-webhook'],
+    ['webhookSecretKeyArn', 'alias/maintctl'],
     ['defaultClusters', 'postgres=prod'],
   ])('refuses a malformed %s', (key, value) => {
     expect(() => props({ [key]: value })).toThrow(new RegExp(`context ${key}`));
+  });
+
+  it('a webhook secret under a customer managed key: the task function may decrypt with that key, and only it', () => {
+    const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:maintctl-webhook-AbCdEf';
+    const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(() => props({ webhookSecretKeyArn: KEY })).toThrow(/without webhookSecretArn/);
+    const { template } = synthService((stateful) => deployProps(stateful, (key) => ({ webhookSecretArn: SECRET, webhookSecretKeyArn: KEY, webhookHosts: 'deploy.example.com' })[key as string]));
+    // Which roles may use the key: the task function's (it reads the secret), no other.
+    const decrypting = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]).some((st) => [st.Action].flat().includes('kms:Decrypt') && JSON.stringify(st.Resource) === JSON.stringify(KEY)))
+      .flatMap((p) => (p.Properties.Roles as { Ref: string }[]).map((r) => r.Ref));
+    expect(decrypting).toHaveLength(1);
+    expect(decrypting[0]).toMatch(/^RolloutsTasksRole/);
   });
 
   it('wires the default clusters into the compatible families', () => {

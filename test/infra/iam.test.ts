@@ -35,7 +35,7 @@ const EXPECTED: Record<string, string[]> = {
   ControlPlanegreptimedbFunction: [...logsOf('ControlPlanegreptimedbFunctionLogs'), ...READ, ...on(TABLE, 'dynamodb:PutItem')],
   RolloutsTasks: [...logsOf('RolloutsTasksLogs'), ...MUTATE],
   WindowsWindow: [...logsOf('WindowsWindowLogs'), ...MUTATE, ...START_AND_DESCRIBE_ROLLOUTS, ...MANAGE_SCHEDULES],
-  Sweeper: [...logsOf('SweeperLogs'), ...MUTATE, ...START_AND_DESCRIBE_ROLLOUTS],
+  Sweeper: [...logsOf('SweeperLogs'), ...MUTATE, ...START_AND_DESCRIBE_ROLLOUTS, ...MANAGE_SCHEDULES, ...on('*', 'scheduler:ListSchedules')],
 };
 
 /** What Step Functions adds for logging to CloudWatch Logs and X-Ray tracing (no resource-level permissions exist). */

@@ -78,13 +78,35 @@ describe('maintenance windows on AWS', () => {
 
   it('has a schedule group, a window function Scheduler may invoke through its own role, and the API writes the schedules', () => {
     template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'Service-windows' });
-    template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' } }] } });
+    template.hasResourceProperties('AWS::IAM::Role', { AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }] } });
     const fns = Object.values(template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.WINDOW_SCHEDULE_GROUP);
-    expect(fns).toHaveLength(2); // the windows API and the window function
+    expect(fns).toHaveLength(3); // the windows API, the window function and the sweeper (it reconciles)
     const window = fns.find((f) => f.Properties.FunctionName === 'Service-window');
     expect(window).toBeDefined();
     const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
     expect(policies).toContain('scheduler:CreateSchedule');
     expect(policies).toContain('iam:PassRole');
+  });
+
+  it('one invoke permission per function for the API (not per route), and the API named after its stack', () => {
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')).filter((p) => p.Properties.Principal === 'apigateway.amazonaws.com');
+    const functions = permissions.map((p) => JSON.stringify(p.Properties.FunctionName));
+    expect(new Set(functions).size).toBe(functions.length);
+    expect(permissions.length).toBeLessThan(ROUTES.length / 3);
+    for (const p of permissions) expect(JSON.stringify(p.Properties.SourceArn)).toContain('/*/*/*');
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'Service-api' });
+  });
+
+  it('names the log groups services deliver to under /aws/vendedlogs/, and adds one narrow account-wide log resource policy', () => {
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup')).map((g) => g.Properties.LogGroupName).filter(Boolean);
+    expect(groups.sort()).toEqual(['/aws/vendedlogs/apigateway/Service-access', '/aws/vendedlogs/states/Service-node', '/aws/vendedlogs/states/Service-rollout']);
+    const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+    for (const m of machines) expect(JSON.stringify(m.Properties.LoggingConfiguration)).toContain('Logs');
+    const policies = Object.values(template.findResources('AWS::Logs::ResourcePolicy'));
+    expect(policies).toHaveLength(1);
+    // A CloudFormation join (the group's ARN in it): read as text.
+    const document = JSON.stringify(policies[0]!.Properties.PolicyDocument);
+    expect(document).toContain('events.amazonaws.com');
+    expect(document).not.toContain('delivery.logs.amazonaws.com');
   });
 });

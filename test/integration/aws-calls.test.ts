@@ -9,10 +9,11 @@ import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
+import { CreateScheduleCommand, DeleteScheduleCommand, ListSchedulesCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { toDomainError } from '../../functions/http/errors.js';
 import { getSecretString, invokeAsync } from '../../functions/rollout/aws-calls.js';
 import { SchedulerApi, type ScheduleInput } from '../../functions/windows/scheduler-api.js';
 
@@ -207,7 +208,30 @@ describe('a connection that fails', () => {
   });
 });
 
-describe('Scheduler CreateSchedule, UpdateSchedule, DeleteSchedule', () => {
+describe('an endpoint that never answers', () => {
+  it('each attempt is given up at its timeout (a TimeoutError, retried as the SDK retries it); the caller hears Unavailable', async () => {
+    const silent = createServer(() => {
+      // accepts, reads, never answers
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    let attempts = 0;
+    silent.on('request', () => attempts++);
+    const api = new SchedulerApi({ endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, region: REGION, credentials: CREDENTIALS, attemptTimeoutMs: 200 });
+    try {
+      const started = Date.now();
+      const error = (await api.deleteSchedule({ Name: 'mw-x', GroupName: 'g' }).catch((e: unknown) => e)) as Error;
+      expect(error.name).toBe('TimeoutError');
+      expect(attempts).toBe(3);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(toDomainError(error)?.code).toBe('Unavailable');
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+});
+
+describe('Scheduler CreateSchedule, UpdateSchedule, DeleteSchedule, ListSchedules', () => {
   const input: ScheduleInput = {
     Name: 'mw-0123456789abcdef',
     GroupName: 'maintctl-windows',
@@ -237,6 +261,21 @@ describe('Scheduler CreateSchedule, UpdateSchedule, DeleteSchedule', () => {
     ['update', () => ours().updateSchedule(input), () => sdk().send(new UpdateScheduleCommand(input))],
     ['delete', () => ours().deleteSchedule({ Name: input.Name, GroupName: input.GroupName }), () => sdk().send(new DeleteScheduleCommand({ Name: input.Name, GroupName: input.GroupName }))],
   ] as const;
+
+  it('ListSchedules: the request the SDK sends, page after page', async () => {
+    respond = (r) => ({ status: 200, body: JSON.stringify(r.rawPath.includes('NextToken') ? { Schedules: [{ Name: 'mw-b' }] } : { Schedules: [{ Name: 'mw-a' }], NextToken: 'page-2' }) });
+    const a = await outcome(() => ours().listScheduleNames({ GroupName: input.GroupName, NamePrefix: 'mw-' }));
+    expect(a.result).toEqual(['mw-a', 'mw-b']);
+    const sdkPages = async () => {
+      for (const NextToken of [undefined, 'page-2']) await sdk().send(new ListSchedulesCommand({ GroupName: input.GroupName, NamePrefix: 'mw-', MaxResults: 100, ...(NextToken && { NextToken }) }));
+    };
+    const b = await outcome(sdkPages);
+    const sortedQuery = (r: ReturnType<typeof wire>) => {
+      const [path, query] = r.rawPath.split('?') as [string, string];
+      return { ...r, rawPath: `${path}?${[...new URLSearchParams(query)].sort().map(([k, v]) => `${k}=${v}`).join('&')}` };
+    };
+    expect(a.requests.map(sortedQuery)).toEqual(b.requests.map(sortedQuery));
+  });
 
   it.each(calls)('%s: the request the SDK sends, each with its own idempotency token', async (_name, mine, theirs) => {
     respond = (r) => ({ status: 200, body: r.method === 'DELETE' ? '{}' : JSON.stringify({ ScheduleArn: 'arn:aws:scheduler:eu-west-1:123456789012:schedule/g/n' }) });

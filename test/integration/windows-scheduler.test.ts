@@ -10,6 +10,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MaintenanceWindow } from '../../functions/domain/windows.js';
 import { endScheduleName, EventBridgeWindowScheduler, scheduleName, type WindowPhaseInput } from '../../functions/windows/scheduler.js';
 import { SchedulerApi } from '../../functions/windows/scheduler-api.js';
+import { runSweep } from '../../functions/sweeper.js';
+import { httpEnv, seedCluster, type HttpEnv } from '../support/env.js';
 
 const HOUR = 3_600_000;
 const GROUP = 'maintctl-windows';
@@ -29,16 +31,42 @@ interface Reply {
   headers?: Record<string, string>;
   body: string;
 }
-const ok = (req: Recorded): Reply => ({ status: 200, body: req.method === 'DELETE' ? '{}' : JSON.stringify({ ScheduleArn: SCHEDULE_ARN }) });
 const awsError = (status: number, type: string, message: string): Reply => ({ status, headers: { 'x-amzn-errortype': type }, body: JSON.stringify({ Message: message }) });
 const conflict = () => awsError(409, 'ConflictException', 'exists');
 const notFound = () => awsError(404, 'ResourceNotFoundException', 'Schedule not found');
 const validation = () => awsError(400, 'ValidationException', 'Invalid Schedule Expression');
+/** As Scheduler: a create or update whose StartDate is more than 5 minutes old is refused. */
+const staleStart = (req: Recorded, now = Date.now()) =>
+  (req.method === 'POST' || req.method === 'PUT') && typeof req.body?.StartDate === 'number' && req.body.StartDate * 1000 < now - 5 * 60_000;
+const ok = (req: Recorded): Reply =>
+  staleStart(req) ? awsError(400, 'ValidationException', 'The StartDate you specify cannot be earlier than 5 minutes ago.')
+    : { status: 200, body: req.method === 'DELETE' ? '{}' : JSON.stringify({ ScheduleArn: SCHEDULE_ARN }) };
+
+/** A schedule group that keeps what is written to it: 409 on a second create, 404 on a missing one, ListSchedules in pages of 2. */
+function statefulGroup(names: string[] = []) {
+  const group = new Set(names);
+  const respond = (req: Recorded): Reply => {
+    const name = req.path.slice('/schedules/'.length);
+    if (req.method === 'GET') {
+      const matching = [...group].filter((n) => n.startsWith(req.query.get('NamePrefix') ?? '')).sort();
+      const from = Number(req.query.get('NextToken') ?? 0);
+      const page = matching.slice(from, from + Math.min(2, Number(req.query.get('MaxResults') ?? 100)));
+      const next = from + page.length < matching.length ? { NextToken: String(from + page.length) } : {};
+      return { status: 200, body: JSON.stringify({ Schedules: page.map((Name) => ({ Name, GroupName: req.query.get('ScheduleGroup') })), ...next }) };
+    }
+    if (staleStart(req)) return ok(req);
+    if (req.method === 'POST') return group.has(name) ? conflict() : (group.add(name), ok(req));
+    if (req.method === 'PUT') return group.has(name) ? ok(req) : notFound();
+    return group.delete(name) ? ok(req) : notFound();
+  };
+  return { group, respond };
+}
 
 let server: Server;
 let requests: Recorded[] = [];
 let respond: (req: Recorded) => Reply = ok;
 let scheduler: EventBridgeWindowScheduler;
+let client: SchedulerApi;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -56,7 +84,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const client = new SchedulerApi({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+  client = new SchedulerApi({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
   scheduler = new EventBridgeWindowScheduler(client, { groupName: GROUP, targetArn: TARGET_ARN, roleArn: ROLE_ARN });
 });
 
@@ -291,5 +319,105 @@ describe('scheduleEnd', () => {
   it('other errors are', async () => {
     respond = () => validation();
     await expect(scheduler.scheduleEnd(window(), start)).rejects.toMatchObject({ name: 'ValidationException' });
+  });
+});
+
+describe('start dates Scheduler accepts', () => {
+  const DAY = 24 * HOUR;
+  const now = Date.parse('2027-06-15T10:20:00Z');
+  const at = (clock: number) => new EventBridgeWindowScheduler(client, { groupName: GROUP, targetArn: TARGET_ARN, roleArn: ROLE_ARN }, () => clock);
+
+  it('the stand-in refuses, as Scheduler does, a StartDate more than 5 minutes old', async () => {
+    const request = { Name: 'mw-x', GroupName: GROUP, ScheduleExpression: 'rate(1 day)', StartDate: new Date(Date.now() - 6 * 60_000), FlexibleTimeWindow: { Mode: 'OFF' as const }, Target: { Arn: TARGET_ARN, RoleArn: ROLE_ARN } };
+    await expect(client.createSchedule(request)).rejects.toMatchObject({ name: 'ValidationException' });
+  });
+
+  it('a rate() window whose startDate has passed is sent the next instant of its rhythm: saved, and on the same beat', async () => {
+    const w = window({ schedule: 'rate(3 days)', timezone: 'UTC', startDate: '2026-01-01T02:00:00Z' });
+    await at(Date.now()).upsert(w);
+    const sent = (requests[0]?.body?.StartDate as number) * 1000;
+    expect(requests).toHaveLength(1);
+    expect(sent).toBeGreaterThanOrEqual(Date.now() - 1000);
+    expect(sent - Date.now()).toBeLessThanOrEqual(3 * DAY);
+    expect((sent - Date.parse('2026-01-01T02:00:00Z')) % (3 * DAY)).toBe(0);
+  });
+
+  it('edited again later, the same window is accepted again (the start date moves on with the clock)', async () => {
+    const w = window({ schedule: 'rate(1 day)', timezone: 'Europe/Berlin', startDate: '2027-01-10T03:00:00' });
+    respond = (req) => (staleStart(req, now) ? ok(req) : { status: 200, body: '{}' });
+    await at(now).upsert(w);
+    await at(now + 40 * DAY).upsert({ ...w, name: 'renamed', version: 1 });
+    // 03:00 in Berlin on 10 January is 02:00Z; a rate keeps 24 real hours, whatever the daylight saving time.
+    expect(requests.map((r) => r.body?.StartDate)).toEqual([Date.parse('2027-06-16T02:00:00Z') / 1000, Date.parse('2027-07-26T02:00:00Z') / 1000]);
+  });
+
+  it('a startDate still to come is sent as it is', async () => {
+    await at(now).upsert(window({ schedule: 'rate(2 hours)', timezone: 'UTC', startDate: '2027-06-20T00:00:00Z' }));
+    await at(now).upsert(window({ schedule: 'cron(0 2 ? * SUN *)', startDate: '2027-06-20T00:00:00Z' }));
+    expect(requests.map((r) => r.body?.StartDate)).toEqual([Date.parse('2027-06-20T00:00:00Z') / 1000, Date.parse('2027-06-20T00:00:00Z') / 1000]);
+  });
+
+  it('a cron() window whose startDate has passed is sent without one (it limits nothing any more)', async () => {
+    await at(now).upsert(window({ schedule: 'cron(0 2 ? * SUN *)', startDate: '2027-01-01T00:00:00Z' }));
+    expect(requests[0]?.body).not.toHaveProperty('StartDate');
+  });
+});
+
+describe('reconcile', () => {
+  const kept = window({ id: 'kept' });
+  const missing = window({ id: 'missing' });
+  const gone = window({ id: 'gone' });
+  const otherCluster = window({ id: 'kept', cluster: 'removed-cluster' });
+
+  it('creates the start schedule of each stored window that lacks one, and deletes the schedules of windows that are gone', async () => {
+    const endOfKept = endScheduleName(kept, Date.parse('2027-03-07T01:00:00Z'));
+    const endOfGone = endScheduleName(gone, Date.parse('2027-03-07T01:00:00Z'));
+    const stand = statefulGroup([scheduleName(kept), endOfKept, scheduleName(gone), endOfGone, scheduleName(otherCluster)]);
+    respond = stand.respond;
+    expect(await scheduler.reconcile([kept, missing])).toEqual({ created: 1, deleted: 3 });
+    expect([...stand.group].sort()).toEqual([scheduleName(kept), endOfKept, scheduleName(missing)].sort());
+    // paged: 5 schedules in pages of 2
+    expect(requests.filter((r) => r.method === 'GET').map((r) => r.query.get('NextToken'))).toEqual([null, '2', '4']);
+    expect(requests.find((r) => r.method === 'GET')?.query.get('ScheduleGroup')).toBe(GROUP);
+    requests = [];
+    expect(await scheduler.reconcile([kept, missing])).toEqual({ created: 0, deleted: 0 });
+    expect(requests.every((r) => r.method === 'GET')).toBe(true);
+  });
+
+  it('an empty group (recreated by a redeploy) gets every window back', async () => {
+    const stand = statefulGroup();
+    respond = stand.respond;
+    expect(await scheduler.reconcile([kept, missing, otherCluster])).toEqual({ created: 3, deleted: 0 });
+    expect(stand.group).toEqual(new Set([kept, missing, otherCluster].map(scheduleName)));
+  });
+});
+
+describe('the sweeper keeps the schedules in step with the stored windows', () => {
+  let env: HttpEnv;
+  beforeAll(async () => {
+    env = await httpEnv();
+  });
+  afterAll(async () => env?.close());
+
+  it('after a redeploy that emptied the group, and after a cluster is removed (its windows go with it)', async () => {
+    const deps = { ...env.deps, windows: scheduler };
+    for (const c of ['keep-c', 'drop-c']) {
+      await seedCluster(env, c, [{ name: 'db1' }]);
+      const res = await env.call('POST', `/v1/clusters/${c}/windows`, { name: 'w', schedule: 'cron(0 2 ? * SUN *)', timezone: 'UTC', duration: 'PT1H', action: 'maintenance', targets: { servers: ['db1'] } });
+      expect(res.status).toBe(201);
+    }
+    const stored = [...(await env.deps.store.listWindows('keep-c')), ...(await env.deps.store.listWindows('drop-c'))];
+    const stand = statefulGroup();
+    respond = stand.respond;
+    expect((await runSweep(deps)).schedules).toMatchObject({ created: 2, deleted: 0 });
+    expect(stand.group).toEqual(new Set(stored.map(scheduleName)));
+
+    expect((await env.call('DELETE', '/v1/clusters/drop-c')).status).toBe(200);
+    expect(await env.deps.store.listWindows('drop-c')).toEqual([]);
+    expect((await runSweep(deps)).schedules).toMatchObject({ created: 0, deleted: 1 });
+    expect(stand.group).toEqual(new Set(stored.filter((w) => w.cluster === 'keep-c').map(scheduleName)));
+    // A cluster registered again under the name starts without the old windows.
+    await seedCluster(env, 'drop-c', [{ name: 'db1' }]);
+    expect((await env.call('GET', '/v1/clusters/drop-c/windows')).body.windows).toEqual([]);
   });
 });

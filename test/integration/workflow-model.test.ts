@@ -13,7 +13,7 @@ import { createActor, fromPromise, waitFor, type AnyStateMachine } from 'xstate'
 import { BATCHES_PER_EXECUTION, createRollout, type Rollout, type RolloutSnapshot } from '../../functions/domain/rollout.js';
 import { runTask, type TaskDeps, type TaskPayload } from '../../functions/rollout/tasks.js';
 import { localTaskDeps } from '../../local/workflow.js';
-import { nodeMachine, rolloutMachine, type TaskOutput } from '../../workflows/machines.js';
+import { MAX_POLL_SECONDS, nodeMachine, rolloutMachine, type TaskOutput } from '../../workflows/machines.js';
 import { testEnv, type TestEnv } from '../support/env.js';
 import { applyStatusReport } from '../support/reports.js';
 import type { StatusReport } from '../../functions/domain/status.js';
@@ -29,9 +29,21 @@ let tasks: TaskDeps;
 let onTask: (payload: TaskPayload) => Promise<void> = async () => {};
 let onStart: (machine: string) => Promise<void> = async () => {};
 let sequence = 0;
+/** Each poll check's answer in the ASL runs: how long the next Wait (`<Name>Again`, SecondsPath) lasts. */
+const pollAnswers: { pollSeconds: number; waitSeconds: unknown }[] = [];
 
 beforeAll(async () => {
-  env = await testEnv({ waitMs: 0, retryMs: 0, aroundTask: async (p, run) => (await onTask(p), run()), beforeStart: (m) => onStart(m) });
+  env = await testEnv({
+    waitMs: 0,
+    retryMs: 0,
+    aroundTask: async (p, run) => {
+      await onTask(p);
+      const answer = await run();
+      if (p.pollSeconds !== undefined) pollAnswers.push({ pollSeconds: p.pollSeconds, waitSeconds: answer.waitSeconds });
+      return answer;
+    },
+    beforeStart: (m) => onStart(m),
+  });
   tasks = localTaskDeps(env.deps);
 });
 afterAll(() => env?.engine.stopAll());
@@ -82,7 +94,9 @@ function aslStatesOf(machine: AnyStateMachine, path: ModelPath): string[] {
   return path.states.flatMap((state, i) => {
     const config = stateConfig(machine, state) as { invoke?: { onDone?: unknown }; meta?: { poll?: { check: string; choice: string } } };
     const failed = path.steps[i]?.event.error !== undefined;
-    if (config.meta?.poll) return failed ? [state, config.meta.poll.check] : [state, config.meta.poll.check, config.meta.poll.choice];
+    // A poll's second and later rounds wait in `<Name>Again` (as long as the check said).
+    const wait = config.meta?.poll && path.states[i - 1] === state ? `${state}Again` : state;
+    if (config.meta?.poll) return failed ? [wait, config.meta.poll.check] : [wait, config.meta.poll.check, config.meta.poll.choice];
     const done = config.invoke?.onDone;
     return Array.isArray(done) && done.length > 1 && !failed ? [state, `${state}Outcome`] : [state];
   });
@@ -304,4 +318,12 @@ describe.each(cases)('$machine.id machine', ({ machine, paths, world }) => {
     const asl = await runAsl(machine, path, await world(path));
     expect(asl).toEqual(aslStatesOf(machine, path));
   });
+});
+
+it("every poll check answers the next wait, from its state's interval up to MAX_POLL_SECONDS", () => {
+  expect(pollAnswers.length).toBeGreaterThan(20);
+  for (const { pollSeconds, waitSeconds } of pollAnswers) {
+    expect(waitSeconds).toBeGreaterThanOrEqual(pollSeconds);
+    expect(waitSeconds).toBeLessThanOrEqual(MAX_POLL_SECONDS);
+  }
 });

@@ -32,11 +32,13 @@ export interface TestEnv {
 export interface EnvOptions {
   /** Where the handlers reach DynamoDB: the run's DynamoDB Local unless a test puts something in between. */
   dynamodbEndpoint?: string;
+  /** One DynamoDB attempt's limit (default 5 s, as deployed). */
+  requestTimeoutMs?: number;
 }
 
 /** Rollouts in tests poll every 100 ms and retry at once, unless a test says otherwise. */
 export async function testEnv(rollouts: LocalRolloutOptions = {}, options: EnvOptions = {}): Promise<TestEnv> {
-  const client = dynamoClient(options.dynamodbEndpoint ?? inject('dynamodbEndpoint'));
+  const client = dynamoClient(options.dynamodbEndpoint ?? inject('dynamodbEndpoint'), options);
   const table = `t-${randomUUID()}`;
   await ensureTable(client, table);
   const roundTrips = {

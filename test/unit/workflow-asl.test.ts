@@ -2,8 +2,10 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import type { AnyStateMachine } from 'xstate';
-import { DEFAULT_ASL_OPTIONS, TRANSIENT_ERRORS, taskBindings, toAsl, type AslDefinition, type AslState } from '../../workflows/asl.js';
-import { nodeMachine, rolloutMachine } from '../../workflows/machines.js';
+import { ROLE_SWITCH_TIMEOUT_SECONDS } from '../../functions/domain/rollout.js';
+import { MAX_INPUT_SECONDS } from '../../functions/rollout/input.js';
+import { DEFAULT_ASL_OPTIONS, NODE_TIMEOUT_SECONDS, START_EXECUTION_ERRORS, TRANSIENT_ERRORS, taskBindings, toAsl, type AslDefinition, type AslState } from '../../workflows/asl.js';
+import { MAX_POLL_SECONDS, nodeMachine, pollWaitSeconds, rolloutMachine } from '../../workflows/machines.js';
 
 type Guard = { params: Record<string, string> };
 type Transition = string | { target?: string; guard?: Guard };
@@ -47,7 +49,10 @@ function aslGraph(machine: AnyStateMachine, asl: AslDefinition): Map<string, Set
       expect(state.Next).toBe(config.meta.poll.check);
       const check = asl.States[config.meta.poll.check]!;
       expect(check.Next).toBe(config.meta.poll.choice);
-      choiceEdges(asl.States[config.meta.poll.choice]!).forEach((e) => out.add(e));
+      const again = asl.States[`${name}Again`]!;
+      expect(again).toEqual({ Type: 'Wait', SecondsPath: '$.result.waitSeconds', Next: config.meta.poll.check });
+      // The Choice's default (still waiting) goes round again through the backing-off Wait: read as the state itself.
+      choiceEdges(asl.States[config.meta.poll.choice]!).forEach((e) => out.add(e.replace(`->${name}Again`, `->${name}`)));
       for (const c of (check.Catch as { ErrorEquals: string[]; Next: string }[] | undefined) ?? []) out.add(`error:${c.ErrorEquals[0]}->${c.Next}`);
     } else if (state.Type !== 'Succeed' && state.Type !== 'Fail') {
       const next = state.Next as string;
@@ -75,7 +80,7 @@ describe.each([rolloutMachine, nodeMachine] as AnyStateMachine[])('the $id machi
     const explained = new Set<string>();
     for (const [name, config] of Object.entries(machine.config.states as Record<string, Config>)) {
       explained.add(name);
-      if (config.meta?.poll) [config.meta.poll.check, config.meta.poll.choice].forEach((s) => explained.add(s));
+      if (config.meta?.poll) [config.meta.poll.check, config.meta.poll.choice, `${name}Again`].forEach((s) => explained.add(s));
       if (asl.States[name]!.Next === `${name}Outcome`) explained.add(`${name}Outcome`);
     }
     expect(Object.keys(asl.States).filter((s) => !explained.has(s))).toEqual([]);
@@ -122,5 +127,99 @@ describe('what the executions carry', () => {
     expect(processor.States.RunNode!.Resource).toBe('arn:aws:states:::states:startExecution.sync:2');
     expect(processor.States.RunNode!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], Next: 'NodeEnded', ResultPath: null }]);
     expect(rollout.States.StartSuccessor!.Parameters).toMatchObject({ 'StateMachineArn.$': '$$.StateMachine.Id' });
+  });
+});
+
+/**
+ * Step Functions keeps at most 25,000 events in an execution's history; a longer one fails. A node execution
+ * polls its waits: each round is a Wait (entered, exited: 2 events), the check's Task (entered, scheduled,
+ * started, succeeded, exited: 5) and the Choice (entered, exited: 2).
+ */
+describe('the worst input the API accepts fits one node execution', () => {
+  const HISTORY_LIMIT = 25_000;
+  const ROUND_EVENTS = 9;
+  const asl = toAsl(nodeMachine);
+  const firstWait = (state: string) => asl.States[state]!.Seconds as number;
+
+  /** Rounds and seconds until a step that lasts `seconds` is seen done, waiting as the ASL and the checks say. */
+  function poll(state: string, seconds: number) {
+    let waited = firstWait(state);
+    let rounds = 1;
+    while (waited < seconds) {
+      waited += pollWaitSeconds(firstWait(state), waited);
+      rounds++;
+    }
+    return { rounds, waited };
+  }
+
+  // Every wait at its longest: the switchover's, the drain's, the upgrade's, and Verify unsteady until its
+  // timeout and then steady for `stableForSeconds`.
+  const steps = [
+    poll('WaitRoles', ROLE_SWITCH_TIMEOUT_SECONDS),
+    poll('WaitDrained', MAX_INPUT_SECONDS.drainTimeout),
+    poll('WaitUpgraded', MAX_INPUT_SECONDS.upgradeTimeout),
+    poll('Verify', MAX_INPUT_SECONDS.verifyTimeout + MAX_INPUT_SECONDS.stableFor),
+  ];
+  const rounds = steps.reduce((n, s) => n + s.rounds, 0);
+  // Begin, Switchover, Drain, Maintain and Clear: a Task each, and a Choice after Begin.
+  const once = 5 * 5 + 2;
+
+  it('in events: the polls back off, so the history stays far below the limit, with room for retries', () => {
+    const events = rounds * ROUND_EVENTS + once;
+    // Every retried attempt adds 3 events (scheduled, started, failed): room left for more than 2,500 of them.
+    expect(events + 2_500 * 3, `${rounds} rounds, ${events} events`).toBeLessThan(HISTORY_LIMIT);
+    // What a fixed 5 s poll would have needed (the defect this guards against).
+    expect(Math.ceil(MAX_INPUT_SECONDS.upgradeTimeout / 5) * ROUND_EVENTS).toBeGreaterThan(HISTORY_LIMIT);
+  });
+
+  it('in time: within the node execution timeout', () => {
+    expect(steps.reduce((t, s) => t + s.waited, 0)).toBeLessThan(NODE_TIMEOUT_SECONDS);
+  });
+
+  it('a check never waits less than its state says, nor more than MAX_POLL_SECONDS', () => {
+    expect(pollWaitSeconds(5, 0)).toBe(5);
+    expect(pollWaitSeconds(10, 30)).toBe(10);
+    expect(pollWaitSeconds(5, 600)).toBe(60);
+    expect(pollWaitSeconds(5, 10 * 86400)).toBe(MAX_POLL_SECONDS);
+  });
+});
+
+/**
+ * The error names the ASL's Retry and Catch match, each against where Step Functions says it reports it: a name
+ * that never occurs retries nothing, silently. Outside `States.*`, a service integration's error is
+ * `<Service>.<error code>` (the code as the service's API reference spells it, no `Exception` added).
+ */
+describe('the error names the ASL matches are names Step Functions reports', () => {
+  const SOURCES: Record<string, string> = {
+    // Step Functions Developer Guide, "Handle transient Lambda service exceptions" (the retry it recommends)
+    'Lambda.ServiceException': 'sfn-best-practices#bp-lambda-serviceexception',
+    'Lambda.AWSLambdaException': 'sfn-best-practices#bp-lambda-serviceexception',
+    'Lambda.SdkClientException': 'sfn-best-practices#bp-lambda-serviceexception',
+    'Lambda.TooManyRequestsException': 'sfn-best-practices#bp-lambda-serviceexception',
+    // Developer Guide, "Start a new AWS Step Functions state machine from a running execution": its example's Retry
+    'StepFunctions.ExecutionLimitExceeded': 'connect-stepfunctions',
+    // API Reference, Common Errors: ThrottlingException, as `<Service>.<code>`
+    'StepFunctions.ThrottlingException': 'CommonErrors',
+    // The client-side failures, named as the Lambda integration's (its SDK's exception classes)
+    'StepFunctions.SdkClientException': 'by analogy with Lambda.SdkClientException',
+    'StepFunctions.AWSStepFunctionsException': 'by analogy with Lambda.AWSLambdaException',
+  };
+  /** The task function's own error names (functions/rollout/tasks.ts), and the language's. */
+  const ours = (name: string) => ['Transient', 'RolloutStopped', 'States.ALL'].includes(name) || name.startsWith('StepFailed.');
+
+  const matched = (states: Record<string, AslState>): string[] =>
+    Object.values(states).flatMap((state) => [
+      ...[...((state.Retry as { ErrorEquals: string[] }[]) ?? []), ...((state.Catch as { ErrorEquals: string[] }[]) ?? [])].flatMap((r) => r.ErrorEquals),
+      ...(state.ItemProcessor ? matched((state.ItemProcessor as AslDefinition).States) : []),
+    ]);
+
+  it.each([rolloutMachine, nodeMachine] as AnyStateMachine[])('$id', (machine) => {
+    const names = [...new Set(matched(toAsl(machine).States))];
+    expect(names.filter((n) => !ours(n) && !SOURCES[n])).toEqual([]);
+  });
+
+  it('StartExecution is retried on its limit under its documented name (no Exception suffix)', () => {
+    expect(START_EXECUTION_ERRORS).toContain('StepFunctions.ExecutionLimitExceeded');
+    expect(START_EXECUTION_ERRORS).not.toContain('StepFunctions.ExecutionLimitExceededException');
   });
 });

@@ -133,7 +133,9 @@ const rolloutInput = fc.record({
 }));
 
 const windowCreate: Make = () =>
-  fc.record({ cluster, action: fc.constantFrom('maintenance', 'maintenance', 'cluster-maintenance', 'rollout'), schedule: fc.nat(3), duration: fc.constantFrom('PT2M', 'PT5M', 'PT20M'), servers: fc.uniqueArray(server, { maxLength: 2 }), dcs: fc.constantFrom([], ['dc2']), rollout: rolloutInput, caller })
+  fc.record({ cluster, action: fc.constantFrom('maintenance', 'maintenance', 'cluster-maintenance', 'rollout', 'rollout'), schedule: fc.nat(3), duration: fc.constantFrom('PT2M', 'PT5M', 'PT20M'), servers: fc.uniqueArray(server, { maxLength: 2 }), dcs: fc.constantFrom([], ['dc2']), rollout: rolloutInput, caller })
+    // A rollout window recurs (every 10 or 15 minutes): its next occurrence comes after its rollout ended.
+    .map((a) => (a.action === 'rollout' ? { ...a, schedule: [0, 2][a.schedule % 2]! } : a))
     .map((a) => new Step('window-create', a, async (w) => {
       const servers = [...new Set(a.servers.map((n) => pick(SERVERS[a.cluster]!, n)))];
       const targets = a.action === 'maintenance' ? { servers: servers.length + a.dcs.length ? servers : [pick(SERVERS[a.cluster]!, 1)], dcs: a.dcs } : { servers: [], dcs: [] };
