@@ -8,5 +8,6 @@ const app = new App();
 const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
 const stateful = new StatefulStack(app, 'MaintctlState', { env });
 const props = deployProps(stateful, (key) => app.node.tryGetContext(key));
-new ServiceStack(app, 'MaintctlService', { env, table: stateful.table, ...props });
+// The table travels by SSM parameters, not exports: the order of the two deploys is said here.
+new ServiceStack(app, 'MaintctlService', { env, table: stateful.tableReference, ...props }).addStackDependency(stateful);
 app.synth();

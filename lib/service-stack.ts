@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -19,11 +18,13 @@ import { OperationsAlarms } from './constructs/operations-alarms.js';
 import { RolloutWorkflow, type RolloutWorkflowProps } from './constructs/rollout-workflow.js';
 import { grantTableActions, TABLE_MUTATE } from './constructs/table-access.js';
 import { WindowScheduling } from './constructs/window-scheduling.js';
+import { importTable, type TableReference } from './stateful-stack.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface ServiceStackProps extends StackProps {
-  readonly table: ITable;
+  /** The stateful stack's table, by its SSM parameters (`StatefulStack.tableReference`). */
+  readonly table: TableReference;
   /** What rollouts' upgrades may call: allowlisted functions and webhook hosts, and the webhook signing secret. */
   readonly upgrades?: Omit<RolloutWorkflowProps, 'table'>;
   /** Where the alarms go. @default a new topic (KMS-encrypted, TLS only) to subscribe to */
@@ -40,10 +41,11 @@ export interface ServiceStackProps extends StackProps {
 export class ServiceStack extends Stack {
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
-    const workflow = new RolloutWorkflow(this, 'Rollouts', { table: props.table, ...props.upgrades });
-    const windows = new WindowScheduling(this, 'Windows', { table: props.table, workflow });
+    const table = importTable(this, props.table);
+    const workflow = new RolloutWorkflow(this, 'Rollouts', { table, ...props.upgrades });
+    const windows = new WindowScheduling(this, 'Windows', { table, workflow });
     const api = new ControlPlaneApi(this, 'ControlPlane', {
-      table: props.table,
+      table,
       ...(props.defaultClusters && { defaultClusters: props.defaultClusters }),
       ...(props.throttle && { throttle: props.throttle }),
       ...(props.statusThrottle && { statusThrottle: props.statusThrottle }),
@@ -52,13 +54,13 @@ export class ServiceStack extends Stack {
     });
     workflow.grantControl(api.functions.get('rollouts')!);
     windows.grantManage(api.functions.get('windows')!);
-    const sweeper = new FamilyFunction(this, 'Sweeper', { ...FUNCTION_ENTRIES.sweeper, timeout: Duration.seconds(55), environment: { TABLE_NAME: props.table.tableName, ...workflow.environment, ...windows.environment } });
-    grantTableActions(props.table, sweeper, TABLE_MUTATE);
+    const sweeper = new FamilyFunction(this, 'Sweeper', { ...FUNCTION_ENTRIES.sweeper, timeout: Duration.seconds(55), environment: { TABLE_NAME: table.tableName, ...workflow.environment, ...windows.environment } });
+    grantTableActions(table, sweeper, TABLE_MUTATE);
     workflow.grantControl(sweeper);
     windows.grantReconcile(sweeper);
     new Rule(this, 'EveryMinute', { schedule: Schedule.rate(Duration.minutes(1)), targets: [new LambdaFunction(sweeper)] });
 
-    const changes = new ChangeEvents(this, 'Changes', { table: props.table });
+    const changes = new ChangeEvents(this, 'Changes', { table: table });
     new OperationsAlarms(this, 'Alarms', {
       topic: props.alarmTopic ?? this.alarmTopic(),
       api: api.api,
@@ -69,8 +71,9 @@ export class ServiceStack extends Stack {
         sweeper,
       },
       stateMachines: { rollout: workflow.rolloutMachine, node: workflow.nodeMachine },
-      table: props.table,
+      table,
       bus: changes.bus,
+      changeDeadLetters: changes.deadLetters,
     });
 
     let siteDirectory = props.consoleDirectory ?? join(ROOT, 'console', 'dist');
@@ -80,7 +83,7 @@ export class ServiceStack extends Stack {
     }
     new ConsoleSite(this, 'Console', { api: api.api, siteDirectory });
 
-    new CfnOutput(this, 'TableName', { value: props.table.tableName });
+    new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'RolloutStateMachineArn', { value: workflow.rolloutMachine.stateMachineArn });
     new CfnOutput(this, 'ChangeBusName', { value: changes.bus.eventBusName, description: `Audit events as ${CHANGE_DETAIL_TYPE} events` });
   }

@@ -1,8 +1,9 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnPipe } from 'aws-cdk-lib/aws-pipes';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_SK_PREFIX, EVENTS_PK_PREFIX, PK, SK } from '../../functions/store/keys.js';
 
@@ -32,6 +33,8 @@ export const AUDIT_INSERT_FILTER = {
 export class ChangeEvents extends Construct {
   public readonly bus: EventBus;
   public readonly pipe: CfnPipe;
+  /** Where the pipe puts a record it could not deliver after its retries (the record's stream position, to replay it). */
+  public readonly deadLetters: Queue;
 
   constructor(scope: Construct, id: string, props: ChangeEventsProps) {
     super(scope, id);
@@ -45,12 +48,16 @@ export class ChangeEvents extends Construct {
     role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] }));
     Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'dynamodb:ListStreams, which Pipes calls on a DynamoDB stream source, supports no resource-level permission; the stream itself is read by its ARN only.' });
 
+    this.deadLetters = new Queue(this, 'DeadLetters', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    Validations.of(this.deadLetters).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the change-events pipe.' });
+    this.deadLetters.grantSendMessages(role);
+
     this.pipe = new CfnPipe(this, 'Pipe', {
       roleArn: role.roleArn,
       source: streamArn,
       sourceParameters: {
         // One record at a time: each audit event is one event on the bus, never a batch in one detail.
-        dynamoDbStreamParameters: { startingPosition: 'LATEST', batchSize: 1, maximumRetryAttempts: 10 },
+        dynamoDbStreamParameters: { startingPosition: 'LATEST', batchSize: 1, maximumRetryAttempts: 10, deadLetterConfig: { arn: this.deadLetters.queueArn } },
         filterCriteria: { filters: [{ pattern: JSON.stringify(AUDIT_INSERT_FILTER) }] },
       },
       target: this.bus.eventBusArn,

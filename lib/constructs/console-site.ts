@@ -36,6 +36,18 @@ const CONSOLE_INDEX = `function handler(event) {
 }`;
 
 /**
+ * A browser's way in, `/` or `/console` without its slash: neither is an API route nor matches `/console/*`, so they
+ * are sent to the console (the API behind them answered a MaxScale 404). Any other request passes untouched.
+ */
+export const CONSOLE_REDIRECT = `function handler(event) {
+  var request = event.request;
+  if ((request.uri === '/' || request.uri === '/console') && (request.method === 'GET' || request.method === 'HEAD')) {
+    return { statusCode: 302, statusDescription: 'Found', headers: { location: { value: '/console/' } } };
+  }
+  return request;
+}`;
+
+/**
  * The web console and the API behind one CloudFront distribution (one origin for the browser: no CORS): a private
  * bucket read through origin access control for `/console/*`, and the HTTP API for everything else, uncached, with
  * every viewer header but Host (the API's own host name must reach it) — `Authorization` included.
@@ -69,6 +81,10 @@ export class ConsoleSite extends Construct {
         originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
         // API clients (maxctrl, agents) do not follow a redirect of a PUT: plain HTTP is refused.
         viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
+        functionAssociations: [{
+          eventType: FunctionEventType.VIEWER_REQUEST,
+          function: new CloudFrontFunction(this, 'ConsoleRedirect', { code: FunctionCode.fromInline(CONSOLE_REDIRECT), runtime: FunctionRuntime.JS_2_0 }),
+        }],
       },
       additionalBehaviors: {
         '/console/*': {

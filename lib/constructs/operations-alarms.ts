@@ -8,6 +8,7 @@ import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { CHANGE_DETAIL_TYPE } from './change-events.js';
@@ -30,6 +31,8 @@ export interface OperationsAlarmsProps {
   readonly table: ITable;
   /** The change-events bus: the outcome metrics are counted from its audit events. */
   readonly bus: IEventBus;
+  /** The change-events pipe's dead letters: any is an audit event that never reached the bus. @default none */
+  readonly changeDeadLetters?: IQueue;
 }
 
 /**
@@ -67,6 +70,9 @@ export class OperationsAlarms extends Construct {
     }
     for (const [name, machine] of Object.entries(props.stateMachines)) {
       alarm(`${name}ExecutionsFailed`, machine.metricFailed({ period, statistic: 'Sum' }), `A ${name} execution failed.`);
+    }
+    if (props.changeDeadLetters) {
+      alarm('ChangeEventsDeadLetters', props.changeDeadLetters.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }), 'The change-events pipe gave up on audit events (they are in its dead-letter queue, by stream position): the bus and its consumers missed them.');
     }
     for (const metricName of ['ReadThrottleEvents', 'WriteThrottleEvents']) {
       alarm(`Table${metricName}`, props.table.metric(metricName, { period, statistic: 'Sum' }), `DynamoDB throttled the table (${metricName}).`);

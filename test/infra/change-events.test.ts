@@ -6,12 +6,14 @@
  */
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import type { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { EVENT_SK_PREFIX, EVENTS_PK_PREFIX } from '../../functions/store/keys.js';
 import { AUDIT_INSERT_FILTER, CHANGE_DETAIL_TYPE } from '../../lib/constructs/change-events.js';
 import { httpEnv, reportAll, seedCluster, type HttpEnv } from '../support/env.js';
-import { grantsOf, synthService } from './synth.js';
+import { grantsOf, readable, synthService } from './synth.js';
 
 /** The pattern as deployed, spelled out: a change to keys.ts or to the construct must show here. */
 const DEPLOYED_FILTER = '{"eventName":["INSERT"],"dynamodb":{"Keys":{"pk":{"S":[{"prefix":"EVENTS#"}]},"sk":{"S":[{"prefix":"EV#"}]}}}}';
@@ -21,7 +23,7 @@ describe('the change-events pipe, as synthesized', () => {
   const [[, pipe]] = Object.entries(template.findResources('AWS::Pipes::Pipe')) as [[string, { Properties: Record<string, any> }]];
 
   it('reads the table stream and filters on audit-event inserts exactly', () => {
-    expect(pipe.Properties.Source['Fn::ImportValue']).toMatch(/StreamArn/);
+    expect(readable(pipe.Properties.Source)).toBe('<table-stream>');
     expect(pipe.Properties.SourceParameters.FilterCriteria.Filters).toEqual([{ Pattern: DEPLOYED_FILTER }]);
     expect(pipe.Properties.SourceParameters.DynamoDBStreamParameters).toMatchObject({ StartingPosition: 'LATEST', BatchSize: 1 });
     expect(JSON.parse(DEPLOYED_FILTER)).toEqual(AUDIT_INSERT_FILTER);
@@ -39,12 +41,30 @@ describe('the change-events pipe, as synthesized', () => {
       'dynamodb:GetShardIterator on <table-stream>',
       'dynamodb:ListStreams on *',
       `events:PutEvents on <${busId!.replace(/[0-9A-F]{8}$/, '')}.Arn>`,
+      'sqs:GetQueueAttributes on <ChangesDeadLetters.Arn>',
+      'sqs:GetQueueUrl on <ChangesDeadLetters.Arn>',
+      'sqs:SendMessage on <ChangesDeadLetters.Arn>',
     ]);
   });
 
-  it('takes the stream from the stateful stack', () => {
-    const { stateful } = synthService();
-    expect(stateful.table.tableStreamArn).toBeDefined();
+  it('puts what it could not deliver after its retries on an encrypted dead-letter queue, with an alarm', () => {
+    const [queueId] = Object.keys(template.findResources('AWS::SQS::Queue'));
+    expect(queueId).toMatch(/^ChangesDeadLetters/);
+    expect(pipe.Properties.SourceParameters.DynamoDBStreamParameters.DeadLetterConfig).toEqual({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible');
+    expect(alarms.map((a) => a.Properties.Dimensions[0].Value)).toEqual([{ 'Fn::GetAtt': [queueId, 'QueueName'] }]);
+  });
+
+  it('takes the table and its stream from the stateful stack by SSM parameters, not exports (which would pin them)', () => {
+    const { stateful, app } = synthService();
+    const state = Template.fromStack(stateful);
+    state.hasResourceProperties('AWS::SSM::Parameter', { Name: stateful.tableReference.streamArnParameter, Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Table'), 'StreamArn'] } });
+    state.hasResourceProperties('AWS::SSM::Parameter', { Name: stateful.tableReference.arnParameter, Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Table'), 'Arn'] } });
+    expect(Object.keys(state.toJSON().Outputs ?? {})).toEqual([]);
+    const service = JSON.stringify(Template.fromStack(app.node.findChild('Service') as Stack).toJSON());
+    expect(service).not.toContain('Fn::ImportValue');
+    expect(service).toContain(stateful.tableReference.streamArnParameter);
   });
 });
 

@@ -3,6 +3,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { ROUTES, routeKey } from '../../functions/http/routes.js';
+import { CONSOLE_REDIRECT } from '../../lib/constructs/console-site.js';
 import { OUTCOME_METRICS } from '../../lib/constructs/operations-alarms.js';
 import { synthService } from './synth.js';
 
@@ -120,6 +121,19 @@ describe('the console site', () => {
       OriginRequestPolicyId: 'b689b0a8-53d0-40ab-baf2-68738e2966ac', // Managed-AllViewerExceptHostHeader (Authorization included)
       ViewerProtocolPolicy: 'https-only',
     });
+  });
+
+  it("sends a browser's `/` and `/console` to the console; every other request, and any other method, to the API", () => {
+    expect(distribution.DefaultCacheBehavior.FunctionAssociations).toEqual([{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [expect.stringMatching(/^ConsoleConsoleRedirect/), 'FunctionARN'] } }]);
+    // The function as CloudFront runs it (cloudfront-js-2.0 is plain JavaScript).
+    const handler = new Function(`${CONSOLE_REDIRECT}; return handler;`)() as (e: unknown) => { statusCode?: number; headers?: { location: { value: string } }; uri?: string };
+    const run = (method: string, uri: string) => handler({ request: { method, uri, headers: {} } });
+    for (const uri of ['/', '/console']) {
+      expect(run('GET', uri)).toEqual({ statusCode: 302, statusDescription: 'Found', headers: { location: { value: '/console/' } } });
+      expect(run('HEAD', uri).statusCode).toBe(302);
+      expect(run('POST', uri)).toMatchObject({ uri });
+    }
+    for (const uri of ['/v1/', '/v1/servers', '/console/', '/consoles', '/c/prod/v1/maxscale']) expect(run('GET', uri)).toMatchObject({ uri });
   });
 
   it('serves /console/* from a private bucket through origin access control, published under console/', () => {

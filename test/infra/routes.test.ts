@@ -11,7 +11,7 @@ describe('the service stack', () => {
   // Bundling is skipped here (the `aws:cdk:bundling-stacks` context); `npm run synth` bundles for real.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stateful = new StatefulStack(app, 'State');
-  const template = Template.fromStack(new ServiceStack(app, 'Service', { table: stateful.table }));
+  const template = Template.fromStack(new ServiceStack(app, 'Service', { table: stateful.tableReference }));
 
   it('creates one API Gateway route per route-table entry, and $default for the trailing-slash ones', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey as string);
@@ -46,7 +46,7 @@ describe('the service stack', () => {
 describe('the rollout workflow on AWS', () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stateful = new StatefulStack(app, 'State');
-  const stack = new ServiceStack(app, 'Service', { table: stateful.table });
+  const stack = new ServiceStack(app, 'Service', { table: stateful.tableReference });
   const template = Template.fromStack(stack);
   const machines = template.findResources('AWS::StepFunctions::StateMachine');
 
@@ -74,7 +74,7 @@ describe('the rollout workflow on AWS', () => {
 describe('maintenance windows on AWS', () => {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stateful = new StatefulStack(app, 'State');
-  const template = Template.fromStack(new ServiceStack(app, 'Service', { table: stateful.table }));
+  const template = Template.fromStack(new ServiceStack(app, 'Service', { table: stateful.tableReference }));
 
   it('has a schedule group, a window function Scheduler may invoke through its own role, and the API writes the schedules', () => {
     template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'Service-windows' });

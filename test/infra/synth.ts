@@ -18,7 +18,7 @@ export function synthService(props: Partial<ServiceStackProps> | ((stateful: Sta
   // Bundling is skipped here (the `aws:cdk:bundling-stacks` context); `npm run synth` bundles for real.
   const app = new App({ ...appProps, context: { 'aws:cdk:bundling-stacks': [], ...appProps?.context } });
   const stateful = new StatefulStack(app, 'State');
-  const stack = new ServiceStack(app, 'Service', { table: stateful.table, consoleDirectory: siteDirectory(), ...(typeof props === 'function' ? props(stateful) : props) });
+  const stack = new ServiceStack(app, 'Service', { table: stateful.tableReference, consoleDirectory: siteDirectory(), ...(typeof props === 'function' ? props(stateful) : props) });
   return { app, stateful, stack, template: Template.fromStack(stack) };
 }
 
@@ -32,7 +32,12 @@ export function readable(value: Json): string {
   if (typeof value === 'string') return value;
   if (value && typeof value === 'object') {
     const v = value as Record<string, Json>;
-    if ('Ref' in v) return `<${unhash(String(v.Ref))}>`;
+    if ('Ref' in v) {
+      // The stateful stack's table, read from its SSM parameters at deploy time.
+      if (/^SsmParameterValue\w*tablestreamarn/i.test(String(v.Ref))) return '<table-stream>';
+      if (/^SsmParameterValue\w*tablearn/i.test(String(v.Ref))) return '<table>';
+      return `<${unhash(String(v.Ref))}>`;
+    }
     if ('Fn::GetAtt' in v) {
       const [id, attribute] = v['Fn::GetAtt'] as [string, string];
       return `<${unhash(id)}.${attribute}>`;

@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { runSweep } from '../../../functions/sweeper.js';
+import { compileSchedule, occurrencesAfter } from '../../../functions/domain/schedule.js';
 import type { Role } from '../../../functions/http/routes.js';
 import type { Checker } from './invariants.js';
 import { agentOf, call, CLUSTERS, settle, V0, V1, V2, type World } from './world.js';
@@ -279,35 +280,50 @@ const failover: Make = () =>
  * Time passes: the agents report meanwhile, each server as it is (unless they fall silent and the servers go
  * stale), then the scheduler fires what came due and the sweeper applies what time changed.
  */
+async function passTime(w: World, a: { ms: number; silent: boolean; agentsWork: boolean }): Promise<true> {
+  const before = w.env.deps.now();
+  w.env.clock.now = before + a.ms;
+  // The agents kept reporting meanwhile, every few seconds: routine reports, each the one conditional write of
+  // the API's routine path, so a server fresh when the time began stays fresh (a stale one's agent is silent).
+  if (!a.silent) {
+    await Promise.all(CLUSTERS.map(async ({ id }) => {
+      const state = await w.env.deps.store.readCluster(id);
+      const reportedSince = before - (state?.cluster.staleAfterSeconds ?? 0) * 1000;
+      // Only the reports that keep a server fresh through the new time matter here.
+      const staleAt = (s: { reportedAt?: number }) => s.reportedAt! + (state?.cluster.staleAfterSeconds ?? 0) * 1000;
+      await Promise.all([...(state?.servers.values() ?? [])].filter((s) => s.reportedAt !== undefined && staleAt(s) < w.env.deps.now()).map(async (s) => {
+        const report = { health: s.health as 'running' | 'down' };
+        if (s.reportedAt! >= reportedSince) return w.env.deps.store.writeRoutineReport(id, s.name, report, { ...report, reportedSince }, w.env.deps.now());
+        // A silent agent is back: its first report is news (the server is fresh, and running, again).
+        await call(w, agentOf(w, id), 'PUT', `/v1/clusters/${id}/servers/${s.name}/status`, { health: 'running', role: s.role, ...(s.version && { version: s.version }), connections: 0, openTransactions: 0, replicationLagSeconds: 0 });
+      }));
+    }));
+  }
+  // Meanwhile the agents may have done their part of the rollouts: drained, switched roles, upgraded.
+  if (a.agentsWork) {
+    await Promise.all(CLUSTERS.map(({ id }) => actAsAgent(w, id, ['drain', 'switchover', 'upgrade'])));
+  }
+  await w.env.windows.tick();
+  await runSweep(w.env.deps);
+  w.lastTick = w.env.deps.now();
+  return true;
+}
+
+const silentOrNot = fc.constantFrom(false, false, false, false, false, false, false, true);
+
 const advance: Make = () =>
-  fc.record({ ms: fc.constantFrom(1_000, 15_000, 61_000, 3 * 60_000, 7 * 60_000, 16 * 60_000, 40 * 60_000), silent: fc.constantFrom(false, false, false, false, false, false, false, true), agentsWork: fc.boolean() })
-    .map((a) => new Step('advance', a, async (w) => {
-      const before = w.env.deps.now();
-      w.env.clock.now = before + a.ms;
-      // The agents kept reporting meanwhile, every few seconds: routine reports, each the one conditional write of
-      // the API's routine path, so a server fresh when the time began stays fresh (a stale one's agent is silent).
-      if (!a.silent) {
-        await Promise.all(CLUSTERS.map(async ({ id }) => {
-          const state = await w.env.deps.store.readCluster(id);
-          const reportedSince = before - (state?.cluster.staleAfterSeconds ?? 0) * 1000;
-          // Only the reports that keep a server fresh through the new time matter here.
-          const staleAt = (s: { reportedAt?: number }) => s.reportedAt! + (state?.cluster.staleAfterSeconds ?? 0) * 1000;
-          await Promise.all([...(state?.servers.values() ?? [])].filter((s) => s.reportedAt !== undefined && staleAt(s) < w.env.deps.now()).map(async (s) => {
-            const report = { health: s.health as 'running' | 'down' };
-            if (s.reportedAt! >= reportedSince) return w.env.deps.store.writeRoutineReport(id, s.name, report, { ...report, reportedSince }, w.env.deps.now());
-            // A silent agent is back: its first report is news (the server is fresh, and running, again).
-            await call(w, agentOf(w, id), 'PUT', `/v1/clusters/${id}/servers/${s.name}/status`, { health: 'running', role: s.role, ...(s.version && { version: s.version }), connections: 0, openTransactions: 0, replicationLagSeconds: 0 });
-          }));
-        }));
-      }
-      // Meanwhile the agents may have done their part of the rollouts: drained, switched roles, upgraded.
-      if (a.agentsWork) {
-        await Promise.all(CLUSTERS.map(({ id }) => actAsAgent(w, id, ['drain', 'switchover', 'upgrade'])));
-      }
-      await w.env.windows.tick();
-      await runSweep(w.env.deps);
-      w.lastTick = w.env.deps.now();
-      return true;
+  fc.record({ ms: fc.constantFrom(1_000, 15_000, 61_000, 3 * 60_000, 7 * 60_000, 16 * 60_000, 40 * 60_000), silent: silentOrNot, agentsWork: fc.boolean() })
+    .map((a) => new Step('advance', a, (w) => passTime(w, a)));
+
+/** To just past the next start of one of a cluster's windows: occurrences begin (and follow their last rollout) often. */
+const advanceToOccurrence: Make = () =>
+  fc.record({ cluster, window: fc.nat(5), silent: silentOrNot, agentsWork: fc.boolean() })
+    .map((a) => new Step('advance-to-occurrence', a, async (w) => {
+      const win = await someWindow(w, a.cluster, a.window);
+      const now = w.env.deps.now();
+      const [next] = win ? occurrencesAfter(compileSchedule(win.schedule, win.timezone, win.startDate), win.timezone, now, 1) : [];
+      if (next === undefined || next - now > 2 * 3_600_000) return;
+      return passTime(w, { ...a, ms: next - now + 1_000 });
     }));
 
 /** Every command, weighted: the clock and the agents often, so rollouts and windows get somewhere. */
@@ -328,7 +344,8 @@ export function commandArbitrary(): fc.Arbitrary<Step> {
     { weight: 2, arbitrary: tokenCreate() },
     { weight: 2, arbitrary: tokenRevoke() },
     { weight: 1, arbitrary: failover() },
-    { weight: 9, arbitrary: advance() },
+    { weight: 7, arbitrary: advance() },
+    { weight: 2, arbitrary: advanceToOccurrence() },
   );
 }
 
