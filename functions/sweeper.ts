@@ -11,7 +11,6 @@ import { sweep } from './domain/sweep.js';
 import type { Deps } from './http/handler.js';
 import type { ExecutionState } from './rollout/engine.js';
 import { rolloutRuntimeDeps } from './rollout/engine-runtime.js';
-import type { MaintenanceWindow } from './domain/windows.js';
 import { schedulerFromEnv } from './windows/scheduler-runtime.js';
 
 const BATCH = 40;
@@ -54,9 +53,9 @@ function lostExecution(execution: ExecutionState | undefined, recordedAt: number
 }
 
 /** Windows whose open occurrence's end was missed (a lost delivery, a stopped local stack): that end runs now. */
-async function closeMissedWindows(deps: SweepDeps, cluster: string, windows: MaintenanceWindow[]): Promise<number> {
+async function closeMissedWindows(deps: SweepDeps, cluster: string): Promise<number> {
   let closed = 0;
-  for (const window of windows) {
+  for (const window of await deps.store.listWindows(cluster)) {
     if (!window.open || window.open.until > deps.now()) continue;
     const result = await runWindowPhase(deps, { cluster, windowId: window.id, phase: 'end', scheduledTime: new Date(window.open.occurrence).toISOString() });
     closed += result.actions.length;
@@ -69,11 +68,8 @@ type SweepDeps = Pick<Deps, 'store' | 'now' | 'rollouts' | 'windows'>;
 export async function runSweep(deps: SweepDeps): Promise<{ clusters: number; changes: number; schedules?: { created: number; deleted: number } }> {
   let changes = 0;
   const clusters = await deps.store.listClusters();
-  const allWindows: MaintenanceWindow[] = [];
   for (const { id } of clusters) {
-    const windows = await deps.store.listWindows(id);
-    allWindows.push(...windows);
-    changes += await closeMissedWindows(deps, id, windows);
+    changes += await closeMissedWindows(deps, id);
     const header = deps.rollouts && (await deps.store.readClusterHeader(id));
     if (header?.rollout) changes += await reconcileRollout(deps, id, header.rollout);
     for (let more = true; more; ) {
@@ -88,7 +84,8 @@ export async function runSweep(deps: SweepDeps): Promise<{ clusters: number; cha
     }
   }
   // Last: a Scheduler outage fails the sweep (the function's error alarm) after the rest is done.
-  const schedules = deps.windows && (await deps.windows.reconcile(allWindows));
+  const storedWindows = async () => (await Promise.all((await deps.store.listClusters()).map(({ id }) => deps.store.listWindows(id)))).flat();
+  const schedules = deps.windows && (await deps.windows.reconcile(storedWindows));
   return { clusters: clusters.length, changes, ...(schedules && { schedules }) };
 }
 

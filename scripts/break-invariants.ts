@@ -152,7 +152,10 @@ for (const c of CASES.filter((x) => only.length === 0 || only.includes(x.name)))
     const seconds = Math.round((Date.now() - started) / 1000);
     const caught = run.status !== 0;
     if (!caught) missed++;
-    const why = (run.stdout + run.stderr).split('\n').find((l) => /AssertionError|Error:|expected/.test(l))?.replace(/\x1b\[[0-9;]*m/g, '').trim().slice(0, 200) ?? '';
+    const lines = (run.stdout + run.stderr).replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+    // The model tier names the broken invariant on the line after its header.
+    const broken = lines.findIndex((l) => l.includes('invariants broken after command'));
+    const why = (broken >= 0 ? `${lines[broken]!.trim()} ${lines[broken + 1]?.trim() ?? ''}` : lines.find((l) => /AssertionError|Error:|expected/.test(l))?.trim() ?? '').slice(0, 240);
     console.log(`${caught ? 'caught    ' : 'NOT CAUGHT'} ${c.name.padEnd(26)} ${c.invariant.padEnd(52)} ${c.test} (${seconds} s) ${why}`);
   } finally {
     spawnSync('git', ['worktree', 'remove', '--force', dir], { cwd: ROOT });

@@ -141,6 +141,9 @@ export function parseSchedule(expression: string, timezone: string, now: number,
   const schedule = compileSchedule(expression, timezone, startDate);
   if (schedule.kind === 'at' && schedule.at <= now) throw invalid(`schedule: ${expression.trim()} is in the past`);
   if (schedule.kind === 'rate' && !(schedule.everyMs <= MAX_RATE_MS)) throw invalid(`schedule: ${expression.trim()} is too long: at most 365 days (8760 hours, 525600 minutes)`);
+  // As Scheduler (and EventBridge) read it: `rate(1 hour)`, `rate(2 hours)`; `rate(1 hours)` is refused there.
+  const rate = schedule.kind === 'rate' ? /^rate\((\d+) [a-z]*?(s?)\)$/.exec(expression.trim()) : null;
+  if (rate && (Number(rate[1]) === 1) !== (rate[2] === '')) throw invalid(`schedule: ${expression.trim()}: the unit is singular for 1 and plural otherwise, e.g. rate(1 hour), rate(2 hours)`);
   if (schedule.kind === 'cron') {
     let next: number[] = [];
     try {

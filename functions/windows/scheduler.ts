@@ -16,11 +16,11 @@ export interface WindowScheduler {
   /** The end of the occurrence that started at `scheduledTime`. */
   scheduleEnd(window: MaintenanceWindow, scheduledTime: number): Promise<void>;
   /**
-   * Makes the schedules match the stored windows (all of them, every cluster): a window without its start
-   * schedule gets it (a redeploy recreated the group empty), a schedule of no stored window goes (its cluster or
-   * window was removed while a delete failed).
+   * Makes the schedules match the stored windows (all of them, every cluster, as `storedWindows` reads them): a
+   * window without its start schedule gets it (a redeploy recreated the group empty), a schedule of no stored window
+   * goes (its cluster or window was removed, and the delete of its schedule was lost).
    */
-  reconcile(windows: MaintenanceWindow[]): Promise<{ created: number; deleted: number }>;
+  reconcile(storedWindows: () => Promise<MaintenanceWindow[]>): Promise<{ created: number; deleted: number }>;
 }
 
 /** What the window function receives (Scheduler fills in the scheduled time). */
@@ -74,9 +74,9 @@ export class EventBridgeWindowScheduler implements WindowScheduler {
     return JSON.stringify(input);
   }
 
-  async upsert(window: MaintenanceWindow): Promise<void> {
+  private startSchedule(window: MaintenanceWindow): ScheduleInput {
     const startDate = startDateToSend(window, this.now());
-    const request: ScheduleInput = {
+    return {
       Name: scheduleName(window),
       GroupName: this.config.groupName,
       ScheduleExpression: window.schedule,
@@ -87,6 +87,10 @@ export class EventBridgeWindowScheduler implements WindowScheduler {
       Description: `maintctl window ${window.cluster}/${window.id} (${window.name})`.slice(0, 512),
       Target: { Arn: this.config.targetArn, RoleArn: this.config.roleArn, Input: this.input(window, 'start', '<aws.scheduler.scheduled-time>') },
     };
+  }
+
+  async upsert(window: MaintenanceWindow): Promise<void> {
+    const request = this.startSchedule(window);
     try {
       await this.client.createSchedule(request);
     } catch (error) {
@@ -116,17 +120,23 @@ export class EventBridgeWindowScheduler implements WindowScheduler {
     }
   }
 
-  async reconcile(windows: MaintenanceWindow[]): Promise<{ created: number; deleted: number }> {
-    const { groupName } = this.config;
-    const listed = new Set(await this.client.listScheduleNames({ GroupName: groupName, NamePrefix: SCHEDULE_PREFIX }));
-    const stored = new Map(windows.map((w) => [scheduleName(w), w]));
+  async reconcile(storedWindows: () => Promise<MaintenanceWindow[]>): Promise<{ created: number; deleted: number }> {
+    // The schedules before the windows: a window saved meanwhile is then stored without its schedule listed (created
+    // again, harmlessly), never listed without being stored (its schedule deleted).
+    const listed = new Set(await this.client.listScheduleNames({ GroupName: this.config.groupName, NamePrefix: SCHEDULE_PREFIX }));
+    const stored = new Map((await storedWindows()).map((w) => [scheduleName(w), w]));
     const storedPrefixes = new Set([...stored.keys()].map((name) => name.slice(0, 35)));
     let created = 0;
     let deleted = 0;
     for (const [name, window] of stored) {
       if (listed.has(name)) continue;
-      await this.upsert(window);
-      created++;
+      try {
+        await this.client.createSchedule(this.startSchedule(window));
+        created++;
+      } catch (error) {
+        // Written meanwhile by a save of the window, which knows better: kept as it is.
+        if ((error as Error).name !== 'ConflictException') throw error;
+      }
     }
     for (const name of listed) {
       // An end schedule belongs to the window whose start schedule's name it begins with.

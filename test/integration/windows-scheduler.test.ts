@@ -374,20 +374,30 @@ describe('reconcile', () => {
     const endOfGone = endScheduleName(gone, Date.parse('2027-03-07T01:00:00Z'));
     const stand = statefulGroup([scheduleName(kept), endOfKept, scheduleName(gone), endOfGone, scheduleName(otherCluster)]);
     respond = stand.respond;
-    expect(await scheduler.reconcile([kept, missing])).toEqual({ created: 1, deleted: 3 });
+    expect(await scheduler.reconcile(async () => [kept, missing])).toEqual({ created: 1, deleted: 3 });
     expect([...stand.group].sort()).toEqual([scheduleName(kept), endOfKept, scheduleName(missing)].sort());
     // paged: 5 schedules in pages of 2
     expect(requests.filter((r) => r.method === 'GET').map((r) => r.query.get('NextToken'))).toEqual([null, '2', '4']);
     expect(requests.find((r) => r.method === 'GET')?.query.get('ScheduleGroup')).toBe(GROUP);
     requests = [];
-    expect(await scheduler.reconcile([kept, missing])).toEqual({ created: 0, deleted: 0 });
+    expect(await scheduler.reconcile(async () => [kept, missing])).toEqual({ created: 0, deleted: 0 });
     expect(requests.every((r) => r.method === 'GET')).toBe(true);
+  });
+
+  it('lists the schedules before it reads the windows, and leaves a schedule a save wrote meanwhile as that save wrote it', async () => {
+    const stand = statefulGroup();
+    respond = (req) => (req.method === 'GET' ? stand.respond(req) : conflict());
+    const order: string[] = [];
+    const windows = async () => (order.push(`windows after ${requests.length} request(s)`), [kept]);
+    expect(await scheduler.reconcile(windows)).toEqual({ created: 0, deleted: 0 });
+    expect(order).toEqual(['windows after 1 request(s)']);
+    expect(requests.map((r) => r.method)).toEqual(['GET', 'POST']); // no update over the save's own
   });
 
   it('an empty group (recreated by a redeploy) gets every window back', async () => {
     const stand = statefulGroup();
     respond = stand.respond;
-    expect(await scheduler.reconcile([kept, missing, otherCluster])).toEqual({ created: 3, deleted: 0 });
+    expect(await scheduler.reconcile(async () => [kept, missing, otherCluster])).toEqual({ created: 3, deleted: 0 });
     expect(stand.group).toEqual(new Set([kept, missing, otherCluster].map(scheduleName)));
   });
 });

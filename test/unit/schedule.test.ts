@@ -278,6 +278,14 @@ describe('rate(...)', () => {
     expect(parseSchedule('rate(3 days)', 'UTC', NOW, '2027-01-01T00:00:00Z')).toMatchObject({ everyMs: 3 * DAY });
   });
 
+  it('the unit singular for 1 and plural otherwise, as Scheduler refuses rate(1 hours) and rate(2 hour)', () => {
+    for (const expression of ['rate(1 minutes)', 'rate(1 hours)', 'rate(1 days)', 'rate(2 minute)', 'rate(12 hour)', 'rate(3 day)']) {
+      expect(refused(() => parseSchedule(expression, 'UTC', NOW, '2027-01-01T00:00:00Z')).message, expression).toMatch(/singular for 1 and plural otherwise/);
+    }
+    // A window stored before keeps working.
+    expect(compileSchedule('rate(1 minutes)', 'UTC', '2027-01-01T00:00:00Z')).toMatchObject({ everyMs: MIN });
+  });
+
   it('a zero rate, an unknown unit or no number is refused', () => {
     for (const expression of ['rate(0 hours)', 'rate(5 weeks)', 'rate(hours)', 'rate(-1 hours)', 'rate(1.5 hours)']) {
       expect(refused(() => parseSchedule(expression, 'UTC', NOW, '2027-01-01T00:00:00Z')).message).toMatch(/rate\(<positive number> minutes\|hours\|days\)/);

@@ -135,8 +135,9 @@ const rolloutInput = fc.record({
 
 const windowCreate: Make = () =>
   fc.record({ cluster, action: fc.constantFrom('maintenance', 'maintenance', 'cluster-maintenance', 'rollout', 'rollout'), schedule: fc.nat(3), duration: fc.constantFrom('PT2M', 'PT5M', 'PT20M'), servers: fc.uniqueArray(server, { maxLength: 2 }), dcs: fc.constantFrom([], ['dc2']), rollout: rolloutInput, caller })
-    // A rollout window recurs (every 10 or 15 minutes): its next occurrence comes after its rollout ended.
-    .map((a) => (a.action === 'rollout' ? { ...a, schedule: [0, 2][a.schedule % 2]! } : a))
+    // A rollout window recurs (every 10 or 15 minutes) and lasts long enough for its rollout to finish (or be
+    // aborted) while it is open: its next occurrence then starts a rollout after one that ended.
+    .map((a) => (a.action === 'rollout' ? { ...a, schedule: [0, 2][a.schedule % 2]!, duration: a.duration === 'PT2M' ? 'PT1H' : a.duration } : a))
     .map((a) => new Step('window-create', a, async (w) => {
       const servers = [...new Set(a.servers.map((n) => pick(SERVERS[a.cluster]!, n)))];
       const targets = a.action === 'maintenance' ? { servers: servers.length + a.dcs.length ? servers : [pick(SERVERS[a.cluster]!, 1)], dcs: a.dcs } : { servers: [], dcs: [] };
@@ -181,7 +182,7 @@ async function rolloutsOf(w: World, c: string) {
 }
 
 const rolloutControl: Make = () =>
-  fc.record({ cluster, op: fc.constantFrom('pause', 'resume', 'resume', 'abort'), parallel: fc.constantFrom(1, 1, 2, 3), which: fc.constantFrom(0, 0, 0, 1), caller })
+  fc.record({ cluster, op: fc.constantFrom('pause', 'resume', 'resume', 'abort', 'abort'), parallel: fc.constantFrom(1, 1, 2, 3), which: fc.constantFrom(0, 0, 0, 1), caller })
     .map((a) => new Step('rollout-control', a, async (w) => {
       const rollouts = await rolloutsOf(w, a.cluster);
       if (rollouts.length === 0) return;
@@ -315,11 +316,14 @@ const advance: Make = () =>
   fc.record({ ms: fc.constantFrom(1_000, 15_000, 61_000, 3 * 60_000, 7 * 60_000, 16 * 60_000, 40 * 60_000), silent: silentOrNot, agentsWork: fc.boolean() })
     .map((a) => new Step('advance', a, (w) => passTime(w, a)));
 
-/** To just past the next start of one of a cluster's windows: occurrences begin (and follow their last rollout) often. */
+/** To just past the next start of one of a cluster's windows (mostly a rollout window): occurrences begin, and follow their last rollout, often. */
 const advanceToOccurrence: Make = () =>
-  fc.record({ cluster, window: fc.nat(5), silent: silentOrNot, agentsWork: fc.boolean() })
+  fc.record({ cluster, window: fc.nat(5), rolloutWindow: fc.constantFrom(true, true, false), silent: silentOrNot, agentsWork: fc.boolean() })
     .map((a) => new Step('advance-to-occurrence', a, async (w) => {
-      const win = await someWindow(w, a.cluster, a.window);
+      const windows = (await w.env.deps.store.listWindows(a.cluster)).sort((x, y) => (x.id < y.id ? -1 : 1));
+      const preferred = windows.filter((x) => x.action === 'rollout');
+      const candidates = a.rolloutWindow && preferred.length > 0 ? preferred : windows;
+      const win = candidates.length > 0 ? pick(candidates, a.window) : undefined;
       const now = w.env.deps.now();
       const [next] = win ? occurrencesAfter(compileSchedule(win.schedule, win.timezone, win.startDate), win.timezone, now, 1) : [];
       if (next === undefined || next - now > 2 * 3_600_000) return;
@@ -344,8 +348,8 @@ export function commandArbitrary(): fc.Arbitrary<Step> {
     { weight: 2, arbitrary: tokenCreate() },
     { weight: 2, arbitrary: tokenRevoke() },
     { weight: 1, arbitrary: failover() },
-    { weight: 7, arbitrary: advance() },
-    { weight: 2, arbitrary: advanceToOccurrence() },
+    { weight: 6, arbitrary: advance() },
+    { weight: 3, arbitrary: advanceToOccurrence() },
   );
 }
 
