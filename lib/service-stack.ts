@@ -60,7 +60,7 @@ export class ServiceStack extends Stack {
     windows.grantReconcile(sweeper);
     new Rule(this, 'EveryMinute', { schedule: Schedule.rate(Duration.minutes(1)), targets: [new LambdaFunction(sweeper)] });
 
-    const changes = new ChangeEvents(this, 'Changes', { table: table });
+    const changes = new ChangeEvents(this, 'Changes', { table });
     new OperationsAlarms(this, 'Alarms', {
       topic: props.alarmTopic ?? this.alarmTopic(),
       api: api.api,

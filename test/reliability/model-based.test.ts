@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { commandArbitrary, type Model } from '../support/model/commands.js';
+import { commandArbitrary, scenarios, type Model } from '../support/model/commands.js';
 import { INVARIANTS, invariantChecker } from '../support/model/invariants.js';
 import { createWorld, type World } from '../support/model/world.js';
 import { reported } from '../support/reliability-report.js';
@@ -69,7 +69,7 @@ describe('R6: the control plane over time, model-based', () => {
         }
       }),
       // A soak ends when its time is up, between two sequences; the sequences it ran must all have passed.
-      { seed, numRuns: runs, endOnFailure: true, ...(deadline !== undefined && { interruptAfterTimeLimit: deadline - Date.now(), markInterruptAsFailure: false }) },
+      { seed, numRuns: runs, endOnFailure: true, examples: scenarios().map((steps) => [steps]), ...(deadline !== undefined && { interruptAfterTimeLimit: deadline - Date.now(), markInterruptAsFailure: false }) },
     ).catch((error: Error) => {
       const cause = error.cause instanceof Error ? `\n${error.cause.message}` : '';
       throw new Error(`lane seeded ${seed} (replay: MODEL_SEED=${seed} MODEL_LANES=1 MODEL_RUNS=${runs}): ${error.message.split('\nCounterexample')[0]}${cause}`, { cause: error });
