@@ -19,7 +19,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { serverJson } from '../functions/api/render.js';
 import { clusterTag } from '../functions/api/mutation.js';
-import { listQuery } from '../functions/api/schemas.js';
+import { listQuery } from '../functions/api/list-query.js';
 import { viewAll } from '../functions/domain/derive.js';
 import type { Actor, EventDraft } from '../functions/domain/model.js';
 import type { Outcome } from '../functions/domain/outcome.js';

@@ -40,21 +40,10 @@ export interface PollMeta {
   /** The ASL Task that checks, and the Choice that reads its outcome. */
   check: string;
   choice: string;
-  /** The Wait before the first check, in seconds (overridden locally); later ones back off (`pollWaitSeconds`). */
+  /** The Wait before the first check, in seconds (overridden locally); later ones back off (`poll.ts`). */
   seconds: number;
 }
 
-/** The longest wait between two checks: a step that has waited long is checked every 10 minutes. */
-export const MAX_POLL_SECONDS = 600;
-
-/**
- * The wait before the next check of a step that has waited `waitedSeconds`: the state's own interval at first,
- * then a tenth of the time waited, at most `MAX_POLL_SECONDS`. Each check is 9 events of the execution's history
- * (limited to 25,000), so a week of waiting is about 1,100 checks instead of 60,000.
- */
-export function pollWaitSeconds(baseSeconds: number, waitedSeconds: number): number {
-  return Math.round(Math.min(MAX_POLL_SECONDS, Math.max(baseSeconds, waitedSeconds / 10)));
-}
 
 /** Where a task's answer goes in the execution state (default: `$.result`, the outcome only). */
 export interface TaskMeta {

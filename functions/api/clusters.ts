@@ -18,7 +18,8 @@ import type { ClusterHeader } from '../store/store.js';
 import { clusterTag, headerMatches, mutate } from './mutation.js';
 import { forgetStaleAfter } from './stale-after.js';
 import { clusterJson, serverJson, verdictJson } from './render.js';
-import { clusterBody, listQuery, serverBody, serverPatchBody } from './schemas.js';
+import { listQuery } from './list-query.js';
+import { clusterBody, serverBody, serverPatchBody } from './schemas.js';
 
 async function readState(req: ApiRequest, deps: Deps) {
   const state = await deps.store.readCluster(req.params.c!);

@@ -11,7 +11,7 @@ import { rolloutRuntimeDeps } from '../rollout/engine-runtime.js';
 import { startReserved } from '../rollout/start.js';
 import { mutate } from './mutation.js';
 import { iso } from './render.js';
-import { listQuery } from './schemas.js';
+import { listQuery } from './list-query.js';
 
 function rolloutsOf(deps: Deps) {
   if (!deps.rollouts) throw new DomainError('Unavailable', 'rollouts are not available in this deployment');

@@ -3,6 +3,7 @@ import * as z from '../http/zod.js';
 import { CLUSTER_ID, DC_NAME, SERVER_NAME } from '../domain/names.js';
 import { ENGINES, SERVER_ROLES } from '../domain/model.js';
 import { MAX_SERVERS_PER_CLUSTER } from '../domain/names.js';
+import { limit } from './list-query.js';
 
 const reason = z.string().check(z.maxLength(512));
 const isoTime = z.iso.datetime({ offset: true });
@@ -86,15 +87,12 @@ export const tokenBody = z
   .check(z.refine((t) => t.role !== 'agent' || t.clusters?.length === 1, { message: 'an agent token is limited to exactly one cluster', path: ['clusters'] }));
 
 const flag = z.pipe(z.enum(['true', 'false']), z.transform((v) => v === 'true'));
-const limit = z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000));
 
 export const clearQuery = z.object({
   mode: z.optional(z.enum(['maintenance', 'drain'])),
   override: z.optional(flag),
   dryRun: z.optional(flag),
 });
-
-export const listQuery = z.object({ limit: z.optional(limit), cursor: z.optional(z.string().check(z.maxLength(1024))) });
 
 export const eventsQuery = z.object({
   limit: z.optional(limit),

@@ -11,7 +11,8 @@ import type { Actor, ClusterState } from '../domain/model.js';
 import * as R from '../domain/rollout.js';
 import { toDomainError } from '../http/errors.js';
 import type { Store } from '../store/store.js';
-import { pollWaitSeconds, type TaskName, type TaskOutput } from '../../workflows/machines.js';
+import type { TaskName, TaskOutput } from '../../workflows/machines.js';
+import { pollWaitSeconds } from '../../workflows/poll.js';
 import { newTimeId, parseRolloutInput, rolloutRef, type UpgradeAllowlist } from './input.js';
 import type { UpgradeTrigger } from './upgrade.js';
 

@@ -13,7 +13,8 @@ import { createActor, fromPromise, waitFor, type AnyStateMachine } from 'xstate'
 import { BATCHES_PER_EXECUTION, createRollout, type Rollout, type RolloutSnapshot } from '../../functions/domain/rollout.js';
 import { runTask, type TaskDeps, type TaskPayload } from '../../functions/rollout/tasks.js';
 import { localTaskDeps } from '../../local/workflow.js';
-import { MAX_POLL_SECONDS, nodeMachine, rolloutMachine, type TaskOutput } from '../../workflows/machines.js';
+import { nodeMachine, rolloutMachine, type TaskOutput } from '../../workflows/machines.js';
+import { MAX_POLL_SECONDS } from '../../workflows/poll.js';
 import { testEnv, type TestEnv } from '../support/env.js';
 import { applyStatusReport } from '../support/reports.js';
 import type { StatusReport } from '../../functions/domain/status.js';

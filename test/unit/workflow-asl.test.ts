@@ -5,7 +5,8 @@ import type { AnyStateMachine } from 'xstate';
 import { ROLE_SWITCH_TIMEOUT_SECONDS } from '../../functions/domain/rollout.js';
 import { MAX_INPUT_SECONDS } from '../../functions/rollout/input.js';
 import { DEFAULT_ASL_OPTIONS, NODE_TIMEOUT_SECONDS, START_EXECUTION_ERRORS, TRANSIENT_ERRORS, taskBindings, toAsl, type AslDefinition, type AslState } from '../../workflows/asl.js';
-import { MAX_POLL_SECONDS, nodeMachine, pollWaitSeconds, rolloutMachine } from '../../workflows/machines.js';
+import { nodeMachine, rolloutMachine } from '../../workflows/machines.js';
+import { MAX_POLL_SECONDS, pollWaitSeconds } from '../../workflows/poll.js';
 
 type Guard = { params: Record<string, string> };
 type Transition = string | { target?: string; guard?: Guard };
