@@ -112,28 +112,30 @@ describe('the console: server maintenance (seed 001)', () => {
   it('the primary without force: Draining while its transactions finish, then Maintenance', async () => {
     // The demo agent reports the primary's open transactions; a graceful claim waits for them.
     const before = await until('db1 has open transactions', () => apiServer('db1'), (s) => (s.openTransactions ?? 0) > 0 && s.claims.length === 0);
-    // A long transaction, reported as the primary's agent would, until the page has shown Draining: the demo
-    // agent alone finishes the drain in a tick or two, which a loaded machine's page may not poll in time.
+    // A long transaction, reported as the primary's agent would, until the page has shown Draining (the demo
+    // agent alone finishes the drain in a tick or two, which a loaded machine's page may not poll in time); then
+    // none, until the page shows Maintenance (the demo agent counts down from what it last read, and a tick that
+    // read the 50 before the last report would write 48 over it).
     const report = (openTransactions: number) =>
       stack.admin.call('PUT', '/v1/clusters/demo-mariadb/servers/db1/status', { health: 'running', role: 'primary', connections: before.connections ?? 10, openTransactions, ...(before.version && { version: before.version }) });
-    let holding = true;
+    let open: number | undefined = 50;
     const hold = (async () => {
-      while (holding) await Promise.all([report(50), page.waitForTimeout(250)]);
+      while (open !== undefined) await Promise.all([report(open), page.waitForTimeout(250)]);
     })();
     try {
       await openMaintenanceDialog('db1');
       await page.getByRole('button', { name: 'Maintain' }).click();
       await waitForCount(page.getByRole('dialog'), 0);
       const draining = await statesUntil(/^Draining, Master/);
-      holding = false;
-      await hold;
-      await report(2);
+      open = 0;
       const seen = [...draining, ...(await statesUntil(/^Maintenance/))];
+      open = undefined;
+      await hold;
       expect(seen.some((s) => /^Draining, Master/.test(s)), JSON.stringify(seen)).toBe(true);
       expect(seen.at(-1)).toMatch(/^Maintenance/);
       await clearFromMenu('db1');
     } finally {
-      holding = false;
+      open = undefined;
       await hold;
       // Whatever happened above, the next test starts with db1 out of maintenance.
       await stack.admin.call('DELETE', '/v1/clusters/demo-mariadb/servers/db1/maintenance');
