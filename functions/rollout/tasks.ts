@@ -107,12 +107,11 @@ const nodeTask = <A extends TaskOutput>(decide: (s: ClusterState, r: R.RolloutSn
 /** A poll's check: usually a plain read; its answer says how long to wait before the next (it backs off). */
 const checkTask = <A extends TaskOutput>(decide: (s: ClusterState, r: R.RolloutSnapshot, server: string, actor: Actor, now: number) => R.RolloutOutcome<A>): Handler =>
   async (state, execution, deps, payload) => {
-    const server = serverOf(state);
     let waitedMs = 0;
-    const answer = await step(deps, state, execution, [server], (s, r, actor, now) => {
+    const answer = await nodeTask((s, r, server, actor, now) => {
       waitedMs = now - (r.nodes.get(server)?.stepStartedAt ?? now);
       return decide(s, r, server, actor, now);
-    }, true);
+    }, true)(state, execution, deps, payload);
     return { ...answer, waitSeconds: pollWaitSeconds(payload.pollSeconds ?? 0, waitedMs / 1000) };
   };
 

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { runSweep } from '../../../functions/sweeper.js';
 import { compileSchedule, occurrencesAfter } from '../../../functions/domain/schedule.js';
 import type { Role } from '../../../functions/http/routes.js';
+import type { MaintenanceWindow } from '../../../functions/domain/windows.js';
 import type { Checker } from './invariants.js';
 import { agentOf, call, CLUSTERS, settle, V0, V1, V2, type World } from './world.js';
 
@@ -149,10 +150,11 @@ const windowCreateStep = (a: ArgsOf<typeof windowArgs>) =>
   });
 const windowCreate: Make = () => windowArgs.map(windowCreateStep);
 
-/** A window of the cluster, as stored, or undefined if there is none. */
-async function someWindow(w: World, c: string, n: number) {
+/** A window of the cluster, as stored (one that is `preferred` if any is), or undefined if there is none. */
+async function someWindow(w: World, c: string, n: number, preferred: (window: MaintenanceWindow) => boolean = () => true) {
   const windows = (await w.env.deps.store.listWindows(c)).sort((x, y) => (x.id < y.id ? -1 : 1));
-  return windows.length === 0 ? undefined : pick(windows, n);
+  const candidates = windows.some(preferred) ? windows.filter(preferred) : windows;
+  return candidates.length === 0 ? undefined : pick(candidates, n);
 }
 
 const windowChange: Make = () =>
@@ -324,10 +326,7 @@ const advance: Make = () =>
 const occurrenceArgs = fc.record({ cluster, window: fc.nat(5), rolloutWindow: fc.constantFrom(true, true, false), silent: silentOrNot, agentsWork: fc.boolean() });
 const advanceToOccurrenceStep = (a: ArgsOf<typeof occurrenceArgs>) =>
   new Step('advance-to-occurrence', a, async (w) => {
-    const windows = (await w.env.deps.store.listWindows(a.cluster)).sort((x, y) => (x.id < y.id ? -1 : 1));
-    const preferred = windows.filter((x) => x.action === 'rollout');
-    const candidates = a.rolloutWindow && preferred.length > 0 ? preferred : windows;
-    const win = candidates.length > 0 ? pick(candidates, a.window) : undefined;
+    const win = await someWindow(w, a.cluster, a.window, (x) => !a.rolloutWindow || x.action === 'rollout');
     const now = w.env.deps.now();
     const [next] = win ? occurrencesAfter(compileSchedule(win.schedule, win.timezone, win.startDate), win.timezone, now, 1) : [];
     if (next === undefined || next - now > 2 * 3_600_000) return;
