@@ -7,6 +7,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { hashToken, newTokenId, newTokenSecret } from '../functions/http/auth.js';
 import { DynamoStore } from '../functions/store/dynamo.js';
+import { Agent } from '../agent/agent.js';
+import { ConfigError, loadAgentConfig } from '../agent/config.js';
 import { api, CliError, settings, type Api } from './api.js';
 import { print, printObject, type Format, type Row } from './output.js';
 
@@ -362,6 +364,38 @@ program
     process.stdout.write(format() === 'json' ? `${JSON.stringify({ id, user: o.user, role: 'admin', token: secret })}\n` : `admin token ${id} (user ${o.user}): ${secret}\nthe secret is shown once: keep it now\n`);
   });
 
+// --------------------------------------------------------------------------------------------- agent
+
+/** A bad agent configuration exits 2 (usage), not 1. */
+class ConfigExit extends CliError {}
+
+program
+  .command('agent')
+  .description('run beside a cluster\'s MariaDB servers: report them, drive HAProxy, switch over, upgrade (until Ctrl-C)')
+  .requiredOption('--config <file>', 'the agent\'s JSON configuration (see the README: "Connect your fleet")')
+  .addHelpText('after', example('MAINTCTL_DB_PASSWORD=... maintctl agent --config /etc/maintctl/agent.json'))
+  .action(async (o: { config: string }) => {
+    let config;
+    try {
+      config = loadAgentConfig(o.config);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new ConfigExit(`${o.config}: ${error.message}`);
+      throw error;
+    }
+    const agent = new Agent(config, (level, message, fields) =>
+      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields })}\n`),
+    );
+    agent.start();
+    const signal = await new Promise<NodeJS.Signals>((done) => {
+      process.once('SIGINT', () => done('SIGINT'));
+      process.once('SIGTERM', () => done('SIGTERM'));
+    });
+    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', message: `${signal}: stopping` })}\n`);
+    await agent.stop();
+    // Stopped cleanly (lease let go, connections closed): idle keep-alive sockets need not hold the exit up.
+    process.exit(0);
+  });
+
 /** Runs the CLI; the exit code is the answer. */
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -370,6 +404,6 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
     process.stderr.write(`maintctl: ${error instanceof CliError ? error.message : (error as Error).message ?? String(error)}\n`);
-    return 1;
+    return error instanceof ConfigExit ? 2 : 1;
   }
 }

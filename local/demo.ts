@@ -39,17 +39,36 @@ export const DEMO_DEFAULT_CLUSTERS = { maxscale: 'demo-mariadb', cassandra: 'dem
 
 const demoActor = { user: 'demo', isAdmin: true, source: 'demo', requestId: 'demo' };
 
+interface Registration { name: string; dc: string; role: ServerRole; address: string; port: number; component?: string }
+
+async function register(deps: Deps, id: string, engine: Engine, servers: Registration[]): Promise<void> {
+  const config = { engine, budget: {}, staleAfterSeconds: DEFAULT_STALE_AFTER_SECONDS };
+  await deps.store.mutate(id, (state) => registerCluster(state, id, config, deps.now()), { actor: demoActor, result: () => null });
+  for (const { name, ...reg } of servers) {
+    await deps.store.mutate(id, (state) => registerServer(state!, name, reg, deps.now()), { actor: demoActor, result: () => null });
+  }
+}
+
+/** An agent token of one cluster; the secret, which is shown once. */
+async function agentToken(deps: Deps, cluster: string): Promise<string> {
+  const secret = newTokenSecret();
+  await deps.store.putToken({ id: newTokenId(), user: `agent-${cluster}`, role: 'agent', clusters: [cluster], createdAt: deps.now(), hash: hashToken(secret) });
+  return secret;
+}
+
 /** Registers the demo clusters that are absent; existing ones are left as they are. */
 export async function registerDemoFleet(deps: Deps): Promise<void> {
   for (const cluster of DEMO_FLEET) {
     if (await deps.store.readCluster(cluster.id)) continue;
-    const config = { engine: cluster.engine, budget: {}, staleAfterSeconds: DEFAULT_STALE_AFTER_SECONDS };
-    await deps.store.mutate(cluster.id, (state) => registerCluster(state, cluster.id, config, deps.now()), { actor: demoActor, result: () => null });
-    for (const s of cluster.servers) {
-      const reg = { dc: s.dc, role: s.role, address: `${s.name}.demo.internal`, port: cluster.engine === 'mariadb' ? 3306 : 9042, ...(s.component && { component: s.component }) };
-      await deps.store.mutate(cluster.id, (state) => registerServer(state!, s.name, reg, deps.now()), { actor: demoActor, result: () => null });
-    }
+    const port = cluster.engine === 'mariadb' ? 3306 : 9042;
+    await register(deps, cluster.id, cluster.engine, cluster.servers.map(({ version: _v, ...s }) => ({ ...s, address: `${s.name}.demo.internal`, port })));
   }
+}
+
+/** A MariaDB cluster of real servers on this machine (`npm run demo:mariadb`, the bench), and its agent's token. */
+export async function registerMariaDbCluster(deps: Deps, id: string, servers: { name: string; port: number; role: ServerRole }[]): Promise<string> {
+  await register(deps, id, 'mariadb', servers.map((s) => ({ ...s, dc: 'dc1', address: '127.0.0.1' })));
+  return agentToken(deps, id);
 }
 
 interface ServerJson {
@@ -63,13 +82,7 @@ const random = (min: number, max: number) => min + Math.floor(Math.random() * (m
 export async function startDemoAgents(deps: Deps, url: string, everyMs = 2000): Promise<() => void> {
   // The previous run's agent tokens are replaced, not accumulated.
   for (const t of await deps.store.listTokens()) if (t.user.startsWith('agent-demo-')) await deps.store.revokeToken(t.id);
-  const agents = await Promise.all(
-    DEMO_FLEET.map(async (cluster) => {
-      const secret = newTokenSecret();
-      await deps.store.putToken({ id: newTokenId(), user: `agent-${cluster.id}`, role: 'agent', clusters: [cluster.id], createdAt: deps.now(), hash: hashToken(secret) });
-      return { cluster, auth: `Bearer ${secret}` };
-    }),
-  );
+  const agents = await Promise.all(DEMO_FLEET.map(async (cluster) => ({ cluster, auth: `Bearer ${await agentToken(deps, cluster.id)}` })));
   const versions = new Map<string, string>(DEMO_FLEET.flatMap((c) => c.servers.map((s) => [`${c.id}/${s.name}`, s.version] as const)));
   /** Servers being upgraded: down for one report, then running at the new version. */
   const restarting = new Map<string, string>();

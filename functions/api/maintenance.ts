@@ -1,7 +1,7 @@
 /** Server, dc and cluster maintenance; agents' status reports; failover and switchover. */
 import { activeClaims, viewOf } from '../domain/derive.js';
 import { parseTtlSeconds } from '../domain/duration.js';
-import { invalid, notFound } from '../domain/errors.js';
+import { DomainError, invalid, notFound } from '../domain/errors.js';
 import { failover, failoverView, switchover } from '../domain/failover.js';
 import {
   clearClusterClaim,
@@ -20,8 +20,8 @@ import { actorOf, familyHandler, jsonBody, validate, type ApiRequest, type ApiRe
 import { runtimeDeps } from '../runtime.js';
 import { mutate } from './mutation.js';
 import { staleAfterMs } from './stale-after.js';
-import { claimJson, serverJson, switchoverJson, verdictJson } from './render.js';
-import { clearQuery, clusterMaintenanceBody, failoverBody, maintenanceBody, statusBody, switchoverBody } from './schemas.js';
+import { claimJson, iso, serverJson, switchoverJson, verdictJson } from './render.js';
+import { agentLeaseBody, clearQuery, clusterMaintenanceBody, failoverBody, maintenanceBody, statusBody, switchoverBody } from './schemas.js';
 
 /** `until` from an absolute time or a `ttl`; it must lie in the future. */
 export function untilFrom(body: { ttl?: string | number; until?: string }, now: number): number | undefined {
@@ -204,6 +204,18 @@ export const operations: Operations = {
       rule: (state, now) => switchover(state, body.to, actorOf(req), now),
       render: (outcome) => ({ status: 200, body: { ...(body.dryRun && { dryRun: true }), pendingSwitchover: switchoverJson(outcome.next.cluster.pendingSwitchover) } }),
     });
+  },
+
+  /** The agent that holds the lease acts for the cluster; the others only report (409 names the holder). */
+  'PUT /v1/clusters/{c}/agent-lease': async (req, deps) => {
+    const { holder, ttlSeconds } = jsonBody(req, agentLeaseBody);
+    const cluster = req.params.c!;
+    if (!(await deps.store.readClusterHeader(cluster))) throw notFound(`cluster ${cluster}`);
+    const now = deps.now();
+    const lease = await deps.store.holdAgentLease(cluster, { holder, until: now + ttlSeconds * 1000 }, now);
+    const body = { holder: lease.holder, until: iso(lease.until) };
+    if (lease.holder !== holder) throw new DomainError('Conflict', `the agent lease of cluster ${cluster} is held by ${lease.holder} until ${body.until}`, body);
+    return { status: 200, body };
   },
 };
 

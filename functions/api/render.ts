@@ -43,6 +43,7 @@ export function serverJson(v: ServerView) {
     openTransactions: s.openTransactions,
     version: s.version,
     replicationLagSeconds: s.replicationLagSeconds,
+    proxy: s.proxy,
     reportedAt: iso(s.reportedAt),
     claims: v.claims.map((c) => claimJson(c.holder, c, c.scope)),
   };

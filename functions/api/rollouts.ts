@@ -48,6 +48,9 @@ export function rolloutDetailJson(snapshot: R.RolloutSnapshot) {
   };
 }
 
+/** Here, not in schemas.ts: the rollouts bundle stays under P4's 300 KB without the other bodies. */
+const upgradeFailureBody = z.strictObject({ reason: z.string().check(z.minLength(1), z.maxLength(2000)) });
+
 type Control = (state: ClusterState, snapshot: R.RolloutSnapshot, req: ApiRequest, now: number) => R.RolloutOutcome;
 
 const requireRollout = (snapshot: R.RolloutSnapshot | undefined, id: string) => {
@@ -127,6 +130,9 @@ export const operations: Operations = {
   'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/retry': control((s, r, q, now) => R.retryNode(s, r, q.params.s!, now)),
 
   'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/skip': control((s, r, q, now) => R.skipNode(s, r, q.params.s!, actorOf(q), now)),
+
+  /** The agent that ran a `wait-for-report` upgrade says it failed; the node fails with its reason. */
+  'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/upgrade-failure': control((s, r, q, now) => R.reportUpgradeFailure(s, r, q.params.s!, jsonBody(q, upgradeFailureBody).reason, now)),
 };
 
 export const handler = familyHandler('rollouts', operations, rolloutRuntimeDeps);

@@ -4,6 +4,7 @@ import { CLUSTER_ID, DC_NAME, SERVER_NAME } from '../domain/names.js';
 import { ENGINES, SERVER_ROLES } from '../domain/model.js';
 import { MAX_SERVERS_PER_CLUSTER } from '../domain/names.js';
 import { limit } from './list-query.js';
+import { MAX_AGENT_LEASE_SECONDS } from '../domain/agent-lease.js';
 
 const reason = z.string().check(z.maxLength(512));
 const isoTime = z.iso.datetime({ offset: true });
@@ -69,11 +70,19 @@ export const statusBody = z.strictObject({
   version: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
   // Fractions kept (a lag below a second); storable: DynamoDB stores no magnitude below 1e-130 (a 400, not a 500).
   replicationLagSeconds: z.optional(z.storableNumber(z.minimum(0), z.maximum(10_000_000))),
+  /** The last drift the agent corrected on the proxy. */
+  proxy: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
 });
 
 export const switchoverBody = z.strictObject({
   to: z.optional(z.string().check(z.regex(SERVER_NAME))),
   dryRun: z.optional(z.boolean()),
+});
+
+/** An agent takes or renews its cluster's lease (`ttlSeconds: 0` lets it go). */
+export const agentLeaseBody = z.strictObject({
+  holder: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/)),
+  ttlSeconds: count(0, MAX_AGENT_LEASE_SECONDS),
 });
 
 export const failoverBody = z.strictObject({ dryRun: z.optional(z.boolean()) });

@@ -77,6 +77,8 @@ export interface Server {
   openTransactions?: number;
   version?: string;
   replicationLagSeconds?: number;
+  /** The last drift its agent corrected on the proxy (someone changed the server's state there by hand). */
+  proxy?: string;
   reportedAt?: number;
   registeredAt: number;
   claims: Claims;

@@ -89,6 +89,8 @@ export interface NodeProgress {
   stableSince?: number;
   /** When Verify passed: Clear requires it (a node is never returned to service unverified). */
   verifiedAt?: number;
+  /** Why the upgrade failed, as its agent reported it: the wait for the upgrade fails with it. */
+  upgradeFailure?: string;
   version: number;
 }
 
@@ -640,7 +642,9 @@ export function markUpgradeTriggered(state: ClusterState, snapshot: RolloutSnaps
     throw new StepFailed('maintain', `server ${server} is no longer held by the rollout`);
   }
   const outcome = maintainNow(state, snapshot, server, actor, now, upgradeReason(snapshot.rollout));
-  return { ...outcome, rollout: next, answer: { outcome: 'triggered' } };
+  // Each trigger is a new attempt: a failure an agent reported for an earlier one is not this one's.
+  const { upgradeFailure: _earlier, ...node } = requireNode(next, server);
+  return { ...outcome, rollout: withNode(next, node), answer: { outcome: 'triggered' } };
 }
 
 /** Upgraded: the node moves on to Verify, whose clock starts now. */
@@ -650,10 +654,28 @@ export function checkUpgraded(state: ClusterState, snapshot: RolloutSnapshot, se
   const { targetVersion, upgrade } = snapshot.rollout.input;
   if (s.version === targetVersion && s.health === 'running') return { ...noop(state), rollout: enterStep(snapshot, server, 'verify', now), answer: { outcome: 'upgraded' } };
   const next = snapshot;
+  const reported = requireNode(snapshot, server).upgradeFailure;
+  if (reported !== undefined) throw new StepFailed('wait-upgraded', reported);
   if (now - since >= upgrade.timeoutSeconds * SECOND) {
     throw new StepFailed('wait-upgraded', `not at version ${targetVersion} and running within ${upgrade.timeoutSeconds} s (reports ${s.version ?? 'no version'}, ${s.health})`);
   }
   return { ...noop(state), rollout: next, answer: { outcome: 'waiting' } };
+}
+
+/**
+ * The agent that runs a `wait-for-report` upgrade says it failed (the command's exit status and last lines): the
+ * wait ends with that reason at its next poll instead of at its timeout.
+ */
+export function reportUpgradeFailure(state: ClusterState, snapshot: RolloutSnapshot, server: string, reason: string, now: number): RolloutOutcome {
+  requireRunning(snapshot);
+  requireServer(state, server);
+  const node = requireNode(snapshot, server);
+  if (snapshot.rollout.input.upgrade.kind !== 'wait-for-report' || node.step !== 'maintain' || node.outcome !== 'in-progress') {
+    throw new DomainError('RolloutConflict', `server ${server} is not waiting for its upgrade (step ${node.step}, ${node.outcome})`);
+  }
+  if (node.upgradeFailure === reason) return { ...noop(state), rollout: snapshot, answer: { outcome: 'reported' } };
+  const next = withNode(withRollout(snapshot, {}, now), { ...node, upgradeFailure: reason });
+  return { ...noop(state), rollout: next, events: [rolloutEvent('upgrade-failed', next, { server, reason })], answer: { outcome: 'reported' } };
 }
 
 /** Healthy, at the version, lag under the bound, steadily for `stableForSeconds`; down or downgraded fails at once. */
@@ -752,7 +774,7 @@ export function retryNode(state: ClusterState, snapshot: RolloutSnapshot, server
   requireIdle(snapshot, 'retry a server');
   const node = requireNode(snapshot, server);
   if (finished(node)) throw new DomainError('RolloutConflict', `server ${server} is already ${node.outcome}`);
-  const { reason: _r, stableSince: _s, ...rest } = node;
+  const { reason: _r, stableSince: _s, upgradeFailure: _u, ...rest } = node;
   const retried: NodeProgress = { ...rest, step: 'pending', outcome: 'pending' };
   const failure = snapshot.rollout.failure?.server === server ? { failure: undefined } : {};
   const next = withNode(withRollout(snapshot, failure, now), retried);

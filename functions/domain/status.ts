@@ -11,6 +11,7 @@ export interface StatusReport {
   openTransactions?: number;
   version?: string;
   replicationLagSeconds?: number;
+  proxy?: string;
 }
 
 export interface ReportOutcome extends Outcome {
@@ -25,6 +26,7 @@ export function applyReport(server: Server, report: StatusReport, now: number): 
   if (report.openTransactions !== undefined) next.openTransactions = report.openTransactions;
   if (report.version !== undefined) next.version = report.version;
   if (report.replicationLagSeconds !== undefined) next.replicationLagSeconds = report.replicationLagSeconds;
+  if (report.proxy !== undefined) next.proxy = report.proxy;
   return next;
 }
 

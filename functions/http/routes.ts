@@ -77,6 +77,7 @@ export const ROUTES: readonly Route[] = [
   route('GET', `${C}/failover`, 'viewer', 'maintenance'),
   route('POST', `${C}/failover`, 'operator', 'maintenance'),
   route('POST', `${C}/switchover`, 'operator', 'maintenance'),
+  route('PUT', `${C}/agent-lease`, 'agent', 'maintenance'),
 
   route('GET', `${C}/events`, 'viewer', 'events'),
 
@@ -88,6 +89,7 @@ export const ROUTES: readonly Route[] = [
   route('POST', `${C}/rollouts/{id}/abort`, 'operator', 'rollouts'),
   route('POST', `${C}/rollouts/{id}/servers/{s}/retry`, 'operator', 'rollouts'),
   route('POST', `${C}/rollouts/{id}/servers/{s}/skip`, 'operator', 'rollouts'),
+  route('POST', `${C}/rollouts/{id}/servers/{s}/upgrade-failure`, 'agent', 'rollouts'),
 
   route('POST', `${C}/windows`, 'operator', 'windows'),
   route('GET', `${C}/windows`, 'viewer', 'windows'),

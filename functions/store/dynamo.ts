@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { staleness, transitionTimes, type Staleness } from '../domain/derive.js';
 import { DomainError, invalid } from '../domain/errors.js';
+import type { AgentLease } from '../domain/agent-lease.js';
 import type { AuditEvent, Cluster, ClusterState, Datacenter, Server } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
 import type { NodeProgress, Rollout, RolloutSnapshot } from '../domain/rollout.js';
@@ -167,7 +168,7 @@ export class DynamoStore implements Store {
     const sets = ['#health = :health', '#reportedAt = :now'];
     const conditions = ['attribute_exists(#sk)', '#health = :health', '#reportedAt >= :reportedSince'];
     values[':reportedSince'] = condition.reportedSince;
-    for (const key of ['role', 'connections', 'openTransactions', 'version', 'replicationLagSeconds'] as const) {
+    for (const key of ['role', 'connections', 'openTransactions', 'version', 'replicationLagSeconds', 'proxy'] as const) {
       if (report[key] === undefined) continue;
       names[`#${key}`] = key;
       values[`:${key}`] = report[key];
@@ -239,6 +240,25 @@ export class DynamoStore implements Store {
       if (!startKey) return { events };
     }
     return events.length > 0 ? { events, cursor: encodeCursor(events.at(-1)!) } : { events, cursor: Buffer.from(String(startKey![K.SK])).toString('base64url') };
+  }
+
+  async holdAgentLease(cluster: string, lease: AgentLease, now: number): Promise<AgentLease> {
+    const Key = { [K.PK]: K.agentLeasePk(cluster), [K.SK]: K.ITEM_SK };
+    try {
+      await this.doc.send(new PutCommand({
+        TableName: this.table,
+        // An hour past its end, DynamoDB's TTL removes a lease nobody renews.
+        Item: { ...Key, holder: lease.holder, until: lease.until, [K.TTL_ATTRIBUTE]: Math.ceil(lease.until / 1000) + 3600 },
+        ConditionExpression: 'attribute_not_exists(#pk) OR #holder = :holder OR #until <= :now',
+        ExpressionAttributeNames: { '#pk': K.PK, '#holder': 'holder', '#until': 'until' },
+        ExpressionAttributeValues: { ':holder': lease.holder, ':now': now },
+      }));
+      return lease;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const { Item } = await this.doc.send(new GetCommand({ TableName: this.table, Key, ConsistentRead: true }));
+      return Item ? { holder: Item.holder as string, until: Item.until as number } : await this.holdAgentLease(cluster, lease, now);
+    }
   }
 
   async putToken(token: TokenRecord): Promise<void> {

@@ -4,7 +4,7 @@
  */
 export const PK = 'pk';
 export const SK = 'sk';
-/** The table's TTL attribute (epoch seconds): only idempotency records and aged audit events carry it. */
+/** The table's TTL attribute (epoch seconds): only idempotency records, aged audit events and agent leases carry it. */
 export const TTL_ATTRIBUTE = 'expiresAt';
 
 export const clusterPk = (cluster: string) => `CLUSTER#${cluster}`;
@@ -30,6 +30,9 @@ export const nodeSk = (server: string) => `NODE#${server}`;
 
 /** Maintenance windows, one partition per cluster. */
 export const windowsPk = (cluster: string) => `WINDOWS#${cluster}`;
+
+/** A cluster's agent lease: its own item, outside the cluster's partition (renewals are not routing changes). */
+export const agentLeasePk = (cluster: string) => `AGENT_LEASE#${cluster}`;
 
 export const tokenPk = (hash: string) => `TOKEN#${hash}`;
 export const TOKENS_PK = 'TOKENS';

@@ -1,6 +1,7 @@
 /** Persistence behind one interface; `dynamo.ts` is its one implementation. */
 import type { Staleness } from '../domain/derive.js';
 import type { Actor, AuditEvent, Cluster, ClusterState } from '../domain/model.js';
+import type { AgentLease } from '../domain/agent-lease.js';
 import type { Outcome } from '../domain/outcome.js';
 import type { Rollout, RolloutSnapshot } from '../domain/rollout.js';
 import type { MaintenanceWindow } from '../domain/windows.js';
@@ -88,6 +89,12 @@ export interface Store {
   /** The stored answer to an earlier request with this idempotency scope, if any. */
   findIdempotentResult<R>(scope: IdempotencyScope): Promise<R | undefined>;
   listEvents(cluster: string, query: EventQuery): Promise<{ events: AuditEvent[]; cursor?: string }>;
+
+  /**
+   * Writes `lease` when the cluster's lease is free, expired or already `lease.holder`'s (one conditional put);
+   * answers the lease in force afterwards: `lease` itself, or the other holder's.
+   */
+  holdAgentLease(cluster: string, lease: AgentLease, now: number): Promise<AgentLease>;
 
   putToken(token: TokenRecord): Promise<void>;
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;

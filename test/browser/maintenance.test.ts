@@ -237,7 +237,8 @@ describe('the console: server maintenance (seed 001)', () => {
     await page.waitForTimeout(3500);
     const polls = stack.answered.slice(from).filter((a) => new URL(a.url).pathname === '/v1/clusters/demo-greptime/servers');
     expect(polls.length).toBeGreaterThanOrEqual(3);
-    expect(polls.every((a) => a.ifNoneMatch !== undefined)).toBe(true);
+    // The one unconditional read the window may hold is the page's first (or its read in whole every 10 s).
+    expect(polls.filter((a) => a.ifNoneMatch === undefined).length).toBeLessThanOrEqual(1);
     expect(polls.filter((a) => a.status === 304).length).toBeGreaterThanOrEqual(2);
   });
 

@@ -96,6 +96,8 @@ describe('what each family calls is what its function may call', () => {
     await ok('GET', `${C}/failover`);
     await call('POST', `${C}/failover`, { dryRun: true });
     await call('POST', `${C}/switchover`, { to: 'db2' });
+    await ok('PUT', `${C}/agent-lease`, { holder: 'agent-a', ttlSeconds: 30 }); // taken: a PutItem
+    await call('PUT', `${C}/agent-lease`, { holder: 'agent-b', ttlSeconds: 30 }); // refused: the GetItem that names the holder
     await ok('GET', `${C}/events?limit=5`);
 
     const rollout = await ok('POST', `${C}/rollouts`, { targetVersion: '10.11.7', servers: ['db3'] });
@@ -103,6 +105,7 @@ describe('what each family calls is what its function may call', () => {
     await ok('GET', `${C}/rollouts/${rollout.id}`);
     await call('POST', `${C}/rollouts/${rollout.id}/pause`);
     await call('POST', `${C}/rollouts/${rollout.id}/resume`);
+    await call('POST', `${C}/rollouts/${rollout.id}/servers/db3/upgrade-failure`, { reason: 'exit 1' });
     await call('POST', `${C}/rollouts/${rollout.id}/servers/db3/retry`);
     await call('POST', `${C}/rollouts/${rollout.id}/servers/db3/skip`);
     await call('POST', `${C}/rollouts/${rollout.id}/abort`);
