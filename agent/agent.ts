@@ -36,7 +36,7 @@ const key = (backend: string, server: string) => `${backend}/${server}`;
 
 export class Agent {
   readonly holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  readonly databases: Map<string, MariaDbServer>;
+  private readonly databases: Map<string, MariaDbServer>;
   private readonly controlPlane: ControlPlane;
   private readonly proxies: Proxy[];
   private readonly leaseSeconds: number;
@@ -79,7 +79,10 @@ export class Agent {
     this.loop = (async () => {
       while (!this.stopping) {
         const started = Date.now();
-        await this.tick().catch((error: Error) => this.condition('tick', `failed: ${error.message}`));
+        await this.tick().then(
+          () => this.condition('tick', undefined),
+          (error: Error) => this.condition('tick', `failed: ${error.message}`),
+        );
         await sleep(Math.max(0, this.config.intervalSeconds * 1000 - (Date.now() - started)));
       }
     })();
@@ -95,15 +98,14 @@ export class Agent {
     this.log('info', 'agent stopped');
   }
 
-  private condition(subject: string, problem: string | undefined, fields: Record<string, unknown> = {}): void {
-    const before = this.conditions.get(subject);
-    if (problem === before) return;
+  private condition(subject: string, problem: string | undefined): void {
+    if (problem === this.conditions.get(subject)) return;
     if (problem === undefined) {
       this.conditions.delete(subject);
-      this.log('info', `${subject}: ok again`, fields);
+      this.log('info', `${subject}: ok again`);
     } else {
       this.conditions.set(subject, problem);
-      this.log('warn', `${subject}: ${problem}`, fields);
+      this.log('warn', `${subject}: ${problem}`);
     }
   }
 
@@ -183,6 +185,15 @@ export class Agent {
   private async enforce(servers: Map<string, ServerJson>, probes: Map<string, Probe>): Promise<boolean> {
     const now = Date.now();
     this.proxyEntries = new Map();
+    // Writes go to the one writable server. Two writable (an old primary back after a failover): neither is
+    // changed in the write backends — which one keeps the writes is a person's call — and it is said.
+    const writable = [...probes].filter(([, p]) => p.health === 'running' && p.role === 'primary').map(([name]) => name);
+    this.condition('primary', writable.length > 1 ? `${writable.join(' and ')} are all writable: write backends left as they are` : undefined);
+    const isPrimary = (name: string) => {
+      const probe = probes.get(name);
+      if (probe?.health !== 'running') return undefined;
+      return writable.length > 1 && writable.includes(name) ? undefined : probe.role === 'primary';
+    };
     const answered = await Promise.all(
       this.proxies.map(async (proxy) => {
         let states: ProxyServerState[];
@@ -201,9 +212,7 @@ export class Agent {
             this.condition(`haproxy ${proxy.api.address} ${id}`, 'no such server in HAProxy');
             continue;
           }
-          const probe = probes.get(entry.name);
-          const primary = probe?.health === 'running' ? probe.role === 'primary' : undefined;
-          const desired = desiredState(servers.get(entry.name), { write: proxy.writeBackends.has(entry.backend), sessions: found.sessions }, primary, now);
+          const desired = desiredState(servers.get(entry.name), { write: proxy.writeBackends.has(entry.backend), sessions: found.sessions }, isPrimary(entry.name), now);
           const after = { ...found, ...(desired && { state: desired.state }), ...(desired?.shutdown && { sessions: 0 }) };
           this.proxyEntries.set(entry.name, [...(this.proxyEntries.get(entry.name) ?? []), after]);
           if (!desired) continue;
@@ -254,8 +263,10 @@ export class Agent {
       return false;
     }
     const primaries = [...probes].filter(([, p]) => p.health === 'running' && p.role === 'primary').map(([name]) => name);
-    const fromName = pending.from !== undefined && primaries.includes(pending.from) ? pending.from : primaries[0];
-    const from = fromName === undefined ? undefined : this.databases.get(fromName)!;
+    // The old primary: the writable one; else (a failover) the one the control plane names, unreachable.
+    const reachable = pending.from !== undefined && primaries.includes(pending.from) ? pending.from : primaries[0];
+    const fromName = reachable ?? pending.from;
+    const from = reachable === undefined ? undefined : this.databases.get(reachable)!;
     const start = performance.now();
     const at = () => Math.round((performance.now() - start) * 10) / 10;
     const timings: Partial<SwitchoverTimings> = {};

@@ -2,7 +2,8 @@
  * The project's benchmark (`npm run bench`): P1 (DynamoDB round trips per API call), P2 (handler overhead of the
  * server list over the bare Query it makes), P3 (a conditional read ÷ the full list), P4 (each Lambda bundle's size
  * and load time, `bench/bundles.ts`, measured first while the machine is quiet), P5 (a 1,000-server rollout
- * through the ASL) and P6 (Step Functions history per execution), in one run over its own in-memory DynamoDB
+ * through the ASL), P6 (Step Functions history per execution) and D1–D3 (the data plane on real MariaDB and
+ * HAProxy, `bench/dataplane.ts`), in one run over its own in-memory DynamoDB
  * Local and local HTTP server. Prints a table, writes bench/results.json.
  * The machine is shared and noisy: every figure is a median, every comparison a ratio of interleaved samples.
  * Exits 0 when a target is missed (it reports); non-zero only when the run itself fails.
@@ -33,6 +34,7 @@ import * as K from '../functions/store/keys.js';
 import { ensureTable, startDynamoLocal } from '../local/dynamodb.js';
 import { createRequestListener, startHttpServer } from '../local/http-server.js';
 import { benchBundles, printBundles, type BundleFigure } from './bundles.js';
+import { benchDataplane, dataplaneAvailable } from './dataplane.js';
 import { benchRollout } from './rollout.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -383,6 +385,26 @@ async function main() {
       pass: rollout.tenThousand.eventsPerFullExecution < 25_000 && rollout.awsHistory.maxTopLevel <= rollout.awsHistory.formulaPerFullExecution,
     });
 
+    // ------------------------------------------------------------------------------------------ D1–D3
+    const dataplane = dataplaneAvailable() ? await benchDataplane(deps, base, log) : undefined;
+    if (dataplane) {
+      for (const mode of ['idle', 'load'] as const) {
+        const d = dataplane.switchover[mode];
+        const client = round(median(d.clientMs), 1);
+        rows.push({
+          id: mode === 'idle' ? 'D1' : 'D2',
+          what: `switchover write pause ${mode === 'idle' ? 'idle' : 'under a steady write load'}: read-only → writable / as a client through HAProxy sees it`,
+          measured: `${round(median(d.serverMs), 1)} ms / ${client} ms (median of ${d.clientMs.length}); ${d.failedReads} failed reads, ${d.lostWrites} lost of ${d.acknowledged.toLocaleString('en-US')} acknowledged writes`,
+          target: '≤ 300 ms as a client sees it; 0 failed reads; 0 lost writes',
+          pass: client <= 300 && d.failedReads === 0 && d.lostWrites === 0,
+        });
+      }
+      const tick = (n: number) => `${n} servers ${round(median(dataplane.tickMs[n]!), 1)} ms, ${dataplane.callsPerTick[n]} API calls`;
+      rows.push({ id: 'D3', what: "the agent's interval (probe, report, reconcile), medians", measured: `${tick(3)}; ${tick(100)}`, target: 'well within its 5 s interval', pass: median(dataplane.tickMs[100]!) < 2500 });
+    } else {
+      rows.push({ id: 'D1–D3', what: 'the data plane (switchover, agent interval)', measured: 'not run: needs the mariadb-server and haproxy packages', target: '—', pass: true });
+    }
+
     // ------------------------------------------------------------------------------------------ breakdown
     log('breakdown: where the 1,000-server list spends its time in-process (no I/O)');
     const breakdown = await handlerBreakdown(deps, BIG.id, viewer);
@@ -402,6 +424,7 @@ async function main() {
       p3,
       p4,
       p5p6: rollout,
+      dataplane,
       breakdownMs: breakdown,
       table: rows,
       missed: rows.filter((r) => !r.pass).map((r) => `${r.id} ${r.what}`),

@@ -266,6 +266,26 @@ describe('the agent on real MariaDB and HAProxy', () => {
     expect(await proxyState('writes/db2')).toBe('maint');
     await agent.stop();
   });
+
+  it('two writable servers (one made so by hand): the write backends are left as they are, and it says so', async () => {
+    agent = newAgent();
+    const before = await proxy.servers();
+    await fleet.query('db1', 'STOP SLAVE');
+    await fleet.query('db1', 'RESET SLAVE ALL');
+    await fleet.query('db1', 'SET GLOBAL read_only = 0');
+    try {
+      await agent.tick();
+      expect(logs.some((l) => l.message === 'primary: db1 and db3 are all writable: write backends left as they are')).toBe(true);
+      expect((await proxy.servers()).filter((e) => e.backend === 'writes')).toEqual(before.filter((e) => e.backend === 'writes'));
+    } finally {
+      await fleet.query('db1', 'SET GLOBAL read_only = 1');
+      await fleet.query('db1', `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${fleet.servers[2]!.port}, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos`, [fleet.users.replication.user, fleet.users.replication.password]);
+      await fleet.query('db1', 'START SLAVE');
+    }
+    await agent.tick();
+    expect(logs.some((l) => l.message === 'primary: ok again')).toBe(true);
+    await agent.stop();
+  });
 });
 
 /** The built CLI, as an operator runs it. */
@@ -326,14 +346,30 @@ describe('a rolling upgrade of the three servers under a client\'s reads and wri
     }
   });
 
+  it("a failing upgrade command fails the node with its exit status and stderr's last lines; the server stays out", async () => {
+    const config = loadAgentConfig(configFile, agentEnv);
+    const failing = newAgent({ ...config, upgrade: { command: ['sh', '-c', 'echo "fetching $MAINTCTL_TARGET_VERSION for $MAINTCTL_SERVER" >&2; echo "E: Unable to locate package" >&2; exit 3'], timeoutSeconds: 30 } });
+    try {
+      const started = await api('POST', `/v1/clusters/${CLUSTER}/rollouts`, { targetVersion: '10.11.100', servers: ['db2'], upgrade: { kind: 'wait-for-report', timeoutSeconds: 120 } });
+      const path = `/v1/clusters/${CLUSTER}/rollouts/${started.id}`;
+      const rollout = await until('the rollout to fail', async () => (await failing.tick(), api('GET', path)), (r) => r.status === 'failed', 60_000);
+      expect(rollout.servers[0]).toMatchObject({ name: 'db2', outcome: 'failed', step: 'wait-upgraded' });
+      expect(rollout.servers[0].reason).toBe('upgrade command exited with 3: fetching 10.11.100 for db2\nE: Unable to locate package');
+      await failing.tick();
+      expect(await server('db2')).toMatchObject({ maintenance: true, version: TARGET });
+      expect(await proxyState('reads/db2')).toBe('maint');
+    } finally {
+      await failing.stop();
+    }
+  });
+
   it('with maintctl unreachable, HAProxy stays as it is: nothing returns to service, drift is left alone', async () => {
     const agent = newAgent();
     try {
-      await api('PUT', `/v1/clusters/${CLUSTER}/servers/db1/maintenance`, { reason: 'before the outage', force: true });
       await agent.tick();
-      expect(await proxyState('reads/db1')).toBe('maint');
+      expect(await proxyState('reads/db2')).toBe('maint'); // held by the failed rollout
       await stopLocal(stack);
-      await proxy.setState('reads', 'db2', 'drain');
+      await proxy.setState('reads', 'db1', 'drain');
       const before = await proxy.servers();
       for (let i = 0; i < 3; i++) await agent.tick();
       expect(await proxy.servers()).toEqual(before);

@@ -15,6 +15,8 @@ export interface LoadOptions {
   readers?: number;
   /** Pause between two writes (0: back to back). */
   writeEveryMs?: number;
+  /** Written values are `<tag>-<n>`: loads running side by side use different tags. */
+  tag?: string;
 }
 
 export interface LoadResult {
@@ -64,7 +66,7 @@ export class ClientLoad {
     this.loops.push(
       (async () => {
         for (let seq = 0; !this.stopped; seq++) {
-          const value = `w-${seq}`;
+          const value = `${this.options.tag ?? 'w'}-${seq}`;
           try {
             await this.once(this.options.writePort, 'INSERT INTO kv (v) VALUES (?)', [value]);
             const now = performance.now();
