@@ -63,7 +63,7 @@ export class Agent {
     private readonly log: Log,
   ) {
     const { servers, user, password, connectTimeoutSeconds } = config.mariadb;
-    this.databases = new Map(Object.entries(servers).map(([name, at]) => [name, new MariaDbServer(name, at, { user, password }, connectTimeoutSeconds * 1000)]));
+    this.databases = new Map(Object.entries(servers).map(([name, at]) => [name, new MariaDbServer(at, { user, password }, connectTimeoutSeconds * 1000)]));
     this.controlPlane = new ControlPlane(config.url, config.cluster, config.token);
     this.proxies = config.haproxy.map((h) => ({
       api: new RuntimeApi(h.runtimeApi),

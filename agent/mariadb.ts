@@ -48,7 +48,6 @@ export class MariaDbServer {
   private connection: Connection | undefined;
 
   constructor(
-    readonly name: string,
     readonly endpoint: Endpoint,
     private readonly credentials: Credentials,
     private readonly timeoutMs: number,

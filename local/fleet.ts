@@ -12,13 +12,14 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createConnection } from 'mariadb';
 import { freePort } from './dynamodb.js';
+import { guard } from './guard.js';
 
 const run = promisify(execFile);
 
@@ -93,26 +94,8 @@ export interface HaproxyInstance {
 
 // --- Cleanup however the test process ends --------------------------------------------------------------------
 
-/**
- * A process of its own (own session, so a Ctrl-C does not reach it) that waits until its stdin, a pipe from this
- * process, closes, then runs `cleanup` (a shell command) and removes `dir` (`$0` in `cleanup`). The pipe closes on
- * `release()` or when this process ends, however it ends: exit hooks would not do, as vitest ends its fork workers
- * with SIGTERM and, when its main process is gone (a Ctrl-C, a CI timeout), with SIGKILL.
- */
-function guard(dir: string, cleanup: string): { release(): Promise<void> } {
-  const guardian = spawn('sh', ['-c', `read -r line; ${cleanup}; rm -rf "$0"`, dir], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
-  // A guardian never keeps this process alive: it outlives it by design.
-  guardian.unref();
-  (guardian.stdin as unknown as Socket).unref();
-  const ended = new Promise<void>((done) => guardian.on('exit', () => done()));
-  return {
-    release() {
-      guardian.ref();
-      guardian.stdin!.end();
-      return ended;
-    },
-  };
-}
+/** `guard` that also removes `dir` once it has run `cleanup` (`$0` in `cleanup` is `dir`). */
+const guardDir = (dir: string, cleanup: string) => guard(`${cleanup}; rm -rf "$0"`, dir);
 
 /**
  * The pid in a server's pid file while it runs that server: its command line names the server's dir (a zombie's
@@ -224,7 +207,7 @@ let systemDatabase: Promise<string> | undefined;
 function installedDatadir(): Promise<string> {
   systemDatabase ??= (async () => {
     const dir = await mkdtemp(join(tmpdir(), 'maintctl-fleet-datadir-'));
-    guard(dir, ':');
+    guardDir(dir, ':');
     const datadir = join(dir, 'data');
     await run('mariadb-install-db', [
       '--no-defaults',
@@ -278,7 +261,7 @@ export async function startMariaDbFleet(names: string[], options: { version?: st
     };
   });
   // The data goes with the dir, so a clean shutdown is not worth the wait: SIGKILL.
-  const guardian = guard(root, names.map((name) => `"$0/fleetctl" kill ${name}`).join('; '));
+  const guardian = guardDir(root, names.map((name) => `"$0/fleetctl" kill ${name}`).join('; '));
   const fleetctl = join(root, 'fleetctl');
   const server = (name: string) => {
     const found = servers.find((s) => s.name === name);
@@ -469,7 +452,7 @@ export async function startHaproxy(fleet: MariaDbFleet, options: { primary: stri
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`haproxy did not start: ${failed.message}`);
   }
-  const guardian = guard(dir, `kill -9 -${child.pid}`);
+  const guardian = guardDir(dir, `kill -9 -${child.pid}`);
   const instance: HaproxyInstance = {
     pid: child.pid!,
     runtimeApi: { host: '127.0.0.1', port: apiPort },

@@ -1,10 +1,10 @@
 /** Request shapes. Objects are strict: an unknown field is a 400 naming it. */
 import * as z from '../http/zod.js';
+import { MAX_AGENT_LEASE_SECONDS } from '../domain/agent-lease.js';
 import { CLUSTER_ID, DC_NAME, SERVER_NAME } from '../domain/names.js';
 import { ENGINES, SERVER_ROLES } from '../domain/model.js';
 import { MAX_SERVERS_PER_CLUSTER } from '../domain/names.js';
 import { limit } from './list-query.js';
-import { MAX_AGENT_LEASE_SECONDS } from '../domain/agent-lease.js';
 
 const reason = z.string().check(z.maxLength(512));
 const isoTime = z.iso.datetime({ offset: true });

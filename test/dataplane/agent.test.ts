@@ -288,9 +288,12 @@ describe('the agent on real MariaDB and HAProxy', () => {
   });
 });
 
-/** The built CLI, as an operator runs it. */
+/**
+ * The built CLI, as an operator runs it; under coreutils' `timeout`, so that it cannot outlive a test run that dies
+ * before stopping it (`timeout` passes a SIGTERM on, and answers with the agent's exit status).
+ */
 function startCliAgent(): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['dist/maintctl.mjs', 'agent', '--config', configFile], { env: { ...process.env, ...agentEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('timeout', ['600', process.execPath, 'dist/maintctl.mjs', 'agent', '--config', configFile], { env: { ...process.env, ...agentEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));

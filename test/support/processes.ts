@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { guard } from '../../local/guard.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -14,6 +15,8 @@ export interface LocalProcess {
   url: string;
   child: ChildProcess;
   output(): string;
+  /** Stops the group should this test process end first (a failed or timed-out run); `stopLocal` releases it. */
+  guardian?: { release(): Promise<void> };
 }
 
 export interface StartOptions {
@@ -42,6 +45,8 @@ export async function startLocal(options: StartOptions): Promise<LocalProcess> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   options.onSpawn?.(child);
+  // SIGTERM lets the stack stop its DynamoDB Local (a group of its own); SIGKILL if it has not gone in 10 s.
+  const guardian = guard('kill -TERM -"$0" 2>/dev/null || exit 0; for i in $(seq 100); do kill -0 -"$0" 2>/dev/null || exit 0; sleep 0.1; done; kill -KILL -"$0"', String(child.pid));
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
@@ -50,12 +55,12 @@ export async function startLocal(options: StartOptions): Promise<LocalProcess> {
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`local server exited (${child.exitCode ?? child.signalCode}):\n${output}`);
     try {
-      if ((await fetch(`${url}/v1/health`)).ok) return { url, child, output: () => output };
+      if ((await fetch(`${url}/v1/health`)).ok) return { url, child, output: () => output, guardian };
     } catch {
       /* not listening yet */
     }
     if (Date.now() - started > timeoutMs) {
-      if (options.stopOnTimeout) await stopLocal({ url, child, output: () => output });
+      if (options.stopOnTimeout) await stopLocal({ url, child, output: () => output, guardian });
       throw new Error(`local server did not start within ${timeoutMs / 1000} s:\n${output}`);
     }
     await sleep(100);
@@ -84,10 +89,12 @@ export function kill(pid: number, signal: NodeJS.Signals): void {
 /** SIGTERM to the process group, and SIGKILL if it is not gone within about 10 s. */
 export async function stopLocal(p: LocalProcess): Promise<void> {
   const pgid = p.child.pid!;
-  if (!groupAlive(pgid)) return;
-  kill(-pgid, 'SIGTERM');
-  for (let i = 0; i < 100 && groupAlive(pgid); i++) await sleep(100);
-  if (groupAlive(pgid)) kill(-pgid, 'SIGKILL');
+  if (groupAlive(pgid)) {
+    kill(-pgid, 'SIGTERM');
+    for (let i = 0; i < 100 && groupAlive(pgid); i++) await sleep(100);
+    if (groupAlive(pgid)) kill(-pgid, 'SIGKILL');
+  }
+  await p.guardian?.release();
 }
 
 /** A small seeded PRNG, so a failing run can be repeated with its seed. */
