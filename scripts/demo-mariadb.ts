@@ -63,7 +63,7 @@ the agent's configuration: ${configFile}
 try:
   mariadb -h 127.0.0.1 -P ${haproxy.writePort} -u ${app.user} -p${app.password} app -e "INSERT INTO kv (v) VALUES ('hello')"
   npx maintctl --url ${stack.url} --token ${stack.adminToken} --cluster ${CLUSTER} set server db2 maintenance
-  npx maintctl --url ${stack.url} --token ${stack.adminToken} --cluster ${CLUSTER} rollout start --version 10.11.99
+  npx maintctl --url ${stack.url} --token ${stack.adminToken} --cluster ${CLUSTER} rollout start --version 10.11.99 --stable-for 5
   echo "show servers state" | nc 127.0.0.1 ${haproxy.runtimeApi.port}
 Ctrl-C stops everything.`);
 
