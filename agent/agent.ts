@@ -272,23 +272,34 @@ export class Agent {
     const timings: Partial<SwitchoverTimings> = {};
     this.log('info', 'switchover started', { from: fromName ?? null, to: pending.to });
 
+    /** Before the target takes writes, everything is undone: it replicates again, the old primary takes writes. */
+    const giveUp = async (why: string, targetStopped = false) => {
+      this.switchoverRetryAt = Date.now() + 30_000;
+      if (from) {
+        if (targetStopped) await target.replicateFrom(this.config.mariadb.servers[fromName!]!, replication, false).catch(() => undefined);
+        await from.setReadOnly(false, switchoverTimeoutSeconds);
+      }
+      this.log('error', `switchover given up: ${why}; the old primary is writable again`, { from: fromName ?? null, to: pending.to, timeoutSeconds: switchoverTimeoutSeconds });
+      return false;
+    };
     if (from) {
       await from.setReadOnly(true, switchoverTimeoutSeconds);
       timings.readOnly = at();
-      const position = await from.binlogPosition();
-      const caughtUp = await target.waitForPosition(position, switchoverTimeoutSeconds).catch(() => false);
-      if (!caughtUp) {
-        await from.setReadOnly(false, switchoverTimeoutSeconds);
-        this.switchoverRetryAt = Date.now() + 30_000;
-        this.log('error', 'switchover given up: the target did not catch up; the old primary is writable again', { from: fromName, to: pending.to, position, timeoutSeconds: switchoverTimeoutSeconds });
-        return false;
-      }
+      const caughtUp = await from
+        .binlogPosition()
+        .then((position) => target.waitForPosition(position, switchoverTimeoutSeconds))
+        .catch(() => false);
+      if (!caughtUp) return giveUp('the target did not catch up');
       timings.caughtUp = at();
     } else {
       this.log('warn', 'switchover without a reachable primary: promoting without waiting for it', { to: pending.to });
     }
-    await target.stopReplicating();
-    await target.setReadOnly(false, switchoverTimeoutSeconds);
+    try {
+      await target.stopReplicating();
+      await target.setReadOnly(false, switchoverTimeoutSeconds);
+    } catch (error) {
+      return giveUp(`the target could not be promoted (${(error as Error).message})`, true);
+    }
     timings.writable = at();
     await this.moveWrites(pending.to, fromName);
     timings.proxy = at();

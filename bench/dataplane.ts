@@ -12,7 +12,7 @@ import type { Deps } from '../functions/http/handler.js';
 import { hashToken, newTokenId, newTokenSecret } from '../functions/http/auth.js';
 import { registerMariaDbCluster } from '../local/demo.js';
 import { startHaproxy, startMariaDbFleet, type HaproxyInstance, type MariaDbFleet } from '../local/fleet.js';
-import { ClientLoad } from '../test/support/client-load.js';
+import { ClientLoad } from '../local/client-load.js';
 
 const SWITCHOVERS = Number(process.env.BENCH_SWITCHOVERS ?? 7);
 const TICKS = Number(process.env.BENCH_AGENT_TICKS ?? 15);

@@ -1,6 +1,6 @@
 /** `--tls-cert/--tls-key`: HTTPS for `maxctrl --secure --tls-ca-cert ...` (and every other client). */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,12 +13,13 @@ let env: HttpEnv;
 let close: () => void;
 let port: number;
 let ca: Buffer;
+let dir: string;
 
 beforeAll(async () => {
   env = await httpEnv();
   await seedCluster(env, 'secure', [{ name: 'db1', role: 'primary' }, { name: 'db2' }, { name: 'db3' }]);
   await reportAll(env, 'secure', ['db1', 'db2', 'db3']);
-  const dir = mkdtempSync(join(tmpdir(), 'maintctl-tls-'));
+  dir = mkdtempSync(join(tmpdir(), 'maintctl-tls-'));
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
   ca = readFileSync(join(dir, 'cert.pem'));
   const server = await startHttpServer(env.deps, { port: 0, tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } });
@@ -31,6 +32,7 @@ beforeAll(async () => {
 afterAll(async () => {
   close();
   await env.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 /** What maxctrl --secure --tls-ca-cert sends: the same request over HTTPS, verifying the server's certificate. */

@@ -15,7 +15,7 @@ import { Agent } from '../../agent/agent.js';
 import { loadAgentConfig, type AgentConfig } from '../../agent/config.js';
 import { RuntimeApi } from '../../agent/haproxy.js';
 import { freePort } from '../../local/dynamodb.js';
-import { ClientLoad } from '../support/client-load.js';
+import { ClientLoad } from '../../local/client-load.js';
 import { startHaproxy, startMariaDbFleet, type HaproxyInstance, type MariaDbFleet } from '../../local/fleet.js';
 import { startLocal, stopLocal, type LocalProcess } from '../support/processes.js';
 import { until } from '../support/wait.js';

@@ -2,7 +2,7 @@
  * S3: cdk-nag's AwsSolutions pack over both stacks: no finding left, errors and warnings alike; every
  * acknowledgement names its rule (and finding) and gives a reason.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
@@ -31,6 +31,7 @@ function nag(): { violations: Violation[]; acknowledged: { id: string; reason: s
     failed = error;
   }
   const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: { pluginName: string; violations: Violation[] }[] };
+  rmSync(outdir, { recursive: true, force: true });
   const violations = report.pluginReports.flatMap((p) => p.violations);
   if (failed && violations.length === 0) throw failed;
   const acknowledged = app.node.findAll().flatMap((c) =>

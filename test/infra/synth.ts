@@ -4,14 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { guard } from '../../local/guard.js';
 import { ServiceStack, type ServiceStackProps } from '../../lib/service-stack.js';
 import { StatefulStack } from '../../lib/stateful-stack.js';
 
-/** A built console stand-in: the tests must not depend on `console/dist`. */
+let site: string | undefined;
+
+/** A built console stand-in (the tests must not depend on `console/dist`): one per test process, removed after it. */
 export function siteDirectory(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'maintctl-console-'));
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>maintctl</title>');
-  return dir;
+  if (site) return site;
+  site = mkdtempSync(join(tmpdir(), 'maintctl-console-'));
+  writeFileSync(join(site, 'index.html'), '<!doctype html><title>maintctl</title>');
+  guard('rm -rf "$0"', site);
+  return site;
 }
 
 export function synthService(props: Partial<ServiceStackProps> | ((stateful: StatefulStack) => Partial<ServiceStackProps>) = {}, appProps: ConstructorParameters<typeof App>[0] = {}) {
