@@ -65,6 +65,29 @@ interface StateConfig {
   type?: string;
   invoke?: InvokeConfig;
   meta?: { task?: TaskMeta; poll?: PollMeta; final?: FinalMeta };
+  on?: Record<string, unknown>;
+  after?: unknown;
+  always?: unknown;
+  entry?: unknown;
+  exit?: unknown;
+  states?: unknown;
+}
+
+/**
+ * The model's vocabulary that has an ASL translation: a final state, or a state that invokes one actor (a poll
+ * state with its `poll` event and `meta.poll`). Anything else is refused by name, never turned into a Succeed.
+ */
+function requireTranslatable(name: string, state: StateConfig): void {
+  const refuse = (what: string) => {
+    throw new Error(`state ${name}: ${what} has no ASL translation (workflows/asl.ts)`);
+  };
+  for (const key of ['after', 'always', 'entry', 'exit', 'states'] as const) if (state[key] !== undefined) refuse(`\`${key}\``);
+  const events = Object.keys(state.on ?? {});
+  const others = events.filter((e) => e !== 'poll');
+  if (others.length > 0) refuse(`the event ${others.join(', ')} (only \`poll\`)`);
+  if (events.includes('poll') && !state.meta?.poll) refuse('a `poll` event without `meta.poll`');
+  if (state.meta?.poll && !events.includes('poll')) refuse('`meta.poll` without its `poll` event');
+  if (state.type !== 'final' && !state.invoke) refuse('a state that is neither final nor invokes an actor');
 }
 
 const list = (t: TransitionConfig | TransitionConfig[] | undefined): { target: string; guard?: Guard }[] =>
@@ -158,6 +181,7 @@ export function toAsl(machine: AnyStateMachine, options: AslOptions = DEFAULT_AS
   const config = machine.config as { id: string; initial: string; states: Record<string, StateConfig> };
   const states: Record<string, AslState> = {};
   for (const [name, state] of Object.entries(config.states)) {
+    requireTranslatable(name, state);
     const { invoke, meta } = state;
     if (state.type === 'final' || !invoke) {
       states[name] = finalState(meta?.final);

@@ -1,7 +1,7 @@
 /** The generated ASL against the model (workflow.md "Model ⇄ ASL mapping"), state by state and edge by edge. */
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import type { AnyStateMachine } from 'xstate';
+import { createMachine, type AnyStateMachine } from 'xstate';
 import { ROLE_SWITCH_TIMEOUT_SECONDS } from '../../functions/domain/rollout.js';
 import { MAX_INPUT_SECONDS } from '../../functions/rollout/input.js';
 import { DEFAULT_ASL_OPTIONS, NODE_TIMEOUT_SECONDS, START_EXECUTION_ERRORS, TRANSIENT_ERRORS, taskBindings, toAsl, type AslDefinition, type AslState } from '../../workflows/asl.js';
@@ -222,5 +222,28 @@ describe('the error names the ASL matches are names Step Functions reports', () 
   it('StartExecution is retried on its limit under its documented name (no Exception suffix)', () => {
     expect(START_EXECUTION_ERRORS).toContain('StepFunctions.ExecutionLimitExceeded');
     expect(START_EXECUTION_ERRORS).not.toContain('StepFunctions.ExecutionLimitExceededException');
+  });
+});
+
+describe('toAsl refuses what it cannot translate, naming the state', () => {
+  const task = { invoke: { src: 'step', onDone: 'Done' } };
+  const machine = (odd: Record<string, unknown>) =>
+    createMachine({ id: 'odd', initial: 'First', states: { First: task, Odd: odd, Done: { type: 'final' } } } as never) as AnyStateMachine;
+
+  it.each([
+    ['a state with no actor that is not final', {}, /state Odd: a state that is neither final nor invokes an actor/],
+    ['a delayed transition', { ...task, after: { 1000: 'Done' } }, /state Odd: `after`/],
+    ['an eventless transition', { ...task, always: 'Done' }, /state Odd: `always`/],
+    ['entry actions', { ...task, entry: 'log' }, /state Odd: `entry`/],
+    ['exit actions', { ...task, exit: 'log' }, /state Odd: `exit`/],
+    ['nested states', { initial: 'A', states: { A: {} } }, /state Odd: `states`/],
+    ['an event other than poll', { ...task, on: { cancel: 'Done' } }, /state Odd: the event cancel \(only `poll`\)/],
+    ['a poll event without meta.poll', { ...task, on: { poll: 'Odd' } }, /state Odd: a `poll` event without `meta.poll`/],
+  ])('%s', (_what, odd, message) => {
+    expect(() => toAsl(machine(odd))).toThrow(message);
+  });
+
+  it('translates the same machine without the odd state', () => {
+    expect(Object.keys(toAsl(machine(task)).States)).toEqual(['First', 'Odd', 'Done']);
   });
 });
