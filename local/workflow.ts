@@ -8,7 +8,7 @@ import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-
 import { StepFailed } from '../functions/domain/rollout.js';
 import type { Deps } from '../functions/http/handler.js';
 import { executionName, type ExecutionState, type ExecutionStatus, type WorkflowEngine } from '../functions/rollout/engine.js';
-import { allowlistFromEnv, type UpgradeAllowlist } from '../functions/rollout/input.js';
+import { allowlistFromEnv, type UpgradeAllowlist } from '../functions/rollout/allowlist.js';
 import { runTask, type TaskDeps, type TaskPayload } from '../functions/rollout/tasks.js';
 import { upgradeTrigger, type UpgradeRequest } from '../functions/rollout/upgrade.js';
 import { taskBindings, workflowDefinitions, type AslDefinition } from '../workflows/asl.js';

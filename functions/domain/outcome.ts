@@ -6,8 +6,6 @@
 import type { Verdict } from './budget.js';
 import type { Claims, Cluster, ClusterState, Datacenter, EventDraft, Server, Target } from './model.js';
 import { targetName } from './model.js';
-import type { RolloutSnapshot } from './rollout.js';
-import type { MaintenanceWindow } from './windows.js';
 
 export interface Outcome {
   next: ClusterState;
@@ -16,10 +14,6 @@ export interface Outcome {
   verdict?: Verdict;
   /** True when the whole cluster is removed. */
   removed?: boolean;
-  /** The rollout as the change leaves it, when the change is a rollout's. */
-  rollout?: RolloutSnapshot;
-  /** The window as the change leaves it (null: deleted), when the change is a window's. */
-  window?: MaintenanceWindow | null;
 }
 
 export const noop = (state: ClusterState, verdict?: Verdict): Outcome => ({ next: state, events: [], verdict });

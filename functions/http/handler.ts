@@ -8,7 +8,7 @@ import { DomainError, invalid } from '../domain/errors.js';
 import type { Actor } from '../domain/model.js';
 import { checkName, OBJECT_ID } from '../domain/names.js';
 import type { WorkflowEngine } from '../rollout/engine.js';
-import type { UpgradeAllowlist } from '../rollout/input.js';
+import type { UpgradeAllowlist } from '../rollout/allowlist.js';
 import type { WindowScheduler } from '../windows/scheduler.js';
 import type { Store } from '../store/store.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';

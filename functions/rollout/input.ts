@@ -8,7 +8,6 @@ import { MAX_BATCH_SIZE, type RolloutInput } from '../domain/rollout.js';
 import { validate } from '../http/handler.js';
 import { checkAllowed, type UpgradeAllowlist } from './allowlist.js';
 
-export { allowlistFromEnv, checkAllowed, type UpgradeAllowlist } from './allowlist.js';
 export { newTimeId } from './ids.js';
 
 const seconds = (max: number) => z.storableNumber(z.int(), z.minimum(0), z.maximum(max));

@@ -4,7 +4,7 @@
  */
 import { runtimeDeps } from '../runtime.js';
 import { getSecretString, invokeAsync } from './aws-calls.js';
-import { allowlistFromEnv } from './input.js';
+import { allowlistFromEnv } from './allowlist.js';
 import { runTask, type TaskDeps, type TaskPayload } from './tasks.js';
 import { upgradeTrigger } from './upgrade.js';
 

@@ -13,7 +13,8 @@ import { toDomainError } from '../http/errors.js';
 import type { Store } from '../store/store.js';
 import type { TaskName, TaskOutput } from '../../workflows/machines.js';
 import { pollWaitSeconds } from '../../workflows/poll.js';
-import { newTimeId, parseRolloutInput, rolloutRef, type UpgradeAllowlist } from './input.js';
+import type { UpgradeAllowlist } from './allowlist.js';
+import { newTimeId, parseRolloutInput, rolloutRef } from './input.js';
 import type { UpgradeTrigger } from './upgrade.js';
 
 export interface TaskDeps {

@@ -21,12 +21,11 @@ import { staleness, transitionTimes, type Staleness } from '../domain/derive.js'
 import { DomainError, invalid } from '../domain/errors.js';
 import type { AgentLease } from '../domain/agent-lease.js';
 import type { AuditEvent, Cluster, ClusterState, Datacenter, Server } from '../domain/model.js';
-import type { Outcome } from '../domain/outcome.js';
 import type { NodeProgress, Rollout, RolloutSnapshot } from '../domain/rollout.js';
 import type { MaintenanceWindow } from '../domain/windows.js';
 import type { RoutineCondition, StatusReport } from '../domain/status.js';
 import * as K from './keys.js';
-import type { ClusterHeader, EventQuery, IdempotencyScope, MutateOptions, MutateResult, RolloutRead, Store, TokenRecord } from './store.js';
+import type { ClusterHeader, EventQuery, IdempotencyScope, MutateOptions, MutateResult, RolloutRead, Store, StoredOutcome, TokenRecord } from './store.js';
 
 type Item = Record<string, unknown>;
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -111,7 +110,7 @@ export class DynamoStore implements Store {
    * Mutations of one cluster made by this process run one at a time: they would only race each other for the
    * same revision. Other processes are still kept out by the conditional write.
    */
-  async mutate<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot, window?: MaintenanceWindow) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
+  async mutate<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot, window?: MaintenanceWindow) => StoredOutcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
     if (options.dryRun) return this.attemptMutation(id, decide, options);
     const run = (this.queues.get(id) ?? Promise.resolve()).then(() => this.attemptMutation(id, decide, options));
     const settled = run.then(() => undefined, () => undefined);
@@ -120,14 +119,14 @@ export class DynamoStore implements Store {
     return run;
   }
 
-  private async attemptMutation<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot, window?: MaintenanceWindow) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
+  private async attemptMutation<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot, window?: MaintenanceWindow) => StoredOutcome, options: MutateOptions<R>): Promise<MutateResult<R>> {
     for (let attempt = 1; ; attempt++) {
       const [{ state, revision: readRevision }, rollout, window] = await Promise.all([
         this.readPartition(id),
         options.rollout && this.readRollout(id, options.rollout.id, options.rollout.nodes),
         options.window !== undefined ? this.readWindow(id, options.window) : undefined,
       ]);
-      let outcome: Outcome;
+      let outcome: StoredOutcome;
       try {
         outcome = decide(state, rollout, window);
       } catch (error) {
@@ -356,7 +355,7 @@ export class DynamoStore implements Store {
   }
 
   /** One transaction: the cluster item (revision bump, conditional), what changed, the events, the idempotency record. */
-  private async write(id: string, current: ClusterState | undefined, readRevision: number, outcome: Outcome, { actor, idempotency }: MutateOptions<unknown>, result: unknown, rolloutItems: TransactItem[]): Promise<void> {
+  private async write(id: string, current: ClusterState | undefined, readRevision: number, outcome: StoredOutcome, { actor, idempotency }: MutateOptions<unknown>, result: unknown, rolloutItems: TransactItem[]): Promise<void> {
     const { next } = outcome;
     const pk = K.clusterPk(id);
     const revision = readRevision + 1;

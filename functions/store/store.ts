@@ -14,11 +14,20 @@ export interface IdempotencyScope {
   requestHash: string;
 }
 
+/**
+ * What a change may write with the cluster: every rule's Outcome, and for a rollout's or a window's change the
+ * rollout (`RolloutOutcome`) or the window (`WindowOutcome`; null: deleted) as it leaves them.
+ */
+export interface StoredOutcome extends Outcome {
+  rollout?: RolloutSnapshot;
+  window?: MaintenanceWindow | null;
+}
+
 export interface MutateOptions<R> {
   /** Recorded on every event the mutation writes. */
   actor: Actor;
   /** Turns the decided outcome into the answer to store with an idempotency record. */
-  result: (outcome: Outcome) => R;
+  result: (outcome: StoredOutcome) => R;
   idempotency?: IdempotencyScope;
   /** Decide, but write nothing. */
   dryRun?: boolean;
@@ -34,7 +43,7 @@ export interface RolloutRead {
   nodes: 'all' | readonly string[];
 }
 
-export type MutateResult<R> = { replayed: false; outcome: Outcome; result: R } | { replayed: true; result: R };
+export type MutateResult<R> = { replayed: false; outcome: StoredOutcome; result: R } | { replayed: true; result: R };
 
 export interface ClusterHeader {
   revision: number;
@@ -78,7 +87,7 @@ export interface Store {
    * bump and the idempotency record in one transaction conditional on the revision read. Lost races are retried
    * a bounded number of times, then `Conflict`.
    */
-  mutate<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot, window?: MaintenanceWindow) => Outcome, options: MutateOptions<R>): Promise<MutateResult<R>>;
+  mutate<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot, window?: MaintenanceWindow) => StoredOutcome, options: MutateOptions<R>): Promise<MutateResult<R>>;
   readWindow(cluster: string, id: string): Promise<MaintenanceWindow | undefined>;
   listWindows(cluster: string): Promise<MaintenanceWindow[]>;
   readRollout(cluster: string, id: string, nodes?: RolloutRead['nodes']): Promise<RolloutSnapshot | undefined>;

@@ -5,7 +5,8 @@ import { DC_NAME, MAX_SERVERS_PER_CLUSTER, SERVER_NAME } from '../domain/names.j
 import { parseSchedule, parseWindowDuration } from '../domain/schedule.js';
 import { WINDOW_ACTIONS, type MaintenanceWindow } from '../domain/windows.js';
 import { validate } from '../http/handler.js';
-import { parseRolloutInput, type UpgradeAllowlist } from '../rollout/input.js';
+import type { UpgradeAllowlist } from '../rollout/allowlist.js';
+import { parseRolloutInput } from '../rollout/input.js';
 
 export const windowBody = z.strictObject({
   name: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, 'must be 1 to 64 letters, digits, spaces, _ . -')),

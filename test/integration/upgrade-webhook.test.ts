@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DomainError } from '../../functions/domain/errors.js';
 import { StepFailed, type UpgradeSpec } from '../../functions/domain/rollout.js';
-import type { UpgradeAllowlist } from '../../functions/rollout/input.js';
+import type { UpgradeAllowlist } from '../../functions/rollout/allowlist.js';
 import { WEBHOOK_ATTEMPTS, signWebhook, upgradeTrigger, type UpgradeRequest, type UpgradeTriggerOptions } from '../../functions/rollout/upgrade.js';
 
 const SECRET = 'test-signing-secret';

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { OBJECT_ID } from '../../functions/domain/names.js';
 import { MAX_BATCH_SIZE } from '../../functions/domain/rollout.js';
-import { allowlistFromEnv, checkAllowed, newTimeId, parseRolloutInput, rolloutRef, type UpgradeAllowlist } from '../../functions/rollout/input.js';
+import { allowlistFromEnv, checkAllowed, type UpgradeAllowlist } from '../../functions/rollout/allowlist.js';
+import { newTimeId, parseRolloutInput, rolloutRef } from '../../functions/rollout/input.js';
 import { caught, NOW, SEC } from './domain/fixtures.js';
 
 const ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:upgrade-mariadb';
