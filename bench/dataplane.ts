@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Agent } from '../agent/agent.js';
 import type { AgentConfig } from '../agent/config.js';
-import type { Deps } from '../functions/http/handler.js';
+import type { Deps } from '../functions/deps.js';
 import { hashToken, newTokenId, newTokenSecret } from '../functions/http/auth.js';
 import { registerMariaDbCluster } from '../local/demo.js';
 import { startHaproxy, startMariaDbFleet, type HaproxyInstance, type MariaDbFleet } from '../local/fleet.js';

@@ -10,7 +10,7 @@ import type { Outcome } from '../functions/domain/outcome.js';
 import { registerCluster, registerServer } from '../functions/domain/registry.js';
 import { BATCHES_PER_EXECUTION, MAX_BATCH_SIZE } from '../functions/domain/rollout.js';
 import { reportStatus, type StatusReport } from '../functions/domain/status.js';
-import type { Deps } from '../functions/http/handler.js';
+import type { Deps } from '../functions/deps.js';
 import type { TaskPayload } from '../functions/rollout/tasks.js';
 import { LocalWorkflowEngine, localTaskDeps, type LocalExecution } from '../local/workflow.js';
 import { runTask } from '../functions/rollout/tasks.js';

@@ -4,7 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Authenticator } from './http/auth.js';
-import type { Deps } from './http/handler.js';
+import type { Deps } from './deps.js';
 import { DynamoStore } from './store/dynamo.js';
 
 /** `requestTimeoutMs`: how long one attempt may go unanswered (5 s; shorter where a test drops connections on purpose). */

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { abortRollout, failRollout, isActive } from './domain/rollout.js';
 import { runWindowPhase } from './windows/phase.js';
 import { sweep } from './domain/sweep.js';
-import type { Deps } from './http/handler.js';
+import type { Deps } from './deps.js';
 import type { ExecutionState } from './rollout/engine.js';
 import { rolloutRuntimeDeps } from './rollout/engine-runtime.js';
 import { schedulerFromEnv } from './windows/scheduler-runtime.js';

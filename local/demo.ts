@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { registerCluster, registerServer, DEFAULT_STALE_AFTER_SECONDS } from '../functions/domain/registry.js';
 import type { Engine, ServerRole } from '../functions/domain/model.js';
 import { hashToken, newTokenId, newTokenSecret } from '../functions/http/auth.js';
-import type { Deps } from '../functions/http/handler.js';
+import type { Deps } from '../functions/deps.js';
 
 interface DemoServer { name: string; dc: string; role: ServerRole; component?: string; version: string }
 interface DemoCluster { id: string; engine: Engine; servers: DemoServer[] }

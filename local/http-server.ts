@@ -9,7 +9,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { FAMILY_OPERATIONS, FAMILY_OPTIONS } from '../functions/api/index.js';
 import { DomainError } from '../functions/domain/errors.js';
-import { familyHandler, familyOfPath, MAX_BODY_BYTES, nativeErrors, type Deps } from '../functions/http/handler.js';
+import { familyHandler, familyOfPath, MAX_BODY_BYTES, nativeErrors } from '../functions/http/handler.js';
+import type { Deps } from '../functions/deps.js';
 import { FAMILIES, matchRoute, routeKey, type Family } from '../functions/http/routes.js';
 import { consoleHandler } from './console-static.js';
 

@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { hashToken, newTokenId, newTokenSecret } from '../functions/http/auth.js';
-import type { Deps } from '../functions/http/handler.js';
+import type { Deps } from '../functions/deps.js';
 import { createDeps, dynamoClient } from '../functions/runtime.js';
 import { runSweep } from '../functions/sweeper.js';
 import { ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb.js';

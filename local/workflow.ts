@@ -6,7 +6,7 @@
  */
 import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { StepFailed } from '../functions/domain/rollout.js';
-import type { Deps } from '../functions/http/handler.js';
+import type { Deps } from '../functions/deps.js';
 import { executionName, type ExecutionState, type ExecutionStatus, type WorkflowEngine } from '../functions/rollout/engine.js';
 import { allowlistFromEnv, type UpgradeAllowlist } from '../functions/rollout/allowlist.js';
 import { runTask, type TaskDeps, type TaskPayload } from '../functions/rollout/tasks.js';

@@ -12,7 +12,9 @@ import {
   type ServerChanges,
   type ServerOutcome,
 } from '../domain/registry.js';
-import { actorOf, familyHandler, jsonBody, validate, type ApiRequest, type Deps, type Operations } from '../http/handler.js';
+import { actorOf, familyHandler, jsonBody, type ApiRequest, type Operations } from '../http/handler.js';
+import type { Deps } from '../deps.js';
+import { validate } from '../validate.js';
 import { runtimeDeps } from '../runtime.js';
 import type { ClusterHeader } from '../store/store.js';
 import { clusterTag, headerMatches, mutate } from './mutation.js';

@@ -1,5 +1,6 @@
 /** The audit log, newest first, paginated and filterable. */
-import { familyHandler, validate, type Operations } from '../http/handler.js';
+import { familyHandler, type Operations } from '../http/handler.js';
+import { validate } from '../validate.js';
 import { runtimeDeps } from '../runtime.js';
 import { eventJson } from './render.js';
 import { eventsQuery } from './schemas.js';

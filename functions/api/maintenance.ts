@@ -16,7 +16,8 @@ import {
 import { MANUAL } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
 import { reportStatus, routineCondition } from '../domain/status.js';
-import { actorOf, familyHandler, jsonBody, validate, type ApiRequest, type ApiResponse, type Operation, type Operations } from '../http/handler.js';
+import { actorOf, familyHandler, jsonBody, type ApiRequest, type ApiResponse, type Operation, type Operations } from '../http/handler.js';
+import { validate } from '../validate.js';
 import { runtimeDeps } from '../runtime.js';
 import { mutate } from './mutation.js';
 import { staleAfterMs } from './stale-after.js';

@@ -7,7 +7,8 @@ import type { Outcome } from '../domain/outcome.js';
 import type { RolloutSnapshot } from '../domain/rollout.js';
 import type { MaintenanceWindow } from '../domain/windows.js';
 import type { IdempotencyScope, RolloutRead } from '../store/store.js';
-import { actorOf, type ApiRequest, type ApiResponse, type Deps } from '../http/handler.js';
+import { actorOf, type ApiRequest, type ApiResponse } from '../http/handler.js';
+import type { Deps } from '../deps.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 

@@ -4,7 +4,7 @@
  * stale server fresh changes `electable`, and must take the full path that bumps the revision (and the ETag).
  */
 import { TOKEN_CACHE_MS } from '../http/auth.js';
-import type { Deps } from '../http/handler.js';
+import type { Deps } from '../deps.js';
 import type { Store } from '../store/store.js';
 
 const caches = new WeakMap<Store, Map<string, { ms: number; until: number }>>();

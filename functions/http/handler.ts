@@ -7,25 +7,14 @@ import type * as z from 'zod/mini';
 import { DomainError, invalid } from '../domain/errors.js';
 import type { Actor } from '../domain/model.js';
 import { checkName, OBJECT_ID } from '../domain/names.js';
-import type { WorkflowEngine } from '../rollout/engine.js';
-import type { UpgradeAllowlist } from '../rollout/allowlist.js';
-import type { WindowScheduler } from '../windows/scheduler.js';
-import type { Store } from '../store/store.js';
+import type { Deps } from '../deps.js';
+import { validate } from '../validate.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
 import { errorBody, STATUS, toDomainError } from './errors.js';
 import { findRoute, matchRoute, routeKey, type Family, type Method, type Route } from './routes.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-export interface Deps {
-  store: Store;
-  auth: Authenticator;
-  now: () => number;
-  /** Where rollouts run, and what their upgrades may call; absent where rollouts are not deployed. */
-  rollouts?: { engine: WorkflowEngine; allow: UpgradeAllowlist };
-  /** Where windows are scheduled (EventBridge Scheduler on AWS; locally the records drive a local scheduler). */
-  windows?: WindowScheduler;
-}
 
 export interface ApiRequest {
   route: Route;
@@ -91,15 +80,6 @@ export function jsonBody<S extends z.ZodMiniType>(req: ApiRequest, schema: S, em
   return validate(schema, value, 'body');
 }
 
-export function validate<S extends z.ZodMiniType>(schema: S, value: unknown, where: string): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => {
-    const path = i.path.length ? i.path.join('.') : where;
-    return i.code === 'unrecognized_keys' ? `${path}: unknown field(s) ${i.keys.join(', ')}` : `${path}: ${i.message}`;
-  });
-  throw invalid(problems.join('; '), { problems });
-}
 
 export const actorOf = (req: ApiRequest, source = 'api'): Actor => ({
   user: req.principal?.user ?? 'anonymous',

@@ -4,7 +4,7 @@
  * only they carry the Step Functions client, and the task function does not.
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
-import type { Deps } from '../http/handler.js';
+import type { Deps } from '../deps.js';
 import { runtimeDeps } from '../runtime.js';
 import { StepFunctionsEngine } from './engine.js';
 import { allowlistFromEnv } from './allowlist.js';

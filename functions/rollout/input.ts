@@ -5,7 +5,7 @@
 import * as z from '../http/zod.js';
 import { CLUSTER_ID, MAX_SERVERS_PER_CLUSTER, OBJECT_ID, SERVER_NAME } from '../domain/names.js';
 import { MAX_BATCH_SIZE, type RolloutInput } from '../domain/rollout.js';
-import { validate } from '../http/handler.js';
+import { validate } from '../validate.js';
 import { checkAllowed, type UpgradeAllowlist } from './allowlist.js';
 
 export { newTimeId } from './ids.js';

@@ -4,7 +4,7 @@ import { invalid } from '../domain/errors.js';
 import { DC_NAME, MAX_SERVERS_PER_CLUSTER, SERVER_NAME } from '../domain/names.js';
 import { parseSchedule, parseWindowDuration } from '../domain/schedule.js';
 import { WINDOW_ACTIONS, type MaintenanceWindow } from '../domain/windows.js';
-import { validate } from '../http/handler.js';
+import { validate } from '../validate.js';
 import type { UpgradeAllowlist } from '../rollout/allowlist.js';
 import { parseRolloutInput } from '../rollout/input.js';
 

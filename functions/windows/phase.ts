@@ -8,7 +8,7 @@ import { DomainError, invalid } from '../domain/errors.js';
 import type { Actor } from '../domain/model.js';
 import * as R from '../domain/rollout.js';
 import { endWindow, requireWindow, skippedStart, startWindow, windowEvent, windowHolder, type MaintenanceWindow } from '../domain/windows.js';
-import type { Deps } from '../http/handler.js';
+import type { Deps } from '../deps.js';
 import { executionName } from '../rollout/engine.js';
 import { newTimeId } from '../rollout/ids.js';
 import { startReserved, type Reservation } from '../rollout/start.js';

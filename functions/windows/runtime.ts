@@ -2,7 +2,7 @@
  * Module-scope wiring of the window function Scheduler invokes with each phase of an occurrence: the rollout engine
  * (a rollout window starts or resumes its rollout) and the Scheduler adapter (each start schedules its end).
  */
-import type { Deps } from '../http/handler.js';
+import type { Deps } from '../deps.js';
 import { rolloutRuntimeDeps } from '../rollout/engine-runtime.js';
 import { runWindowPhase } from './phase.js';
 import { schedulerFromEnv } from './scheduler-runtime.js';

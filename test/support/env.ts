@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { hashToken, newTokenId, newTokenSecret } from '../../functions/http/auth.js';
-import type { Deps } from '../../functions/http/handler.js';
+import type { Deps } from '../../functions/deps.js';
 import type { Role } from '../../functions/http/routes.js';
 import { createDeps, dynamoClient } from '../../functions/runtime.js';
 import { ensureTable } from '../../local/dynamodb.js';

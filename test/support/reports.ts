@@ -1,6 +1,6 @@
 /** An agent's status report written straight through the domain rule (what `PUT .../status` applies). */
 import { reportStatus, type StatusReport } from '../../functions/domain/status.js';
-import type { Deps } from '../../functions/http/handler.js';
+import type { Deps } from '../../functions/deps.js';
 
 /** Reports `fields` on top of what the server last reported (running unless told otherwise). */
 export async function applyStatusReport(deps: Pick<Deps, 'store' | 'now'>, cluster: string, server: string, fields: Partial<StatusReport>): Promise<void> {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clusterBody, maintenanceBody, serverBody, statusBody } from '../../functions/api/schemas.js';
 import { MAX_TTL_SECONDS, parseTtlSeconds } from '../../functions/domain/duration.js';
-import { validate } from '../../functions/http/handler.js';
+import { validate } from '../../functions/validate.js';
 import * as z from '../../functions/http/zod.js';
 import { isStorable, STORABLE_MAX, STORABLE_MIN } from '../../functions/http/zod.js';
 import { caught } from './domain/fixtures.js';

@@ -1,0 +1,16 @@
+/** What the handlers, tasks and jobs run with: the store, authentication, the clock, and where rollouts and windows run. */
+import type { Authenticator } from './http/auth.js';
+import type { WorkflowEngine } from './rollout/engine.js';
+import type { UpgradeAllowlist } from './rollout/allowlist.js';
+import type { Store } from './store/store.js';
+import type { WindowScheduler } from './windows/scheduler.js';
+
+export interface Deps {
+  store: Store;
+  auth: Authenticator;
+  now: () => number;
+  /** Where rollouts run, and what their upgrades may call; absent where rollouts are not deployed. */
+  rollouts?: { engine: WorkflowEngine; allow: UpgradeAllowlist };
+  /** Where windows are scheduled (EventBridge Scheduler on AWS; locally the records drive a local scheduler). */
+  windows?: WindowScheduler;
+}
