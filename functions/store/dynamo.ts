@@ -417,8 +417,9 @@ export class DynamoStore implements Store {
     }
     if (outcome.removed) {
       await this.deletePartition(pk);
-      // Its windows go with it: none fires for a cluster that is gone, or comes back with a cluster of the same name.
+      // Its windows and its agent lease go with it: none fires, or holds, for a cluster that comes back with its name.
       await this.deletePartition(K.windowsPk(id));
+      await this.deletePartition(K.agentLeasePk(id));
     }
   }
 

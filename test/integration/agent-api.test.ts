@@ -75,6 +75,17 @@ describe('the agent lease', () => {
     expect(still.status).toBe(409);
     expect(still.body.error.details.holder).toBe('agent-a');
   });
+
+  it('goes with its cluster: a cluster registered again under the name starts with no lease', async () => {
+    await seedCluster(env, 'brief', [{ name: 'b1', role: 'primary' }]);
+    const briefAgent = await createToken(env.deps, 'agent', ['brief']);
+    expect((await lease('old-agent', 300, briefAgent, 'brief')).status).toBe(200);
+    expect((await env.call('DELETE', '/v1/clusters/brief')).status).toBeLessThan(300);
+    await seedCluster(env, 'brief', [{ name: 'b1', role: 'primary' }]);
+    const taken = await lease('new-agent', 30, briefAgent, 'brief');
+    expect(taken.status, JSON.stringify(taken.body)).toBe(200);
+    expect(taken.body.holder).toBe('new-agent');
+  });
 });
 
 describe('an upgrade failure the agent reports', () => {
