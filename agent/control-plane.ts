@@ -1,28 +1,10 @@
 /** What the agent reads from and tells the control plane (the native API, with the cluster's agent token). */
+import type { claimJson, serverJson } from '../functions/api/render.js';
 import type { StatusReport } from '../functions/domain/status.js';
 
-export interface ClaimJson {
-  holder: string;
-  mode: 'maintenance' | 'drain';
-  force: boolean;
-  drainDeadline?: string;
-  onDeadline?: 'force' | 'hold';
-}
-
-export interface ServerJson {
-  name: string;
-  role: 'primary' | 'replica' | 'member';
-  health: 'unknown' | 'running' | 'down';
-  maintenance: boolean;
-  pending: boolean;
-  draining: boolean;
-  drained: boolean;
-  routable: boolean;
-  address?: string;
-  port?: number;
-  version?: string;
-  claims: ClaimJson[];
-}
+/** The native API's shapes, as the handlers render them (a type import: nothing of them is bundled). */
+export type ClaimJson = ReturnType<typeof claimJson>;
+export type ServerJson = ReturnType<typeof serverJson>;
 
 export interface RolloutJson {
   id: string;

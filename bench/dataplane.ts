@@ -9,7 +9,6 @@ import { performance } from 'node:perf_hooks';
 import { Agent } from '../agent/agent.js';
 import type { AgentConfig } from '../agent/config.js';
 import type { Deps } from '../functions/deps.js';
-import { hashToken, newTokenId, newTokenSecret } from '../functions/http/auth.js';
 import { registerMariaDbCluster } from '../local/demo.js';
 import { startHaproxy, startMariaDbFleet, type HaproxyInstance, type MariaDbFleet } from '../local/fleet.js';
 import { ClientLoad } from '../local/client-load.js';
@@ -44,7 +43,8 @@ function agentConfig(url: string, cluster: string, token: string, fleet: MariaDb
   };
 }
 
-export async function benchDataplane(deps: Deps, url: string, log: (m: string) => void): Promise<DataplaneFigures> {
+/** `operatorToken` asks for the switchovers, as a person would. */
+export async function benchDataplane(deps: Deps, url: string, operatorToken: string, log: (m: string) => void): Promise<DataplaneFigures> {
   log('data plane: starting three mariadbd (GTID replication) and HAProxy');
   const fleet = await startMariaDbFleet(['db1', 'db2', 'db3']);
   const haproxy = await startHaproxy(fleet, { primary: 'db1' });
@@ -57,10 +57,8 @@ export async function benchDataplane(deps: Deps, url: string, log: (m: string) =
     agents.push(agent);
     await agent.tick();
 
-    const operator = newTokenSecret();
-    await deps.store.putToken({ id: newTokenId(), user: 'bench-operator', role: 'operator', createdAt: deps.now(), hash: hashToken(operator) });
     const switchover = async (to: string) => {
-      const res = await fetch(`${url}/v1/clusters/bench-fleet/switchover`, { method: 'POST', headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' }, body: JSON.stringify({ to }) });
+      const res = await fetch(`${url}/v1/clusters/bench-fleet/switchover`, { method: 'POST', headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ to }) });
       if (res.status !== 200) throw new Error(`switchover to ${to}: ${res.status} ${await res.text()}`);
     };
     let primary = 'db1';

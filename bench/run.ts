@@ -387,7 +387,7 @@ async function main() {
     });
 
     // ------------------------------------------------------------------------------------------ D1–D3
-    const dataplane = dataplaneAvailable() ? await benchDataplane(deps, base, log) : undefined;
+    const dataplane = dataplaneAvailable() ? await benchDataplane(deps, base, admin, log) : undefined;
     if (dataplane) {
       for (const mode of ['idle', 'load'] as const) {
         const d = dataplane.switchover[mode];

@@ -5,9 +5,13 @@ import { desiredState } from '../../../agent/proxy-state.js';
 
 const NOW = Date.parse('2040-01-01T00:00:00Z');
 const server = (over: Partial<ServerJson> = {}): ServerJson => ({
-  name: 'db2', role: 'replica', health: 'running', maintenance: false, pending: false, draining: false, drained: false, routable: true, claims: [], ...over,
+  name: 'db2', dc: 'dc1', address: undefined, port: undefined, role: 'replica', component: undefined, state: 'Slave, Running', health: 'running',
+  maintenance: false, pending: false, draining: false, drained: false, closeConnections: false, routable: true, electable: true, stale: false,
+  connections: 0, openTransactions: 0, version: '10.11.6', replicationLagSeconds: 0, proxy: undefined, reportedAt: undefined, claims: [], ...over,
 });
-const claim = (over: Partial<ClaimJson> = {}): ClaimJson => ({ holder: 'manual', mode: 'maintenance', force: false, ...over });
+const claim = (over: Partial<ClaimJson> = {}): ClaimJson => ({
+  holder: 'manual', mode: 'maintenance', force: false, reason: undefined, actor: 'ops', since: undefined, until: undefined, drainDeadline: undefined, onDeadline: 'force', ...over,
+});
 const read = (sessions = 0) => ({ write: false, sessions });
 const write = (sessions = 0) => ({ write: true, sessions });
 
