@@ -55,6 +55,8 @@ export class Agent {
   private switchoverRetryAt = 0;
   /** What the databases said at the last tick: which server is writable decides the write backends. */
   private probes = new Map<string, Probe>();
+  /** Sessions each server has through the proxies, counted beside the probe. */
+  private proxySessions = new Map<string, number>();
   /** The last switchover's phases (the bench reads them). */
   lastSwitchover: SwitchoverTimings | undefined;
 
@@ -143,7 +145,7 @@ export class Agent {
     // none (which ends a drain, and lets an upgrade restart it) is not undone by a session routed meanwhile.
     const byName = () => new Map(servers.map((s) => [s.name, s]));
     let proxiesAnswered = this.leader && (await this.enforce(byName(), this.probes));
-    this.probes = await this.probeAll();
+    [this.probes, this.proxySessions] = await Promise.all([this.probeAll(), this.sessionsThroughProxies()]);
 
     const known = byName();
     const reports = await Promise.allSettled([...this.probes].filter(([name]) => known.has(name)).map(([name, probe]) => this.report(name, probe)));
@@ -168,7 +170,8 @@ export class Agent {
         : {
             health: 'running',
             role: probe.role,
-            connections: probe.connections,
+            // A session HAProxy has sent and the server not yet accepted counts too: a drain ends with none of either.
+            connections: Math.max(probe.connections, this.proxySessions.get(name) ?? 0),
             openTransactions: probe.openTransactions,
             version: probe.version,
             ...(probe.replicationLagSeconds !== undefined && { replicationLagSeconds: probe.replicationLagSeconds }),
@@ -241,6 +244,19 @@ export class Agent {
       }),
     );
     return answered.every(Boolean);
+  }
+
+  /** Each server's sessions through every proxy that answers (what is counted when the databases are). */
+  private async sessionsThroughProxies(): Promise<Map<string, number>> {
+    const sessions = new Map<string, number>();
+    await Promise.all(
+      this.proxies.map(async (proxy) => {
+        const states = await proxy.api.servers().catch(() => []);
+        const byEntry = new Map(states.map((s) => [key(s.backend, s.server), s.sessions]));
+        for (const e of proxy.entries) sessions.set(e.name, (sessions.get(e.name) ?? 0) + (byEntry.get(key(e.backend, e.server)) ?? 0));
+      }),
+    );
+    return sessions;
   }
 
   /**
