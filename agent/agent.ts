@@ -215,7 +215,11 @@ export class Agent {
             this.condition(`haproxy ${proxy.api.address} ${id}`, 'no such server in HAProxy');
             continue;
           }
-          const desired = desiredState(servers.get(entry.name), { write: proxy.writeBackends.has(entry.backend), sessions: found.sessions }, isPrimary(entry.name), now);
+          const server = servers.get(entry.name);
+          let desired = desiredState(server, { write: proxy.writeBackends.has(entry.backend), sessions: found.sessions }, isPrimary(entry.name), now);
+          // A rollout forces maintenance after its drain; when HAProxy was still sending the server sessions (the
+          // drain ended on a report from before it), those in flight get one interval before they are closed.
+          if (desired?.shutdown && found.state === 'ready' && server?.claims.every((c) => c.holder.startsWith('rollout:'))) desired = { ...desired, shutdown: false };
           const after = { ...found, ...(desired && { state: desired.state }), ...(desired?.shutdown && { sessions: 0 }) };
           this.proxyEntries.set(entry.name, [...(this.proxyEntries.get(entry.name) ?? []), after]);
           if (!desired) continue;

@@ -265,11 +265,13 @@ const lease: Make = () =>
         const res = await call(w, agentOf(w, other), 'PUT', path, { holder: 'intruder', ttlSeconds: 300 });
         if (res.status !== 403) w.violations.push(`agent-lease of ${a.cluster} by ${other}'s agent answered ${res.status}, not 403`);
       }
-      const now = w.env.clock.now ?? Date.now();
       const known = w.leases.get(a.cluster);
-      const held = known && known.createdAt === state.cluster.createdAt && known.until > now ? known : undefined;
       const holders = a.twice ? ['agent-x', 'agent-y'] : [a.holder];
       const answers = await Promise.all(holders.map((holder) => call(w, agentOf(w, a.cluster), 'PUT', path, { holder, ttlSeconds: a.ttlSeconds })));
+      // Judged at the server's own instant (a granted lease's end less its ttl), not the model's reading of the clock.
+      const grantedAt = answers.filter((r) => r.status === 200).map((r) => Date.parse(r.body.until) - a.ttlSeconds * 1000);
+      const now = grantedAt.length > 0 ? Math.min(...grantedAt) : (w.env.clock.now ?? Date.now());
+      const held = known && known.createdAt === state.cluster.createdAt && known.until > now ? known : undefined;
       const granted = holders.filter((_, i) => answers[i]!.status === 200);
       for (const [i, holder] of holders.entries()) {
         const res = answers[i]!;
