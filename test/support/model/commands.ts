@@ -250,42 +250,6 @@ const agent: Make = () =>
   fc.record({ cluster, behaviour: fc.constantFrom<Behaviour>('upgrade', 'upgrade', 'upgrade', 'drain', 'switchover', 'fail', 'wrong-version', 'lag', 'recover') })
     .map((a) => new Step('agent', a, (w) => actAsAgent(w, a.cluster, [a.behaviour])));
 
-/**
- * The agent lease (one agent acts for a cluster), against a reference model: taken only when free, lapsed or the
- * holder's own, never by two at once, refused to another cluster's agent; `twice`: two agents ask together.
- */
-const lease: Make = () =>
-  fc.record({ cluster, holder: fc.constantFrom('agent-x', 'agent-y'), ttlSeconds: fc.constantFrom(0, 20, 90, 300), twice: fc.boolean(), foreign: fc.boolean() })
-    .map((a) => new Step('agent-lease', a, async (w) => {
-      const state = await w.env.deps.store.readCluster(a.cluster);
-      if (!state) return;
-      const path = `/v1/clusters/${a.cluster}/agent-lease`;
-      const other = CLUSTERS.find((c) => c.id !== a.cluster)!.id;
-      if (a.foreign) {
-        const res = await call(w, agentOf(w, other), 'PUT', path, { holder: 'intruder', ttlSeconds: 300 });
-        if (res.status !== 403) w.violations.push(`agent-lease of ${a.cluster} by ${other}'s agent answered ${res.status}, not 403`);
-      }
-      const known = w.leases.get(a.cluster);
-      const holders = a.twice ? ['agent-x', 'agent-y'] : [a.holder];
-      const answers = await Promise.all(holders.map((holder) => call(w, agentOf(w, a.cluster), 'PUT', path, { holder, ttlSeconds: a.ttlSeconds })));
-      // Judged at the server's own instant (a granted lease's end less its ttl), not the model's reading of the clock.
-      const grantedAt = answers.filter((r) => r.status === 200).map((r) => Date.parse(r.body.until) - a.ttlSeconds * 1000);
-      const now = grantedAt.length > 0 ? Math.min(...grantedAt) : (w.env.clock.now ?? Date.now());
-      const held = known && known.createdAt === state.cluster.createdAt && known.until > now ? known : undefined;
-      const granted = holders.filter((_, i) => answers[i]!.status === 200);
-      for (const [i, holder] of holders.entries()) {
-        const res = answers[i]!;
-        const free = !held || held.holder === holder;
-        if (res.status === 200 && !free) w.violations.push(`agent-lease: ${holder} got the lease ${held!.holder} holds until ${new Date(held!.until).toISOString()}`);
-        if (res.status === 409 && free && !a.twice) w.violations.push(`agent-lease: ${holder} refused a free lease: ${JSON.stringify(res.body)}`);
-        if (res.status !== 200 && res.status !== 409) w.violations.push(`agent-lease: ${holder} answered ${res.status}`);
-      }
-      // Two at once for a lease that lasts: exactly one (a 0 s lease is let go as it is taken: both may).
-      if (a.twice && a.ttlSeconds > 0 && !held && granted.length !== 1) w.violations.push(`agent-lease: ${granted.length} of two agents asking at once got it`);
-      const last = answers.map((r) => r.body).find((b, i) => answers[i]!.status === 200 && b.holder === granted.at(-1));
-      if (granted.length > 0 && last) w.leases.set(a.cluster, { createdAt: state.cluster.createdAt, holder: last.holder, until: Date.parse(last.until) });
-    }));
-
 const tokenCreate: Make = () =>
   fc.record({ role: fc.constantFrom<Role>('viewer', 'agent', 'operator', 'admin'), clusters: fc.constantFrom<string[] | undefined>(undefined, ['alpha'], ['beta'], ['alpha', 'beta']), caller })
     .map((a) => new Step('token-create', a, async (w) => {
@@ -405,7 +369,6 @@ export function commandArbitrary(): fc.Arbitrary<Step> {
     { weight: 4, arbitrary: rolloutControl() },
     { weight: 2, arbitrary: rolloutNode() },
     { weight: 5, arbitrary: agent() },
-    { weight: 1, arbitrary: lease() },
     { weight: 2, arbitrary: tokenCreate() },
     { weight: 2, arbitrary: tokenRevoke() },
     { weight: 1, arbitrary: failover() },

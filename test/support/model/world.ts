@@ -174,8 +174,6 @@ export interface World {
   written: Set<string>;
   /** How often each audit action happened: what the sequences reached. */
   reached: Map<string, number>;
-  /** The reference model of each cluster's agent lease (by the cluster's creation: a new cluster has none). */
-  leases: Map<string, { createdAt: number; holder: string; until: number }>;
   /** Where the time goes (ms): setting the world up, the commands, settling, checking. */
   timing: { setup: number; act: number; settle: number; check: number };
 }
@@ -214,7 +212,7 @@ export async function createWorld(dynamodbEndpoint?: string): Promise<World> {
     },
   };
   const world: World = {
-    env, quiet, executions, tokens: [], observer: '', lastTick: T0, answers: new Map(), written: new Set(), reached: new Map(), leases: new Map(), refused: [], violations: [], log: [],
+    env, quiet, executions, tokens: [], observer: '', lastTick: T0, answers: new Map(), written: new Set(), reached: new Map(), refused: [], violations: [], log: [],
     timing: { setup: 0, act: 0, settle: 0, check: 0 },
   };
   env.client.middlewareStack.add(
