@@ -10,7 +10,14 @@ module.exports = {
       comment: 'The domain core (rules, state, budget, state strings) has no AWS, HTTP or store imports.',
       severity: 'error',
       from: { path: '^functions/domain/' },
-      to: { path: ['^node_modules/@aws-sdk', '^node_modules/@smithy', '^node_modules/aws4fetch', '^functions/(http|store|api|compat|rollout|windows)/'] },
+      to: {
+        path: [
+          '^node_modules/@aws-sdk',
+          '^node_modules/@smithy',
+          '^node_modules/aws4fetch',
+          '^functions/(http|store|api|compat|rollout|windows)/',
+        ],
+      },
     },
   ],
   options: {

@@ -65,7 +65,12 @@ export class Agent {
     private readonly log: Log,
   ) {
     const { servers, user, password, connectTimeoutSeconds } = config.mariadb;
-    this.databases = new Map(Object.entries(servers).map(([name, at]) => [name, new MariaDbServer(at, { user, password }, connectTimeoutSeconds * 1000)]));
+    this.databases = new Map(
+      Object.entries(servers).map(([name, at]) => [
+        name,
+        new MariaDbServer(at, { user, password }, connectTimeoutSeconds * 1000),
+      ]),
+    );
     this.controlPlane = new ControlPlane(config.url, config.cluster, config.token);
     this.proxies = config.haproxy.map((h) => ({
       api: new RuntimeApi(h.runtimeApi),
@@ -77,7 +82,12 @@ export class Agent {
 
   /** Runs until `stop()`: a tick every interval (a slow tick delays the next, never overlaps it). */
   start(): void {
-    this.log('info', 'agent started', { cluster: this.config.cluster, holder: this.holder, servers: [...this.databases.keys()], proxies: this.proxies.length });
+    this.log('info', 'agent started', {
+      cluster: this.config.cluster,
+      holder: this.holder,
+      servers: [...this.databases.keys()],
+      proxies: this.proxies.length,
+    });
     this.loop = (async () => {
       while (!this.stopping) {
         const started = Date.now();
@@ -113,7 +123,8 @@ export class Agent {
 
   private async probeAll(): Promise<Map<string, Probe>> {
     const probes = await Promise.all([...this.databases].map(async ([name, db]) => [name, await db.probe()] as const));
-    for (const [name, probe] of probes) this.condition(`database ${name}`, probe.health === 'down' ? `unreachable (${probe.error})` : undefined);
+    for (const [name, probe] of probes)
+      this.condition(`database ${name}`, probe.health === 'down' ? `unreachable (${probe.error})` : undefined);
     return new Map(probes);
   }
 
@@ -148,7 +159,9 @@ export class Agent {
     [this.probes, this.proxySessions] = await Promise.all([this.probeAll(), this.sessionsThroughProxies()]);
 
     const known = byName();
-    const reports = await Promise.allSettled([...this.probes].filter(([name]) => known.has(name)).map(([name, probe]) => this.report(name, probe)));
+    const reports = await Promise.allSettled(
+      [...this.probes].filter(([name]) => known.has(name)).map(([name, probe]) => this.report(name, probe)),
+    );
     const failed = reports.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     this.condition('reports', failed ? `not accepted (${(failed.reason as Error).message})` : undefined);
     if (!this.leader) return;
@@ -190,8 +203,13 @@ export class Agent {
     this.proxyEntries = new Map();
     // Writes go to the one writable server. Two writable (an old primary back after a failover): neither is
     // changed in the write backends — which one keeps the writes is a person's call — and it is said.
-    const writable = [...probes].filter(([, p]) => p.health === 'running' && p.role === 'primary').map(([name]) => name);
-    this.condition('primary', writable.length > 1 ? `${writable.join(' and ')} are all writable: write backends left as they are` : undefined);
+    const writable = [...probes]
+      .filter(([, p]) => p.health === 'running' && p.role === 'primary')
+      .map(([name]) => name);
+    this.condition(
+      'primary',
+      writable.length > 1 ? `${writable.join(' and ')} are all writable: write backends left as they are` : undefined,
+    );
     const isPrimary = (name: string) => {
       const probe = probes.get(name);
       if (probe?.health !== 'running') return undefined;
@@ -216,11 +234,25 @@ export class Agent {
             continue;
           }
           const server = servers.get(entry.name);
-          let desired = desiredState(server, { write: proxy.writeBackends.has(entry.backend), sessions: found.sessions }, isPrimary(entry.name), now);
+          let desired = desiredState(
+            server,
+            { write: proxy.writeBackends.has(entry.backend), sessions: found.sessions },
+            isPrimary(entry.name),
+            now,
+          );
           // A rollout forces maintenance after its drain; when HAProxy was still sending the server sessions (the
           // drain ended on a report from before it), those in flight get one interval before they are closed.
-          if (desired?.shutdown && found.state === 'ready' && server?.claims.every((c) => c.holder.startsWith('rollout:'))) desired = { ...desired, shutdown: false };
-          const after = { ...found, ...(desired && { state: desired.state }), ...(desired?.shutdown && { sessions: 0 }) };
+          if (
+            desired?.shutdown &&
+            found.state === 'ready' &&
+            server?.claims.every((c) => c.holder.startsWith('rollout:'))
+          )
+            desired = { ...desired, shutdown: false };
+          const after = {
+            ...found,
+            ...(desired && { state: desired.state }),
+            ...(desired?.shutdown && { sessions: 0 }),
+          };
           this.proxyEntries.set(entry.name, [...(this.proxyEntries.get(entry.name) ?? []), after]);
           if (!desired) continue;
           try {
@@ -229,16 +261,32 @@ export class Agent {
               if (last !== undefined && last !== found.state) {
                 const note = `${new Date(now).toISOString()} ${id}: found ${found.state} (changed by hand), set ${desired.state}`;
                 this.drift.set(entry.name, note);
-                this.log('warn', 'corrected drift on HAProxy', { server: entry.name, entry: id, found: found.state, set: desired.state });
+                this.log('warn', 'corrected drift on HAProxy', {
+                  server: entry.name,
+                  entry: id,
+                  found: found.state,
+                  set: desired.state,
+                });
               } else {
-                this.log('info', 'HAProxy state set', { server: entry.name, entry: id, from: found.state, to: desired.state, why: desired.why });
+                this.log('info', 'HAProxy state set', {
+                  server: entry.name,
+                  entry: id,
+                  from: found.state,
+                  to: desired.state,
+                  why: desired.why,
+                });
               }
               await proxy.api.setState(entry.backend, entry.server, desired.state);
             }
             this.lastSet.set(`${proxy.api.address} ${id}`, desired.state);
             if (desired.shutdown) {
               await proxy.api.shutdownSessions(entry.backend, entry.server);
-              this.log('info', 'HAProxy sessions closed', { server: entry.name, entry: id, sessions: found.sessions, why: desired.why });
+              this.log('info', 'HAProxy sessions closed', {
+                server: entry.name,
+                entry: id,
+                sessions: found.sessions,
+                why: desired.why,
+              });
             }
           } catch (error) {
             this.condition(`haproxy ${proxy.api.address} ${id}`, (error as Error).message);
@@ -257,7 +305,8 @@ export class Agent {
       this.proxies.map(async (proxy) => {
         const states = await proxy.api.servers().catch(() => []);
         const byEntry = new Map(states.map((s) => [key(s.backend, s.server), s.sessions]));
-        for (const e of proxy.entries) sessions.set(e.name, (sessions.get(e.name) ?? 0) + (byEntry.get(key(e.backend, e.server)) ?? 0));
+        for (const e of proxy.entries)
+          sessions.set(e.name, (sessions.get(e.name) ?? 0) + (byEntry.get(key(e.backend, e.server)) ?? 0));
       }),
     );
     return sessions;
@@ -274,15 +323,23 @@ export class Agent {
     const targetProbe = probes.get(pending.to);
     const { replication, switchoverTimeoutSeconds } = this.config.mariadb;
     if (!target || targetProbe?.health !== 'running') {
-      this.condition('switchover', `cannot switch over to ${pending.to}: ${target ? 'it is not reachable' : 'not a server of this agent'}`);
+      this.condition(
+        'switchover',
+        `cannot switch over to ${pending.to}: ${target ? 'it is not reachable' : 'not a server of this agent'}`,
+      );
       return false;
     }
     if (targetProbe.role === 'primary') return false; // done already: the report settles it
     if (!replication) {
-      this.condition('switchover', 'cannot switch over: mariadb.replication (the user replicas connect as) is not configured');
+      this.condition(
+        'switchover',
+        'cannot switch over: mariadb.replication (the user replicas connect as) is not configured',
+      );
       return false;
     }
-    const primaries = [...probes].filter(([, p]) => p.health === 'running' && p.role === 'primary').map(([name]) => name);
+    const primaries = [...probes]
+      .filter(([, p]) => p.health === 'running' && p.role === 'primary')
+      .map(([name]) => name);
     // The old primary: the writable one; else (a failover) the one the control plane names, unreachable.
     const reachable = pending.from !== undefined && primaries.includes(pending.from) ? pending.from : primaries[0];
     const fromName = reachable ?? pending.from;
@@ -296,10 +353,17 @@ export class Agent {
     const giveUp = async (why: string, targetStopped = false) => {
       this.switchoverRetryAt = Date.now() + 30_000;
       if (from) {
-        if (targetStopped) await target.replicateFrom(this.config.mariadb.servers[fromName!]!, replication, false).catch(() => undefined);
+        if (targetStopped)
+          await target
+            .replicateFrom(this.config.mariadb.servers[fromName!]!, replication, false)
+            .catch(() => undefined);
         await from.setReadOnly(false, switchoverTimeoutSeconds);
       }
-      this.log('error', `switchover given up: ${why}; the old primary is writable again`, { from: fromName ?? null, to: pending.to, timeoutSeconds: switchoverTimeoutSeconds });
+      this.log('error', `switchover given up: ${why}; the old primary is writable again`, {
+        from: fromName ?? null,
+        to: pending.to,
+        timeoutSeconds: switchoverTimeoutSeconds,
+      });
       return false;
     };
     if (from) {
@@ -327,7 +391,13 @@ export class Agent {
     await Promise.all(
       [...this.databases]
         .filter(([name]) => name !== pending.to && probes.get(name)?.health === 'running')
-        .map(([name, db]) => db.replicateFrom(endpoint, replication, name === fromName).catch((error: Error) => this.log('error', 'could not point a server at the new primary', { server: name, error: error.message }))),
+        .map(([name, db]) =>
+          db
+            .replicateFrom(endpoint, replication, name === fromName)
+            .catch((error: Error) =>
+              this.log('error', 'could not point a server at the new primary', { server: name, error: error.message }),
+            ),
+        ),
     );
     timings.repointed = at();
     this.lastSwitchover = timings as SwitchoverTimings;
@@ -355,7 +425,13 @@ export class Agent {
   /** Servers a running rollout holds at its upgrade step: the command runs once per trigger. */
   private async startUpgrades(servers: ServerJson[]): Promise<void> {
     const upgrade = this.config.upgrade!;
-    const rolloutIds = new Set(servers.flatMap((s) => (s.maintenance ? s.claims.filter((c) => c.holder.startsWith('rollout:')).map((c) => c.holder.slice('rollout:'.length)) : [])));
+    const rolloutIds = new Set(
+      servers.flatMap((s) =>
+        s.maintenance
+          ? s.claims.filter((c) => c.holder.startsWith('rollout:')).map((c) => c.holder.slice('rollout:'.length))
+          : [],
+      ),
+    );
     for (const id of rolloutIds) {
       const rollout = await this.controlPlane.rollout(id).catch(() => undefined);
       if (!rollout || rollout.status !== 'running' || rollout.input.upgrade.kind !== 'wait-for-report') continue;
@@ -368,10 +444,22 @@ export class Agent {
         if (this.upgrades.has(run)) continue;
         // Not while HAProxy may still send it sessions or has some in flight: a restart would cut them off.
         const busy = (this.proxyEntries.get(node.name) ?? []).filter((e) => e.state === 'ready' || e.sessions > 0);
-        this.condition(`upgrade of ${node.name}`, busy.length > 0 ? `waits for HAProxy: ${busy.map((e) => `${e.backend}/${e.server} ${e.state}, ${e.sessions} sessions`).join('; ')}` : undefined);
+        this.condition(
+          `upgrade of ${node.name}`,
+          busy.length > 0
+            ? `waits for HAProxy: ${busy.map((e) => `${e.backend}/${e.server} ${e.state}, ${e.sessions} sessions`).join('; ')}`
+            : undefined,
+        );
         if (busy.length > 0) continue;
         this.log('info', 'upgrade started', { rollout: id, server: node.name, targetVersion: rollout.targetVersion });
-        const env = { MAINTCTL_CLUSTER: this.config.cluster, MAINTCTL_SERVER: node.name, MAINTCTL_ADDRESS: endpoint.host, MAINTCTL_PORT: String(endpoint.port), MAINTCTL_TARGET_VERSION: rollout.targetVersion, MAINTCTL_ROLLOUT: id };
+        const env = {
+          MAINTCTL_CLUSTER: this.config.cluster,
+          MAINTCTL_SERVER: node.name,
+          MAINTCTL_ADDRESS: endpoint.host,
+          MAINTCTL_PORT: String(endpoint.port),
+          MAINTCTL_TARGET_VERSION: rollout.targetVersion,
+          MAINTCTL_ROLLOUT: id,
+        };
         this.upgrades.set(
           run,
           runUpgrade(upgrade.command, env, upgrade.timeoutSeconds * 1000).then(async (failure) => {
@@ -381,7 +469,11 @@ export class Agent {
               return;
             }
             this.log('error', 'upgrade command failed', { rollout: id, server: node.name, failure });
-            await this.controlPlane.upgradeFailed(id, node.name, failure).catch((error: Error) => this.log('error', 'could not report the upgrade failure', { error: error.message }));
+            await this.controlPlane
+              .upgradeFailed(id, node.name, failure)
+              .catch((error: Error) =>
+                this.log('error', 'could not report the upgrade failure', { error: error.message }),
+              );
           }),
         );
       }

@@ -14,7 +14,10 @@ const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port');
 /** A secret's source: `passwordEnv` (a variable's name) or `passwordFile` (mode 0600). */
 const credentials = z.strictObject({
   user: z.string().min(1),
-  passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  passwordEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional(),
   passwordFile: z.string().min(1).optional(),
 });
 const proxyServer = z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'must be backend/server');
@@ -23,10 +26,15 @@ const schema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
   cluster: z.string().regex(CLUSTER_ID),
   tokenFile: z.string().min(1).optional(),
-  tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  tokenEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional(),
   intervalSeconds: z.number().min(0.2).max(300).default(5),
   mariadb: credentials.extend({
-    servers: z.record(z.string().regex(SERVER_NAME), hostPort).refine((s) => Object.keys(s).length > 0, 'must name at least one server'),
+    servers: z
+      .record(z.string().regex(SERVER_NAME), hostPort)
+      .refine((s) => Object.keys(s).length > 0, 'must name at least one server'),
     /** The user replicas connect as after a switchover. */
     replication: credentials.optional(),
     connectTimeoutSeconds: z.number().min(0.1).max(60).default(2),
@@ -59,7 +67,11 @@ export type AgentConfig = Omit<z.infer<typeof schema>, 'mariadb' | 'haproxy' | '
     replication?: { user: string; password: string };
     servers: Record<string, { host: string; port: number }>;
   };
-  haproxy: { runtimeApi: string; writeBackends: string[]; servers: Record<string, { backend: string; server: string }[]> }[];
+  haproxy: {
+    runtimeApi: string;
+    writeBackends: string[];
+    servers: Record<string, { backend: string; server: string }[]>;
+  }[];
 };
 
 const keyOf = (path: PropertyKey[]) => path.map(String).join('.') || '(file)';
@@ -76,13 +88,19 @@ function readSecretFile(file: string, key: string): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-function secret(source: { passwordEnv?: string | undefined; passwordFile?: string | undefined }, key: string, base: string, env: NodeJS.ProcessEnv): string {
+function secret(
+  source: { passwordEnv?: string | undefined; passwordFile?: string | undefined },
+  key: string,
+  base: string,
+  env: NodeJS.ProcessEnv,
+): string {
   if (source.passwordEnv !== undefined) {
     const value = env[source.passwordEnv];
     if (!value) throw new ConfigError(`${key}.passwordEnv: the environment variable ${source.passwordEnv} is not set`);
     return value;
   }
-  if (source.passwordFile !== undefined) return readSecretFile(resolve(base, source.passwordFile), `${key}.passwordFile`);
+  if (source.passwordFile !== undefined)
+    return readSecretFile(resolve(base, source.passwordFile), `${key}.passwordFile`);
   throw new ConfigError(`${key}: give passwordEnv or passwordFile`);
 }
 
@@ -97,7 +115,9 @@ export function loadAgentConfig(file: string, env: NodeJS.ProcessEnv = process.e
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new ConfigError(`${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not valid JSON'}`);
+    throw new ConfigError(
+      `${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'not valid JSON'}`,
+    );
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
@@ -115,12 +135,16 @@ export function loadAgentConfig(file: string, env: NodeJS.ProcessEnv = process.e
 
   const known = new Set(Object.keys(mariadb.servers));
   const proxies = haproxy.map((h, i) => {
-    for (const name of Object.keys(h.servers)) if (!known.has(name)) throw new ConfigError(`haproxy.${i}.servers.${name}: not a server of mariadb.servers`);
+    for (const name of Object.keys(h.servers))
+      if (!known.has(name)) throw new ConfigError(`haproxy.${i}.servers.${name}: not a server of mariadb.servers`);
     return {
       runtimeApi: h.runtimeApi,
       writeBackends: h.writeBackends,
       servers: Object.fromEntries(
-        Object.entries(h.servers).map(([name, entries]) => [name, [entries].flat().map((e) => ({ backend: e.split('/')[0]!, server: e.split('/')[1]! }))]),
+        Object.entries(h.servers).map(([name, entries]) => [
+          name,
+          [entries].flat().map((e) => ({ backend: e.split('/')[0]!, server: e.split('/')[1]! })),
+        ]),
       ),
     };
   });
@@ -131,7 +155,9 @@ export function loadAgentConfig(file: string, env: NodeJS.ProcessEnv = process.e
     mariadb: {
       ...db,
       password: secret({ passwordEnv, passwordFile }, 'mariadb', base, env),
-      ...(replication && { replication: { user: replication.user, password: secret(replication, 'mariadb.replication', base, env) } }),
+      ...(replication && {
+        replication: { user: replication.user, password: secret(replication, 'mariadb.replication', base, env) },
+      }),
       servers: Object.fromEntries(Object.entries(servers).map(([name, at]) => [name, hostAndPort(at)])),
     },
     haproxy: proxies,

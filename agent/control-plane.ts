@@ -45,13 +45,21 @@ export class ControlPlane {
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${this.base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
       ...(body !== undefined && { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     const text = await res.text();
     const json = text ? (JSON.parse(text) as T & ApiError['body']) : undefined;
-    if (!res.ok) throw new ApiError(res.status, `${method} ${path}: ${res.status} ${json?.error?.message ?? res.statusText}`, json);
+    if (!res.ok)
+      throw new ApiError(
+        res.status,
+        `${method} ${path}: ${res.status} ${json?.error?.message ?? res.statusText}`,
+        json,
+      );
     return json as T;
   }
 
@@ -69,7 +77,9 @@ export class ControlPlane {
 
   /** True when the report changed what routing depends on (the server list is worth reading again). */
   async report(server: string, report: StatusReport): Promise<boolean> {
-    return (await this.call<{ routingRelevant: boolean }>('PUT', `/servers/${encodeURIComponent(server)}/status`, report)).routingRelevant;
+    return (
+      await this.call<{ routingRelevant: boolean }>('PUT', `/servers/${encodeURIComponent(server)}/status`, report)
+    ).routingRelevant;
   }
 
   /** Takes or renews the lease; the holder in force (another agent's on a 409). */
@@ -84,6 +94,10 @@ export class ControlPlane {
   }
 
   async upgradeFailed(rollout: string, server: string, reason: string): Promise<void> {
-    await this.call('POST', `/rollouts/${encodeURIComponent(rollout)}/servers/${encodeURIComponent(server)}/upgrade-failure`, { reason });
+    await this.call(
+      'POST',
+      `/rollouts/${encodeURIComponent(rollout)}/servers/${encodeURIComponent(server)}/upgrade-failure`,
+      { reason },
+    );
   }
 }

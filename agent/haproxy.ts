@@ -52,7 +52,11 @@ export class RuntimeApi {
     return csv.slice(1).map((line) => {
       const f = line.split(',');
       const s = f[status]!;
-      const state: AdminState = s.startsWith('MAINT') ? 'maint' : s === 'DRAIN' || s.startsWith('DRAIN') ? 'drain' : 'ready';
+      const state: AdminState = s.startsWith('MAINT')
+        ? 'maint'
+        : s === 'DRAIN' || s.startsWith('DRAIN')
+          ? 'drain'
+          : 'ready';
       return { backend: f[px]!, server: f[sv]!, state, sessions: Number(f[scur] ?? 0) };
     });
   }

@@ -81,7 +81,9 @@ export class MariaDbServer {
     try {
       return (await Promise.race([
         connection.query(sql, values),
-        new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+        new Promise<never>(
+          (_, fail) => (timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
+        ),
       ])) as T;
     } catch (error) {
       if (!(error as { sqlState?: string }).sqlState) {
@@ -96,7 +98,9 @@ export class MariaDbServer {
 
   async probe(): Promise<Probe> {
     try {
-      const status = row<{ readOnly: number; version: string; connections: number; openTransactions: number }>(await this.query(PROBE_SQL))!;
+      const status = row<{ readOnly: number; version: string; connections: number; openTransactions: number }>(
+        await this.query(PROBE_SQL),
+      )!;
       const replica = row<Record<string, unknown>>(await this.query('SHOW REPLICA STATUS'));
       const lag = replica?.Seconds_Behind_Master ?? replica?.Seconds_Behind_Source;
       const replicating = replica !== undefined && (replica.Master_Host ?? replica.Source_Host) !== '';
@@ -124,7 +128,9 @@ export class MariaDbServer {
 
   /** True when this replica has applied `position` within `timeoutSeconds`. */
   async waitForPosition(position: string, timeoutSeconds: number): Promise<boolean> {
-    const result = row<{ r: number }>(await this.query('SELECT MASTER_GTID_WAIT(?, ?) AS r', [position, timeoutSeconds], (timeoutSeconds + 5) * 1000))!;
+    const result = row<{ r: number }>(
+      await this.query('SELECT MASTER_GTID_WAIT(?, ?) AS r', [position, timeoutSeconds], (timeoutSeconds + 5) * 1000),
+    )!;
     return Number(result.r) === 0;
   }
 
@@ -147,12 +153,10 @@ export class MariaDbServer {
   async replicateFrom(primary: Endpoint, replication: Credentials, formerPrimary: boolean): Promise<void> {
     await this.query('STOP SLAVE');
     if (formerPrimary) await this.query('SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos');
-    await this.query('CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos', [
-      primary.host,
-      primary.port,
-      replication.user,
-      replication.password,
-    ]);
+    await this.query(
+      'CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos',
+      [primary.host, primary.port, replication.user, replication.password],
+    );
     await this.query('START SLAVE');
   }
 

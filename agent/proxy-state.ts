@@ -10,7 +10,8 @@ export interface Desired {
 }
 
 const forced = (c: ClaimJson, now: number) =>
-  c.mode === 'maintenance' && (c.force || (c.onDeadline === 'force' && c.drainDeadline !== undefined && now >= Date.parse(c.drainDeadline)));
+  c.mode === 'maintenance' &&
+  (c.force || (c.onDeadline === 'force' && c.drainDeadline !== undefined && now >= Date.parse(c.drainDeadline)));
 
 /**
  * `undefined`: leave the entry as it is — a server the control plane does not know, or one that is down or not
@@ -20,14 +21,24 @@ const forced = (c: ClaimJson, now: number) =>
  * - Routable → `ready`. Maintenance → `maint`, after `drain` while sessions remain; forced: `maint` and its
  *   sessions closed. Draining (a drain claim, or a primary whose transactions are finishing) → `drain`.
  */
-export function desiredState(server: ServerJson | undefined, entry: { write: boolean; sessions: number }, primary: boolean | undefined, now: number): Desired | undefined {
+export function desiredState(
+  server: ServerJson | undefined,
+  entry: { write: boolean; sessions: number },
+  primary: boolean | undefined,
+  now: number,
+): Desired | undefined {
   if (!server) return undefined;
   if (entry.write && primary === false) return { state: 'maint', shutdown: false, why: 'not the primary' };
   if (server.maintenance) {
-    if (server.claims.some((c) => forced(c, now))) return { state: 'maint', shutdown: entry.sessions > 0, why: 'forced maintenance' };
-    return entry.sessions > 0 ? { state: 'drain', shutdown: false, why: 'maintenance: sessions finishing' } : { state: 'maint', shutdown: false, why: 'maintenance' };
+    if (server.claims.some((c) => forced(c, now)))
+      return { state: 'maint', shutdown: entry.sessions > 0, why: 'forced maintenance' };
+    return entry.sessions > 0
+      ? { state: 'drain', shutdown: false, why: 'maintenance: sessions finishing' }
+      : { state: 'maint', shutdown: false, why: 'maintenance' };
   }
-  if (server.pending || server.draining || server.drained) return { state: 'drain', shutdown: false, why: server.pending ? 'transactions finishing' : 'drain' };
-  if (server.routable) return entry.write && primary === undefined ? undefined : { state: 'ready', shutdown: false, why: 'in service' };
+  if (server.pending || server.draining || server.drained)
+    return { state: 'drain', shutdown: false, why: server.pending ? 'transactions finishing' : 'drain' };
+  if (server.routable)
+    return entry.write && primary === undefined ? undefined : { state: 'ready', shutdown: false, why: 'in service' };
   return undefined;
 }

@@ -3,9 +3,17 @@ import { spawn } from 'node:child_process';
 
 const STDERR_LINES = 10;
 
-export function runUpgrade(command: string[], env: Record<string, string>, timeoutMs: number): Promise<string | undefined> {
+export function runUpgrade(
+  command: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<string | undefined> {
   return new Promise((done) => {
-    const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const child = spawn(command[0]!, command.slice(1), {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8192)));
     let timedOut = false;

@@ -39,7 +39,12 @@ const median = (xs: number[]) => {
 /** One fresh process per sample, with the functions' NODE_OPTIONS: the time `import()` of the bundle takes, its source map and module evaluation included. */
 function loadTimeMs(file: string): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
-  return Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', NODE_OPTIONS: LAMBDA_NODE_OPTIONS } }));
+  return Number(
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', NODE_OPTIONS: LAMBDA_NODE_OPTIONS },
+    }),
+  );
 }
 
 export async function benchBundles(log: (message: string) => void = console.log): Promise<BundleFigure[]> {
@@ -49,13 +54,25 @@ export async function benchBundles(log: (message: string) => void = console.log)
     for (const [name, fn] of Object.entries(FUNCTION_ENTRIES)) {
       const { entry } = fn;
       const file = join(out, name, 'index.mjs');
-      const result = await build({ ...esbuildOptions(fn, file), absWorkingDir: ROOT, metafile: true, logLevel: 'error' });
+      const result = await build({
+        ...esbuildOptions(fn, file),
+        absWorkingDir: ROOT,
+        metafile: true,
+        logLevel: 'error',
+      });
       const byPackage = new Map<string, number>();
-      for (const [input, info] of Object.entries(Object.values(result.metafile.outputs).find((o) => o.entryPoint)!.inputs)) {
+      for (const [input, info] of Object.entries(
+        Object.values(result.metafile.outputs).find((o) => o.entryPoint)!.inputs,
+      )) {
         const pkg = input.match(/node_modules\/((@[^/]+\/)?[^/]+)/)?.[1] ?? input.split('/').slice(0, 2).join('/');
         byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + info.bytesInOutput);
       }
-      built.push({ name, entry, file, largest: Object.fromEntries([...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 6)) });
+      built.push({
+        name,
+        entry,
+        file,
+        largest: Object.fromEntries([...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 6)),
+      });
     }
     // Round-robin over the functions: a busy moment of this shared machine falls on all of them alike.
     const samples = new Map(built.map((b) => [b.name, [] as number[]]));
@@ -84,16 +101,30 @@ export async function benchBundles(log: (message: string) => void = console.log)
 
 export function printBundles(figures: BundleFigure[]): void {
   const kb = (b: number) => `${(b / 1000).toFixed(0)} KB`;
-  const rows = figures.map((f) => [f.function, kb(f.bytes), `${f.loadMedianMs} ms (${f.loadMinMs}–${f.loadMaxMs})`, Object.entries(f.largest).slice(0, 4).map(([p, b]) => `${p} ${kb(b)}`).join(', '), f.pass ? 'yes' : 'NO ✗']);
+  const rows = figures.map((f) => [
+    f.function,
+    kb(f.bytes),
+    `${f.loadMedianMs} ms (${f.loadMinMs}–${f.loadMaxMs})`,
+    Object.entries(f.largest)
+      .slice(0, 4)
+      .map(([p, b]) => `${p} ${kb(b)}`)
+      .join(', '),
+    f.pass ? 'yes' : 'NO ✗',
+  ]);
   const head = ['function', 'bundle', `load, median of ${RUNS}`, 'largest parts', 'pass'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(`\nP4 — each Lambda bundle (target ≤ ${BUNDLE_TARGET_BYTES / 1000} KB, load ≤ ${LOAD_TARGET_MS} ms median):\n${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${rows.map(line).join('\n')}`);
+  console.log(
+    `\nP4 — each Lambda bundle (target ≤ ${BUNDLE_TARGET_BYTES / 1000} KB, load ≤ ${LOAD_TARGET_MS} ms median):\n${line(head)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${rows.map(line).join('\n')}`,
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const figures = await benchBundles();
   printBundles(figures);
-  writeFileSync(join(ROOT, 'bench', 'bundles.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, runsPerFunction: RUNS, functions: figures }, null, 2)}\n`);
+  writeFileSync(
+    join(ROOT, 'bench', 'bundles.json'),
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.version, runsPerFunction: RUNS, functions: figures }, null, 2)}\n`,
+  );
   console.log(`\nWrote bench/bundles.json (node ${process.version}).`);
 }

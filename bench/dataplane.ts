@@ -17,7 +17,10 @@ const SWITCHOVERS = Number(process.env.BENCH_SWITCHOVERS ?? 7);
 const TICKS = Number(process.env.BENCH_AGENT_TICKS ?? 15);
 
 export interface DataplaneFigures {
-  switchover: Record<'idle' | 'load', { serverMs: number[]; clientMs: number[]; failedReads: number; lostWrites: number; acknowledged: number }>;
+  switchover: Record<
+    'idle' | 'load',
+    { serverMs: number[]; clientMs: number[]; failedReads: number; lostWrites: number; acknowledged: number }
+  >;
   /** Wall ms of one agent interval (probe every server, report it, reconcile HAProxy), by fleet size. */
   tickMs: Record<string, number[]>;
   /** API calls per interval, by fleet size. */
@@ -26,25 +29,51 @@ export interface DataplaneFigures {
 
 export const dataplaneAvailable = () => existsSync('/usr/sbin/mariadbd') && existsSync('/usr/sbin/haproxy');
 
-function agentConfig(url: string, cluster: string, token: string, fleet: MariaDbFleet, haproxy: HaproxyInstance, servers: Record<string, { host: string; port: number }>): AgentConfig {
+function agentConfig(
+  url: string,
+  cluster: string,
+  token: string,
+  fleet: MariaDbFleet,
+  haproxy: HaproxyInstance,
+  servers: Record<string, { host: string; port: number }>,
+): AgentConfig {
   return {
     url,
     cluster,
     token,
     intervalSeconds: 5,
-    mariadb: { ...fleet.users.agent, replication: fleet.users.replication, connectTimeoutSeconds: 2, switchoverTimeoutSeconds: 10, servers },
+    mariadb: {
+      ...fleet.users.agent,
+      replication: fleet.users.replication,
+      connectTimeoutSeconds: 2,
+      switchoverTimeoutSeconds: 10,
+      servers,
+    },
     haproxy: [
       {
         runtimeApi: `127.0.0.1:${haproxy.runtimeApi.port}`,
         writeBackends: ['writes'],
-        servers: Object.fromEntries(fleet.servers.map((s) => [s.name, [{ backend: 'writes', server: s.name }, { backend: 'reads', server: s.name }]])),
+        servers: Object.fromEntries(
+          fleet.servers.map((s) => [
+            s.name,
+            [
+              { backend: 'writes', server: s.name },
+              { backend: 'reads', server: s.name },
+            ],
+          ]),
+        ),
       },
     ],
   };
 }
 
 /** `operatorToken` asks for the switchovers, as a person would. */
-export async function benchDataplane(deps: Deps, url: string, operatorToken: string, log: (m: string) => void): Promise<DataplaneFigures> {
+export async function benchDataplane(
+  deps: Deps,
+  url: string,
+  operatorToken: string,
+  log: (m: string) => void,
+): Promise<DataplaneFigures> {
   log('data plane: starting three mariadbd (GTID replication) and HAProxy');
   const fleet = await startMariaDbFleet(['db1', 'db2', 'db3']);
   const haproxy = await startHaproxy(fleet, { primary: 'db1' });
@@ -52,19 +81,37 @@ export async function benchDataplane(deps: Deps, url: string, operatorToken: str
   const agents: Agent[] = [];
   try {
     const endpoints = Object.fromEntries(fleet.servers.map((s) => [s.name, { host: '127.0.0.1', port: s.port }]));
-    const token = await registerMariaDbCluster(deps, 'bench-fleet', fleet.servers.map((s) => ({ name: s.name, port: s.port, role: s.name === 'db1' ? 'primary' : 'replica' })));
+    const token = await registerMariaDbCluster(
+      deps,
+      'bench-fleet',
+      fleet.servers.map((s) => ({ name: s.name, port: s.port, role: s.name === 'db1' ? 'primary' : 'replica' })),
+    );
     const agent = new Agent(agentConfig(url, 'bench-fleet', token, fleet, haproxy, endpoints), () => undefined);
     agents.push(agent);
     await agent.tick();
 
     const switchover = async (to: string) => {
-      const res = await fetch(`${url}/v1/clusters/bench-fleet/switchover`, { method: 'POST', headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ to }) });
+      const res = await fetch(`${url}/v1/clusters/bench-fleet/switchover`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ to }),
+      });
       if (res.status !== 200) throw new Error(`switchover to ${to}: ${res.status} ${await res.text()}`);
     };
     let primary = 'db1';
     for (const mode of ['idle', 'load'] as const) {
-      log(`data plane: ${SWITCHOVERS} switchovers, ${mode === 'idle' ? 'one writer measuring' : 'under a steady write load (four writers) and two readers'}`);
-      const load = (tag: string, readers: number) => new ClientLoad({ host: '127.0.0.1', readPort: haproxy.readPort, writePort: haproxy.writePort, ...fleet.users.app, readers, tag });
+      log(
+        `data plane: ${SWITCHOVERS} switchovers, ${mode === 'idle' ? 'one writer measuring' : 'under a steady write load (four writers) and two readers'}`,
+      );
+      const load = (tag: string, readers: number) =>
+        new ClientLoad({
+          host: '127.0.0.1',
+          readPort: haproxy.readPort,
+          writePort: haproxy.writePort,
+          ...fleet.users.app,
+          readers,
+          tag,
+        });
       // The first load's writer measures; under load three more write and two read beside it.
       const loads = mode === 'idle' ? [load('m', 0)] : [load('m', 2), load('a', 0), load('b', 0), load('c', 0)];
       loads.forEach((l) => l.start());
@@ -88,7 +135,13 @@ export async function benchDataplane(deps: Deps, url: string, operatorToken: str
       const stored = new Set((await fleet.query<{ v: string }[]>(primary, 'SELECT v FROM app.kv')).map((r) => r.v));
       const acknowledged = results.reduce((n, r) => n + r.acknowledged.length, 0);
       const lostWrites = results.reduce((n, r) => n + r.acknowledged.filter((v) => !stored.has(v)).length, 0);
-      figures.switchover[mode] = { serverMs, clientMs, failedReads: results.reduce((n, r) => n + r.failedReads.length, 0), lostWrites, acknowledged };
+      figures.switchover[mode] = {
+        serverMs,
+        clientMs,
+        failedReads: results.reduce((n, r) => n + r.failedReads.length, 0),
+        lostWrites,
+        acknowledged,
+      };
       await fleet.query(primary, 'DELETE FROM app.kv');
     }
 
@@ -97,9 +150,16 @@ export async function benchDataplane(deps: Deps, url: string, operatorToken: str
       const cluster = `bench-agent-${size}`;
       const names = Array.from({ length: size }, (_, i) => (i < 3 ? fleet.servers[i]!.name : `db${i + 1}`));
       const at = (i: number) => fleet.servers[(['db1', 'db2', 'db3'].indexOf(primary) + i) % 3]!;
-      const sizeToken = await registerMariaDbCluster(deps, cluster, names.map((name, i) => ({ name, port: at(i).port, role: i === 0 ? 'primary' : 'replica' })));
+      const sizeToken = await registerMariaDbCluster(
+        deps,
+        cluster,
+        names.map((name, i) => ({ name, port: at(i).port, role: i === 0 ? 'primary' : 'replica' })),
+      );
       const servers = Object.fromEntries(names.map((name, i) => [name, { host: '127.0.0.1', port: at(i).port }]));
-      const sized = new Agent({ ...agentConfig(url, cluster, sizeToken, fleet, haproxy, servers), haproxy: [] }, () => undefined);
+      const sized = new Agent(
+        { ...agentConfig(url, cluster, sizeToken, fleet, haproxy, servers), haproxy: [] },
+        () => undefined,
+      );
       agents.push(sized);
       let calls = 0;
       const realFetch = globalThis.fetch;

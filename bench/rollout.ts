@@ -24,12 +24,27 @@ const actor: Actor = { user: 'bench', isAdmin: true, source: 'bench', requestId:
  * Succeed are Entered and Exited; a Map is Entered, Started, Succeeded, Exited, plus Started and Succeeded per
  * iteration; the execution itself adds Started and Succeeded.
  */
-export const AWS_EVENTS = { lambdaTask: 5, executionTask: 6, choice: 2, wait: 2, succeed: 2, fail: 2, map: 4, mapIteration: 2, execution: 2 };
+export const AWS_EVENTS = {
+  lambdaTask: 5,
+  executionTask: 6,
+  choice: 2,
+  wait: 2,
+  succeed: 2,
+  fail: 2,
+  map: 4,
+  mapIteration: 2,
+  execution: 2,
+};
 
 function eventsOfState(state: { Type: string; Resource?: unknown }): number {
-  if (state.Type === 'Task') return String(state.Resource).includes(':states:::states:') ? AWS_EVENTS.executionTask : AWS_EVENTS.lambdaTask;
+  if (state.Type === 'Task')
+    return String(state.Resource).includes(':states:::states:') ? AWS_EVENTS.executionTask : AWS_EVENTS.lambdaTask;
   if (state.Type === 'Map') return AWS_EVENTS.map;
-  return { Choice: AWS_EVENTS.choice, Wait: AWS_EVENTS.wait, Succeed: AWS_EVENTS.succeed, Fail: AWS_EVENTS.fail, Pass: 2 }[state.Type] ?? 2;
+  return (
+    { Choice: AWS_EVENTS.choice, Wait: AWS_EVENTS.wait, Succeed: AWS_EVENTS.succeed, Fail: AWS_EVENTS.fail, Pass: 2 }[
+      state.Type
+    ] ?? 2
+  );
 }
 
 /** The AWS history length of one local execution, from its event log and its definition. */
@@ -44,7 +59,8 @@ export function awsHistoryEvents(execution: LocalExecution, definition: AslDefin
   collect(definition.States);
   let total = AWS_EVENTS.execution;
   for (const event of execution.events) {
-    if (event.type === 'StateEntered') total += eventsOfState(types.get((event as { state: { name: string } }).state.name)!);
+    if (event.type === 'StateEntered')
+      total += eventsOfState(types.get((event as { state: { name: string } }).state.name)!);
     if (event.type === 'MapIterationStarted') total += AWS_EVENTS.mapIteration;
   }
   return total;
@@ -58,38 +74,66 @@ export function topLevelHistory(servers: number, batchSize = MAX_BATCH_SIZE) {
   const ending = AWS_EVENTS.lambdaTask + AWS_EVENTS.choice + AWS_EVENTS.executionTask + AWS_EVENTS.succeed; // NextBatch, StartSuccessor, Continued
   const batches = Math.ceil(servers / batchSize);
   const executions = Math.ceil(batches / BATCHES_PER_EXECUTION);
-  return { batches, executions, eventsPerFullExecution: fixed + BATCHES_PER_EXECUTION * perBatch + ending, perNode, perBatch };
+  return {
+    batches,
+    executions,
+    eventsPerFullExecution: fixed + BATCHES_PER_EXECUTION * perBatch + ending,
+    perNode,
+    perBatch,
+  };
 }
 
 async function seedFleet(deps: Pick<Deps, 'store' | 'now'>, id: string, servers: number, dcs: number): Promise<void> {
-  await deps.store.mutate(id, (s) => registerCluster(s, id, { engine: 'cassandra', budget: {}, staleAfterSeconds: 86_400 }, deps.now()), { actor, result: () => null });
+  await deps.store.mutate(
+    id,
+    (s) => registerCluster(s, id, { engine: 'cassandra', budget: {}, staleAfterSeconds: 86_400 }, deps.now()),
+    { actor, result: () => null },
+  );
   for (let start = 0; start < servers; start += 25) {
-    await deps.store.mutate(id, (state) => {
-      let next = state!;
-      const events: EventDraft[] = [];
-      const apply = (o: Outcome) => {
-        next = o.next;
-        events.push(...o.events);
-      };
-      for (let i = start; i < Math.min(servers, start + 25); i++) {
-        const name = `node-${String(i).padStart(4, '0')}`;
-        apply(registerServer(next, name, { dc: `dc${i % dcs}`, role: 'member' }, deps.now()));
-        apply(reportStatus(next, name, { health: 'running', connections: 3, version: '4.1.5' }, deps.now()));
-      }
-      return { next, events };
-    }, { actor, result: () => null });
+    await deps.store.mutate(
+      id,
+      (state) => {
+        let next = state!;
+        const events: EventDraft[] = [];
+        const apply = (o: Outcome) => {
+          next = o.next;
+          events.push(...o.events);
+        };
+        for (let i = start; i < Math.min(servers, start + 25); i++) {
+          const name = `node-${String(i).padStart(4, '0')}`;
+          apply(registerServer(next, name, { dc: `dc${i % dcs}`, role: 'member' }, deps.now()));
+          apply(reportStatus(next, name, { health: 'running', connections: 3, version: '4.1.5' }, deps.now()));
+        }
+        return { next, events };
+      },
+      { actor, result: () => null },
+    );
   }
 }
 
 /** The agent: drained when the workflow checks, upgraded when it waits for the version. */
 async function agent(deps: Pick<Deps, 'store' | 'now'>, payload: TaskPayload, target: string): Promise<void> {
   const { cluster, server } = payload.state as { cluster: string; server?: string };
-  const report: Partial<StatusReport> | undefined = payload.task === 'checkDrained' ? { connections: 0 } : payload.task === 'checkUpgraded' ? { version: target } : undefined;
+  const report: Partial<StatusReport> | undefined =
+    payload.task === 'checkDrained'
+      ? { connections: 0 }
+      : payload.task === 'checkUpgraded'
+        ? { version: target }
+        : undefined;
   if (!server || !report) return;
-  await deps.store.mutate(cluster, (state) => {
-    const s = state!.servers.get(server)!;
-    return reportStatus(state!, server, { health: 'running', connections: s.connections ?? 0, version: s.version ?? '', ...report }, deps.now());
-  }, { actor, result: () => null });
+  await deps.store.mutate(
+    cluster,
+    (state) => {
+      const s = state!.servers.get(server)!;
+      return reportStatus(
+        state!,
+        server,
+        { health: 'running', connections: s.connections ?? 0, version: s.version ?? '', ...report },
+        deps.now(),
+      );
+    },
+    { actor, result: () => null },
+  );
 }
 
 export interface RolloutBench {
@@ -103,13 +147,22 @@ export interface RolloutBench {
   tenThousand: ReturnType<typeof topLevelHistory>;
 }
 
-export async function benchRollout(deps: Pick<Deps, 'store' | 'now'>, servers = 1000, batchSize = 25, log: (m: string) => void = () => {}): Promise<RolloutBench> {
+export async function benchRollout(
+  deps: Pick<Deps, 'store' | 'now'>,
+  servers = 1000,
+  batchSize = 25,
+  log: (m: string) => void = () => {},
+): Promise<RolloutBench> {
   const cluster = 'bench-rollout';
   const target = '4.1.6';
   log(`P5: seeding ${servers} servers in 4 dcs`);
   await seedFleet(deps, cluster, servers, 4);
   const tasks = localTaskDeps(deps);
-  const engine = new LocalWorkflowEngine({ waitMs: 0, retryMs: 0, runTask: async (p) => (await agent(deps, p, target), runTask(p, tasks)) });
+  const engine = new LocalWorkflowEngine({
+    waitMs: 0,
+    retryMs: 0,
+    runTask: async (p) => (await agent(deps, p, target), runTask(p, tasks)),
+  });
   log(`P5: a rollout of ${servers} servers, batches of ${batchSize}, through the ASL`);
   const started = performance.now();
   const first = engine.start('rollout', { cluster, targetVersion: target, batchSize, verify: { stableForSeconds: 0 } });
@@ -120,8 +173,12 @@ export async function benchRollout(deps: Pick<Deps, 'store' | 'now'>, servers = 
   const nodes = engine.list().filter((e) => e.machine === 'node');
   const failed = engine.list().filter((e) => e.status !== 'SUCCEEDED');
   if (failed.length > 0) {
-    const { rollouts: [record] } = await deps.store.listRollouts(cluster, { limit: 1 });
-    throw new Error(`P5: ${failed.length} executions did not succeed: ${JSON.stringify(failed[0]!.error)} ${JSON.stringify(record?.failure)} ${JSON.stringify(failed[0]!.events.filter((e) => e.type === 'StateFailed' || e.type === 'StateCaught').map((e) => [(e as { state: { name: string } }).state.name, (e as { Error?: string }).Error, String((e as { Cause?: unknown }).Cause).slice(0, 300)]))}`);
+    const {
+      rollouts: [record],
+    } = await deps.store.listRollouts(cluster, { limit: 1 });
+    throw new Error(
+      `P5: ${failed.length} executions did not succeed: ${JSON.stringify(failed[0]!.error)} ${JSON.stringify(record?.failure)} ${JSON.stringify(failed[0]!.events.filter((e) => e.type === 'StateFailed' || e.type === 'StateCaught').map((e) => [(e as { state: { name: string } }).state.name, (e as { Error?: string }).Error, String((e as { Cause?: unknown }).Cause).slice(0, 300)]))}`,
+    );
   }
   const rolloutId = String(rollouts[0]!.output && (rollouts[0]!.output as { rolloutId?: string }).rolloutId);
   const snapshot = await deps.store.readRollout(cluster, rolloutId);

@@ -73,7 +73,11 @@ interface Samples {
  * Runs each measurement once per round, the order alternating between rounds (A B, B A, …) so neither always
  * runs first; returns the durations per measurement.
  */
-async function interleaved(fns: Record<string, () => Promise<void>>, rounds: number, warmup = WARMUP): Promise<Record<string, Samples>> {
+async function interleaved(
+  fns: Record<string, () => Promise<void>>,
+  rounds: number,
+  warmup = WARMUP,
+): Promise<Record<string, Samples>> {
   const names = Object.keys(fns);
   const out: Record<string, Samples> = Object.fromEntries(names.map((n) => [n, { wall: [], cpu: [] }]));
   for (let r = 0; r < warmup + rounds; r++) {
@@ -93,7 +97,13 @@ async function interleaved(fns: Record<string, () => Promise<void>>, rounds: num
   return out;
 }
 
-const summary = (s: Samples) => ({ samples: s.wall.length, medianMs: round(median(s.wall)), p10Ms: round(quantile(s.wall, 0.1)), p90Ms: round(quantile(s.wall, 0.9)), cpuMedianMs: round(median(s.cpu)) });
+const summary = (s: Samples) => ({
+  samples: s.wall.length,
+  medianMs: round(median(s.wall)),
+  p10Ms: round(quantile(s.wall, 0.1)),
+  p90Ms: round(quantile(s.wall, 0.9)),
+  cpuMedianMs: round(median(s.cpu)),
+});
 
 // ---------------------------------------------------------------------------------------------- HTTP client
 
@@ -107,7 +117,13 @@ interface HttpAnswer {
 function httpClient(base: string) {
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   const url = new URL(base);
-  const call = (method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}) =>
+  const call = (
+    method: string,
+    path: string,
+    token: string | null,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) =>
     new Promise<HttpAnswer>((done, fail) => {
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const req = request(
@@ -139,7 +155,8 @@ function httpClient(base: string) {
 const json = (a: HttpAnswer) => JSON.parse(a.body.toString('utf8') || 'null');
 
 function expectStatus(a: HttpAnswer, status: number, what: string): HttpAnswer {
-  if (a.status !== status) throw new Error(`${what}: expected ${status}, got ${a.status} ${a.body.toString('utf8').slice(0, 300)}`);
+  if (a.status !== status)
+    throw new Error(`${what}: expected ${status}, got ${a.status} ${a.body.toString('utf8').slice(0, 300)}`);
   return a;
 }
 
@@ -164,7 +181,14 @@ function countRoundTrips(client: DynamoDBClient) {
 
 async function createToken(deps: Deps, role: Role, clusters?: string[]): Promise<string> {
   const secret = newTokenSecret();
-  await deps.store.putToken({ id: newTokenId(), user: `bench-${role}-${newTokenId()}`, role, createdAt: deps.now(), hash: hashToken(secret), ...(clusters && { clusters }) });
+  await deps.store.putToken({
+    id: newTokenId(),
+    user: `bench-${role}-${newTokenId()}`,
+    role,
+    createdAt: deps.now(),
+    hash: hashToken(secret),
+    ...(clusters && { clusters }),
+  });
   return secret;
 }
 
@@ -192,8 +216,33 @@ async function seedCluster(deps: Deps, id: string, servers: number): Promise<voi
         };
         for (let i = start; i < Math.min(servers, start + SEED_BATCH); i++) {
           const name = serverName(i);
-          apply(registerServer(next, name, { dc: `dc${(i % 3) + 1}`, role: i === 0 ? 'primary' : 'replica', address: `10.0.${i >> 8}.${i & 255}`, port: 3306 }, now));
-          apply(reportStatus(next, name, { health: 'running', connections: 10 + (i % 50), openTransactions: i % 3, version: '10.11.6', replicationLagSeconds: i === 0 ? 0 : (i % 7) / 10 }, now));
+          apply(
+            registerServer(
+              next,
+              name,
+              {
+                dc: `dc${(i % 3) + 1}`,
+                role: i === 0 ? 'primary' : 'replica',
+                address: `10.0.${i >> 8}.${i & 255}`,
+                port: 3306,
+              },
+              now,
+            ),
+          );
+          apply(
+            reportStatus(
+              next,
+              name,
+              {
+                health: 'running',
+                connections: 10 + (i % 50),
+                openTransactions: i % 3,
+                version: '10.11.6',
+                replicationLagSeconds: i === 0 ? 0 : (i % 7) / 10,
+              },
+              now,
+            ),
+          );
         }
         return { next, events };
       },
@@ -214,7 +263,8 @@ interface Row {
 
 async function main() {
   const started = performance.now();
-  const log = (message: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}`);
+  const log = (message: string) =>
+    console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}`);
 
   log('P4: building each Lambda bundle as the stack does, timing its load in fresh processes');
   const p4: BundleFigure[] = await benchBundles((m) => log(m));
@@ -244,13 +294,26 @@ async function main() {
     const seedMs = performance.now() - t0;
     // A few claims in the big cluster, so the list renders claims and the ETag carries a transition time.
     for (const i of [5, 6, 7]) {
-      expectStatus(await http.call('PUT', `/v1/clusters/${BIG.id}/servers/${serverName(i)}/maintenance`, admin, { reason: 'bench', ttl: '2h' }), 200, 'seed claim');
+      expectStatus(
+        await http.call('PUT', `/v1/clusters/${BIG.id}/servers/${serverName(i)}/maintenance`, admin, {
+          reason: 'bench',
+          ttl: '2h',
+        }),
+        200,
+        'seed claim',
+      );
     }
     log(`seeded in ${(seedMs / 1000).toFixed(1)} s`);
 
     const rows: Row[] = [];
     for (const f of p4) {
-      rows.push({ id: 'P4', what: `${f.function} bundle; module load`, measured: `${(f.bytes / 1000).toFixed(0)} KB; ${f.loadMedianMs} ms`, target: '≤ 300 KB; ≤ 60 ms', pass: f.pass });
+      rows.push({
+        id: 'P4',
+        what: `${f.function} bundle; module load`,
+        measured: `${(f.bytes / 1000).toFixed(0)} KB; ${f.loadMedianMs} ms`,
+        target: '≤ 300 KB; ≤ 60 ms',
+        pass: f.pass,
+      });
     }
 
     // ------------------------------------------------------------------------------------------ P1
@@ -271,18 +334,45 @@ async function main() {
       read: await count(() => http.call('GET', `${S}/servers`, viewer), 200, 'read'),
       readBig: await count(() => http.call('GET', `${B}/servers`, viewer), 200, 'read big'),
       readConditional: [] as string[],
-      serverMutation: await count(() => http.call('PUT', `${S}/servers/${serverName(3)}/maintenance`, admin, { reason: 'bench p1' }), 200, 'server mutation'),
-      serverClear: await count(() => http.call('DELETE', `${S}/servers/${serverName(3)}/maintenance`, admin), 200, 'server clear'),
-      dcMutation: await count(() => http.call('PUT', `${S}/dcs/dc2/maintenance`, admin, { reason: 'bench p1' }), 200, 'dc mutation'),
+      serverMutation: await count(
+        () => http.call('PUT', `${S}/servers/${serverName(3)}/maintenance`, admin, { reason: 'bench p1' }),
+        200,
+        'server mutation',
+      ),
+      serverClear: await count(
+        () => http.call('DELETE', `${S}/servers/${serverName(3)}/maintenance`, admin),
+        200,
+        'server clear',
+      ),
+      dcMutation: await count(
+        () => http.call('PUT', `${S}/dcs/dc2/maintenance`, admin, { reason: 'bench p1' }),
+        200,
+        'dc mutation',
+      ),
       dcClear: await count(() => http.call('DELETE', `${S}/dcs/dc2/maintenance`, admin), 200, 'dc clear'),
       routineReport: [] as string[],
     };
     const etagSmall = (await http.call('GET', `${S}/servers`, viewer)).headers.etag as string;
-    p1.readConditional = await count(() => http.call('GET', `${S}/servers`, viewer, undefined, { 'if-none-match': etagSmall }), 304, 'conditional read');
-    const report = { health: 'running', role: 'replica', connections: 12, openTransactions: 1, version: '10.11.6', replicationLagSeconds: 0.2 };
+    p1.readConditional = await count(
+      () => http.call('GET', `${S}/servers`, viewer, undefined, { 'if-none-match': etagSmall }),
+      304,
+      'conditional read',
+    );
+    const report = {
+      health: 'running',
+      role: 'replica',
+      connections: 12,
+      openTransactions: 1,
+      version: '10.11.6',
+      replicationLagSeconds: 0.2,
+    };
     await http.call('PUT', `${S}/servers/${serverName(4)}/status`, agent, report); // warms the agent token
     counter.reset();
-    const routine = expectStatus(await http.call('PUT', `${S}/servers/${serverName(4)}/status`, agent, { ...report, connections: 17 }), 200, 'routine report');
+    const routine = expectStatus(
+      await http.call('PUT', `${S}/servers/${serverName(4)}/status`, agent, { ...report, connections: 17 }),
+      200,
+      'routine report',
+    );
     p1.routineReport = [...counter.commands];
     if (json(routine).routingRelevant !== false) throw new Error('the routine report was judged routing-relevant');
 
@@ -300,17 +390,35 @@ async function main() {
     ];
     const short = (cmds: string[]) => (cmds.length ? cmds.map((c) => c.replace(/Command$/, '')).join('+') : 'none');
     for (const [what, got, want] of p1Checks) {
-      rows.push({ id: 'P1', what, measured: `${got.length} (${short(got)})`, target: `${want.length} (${short(want)})`, pass: eq(got, want) });
+      rows.push({
+        id: 'P1',
+        what,
+        measured: `${got.length} (${short(got)})`,
+        target: `${want.length} (${short(want)})`,
+        pass: eq(got, want),
+      });
     }
     // Both calls are the same read (one Query): what else they made is the token check's.
     const tokenTrips = (cmds: string[]) => cmds.filter((c) => c !== 'QueryCommand');
     const warmExtra = tokenTrips(p1.tokenWarm);
     const coldExtra = tokenTrips(p1.tokenCold);
-    rows.push({ id: 'P1', what: 'warm token check (extra trips)', measured: `${warmExtra.length} (cold: ${coldExtra.length} ${short(coldExtra)})`, target: '0', pass: warmExtra.length === 0 && eq(p1.tokenWarm, ['QueryCommand']) });
+    rows.push({
+      id: 'P1',
+      what: 'warm token check (extra trips)',
+      measured: `${warmExtra.length} (cold: ${coldExtra.length} ${short(coldExtra)})`,
+      target: '0',
+      pass: warmExtra.length === 0 && eq(p1.tokenWarm, ['QueryCommand']),
+    });
 
     // ------------------------------------------------------------------------------------------ P2
     const bareQuery = (id: string) => async () => {
-      const input: QueryCommandInput = { TableName: table, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': K.PK }, ExpressionAttributeValues: { ':pk': K.clusterPk(id) }, ConsistentRead: true };
+      const input: QueryCommandInput = {
+        TableName: table,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': K.PK },
+        ExpressionAttributeValues: { ':pk': K.clusterPk(id) },
+        ConsistentRead: true,
+      };
       let ExclusiveStartKey: QueryCommandInput['ExclusiveStartKey'];
       let n = 0;
       do {
@@ -320,18 +428,30 @@ async function main() {
       } while (ExclusiveStartKey);
       if (n === 0) throw new Error(`empty partition ${id}`);
     };
-    const list = (id: string, headers: Record<string, string> = {}, status = 200) => async () => {
-      expectStatus(await http.call('GET', `/v1/clusters/${id}/servers`, viewer, undefined, headers), status, `GET ${id} servers`);
-    };
+    const list =
+      (id: string, headers: Record<string, string> = {}, status = 200) =>
+      async () => {
+        expectStatus(
+          await http.call('GET', `/v1/clusters/${id}/servers`, viewer, undefined, headers),
+          status,
+          `GET ${id} servers`,
+        );
+      };
     const readCluster = (id: string) => async () => {
       await deps.store.readCluster(id);
     };
 
     const p2: Record<string, unknown> = {};
     for (const c of [SMALL, BIG]) {
-      log(`P2: ${c.servers} servers, ${c.samples} interleaved samples each of the HTTP list, the bare Query and readCluster`);
+      log(
+        `P2: ${c.servers} servers, ${c.samples} interleaved samples each of the HTTP list, the bare Query and readCluster`,
+      );
       const bytes = (await http.call('GET', `/v1/clusters/${c.id}/servers`, viewer)).body.length;
-      const r = await interleaved({ http: list(c.id), query: bareQuery(c.id), readCluster: readCluster(c.id) }, c.samples, c.warmup);
+      const r = await interleaved(
+        { http: list(c.id), query: bareQuery(c.id), readCluster: readCluster(c.id) },
+        c.samples,
+        c.warmup,
+      );
       // (The token cache expires every TOKEN_CACHE_MS, so one HTTP sample in a few hundred also looks the token up.)
       const [h, q, rc] = [median(r.http!.wall), median(r.query!.wall), median(r.readCluster!.wall)];
       const ratio = h / q;
@@ -357,10 +477,19 @@ async function main() {
     // ------------------------------------------------------------------------------------------ P3
     log(`P3: ${SAMPLES} interleaved samples each of If-None-Match (304) and the full list, ${BIG.servers} servers`);
     const etagBig = expectStatus(await http.call('GET', `${B}/servers`, viewer), 200, 'etag').headers.etag as string;
-    const p3r = await interleaved({ conditional: list(BIG.id, { 'if-none-match': etagBig }, 304), full: list(BIG.id) }, SAMPLES);
+    const p3r = await interleaved(
+      { conditional: list(BIG.id, { 'if-none-match': etagBig }, 304), full: list(BIG.id) },
+      SAMPLES,
+    );
     const [cond, full] = [median(p3r.conditional!.wall), median(p3r.full!.wall)];
     const p3ratio = cond / full;
-    const p3 = { cluster: BIG.id, etag: etagBig, conditional: summary(p3r.conditional!), full: summary(p3r.full!), ratio: round(p3ratio, 4) };
+    const p3 = {
+      cluster: BIG.id,
+      etag: etagBig,
+      conditional: summary(p3r.conditional!),
+      full: summary(p3r.full!),
+      ratio: round(p3ratio, 4),
+    };
     rows.push({
       id: 'P3',
       what: 'If-None-Match (304) ÷ full list, 1,000 servers',
@@ -383,7 +512,9 @@ async function main() {
       what: 'history events of one top-level execution, 10,000 servers',
       measured: `${rollout.tenThousand.eventsPerFullExecution.toLocaleString('en-US')} per execution × ${rollout.tenThousand.executions} (local count: ≤ ${rollout.awsHistory.maxTopLevel.toLocaleString('en-US')} top-level, ≤ ${rollout.awsHistory.maxNode} per node)`,
       target: '< 25,000',
-      pass: rollout.tenThousand.eventsPerFullExecution < 25_000 && rollout.awsHistory.maxTopLevel <= rollout.awsHistory.formulaPerFullExecution,
+      pass:
+        rollout.tenThousand.eventsPerFullExecution < 25_000 &&
+        rollout.awsHistory.maxTopLevel <= rollout.awsHistory.formulaPerFullExecution,
     });
 
     // ------------------------------------------------------------------------------------------ D1–D3
@@ -400,10 +531,23 @@ async function main() {
           pass: client <= 300 && d.failedReads === 0 && d.lostWrites === 0,
         });
       }
-      const tick = (n: number) => `${n} servers ${round(median(dataplane.tickMs[n]!), 1)} ms, ${dataplane.callsPerTick[n]} API calls`;
-      rows.push({ id: 'D3', what: "the agent's interval (probe, report, reconcile), medians", measured: `${tick(3)}; ${tick(100)}`, target: 'well within its 5 s interval', pass: median(dataplane.tickMs[100]!) < 2500 });
+      const tick = (n: number) =>
+        `${n} servers ${round(median(dataplane.tickMs[n]!), 1)} ms, ${dataplane.callsPerTick[n]} API calls`;
+      rows.push({
+        id: 'D3',
+        what: "the agent's interval (probe, report, reconcile), medians",
+        measured: `${tick(3)}; ${tick(100)}`,
+        target: 'well within its 5 s interval',
+        pass: median(dataplane.tickMs[100]!) < 2500,
+      });
     } else {
-      rows.push({ id: 'D1–D3', what: 'the data plane (switchover, agent interval)', measured: 'not run: needs the mariadb-server and haproxy packages', target: '—', pass: true });
+      rows.push({
+        id: 'D1–D3',
+        what: 'the data plane (switchover, agent interval)',
+        measured: 'not run: needs the mariadb-server and haproxy packages',
+        target: '—',
+        pass: true,
+      });
     }
 
     // ------------------------------------------------------------------------------------------ breakdown
@@ -435,14 +579,31 @@ async function main() {
 
     printTable(rows);
     printBundles(p4);
-    console.log('\nP2 detail (medians): wall ms of the HTTP list / bare Query / store.readCluster, and this process\'s extra CPU per HTTP call:');
-    for (const [k, v] of Object.entries(p2) as [string, { http: { medianMs: number }; bareQuery: { medianMs: number }; readCluster: { medianMs: number }; nodeCpuOverheadMs: number; responseBytes: number }][]) {
-      console.log(`  ${k.padEnd(12)} ${v.http.medianMs.toFixed(2)} / ${v.bareQuery.medianMs.toFixed(2)} / ${v.readCluster.medianMs.toFixed(2)} ms; +${v.nodeCpuOverheadMs.toFixed(2)} ms CPU; ${v.responseBytes.toLocaleString('en-US')} bytes`);
+    console.log(
+      "\nP2 detail (medians): wall ms of the HTTP list / bare Query / store.readCluster, and this process's extra CPU per HTTP call:",
+    );
+    for (const [k, v] of Object.entries(p2) as [
+      string,
+      {
+        http: { medianMs: number };
+        bareQuery: { medianMs: number };
+        readCluster: { medianMs: number };
+        nodeCpuOverheadMs: number;
+        responseBytes: number;
+      },
+    ][]) {
+      console.log(
+        `  ${k.padEnd(12)} ${v.http.medianMs.toFixed(2)} / ${v.bareQuery.medianMs.toFixed(2)} / ${v.readCluster.medianMs.toFixed(2)} ms; +${v.nodeCpuOverheadMs.toFixed(2)} ms CPU; ${v.responseBytes.toLocaleString('en-US')} bytes`,
+      );
     }
     console.log('\nIn-process breakdown of one 1,000-server list (medians, ms):');
     for (const [k, v] of Object.entries(breakdown)) console.log(`  ${k.padEnd(34)} ${v.toFixed(3)}`);
     const missed = rows.filter((r) => !r.pass);
-    console.log(missed.length === 0 ? '\nAll targets met.' : `\nMISSED ${missed.length} target(s):\n${missed.map((r) => `  ✗ ${r.id} ${r.what}: ${r.measured} (target ${r.target})`).join('\n')}`);
+    console.log(
+      missed.length === 0
+        ? '\nAll targets met.'
+        : `\nMISSED ${missed.length} target(s):\n${missed.map((r) => `  ✗ ${r.id} ${r.what}: ${r.measured} (target ${r.target})`).join('\n')}`,
+    );
     console.log(`\nWrote ${resolve(HERE, 'results.json')} (node ${process.version}, ${results.totalSeconds} s).`);
   } finally {
     http.close();
@@ -493,7 +654,10 @@ async function handlerBreakdown(deps: Deps, id: string, token: string): Promise<
   await new Promise<void>((done) => listenerServer.listen(0, '127.0.0.1', () => done()));
   const local = httpClient(`http://127.0.0.1:${(listenerServer.address() as AddressInfo).port}`);
   try {
-    for (const [cluster, label, n] of [[id, 'HTTP list, store in memory (total)', 80], [SMALL.id, `same, ${SMALL.servers} servers`, 400]] as const) {
+    for (const [cluster, label, n] of [
+      [id, 'HTTP list, store in memory (total)', 80],
+      [SMALL.id, `same, ${SMALL.servers} servers`, 400],
+    ] as const) {
       const xs: number[] = [];
       for (let i = 0; i < n; i++) {
         const t0 = performance.now();

@@ -44,7 +44,9 @@ try {
   fail(`${(error as Error).message} (see --help)`);
 }
 if (args.help) {
-  console.log('usage: npm start -- [--port N] [--memory] [--demo] [--data DIR] [--tls-cert F --tls-key F] [--dynamodb-endpoint URL] [--table NAME] [--sweep-interval S] [--compat-ports] [--poll-interval S]');
+  console.log(
+    'usage: npm start -- [--port N] [--memory] [--demo] [--data DIR] [--tls-cert F --tls-key F] [--dynamodb-endpoint URL] [--table NAME] [--sweep-interval S] [--compat-ports] [--poll-interval S]',
+  );
   process.exit(0);
 }
 
@@ -55,10 +57,12 @@ const sweepSeconds = Number(args['sweep-interval'] ?? 60);
 if (!Number.isFinite(sweepSeconds) || sweepSeconds < 0) fail('invalid --sweep-interval');
 const pollSeconds = Number(args['poll-interval'] ?? 1);
 if (!Number.isFinite(pollSeconds) || pollSeconds < 0) fail('invalid --poll-interval');
-if (args.table !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(args.table)) fail(`invalid --table ${args.table} (3 to 255 of A-Z a-z 0-9 _ . -)`);
+if (args.table !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(args.table))
+  fail(`invalid --table ${args.table} (3 to 255 of A-Z a-z 0-9 _ . -)`);
 if (!args['dynamodb-endpoint'] && !javaAvailable()) fail(JAVA_MISSING);
 
-for (const [family, variable] of Object.entries(DEFAULT_CLUSTER_ENV)) process.env[variable] ??= DEMO_DEFAULT_CLUSTERS[family as CompatFamily];
+for (const [family, variable] of Object.entries(DEFAULT_CLUSTER_ENV))
+  process.env[variable] ??= DEMO_DEFAULT_CLUSTERS[family as CompatFamily];
 
 const stack = await startLocalStack({
   port,
@@ -70,12 +74,17 @@ const stack = await startLocalStack({
   ...(args['tls-cert'] && { tls: { cert: args['tls-cert'], key: args['tls-key']! } }),
   sweepIntervalMs: sweepSeconds * 1000,
   rollouts: { waitMs: pollSeconds * 1000 },
-}).catch((error: Error) => fail((error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `port ${port} is in use (try --port)` : error.message));
+}).catch((error: Error) =>
+  fail((error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `port ${port} is in use (try --port)` : error.message),
+);
 
 const compatServers = args['compat-ports']
   ? await Promise.all(
       COMPAT_PORTS.map((p) =>
-        startHttpServer(stack.deps, { port: p, ...(args['tls-cert'] && { tls: { cert: args['tls-cert'], key: args['tls-key']! } }) }).catch((error: NodeJS.ErrnoException) =>
+        startHttpServer(stack.deps, {
+          port: p,
+          ...(args['tls-cert'] && { tls: { cert: args['tls-cert'], key: args['tls-key']! } }),
+        }).catch((error: NodeJS.ErrnoException) =>
           fail(error.code === 'EADDRINUSE' ? `port ${p} is in use (needed by --compat-ports)` : error.message),
         ),
       ),
@@ -90,7 +99,11 @@ if (args.demo) {
 
 // A token the user handed in is not echoed (output ends up in logs); one made or kept here is shown to its owner.
 const given = Boolean(process.env.MAINTCTL_ADMIN_TOKEN);
-const tokenNote = stack.adminTokenCreated ? (args.memory ? ' (created now)' : ' (created now; saved in .maintctl/admin-token)') : '';
+const tokenNote = stack.adminTokenCreated
+  ? args.memory
+    ? ' (created now)'
+    : ' (created now; saved in .maintctl/admin-token)'
+  : '';
 const tokenText = given ? 'the one in MAINTCTL_ADMIN_TOKEN' : stack.adminToken;
 console.log(`maintctl is running at ${stack.url}${args.memory ? ' (in memory)' : ''}
 admin token${tokenNote}: ${tokenText}

@@ -30,7 +30,11 @@ export function settings(flags: { url?: string; token?: string; cluster?: string
   const config = readConfig();
   const url = (flags.url ?? process.env.MAINTCTL_URL ?? config.url ?? 'http://127.0.0.1:8989').replace(/\/+$/, '');
   const saved = resolve('.maintctl', 'admin-token');
-  const token = flags.token ?? process.env.MAINTCTL_TOKEN ?? config.token ?? (existsSync(saved) ? readFileSync(saved, 'utf8').trim() : undefined);
+  const token =
+    flags.token ??
+    process.env.MAINTCTL_TOKEN ??
+    config.token ??
+    (existsSync(saved) ? readFileSync(saved, 'utf8').trim() : undefined);
   const cluster = flags.cluster ?? process.env.MAINTCTL_CLUSTER ?? config.cluster;
   if (!/^https?:\/\/[^\s]+$/.test(url)) throw new CliError(`invalid --url ${url}`);
   return { url, ...(token && { token }), ...(cluster && { cluster }) };
@@ -44,13 +48,17 @@ export function api(s: Settings): Api {
     try {
       res = await fetch(`${s.url}${path}`, {
         method,
-        headers: { ...(s.token && { authorization: `Bearer ${s.token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
+        headers: {
+          ...(s.token && { authorization: `Bearer ${s.token}` }),
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
         ...(body !== undefined && { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(30_000),
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; errors?: { code?: string }[] } }).cause;
-      const code = cause?.code ?? cause?.errors?.[0]?.code ?? (cause as Error | undefined)?.message ?? (error as Error).message;
+      const code =
+        cause?.code ?? cause?.errors?.[0]?.code ?? (cause as Error | undefined)?.message ?? (error as Error).message;
       throw new CliError(`cannot reach ${s.url} (${code})`);
     }
     const text = await res.text();
@@ -62,7 +70,9 @@ export function api(s: Settings): Api {
     }
     if (!res.ok) {
       const message = (json as { error?: { message?: string; code?: string } } | undefined)?.error;
-      throw new CliError(message?.message ? `${message.message} (${res.status} ${message.code})` : `${res.status} ${res.statusText}`);
+      throw new CliError(
+        message?.message ? `${message.message} (${res.status} ${message.code})` : `${res.status} ${res.statusText}`,
+      );
     }
     return json as T;
   };

@@ -3,7 +3,14 @@ export type Format = 'table' | 'json' | 'tsv';
 
 export type Row = Record<string, unknown>;
 
-const cell = (v: unknown): string => (v === undefined || v === null ? '' : Array.isArray(v) ? v.map(cell).join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const cell = (v: unknown): string =>
+  v === undefined || v === null
+    ? ''
+    : Array.isArray(v)
+      ? v.map(cell).join(',')
+      : typeof v === 'object'
+        ? JSON.stringify(v)
+        : String(v);
 
 /** `raw` is what `--json` prints (the API's own answer); `rows`/`columns` what the table and TSV show. */
 export function print(format: Format, raw: unknown, rows: Row[], columns: string[]): void {
@@ -19,10 +26,17 @@ export function print(format: Format, raw: unknown, rows: Row[], columns: string
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((line) => line[i]!.length)));
   const line = (values: string[]) => `│ ${values.map((v, i) => v.padEnd(widths[i]!)).join(' │ ')} │`;
   const rule = (l: string, m: string, r: string) => `${l}${widths.map((w) => '─'.repeat(w + 2)).join(m)}${r}`;
-  process.stdout.write(`${[rule('┌', '┬', '┐'), line(columns), rule('├', '┼', '┤'), ...cells.map(line), rule('└', '┴', '┘')].join('\n')}\n`);
+  process.stdout.write(
+    `${[rule('┌', '┬', '┐'), line(columns), rule('├', '┼', '┤'), ...cells.map(line), rule('└', '┴', '┘')].join('\n')}\n`,
+  );
 }
 
 /** One object as two columns (field, value). */
 export function printObject(format: Format, raw: Row, fields: [string, unknown][]): void {
-  print(format, raw, fields.map(([field, value]) => ({ Field: field, Value: value })), ['Field', 'Value']);
+  print(
+    format,
+    raw,
+    fields.map(([field, value]) => ({ Field: field, Value: value })),
+    ['Field', 'Value'],
+  );
 }

@@ -11,7 +11,10 @@ function workflowGraphs(): Plugin {
   return {
     name: 'maintctl-workflow-graphs',
     resolveId: (id) => (id === GRAPHS ? `\0${GRAPHS}` : undefined),
-    load: (id) => (id === `\0${GRAPHS}` ? `export default ${JSON.stringify({ rollout: workflowGraph(rolloutMachine), node: workflowGraph(nodeMachine) })};` : undefined),
+    load: (id) =>
+      id === `\0${GRAPHS}`
+        ? `export default ${JSON.stringify({ rollout: workflowGraph(rolloutMachine), node: workflowGraph(nodeMachine) })};`
+        : undefined,
   };
 }
 

@@ -7,7 +7,15 @@
  * protocol code.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_DELAY_BASE, isServerError, isThrottlingError, isTransientError, MAXIMUM_RETRY_DELAY, THROTTLING_RETRY_DELAY_BASE } from '@smithy/core/retry';
+import {
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_RETRY_DELAY_BASE,
+  isServerError,
+  isThrottlingError,
+  isTransientError,
+  MAXIMUM_RETRY_DELAY,
+  THROTTLING_RETRY_DELAY_BASE,
+} from '@smithy/core/retry';
 import { AwsClient } from 'aws4fetch';
 
 /** A service, by its signing name and the SDK's environment name for its endpoint override. */
@@ -44,12 +52,34 @@ export interface AwsRequest {
 function client(service: AwsService, config: AwsClientConfig): { aws: AwsClient; url: string } {
   const env = process.env;
   const region = config.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  const credentials = config.credentials ?? (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN } : undefined);
-  if (!credentials) throw Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+  const credentials =
+    config.credentials ??
+    (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? {
+          accessKeyId: env.AWS_ACCESS_KEY_ID,
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+          sessionToken: env.AWS_SESSION_TOKEN,
+        }
+      : undefined);
+  if (!credentials)
+    throw Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
   if (!region) throw new Error('Region is missing');
   const { accessKeyId, secretAccessKey, sessionToken } = credentials;
-  const aws = new AwsClient({ accessKeyId, secretAccessKey, ...(sessionToken && { sessionToken }), service: service.signingName, region, retries: 0 });
-  const url = config.endpoint ?? env[`AWS_ENDPOINT_URL_${service.endpointEnv}`] ?? env.AWS_ENDPOINT_URL ?? `https://${service.signingName}.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
+  const aws = new AwsClient({
+    accessKeyId,
+    secretAccessKey,
+    ...(sessionToken && { sessionToken }),
+    service: service.signingName,
+    region,
+    retries: 0,
+  });
+  const url =
+    config.endpoint ??
+    env[`AWS_ENDPOINT_URL_${service.endpointEnv}`] ??
+    env.AWS_ENDPOINT_URL ??
+    `https://${service.signingName}.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
   return { aws, url: url.replace(/\/$/, '') };
 }
 
@@ -62,10 +92,15 @@ async function serviceError(res: Response): Promise<Error> {
   } catch {
     // not JSON: the status alone tells
   }
-  const raw = res.headers.get('x-amzn-errortype') ?? (body.code as string | undefined) ?? (body.__type as string | undefined);
+  const raw =
+    res.headers.get('x-amzn-errortype') ?? (body.code as string | undefined) ?? (body.__type as string | undefined);
   const name = raw ? raw.split(':')[0]!.split('#').at(-1)! : 'Unknown';
   const message = (body.message ?? body.Message ?? 'UnknownError') as string;
-  return Object.assign(new Error(message), { name, $fault: res.status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: res.status, requestId: res.headers.get('x-amzn-requestid') ?? undefined } });
+  return Object.assign(new Error(message), {
+    name,
+    $fault: res.status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: res.status, requestId: res.headers.get('x-amzn-requestid') ?? undefined },
+  });
 }
 
 /**
@@ -86,7 +121,11 @@ export async function awsFetch(service: AwsService, config: AwsClientConfig, req
     try {
       // Signed again for each attempt, as the SDK does (a fresh date).
       // The signal bounds the answer's body too; its abort is a `TimeoutError`, transient as the SDK's own.
-      const signed = await aws.sign(`${url}${request.path}`, { method: request.method, headers: request.headers ?? {}, ...(request.body !== undefined && { body: request.body }) });
+      const signed = await aws.sign(`${url}${request.path}`, {
+        method: request.method,
+        headers: request.headers ?? {},
+        ...(request.body !== undefined && { body: request.body }),
+      });
       const res = await fetch(signed, { signal: AbortSignal.timeout(config.attemptTimeoutMs ?? ATTEMPT_TIMEOUT_MS) });
       if (res.ok) return res;
       error = await serviceError(res);
@@ -94,7 +133,17 @@ export async function awsFetch(service: AwsService, config: AwsClientConfig, req
       error = socketError(thrown);
     }
     const throttled = isThrottlingError(error as never);
-    if (attempt >= DEFAULT_MAX_ATTEMPTS || !(throttled || isTransientError(error as never) || isServerError(error as never))) throw error;
-    await sleep(Math.random() * Math.min(MAXIMUM_RETRY_DELAY, (throttled ? THROTTLING_RETRY_DELAY_BASE : DEFAULT_RETRY_DELAY_BASE) * 2 ** (attempt - 1)));
+    if (
+      attempt >= DEFAULT_MAX_ATTEMPTS ||
+      !(throttled || isTransientError(error as never) || isServerError(error as never))
+    )
+      throw error;
+    await sleep(
+      Math.random() *
+        Math.min(
+          MAXIMUM_RETRY_DELAY,
+          (throttled ? THROTTLING_RETRY_DELAY_BASE : DEFAULT_RETRY_DELAY_BASE) * 2 ** (attempt - 1),
+        ),
+    );
   }
 }

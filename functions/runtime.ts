@@ -8,12 +8,19 @@ import type { Deps } from './deps.js';
 import { DynamoStore } from './store/dynamo.js';
 
 /** `requestTimeoutMs`: how long one attempt may go unanswered (5 s; shorter where a test drops connections on purpose). */
-export function dynamoClient(endpoint = process.env.DYNAMODB_ENDPOINT, { requestTimeoutMs = 5000 } = {}): DynamoDBClient {
+export function dynamoClient(
+  endpoint = process.env.DYNAMODB_ENDPOINT,
+  { requestTimeoutMs = 5000 } = {},
+): DynamoDBClient {
   return new DynamoDBClient({
     // A lost connection must end in a retry or a 503, never in a request that hangs (without
     // throwOnRequestTimeout the SDK only logs a warning when the request timeout passes, and waits on).
     requestHandler: { connectionTimeout: 2000, requestTimeout: requestTimeoutMs, throwOnRequestTimeout: true },
-    ...(endpoint && { endpoint, region: process.env.AWS_REGION ?? 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    ...(endpoint && {
+      endpoint,
+      region: process.env.AWS_REGION ?? 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
   });
 }
 

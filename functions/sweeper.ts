@@ -25,7 +25,11 @@ export const EXECUTION_START_GRACE_MS = 2 * 60_000;
  * local engine that was restarted, a successor that never took over, a reserved execution that never started)
  * is marked aborted, or failed; its claims stay.
  */
-async function reconcileRollout(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>, cluster: string, rolloutId: string): Promise<number> {
+async function reconcileRollout(
+  deps: Pick<Deps, 'store' | 'now' | 'rollouts'>,
+  cluster: string,
+  rolloutId: string,
+): Promise<number> {
   const snapshot = await deps.store.readRollout(cluster, rolloutId, []);
   const last = snapshot?.rollout.executions.at(-1);
   if (!deps.rollouts || !snapshot || !last || !isActive(snapshot.rollout)) return 0;
@@ -33,10 +37,17 @@ async function reconcileRollout(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>, 
   const now = deps.now();
   const failure = lostExecution(execution, snapshot.rollout.updatedAt, now);
   if (!failure) return 0;
-  const result = await deps.store.mutate(cluster, (state, current) => {
-    if (!state || !current || current.rollout.executions.at(-1) !== last || !isActive(current.rollout)) return { next: state!, events: [] };
-    return failure === 'aborted' ? abortRollout(state, current, sweeperActor(), now) : failRollout(state, current, { step: 'execution', reason: failure }, now);
-  }, { actor: sweeperActor(), rollout: { id: rolloutId, nodes: 'all' }, result: (o) => o.events.length });
+  const result = await deps.store.mutate(
+    cluster,
+    (state, current) => {
+      if (!state || !current || current.rollout.executions.at(-1) !== last || !isActive(current.rollout))
+        return { next: state!, events: [] };
+      return failure === 'aborted'
+        ? abortRollout(state, current, sweeperActor(), now)
+        : failRollout(state, current, { step: 'execution', reason: failure }, now);
+    },
+    { actor: sweeperActor(), rollout: { id: rolloutId, nodes: 'all' }, result: (o) => o.events.length },
+  );
   return result.replayed ? 0 : result.result;
 }
 
@@ -48,7 +59,8 @@ function lostExecution(execution: ExecutionState | undefined, recordedAt: number
   if (status === 'RUNNING' || status === 'PENDING_REDRIVE') return undefined;
   if (status === 'FAILED') return 'its execution failed';
   // Ended "successfully" while the rollout still runs: a successor that never took over.
-  if (status === 'SUCCEEDED') return now - stoppedAt > EXECUTION_START_GRACE_MS ? 'its execution ended and no successor took over' : undefined;
+  if (status === 'SUCCEEDED')
+    return now - stoppedAt > EXECUTION_START_GRACE_MS ? 'its execution ended and no successor took over' : undefined;
   return 'aborted';
 }
 
@@ -57,7 +69,12 @@ async function closeMissedWindows(deps: SweepDeps, cluster: string): Promise<num
   let closed = 0;
   for (const window of await deps.store.listWindows(cluster)) {
     if (!window.open || window.open.until > deps.now()) continue;
-    const result = await runWindowPhase(deps, { cluster, windowId: window.id, phase: 'end', scheduledTime: new Date(window.open.occurrence).toISOString() });
+    const result = await runWindowPhase(deps, {
+      cluster,
+      windowId: window.id,
+      phase: 'end',
+      scheduledTime: new Date(window.open.occurrence).toISOString(),
+    });
     closed += result.actions.length;
   }
   return closed;
@@ -65,7 +82,9 @@ async function closeMissedWindows(deps: SweepDeps, cluster: string): Promise<num
 
 type SweepDeps = Pick<Deps, 'store' | 'now' | 'rollouts' | 'windows'>;
 
-export async function runSweep(deps: SweepDeps): Promise<{ clusters: number; changes: number; schedules?: { created: number; deleted: number } }> {
+export async function runSweep(
+  deps: SweepDeps,
+): Promise<{ clusters: number; changes: number; schedules?: { created: number; deleted: number } }> {
   let changes = 0;
   const clusters = await deps.store.listClusters();
   for (const { id } of clusters) {
@@ -74,17 +93,22 @@ export async function runSweep(deps: SweepDeps): Promise<{ clusters: number; cha
     if (header?.rollout) changes += await reconcileRollout(deps, id, header.rollout);
     for (let more = true; more; ) {
       const now = deps.now();
-      const result = await deps.store.mutate(id, (state) => (state ? sweep(state, now, BATCH) : { next: state!, events: [] }), {
-        actor: sweeperActor(),
-        result: (outcome) => outcome.events.length,
-      });
+      const result = await deps.store.mutate(
+        id,
+        (state) => (state ? sweep(state, now, BATCH) : { next: state!, events: [] }),
+        {
+          actor: sweeperActor(),
+          result: (outcome) => outcome.events.length,
+        },
+      );
       const written = result.replayed ? 0 : result.result;
       changes += written;
       more = written === BATCH;
     }
   }
   // Last: a Scheduler outage fails the sweep (the function's error alarm) after the rest is done.
-  const storedWindows = async () => (await Promise.all((await deps.store.listClusters()).map(({ id }) => deps.store.listWindows(id)))).flat();
+  const storedWindows = async () =>
+    (await Promise.all((await deps.store.listClusters()).map(({ id }) => deps.store.listWindows(id)))).flat();
   const schedules = deps.windows && (await deps.windows.reconcile(storedWindows));
   return { clusters: clusters.length, changes, ...(schedules && { schedules }) };
 }

@@ -9,5 +9,7 @@ const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_
 const stateful = new StatefulStack(app, 'MaintctlState', { env });
 const props = deployProps(stateful, (key) => app.node.tryGetContext(key));
 // The table travels by SSM parameters, not exports: the order of the two deploys is said here.
-new ServiceStack(app, 'MaintctlService', { env, table: stateful.tableReference, ...props }).addStackDependency(stateful);
+new ServiceStack(app, 'MaintctlService', { env, table: stateful.tableReference, ...props }).addStackDependency(
+  stateful,
+);
 app.synth();

@@ -19,7 +19,10 @@ export interface FunctionEntry {
 
 /** Every function: one per route family, the state machines' tasks, the window function, the sweeper. */
 export const FUNCTION_ENTRIES: Readonly<Record<Family | 'tasks' | 'window' | 'sweeper', FunctionEntry>> = {
-  ...(Object.fromEntries(Object.entries(FAMILIES).map(([family, entry]) => [family, { entry }])) as Record<Family, FunctionEntry>),
+  ...(Object.fromEntries(Object.entries(FAMILIES).map(([family, entry]) => [family, { entry }])) as Record<
+    Family,
+    FunctionEntry
+  >),
   tasks: { entry: 'functions/rollout/runtime.ts' },
   window: { entry: 'functions/windows/runtime.ts' },
   sweeper: { entry: 'functions/sweeper.ts' },
@@ -36,7 +39,13 @@ const SDK_EVENT_STREAMS = '@smithy/core/event-streams';
  */
 export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
 
-type Bundling = BundlingOptions & { readonly target: string; readonly banner: string; readonly mainFields: string[]; readonly externalModules: string[]; readonly esbuildArgs: { readonly '--alias': string } };
+type Bundling = BundlingOptions & {
+  readonly target: string;
+  readonly banner: string;
+  readonly mainFields: string[];
+  readonly externalModules: string[];
+  readonly esbuildArgs: { readonly '--alias': string };
+};
 
 export function lambdaBundling(fn: FunctionEntry): Bundling {
   return {

@@ -50,15 +50,25 @@ export class ServiceStack extends Stack {
       ...(props.throttle && { throttle: props.throttle }),
       ...(props.statusThrottle && { statusThrottle: props.statusThrottle }),
       // The windows API checks a rollout window's input (the allowlists); the window function starts it.
-      familyEnvironment: { rollouts: workflow.environment, windows: { ...workflow.allowlistEnvironment, ...windows.environment } },
+      familyEnvironment: {
+        rollouts: workflow.environment,
+        windows: { ...workflow.allowlistEnvironment, ...windows.environment },
+      },
     });
     workflow.grantControl(api.functions.get('rollouts')!);
     windows.grantManage(api.functions.get('windows')!);
-    const sweeper = new FamilyFunction(this, 'Sweeper', { ...FUNCTION_ENTRIES.sweeper, timeout: Duration.seconds(55), environment: { TABLE_NAME: table.tableName, ...workflow.environment, ...windows.environment } });
+    const sweeper = new FamilyFunction(this, 'Sweeper', {
+      ...FUNCTION_ENTRIES.sweeper,
+      timeout: Duration.seconds(55),
+      environment: { TABLE_NAME: table.tableName, ...workflow.environment, ...windows.environment },
+    });
     grantTableActions(table, sweeper, TABLE_MUTATE);
     workflow.grantControl(sweeper);
     windows.grantReconcile(sweeper);
-    new Rule(this, 'EveryMinute', { schedule: Schedule.rate(Duration.minutes(1)), targets: [new LambdaFunction(sweeper)] });
+    new Rule(this, 'EveryMinute', {
+      schedule: Schedule.rate(Duration.minutes(1)),
+      targets: [new LambdaFunction(sweeper)],
+    });
 
     const changes = new ChangeEvents(this, 'Changes', { table });
     new OperationsAlarms(this, 'Alarms', {
@@ -78,24 +88,32 @@ export class ServiceStack extends Stack {
 
     let siteDirectory = props.consoleDirectory ?? join(ROOT, 'console', 'dist');
     if (!existsSync(join(siteDirectory, 'index.html'))) {
-      Annotations.of(this).addWarningV2('maintctl:consoleNotBuilt', `${siteDirectory} has no index.html: the console site serves a page asking for \`npm run build\` and a new deploy.`);
+      Annotations.of(this).addWarningV2(
+        'maintctl:consoleNotBuilt',
+        `${siteDirectory} has no index.html: the console site serves a page asking for \`npm run build\` and a new deploy.`,
+      );
       siteDirectory = join(ROOT, 'lib', 'console-not-built');
     }
     new ConsoleSite(this, 'Console', { api: api.api, siteDirectory });
 
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'RolloutStateMachineArn', { value: workflow.rolloutMachine.stateMachineArn });
-    new CfnOutput(this, 'ChangeBusName', { value: changes.bus.eventBusName, description: `Audit events as ${CHANGE_DETAIL_TYPE} events` });
+    new CfnOutput(this, 'ChangeBusName', {
+      value: changes.bus.eventBusName,
+      description: `Audit events as ${CHANGE_DETAIL_TYPE} events`,
+    });
   }
 
   /** A topic CloudWatch may publish to: encrypted with a key whose policy lets CloudWatch use it, TLS only. */
   private alarmTopic(): Topic {
     const key = new Key(this, 'AlarmTopicKey', { enableKeyRotation: true, description: 'maintctl alarm topic' });
-    key.addToResourcePolicy(new PolicyStatement({
-      principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-      resources: ['*'],
-    }));
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
     const topic = new Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true, displayName: 'maintctl alarms' });
     new CfnOutput(this, 'AlarmTopicArn', { value: topic.topicArn, description: 'Subscribe to receive the alarms' });
     return topic;

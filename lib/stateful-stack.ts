@@ -31,9 +31,18 @@ export class StatefulStack extends Stack {
       timeToLiveAttribute: TTL_ATTRIBUTE,
       stream: StreamViewType.NEW_AND_OLD_IMAGES,
     });
-    this.tableReference = { arnParameter: `/${this.stackName}/table-arn`, streamArnParameter: `/${this.stackName}/table-stream-arn` };
-    new StringParameter(this, 'TableArn', { parameterName: this.tableReference.arnParameter, stringValue: this.table.tableArn });
-    new StringParameter(this, 'TableStreamArn', { parameterName: this.tableReference.streamArnParameter, stringValue: this.table.tableStreamArn! });
+    this.tableReference = {
+      arnParameter: `/${this.stackName}/table-arn`,
+      streamArnParameter: `/${this.stackName}/table-stream-arn`,
+    };
+    new StringParameter(this, 'TableArn', {
+      parameterName: this.tableReference.arnParameter,
+      stringValue: this.table.tableArn,
+    });
+    new StringParameter(this, 'TableStreamArn', {
+      parameterName: this.tableReference.streamArnParameter,
+      stringValue: this.table.tableStreamArn!,
+    });
   }
 }
 

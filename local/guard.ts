@@ -11,7 +11,10 @@ import type { Socket } from 'node:net';
  * or when this process ends — then runs `cleanup` (a shell command; `args` are its `$0`, `$1`, …).
  */
 export function guard(cleanup: string, ...args: string[]): { release(): Promise<void> } {
-  const guardian = spawn('sh', ['-c', `read -r line; ${cleanup}`, ...args], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  const guardian = spawn('sh', ['-c', `read -r line; ${cleanup}`, ...args], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   // A guardian never keeps this process alive: it outlives it by design.
   guardian.unref();
   (guardian.stdin as unknown as Socket).unref();

@@ -27,7 +27,12 @@ export function requestUrl(req: IncomingMessage): URL {
   return new URL(target.startsWith('/') ? `http://localhost${target}` : target, 'http://localhost');
 }
 
-export function buildEvent(req: IncomingMessage, body: Buffer, key: string, pathParameters: Record<string, string>): APIGatewayProxyEventV2 {
+export function buildEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  key: string,
+  pathParameters: Record<string, string>,
+): APIGatewayProxyEventV2 {
   const url = requestUrl(req);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
@@ -51,7 +56,13 @@ export function buildEvent(req: IncomingMessage, body: Buffer, key: string, path
       apiId: 'local',
       domainName: headers.host ?? 'localhost',
       domainPrefix: 'localhost',
-      http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
       requestId: randomUUID(),
       routeKey: key,
       stage: '$default',
@@ -67,14 +78,19 @@ function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2): v
   const headers: Record<string, string | string[]> = {};
   for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
   if (result.cookies?.length) headers['set-cookie'] = result.cookies;
-  const body = result.body === undefined ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+  const body =
+    result.body === undefined ? Buffer.alloc(0) : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
   res.writeHead(result.statusCode ?? 200, { ...headers, 'content-length': body.length });
   res.end(body);
 }
 
 const nativeError = (error: DomainError, headers: Record<string, string> = {}) => {
   const r = nativeErrors(error, {});
-  return { statusCode: r.status, headers: { 'content-type': 'application/json', ...r.headers, ...headers }, body: JSON.stringify(r.body) };
+  return {
+    statusCode: r.status,
+    headers: { 'content-type': 'application/json', ...r.headers, ...headers },
+    body: JSON.stringify(r.body),
+  };
 };
 
 export interface LocalServerOptions {
@@ -85,7 +101,10 @@ export interface LocalServerOptions {
 
 export function createRequestListener(deps: Deps) {
   const handlers = new Map<Family, Handler>(
-    (Object.keys(FAMILIES) as Family[]).map((family) => [family, familyHandler(family, FAMILY_OPERATIONS[family], () => deps, FAMILY_OPTIONS[family])]),
+    (Object.keys(FAMILIES) as Family[]).map((family) => [
+      family,
+      familyHandler(family, FAMILY_OPERATIONS[family], () => deps, FAMILY_OPTIONS[family]),
+    ]),
   );
   const serveConsole = consoleHandler();
   return (req: IncomingMessage, res: ServerResponse) => {
@@ -106,17 +125,31 @@ export function createRequestListener(deps: Deps) {
           } catch {
             return send(res, nativeError(new DomainError('NotFound', 'no route for this request target')));
           }
-          if (path === '/' && req.method === 'GET') return send(res, { statusCode: 302, headers: { location: '/console/' }, body: '' });
+          if (path === '/' && req.method === 'GET')
+            return send(res, { statusCode: 302, headers: { location: '/console/' }, body: '' });
           if (serveConsole(req, res, path, (error, headers) => send(res, nativeError(error, headers)))) return;
           const match = matchRoute(req.method ?? 'GET', path);
-          if (match.kind === 'none') return send(res, nativeError(new DomainError('NotFound', `no route for ${req.method} ${path}`)));
+          if (match.kind === 'none')
+            return send(res, nativeError(new DomainError('NotFound', `no route for ${req.method} ${path}`)));
           // What API Gateway's `$default` route gets: the handler of the path's family answers 405, in that family's format.
-          if (match.kind === 'wrong-method') return send(res, await handlers.get(familyOfPath(path, match.allowed))!(buildEvent(req, Buffer.alloc(0), '$default', {})));
+          if (match.kind === 'wrong-method')
+            return send(
+              res,
+              await handlers.get(familyOfPath(path, match.allowed))!(buildEvent(req, Buffer.alloc(0), '$default', {})),
+            );
           const key = routeKey(match.route);
-          send(res, await handlers.get(match.route.family)!(buildEvent(req, Buffer.concat(chunks), key, match.pathParameters)));
+          send(
+            res,
+            await handlers.get(match.route.family)!(buildEvent(req, Buffer.concat(chunks), key, match.pathParameters)),
+          );
         } catch (error) {
           console.error(error);
-          if (!res.headersSent) send(res, { statusCode: 500, headers: { 'content-type': 'application/json' }, body: '{"error":{"code":"Internal","message":"internal error"}}' });
+          if (!res.headersSent)
+            send(res, {
+              statusCode: 500,
+              headers: { 'content-type': 'application/json' },
+              body: '{"error":{"code":"Internal","message":"internal error"}}',
+            });
         }
       })();
     });

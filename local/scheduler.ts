@@ -26,16 +26,27 @@ export class LocalWindowScheduler {
         // One window's trouble (a backend error for its phase) does not hold the others back.
         try {
           // The open occurrence's end (on AWS its one-off schedule, made by the start), then the starts due.
-          if (window.open && window.open.until <= now) results.push(await this.fire(cluster, window.id, 'end', window.open.occurrence));
+          if (window.open && window.open.until <= now)
+            results.push(await this.fire(cluster, window.id, 'end', window.open.occurrence));
           const schedule = compileSchedule(window.schedule, window.timezone, window.startDate);
-          const starts = occurrencesAfter(schedule, window.timezone, from - MAX_WINDOW_MS - 1, 2000).filter((t) => t <= now);
+          const starts = occurrencesAfter(schedule, window.timezone, from - MAX_WINDOW_MS - 1, 2000).filter(
+            (t) => t <= now,
+          );
           for (const t of starts) {
             // As Scheduler: nothing before the window existed; after a restart, a start missed while it is still open.
             if (t < window.createdAt || t + window.durationMs <= now) continue;
             if (t > from || first) results.push(await this.fire(cluster, window.id, 'start', t));
           }
         } catch (error) {
-          console.error(JSON.stringify({ level: 'warn', message: 'window phase failed', cluster, window: window.id, error: String(error) }));
+          console.error(
+            JSON.stringify({
+              level: 'warn',
+              message: 'window phase failed',
+              cluster,
+              window: window.id,
+              error: String(error),
+            }),
+          );
         }
       }
     }
@@ -48,7 +59,11 @@ export class LocalWindowScheduler {
 
   start(intervalMs = 1000): void {
     this.timer = setInterval(() => {
-      this.running = this.running.then(() => this.tick()).catch((e) => console.error(JSON.stringify({ level: 'warn', message: 'window scheduler tick failed', error: String(e) })));
+      this.running = this.running
+        .then(() => this.tick())
+        .catch((e) =>
+          console.error(JSON.stringify({ level: 'warn', message: 'window scheduler tick failed', error: String(e) })),
+        );
     }, intervalMs);
     this.timer.unref();
   }

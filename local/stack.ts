@@ -50,11 +50,21 @@ export interface LocalStack {
 }
 
 /** The bootstrap admin: MAINTCTL_ADMIN_TOKEN, else the one saved on first start, else a new one. */
-async function ensureAdminToken(deps: Deps, given: string | undefined, tokenFile: string | undefined): Promise<{ token: string; created: boolean }> {
+async function ensureAdminToken(
+  deps: Deps,
+  given: string | undefined,
+  tokenFile: string | undefined,
+): Promise<{ token: string; created: boolean }> {
   const saved = tokenFile && existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined;
   const token = given ?? saved ?? newTokenSecret();
   if (await deps.store.findTokenByHash(hashToken(token))) return { token, created: false };
-  await deps.store.putToken({ id: newTokenId(), user: 'admin', role: 'admin', createdAt: deps.now(), hash: hashToken(token) });
+  await deps.store.putToken({
+    id: newTokenId(),
+    user: 'admin',
+    role: 'admin',
+    createdAt: deps.now(),
+    hash: hashToken(token),
+  });
   if (!given && tokenFile) writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   return { token, created: given === undefined };
 }
@@ -77,14 +87,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const deps = createDeps(client, table, options.now);
     const engine = attachLocalRollouts(deps, options.rollouts);
     const windows = new LocalWindowScheduler(deps);
-    const admin = await ensureAdminToken(deps, options.adminToken, options.memory || options.dynamodbEndpoint ? undefined : resolve(dataDir, 'admin-token'));
+    const admin = await ensureAdminToken(
+      deps,
+      options.adminToken,
+      options.memory || options.dynamodbEndpoint ? undefined : resolve(dataDir, 'admin-token'),
+    );
     const port = options.port ?? DEFAULT_PORT;
     const server = await startHttpServer(deps, { port, ...(options.tls && { tls: options.tls }) });
     const address = server.address() as { port: number };
     const interval = options.sweepIntervalMs ?? 60_000;
-    const sweeper = interval > 0
-      ? setInterval(() => runSweep(deps).catch((e) => console.error(JSON.stringify({ level: 'warn', message: 'sweep failed', error: String(e) }))), interval)
-      : undefined;
+    const sweeper =
+      interval > 0
+        ? setInterval(
+            () =>
+              runSweep(deps).catch((e) =>
+                console.error(JSON.stringify({ level: 'warn', message: 'sweep failed', error: String(e) })),
+              ),
+            interval,
+          )
+        : undefined;
     sweeper?.unref();
     if (interval > 0) windows.start();
     return {

@@ -7,7 +7,12 @@
 import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { StepFailed } from '../functions/domain/rollout.js';
 import type { Deps } from '../functions/deps.js';
-import { executionName, type ExecutionState, type ExecutionStatus, type WorkflowEngine } from '../functions/rollout/engine.js';
+import {
+  executionName,
+  type ExecutionState,
+  type ExecutionStatus,
+  type WorkflowEngine,
+} from '../functions/rollout/engine.js';
 import { allowlistFromEnv, type UpgradeAllowlist } from '../functions/rollout/allowlist.js';
 import { runTask, type TaskDeps, type TaskPayload } from '../functions/rollout/tasks.js';
 import { upgradeTrigger, type UpgradeRequest } from '../functions/rollout/upgrade.js';
@@ -57,14 +62,20 @@ const localHandler = <I, O>(fn: (input: I) => Promise<O>) => fn as unknown as Lo
 
 const named = (name: string, message: string) => Object.assign(new Error(message), { name });
 /** What Step Functions reports for a Lambda that threw. */
-const lambdaError = (error: Error) => named(error.name, JSON.stringify({ errorType: error.name, errorMessage: error.message, trace: [] }));
+const lambdaError = (error: Error) =>
+  named(error.name, JSON.stringify({ errorType: error.name, errorMessage: error.message, trace: [] }));
 
-let compiled: { definitions: Record<MachineName, AslDefinition>; machines: Record<MachineName, StateMachine> } | undefined;
+let compiled:
+  | { definitions: Record<MachineName, AslDefinition>; machines: Record<MachineName, StateMachine> }
+  | undefined;
 
 /** The two state machines, generated and validated once per process (an engine's executions share them). */
 function compiledMachines() {
   if (!compiled) {
-    const definitions = workflowDefinitions({ functionName: () => TASK_FUNCTION, nodeStateMachineArn: machineArn('node') });
+    const definitions = workflowDefinitions({
+      functionName: () => TASK_FUNCTION,
+      nodeStateMachineArn: machineArn('node'),
+    });
     compiled = {
       definitions,
       machines: {
@@ -96,7 +107,12 @@ export class LocalWorkflowEngine implements WorkflowEngine {
 
   async describeExecution(arn: string): Promise<ExecutionState | undefined> {
     const execution = this.executions.get(arn);
-    return execution && { status: execution.status, ...(execution.stoppedAt !== undefined && { stoppedAt: execution.stoppedAt }) };
+    return (
+      execution && {
+        status: execution.status,
+        ...(execution.stoppedAt !== undefined && { stoppedAt: execution.stoppedAt }),
+      }
+    );
   }
 
   /** StartExecution; as on AWS, a name already started answers that execution. */
@@ -121,7 +137,12 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     })();
     const now = this.options.now ?? Date.now;
     const execution: LocalExecution & { abort: () => void } = {
-      arn, machine, input, status: 'RUNNING', events, children,
+      arn,
+      machine,
+      input,
+      status: 'RUNNING',
+      events,
+      children,
       abort: () => {
         Object.assign(execution, { status: 'ABORTED', stoppedAt: now() });
         run.abort();
@@ -129,22 +150,29 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       },
       done: undefined as unknown as Promise<LocalExecution>,
     };
-    execution.done = run.result.then(
-      (output) => {
-        if (execution.status === 'RUNNING') Object.assign(execution, { status: 'SUCCEEDED', stoppedAt: now(), output });
-        return execution;
-      },
-      (error: Error & { cause?: { name?: string; message?: string } }) => {
-        if (execution.status === 'RUNNING') {
-          const cause = error.cause ?? error;
-          Object.assign(execution, { status: 'FAILED', stoppedAt: now(), error: { Error: cause.name ?? 'Error', Cause: cause.message ?? '' } });
-        }
-        return execution;
-      },
-    ).then(async (e) => {
-      await logging;
-      return e;
-    });
+    execution.done = run.result
+      .then(
+        (output) => {
+          if (execution.status === 'RUNNING')
+            Object.assign(execution, { status: 'SUCCEEDED', stoppedAt: now(), output });
+          return execution;
+        },
+        (error: Error & { cause?: { name?: string; message?: string } }) => {
+          if (execution.status === 'RUNNING') {
+            const cause = error.cause ?? error;
+            Object.assign(execution, {
+              status: 'FAILED',
+              stoppedAt: now(),
+              error: { Error: cause.name ?? 'Error', Cause: cause.message ?? '' },
+            });
+          }
+          return execution;
+        },
+      )
+      .then(async (e) => {
+        await logging;
+        return e;
+      });
     this.executions.set(arn, execution);
     return execution;
   }
@@ -196,11 +224,16 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     }
     handlers.RunNode = localHandler(async (params: { Input: Record<string, unknown> }) => {
       await this.options.beforeStart?.('node', params.Input);
-      const child = this.start('node', params.Input, executionName(`${String(params.Input.rolloutId)}-${String(params.Input.server)}`, Date.now() + ++this.sequence));
+      const child = this.start(
+        'node',
+        params.Input,
+        executionName(`${String(params.Input.rolloutId)}-${String(params.Input.server)}`, Date.now() + ++this.sequence),
+      );
       children.add(child.arn);
       const ended = await child.done;
       children.delete(child.arn);
-      if (ended.status !== 'SUCCEEDED') throw named('States.TaskFailed', JSON.stringify({ status: ended.status, ...ended.error }));
+      if (ended.status !== 'SUCCEEDED')
+        throw named('States.TaskFailed', JSON.stringify({ status: ended.status, ...ended.error }));
       return { ExecutionArn: ended.arn, Output: ended.output, Status: ended.status };
     });
     handlers.StartSuccessor = localHandler(async (params: { Input: Record<string, unknown> }) => {

@@ -22,7 +22,8 @@ interface Breakage {
 
 const MODEL = 'test/reliability/model-based.test.ts';
 
-const EVENT_PUT = "items.push({ Put: { TableName: T, Item: { [K.PK]: K.eventsPk(id), [K.SK]: K.eventSk(revision, seq), ...auditEvent }, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': K.PK } } });";
+const EVENT_PUT =
+  "items.push({ Put: { TableName: T, Item: { [K.PK]: K.eventsPk(id), [K.SK]: K.eventSk(revision, seq), ...auditEvent }, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': K.PK } } });";
 
 const CASES: Breakage[] = [
   {
@@ -30,9 +31,21 @@ const CASES: Breakage[] = [
     invariant: 'R2: no change without its audit event',
     // The audit events written by a request of their own once the transaction has committed.
     edits: [
-      { file: 'functions/store/dynamo.ts', from: `      ${EVENT_PUT}`, to: '      afterwards.push({ TableName: T, Item: { [K.PK]: K.eventsPk(id), [K.SK]: K.eventSk(revision, seq), ...auditEvent } });' },
-      { file: 'functions/store/dynamo.ts', from: '    outcome.events.forEach((draft, seq) => {', to: '    const afterwards: { TableName: string; Item: Record<string, unknown> }[] = [];\n    outcome.events.forEach((draft, seq) => {' },
-      { file: 'functions/store/dynamo.ts', from: '      await this.doc.send(new TransactWriteCommand(input));', to: '      await this.doc.send(new TransactWriteCommand(input));\n      for (const put of afterwards) await this.doc.send(new PutCommand(put));' },
+      {
+        file: 'functions/store/dynamo.ts',
+        from: `      ${EVENT_PUT}`,
+        to: '      afterwards.push({ TableName: T, Item: { [K.PK]: K.eventsPk(id), [K.SK]: K.eventSk(revision, seq), ...auditEvent } });',
+      },
+      {
+        file: 'functions/store/dynamo.ts',
+        from: '    outcome.events.forEach((draft, seq) => {',
+        to: '    const afterwards: { TableName: string; Item: Record<string, unknown> }[] = [];\n    outcome.events.forEach((draft, seq) => {',
+      },
+      {
+        file: 'functions/store/dynamo.ts',
+        from: '      await this.doc.send(new TransactWriteCommand(input));',
+        to: '      await this.doc.send(new TransactWriteCommand(input));\n      for (const put of afterwards) await this.doc.send(new PutCommand(put));',
+      },
     ],
     test: 'test/reliability/faults.test.ts',
   },
@@ -41,45 +54,89 @@ const CASES: Breakage[] = [
     invariant: 'R1: no lost update, budget held at every revision',
     // Both guards: the cluster item's revision, and the audit event's key numbered by the revision read.
     edits: [
-      { file: 'functions/store/dynamo.ts', from: "? { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'revision' }, ExpressionAttributeValues: { ':rev': readRevision } }", to: "? { ConditionExpression: 'attribute_exists(#rev)', ExpressionAttributeNames: { '#rev': 'revision' } }" },
-      { file: 'functions/store/dynamo.ts', from: EVENT_PUT, to: "items.push({ Put: { TableName: T, Item: { [K.PK]: K.eventsPk(id), [K.SK]: K.eventSk(revision, seq), ...auditEvent } } });" },
+      {
+        file: 'functions/store/dynamo.ts',
+        from: "? { ConditionExpression: '#rev = :rev', ExpressionAttributeNames: { '#rev': 'revision' }, ExpressionAttributeValues: { ':rev': readRevision } }",
+        to: "? { ConditionExpression: 'attribute_exists(#rev)', ExpressionAttributeNames: { '#rev': 'revision' } }",
+      },
+      {
+        file: 'functions/store/dynamo.ts',
+        from: EVENT_PUT,
+        to: 'items.push({ Put: { TableName: T, Item: { [K.PK]: K.eventsPk(id), [K.SK]: K.eventSk(revision, seq), ...auditEvent } } });',
+      },
     ],
     test: 'test/reliability/concurrency.test.ts',
   },
   {
     name: 'backend-errors-as-500',
     invariant: 'R2: a backend fault is a clean 503',
-    edits: [{ file: 'functions/http/errors.ts', from: "'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'TimeoutError', 'RequestTimeout',", to: "'EAI_AGAIN'," }],
+    edits: [
+      {
+        file: 'functions/http/errors.ts',
+        from: "'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'TimeoutError', 'RequestTimeout',",
+        to: "'EAI_AGAIN',",
+      },
+    ],
     test: 'test/reliability/faults.test.ts',
   },
   {
     name: 'bad-json-throws',
     invariant: 'R3: no answer ≥ 500 whatever is sent',
-    edits: [{ file: 'functions/http/handler.ts', from: "    try {\n      value = JSON.parse(req.rawBody);\n    } catch {\n      throw invalid('the body is not valid JSON');\n    }", to: '    value = JSON.parse(req.rawBody);' }],
+    edits: [
+      {
+        file: 'functions/http/handler.ts',
+        from: "    try {\n      value = JSON.parse(req.rawBody);\n    } catch {\n      throw invalid('the body is not valid JSON');\n    }",
+        to: '    value = JSON.parse(req.rawBody);',
+      },
+    ],
     test: 'test/reliability/fuzz.test.ts',
   },
   {
     name: 'ack-before-write',
     invariant: 'R5: nothing acknowledged is lost',
-    edits: [{ file: 'functions/store/dynamo.ts', from: '      await this.doc.send(new TransactWriteCommand(input));', to: '      void this.doc.send(new TransactWriteCommand(input)).catch(() => {});' }],
+    edits: [
+      {
+        file: 'functions/store/dynamo.ts',
+        from: '      await this.doc.send(new TransactWriteCommand(input));',
+        to: '      void this.doc.send(new TransactWriteCommand(input)).catch(() => {});',
+      },
+    ],
     test: 'test/reliability/durability.test.ts',
   },
   {
     name: 'roles-ignored',
     invariant: 'S1: forbidden calls get 401/403 and change nothing',
-    edits: [{ file: 'functions/http/auth.ts', from: "  return required === 'public' || RANK[role] >= RANK[required];", to: '  return true;' }],
+    edits: [
+      {
+        file: 'functions/http/auth.ts',
+        from: "  return required === 'public' || RANK[role] >= RANK[required];",
+        to: '  return true;',
+      },
+    ],
     test: 'test/reliability/auth-matrix.test.ts',
   },
   {
     name: 'hash-compared-with-equals',
     invariant: 'S2: secrets compared in constant time',
-    edits: [{ file: 'functions/http/auth.ts', from: "const equalHex = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));", to: 'const equalHex = (a: string, b: string) => a === b;' }],
+    edits: [
+      {
+        file: 'functions/http/auth.ts',
+        from: "const equalHex = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));",
+        to: 'const equalHex = (a: string, b: string) => a === b;',
+      },
+    ],
     test: 'test/reliability/timing-safe.test.ts',
   },
   {
     name: 'authorization-logged',
     invariant: 'S2: no secret in any log line',
-    edits: [{ file: 'local/http-server.ts', from: "          const key = routeKey(match.route);", to: "          console.log(JSON.stringify({ message: 'request', path, authorization: req.headers.authorization }));\n          const key = routeKey(match.route);" }],
+    edits: [
+      {
+        file: 'local/http-server.ts',
+        from: '          const key = routeKey(match.route);',
+        to: "          console.log(JSON.stringify({ message: 'request', path, authorization: req.headers.authorization }));\n          const key = routeKey(match.route);",
+      },
+    ],
     test: 'test/reliability/auth-matrix.test.ts',
   },
   // Issue 14's four defects, re-introduced: the model-based tier (R6) must catch each.
@@ -89,7 +146,11 @@ const CASES: Breakage[] = [
     // A token limited to a cluster creates unscoped ones, and revokes any.
     edits: [
       { file: 'functions/api/tokens.ts', from: '    checkDelegation(creator, body.role, body.clusters);\n', to: '' },
-      { file: 'functions/api/tokens.ts', from: "      if (!withinScope(principal, token.clusters)) throw notFound(`token ${id}`);\n", to: '' },
+      {
+        file: 'functions/api/tokens.ts',
+        from: '      if (!withinScope(principal, token.clusters)) throw notFound(`token ${id}`);\n',
+        to: '',
+      },
     ],
     test: MODEL,
   },
@@ -99,13 +160,21 @@ const CASES: Breakage[] = [
     // The sweeper ends the last occurrence that is over whenever the window holds claims, and an end ends whatever
     // is open (the first occurrence of a window made at an odd minute lost its claims early).
     edits: [
-      { file: 'functions/domain/windows.ts', from: '  if (window.open && window.open.occurrence !== scheduledTime) return { ...noop(state), window, events: [] };\n', to: '' },
+      {
+        file: 'functions/domain/windows.ts',
+        from: '  if (window.open && window.open.occurrence !== scheduledTime) return { ...noop(state), window, events: [] };\n',
+        to: '',
+      },
       {
         file: 'functions/sweeper.ts',
         from: "    if (!window.open || window.open.until > deps.now()) continue;\n    const result = await runWindowPhase(deps, { cluster, windowId: window.id, phase: 'end', scheduledTime: new Date(window.open.occurrence).toISOString() });",
         to: "    const over = occurrencesAfter(compileSchedule(window.schedule, window.timezone, window.startDate), window.timezone, deps.now() - window.durationMs - MAX_WINDOW_MS, 1000).filter((t) => t + window.durationMs <= deps.now()).at(-1);\n    if (over === undefined || !window.open) continue;\n    const result = await runWindowPhase(deps, { cluster, windowId: window.id, phase: 'end', scheduledTime: new Date(over).toISOString() });",
       },
-      { file: 'functions/sweeper.ts', from: "import { runWindowPhase } from './windows/phase.js';", to: "import { runWindowPhase } from './windows/phase.js';\nimport { compileSchedule, MAX_WINDOW_MS, occurrencesAfter } from './domain/schedule.js';" },
+      {
+        file: 'functions/sweeper.ts',
+        from: "import { runWindowPhase } from './windows/phase.js';",
+        to: "import { runWindowPhase } from './windows/phase.js';\nimport { compileSchedule, MAX_WINDOW_MS, occurrencesAfter } from './domain/schedule.js';",
+      },
     ],
     test: MODEL,
   },
@@ -114,8 +183,16 @@ const CASES: Breakage[] = [
     invariant: 'R6: a rollout id is one run',
     // A rollout window's next occurrence re-creates its last rollout under the same id.
     edits: [
-      { file: 'functions/windows/phase.ts', from: '      const rolloutId = resume ? snapshot.rollout.id : fresh;', to: '      const rolloutId = resume ? snapshot.rollout.id : (w.rolloutId ?? fresh);' },
-      { file: 'functions/windows/phase.ts', from: 'R.createAndClaim(state, fresh, w.rollout!', to: 'R.createAndClaim(state, rolloutId, w.rollout!' },
+      {
+        file: 'functions/windows/phase.ts',
+        from: '      const rolloutId = resume ? snapshot.rollout.id : fresh;',
+        to: '      const rolloutId = resume ? snapshot.rollout.id : (w.rolloutId ?? fresh);',
+      },
+      {
+        file: 'functions/windows/phase.ts',
+        from: 'R.createAndClaim(state, fresh, w.rollout!',
+        to: 'R.createAndClaim(state, rolloutId, w.rollout!',
+      },
     ],
     test: MODEL,
   },
@@ -124,9 +201,21 @@ const CASES: Breakage[] = [
     invariant: 'R6: at most one execution per rollout',
     // Resume checked by a dry run before the start, and an execution that finds another running takes over.
     edits: [
-      { file: 'functions/api/rollouts.ts', from: '      rule: (state, now, { rollout }) => R.resumeRollout(state, requireRollout(rollout, id), execution.id, actorOf(req), now),', to: '      dryRun: true,\n      rule: (state, now, { rollout }) => R.resumeRollout(state, requireRollout(rollout, id), execution.id, actorOf(req), now),' },
-      { file: 'functions/api/mutation.ts', from: '    if (!spec.dryRun) await spec.then?.(result.outcome);', to: '    await spec.then?.(result.outcome);' },
-      { file: 'functions/domain/rollout.ts', from: "    if (startedBy !== owner) throw new DomainError('RolloutConflict', `rollout ${rollout.id} is already run by execution ${owner}`, { execution: owner });\n", to: '' },
+      {
+        file: 'functions/api/rollouts.ts',
+        from: '      rule: (state, now, { rollout }) => R.resumeRollout(state, requireRollout(rollout, id), execution.id, actorOf(req), now),',
+        to: '      dryRun: true,\n      rule: (state, now, { rollout }) => R.resumeRollout(state, requireRollout(rollout, id), execution.id, actorOf(req), now),',
+      },
+      {
+        file: 'functions/api/mutation.ts',
+        from: '    if (!spec.dryRun) await spec.then?.(result.outcome);',
+        to: '    await spec.then?.(result.outcome);',
+      },
+      {
+        file: 'functions/domain/rollout.ts',
+        from: "    if (startedBy !== owner) throw new DomainError('RolloutConflict', `rollout ${rollout.id} is already run by execution ${owner}`, { execution: owner });\n",
+        to: '',
+      },
     ],
     test: MODEL,
   },
@@ -144,19 +233,33 @@ for (const c of CASES.filter((x) => only.length === 0 || only.includes(x.name)))
     for (const { file, from, to } of c.edits) {
       const path = join(dir, file);
       const text = readFileSync(path, 'utf8');
-      if (text.split(from).length !== 2) throw new Error(`${c.name}: the text to replace is not in ${file} exactly once: ${from}`);
-      writeFileSync(path, text.replace(from, () => to));
+      if (text.split(from).length !== 2)
+        throw new Error(`${c.name}: the text to replace is not in ${file} exactly once: ${from}`);
+      writeFileSync(
+        path,
+        text.replace(from, () => to),
+      );
     }
     const started = Date.now();
-    const run = spawnSync('npx', ['vitest', 'run', c.test, '--reporter=dot'], { cwd: dir, encoding: 'utf8', timeout: 15 * 60_000 });
+    const run = spawnSync('npx', ['vitest', 'run', c.test, '--reporter=dot'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 15 * 60_000,
+    });
     const seconds = Math.round((Date.now() - started) / 1000);
     const caught = run.status !== 0;
     if (!caught) missed++;
     const lines = (run.stdout + run.stderr).replace(/\x1b\[[0-9;]*m/g, '').split('\n');
     // The model tier names the broken invariant on the line after its header.
     const broken = lines.findIndex((l) => l.includes('invariants broken after command'));
-    const why = (broken >= 0 ? `${lines[broken]!.trim()} ${lines[broken + 1]?.trim() ?? ''}` : lines.find((l) => /AssertionError|Error:|expected/.test(l))?.trim() ?? '').slice(0, 240);
-    console.log(`${caught ? 'caught    ' : 'NOT CAUGHT'} ${c.name.padEnd(26)} ${c.invariant.padEnd(52)} ${c.test} (${seconds} s) ${why}`);
+    const why = (
+      broken >= 0
+        ? `${lines[broken]!.trim()} ${lines[broken + 1]?.trim() ?? ''}`
+        : (lines.find((l) => /AssertionError|Error:|expected/.test(l))?.trim() ?? '')
+    ).slice(0, 240);
+    console.log(
+      `${caught ? 'caught    ' : 'NOT CAUGHT'} ${c.name.padEnd(26)} ${c.invariant.padEnd(52)} ${c.test} (${seconds} s) ${why}`,
+    );
   } finally {
     spawnSync('git', ['worktree', 'remove', '--force', dir], { cwd: ROOT });
     rmSync(dir, { recursive: true, force: true });

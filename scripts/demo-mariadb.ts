@@ -18,8 +18,17 @@ const CLUSTER = 'shop';
 console.log('starting three MariaDB servers (db1 → db2, db3), HAProxy and maintctl …');
 const fleet = await startMariaDbFleet(['db1', 'db2', 'db3']);
 const haproxy = await startHaproxy(fleet, { primary: 'db1' });
-const stack = await startLocalStack({ port: Number(args.port), memory: true, sweepIntervalMs: 5000, rollouts: { waitMs: 1000 } });
-const token = await registerMariaDbCluster(stack.deps, CLUSTER, fleet.servers.map((s, i) => ({ name: s.name, port: s.port, role: i === 0 ? 'primary' : 'replica' })));
+const stack = await startLocalStack({
+  port: Number(args.port),
+  memory: true,
+  sweepIntervalMs: 5000,
+  rollouts: { waitMs: 1000 },
+});
+const token = await registerMariaDbCluster(
+  stack.deps,
+  CLUSTER,
+  fleet.servers.map((s, i) => ({ name: s.name, port: s.port, role: i === 0 ? 'primary' : 'replica' })),
+);
 
 // The agent's configuration as a user writes it, secrets beside it (0600) and in the environment.
 const dir = resolve('.maintctl', 'demo-mariadb');
@@ -41,15 +50,26 @@ writeFileSync(
         replication: { user: fleet.users.replication.user, passwordEnv: 'MAINTCTL_REPLICATION_PASSWORD' },
         servers: Object.fromEntries(fleet.servers.map((s) => [s.name, `127.0.0.1:${s.port}`])),
       },
-      haproxy: [{ runtimeApi: `127.0.0.1:${haproxy.runtimeApi.port}`, writeBackends: ['writes'], servers: Object.fromEntries(fleet.servers.map((s) => [s.name, [`writes/${s.name}`, `reads/${s.name}`]])) }],
+      haproxy: [
+        {
+          runtimeApi: `127.0.0.1:${haproxy.runtimeApi.port}`,
+          writeBackends: ['writes'],
+          servers: Object.fromEntries(fleet.servers.map((s) => [s.name, [`writes/${s.name}`, `reads/${s.name}`]])),
+        },
+      ],
       upgrade: { command: [fleet.upgradeCommand], timeoutSeconds: 120 },
     },
     null,
     2,
   )}\n`,
 );
-const agent = new Agent(loadAgentConfig(configFile, { MAINTCTL_DB_PASSWORD: fleet.users.agent.password, MAINTCTL_REPLICATION_PASSWORD: fleet.users.replication.password }), (level, message, fields) =>
-  console.log(`agent ${level.padEnd(5)} ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`),
+const agent = new Agent(
+  loadAgentConfig(configFile, {
+    MAINTCTL_DB_PASSWORD: fleet.users.agent.password,
+    MAINTCTL_REPLICATION_PASSWORD: fleet.users.replication.password,
+  }),
+  (level, message, fields) =>
+    console.log(`agent ${level.padEnd(5)} ${message}${fields ? ` ${JSON.stringify(fields)}` : ''}`),
 );
 agent.start();
 

@@ -12,7 +12,15 @@ import { readFileSync } from 'node:fs';
 const THRESHOLD = 85;
 const DOMAIN_PREFIX = 'functions/domain/';
 
-type MutantStatus = 'Killed' | 'Survived' | 'NoCoverage' | 'Timeout' | 'CompileError' | 'RuntimeError' | 'Ignored' | 'Pending';
+type MutantStatus =
+  | 'Killed'
+  | 'Survived'
+  | 'NoCoverage'
+  | 'Timeout'
+  | 'CompileError'
+  | 'RuntimeError'
+  | 'Ignored'
+  | 'Pending';
 
 interface Report {
   files?: Record<string, { mutants?: { status: MutantStatus }[] }>;

@@ -34,18 +34,29 @@ export const DEFAULT_ASL_OPTIONS: AslOptions = {
 
 /** Transient trouble: Lambda's own, and `Transient` (the backend was unavailable or too busy). */
 export const TRANSIENT_ERRORS = [
-  'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'Transient',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Transient',
 ];
-const RETRY = [{ ErrorEquals: TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2, JitterStrategy: 'FULL' }];
+const RETRY = [
+  { ErrorEquals: TRANSIENT_ERRORS, IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2, JitterStrategy: 'FULL' },
+];
 /**
  * StartExecution's transient refusals, as Step Functions names a service integration's errors (`<Service>.<code>`,
  * checked in `test/unit/workflow-asl.test.ts`): the running-executions limit, throttling, and the client-side
  * failures its Lambda integration reports as `Lambda.SdkClientException` / `Lambda.AWSLambdaException`.
  */
 export const START_EXECUTION_ERRORS = [
-  'StepFunctions.ExecutionLimitExceeded', 'StepFunctions.ThrottlingException', 'StepFunctions.SdkClientException', 'StepFunctions.AWSStepFunctionsException',
+  'StepFunctions.ExecutionLimitExceeded',
+  'StepFunctions.ThrottlingException',
+  'StepFunctions.SdkClientException',
+  'StepFunctions.AWSStepFunctionsException',
 ];
-const START_EXECUTION_RETRY = [{ ErrorEquals: START_EXECUTION_ERRORS, IntervalSeconds: 2, MaxAttempts: 5, BackoffRate: 2, JitterStrategy: 'FULL' }];
+const START_EXECUTION_RETRY = [
+  { ErrorEquals: START_EXECUTION_ERRORS, IntervalSeconds: 2, MaxAttempts: 5, BackoffRate: 2, JitterStrategy: 'FULL' },
+];
 /** A Lambda task's own bound: a handler answers within seconds. */
 export const TASK_TIMEOUT_SECONDS = 60;
 /**
@@ -81,7 +92,8 @@ function requireTranslatable(name: string, state: StateConfig): void {
   const refuse = (what: string) => {
     throw new Error(`state ${name}: ${what} has no ASL translation (workflows/asl.ts)`);
   };
-  for (const key of ['after', 'always', 'entry', 'exit', 'states'] as const) if (state[key] !== undefined) refuse(`\`${key}\``);
+  for (const key of ['after', 'always', 'entry', 'exit', 'states'] as const)
+    if (state[key] !== undefined) refuse(`\`${key}\``);
   const events = Object.keys(state.on ?? {});
   const others = events.filter((e) => e !== 'poll');
   if (others.length > 0) refuse(`the event ${others.join(', ')} (only \`poll\`)`);
@@ -91,7 +103,9 @@ function requireTranslatable(name: string, state: StateConfig): void {
 }
 
 const list = (t: TransitionConfig | TransitionConfig[] | undefined): { target: string; guard?: Guard }[] =>
-  (t === undefined ? [] : Array.isArray(t) ? t : [t]).map((x) => (typeof x === 'string' ? { target: x } : { target: x.target!, ...(x.guard && { guard: x.guard }) }));
+  (t === undefined ? [] : Array.isArray(t) ? t : [t]).map((x) =>
+    typeof x === 'string' ? { target: x } : { target: x.target!, ...(x.guard && { guard: x.guard }) },
+  );
 
 function catchers(onError: InvokeConfig['onError']) {
   return list(onError).map((t) => ({
@@ -102,17 +116,33 @@ function catchers(onError: InvokeConfig['onError']) {
 }
 
 function choiceOf(done: { target: string; guard?: Guard }[], fallback?: string): AslState {
-  const rules = done.filter((t) => t.guard).map((t) => ({ Variable: '$.result.outcome', StringEquals: t.guard!.params.outcome, Next: t.target }));
+  const rules = done
+    .filter((t) => t.guard)
+    .map((t) => ({ Variable: '$.result.outcome', StringEquals: t.guard!.params.outcome, Next: t.target }));
   const unguarded = done.find((t) => !t.guard)?.target ?? fallback;
   return { Type: 'Choice', Choices: rules, ...(unguarded && { Default: unguarded }) };
 }
 
-function lambdaTask(src: string, meta: TaskMeta | undefined, config: InvokeConfig, options: AslOptions, poll?: PollMeta): AslState {
+function lambdaTask(
+  src: string,
+  meta: TaskMeta | undefined,
+  config: InvokeConfig,
+  options: AslOptions,
+  poll?: PollMeta,
+): AslState {
   const fields = poll ? ['outcome', 'waitSeconds'] : (meta?.result ?? ['outcome']);
   return {
     Type: 'Task',
     Resource: 'arn:aws:states:::lambda:invoke',
-    Parameters: { FunctionName: options.functionName(src), Payload: { task: src, 'state.$': '$', 'execution.$': '$$.Execution.Id', ...(poll && { pollSeconds: poll.seconds }) } },
+    Parameters: {
+      FunctionName: options.functionName(src),
+      Payload: {
+        task: src,
+        'state.$': '$',
+        'execution.$': '$$.Execution.Id',
+        ...(poll && { pollSeconds: poll.seconds }),
+      },
+    },
     ResultSelector: Object.fromEntries(fields.map((f) => [`${f}.$`, `$.Payload.${f}`])),
     // `$` is ResultPath's default; spelled out, aws-local-stepfunctions 3.0.0 writes a key named `$` instead.
     ...(meta?.resultPath !== '$' && { ResultPath: '$.result' }),
@@ -138,7 +168,11 @@ function runNodes(config: InvokeConfig, options: AslOptions): AslState {
           Resource: 'arn:aws:states:::states:startExecution.sync:2',
           Parameters: {
             StateMachineArn: options.nodeStateMachineArn,
-            Input: { ...ids, 'server.$': '$.server', 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id' },
+            Input: {
+              ...ids,
+              'server.$': '$.server',
+              'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id',
+            },
           },
           TimeoutSeconds: NODE_TIMEOUT_SECONDS,
           Retry: START_EXECUTION_RETRY,
@@ -197,7 +231,12 @@ export function toAsl(machine: AnyStateMachine, options: AslOptions = DEFAULT_AS
       continue;
     }
     const kind = meta?.task?.kind ?? 'lambda';
-    const body = kind === 'run-nodes' ? runNodes(invoke, options) : kind === 'start-successor' ? startSuccessor(invoke) : lambdaTask(invoke.src, meta?.task, invoke, options);
+    const body =
+      kind === 'run-nodes'
+        ? runNodes(invoke, options)
+        : kind === 'start-successor'
+          ? startSuccessor(invoke)
+          : lambdaTask(invoke.src, meta?.task, invoke, options);
     if (done.length === 1 && !done[0]!.guard) {
       states[name] = { ...body, Next: done[0]!.target };
     } else {
@@ -205,7 +244,11 @@ export function toAsl(machine: AnyStateMachine, options: AslOptions = DEFAULT_AS
       states[`${name}Outcome`] = choiceOf(done);
     }
   }
-  return { Comment: `${config.id}: generated from the XState model (workflows/machines.ts)`, StartAt: config.initial, States: states };
+  return {
+    Comment: `${config.id}: generated from the XState model (workflows/machines.ts)`,
+    StartAt: config.initial,
+    States: states,
+  };
 }
 
 /** Which task (actor) each ASL Task state runs: the local engine binds handlers by state name. */

@@ -44,7 +44,6 @@ export interface PollMeta {
   seconds: number;
 }
 
-
 /** Where a task's answer goes in the execution state (default: `$.result`, the outcome only). */
 export interface TaskMeta {
   kind?: 'lambda' | 'run-nodes' | 'start-successor';
@@ -67,7 +66,11 @@ const outcomeIs = ({ event }: { event: unknown }, params: { outcome: string }) =
 const errorIs = ({ event }: { event: unknown }, params: { name: string }) =>
   ((event as { error?: { name?: string } }).error?.name ?? '') === params.name;
 
-const on = (outcome: string, target: string) => ({ guard: { type: 'outcomeIs' as const, params: { outcome } }, target, actions: 'resetPolls' as const });
+const on = (outcome: string, target: string) => ({
+  guard: { type: 'outcomeIs' as const, params: { outcome } },
+  target,
+  actions: 'resetPolls' as const,
+});
 const poll = (state: string) => ({ poll: { target: state, reenter: true, actions: 'countPoll' as const } });
 
 // -----------------------------------------------------------------------------------------------------------
@@ -75,7 +78,14 @@ const poll = (state: string) => ({ poll: { target: state, reenter: true, actions
 
 const toFailRollout = { target: 'FailRollout', actions: 'resetPolls' as const };
 /** Before the first batch: an abort that lands meanwhile ends the rollout aborted, not failed. */
-const abortedOrFail = [{ guard: { type: 'errorIs' as const, params: { name: 'RolloutStopped' } }, target: 'Abort', actions: 'resetPolls' as const }, toFailRollout];
+const abortedOrFail = [
+  {
+    guard: { type: 'errorIs' as const, params: { name: 'RolloutStopped' } },
+    target: 'Abort',
+    actions: 'resetPolls' as const,
+  },
+  toFailRollout,
+];
 
 export const rolloutMachine = setup({
   types: {
@@ -110,7 +120,9 @@ export const rolloutMachine = setup({
       meta: { task: { result: ['cluster', 'rolloutId'], resultPath: '$' } satisfies TaskMeta },
       invoke: { id: 'preflight', src: 'preflight', onDone: 'PauseAutomation', onError: 'Rejected' },
     },
-    PauseAutomation: { invoke: { id: 'pauseAutomation', src: 'pauseAutomation', onDone: 'Plan', onError: abortedOrFail } },
+    PauseAutomation: {
+      invoke: { id: 'pauseAutomation', src: 'pauseAutomation', onDone: 'Plan', onError: abortedOrFail },
+    },
     Plan: { invoke: { id: 'plan', src: 'plan', onDone: 'NextBatch', onError: abortedOrFail } },
     NextBatch: {
       meta: { task: { result: ['outcome', 'servers'] } satisfies TaskMeta },
@@ -134,7 +146,9 @@ export const rolloutMachine = setup({
       // which the sweeper finds and marks failed.
       invoke: { id: 'runBatch', src: 'runBatch', onDone: { target: 'NextBatch', actions: 'countBatch' } },
     },
-    ResumeAutomation: { invoke: { id: 'finishRollout', src: 'finishRollout', onDone: 'Succeeded', onError: toFailRollout } },
+    ResumeAutomation: {
+      invoke: { id: 'finishRollout', src: 'finishRollout', onDone: 'Succeeded', onError: toFailRollout },
+    },
     Pause: { invoke: { id: 'pauseRollout', src: 'pauseRollout', onDone: 'Paused', onError: toFailRollout } },
     Abort: { invoke: { id: 'abortRollout', src: 'abortRollout', onDone: 'Aborted', onError: toFailRollout } },
     StartSuccessor: {
@@ -146,7 +160,15 @@ export const rolloutMachine = setup({
     Paused: { type: 'final' },
     Aborted: { type: 'final' },
     Continued: { type: 'final' },
-    Failed: { type: 'final', meta: { final: { error: 'RolloutFailed', cause: 'the rollout failed: its record names the node, step and reason' } satisfies FinalMeta } },
+    Failed: {
+      type: 'final',
+      meta: {
+        final: {
+          error: 'RolloutFailed',
+          cause: 'the rollout failed: its record names the node, step and reason',
+        } satisfies FinalMeta,
+      },
+    },
     Rejected: { type: 'final', meta: { final: { errorFromState: true } satisfies FinalMeta } },
   },
 });
@@ -155,7 +177,11 @@ export const rolloutMachine = setup({
 // One node: (switchover for the primary) drain, maintain, verify, clear
 
 const nodeErrors = [
-  { guard: { type: 'errorIs' as const, params: { name: 'RolloutStopped' } }, target: 'Stopped', actions: 'resetPolls' as const },
+  {
+    guard: { type: 'errorIs' as const, params: { name: 'RolloutStopped' } },
+    target: 'Stopped',
+    actions: 'resetPolls' as const,
+  },
   { target: 'RecordFailure', actions: 'resetPolls' as const },
 ];
 
@@ -185,9 +211,16 @@ export const nodeMachine = setup({
   initial: 'Begin',
   states: {
     Begin: {
-      invoke: { id: 'beginNode', src: 'beginNode', onDone: [on('primary', 'Switchover'), on('done', 'Done'), on('replica', 'Drain')], onError: nodeErrors },
+      invoke: {
+        id: 'beginNode',
+        src: 'beginNode',
+        onDone: [on('primary', 'Switchover'), on('done', 'Done'), on('replica', 'Drain')],
+        onError: nodeErrors,
+      },
     },
-    Switchover: { invoke: { id: 'requestSwitchover', src: 'requestSwitchover', onDone: 'WaitRoles', onError: nodeErrors } },
+    Switchover: {
+      invoke: { id: 'requestSwitchover', src: 'requestSwitchover', onDone: 'WaitRoles', onError: nodeErrors },
+    },
     WaitRoles: {
       meta: { poll: { check: 'CheckRoles', choice: 'RolesSwitched', seconds: 5 } satisfies PollMeta },
       invoke: { id: 'checkRoles', src: 'checkRoles', onDone: [on('switched', 'Drain')], onError: nodeErrors },
@@ -196,7 +229,12 @@ export const nodeMachine = setup({
     Drain: { invoke: { id: 'drainNode', src: 'drainNode', onDone: 'WaitDrained', onError: nodeErrors } },
     WaitDrained: {
       meta: { poll: { check: 'CheckDrained', choice: 'IsDrained', seconds: 5 } satisfies PollMeta },
-      invoke: { id: 'checkDrained', src: 'checkDrained', onDone: [on('drained', 'Maintain'), on('forced', 'Maintain')], onError: nodeErrors },
+      invoke: {
+        id: 'checkDrained',
+        src: 'checkDrained',
+        onDone: [on('drained', 'Maintain'), on('forced', 'Maintain')],
+        onError: nodeErrors,
+      },
       on: poll('WaitDrained'),
     },
     Maintain: { invoke: { id: 'triggerUpgrade', src: 'triggerUpgrade', onDone: 'WaitUpgraded', onError: nodeErrors } },
@@ -211,10 +249,20 @@ export const nodeMachine = setup({
       on: poll('Verify'),
     },
     Clear: { invoke: { id: 'clearNode', src: 'clearNode', onDone: 'Done', onError: nodeErrors } },
-    RecordFailure: { invoke: { id: 'recordNodeFailure', src: 'recordNodeFailure', onDone: 'Failed', onError: 'Failed' } },
+    RecordFailure: {
+      invoke: { id: 'recordNodeFailure', src: 'recordNodeFailure', onDone: 'Failed', onError: 'Failed' },
+    },
     Done: { type: 'final' },
     Stopped: { type: 'final' },
-    Failed: { type: 'final', meta: { final: { error: 'NodeFailed', cause: 'the node failed: the rollout record has the step and reason' } satisfies FinalMeta } },
+    Failed: {
+      type: 'final',
+      meta: {
+        final: {
+          error: 'NodeFailed',
+          cause: 'the node failed: the rollout record has the step and reason',
+        } satisfies FinalMeta,
+      },
+    },
   },
 });
 

@@ -37,14 +37,25 @@ export interface CallOptions {
   session?: Session;
 }
 
-export async function call<T>(method: string, path: string, body?: unknown, options: CallOptions = {}): Promise<Answer<T>> {
+export async function call<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  options: CallOptions = {},
+): Promise<Answer<T>> {
   const session = options.session ?? loadSession();
   const headers: Record<string, string> = { accept: 'application/json' };
   if (session) headers.authorization = authorization(session);
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (options.etag) headers['if-none-match'] = options.etag;
   // credentials 'omit': no cookies, and no browser prompt on the API's Basic challenge.
-  const res = await fetch(path, { method, headers, credentials: 'omit', cache: 'no-store', ...(body !== undefined && { body: JSON.stringify(body) }) });
+  const res = await fetch(path, {
+    method,
+    headers,
+    credentials: 'omit',
+    cache: 'no-store',
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
   const etag = res.headers.get('etag') ?? undefined;
   if (res.status === 304) return { status: 304, body: undefined as T, ...(etag && { etag }) };
   const text = await res.text();
@@ -56,7 +67,12 @@ export async function call<T>(method: string, path: string, body?: unknown, opti
   }
   if (res.ok) return { status: res.status, body: parsed as T, ...(etag && { etag }) };
   const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-  const failure = new ApiError(res.status, error?.code ?? `HTTP${res.status}`, error?.message ?? `the API answered ${res.status}`, error?.details);
+  const failure = new ApiError(
+    res.status,
+    error?.code ?? `HTTP${res.status}`,
+    error?.message ?? `the API answered ${res.status}`,
+    error?.details,
+  );
   if (res.status === 401 && !options.session) {
     clearSession();
     unauthorized(failure.message);

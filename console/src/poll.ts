@@ -4,7 +4,7 @@
  * `fullEveryMs` the list is read whole.
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, call } from './api.js';
+import { type ApiError, call } from './api.js';
 
 export interface Polled<T> {
   data: T | undefined;

@@ -12,7 +12,10 @@ export interface Route {
 
 function current(): Route {
   const path = location.pathname.startsWith(BASE) ? location.pathname.slice(BASE.length) : '';
-  return { segments: path.split('/').filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(location.search) };
+  return {
+    segments: path.split('/').filter(Boolean).map(decodeURIComponent),
+    query: new URLSearchParams(location.search),
+  };
 }
 
 export const href = (path: string) => `${BASE}${path.replace(/^\//, '')}`;

@@ -40,7 +40,13 @@ function decodeAfter(cursor: string): string {
  * A registration change (PUT, PATCH): the server with what changed (`changed`: field → {from, to}); a dry run
  * answers what would happen — the budget's verdict and the server as it would be — and changes nothing.
  */
-function changeServerOperation(req: ApiRequest, deps: Deps, name: string, dryRun: boolean, rule: (state: ClusterState, now: number) => ServerOutcome) {
+function changeServerOperation(
+  req: ApiRequest,
+  deps: Deps,
+  name: string,
+  dryRun: boolean,
+  rule: (state: ClusterState, now: number) => ServerOutcome,
+) {
   let changed: ServerChanges = {};
   return mutate(req, deps, {
     cluster: req.params.c!,
@@ -52,7 +58,8 @@ function changeServerOperation(req: ApiRequest, deps: Deps, name: string, dryRun
     },
     render: (outcome, now) => {
       const server = serverJson(viewOf(outcome.next, name, now)!);
-      if (dryRun) return { status: 200, body: { dryRun: true, changed, verdict: verdictJson(outcome.verdict) ?? null, server } };
+      if (dryRun)
+        return { status: 200, body: { dryRun: true, changed, verdict: verdictJson(outcome.verdict) ?? null, server } };
       return { status: outcome.events[0]?.action === 'register-server' ? 201 : 200, body: { ...server, changed } };
     },
   });
@@ -62,7 +69,14 @@ export const operations: Operations = {
   'GET /v1/clusters': async (req, deps) => {
     const clusters = await deps.store.listClusters();
     const scope = req.principal?.clusters;
-    return { status: 200, body: { clusters: clusters.filter((c) => !scope || scope.includes(c.id)).map(({ id, engine, budget, staleAfterSeconds }) => ({ id, engine, budget, staleAfterSeconds })) } };
+    return {
+      status: 200,
+      body: {
+        clusters: clusters
+          .filter((c) => !scope || scope.includes(c.id))
+          .map(({ id, engine, budget, staleAfterSeconds }) => ({ id, engine, budget, staleAfterSeconds })),
+      },
+    };
   },
 
   'GET /v1/clusters/{c}': async (req, deps) => {
@@ -73,7 +87,11 @@ export const operations: Operations = {
 
   'PUT /v1/clusters/{c}': async (req, deps) => {
     const body = jsonBody(req, clusterBody);
-    const config = { engine: body.engine, budget: body.budget ?? {}, staleAfterSeconds: body.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS };
+    const config = {
+      engine: body.engine,
+      budget: body.budget ?? {},
+      staleAfterSeconds: body.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS,
+    };
     const id = req.params.c!;
     return mutate(req, deps, {
       cluster: id,
@@ -88,7 +106,11 @@ export const operations: Operations = {
   },
 
   'DELETE /v1/clusters/{c}': async (req, deps) =>
-    mutate(req, deps, { cluster: req.params.c!, rule: (state) => removeCluster(state), render: () => ({ status: 200, body: { removed: req.params.c } }) }),
+    mutate(req, deps, {
+      cluster: req.params.c!,
+      rule: (state) => removeCluster(state),
+      render: () => ({ status: 200, body: { removed: req.params.c } }),
+    }),
 
   'GET /v1/clusters/{c}/servers': async (req, deps) => {
     const query = validate(listQuery, req.query, 'query');
@@ -111,7 +133,8 @@ export const operations: Operations = {
     if (header?.revision === state.cluster.revision) {
       // What the cluster item no longer knows (a server went stale, or every one reported since): noted for the next.
       const found = staleness(state, now);
-      if (JSON.stringify(header.staleness) !== JSON.stringify(found)) await deps.store.writeStaleness(state.cluster.id, state.cluster.revision, found);
+      if (JSON.stringify(header.staleness) !== JSON.stringify(found))
+        await deps.store.writeStaleness(state.cluster.id, state.cluster.revision, found);
     }
     if (ifNoneMatch !== undefined && headerMatches(ifNoneMatch, tag)) return { status: 304, headers: { etag: tag } };
     let views = viewAll(state, now);
@@ -127,7 +150,12 @@ export const operations: Operations = {
     return {
       status: 200,
       headers: { etag: tag },
-      body: { cluster: state.cluster.id, revision: state.cluster.revision, servers: views.map(serverJson), ...(cursor && { cursor }) },
+      body: {
+        cluster: state.cluster.id,
+        revision: state.cluster.revision,
+        servers: views.map(serverJson),
+        ...(cursor && { cursor }),
+      },
     };
   },
 
@@ -145,17 +173,25 @@ export const operations: Operations = {
   'PUT /v1/clusters/{c}/servers/{s}': async (req, deps) => {
     const { dryRun = false, override = false, ...registration } = jsonBody(req, serverBody);
     const name = req.params.s!;
-    return changeServerOperation(req, deps, name, dryRun, (state, now) => registerServer(state, name, registration, now, { dryRun, override }, actorOf(req)));
+    return changeServerOperation(req, deps, name, dryRun, (state, now) =>
+      registerServer(state, name, registration, now, { dryRun, override }, actorOf(req)),
+    );
   },
 
   'PATCH /v1/clusters/{c}/servers/{s}': async (req, deps) => {
     const { dryRun = false, override = false, ...patch } = jsonBody(req, serverPatchBody);
     const name = req.params.s!;
-    return changeServerOperation(req, deps, name, dryRun, (state, now) => updateServer(state, name, patch, { dryRun, override }, actorOf(req), now));
+    return changeServerOperation(req, deps, name, dryRun, (state, now) =>
+      updateServer(state, name, patch, { dryRun, override }, actorOf(req), now),
+    );
   },
 
   'DELETE /v1/clusters/{c}/servers/{s}': async (req, deps) =>
-    mutate(req, deps, { cluster: req.params.c!, rule: (state) => removeServer(state, req.params.s!), render: () => ({ status: 200, body: { removed: req.params.s } }) }),
+    mutate(req, deps, {
+      cluster: req.params.c!,
+      rule: (state) => removeServer(state, req.params.s!),
+      render: () => ({ status: 200, body: { removed: req.params.s } }),
+    }),
 };
 
 export const handler = familyHandler('clusters', operations, runtimeDeps);

@@ -12,7 +12,18 @@ import { operations as rollouts } from './rollouts.js';
 import { operations as tokens } from './tokens.js';
 import { operations as windows } from './windows.js';
 
-export const FAMILY_OPERATIONS: Record<Family, Operations> = { health, clusters, maintenance, events, rollouts, windows, tokens, maxscale, cassandra, greptimedb };
+export const FAMILY_OPERATIONS: Record<Family, Operations> = {
+  health,
+  clusters,
+  maintenance,
+  events,
+  rollouts,
+  windows,
+  tokens,
+  maxscale,
+  cassandra,
+  greptimedb,
+};
 
 /** The compat families' error formats and cluster resolution; the native families use the defaults. */
 export const FAMILY_OPTIONS: Partial<Record<Family, FamilyOptions>> = {

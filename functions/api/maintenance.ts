@@ -16,13 +16,29 @@ import {
 import { MANUAL } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
 import { reportStatus, routineCondition } from '../domain/status.js';
-import { actorOf, familyHandler, jsonBody, type ApiRequest, type ApiResponse, type Operation, type Operations } from '../http/handler.js';
+import {
+  actorOf,
+  familyHandler,
+  jsonBody,
+  type ApiRequest,
+  type ApiResponse,
+  type Operation,
+  type Operations,
+} from '../http/handler.js';
 import { validate } from '../validate.js';
 import { runtimeDeps } from '../runtime.js';
 import { mutate } from './mutation.js';
 import { staleAfterMs } from './stale-after.js';
 import { claimJson, iso, serverJson, switchoverJson, verdictJson } from './render.js';
-import { agentLeaseBody, clearQuery, clusterMaintenanceBody, failoverBody, maintenanceBody, statusBody, switchoverBody } from './schemas.js';
+import {
+  agentLeaseBody,
+  clearQuery,
+  clusterMaintenanceBody,
+  failoverBody,
+  maintenanceBody,
+  statusBody,
+  switchoverBody,
+} from './schemas.js';
 
 /** `until` from an absolute time or a `ttl`; it must lie in the future. */
 export function untilFrom(body: { ttl?: string | number; until?: string }, now: number): number | undefined {
@@ -56,16 +72,26 @@ function serverAnswer(name: string, dryRun: boolean) {
   return (outcome: Outcome, now: number): ApiResponse => {
     const server = serverJson(viewOf(outcome.next, name, now)!);
     if (!dryRun) return { status: 200, body: server };
-    return { status: 200, body: { dryRun: true, changed: outcome.events.length > 0, verdict: verdictJson(outcome.verdict) ?? null, server } };
+    return {
+      status: 200,
+      body: { dryRun: true, changed: outcome.events.length > 0, verdict: verdictJson(outcome.verdict) ?? null, server },
+    };
   };
 }
 
 function dcAnswer(dc: string, dryRun: boolean) {
   return (outcome: Outcome, now: number): ApiResponse => {
-    const servers = [...outcome.next.servers.values()].filter((s) => s.dc === dc).map((s) => serverJson(viewOf(outcome.next, s.name, now)!));
+    const servers = [...outcome.next.servers.values()]
+      .filter((s) => s.dc === dc)
+      .map((s) => serverJson(viewOf(outcome.next, s.name, now)!));
     const claims = activeClaims(outcome.next.dcs.get(dc)?.claims ?? {}, now).map(([h, c]) => claimJson(h, c));
     const body = { dc, maintenance: claims.length > 0, claims, servers };
-    return { status: 200, body: dryRun ? { dryRun: true, changed: outcome.events.length > 0, verdict: verdictJson(outcome.verdict) ?? null, ...body } : body };
+    return {
+      status: 200,
+      body: dryRun
+        ? { dryRun: true, changed: outcome.events.length > 0, verdict: verdictJson(outcome.verdict) ?? null, ...body }
+        : body,
+    };
   };
 }
 
@@ -79,7 +105,10 @@ function clusterMaintenanceAnswer(dryRun = false) {
 
 function clearRequest(req: ApiRequest) {
   const q = validate(clearQuery, req.query, 'query');
-  return { request: { holder: MANUAL, override: q.override ?? false, ...(q.mode && { mode: q.mode }) }, dryRun: q.dryRun ?? false };
+  return {
+    request: { holder: MANUAL, override: q.override ?? false, ...(q.mode && { mode: q.mode }) },
+    dryRun: q.dryRun ?? false,
+  };
 }
 
 type Answer = (name: string, dryRun: boolean) => (outcome: Outcome, now: number) => ApiResponse;
@@ -127,9 +156,15 @@ export const operations: Operations = {
     const body = jsonBody(req, clusterMaintenanceBody, {});
     const until = untilFrom(body, deps.now());
     if (until !== undefined && until - deps.now() > MANUAL_PAUSE_MAX_MS) {
-      throw invalid(`a manual pause of automation lasts at most ${MANUAL_PAUSE_MAX_MS / 3600_000} h (a forgotten pause of failover is an outage waiting to happen)`);
+      throw invalid(
+        `a manual pause of automation lasts at most ${MANUAL_PAUSE_MAX_MS / 3600_000} h (a forgotten pause of failover is an outage waiting to happen)`,
+      );
     }
-    const claim = { holder: MANUAL, ...(body.reason !== undefined && { reason: body.reason }), ...(until !== undefined && { until }) };
+    const claim = {
+      holder: MANUAL,
+      ...(body.reason !== undefined && { reason: body.reason }),
+      ...(until !== undefined && { until }),
+    };
     return mutate(req, deps, {
       cluster: req.params.c!,
       dryRun: body.dryRun ?? false,
@@ -156,7 +191,10 @@ export const operations: Operations = {
     // If-Match or Idempotency-Key semantics, take the full path.
     const plain = req.headers['if-match'] === undefined && req.headers['idempotency-key'] === undefined;
     const staleAfter = plain ? await staleAfterMs(deps, c) : undefined;
-    if (staleAfter !== undefined && (await deps.store.writeRoutineReport(c, s, report, routineCondition(report, now, staleAfter), now))) {
+    if (
+      staleAfter !== undefined &&
+      (await deps.store.writeRoutineReport(c, s, report, routineCondition(report, now, staleAfter), now))
+    ) {
       return { status: 200, body: { accepted: true, routingRelevant: false } };
     }
     let relevant = false;
@@ -182,7 +220,12 @@ export const operations: Operations = {
       body: {
         ...view,
         pendingSwitchover: switchoverJson(view.pendingSwitchover ?? undefined),
-        candidates: view.candidates.map((v) => ({ name: v.server.name, dc: v.server.dc, replicationLagSeconds: v.server.replicationLagSeconds, reportedAt: new Date(v.server.reportedAt ?? 0).toISOString() })),
+        candidates: view.candidates.map((v) => ({
+          name: v.server.name,
+          dc: v.server.dc,
+          replicationLagSeconds: v.server.replicationLagSeconds,
+          reportedAt: new Date(v.server.reportedAt ?? 0).toISOString(),
+        })),
       },
     };
   },
@@ -193,7 +236,14 @@ export const operations: Operations = {
       cluster: req.params.c!,
       dryRun: body.dryRun ?? false,
       rule: (state, now) => failover(state, actorOf(req), now),
-      render: (outcome) => ({ status: 200, body: { ...(body.dryRun && { dryRun: true }), elected: outcome.next.cluster.pendingSwitchover?.to ?? null, pendingSwitchover: switchoverJson(outcome.next.cluster.pendingSwitchover) } }),
+      render: (outcome) => ({
+        status: 200,
+        body: {
+          ...(body.dryRun && { dryRun: true }),
+          elected: outcome.next.cluster.pendingSwitchover?.to ?? null,
+          pendingSwitchover: switchoverJson(outcome.next.cluster.pendingSwitchover),
+        },
+      }),
     });
   },
 
@@ -203,7 +253,13 @@ export const operations: Operations = {
       cluster: req.params.c!,
       dryRun: body.dryRun ?? false,
       rule: (state, now) => switchover(state, body.to, actorOf(req), now),
-      render: (outcome) => ({ status: 200, body: { ...(body.dryRun && { dryRun: true }), pendingSwitchover: switchoverJson(outcome.next.cluster.pendingSwitchover) } }),
+      render: (outcome) => ({
+        status: 200,
+        body: {
+          ...(body.dryRun && { dryRun: true }),
+          pendingSwitchover: switchoverJson(outcome.next.cluster.pendingSwitchover),
+        },
+      }),
     });
   },
 
@@ -215,7 +271,12 @@ export const operations: Operations = {
     const now = deps.now();
     const lease = await deps.store.holdAgentLease(cluster, { holder, until: now + ttlSeconds * 1000 }, now);
     const body = { holder: lease.holder, until: iso(lease.until) };
-    if (lease.holder !== holder) throw new DomainError('Conflict', `the agent lease of cluster ${cluster} is held by ${lease.holder} until ${body.until}`, body);
+    if (lease.holder !== holder)
+      throw new DomainError(
+        'Conflict',
+        `the agent lease of cluster ${cluster} is held by ${lease.holder} until ${body.until}`,
+        body,
+      );
     return { status: 200, body };
   },
 };

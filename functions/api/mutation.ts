@@ -17,11 +17,15 @@ export function idempotencyScope(req: ApiRequest): IdempotencyScope | undefined 
   if (key === undefined) return undefined;
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw invalid('Idempotency-Key must be 1 to 255 visible ASCII characters');
   const route = `${req.route.method} ${Object.entries(req.params).reduce((p, [k, v]) => p.replace(`{${k}}`, v), req.route.path)}`;
-  const query = Object.entries(req.query).sort().map(([k, v]) => `${k}=${v}`).join('&');
+  const query = Object.entries(req.query)
+    .sort()
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
   return { id: sha256(`${req.principal?.user}\n${route}\n${key}`), requestHash: sha256(`${query}\n${req.rawBody}`) };
 }
 
-export const clusterTag = (state: ClusterState, now: number) => entityTag(state.cluster.revision, transitionTimes(state), now, staleness(state, now).count);
+export const clusterTag = (state: ClusterState, now: number) =>
+  entityTag(state.cluster.revision, transitionTimes(state), now, staleness(state, now).count);
 
 /** Whether an If-Match / If-None-Match header names `tag` (or is `*`); a weak `W/` prefix is ignored. */
 export function headerMatches(header: string, tag: string): boolean {
@@ -30,7 +34,8 @@ export function headerMatches(header: string, tag: string): boolean {
 
 function checkIfMatch(req: ApiRequest, state: ClusterState, now: number): void {
   const ifMatch = req.headers['if-match'];
-  if (ifMatch !== undefined && !headerMatches(ifMatch, clusterTag(state, now))) throw new DomainError('PreconditionFailed', 'the cluster has changed since that ETag');
+  if (ifMatch !== undefined && !headerMatches(ifMatch, clusterTag(state, now)))
+    throw new DomainError('PreconditionFailed', 'the cluster has changed since that ETag');
 }
 
 /** The records a mutation may read with the cluster and write in the same transaction. */

@@ -67,7 +67,9 @@ export function clusterJson(state: ClusterState, views: ServerView[], now: numbe
     servers: views.length,
     dcs: dcs.map((name) => {
       const inDc = views.filter((v) => v.server.dc === name);
-      const dcClaims = Object.entries(state.dcs.get(name)?.claims ?? {}).filter(([, c]) => c.until === undefined || now < c.until);
+      const dcClaims = Object.entries(state.dcs.get(name)?.claims ?? {}).filter(
+        ([, c]) => c.until === undefined || now < c.until,
+      );
       return {
         name,
         servers: inDc.length,
@@ -80,6 +82,12 @@ export function clusterJson(state: ClusterState, views: ServerView[], now: numbe
 }
 
 export const verdictJson = (v: Verdict | undefined) =>
-  v && { allowed: v.allowed, reason: v.reason, newlyUnavailable: v.newlyUnavailable, losesPrimary: v.losesPrimary, usingBudget: v.usingBudget };
+  v && {
+    allowed: v.allowed,
+    reason: v.reason,
+    newlyUnavailable: v.newlyUnavailable,
+    losesPrimary: v.losesPrimary,
+    usingBudget: v.usingBudget,
+  };
 
 export const eventJson = (e: AuditEvent) => ({ ...e, at: iso(e.at) });

@@ -4,7 +4,15 @@ import { DomainError, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';
 import * as R from '../domain/rollout.js';
 import type { Outcome } from '../domain/outcome.js';
-import { actorOf, familyHandler, jsonBody, type ApiRequest, type ApiResponse, type Operation, type Operations } from '../http/handler.js';
+import {
+  actorOf,
+  familyHandler,
+  jsonBody,
+  type ApiRequest,
+  type ApiResponse,
+  type Operation,
+  type Operations,
+} from '../http/handler.js';
 import type { Deps } from '../deps.js';
 import { validate } from '../validate.js';
 import { executionName } from '../rollout/engine.js';
@@ -21,7 +29,17 @@ function rolloutsOf(deps: Deps) {
 }
 
 export function rolloutJson(rollout: R.Rollout) {
-  const { version: _v, batchesThisExecution: _b, alreadyUpgraded: _a, input, createdAt, updatedAt, failure, batch, ...rest } = rollout;
+  const {
+    version: _v,
+    batchesThisExecution: _b,
+    alreadyUpgraded: _a,
+    input,
+    createdAt,
+    updatedAt,
+    failure,
+    batch,
+    ...rest
+  } = rollout;
   return {
     ...rest,
     targetVersion: input.targetVersion,
@@ -61,13 +79,20 @@ const requireRollout = (snapshot: R.RolloutSnapshot | undefined, id: string) => 
 };
 
 /** The rollout as a change leaves it. */
-const answer = (status: number) => (outcome: Outcome): ApiResponse => ({ status, body: rolloutDetailJson((outcome as R.RolloutOutcome).rollout) });
+const answer =
+  (status: number) =>
+  (outcome: Outcome): ApiResponse => ({ status, body: rolloutDetailJson((outcome as R.RolloutOutcome).rollout) });
 
 /** One control of a rollout, through the one mutation path (If-Match, Idempotency-Key, one transaction). */
 function control(decide: Control): Operation {
   return (req, deps) => {
     const { c: cluster, id } = req.params as { c: string; id: string };
-    return mutate(req, deps, { cluster, rollout: { id, nodes: 'all' }, rule: (state, now, { rollout }) => decide(state, requireRollout(rollout, id), req, now), render: answer(200) });
+    return mutate(req, deps, {
+      cluster,
+      rollout: { id, nodes: 'all' },
+      rule: (state, now, { rollout }) => decide(state, requireRollout(rollout, id), req, now),
+      render: answer(200),
+    });
   };
 }
 
@@ -82,7 +107,8 @@ export const operations: Operations = {
   'POST /v1/clusters/{c}/rollouts': async (req, deps): Promise<ApiResponse> => {
     const cluster = req.params.c!;
     const { cluster: named, input } = parseRolloutInput(jsonBody(req, z.unknown()), rolloutsOf(deps).allow);
-    if (named !== undefined && named !== cluster) throw new DomainError('InvalidInput', `body.cluster ${named} differs from the path's cluster ${cluster}`);
+    if (named !== undefined && named !== cluster)
+      throw new DomainError('InvalidInput', `body.cluster ${named} differs from the path's cluster ${cluster}`);
     const id = newTimeId(deps.now());
     const execution = reserve(deps, id);
     return mutate(req, deps, {
@@ -92,7 +118,10 @@ export const operations: Operations = {
         if (rollout) throw new DomainError('Conflict', `rollout ${id} exists already: try again`);
         return R.createAndClaim(state, id, input, execution.id, actorOf(req), now);
       },
-      render: (outcome) => ({ ...answer(201)(outcome), headers: { location: `/v1/clusters/${cluster}/rollouts/${id}` } }),
+      render: (outcome) => ({
+        ...answer(201)(outcome),
+        headers: { location: `/v1/clusters/${cluster}/rollouts/${id}` },
+      }),
       then: () => startReserved(deps, { cluster, rolloutId: id, name: execution.name }, actorOf(req)),
     });
   },
@@ -100,8 +129,14 @@ export const operations: Operations = {
   'GET /v1/clusters/{c}/rollouts': async (req, deps) => {
     const q = validate(listQuery, req.query, 'query');
     if (!(await deps.store.readClusterHeader(req.params.c!))) throw notFound(`cluster ${req.params.c}`);
-    const page = await deps.store.listRollouts(req.params.c!, { limit: q.limit ?? 100, ...(q.cursor !== undefined && { cursor: q.cursor }) });
-    return { status: 200, body: { rollouts: page.rollouts.map(rolloutJson), ...(page.cursor && { cursor: page.cursor }) } };
+    const page = await deps.store.listRollouts(req.params.c!, {
+      limit: q.limit ?? 100,
+      ...(q.cursor !== undefined && { cursor: q.cursor }),
+    });
+    return {
+      status: 200,
+      body: { rollouts: page.rollouts.map(rolloutJson), ...(page.cursor && { cursor: page.cursor }) },
+    };
   },
 
   'GET /v1/clusters/{c}/rollouts/{id}': async (req, deps) => {
@@ -123,18 +158,25 @@ export const operations: Operations = {
     return mutate(req, deps, {
       cluster,
       rollout: { id, nodes: 'all' },
-      rule: (state, now, { rollout }) => R.resumeRollout(state, requireRollout(rollout, id), execution.id, actorOf(req), now),
+      rule: (state, now, { rollout }) =>
+        R.resumeRollout(state, requireRollout(rollout, id), execution.id, actorOf(req), now),
       render: answer(202),
       then: () => startReserved(deps, { cluster, rolloutId: id, name: execution.name }, actorOf(req)),
     });
   },
 
-  'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/retry': control((s, r, q, now) => R.retryNode(s, r, q.params.s!, now)),
+  'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/retry': control((s, r, q, now) =>
+    R.retryNode(s, r, q.params.s!, now),
+  ),
 
-  'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/skip': control((s, r, q, now) => R.skipNode(s, r, q.params.s!, actorOf(q), now)),
+  'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/skip': control((s, r, q, now) =>
+    R.skipNode(s, r, q.params.s!, actorOf(q), now),
+  ),
 
   /** The agent that ran a `wait-for-report` upgrade says it failed; the node fails with its reason. */
-  'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/upgrade-failure': control((s, r, q, now) => R.reportUpgradeFailure(s, r, q.params.s!, jsonBody(q, upgradeFailureBody).reason, now)),
+  'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/upgrade-failure': control((s, r, q, now) =>
+    R.reportUpgradeFailure(s, r, q.params.s!, jsonBody(q, upgradeFailureBody).reason, now),
+  ),
 };
 
 export const handler = familyHandler('rollouts', operations, rolloutRuntimeDeps);

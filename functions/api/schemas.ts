@@ -93,9 +93,17 @@ export const tokenBody = z
     role: z.enum(['viewer', 'agent', 'operator', 'admin']),
     clusters: z.optional(z.array(z.string().check(z.regex(CLUSTER_ID))).check(z.minLength(1), z.maxLength(100))),
   })
-  .check(z.refine((t) => t.role !== 'agent' || t.clusters?.length === 1, { message: 'an agent token is limited to exactly one cluster', path: ['clusters'] }));
+  .check(
+    z.refine((t) => t.role !== 'agent' || t.clusters?.length === 1, {
+      message: 'an agent token is limited to exactly one cluster',
+      path: ['clusters'],
+    }),
+  );
 
-const flag = z.pipe(z.enum(['true', 'false']), z.transform((v) => v === 'true'));
+const flag = z.pipe(
+  z.enum(['true', 'false']),
+  z.transform((v) => v === 'true'),
+);
 
 export const clearQuery = z.object({
   mode: z.optional(z.enum(['maintenance', 'drain'])),

@@ -22,8 +22,13 @@ export const operations: Operations = {
     checkDelegation(creator, body.role, body.clusters);
     const secret = newTokenSecret();
     const token: TokenRecord = {
-      id: newTokenId(), user: body.user, role: body.role, createdAt: deps.now(), hash: hashToken(secret),
-      createdBy: { tokenId: creator.tokenId, user: creator.user }, ...(body.clusters && { clusters: body.clusters }),
+      id: newTokenId(),
+      user: body.user,
+      role: body.role,
+      createdAt: deps.now(),
+      hash: hashToken(secret),
+      createdBy: { tokenId: creator.tokenId, user: creator.user },
+      ...(body.clusters && { clusters: body.clusters }),
     };
     await deps.store.putToken(token);
     return { status: 201, body: { ...tokenJson(token), token: secret } };
@@ -41,7 +46,10 @@ export const operations: Operations = {
       // Out of the caller's scope reads as absent, as it is absent from the caller's list.
       if (!withinScope(principal, token.clusters)) throw notFound(`token ${id}`);
       if (unscopedAdmin(token) && all.filter(unscopedAdmin).length === 1) {
-        throw new DomainError('Conflict', `token ${id} is the last admin token without a cluster limit: create another before revoking it`);
+        throw new DomainError(
+          'Conflict',
+          `token ${id} is the last admin token without a cluster limit: create another before revoking it`,
+        );
       }
     });
     if (!revoked) throw notFound(`token ${id}`);

@@ -4,8 +4,23 @@ import { DomainError, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
 import { compileSchedule, occurrencesAfter } from '../domain/schedule.js';
-import { deleteWindow, endWindow, requireWindow, saveWindow, skipOccurrence, type MaintenanceWindow, type WindowOutcome } from '../domain/windows.js';
-import { actorOf, familyHandler, jsonBody, type ApiRequest, type ApiResponse, type Operations } from '../http/handler.js';
+import {
+  deleteWindow,
+  endWindow,
+  requireWindow,
+  saveWindow,
+  skipOccurrence,
+  type MaintenanceWindow,
+  type WindowOutcome,
+} from '../domain/windows.js';
+import {
+  actorOf,
+  familyHandler,
+  jsonBody,
+  type ApiRequest,
+  type ApiResponse,
+  type Operations,
+} from '../http/handler.js';
 import type { Deps } from '../deps.js';
 import { allowlistFromEnv } from '../rollout/allowlist.js';
 import { newTimeId } from '../rollout/input.js';
@@ -18,14 +33,28 @@ import { eventJson, iso } from './render.js';
 const UPCOMING = 3;
 
 function nextStarts(window: MaintenanceWindow, now: number, count = UPCOMING): number[] {
-  return occurrencesAfter(compileSchedule(window.schedule, window.timezone, window.startDate), window.timezone, now, count + 1)
+  return occurrencesAfter(
+    compileSchedule(window.schedule, window.timezone, window.startDate),
+    window.timezone,
+    now,
+    count + 1,
+  )
     .filter((t) => t !== window.skip)
     .slice(0, count);
 }
 
 /** An instant in the window's zone (with its offset) and in UTC. */
 function zoned(t: number, timezone: string) {
-  const local = new Intl.DateTimeFormat('sv-SE', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'longOffset' }).format(new Date(t));
+  const local = new Intl.DateTimeFormat('sv-SE', {
+    timeZone: timezone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    timeZoneName: 'longOffset',
+  }).format(new Date(t));
   return { local: local.replace(' ', 'T').replace(' GMT', ''), utc: iso(t) };
 }
 
@@ -37,7 +66,10 @@ export function windowJson(window: MaintenanceWindow, now: number) {
     updatedAt: iso(updatedAt),
     ...(skip !== undefined && { skipping: zoned(skip, window.timezone) }),
     ...(open && { open: { start: zoned(open.occurrence, window.timezone), end: zoned(open.until, window.timezone) } }),
-    next: nextStarts(window, now).map((t) => ({ start: zoned(t, window.timezone), end: zoned(t + window.durationMs, window.timezone) })),
+    next: nextStarts(window, now).map((t) => ({
+      start: zoned(t, window.timezone),
+      end: zoned(t + window.durationMs, window.timezone),
+    })),
   };
 }
 
@@ -50,7 +82,10 @@ async function scheduled(deps: Deps, act: (scheduler: NonNullable<Deps['windows'
   try {
     await act(deps.windows);
   } catch (error) {
-    throw new DomainError('Unavailable', `the window is saved, but its schedule could not be written (${(error as Error).message}); save it again`);
+    throw new DomainError(
+      'Unavailable',
+      `the window is saved, but its schedule could not be written (${(error as Error).message}); save it again`,
+    );
   }
 }
 
@@ -58,7 +93,13 @@ async function scheduled(deps: Deps, act: (scheduler: NonNullable<Deps['windows'
 const windowOf = (outcome: Outcome) => (outcome as WindowOutcome).window;
 
 /** One change of a window, through the one mutation path: the cluster and the window read and written together. */
-function change(req: ApiRequest, deps: Deps, id: string, decide: (state: ClusterState, window: MaintenanceWindow | undefined, now: number) => WindowOutcome, options: { status?: number; then?: (window: MaintenanceWindow | null) => Promise<void> } = {}): Promise<ApiResponse> {
+function change(
+  req: ApiRequest,
+  deps: Deps,
+  id: string,
+  decide: (state: ClusterState, window: MaintenanceWindow | undefined, now: number) => WindowOutcome,
+  options: { status?: number; then?: (window: MaintenanceWindow | null) => Promise<void> } = {},
+): Promise<ApiResponse> {
   const { then } = options;
   return mutate(req, deps, {
     cluster: req.params.c!,
@@ -72,15 +113,27 @@ function change(req: ApiRequest, deps: Deps, id: string, decide: (state: Cluster
   });
 }
 
-const save = (status: number) => async (req: ApiRequest, deps: Deps): Promise<ApiResponse> => {
-  const id = req.params.id ?? newTimeId(deps.now());
-  const body = jsonBody(req, z.unknown());
-  const window = parseWindow(body, { id, cluster: req.params.c!, actor: actorOf(req).user, now: deps.now() }, allowOf(deps));
-  return change(req, deps, id, (state, existing) => {
-    if (req.params.id !== undefined) requireWindow(existing, id);
-    return saveWindow(state, existing, window);
-  }, { status, then: async (saved) => scheduled(deps, (s) => s.upsert(saved!)) });
-};
+const save =
+  (status: number) =>
+  async (req: ApiRequest, deps: Deps): Promise<ApiResponse> => {
+    const id = req.params.id ?? newTimeId(deps.now());
+    const body = jsonBody(req, z.unknown());
+    const window = parseWindow(
+      body,
+      { id, cluster: req.params.c!, actor: actorOf(req).user, now: deps.now() },
+      allowOf(deps),
+    );
+    return change(
+      req,
+      deps,
+      id,
+      (state, existing) => {
+        if (req.params.id !== undefined) requireWindow(existing, id);
+        return saveWindow(state, existing, window);
+      },
+      { status, then: async (saved) => scheduled(deps, (s) => s.upsert(saved!)) },
+    );
+  };
 
 export const operations: Operations = {
   'POST /v1/clusters/{c}/windows': save(201),
@@ -103,13 +156,23 @@ export const operations: Operations = {
     const id = req.params.id!;
     const actor = actorOf(req);
     let deleted: MaintenanceWindow | undefined;
-    return change(req, deps, id, (state, existing, now) => {
-      const window = requireWindow(existing, id);
-      deleted = window;
-      const ended = endWindow(state, window, window.open?.occurrence ?? now, actor, now);
-      const gone = deleteWindow(ended.next, window);
-      return { next: ended.next, window: null, events: [...ended.events.filter((e) => e.action !== 'window-end'), ...gone.events] };
-    }, { then: async () => scheduled(deps, (s) => s.remove(deleted!)) });
+    return change(
+      req,
+      deps,
+      id,
+      (state, existing, now) => {
+        const window = requireWindow(existing, id);
+        deleted = window;
+        const ended = endWindow(state, window, window.open?.occurrence ?? now, actor, now);
+        const gone = deleteWindow(ended.next, window);
+        return {
+          next: ended.next,
+          window: null,
+          events: [...ended.events.filter((e) => e.action !== 'window-end'), ...gone.events],
+        };
+      },
+      { then: async () => scheduled(deps, (s) => s.remove(deleted!)) },
+    );
   },
 
   'POST /v1/clusters/{c}/windows/{id}/skip': async (req, deps) => {

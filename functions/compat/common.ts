@@ -11,8 +11,10 @@ export const DEFAULT_CLUSTER_ENV: Record<CompatFamily, string> = {
 };
 
 /** `/c/{cluster}/...`, else the family's configured default; undefined when neither is there. */
-export const clusterOf = (family: CompatFamily) => (req: Pick<ApiRequest, 'params'>): string | undefined =>
-  req.params.c ?? process.env[DEFAULT_CLUSTER_ENV[family]];
+export const clusterOf =
+  (family: CompatFamily) =>
+  (req: Pick<ApiRequest, 'params'>): string | undefined =>
+    req.params.c ?? process.env[DEFAULT_CLUSTER_ENV[family]];
 
 export const compatSource = (family: CompatFamily) => `compat:${family}`;
 
@@ -29,11 +31,17 @@ export function refusalText(error: DomainError): string {
 /** The cluster a compat request acts on; NotFound when the deployment has no default for the family. */
 export function requireCluster(family: CompatFamily, req: Pick<ApiRequest, 'params'>): string {
   const cluster = clusterOf(family)(req);
-  if (cluster === undefined) throw new DomainError('NotFound', `no default cluster is configured for ${family}: use /c/<cluster>/...`);
+  if (cluster === undefined)
+    throw new DomainError('NotFound', `no default cluster is configured for ${family}: use /c/<cluster>/...`);
   return cluster;
 }
 
 /** A family's operations, each under its plain path and under `/c/{c}` (the route table lists both). */
 export function compatOperations(entries: [method: string, path: string, operation: Operation][]): Operations {
-  return Object.fromEntries(entries.flatMap(([method, path, op]) => [[`${method} ${path}`, op], [`${method} /c/{c}${path}`, op]]));
+  return Object.fromEntries(
+    entries.flatMap(([method, path, op]) => [
+      [`${method} ${path}`, op],
+      [`${method} /c/{c}${path}`, op],
+    ]),
+  );
 }

@@ -14,7 +14,11 @@ export const maxscaleErrors: ErrorFormat = (error, req) => {
   if (error.code === 'NotFound') return { status: 404 };
   if (error.code === 'Unauthorized') {
     const xhr = req.headers?.['x-requested-with']?.toLowerCase() === 'xmlhttprequest';
-    return { status: 401, body: errorsBody('Access denied'), ...(!xhr && { headers: { 'www-authenticate': 'Basic realm="maxscale"' } }) };
+    return {
+      status: 401,
+      body: errorsBody('Access denied'),
+      ...(!xhr && { headers: { 'www-authenticate': 'Basic realm="maxscale"' } }),
+    };
   }
   if (error.code === 'Forbidden') return { status: 403, body: errorsBody('Administrative access required') };
   return { status: STATUS[error.code], body: errorsBody(refusalText(error)) };
@@ -29,13 +33,25 @@ export const cassandraErrors: ErrorFormat = (error, req) => {
   if (missing && req.params?.pod !== undefined) text = `Pod ${req.params.pod} does not exist.`;
   else if (missing && req.params?.dc !== undefined) text = `No matches found for dc ${req.params.dc}.`;
   else if (error.code === 'Unauthorized') text = 'Unauthorized';
-  return { status: STATUS[error.code], body: `${text}\n`, ...(error.code === 'Unauthorized' && { headers: { 'www-authenticate': 'Bearer realm="maintctl", Basic realm="maintctl"' } }) };
+  return {
+    status: STATUS[error.code],
+    body: `${text}\n`,
+    ...(error.code === 'Unauthorized' && {
+      headers: { 'www-authenticate': 'Bearer realm="maintctl", Basic realm="maintctl"' },
+    }),
+  };
 };
 
 export const greptimeErrors: ErrorFormat = (error) => ({
   status: STATUS[error.code],
   body: `${error.code === 'Unauthorized' ? 'Unauthorized' : refusalText(error)}\n`,
-  ...(error.code === 'Unauthorized' && { headers: { 'www-authenticate': 'Bearer realm="maintctl", Basic realm="maintctl"' } }),
+  ...(error.code === 'Unauthorized' && {
+    headers: { 'www-authenticate': 'Bearer realm="maintctl", Basic realm="maintctl"' },
+  }),
 });
 
-export const COMPAT_ERRORS: Record<CompatFamily, ErrorFormat> = { maxscale: maxscaleErrors, cassandra: cassandraErrors, greptimedb: greptimeErrors };
+export const COMPAT_ERRORS: Record<CompatFamily, ErrorFormat> = {
+  maxscale: maxscaleErrors,
+  cassandra: cassandraErrors,
+  greptimedb: greptimeErrors,
+};

@@ -6,7 +6,14 @@ import { viewAll, viewOf, type ServerView } from '../domain/derive.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import { clearServerClaim, setServerClaim } from '../domain/maintenance.js';
 import { MANUAL, type ClaimMode, type ClusterState } from '../domain/model.js';
-import { actorOf, familyHandler, type ApiRequest, type ApiResponse, type Operations, type FamilyOptions } from '../http/handler.js';
+import {
+  actorOf,
+  familyHandler,
+  type ApiRequest,
+  type ApiResponse,
+  type Operations,
+  type FamilyOptions,
+} from '../http/handler.js';
 import type { Deps } from '../deps.js';
 import { runtimeDeps } from '../runtime.js';
 import { mutate } from '../api/mutation.js';
@@ -44,8 +51,19 @@ function serverResource(v: ServerView, base: string) {
     attributes: {
       state: v.state,
       state_details: null,
-      parameters: { address: s.address ?? null, port: s.port ?? null, socket: null, rank: s.role === 'primary' ? 'primary' : 'secondary', priority: 0 },
-      statistics: { connections: s.connections ?? 0, total_connections: 0, max_connections: 0, active_operations: s.openTransactions ?? 0 },
+      parameters: {
+        address: s.address ?? null,
+        port: s.port ?? null,
+        socket: null,
+        rank: s.role === 'primary' ? 'primary' : 'secondary',
+        priority: 0,
+      },
+      statistics: {
+        connections: s.connections ?? 0,
+        total_connections: 0,
+        max_connections: 0,
+        active_operations: s.openTransactions ?? 0,
+      },
       gtid_current_pos: null,
       version_string: s.version ? `${s.version}-MariaDB` : null,
       uptime: null,
@@ -83,7 +101,13 @@ function change(set: boolean) {
       source: compatSource(FAMILY),
       rule: (state, now) =>
         set
-          ? setServerClaim(state, name, { holder: MANUAL, mode, force: forceParam(req), onDeadline: 'force', override: false, dryRun: false }, actor, now)
+          ? setServerClaim(
+              state,
+              name,
+              { holder: MANUAL, mode, force: forceParam(req), onDeadline: 'force', override: false, dryRun: false },
+              actor,
+              now,
+            )
           : clearServerClaim(state, name, { holder: MANUAL, mode, override: false }, actor, now),
       // maxctrl prints `[object Object]` for a PUT answered with a body: 204, empty.
       render: () => ({ status: 204 }),
@@ -95,22 +119,46 @@ function change(set: boolean) {
 export const operations: Operations = compatOperations([
   // maxctrl with several --hosts asks each for `/v1/` first.
   ['GET', '/v1/', async () => ({ status: 200 })],
-  ['GET', '/v1/servers', async (req, deps) => {
-    const state = await readState(req, deps);
-    const base = baseUrl(req);
-    return { status: 200, body: { links: { self: `${base}/v1/servers/` }, data: viewAll(state, deps.now()).map((v) => serverResource(v, base)) } };
-  }],
-  ['GET', '/v1/servers/{s}', async (req, deps) => {
-    const view = viewOf(await readState(req, deps), req.params.s!, deps.now());
-    if (!view) throw notFound(`server ${req.params.s}`);
-    const base = baseUrl(req);
-    return { status: 200, body: { links: { self: `${base}/v1/servers/${encodeURIComponent(view.server.name)}/` }, data: serverResource(view, base) } };
-  }],
+  [
+    'GET',
+    '/v1/servers',
+    async (req, deps) => {
+      const state = await readState(req, deps);
+      const base = baseUrl(req);
+      return {
+        status: 200,
+        body: {
+          links: { self: `${base}/v1/servers/` },
+          data: viewAll(state, deps.now()).map((v) => serverResource(v, base)),
+        },
+      };
+    },
+  ],
+  [
+    'GET',
+    '/v1/servers/{s}',
+    async (req, deps) => {
+      const view = viewOf(await readState(req, deps), req.params.s!, deps.now());
+      if (!view) throw notFound(`server ${req.params.s}`);
+      const base = baseUrl(req);
+      return {
+        status: 200,
+        body: {
+          links: { self: `${base}/v1/servers/${encodeURIComponent(view.server.name)}/` },
+          data: serverResource(view, base),
+        },
+      };
+    },
+  ],
   ['PUT', '/v1/servers/{s}/set', change(true)],
   ['PUT', '/v1/servers/{s}/clear', change(false)],
 ]);
 
 /** Also the `$default` route's function (lib/constructs/control-plane-api.ts): wrong methods on the other families' paths. */
-export const options: FamilyOptions = { errors: maxscaleErrors, clusterOf: clusterOf(FAMILY), otherErrors: COMPAT_ERRORS };
+export const options: FamilyOptions = {
+  errors: maxscaleErrors,
+  clusterOf: clusterOf(FAMILY),
+  otherErrors: COMPAT_ERRORS,
+};
 
 export const handler = familyHandler(FAMILY, operations, runtimeDeps, options);

@@ -50,7 +50,12 @@ export function judge(current: ClusterState, next: ClusterState, scope: RequestS
   const limit = (n: number) => next.cluster.budget.maxUnavailablePerDc ?? defaultMaxUnavailable(n);
   const dcs = byDc(after);
   const unavailableIn = (servers: ServerView[]) => servers.filter((v) => v.unavailable).map((v) => v.server.name);
-  const refuse = (reason: string, usingBudget: string[]): Verdict => ({ ...verdict, allowed: false, reason, usingBudget });
+  const refuse = (reason: string, usingBudget: string[]): Verdict => ({
+    ...verdict,
+    allowed: false,
+    reason,
+    usingBudget,
+  });
 
   if (scope.kind === 'server') {
     for (const dc of new Set(newly.map((v) => v.server.dc))) {
@@ -76,7 +81,10 @@ export function judge(current: ClusterState, next: ClusterState, scope: RequestS
   const electableBefore = [...before.values()].filter((v) => v.electable).length;
   const hasPrimaryReplica = after.some((v) => v.server.role !== 'member');
   if (hasPrimaryReplica && electableBefore > 0 && !after.some((v) => v.electable)) {
-    return refuse('the cluster must keep at least one electable server', after.filter((v) => v.unavailable).map((v) => v.server.name));
+    return refuse(
+      'the cluster must keep at least one electable server',
+      after.filter((v) => v.unavailable).map((v) => v.server.name),
+    );
   }
   return verdict;
 }

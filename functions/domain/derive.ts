@@ -33,8 +33,7 @@ const SECOND = 1000;
 
 export function isForced(claim: Claim, now: number): boolean {
   return (
-    claim.force ||
-    (claim.onDeadline === 'force' && claim.drainDeadline !== undefined && now >= claim.drainDeadline)
+    claim.force || (claim.onDeadline === 'force' && claim.drainDeadline !== undefined && now >= claim.drainDeadline)
   );
 }
 
@@ -147,7 +146,8 @@ export function staleness(state: ClusterState, now: number): Staleness {
   for (const server of state.servers.values()) {
     if (server.reportedAt === undefined) continue;
     if (isStale(server, state.cluster, now)) count++;
-    else nextStaleAt = Math.min(nextStaleAt ?? Infinity, server.reportedAt + state.cluster.staleAfterSeconds * SECOND + 1);
+    else
+      nextStaleAt = Math.min(nextStaleAt ?? Infinity, server.reportedAt + state.cluster.staleAfterSeconds * SECOND + 1);
   }
   return nextStaleAt === undefined ? { count } : { count, nextStaleAt };
 }

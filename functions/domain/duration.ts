@@ -11,7 +11,8 @@ export function parseTtlSeconds(ttl: string | number): number {
     seconds = ttl;
   } else {
     const parts = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(ttl.trim());
-    if (!parts || ttl.trim() === '') throw invalid(`invalid ttl "${ttl}": use seconds or a duration like 2h, 30m, 1h30m`);
+    if (!parts || ttl.trim() === '')
+      throw invalid(`invalid ttl "${ttl}": use seconds or a duration like 2h, 30m, 1h30m`);
     seconds = ['d', 'h', 'm', 's'].reduce((sum, unit, i) => sum + Number(parts[i + 1] ?? 0) * UNIT_SECONDS[unit]!, 0);
   }
   if (!Number.isInteger(seconds) || seconds <= 0 || seconds > MAX_TTL_SECONDS) {

@@ -31,7 +31,13 @@ export function failoverView(state: ClusterState, now: number) {
   };
 }
 
-function recordSwitchover(state: ClusterState, kind: Switchover['kind'], to: string, actor: Actor, now: number): Outcome {
+function recordSwitchover(
+  state: ClusterState,
+  kind: Switchover['kind'],
+  to: string,
+  actor: Actor,
+  now: number,
+): Outcome {
   const from = currentPrimary(state);
   const pendingSwitchover: Switchover = { kind, to, actor: actor.user, requestedAt: now };
   if (from) pendingSwitchover.from = from;
@@ -59,9 +65,13 @@ export function switchover(state: ClusterState, to: string | undefined, actor: A
   if (!target) throw new DomainError('NoCandidate', 'no electable replica');
   if (target.server.role === 'primary') return noop(state);
   if (!target.electable) {
-    throw new DomainError('NotElectable', `server ${target.server.name} is not electable (${target.state || 'no report yet'})`, {
-      server: target.server.name,
-    });
+    throw new DomainError(
+      'NotElectable',
+      `server ${target.server.name} is not electable (${target.state || 'no report yet'})`,
+      {
+        server: target.server.name,
+      },
+    );
   }
   const pending = state.cluster.pendingSwitchover;
   if (pending?.to === target.server.name) return noop(state);

@@ -2,7 +2,17 @@
 import { judge, type RequestScope, type Verdict } from './budget.js';
 import { activeClaims, claimHolds, viewServer } from './derive.js';
 import { DomainError, notFound } from './errors.js';
-import { ROLLOUT_HOLDER_PREFIX, type Actor, type Claim, type ClaimMode, type Claims, type ClusterState, type Holder, type OnDeadline, type Target } from './model.js';
+import {
+  ROLLOUT_HOLDER_PREFIX,
+  type Actor,
+  type Claim,
+  type ClaimMode,
+  type Claims,
+  type ClusterState,
+  type Holder,
+  type OnDeadline,
+  type Target,
+} from './model.js';
 import { event, noop, withCluster, withDc, withoutHolders, withServer, type Outcome } from './outcome.js';
 
 export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 300;
@@ -34,7 +44,13 @@ function requireOverrideRight(override: boolean, actor: Actor): void {
 }
 
 function buildClaim(req: ClaimRequest, existing: Claim | undefined, actor: Actor, now: number): Claim {
-  const claim: Claim = { mode: req.mode, force: req.force, actor: actor.user, since: existing?.since ?? now, onDeadline: req.onDeadline };
+  const claim: Claim = {
+    mode: req.mode,
+    force: req.force,
+    actor: actor.user,
+    since: existing?.since ?? now,
+    onDeadline: req.onDeadline,
+  };
   if (req.reason !== undefined) claim.reason = req.reason;
   if (req.until !== undefined) claim.until = req.until;
   if (req.mode === 'maintenance' && !req.force) {
@@ -46,7 +62,13 @@ function buildClaim(req: ClaimRequest, existing: Claim | undefined, actor: Actor
 
 /** A repeat with the same parameters changes nothing; another reason, until, mode or force is an update. */
 function sameParameters(a: Claim, b: Claim): boolean {
-  return a.mode === b.mode && a.force === b.force && a.reason === b.reason && a.until === b.until && a.onDeadline === b.onDeadline;
+  return (
+    a.mode === b.mode &&
+    a.force === b.force &&
+    a.reason === b.reason &&
+    a.until === b.until &&
+    a.onDeadline === b.onDeadline
+  );
 }
 
 /** The claim a request finds, ignoring one that has already expired. */
@@ -74,11 +96,22 @@ function budgeted(
 }
 
 /** What the budget says of a repeat: it makes nobody unavailable. */
-const nothingNewlyUnavailable = (): Verdict => ({ allowed: true, newlyUnavailable: [], losesPrimary: [], usingBudget: [] });
+const nothingNewlyUnavailable = (): Verdict => ({
+  allowed: true,
+  newlyUnavailable: [],
+  losesPrimary: [],
+  usingBudget: [],
+});
 
 const setAction = (existing: Claim | undefined) => (existing ? 'update-maintenance' : 'set-maintenance');
 
-export function setServerClaim(state: ClusterState, name: string, req: ClaimRequest, actor: Actor, now: number): Outcome {
+export function setServerClaim(
+  state: ClusterState,
+  name: string,
+  req: ClaimRequest,
+  actor: Actor,
+  now: number,
+): Outcome {
   requireOverrideRight(req.override, actor);
   const server = state.servers.get(name);
   if (!server) throw notFound(`server ${name}`);
@@ -87,23 +120,38 @@ export function setServerClaim(state: ClusterState, name: string, req: ClaimRequ
   if (existing && sameParameters(existing, claim)) return noop(state, nothingNewlyUnavailable());
   const next = withServer(state, { ...server, claims: { ...server.claims, [req.holder]: claim } });
   const target: Target = { kind: 'server', name };
-  return budgeted(state, next, { kind: 'server' }, req, (v) => [
-    event(setAction(existing), target, state, next, { reason: req.reason, override: req.override && !v.allowed }),
-  ], now);
+  return budgeted(
+    state,
+    next,
+    { kind: 'server' },
+    req,
+    (v) => [
+      event(setAction(existing), target, state, next, { reason: req.reason, override: req.override && !v.allowed }),
+    ],
+    now,
+  );
 }
 
 export function setDcClaim(state: ClusterState, dcName: string, req: ClaimRequest, actor: Actor, now: number): Outcome {
   requireOverrideRight(req.override, actor);
-  if (![...state.servers.values()].some((s) => s.dc === dcName) && !state.dcs.has(dcName)) throw notFound(`dc ${dcName}`);
+  if (![...state.servers.values()].some((s) => s.dc === dcName) && !state.dcs.has(dcName))
+    throw notFound(`dc ${dcName}`);
   const dc = state.dcs.get(dcName) ?? { name: dcName, claims: {} };
   const existing = liveClaim(dc.claims, req.holder, now);
   const claim = buildClaim(req, existing, actor, now);
   if (existing && sameParameters(existing, claim)) return noop(state, nothingNewlyUnavailable());
   const next = withDc(state, { ...dc, claims: { ...dc.claims, [req.holder]: claim } });
   const target: Target = { kind: 'dc', name: dcName };
-  return budgeted(state, next, { kind: 'dc', dc: dcName }, req, (v) => [
-    event(setAction(existing), target, state, next, { reason: req.reason, override: req.override && !v.allowed }),
-  ], now);
+  return budgeted(
+    state,
+    next,
+    { kind: 'dc', dc: dcName },
+    req,
+    (v) => [
+      event(setAction(existing), target, state, next, { reason: req.reason, override: req.override && !v.allowed }),
+    ],
+    now,
+  );
 }
 
 /** Cluster maintenance pauses automation and takes no server out of service: the budget does not apply. */
@@ -115,7 +163,13 @@ export function setClusterClaim(
 ): Outcome {
   const existing = liveClaim(state.cluster.claims, req.holder, now);
   const until = req.until ?? (req.holder === 'manual' ? (existing?.until ?? now + MANUAL_PAUSE_MAX_MS) : undefined);
-  const claim: Claim = { mode: 'maintenance', force: false, actor: actor.user, since: existing?.since ?? now, onDeadline: 'hold' };
+  const claim: Claim = {
+    mode: 'maintenance',
+    force: false,
+    actor: actor.user,
+    since: existing?.since ?? now,
+    onDeadline: 'hold',
+  };
   if (req.reason !== undefined) claim.reason = req.reason;
   if (until !== undefined) claim.until = until;
   if (existing && sameParameters(existing, claim)) return noop(state);
@@ -130,32 +184,60 @@ export interface Holding {
 
 /** Which claims to remove, or the other holders that keep the target held when the caller has none. */
 function claimsToRemove(claims: Claims, req: ClearRequest, othersHolding: () => Holding[]): string[] {
-  if (req.override) return Object.entries(claims).filter(([, c]) => !req.mode || c.mode === req.mode).map(([h]) => h);
+  if (req.override)
+    return Object.entries(claims)
+      .filter(([, c]) => !req.mode || c.mode === req.mode)
+      .map(([h]) => h);
   const own = Object.hasOwn(claims, req.holder) ? claims[req.holder] : undefined;
   if (own) return !req.mode || own.mode === req.mode ? [req.holder] : [];
   const others = othersHolding();
   if (others.length > 0) {
-    throw new DomainError('HeldByOthers', `held by ${others.map((o) => (o.scope === 'server' ? o.holder : `${o.scope} (${o.holder})`)).join(', ')}`, {
-      heldBy: others,
-    });
+    throw new DomainError(
+      'HeldByOthers',
+      `held by ${others.map((o) => (o.scope === 'server' ? o.holder : `${o.scope} (${o.holder})`)).join(', ')}`,
+      {
+        heldBy: others,
+      },
+    );
   }
   return [];
 }
 
-export function clearServerClaim(state: ClusterState, name: string, req: ClearRequest, actor: Actor, now: number): Outcome {
+export function clearServerClaim(
+  state: ClusterState,
+  name: string,
+  req: ClearRequest,
+  actor: Actor,
+  now: number,
+): Outcome {
   requireOverrideRight(req.override, actor);
   const server = state.servers.get(name);
   if (!server) throw notFound(`server ${name}`);
   const holders = claimsToRemove(server.claims, req, () =>
-    viewServer(server, state.dcs.get(server.dc), state.cluster, now).claims.map((c) => ({ holder: c.holder, scope: c.scope })),
+    viewServer(server, state.dcs.get(server.dc), state.cluster, now).claims.map((c) => ({
+      holder: c.holder,
+      scope: c.scope,
+    })),
   );
   if (holders.length === 0) return noop(state);
   const next = withServer(state, { ...server, claims: withoutHolders(server.claims, holders) });
   const released = releaseOrphanedRolloutPauses(next, actor, now);
-  return { next: released.next, events: [event('clear-maintenance', { kind: 'server', name }, state, next, { override: req.override }), ...released.events] };
+  return {
+    next: released.next,
+    events: [
+      event('clear-maintenance', { kind: 'server', name }, state, next, { override: req.override }),
+      ...released.events,
+    ],
+  };
 }
 
-export function clearDcClaim(state: ClusterState, dcName: string, req: ClearRequest, actor: Actor, now: number): Outcome {
+export function clearDcClaim(
+  state: ClusterState,
+  dcName: string,
+  req: ClearRequest,
+  actor: Actor,
+  now: number,
+): Outcome {
   requireOverrideRight(req.override, actor);
   const dc = state.dcs.get(dcName);
   if (!dc) {
@@ -167,7 +249,10 @@ export function clearDcClaim(state: ClusterState, dcName: string, req: ClearRequ
   );
   if (holders.length === 0) return noop(state);
   const next = withDc(state, { ...dc, claims: withoutHolders(dc.claims, holders) });
-  return { next, events: [event('clear-maintenance', { kind: 'dc', name: dcName }, state, next, { override: req.override })] };
+  return {
+    next,
+    events: [event('clear-maintenance', { kind: 'dc', name: dcName }, state, next, { override: req.override })],
+  };
 }
 
 /**
@@ -176,9 +261,13 @@ export function clearDcClaim(state: ClusterState, dcName: string, req: ClearRequ
  * neither (its last held server skipped, cleared by an admin or removed), the pause goes.
  */
 export function releaseOrphanedRolloutPauses(state: ClusterState, actor: Actor, now: number): Outcome {
-  const holdsTarget = (holder: Holder) => [...state.servers.values(), ...state.dcs.values()].some((x) => Object.hasOwn(x.claims, holder));
+  const holdsTarget = (holder: Holder) =>
+    [...state.servers.values(), ...state.dcs.values()].some((x) => Object.hasOwn(x.claims, holder));
   const orphaned = Object.keys(state.cluster.claims).filter(
-    (h) => h.startsWith(ROLLOUT_HOLDER_PREFIX) && h.slice(ROLLOUT_HOLDER_PREFIX.length) !== state.cluster.rollout && !holdsTarget(h),
+    (h) =>
+      h.startsWith(ROLLOUT_HOLDER_PREFIX) &&
+      h.slice(ROLLOUT_HOLDER_PREFIX.length) !== state.cluster.rollout &&
+      !holdsTarget(h),
   );
   let outcome = noop(state);
   for (const holder of orphaned) {

@@ -39,7 +39,15 @@ export function withCluster(state: ClusterState, cluster: Cluster): ClusterState
 /** What an event records of its target: the routing-relevant part, so replaying `after`s rebuilds the state. */
 export function projectServer(s: Server | undefined) {
   if (!s) return null;
-  const { name: _name, connections: _c, openTransactions: _o, replicationLagSeconds: _l, reportedAt: _r, registeredAt: _g, ...rest } = s;
+  const {
+    name: _name,
+    connections: _c,
+    openTransactions: _o,
+    replicationLagSeconds: _l,
+    reportedAt: _r,
+    registeredAt: _g,
+    ...rest
+  } = s;
   return rest;
 }
 
@@ -68,7 +76,12 @@ export function event(
   after: ClusterState | undefined,
   extra: { reason?: string; override?: boolean } = {},
 ): EventDraft {
-  const draft: EventDraft = { action, target: targetName(target), before: project(before, target), after: project(after, target) };
+  const draft: EventDraft = {
+    action,
+    target: targetName(target),
+    before: project(before, target),
+    after: project(after, target),
+  };
   if (extra.reason !== undefined) draft.reason = extra.reason;
   if (extra.override) draft.override = true;
   return draft;

@@ -73,7 +73,12 @@ const emptyState = (id: string, config: ClusterConfig, now: number): ClusterStat
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /** Creates the cluster, or updates its configuration; `state` is undefined when it does not exist yet. */
-export function registerCluster(state: ClusterState | undefined, id: string, config: ClusterConfig, now: number): Outcome {
+export function registerCluster(
+  state: ClusterState | undefined,
+  id: string,
+  config: ClusterConfig,
+  now: number,
+): Outcome {
   if (!state) {
     const next = emptyState(id, config, now);
     return { next, events: [event('register-cluster', { kind: 'cluster' }, undefined, next)] };
@@ -109,7 +114,12 @@ export function describeChanges(changed: ServerChanges): string {
 }
 
 /** What the budget says of a change that makes nobody unavailable and touches no dc's size. */
-const nothingNewlyUnavailable = (): Verdict => ({ allowed: true, newlyUnavailable: [], losesPrimary: [], usingBudget: [] });
+const nothingNewlyUnavailable = (): Verdict => ({
+  allowed: true,
+  newlyUnavailable: [],
+  losesPrimary: [],
+  usingBudget: [],
+});
 
 interface DcLoad {
   size: number;
@@ -132,7 +142,12 @@ function dcLoad(views: readonly ServerView[], dc: string, budget: Budget): DcLoa
  * worse (no more unavailable servers beyond the limit than before). A primary/replica cluster keeps at least one
  * electable server. `losesPrimary` names a primary that the change demotes or makes unavailable.
  */
-export function judgeServerChange(current: ClusterState, next: ClusterState, dcs: readonly string[], now: number): Verdict {
+export function judgeServerChange(
+  current: ClusterState,
+  next: ClusterState,
+  dcs: readonly string[],
+  now: number,
+): Verdict {
   const before = viewAll(current, now);
   const after = viewAll(next, now);
   const wasUnavailable = new Set(before.filter((v) => v.unavailable).map((v) => v.server.name));
@@ -143,7 +158,12 @@ export function judgeServerChange(current: ClusterState, next: ClusterState, dcs
     .map((v) => v.server.name)
     .filter((name) => afterByName.get(name)?.server.role !== 'primary' || newly.includes(name));
   const verdict: Verdict = { allowed: true, newlyUnavailable: newly, losesPrimary, usingBudget: [] };
-  const refuse = (reason: string, usingBudget: string[]): Verdict => ({ ...verdict, allowed: false, reason, usingBudget });
+  const refuse = (reason: string, usingBudget: string[]): Verdict => ({
+    ...verdict,
+    allowed: false,
+    reason,
+    usingBudget,
+  });
 
   for (const dc of new Set(dcs)) {
     const was = dcLoad(before, dc, current.cluster.budget);
@@ -160,7 +180,10 @@ export function judgeServerChange(current: ClusterState, next: ClusterState, dcs
 
   const hasPrimaryReplica = after.some((v) => v.server.role !== 'member');
   if (hasPrimaryReplica && before.some((v) => v.electable) && !after.some((v) => v.electable)) {
-    return refuse('the cluster must keep at least one electable server', after.filter((v) => v.unavailable).map((v) => v.server.name));
+    return refuse(
+      'the cluster must keep at least one electable server',
+      after.filter((v) => v.unavailable).map((v) => v.server.name),
+    );
   }
   return verdict;
 }
@@ -179,11 +202,19 @@ function requireOverrideRight(override: boolean, actor: Actor | undefined): void
  * - the disruption budget (`judgeServerChange`): 409 BudgetExceeded, unless override or dryRun.
  * Promoting the target of a pending switchover completes it, as its agent's report would.
  */
-function changeServer(state: ClusterState, existing: Server, server: Server, req: ServerChangeRequest, actor: Actor | undefined, now: number): ServerOutcome {
+function changeServer(
+  state: ClusterState,
+  existing: Server,
+  server: Server,
+  req: ServerChangeRequest,
+  actor: Actor | undefined,
+  now: number,
+): ServerOutcome {
   requireOverrideRight(req.override, actor);
   const name = existing.name;
   const changed = serverChanges(existing, server);
-  if (Object.keys(changed).length === 0) return { ...noop(state, nothingNewlyUnavailable()), changed, verdict: nothingNewlyUnavailable() };
+  if (Object.keys(changed).length === 0)
+    return { ...noop(state, nothingNewlyUnavailable()), changed, verdict: nothingNewlyUnavailable() };
   let next = withServer(state, server);
   let verdict = nothingNewlyUnavailable();
   let overridden = false;
@@ -223,7 +254,9 @@ function changeServer(state: ClusterState, existing: Server, server: Server, req
     }
   }
   const target: Target = { kind: 'server', name };
-  const events = [event('update-server', target, state, next, { reason: describeChanges(changed), override: overridden })];
+  const events = [
+    event('update-server', target, state, next, { reason: describeChanges(changed), override: overridden }),
+  ];
   const pending = state.cluster.pendingSwitchover;
   if (changed.role && server.role === 'primary' && pending?.to === name) {
     const { pendingSwitchover: _done, ...cluster } = next.cluster;
@@ -261,7 +294,14 @@ export function registerServer(
     if (state.servers.size >= MAX_SERVERS_PER_CLUSTER) {
       throw new DomainError('Conflict', `a cluster holds at most ${MAX_SERVERS_PER_CLUSTER} servers`);
     }
-    const server: Server = { name, dc: reg.dc ?? DEFAULT_DC, role: reg.role ?? DEFAULT_ROLE, health: 'unknown', registeredAt: now, claims: {} };
+    const server: Server = {
+      name,
+      dc: reg.dc ?? DEFAULT_DC,
+      role: reg.role ?? DEFAULT_ROLE,
+      health: 'unknown',
+      registeredAt: now,
+      claims: {},
+    };
     for (const field of OPTIONAL_FIELDS) setOptional(server, field, reg[field]);
     const next = withServer(state, server);
     return {
@@ -271,7 +311,10 @@ export function registerServer(
       verdict: nothingNewlyUnavailable(),
     };
   }
-  for (const [field, fallback, verb] of [['role', DEFAULT_ROLE, 'make it'], ['dc', DEFAULT_DC, 'move it to']] as const) {
+  for (const [field, fallback, verb] of [
+    ['role', DEFAULT_ROLE, 'make it'],
+    ['dc', DEFAULT_DC, 'move it to'],
+  ] as const) {
     if (reg[field] === undefined && existing[field] !== fallback) {
       throw invalid(
         `PUT replaces the whole registration, and server ${name} is ${field} ${existing[field]}: without ${field} it would ${verb} the default ${fallback}; give ${field}, or PATCH only the fields to change`,

@@ -6,7 +6,13 @@
 import { judge } from './budget.js';
 import { viewOf, viewServer } from './derive.js';
 import { DomainError, invalid, notFound } from './errors.js';
-import { clearClusterClaim, clearServerClaim, releaseOrphanedRolloutPauses, setClusterClaim, setServerClaim } from './maintenance.js';
+import {
+  clearClusterClaim,
+  clearServerClaim,
+  releaseOrphanedRolloutPauses,
+  setClusterClaim,
+  setServerClaim,
+} from './maintenance.js';
 import { ROLLOUT_HOLDER_PREFIX, type Actor, type Claim, type ClusterState, type Server } from './model.js';
 import { event, noop, withCluster, withServer, type Outcome } from './outcome.js';
 import { switchover } from './failover.js';
@@ -39,10 +45,28 @@ export interface RolloutInput {
 /** `running`, `pausing` and `aborting` have an execution; the lock on the cluster lasts until `succeeded` or `aborted`. */
 export type RolloutStatus = 'running' | 'pausing' | 'paused' | 'aborting' | 'aborted' | 'failed' | 'succeeded';
 
-export const NODE_STEPS = ['pending', 'switchover', 'wait-roles', 'drain', 'wait-drained', 'maintain', 'wait-upgraded', 'verify', 'clear', 'done'] as const;
+export const NODE_STEPS = [
+  'pending',
+  'switchover',
+  'wait-roles',
+  'drain',
+  'wait-drained',
+  'maintain',
+  'wait-upgraded',
+  'verify',
+  'clear',
+  'done',
+] as const;
 export type NodeStep = (typeof NODE_STEPS)[number];
 /** `stopped`: an abort left it where it was, still held by the rollout. */
-export type NodeOutcome = 'pending' | 'in-progress' | 'upgraded' | 'already-upgraded' | 'failed' | 'skipped' | 'stopped';
+export type NodeOutcome =
+  | 'pending'
+  | 'in-progress'
+  | 'upgraded'
+  | 'already-upgraded'
+  | 'failed'
+  | 'skipped'
+  | 'stopped';
 
 export interface RolloutFailure {
   server?: string;
@@ -124,7 +148,13 @@ export function nodeOf(snapshot: RolloutSnapshot, server: string): NodeProgress 
   const { rollout } = snapshot;
   if (!rollout.input.servers?.includes(server)) throw notFound(`server ${server} in rollout ${rollout.id}`);
   const skipped = rollout.alreadyUpgraded.includes(server);
-  return { server, step: skipped ? 'done' : 'pending', outcome: skipped ? 'already-upgraded' : 'pending', attempt: 0, version: 0 };
+  return {
+    server,
+    step: skipped ? 'done' : 'pending',
+    outcome: skipped ? 'already-upgraded' : 'pending',
+    attempt: 0,
+    version: 0,
+  };
 }
 
 /** Every node of the rollout, in input order. */
@@ -134,7 +164,8 @@ export function allNodes(snapshot: RolloutSnapshot): NodeProgress[] {
 
 const requireNode = nodeOf;
 
-export const finished = (n: NodeProgress) => n.outcome === 'upgraded' || n.outcome === 'already-upgraded' || n.outcome === 'skipped';
+export const finished = (n: NodeProgress) =>
+  n.outcome === 'upgraded' || n.outcome === 'already-upgraded' || n.outcome === 'skipped';
 
 function requireServer(state: ClusterState, name: string): Server {
   const server = state.servers.get(name);
@@ -168,7 +199,10 @@ export class RolloutStopped extends DomainError {
 
 /** A node's step failed for a reason the workflow records (not transient: no retry). */
 export class StepFailed extends DomainError {
-  constructor(readonly step: NodeStep | string, reason: string) {
+  constructor(
+    readonly step: NodeStep | string,
+    reason: string,
+  ) {
     super('RolloutConflict', reason);
     this.name = 'StepFailed';
   }
@@ -197,7 +231,9 @@ function checkTargets(state: ClusterState, names: readonly string[], rolloutId: 
     const view = viewOf(state, name, now)!;
     if (Object.hasOwn(view.server.claims, holder)) continue;
     if (view.server.health !== 'running' || view.stale) {
-      throw new DomainError('RolloutConflict', `server ${name} is not healthy (${view.state || 'no report yet'})`, { server: name });
+      throw new DomainError('RolloutConflict', `server ${name} is not healthy (${view.state || 'no report yet'})`, {
+        server: name,
+      });
     }
   }
 }
@@ -212,9 +248,14 @@ function checkBudgetAllowsOne(state: ClusterState, names: readonly string[], rol
   const candidates = names.filter((n) => !Object.hasOwn(state.servers.get(n)!.claims, holder));
   // A resume carries on with the servers the rollout already holds: they are counted in the budget already.
   if (candidates.length < names.length || candidates.length === 0) return;
-  const refusals = candidates.map((name) => judge(state, withRolloutClaim(state, [name], rolloutId, now), { kind: 'server' }, now));
+  const refusals = candidates.map((name) =>
+    judge(state, withRolloutClaim(state, [name], rolloutId, now), { kind: 'server' }, now),
+  );
   if (refusals.every((v) => !v.allowed)) {
-    throw new DomainError('BudgetExceeded', `the disruption budget allows no server of the rollout out of service: ${refusals[0]!.reason}`);
+    throw new DomainError(
+      'BudgetExceeded',
+      `the disruption budget allows no server of the rollout out of service: ${refusals[0]!.reason}`,
+    );
   }
 }
 
@@ -222,7 +263,13 @@ function withRolloutClaim(state: ClusterState, names: readonly string[], rollout
   let next = state;
   for (const name of names) {
     const server = next.servers.get(name)!;
-    const claim: Claim = { mode: 'maintenance', force: false, actor: rolloutHolder(rolloutId), since: now, onDeadline: 'hold' };
+    const claim: Claim = {
+      mode: 'maintenance',
+      force: false,
+      actor: rolloutHolder(rolloutId),
+      since: now,
+      onDeadline: 'hold',
+    };
     next = withServer(next, { ...server, claims: { ...server.claims, [rolloutHolder(rolloutId)]: claim } });
   }
   return next;
@@ -232,10 +279,20 @@ function withRolloutClaim(state: ClusterState, names: readonly string[], rollout
  * Creates a rollout record and takes the cluster's lock: one rollout per cluster until it succeeds or is
  * aborted. Used by the API's start and by Preflight when an execution is started with the full input.
  */
-export function createRollout(state: ClusterState, id: string, input: RolloutInput, actor: Actor, now: number): RolloutOutcome {
+export function createRollout(
+  state: ClusterState,
+  id: string,
+  input: RolloutInput,
+  actor: Actor,
+  now: number,
+): RolloutOutcome {
   const active = lockedBy(state);
   if (active !== undefined) {
-    throw new DomainError('RolloutConflict', `rollout ${active} is already in progress on cluster ${state.cluster.id}`, { rollout: active });
+    throw new DomainError(
+      'RolloutConflict',
+      `rollout ${active} is already in progress on cluster ${state.cluster.id}`,
+      { rollout: active },
+    );
   }
   const names = input.servers ?? [...state.servers.keys()].sort();
   if (names.length === 0) throw invalid('the cluster has no servers to upgrade');
@@ -248,8 +305,19 @@ export function createRollout(state: ClusterState, id: string, input: RolloutInp
   checkBudgetAllowsOne(state, targets, id, now);
 
   const rollout: Rollout = {
-    id, cluster: state.cluster.id, status: 'running', input: { ...input, servers: names }, actor: actor.user, createdAt: now, updatedAt: now,
-    batch: -1, batchCount: 0, batchesThisExecution: 0, executions: [], alreadyUpgraded: names.filter((n) => !targets.includes(n)), version: 0,
+    id,
+    cluster: state.cluster.id,
+    status: 'running',
+    input: { ...input, servers: names },
+    actor: actor.user,
+    createdAt: now,
+    updatedAt: now,
+    batch: -1,
+    batchCount: 0,
+    batchesThisExecution: 0,
+    executions: [],
+    alreadyUpgraded: names.filter((n) => !targets.includes(n)),
+    version: 0,
   };
   const snapshot: RolloutSnapshot = { rollout, nodes: new Map() };
   const next = withCluster(state, { ...state.cluster, rollout: id });
@@ -266,14 +334,27 @@ const ACTIVE: readonly RolloutStatus[] = ['running', 'pausing', 'aborting'];
 export const isActive = (rollout: Rollout) => ACTIVE.includes(rollout.status);
 
 /** A new rollout, claimed at once by the execution that will run it (its id reserved before it starts). */
-export function createAndClaim(state: ClusterState, id: string, input: RolloutInput, executionId: string, actor: Actor, now: number): RolloutOutcome {
+export function createAndClaim(
+  state: ClusterState,
+  id: string,
+  input: RolloutInput,
+  executionId: string,
+  actor: Actor,
+  now: number,
+): RolloutOutcome {
   const created = createRollout(state, id, input, actor, now);
   const claimed = preflight(created.next, created.rollout, executionId, actor, now);
   return { ...claimed, events: [...created.events, ...claimed.events] };
 }
 
 /** A paused, failed or aborted rollout resumed by a new execution, claimed before it starts. */
-export function resumeRollout(state: ClusterState, snapshot: RolloutSnapshot, executionId: string, actor: Actor, now: number): RolloutOutcome {
+export function resumeRollout(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  executionId: string,
+  actor: Actor,
+  now: number,
+): RolloutOutcome {
   checkResumable(snapshot);
   return preflight(state, snapshot, executionId, actor, now);
 }
@@ -285,31 +366,53 @@ export function resumeRollout(state: ClusterState, snapshot: RolloutSnapshot, ex
  * a paused, failed or aborted rollout resumes it (its failed nodes must have been retried or skipped first);
  * any other execution is refused. Targets removed from the cluster meanwhile are skipped.
  */
-export function preflight(state: ClusterState, snapshot: RolloutSnapshot, executionId: string, actor: Actor, now: number, startedBy?: string): RolloutOutcome {
+export function preflight(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  executionId: string,
+  actor: Actor,
+  now: number,
+  startedBy?: string,
+): RolloutOutcome {
   const { rollout } = snapshot;
   const owner = rollout.executions.at(-1);
   const successor = isActive(rollout) && owner !== undefined;
   if (successor) {
     if (owner === executionId) return { ...noop(state), rollout: snapshot, answer: { outcome: 'ready' } };
-    if (startedBy !== owner) throw new DomainError('RolloutConflict', `rollout ${rollout.id} is already run by execution ${owner}`, { execution: owner });
+    if (startedBy !== owner)
+      throw new DomainError('RolloutConflict', `rollout ${rollout.id} is already run by execution ${owner}`, {
+        execution: owner,
+      });
   }
   const nodes = new Map(snapshot.nodes);
   for (const node of allNodes(snapshot)) {
-    if (!finished(node) && !state.servers.has(node.server)) nodes.set(node.server, { ...node, outcome: 'skipped', reason: 'removed from the cluster' });
+    if (!finished(node) && !state.servers.has(node.server))
+      nodes.set(node.server, { ...node, outcome: 'skipped', reason: 'removed from the cluster' });
     else if (node.outcome === 'stopped') nodes.set(node.server, { ...node, outcome: 'pending' });
   }
   const active = lockedBy(state);
   // A successor carries on mid-flight: the checks of a start or a resume are not its to make again.
   if (!successor) {
-    if (rollout.status === 'succeeded') throw new DomainError('RolloutConflict', `rollout ${rollout.id} has already succeeded`);
-    const failed = allNodes(snapshot).filter((n) => n.outcome === 'failed').map((n) => n.server);
+    if (rollout.status === 'succeeded')
+      throw new DomainError('RolloutConflict', `rollout ${rollout.id} has already succeeded`);
+    const failed = allNodes(snapshot)
+      .filter((n) => n.outcome === 'failed')
+      .map((n) => n.server);
     if (failed.length > 0) {
-      throw new DomainError('RolloutConflict', `server ${failed.join(', ')} failed: retry or skip it before resuming`, { servers: failed });
+      throw new DomainError('RolloutConflict', `server ${failed.join(', ')} failed: retry or skip it before resuming`, {
+        servers: failed,
+      });
     }
     if (active !== undefined && active !== rollout.id) {
-      throw new DomainError('RolloutConflict', `rollout ${active} is already in progress on cluster ${state.cluster.id}`, { rollout: active });
+      throw new DomainError(
+        'RolloutConflict',
+        `rollout ${active} is already in progress on cluster ${state.cluster.id}`,
+        { rollout: active },
+      );
     }
-    const pendingNames = allNodes({ ...snapshot, nodes }).filter((n) => !finished(n)).map((n) => n.server);
+    const pendingNames = allNodes({ ...snapshot, nodes })
+      .filter((n) => !finished(n))
+      .map((n) => n.server);
     checkTargets(state, pendingNames, rollout.id, now);
     checkBudgetAllowsOne(state, pendingNames, rollout.id, now);
   }
@@ -321,7 +424,13 @@ export function preflight(state: ClusterState, snapshot: RolloutSnapshot, execut
   const nextSnapshot: RolloutSnapshot = {
     ...snapshot,
     nodes,
-    rollout: { ...kept, status: successor ? rollout.status : 'running', executions: [...rollout.executions, executionId], batchesThisExecution: 0, updatedAt: now },
+    rollout: {
+      ...kept,
+      status: successor ? rollout.status : 'running',
+      executions: [...rollout.executions, executionId],
+      batchesThisExecution: 0,
+      updatedAt: now,
+    },
   };
   const next = active === undefined ? withCluster(state, { ...state.cluster, rollout: rollout.id }) : state;
   return {
@@ -334,13 +443,22 @@ export function preflight(state: ClusterState, snapshot: RolloutSnapshot, execut
 
 /** A task of an execution that no longer runs the rollout (it was stopped, or another took over) stops. */
 export function requireOwner(snapshot: RolloutSnapshot, executionId: string): void {
-  if (snapshot.rollout.executions.at(-1) !== executionId) throw new RolloutStopped(snapshot.rollout.id, `execution ${executionId} no longer runs rollout ${snapshot.rollout.id}`);
+  if (snapshot.rollout.executions.at(-1) !== executionId)
+    throw new RolloutStopped(
+      snapshot.rollout.id,
+      `execution ${executionId} no longer runs rollout ${snapshot.rollout.id}`,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Automation and the plan
 
-export function pauseAutomation(state: ClusterState, snapshot: RolloutSnapshot, actor: Actor, now: number): RolloutOutcome {
+export function pauseAutomation(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  actor: Actor,
+  now: number,
+): RolloutOutcome {
   requireRunning(snapshot);
   const { id } = snapshot.rollout;
   const outcome = setClusterClaim(state, { holder: rolloutHolder(id), reason: `rollout ${id}` }, actor, now);
@@ -351,27 +469,38 @@ export function pauseAutomation(state: ClusterState, snapshot: RolloutSnapshot, 
  * Members and replicas first, grouped by dc, then by `component` in the input's order, then by name; the
  * primary last, alone. Batches hold at most `batchSize` servers and never more than the budget allows.
  */
-export function planBatches(state: ClusterState, names: readonly string[], input: RolloutInput, rolloutId: string, now: number): string[][] {
+export function planBatches(
+  state: ClusterState,
+  names: readonly string[],
+  input: RolloutInput,
+  rolloutId: string,
+  now: number,
+): string[][] {
   const componentRank = (s: Server) => {
     const i = input.order?.indexOf(s.component ?? '') ?? -1;
     return i < 0 ? Number.MAX_SAFE_INTEGER : i;
   };
   const servers = names.map((n) => state.servers.get(n)!);
-  const ordered = servers.sort((a, b) =>
-    Number(a.role === 'primary') - Number(b.role === 'primary') ||
-    (a.dc < b.dc ? -1 : a.dc > b.dc ? 1 : 0) ||
-    componentRank(a) - componentRank(b) ||
-    (a.name < b.name ? -1 : 1),
+  const ordered = servers.sort(
+    (a, b) =>
+      Number(a.role === 'primary') - Number(b.role === 'primary') ||
+      (a.dc < b.dc ? -1 : a.dc > b.dc ? 1 : 0) ||
+      componentRank(a) - componentRank(b) ||
+      (a.name < b.name ? -1 : 1),
   );
   const batches: string[][] = [];
   let batch: string[] = [];
   const fits = (candidate: string[]) =>
-    candidate.length === 1 || judge(state, withRolloutClaim(state, candidate, rolloutId, now), { kind: 'server' }, now).allowed;
+    candidate.length === 1 ||
+    judge(state, withRolloutClaim(state, candidate, rolloutId, now), { kind: 'server' }, now).allowed;
   for (const server of ordered) {
     const candidate = [...batch, server.name];
     const previous = batch.length > 0 ? state.servers.get(batch[0]!)! : undefined;
     const primaryAlone = server.role === 'primary' || previous?.role === 'primary';
-    if (previous && (candidate.length > input.batchSize || primaryAlone || previous.dc !== server.dc || !fits(candidate))) {
+    if (
+      previous &&
+      (candidate.length > input.batchSize || primaryAlone || previous.dc !== server.dc || !fits(candidate))
+    ) {
       batches.push(batch);
       batch = [server.name];
     } else {
@@ -385,7 +514,9 @@ export function planBatches(state: ClusterState, names: readonly string[], input
 export function plan(state: ClusterState, snapshot: RolloutSnapshot, now: number): RolloutOutcome {
   requireRunning(snapshot);
   if (snapshot.plan) return { ...noop(state), rollout: snapshot, answer: { outcome: 'planned' } };
-  const names = allNodes(snapshot).filter((n) => !finished(n)).map((n) => n.server);
+  const names = allNodes(snapshot)
+    .filter((n) => !finished(n))
+    .map((n) => n.server);
   const batches = planBatches(state, names, snapshot.rollout.input, snapshot.rollout.id, now);
   const next = withRollout({ ...snapshot, plan: batches }, { batchCount: batches.length }, now);
   return { ...noop(state), rollout: next, answer: { outcome: 'planned' } };
@@ -402,16 +533,25 @@ export type NextBatchAnswer =
  * After a batch (or at the start of an execution): what comes next. The nodes of the current and the next
  * batches are what `snapshot.nodes` must hold (the store reads them from the plan).
  */
-export function nextBatch(state: ClusterState, snapshot: RolloutSnapshot, now: number): RolloutOutcome<NextBatchAnswer> {
+export function nextBatch(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  now: number,
+): RolloutOutcome<NextBatchAnswer> {
   const { rollout } = snapshot;
-  const keep = (answer: NextBatchAnswer): RolloutOutcome<NextBatchAnswer> => ({ ...noop(state), rollout: snapshot, answer });
+  const keep = (answer: NextBatchAnswer): RolloutOutcome<NextBatchAnswer> => ({
+    ...noop(state),
+    rollout: snapshot,
+    answer,
+  });
   if (rollout.status === 'aborting') return keep({ outcome: 'abort' });
   requireRunning(snapshot);
   const batches = snapshot.plan ?? [];
   // After a batch of this execution: every node of it must have finished. A new execution (a resume, a
   // successor) starts again from the first batch with unfinished nodes.
   const resuming = rollout.batchesThisExecution === 0;
-  if (!resuming && (batches[rollout.batch] ?? []).some((s) => !finished(requireNode(snapshot, s)))) return keep({ outcome: 'fail' });
+  if (!resuming && (batches[rollout.batch] ?? []).some((s) => !finished(requireNode(snapshot, s))))
+    return keep({ outcome: 'fail' });
 
   let index = resuming ? 0 : rollout.batch + 1;
   while (index < batches.length && batches[index]!.every((s) => finished(requireNode(snapshot, s)))) index++;
@@ -425,7 +565,8 @@ export function nextBatch(state: ClusterState, snapshot: RolloutSnapshot, now: n
   let next = withRollout(snapshot, { batch: index, batchesThisExecution: rollout.batchesThisExecution + 1 }, now);
   for (const server of servers) {
     const node = requireNode(next, server);
-    if (node.outcome === 'pending') next = withNode(next, { ...node, outcome: 'in-progress', attempt: node.attempt + 1 });
+    if (node.outcome === 'pending')
+      next = withNode(next, { ...node, outcome: 'in-progress', attempt: node.attempt + 1 });
   }
   return { ...noop(state), rollout: next, answer: { outcome: 'batch', batch: index, servers } };
 }
@@ -437,21 +578,35 @@ function releaseAutomation(state: ClusterState, rolloutId: string, actor: Actor,
 }
 
 /** Every server healthy: automation resumes (the rollout's cluster claim goes) and the rollout has succeeded. */
-export function finishRollout(state: ClusterState, snapshot: RolloutSnapshot, actor: Actor, now: number): RolloutOutcome {
+export function finishRollout(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  actor: Actor,
+  now: number,
+): RolloutOutcome {
   // A repeat (a retry) of a finish already written: nothing to do.
-  if (snapshot.rollout.status === 'succeeded') return { ...noop(state), rollout: snapshot, answer: { outcome: 'succeeded' } };
+  if (snapshot.rollout.status === 'succeeded')
+    return { ...noop(state), rollout: snapshot, answer: { outcome: 'succeeded' } };
   requireRunning(snapshot);
   const nodes = allNodes(snapshot);
   const unfinished = nodes.filter((n) => !finished(n)).map((n) => n.server);
-  if (unfinished.length > 0) throw new StepFailed('resume-automation', `not every server is upgraded: ${unfinished.join(', ')}`);
+  if (unfinished.length > 0)
+    throw new StepFailed('resume-automation', `not every server is upgraded: ${unfinished.join(', ')}`);
   // A skipped server is the operator's now: it does not hold the rollout back. Every other one must still be
   // at the version and healthy (a server removed from the cluster since it was verified is gone, not unhealthy).
   const { targetVersion } = snapshot.rollout.input;
-  const unhealthy = nodes.filter((n) => n.outcome !== 'skipped').map((n) => n.server).filter((n) => {
-    const view = viewOf(state, n, now);
-    return view && (view.server.health !== 'running' || view.stale || view.server.version !== targetVersion);
-  });
-  if (unhealthy.length > 0) throw new StepFailed('resume-automation', `not every server is healthy at ${targetVersion}: ${unhealthy.join(', ')}`);
+  const unhealthy = nodes
+    .filter((n) => n.outcome !== 'skipped')
+    .map((n) => n.server)
+    .filter((n) => {
+      const view = viewOf(state, n, now);
+      return view && (view.server.health !== 'running' || view.stale || view.server.version !== targetVersion);
+    });
+  if (unhealthy.length > 0)
+    throw new StepFailed(
+      'resume-automation',
+      `not every server is healthy at ${targetVersion}: ${unhealthy.join(', ')}`,
+    );
   const released = releaseAutomation(state, snapshot.rollout.id, actor, now);
   const { rollout: _lock, ...cluster } = released.next.cluster;
   const next = withRollout(snapshot, { status: 'succeeded' }, now);
@@ -464,27 +619,49 @@ export function finishRollout(state: ClusterState, snapshot: RolloutSnapshot, ac
 }
 
 /** The execution ends with the rollout paused and automation resumed; a resume starts a new execution. */
-export function pauseRollout(state: ClusterState, snapshot: RolloutSnapshot, actor: Actor, now: number): RolloutOutcome {
+export function pauseRollout(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  actor: Actor,
+  now: number,
+): RolloutOutcome {
   const { rollout } = snapshot;
   if (rollout.status === 'paused') return { ...noop(state), rollout: snapshot, answer: { outcome: 'paused' } };
   requireRunning(snapshot);
   const released = releaseAutomation(state, rollout.id, actor, now);
   // Only a pause after the first batch stands for the canary's.
-  const firstBatchDone = (snapshot.plan?.[0] ?? []).length > 0 && snapshot.plan![0]!.every((s) => finished(requireNode(snapshot, s)));
-  const next = withRollout(snapshot, { status: 'paused', ...(rollout.input.pauseAfterFirstBatch && firstBatchDone && { canaryPaused: true }) }, now);
-  return { ...released, events: [...released.events, rolloutEvent('pause-rollout', next)], rollout: next, answer: { outcome: 'paused' } };
+  const firstBatchDone =
+    (snapshot.plan?.[0] ?? []).length > 0 && snapshot.plan![0]!.every((s) => finished(requireNode(snapshot, s)));
+  const next = withRollout(
+    snapshot,
+    { status: 'paused', ...(rollout.input.pauseAfterFirstBatch && firstBatchDone && { canaryPaused: true }) },
+    now,
+  );
+  return {
+    ...released,
+    events: [...released.events, rolloutEvent('pause-rollout', next)],
+    rollout: next,
+    answer: { outcome: 'paused' },
+  };
 }
 
 function heldNodes(state: ClusterState, snapshot: RolloutSnapshot): string[] {
   const holder = rolloutHolder(snapshot.rollout.id);
-  return (snapshot.rollout.input.servers ?? []).filter((n) => Object.hasOwn(state.servers.get(n)?.claims ?? {}, holder)).sort();
+  return (snapshot.rollout.input.servers ?? [])
+    .filter((n) => Object.hasOwn(state.servers.get(n)?.claims ?? {}, holder))
+    .sort();
 }
 
 /**
  * The rollout ends aborted. Nodes it still holds stay in maintenance (never routed while unverified) and are
  * listed; automation stays paused while any is held. The lock goes, so the cluster can be handed on.
  */
-export function abortRollout(state: ClusterState, snapshot: RolloutSnapshot, actor: Actor, now: number): RolloutOutcome {
+export function abortRollout(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  actor: Actor,
+  now: number,
+): RolloutOutcome {
   const { rollout } = snapshot;
   if (rollout.status === 'aborted') return { ...noop(state), rollout: snapshot, answer: { outcome: 'aborted' } };
   const held = heldNodes(state, snapshot);
@@ -504,11 +681,19 @@ export function abortRollout(state: ClusterState, snapshot: RolloutSnapshot, act
 }
 
 /** The rollout ends failed: the failed node and cluster maintenance keep the rollout's claims. */
-export function failRollout(state: ClusterState, snapshot: RolloutSnapshot, failure: Omit<RolloutFailure, 'at'> | undefined, now: number): RolloutOutcome {
+export function failRollout(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  failure: Omit<RolloutFailure, 'at'> | undefined,
+  now: number,
+): RolloutOutcome {
   const { rollout } = snapshot;
   if (rollout.status === 'failed') return { ...noop(state), rollout: snapshot, answer: { outcome: 'failed' } };
   const failedNode = allNodes(snapshot).find((n) => n.outcome === 'failed');
-  const unfinished = rollout.batch >= 0 ? (snapshot.plan?.[rollout.batch] ?? []).map((s) => requireNode(snapshot, s)).find((n) => !finished(n)) : undefined;
+  const unfinished =
+    rollout.batch >= 0
+      ? (snapshot.plan?.[rollout.batch] ?? []).map((s) => requireNode(snapshot, s)).find((n) => !finished(n))
+      : undefined;
   const recorded: RolloutFailure = {
     ...(failure ??
       (failedNode
@@ -523,7 +708,12 @@ export function failRollout(state: ClusterState, snapshot: RolloutSnapshot, fail
     const node = requireNode(next, recorded.server);
     if (node.outcome !== 'failed') next = withNode(next, { ...node, outcome: 'failed', reason: recorded.reason });
   }
-  return { ...noop(state), events: [rolloutEvent('fail-rollout', next, { failure: recorded })], rollout: next, answer: { outcome: 'failed' } };
+  return {
+    ...noop(state),
+    events: [rolloutEvent('fail-rollout', next, { failure: recorded })],
+    rollout: next,
+    answer: { outcome: 'failed' },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -554,21 +744,41 @@ function waitingSince(snapshot: RolloutSnapshot, state: ClusterState, server: st
 }
 
 /** True when an outcome writes nothing: the step can answer from a plain read. */
-export function changesNothing(outcome: RolloutOutcome<unknown>, state: ClusterState, snapshot: RolloutSnapshot): boolean {
+export function changesNothing(
+  outcome: RolloutOutcome<unknown>,
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+): boolean {
   const { rollout } = outcome;
-  return outcome.events.length === 0 && outcome.next === state && !outcome.removed && rollout.rollout === snapshot.rollout && rollout.plan === snapshot.plan &&
-    [...rollout.nodes].every(([server, node]) => snapshot.nodes.get(server) === node);
+  return (
+    outcome.events.length === 0 &&
+    outcome.next === state &&
+    !outcome.removed &&
+    rollout.rollout === snapshot.rollout &&
+    rollout.plan === snapshot.plan &&
+    [...rollout.nodes].every(([server, node]) => snapshot.nodes.get(server) === node)
+  );
 }
 
 export type BeginAnswer = { outcome: 'primary' | 'replica' | 'done' };
 
-export function beginNode(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome<BeginAnswer> {
+export function beginNode(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  server: string,
+  now: number,
+): RolloutOutcome<BeginAnswer> {
   requireRunning(snapshot);
   const node = requireNode(snapshot, server);
   if (finished(node)) return { ...noop(state), rollout: snapshot, answer: { outcome: 'done' } };
   if (!state.servers.has(server)) {
     const skipped = withNode(snapshot, { ...node, outcome: 'skipped', reason: 'removed from the cluster' });
-    return { ...noop(state), rollout: skipped, events: [rolloutEvent('skip-server', skipped, { server, reason: 'removed from the cluster' })], answer: { outcome: 'done' } };
+    return {
+      ...noop(state),
+      rollout: skipped,
+      events: [rolloutEvent('skip-server', skipped, { server, reason: 'removed from the cluster' })],
+      answer: { outcome: 'done' },
+    };
   }
   const role = requireServer(state, server).role;
   const next = node.outcome === 'in-progress' ? snapshot : withNode(snapshot, { ...node, outcome: 'in-progress' });
@@ -576,24 +786,47 @@ export function beginNode(state: ClusterState, snapshot: RolloutSnapshot, server
 }
 
 /** The primary hands over to an already-upgraded electable replica before it is drained. */
-export function requestSwitchover(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
+export function requestSwitchover(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  server: string,
+  actor: Actor,
+  now: number,
+): RolloutOutcome {
   const next = nodeStep(state, snapshot, server, 'switchover', now);
   const { targetVersion } = snapshot.rollout.input;
   const pending = state.cluster.pendingSwitchover;
-  if (pending && pending.from === server && pending.actor === actor.user) return { ...noop(state), rollout: next, answer: { outcome: 'requested' } };
-  const candidates = [...state.servers.values()].filter((s) => s.name !== server && s.version === targetVersion && viewOf(state, s.name, now)!.electable);
-  if (candidates.length === 0) throw new StepFailed('switchover', `no electable replica at version ${targetVersion} to switch over to`);
-  const best = candidates.sort((a, b) => (a.replicationLagSeconds ?? Number.MAX_VALUE) - (b.replicationLagSeconds ?? Number.MAX_VALUE) || (a.name < b.name ? -1 : 1))[0]!;
+  if (pending && pending.from === server && pending.actor === actor.user)
+    return { ...noop(state), rollout: next, answer: { outcome: 'requested' } };
+  const candidates = [...state.servers.values()].filter(
+    (s) => s.name !== server && s.version === targetVersion && viewOf(state, s.name, now)!.electable,
+  );
+  if (candidates.length === 0)
+    throw new StepFailed('switchover', `no electable replica at version ${targetVersion} to switch over to`);
+  const best = candidates.sort(
+    (a, b) =>
+      (a.replicationLagSeconds ?? Number.MAX_VALUE) - (b.replicationLagSeconds ?? Number.MAX_VALUE) ||
+      (a.name < b.name ? -1 : 1),
+  )[0]!;
   const outcome = switchover(state, best.name, actor, now);
   return { ...outcome, rollout: next, answer: { outcome: 'requested' } };
 }
 
-export function checkRoles(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome {
+export function checkRoles(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  server: string,
+  now: number,
+): RolloutOutcome {
   const since = waitingSince(snapshot, state, server, now);
   const next = snapshot;
-  if (requireServer(state, server).role !== 'primary') return { ...noop(state), rollout: next, answer: { outcome: 'switched' } };
+  if (requireServer(state, server).role !== 'primary')
+    return { ...noop(state), rollout: next, answer: { outcome: 'switched' } };
   if (now - since >= ROLE_SWITCH_TIMEOUT_SECONDS * SECOND) {
-    throw new StepFailed('wait-roles', `the agents did not report the new roles within ${ROLE_SWITCH_TIMEOUT_SECONDS} s`);
+    throw new StepFailed(
+      'wait-roles',
+      `the agents did not report the new roles within ${ROLE_SWITCH_TIMEOUT_SECONDS} s`,
+    );
   }
   return { ...noop(state), rollout: next, answer: { outcome: 'waiting' } };
 }
@@ -601,42 +834,105 @@ export function checkRoles(state: ClusterState, snapshot: RolloutSnapshot, serve
 const upgradeReason = (rollout: Rollout) => `rollout ${rollout.id}: upgrade to ${rollout.input.targetVersion}`;
 
 /** The rollout's claim in maintenance, connections closed at once: the server is drained (or its drain timed out). */
-function maintainNow(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number, reason: string): Outcome {
+function maintainNow(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  server: string,
+  actor: Actor,
+  now: number,
+  reason: string,
+): Outcome {
   const { rollout } = snapshot;
-  return setServerClaim(state, server, {
-    holder: rolloutHolder(rollout.id), mode: 'maintenance', force: true, reason, onDeadline: 'hold', override: false, dryRun: false,
-  }, actor, now);
+  return setServerClaim(
+    state,
+    server,
+    {
+      holder: rolloutHolder(rollout.id),
+      mode: 'maintenance',
+      force: true,
+      reason,
+      onDeadline: 'hold',
+      override: false,
+      dryRun: false,
+    },
+    actor,
+    now,
+  );
 }
 
 /**
  * The rollout's graceful claim: the server drains (no new connections; open ones finish, as MaxScale's drain).
  * A server the rollout already holds keeps its claim as it is (a resumed node).
  */
-export function drainNode(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
+export function drainNode(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  server: string,
+  actor: Actor,
+  now: number,
+): RolloutOutcome {
   const next = nodeStep(state, snapshot, server, 'drain', now);
   const { rollout } = snapshot;
-  if (Object.hasOwn(requireServer(state, server).claims, rolloutHolder(rollout.id))) return { ...noop(state), rollout: next, answer: { outcome: 'draining' } };
-  const outcome = setServerClaim(state, server, {
-    holder: rolloutHolder(rollout.id), mode: 'drain', force: false, reason: upgradeReason(rollout), onDeadline: 'hold', override: false, dryRun: false,
-  }, actor, now);
+  if (Object.hasOwn(requireServer(state, server).claims, rolloutHolder(rollout.id)))
+    return { ...noop(state), rollout: next, answer: { outcome: 'draining' } };
+  const outcome = setServerClaim(
+    state,
+    server,
+    {
+      holder: rolloutHolder(rollout.id),
+      mode: 'drain',
+      force: false,
+      reason: upgradeReason(rollout),
+      onDeadline: 'hold',
+      override: false,
+      dryRun: false,
+    },
+    actor,
+    now,
+  );
   return { ...outcome, rollout: next, answer: { outcome: 'draining' } };
 }
 
 /** Drained once its connections have ended; at `drainTimeoutSeconds`: forced into maintenance, or failed. */
-export function checkDrained(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
+export function checkDrained(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  server: string,
+  actor: Actor,
+  now: number,
+): RolloutOutcome {
   const since = waitingSince(snapshot, state, server, now);
   const next = snapshot;
   const view = viewOf(state, server, now)!;
-  if (view.drained || view.maintenance || view.server.health === 'down') return { ...noop(state), rollout: next, answer: { outcome: 'drained' } };
+  if (view.drained || view.maintenance || view.server.health === 'down')
+    return { ...noop(state), rollout: next, answer: { outcome: 'drained' } };
   const { drainTimeoutSeconds, onDrainTimeout } = snapshot.rollout.input;
-  if (now - since < drainTimeoutSeconds * SECOND) return { ...noop(state), rollout: next, answer: { outcome: 'waiting' } };
-  if (onDrainTimeout === 'fail') throw new StepFailed('wait-drained', `not drained within ${drainTimeoutSeconds} s (${view.server.connections ?? 0} connections left)`);
-  const forced = maintainNow(state, snapshot, server, actor, now, `${upgradeReason(snapshot.rollout)} (forced: not drained within ${drainTimeoutSeconds} s)`);
+  if (now - since < drainTimeoutSeconds * SECOND)
+    return { ...noop(state), rollout: next, answer: { outcome: 'waiting' } };
+  if (onDrainTimeout === 'fail')
+    throw new StepFailed(
+      'wait-drained',
+      `not drained within ${drainTimeoutSeconds} s (${view.server.connections ?? 0} connections left)`,
+    );
+  const forced = maintainNow(
+    state,
+    snapshot,
+    server,
+    actor,
+    now,
+    `${upgradeReason(snapshot.rollout)} (forced: not drained within ${drainTimeoutSeconds} s)`,
+  );
   return { ...forced, rollout: next, answer: { outcome: 'forced' } };
 }
 
 /** Maintenance for the upgrade; the trigger itself (a webhook, a function) is the handler's I/O. */
-export function markUpgradeTriggered(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
+export function markUpgradeTriggered(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  server: string,
+  actor: Actor,
+  now: number,
+): RolloutOutcome {
   const next = nodeStep(state, snapshot, server, 'maintain', now);
   if (!Object.hasOwn(requireServer(state, server).claims, rolloutHolder(snapshot.rollout.id))) {
     throw new StepFailed('maintain', `server ${server} is no longer held by the rollout`);
@@ -648,16 +944,25 @@ export function markUpgradeTriggered(state: ClusterState, snapshot: RolloutSnaps
 }
 
 /** Upgraded: the node moves on to Verify, whose clock starts now. */
-export function checkUpgraded(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome {
+export function checkUpgraded(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  server: string,
+  now: number,
+): RolloutOutcome {
   const since = waitingSince(snapshot, state, server, now);
   const s = requireServer(state, server);
   const { targetVersion, upgrade } = snapshot.rollout.input;
-  if (s.version === targetVersion && s.health === 'running') return { ...noop(state), rollout: enterStep(snapshot, server, 'verify', now), answer: { outcome: 'upgraded' } };
+  if (s.version === targetVersion && s.health === 'running')
+    return { ...noop(state), rollout: enterStep(snapshot, server, 'verify', now), answer: { outcome: 'upgraded' } };
   const next = snapshot;
   const reported = requireNode(snapshot, server).upgradeFailure;
   if (reported !== undefined) throw new StepFailed('wait-upgraded', reported);
   if (now - since >= upgrade.timeoutSeconds * SECOND) {
-    throw new StepFailed('wait-upgraded', `not at version ${targetVersion} and running within ${upgrade.timeoutSeconds} s (reports ${s.version ?? 'no version'}, ${s.health})`);
+    throw new StepFailed(
+      'wait-upgraded',
+      `not at version ${targetVersion} and running within ${upgrade.timeoutSeconds} s (reports ${s.version ?? 'no version'}, ${s.health})`,
+    );
   }
   return { ...noop(state), rollout: next, answer: { outcome: 'waiting' } };
 }
@@ -666,70 +971,132 @@ export function checkUpgraded(state: ClusterState, snapshot: RolloutSnapshot, se
  * The agent that runs a `wait-for-report` upgrade says it failed (the command's exit status and last lines): the
  * wait ends with that reason at its next poll instead of at its timeout.
  */
-export function reportUpgradeFailure(state: ClusterState, snapshot: RolloutSnapshot, server: string, reason: string, now: number): RolloutOutcome {
+export function reportUpgradeFailure(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  server: string,
+  reason: string,
+  now: number,
+): RolloutOutcome {
   requireRunning(snapshot);
   requireServer(state, server);
   const node = requireNode(snapshot, server);
-  if (snapshot.rollout.input.upgrade.kind !== 'wait-for-report' || node.step !== 'maintain' || node.outcome !== 'in-progress') {
-    throw new DomainError('RolloutConflict', `server ${server} is not waiting for its upgrade (step ${node.step}, ${node.outcome})`);
+  if (
+    snapshot.rollout.input.upgrade.kind !== 'wait-for-report' ||
+    node.step !== 'maintain' ||
+    node.outcome !== 'in-progress'
+  ) {
+    throw new DomainError(
+      'RolloutConflict',
+      `server ${server} is not waiting for its upgrade (step ${node.step}, ${node.outcome})`,
+    );
   }
   if (node.upgradeFailure === reason) return { ...noop(state), rollout: snapshot, answer: { outcome: 'reported' } };
   const next = withNode(withRollout(snapshot, {}, now), { ...node, upgradeFailure: reason });
-  return { ...noop(state), rollout: next, events: [rolloutEvent('upgrade-failed', next, { server, reason })], answer: { outcome: 'reported' } };
+  return {
+    ...noop(state),
+    rollout: next,
+    events: [rolloutEvent('upgrade-failed', next, { server, reason })],
+    answer: { outcome: 'reported' },
+  };
 }
 
 /** Healthy, at the version, lag under the bound, steadily for `stableForSeconds`; down or downgraded fails at once. */
-export function checkVerified(state: ClusterState, snapshot: RolloutSnapshot, server: string, now: number): RolloutOutcome {
+export function checkVerified(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  server: string,
+  now: number,
+): RolloutOutcome {
   waitingSince(snapshot, state, server, now);
   const entered = enterStep(snapshot, server, 'verify', now);
   const s = requireServer(state, server);
   const view = viewServer(s, state.dcs.get(s.dc), state.cluster, now);
   const { targetVersion, verify } = snapshot.rollout.input;
   if (s.health === 'down') throw new StepFailed('verify', `server ${server} is down`);
-  if (s.version !== targetVersion) throw new StepFailed('verify', `server ${server} reports version ${s.version ?? 'none'}, not ${targetVersion}`);
+  if (s.version !== targetVersion)
+    throw new StepFailed('verify', `server ${server} reports version ${s.version ?? 'none'}, not ${targetVersion}`);
   const node = requireNode(entered, server);
-  const lagOk = verify.maxReplicationLagSeconds === undefined || (s.replicationLagSeconds ?? 0) <= verify.maxReplicationLagSeconds;
+  const lagOk =
+    verify.maxReplicationLagSeconds === undefined || (s.replicationLagSeconds ?? 0) <= verify.maxReplicationLagSeconds;
   const good = s.health === 'running' && !view.stale && lagOk;
   if (!good) {
     if (now - (node.stepStartedAt ?? now) >= verify.timeoutSeconds * SECOND) {
-      throw new StepFailed('verify', `not stable within ${verify.timeoutSeconds} s (${view.stale ? 'stale' : `lag ${s.replicationLagSeconds ?? '?'} s`})`);
+      throw new StepFailed(
+        'verify',
+        `not stable within ${verify.timeoutSeconds} s (${view.stale ? 'stale' : `lag ${s.replicationLagSeconds ?? '?'} s`})`,
+      );
     }
     const { stableSince: _s, ...rest } = node;
-    return { ...noop(state), rollout: node.stableSince === undefined ? entered : withNode(entered, rest), answer: { outcome: 'waiting' } };
+    return {
+      ...noop(state),
+      rollout: node.stableSince === undefined ? entered : withNode(entered, rest),
+      answer: { outcome: 'waiting' },
+    };
   }
   const since = node.stableSince ?? now;
   if (now - since >= verify.stableForSeconds * SECOND) {
     const verified = node.verifiedAt === undefined ? withNode(entered, { ...node, verifiedAt: now }) : entered;
     return { ...noop(state), rollout: verified, answer: { outcome: 'verified' } };
   }
-  return { ...noop(state), rollout: node.stableSince === undefined ? withNode(entered, { ...node, stableSince: now }) : entered, answer: { outcome: 'waiting' } };
+  return {
+    ...noop(state),
+    rollout: node.stableSince === undefined ? withNode(entered, { ...node, stableSince: now }) : entered,
+    answer: { outcome: 'waiting' },
+  };
 }
 
 /** Only this rollout's claim goes; anyone else's stays. */
-export function clearNode(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
+export function clearNode(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  server: string,
+  actor: Actor,
+  now: number,
+): RolloutOutcome {
   requireRunning(snapshot);
   const node = requireNode(snapshot, server);
   if (node.outcome === 'upgraded') return { ...noop(state), rollout: snapshot, answer: { outcome: 'cleared' } };
   const s = requireServer(state, server);
   const { targetVersion } = snapshot.rollout.input;
-  if (node.step !== 'verify' || node.verifiedAt === undefined) throw new StepFailed('clear', `server ${server} has not passed Verify`);
+  if (node.step !== 'verify' || node.verifiedAt === undefined)
+    throw new StepFailed('clear', `server ${server} has not passed Verify`);
   if (s.version !== targetVersion || s.health !== 'running') {
-    throw new StepFailed('clear', `server ${server} reports ${s.version ?? 'no version'} (${s.health}), not ${targetVersion}: it stays in maintenance`);
+    throw new StepFailed(
+      'clear',
+      `server ${server} reports ${s.version ?? 'no version'} (${s.health}), not ${targetVersion}: it stays in maintenance`,
+    );
   }
   const cleared = Object.hasOwn(s.claims, rolloutHolder(snapshot.rollout.id))
     ? clearServerClaim(state, server, { holder: rolloutHolder(snapshot.rollout.id), override: false }, actor, now)
     : noop(state);
   const { stableSince: _s, reason: _r, ...rest } = node;
-  return { ...cleared, rollout: withNode(snapshot, { ...rest, step: 'done', outcome: 'upgraded', stepStartedAt: now }), answer: { outcome: 'cleared' } };
+  return {
+    ...cleared,
+    rollout: withNode(snapshot, { ...rest, step: 'done', outcome: 'upgraded', stepStartedAt: now }),
+    answer: { outcome: 'cleared' },
+  };
 }
 
 /** A node failed: it keeps the rollout's claim; the rollout learns of it at the batch's end. */
-export function recordNodeFailure(state: ClusterState, snapshot: RolloutSnapshot, server: string, reason: string, now: number, failedStep?: string): RolloutOutcome {
+export function recordNodeFailure(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  server: string,
+  reason: string,
+  now: number,
+  failedStep?: string,
+): RolloutOutcome {
   const node = requireNode(snapshot, server);
   if (node.outcome === 'failed') return { ...noop(state), rollout: snapshot, answer: { outcome: 'failed' } };
   const step = NODE_STEPS.find((s) => s === failedStep) ?? node.step;
   const next = withNode(snapshot, { ...node, step, outcome: 'failed', reason, stepStartedAt: now });
-  return { ...noop(state), rollout: next, events: [rolloutEvent('node-failed', next, { server, step, reason })], answer: { outcome: 'failed' } };
+  return {
+    ...noop(state),
+    rollout: next,
+    events: [rolloutEvent('node-failed', next, { server, step, reason })],
+    answer: { outcome: 'failed' },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -737,27 +1104,52 @@ export function recordNodeFailure(state: ClusterState, snapshot: RolloutSnapshot
 
 export function requestPause(state: ClusterState, snapshot: RolloutSnapshot, now: number): RolloutOutcome {
   const { rollout } = snapshot;
-  if (rollout.status === 'pausing' || rollout.status === 'paused') return { ...noop(state), rollout: snapshot, answer: { outcome: rollout.status } };
-  if (rollout.status !== 'running') throw new DomainError('RolloutConflict', `rollout ${rollout.id} is ${rollout.status}: only a running rollout can be paused`);
+  if (rollout.status === 'pausing' || rollout.status === 'paused')
+    return { ...noop(state), rollout: snapshot, answer: { outcome: rollout.status } };
+  if (rollout.status !== 'running')
+    throw new DomainError(
+      'RolloutConflict',
+      `rollout ${rollout.id} is ${rollout.status}: only a running rollout can be paused`,
+    );
   const next = withRollout(snapshot, { status: 'pausing' }, now);
-  return { ...noop(state), events: [rolloutEvent('request-pause', next)], rollout: next, answer: { outcome: 'pausing' } };
+  return {
+    ...noop(state),
+    events: [rolloutEvent('request-pause', next)],
+    rollout: next,
+    answer: { outcome: 'pausing' },
+  };
 }
 
 /** A running rollout stops at the next step boundary; one without an execution is aborted at once. */
-export function requestAbort(state: ClusterState, snapshot: RolloutSnapshot, actor: Actor, now: number): RolloutOutcome {
+export function requestAbort(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  actor: Actor,
+  now: number,
+): RolloutOutcome {
   const { rollout } = snapshot;
-  if (rollout.status === 'aborting' || rollout.status === 'aborted') return { ...noop(state), rollout: snapshot, answer: { outcome: rollout.status } };
-  if (rollout.status === 'succeeded') throw new DomainError('RolloutConflict', `rollout ${rollout.id} has already succeeded`);
+  if (rollout.status === 'aborting' || rollout.status === 'aborted')
+    return { ...noop(state), rollout: snapshot, answer: { outcome: rollout.status } };
+  if (rollout.status === 'succeeded')
+    throw new DomainError('RolloutConflict', `rollout ${rollout.id} has already succeeded`);
   if (rollout.status === 'paused' || rollout.status === 'failed') return abortRollout(state, snapshot, actor, now);
   const next = withRollout(snapshot, { status: 'aborting' }, now);
-  return { ...noop(state), events: [rolloutEvent('request-abort', next)], rollout: next, answer: { outcome: 'aborting' } };
+  return {
+    ...noop(state),
+    events: [rolloutEvent('request-abort', next)],
+    rollout: next,
+    answer: { outcome: 'aborting' },
+  };
 }
 
 /** Resume needs a rollout without an execution; the caller then starts one. */
 export function checkResumable(snapshot: RolloutSnapshot): void {
   const { status, id } = snapshot.rollout;
   if (status !== 'paused' && status !== 'failed' && status !== 'aborted') {
-    throw new DomainError('RolloutConflict', `rollout ${id} is ${status}: only a paused, failed or aborted rollout can be resumed`);
+    throw new DomainError(
+      'RolloutConflict',
+      `rollout ${id} is ${status}: only a paused, failed or aborted rollout can be resumed`,
+    );
   }
 }
 
@@ -778,14 +1170,25 @@ export function retryNode(state: ClusterState, snapshot: RolloutSnapshot, server
   const retried: NodeProgress = { ...rest, step: 'pending', outcome: 'pending' };
   const failure = snapshot.rollout.failure?.server === server ? { failure: undefined } : {};
   const next = withNode(withRollout(snapshot, failure, now), retried);
-  return { ...noop(state), events: [rolloutEvent('retry-server', next, { server })], rollout: next, answer: { outcome: 'retried' } };
+  return {
+    ...noop(state),
+    events: [rolloutEvent('retry-server', next, { server })],
+    rollout: next,
+    answer: { outcome: 'retried' },
+  };
 }
 
 /**
  * The rollout leaves the server alone from now on. A server the rollout holds stays in maintenance, its claim
  * handed to the operator who skipped it, who clears it when the server is fit to serve.
  */
-export function skipNode(state: ClusterState, snapshot: RolloutSnapshot, server: string, actor: Actor, now: number): RolloutOutcome {
+export function skipNode(
+  state: ClusterState,
+  snapshot: RolloutSnapshot,
+  server: string,
+  actor: Actor,
+  now: number,
+): RolloutOutcome {
   requireIdle(snapshot, 'skip a server');
   const node = requireNode(snapshot, server);
   if (node.outcome === 'skipped') return { ...noop(state), rollout: snapshot, answer: { outcome: 'skipped' } };
@@ -797,13 +1200,25 @@ export function skipNode(state: ClusterState, snapshot: RolloutSnapshot, server:
   const events = [];
   if (s && Object.hasOwn(s.claims, holder)) {
     const { [holder]: held, ...others } = s.claims;
-    const manual: Claim = { ...held!, actor: actor.user, reason: `skipped from rollout ${snapshot.rollout.id}`, since: now };
+    const manual: Claim = {
+      ...held!,
+      actor: actor.user,
+      reason: `skipped from rollout ${snapshot.rollout.id}`,
+      since: now,
+    };
     cluster = withServer(state, { ...s, claims: { ...others, manual: others.manual ?? manual } });
-    events.push(event('update-maintenance', { kind: 'server', name: server }, state, cluster, { reason: manual.reason }));
+    events.push(
+      event('update-maintenance', { kind: 'server', name: server }, state, cluster, { reason: manual.reason }),
+    );
   }
   // An aborted rollout's pause of automation ends with its last held server.
   const released = releaseOrphanedRolloutPauses(cluster, actor, now);
   const failure = snapshot.rollout.failure?.server === server ? { failure: undefined } : {};
   const next = withNode(withRollout(snapshot, failure, now), { ...node, outcome: 'skipped' });
-  return { next: released.next, events: [...events, ...released.events, rolloutEvent('skip-server', next, { server })], rollout: next, answer: { outcome: 'skipped' } };
+  return {
+    next: released.next,
+    events: [...events, ...released.events, rolloutEvent('skip-server', next, { server })],
+    rollout: next,
+    answer: { outcome: 'skipped' },
+  };
 }

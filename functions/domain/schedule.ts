@@ -32,8 +32,17 @@ export function checkTimezone(zone: string): string {
 
 // ISO 8601 durations as luxon read them (the windows stored so far were read so): its grammar, and its casual
 // units (a year 365 days, a month 30), summed in its order so the milliseconds come out the same.
-const ISO_DURATION = /^-?P(?:(?:(-?\d{1,20}(?:\.\d{1,20})?)Y)?(?:(-?\d{1,20}(?:\.\d{1,20})?)M)?(?:(-?\d{1,20}(?:\.\d{1,20})?)W)?(?:(-?\d{1,20}(?:\.\d{1,20})?)D)?(?:T(?:(-?\d{1,20}(?:\.\d{1,20})?)H)?(?:(-?\d{1,20}(?:\.\d{1,20})?)M)?(?:(-?\d{1,20})(?:[.,](-?\d{1,20}))?S)?)?)$/;
-const DURATION_UNIT_MS = [365 * 1440 * MINUTE, 30 * 1440 * MINUTE, 7 * 1440 * MINUTE, 1440 * MINUTE, 60 * MINUTE, MINUTE, 1000];
+const ISO_DURATION =
+  /^-?P(?:(?:(-?\d{1,20}(?:\.\d{1,20})?)Y)?(?:(-?\d{1,20}(?:\.\d{1,20})?)M)?(?:(-?\d{1,20}(?:\.\d{1,20})?)W)?(?:(-?\d{1,20}(?:\.\d{1,20})?)D)?(?:T(?:(-?\d{1,20}(?:\.\d{1,20})?)H)?(?:(-?\d{1,20}(?:\.\d{1,20})?)M)?(?:(-?\d{1,20})(?:[.,](-?\d{1,20}))?S)?)?)$/;
+const DURATION_UNIT_MS = [
+  365 * 1440 * MINUTE,
+  30 * 1440 * MINUTE,
+  7 * 1440 * MINUTE,
+  1440 * MINUTE,
+  60 * MINUTE,
+  MINUTE,
+  1000,
+];
 
 function isoDurationMs(text: string): number | undefined {
   const match = ISO_DURATION.exec(text);
@@ -93,13 +102,17 @@ const FIELDS: { name: string; ok: (token: string) => boolean; special?: RegExp }
 
 function checkCron(body: string): void {
   const fields = body.trim().split(/\s+/);
-  if (fields.length !== 6) throw invalid(`schedule: cron(${body}) needs six fields (minutes hours day-of-month month day-of-week year), not ${fields.length}`);
+  if (fields.length !== 6)
+    throw invalid(
+      `schedule: cron(${body}) needs six fields (minutes hours day-of-month month day-of-week year), not ${fields.length}`,
+    );
   fields.forEach((field, i) => {
     const { name, ok, special } = FIELDS[i]!;
     if (special?.test(field)) return;
     if (!field.split(',').every(ok)) throw invalid(`schedule: cron(${body}): ${name} field "${field}" is not valid`);
   });
-  if ((fields[2] === '?') === (fields[4] === '?')) throw invalid(`schedule: cron(${body}): exactly one of day-of-month and day-of-week must be "?"`);
+  if ((fields[2] === '?') === (fields[4] === '?'))
+    throw invalid(`schedule: cron(${body}): exactly one of day-of-month and day-of-week must be "?"`);
 }
 
 /**
@@ -112,8 +125,16 @@ export function compileSchedule(expression: string, timezone: string, startDate?
   if (!match) throw invalid(`schedule: ${expression} is not at(...), cron(...) or rate(...)`);
   const [, kind, body] = match as unknown as [string, 'at' | 'cron' | 'rate', string];
   if (kind === 'at') {
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(body)) throw invalid(`schedule: at(${body}) must be at(yyyy-mm-ddThh:mm:ss)`);
-    const [year, month, day, hour, minute, second] = body.split(/[-T:]/).map(Number) as [number, number, number, number, number, number];
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(body))
+      throw invalid(`schedule: at(${body}) must be at(yyyy-mm-ddThh:mm:ss)`);
+    const [year, month, day, hour, minute, second] = body.split(/[-T:]/).map(Number) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const wall = wallTime(year, month, day, hour, minute, second);
     // In the autumn overlap, the first of the two instants (as for cron).
     const at = wall === undefined ? undefined : instantsOf(wall, timezone)[0];
@@ -125,11 +146,14 @@ export function compileSchedule(expression: string, timezone: string, startDate?
     return { kind, expression, cron: cronParse(body.trim().split(/\s+/).join(' ')) };
   }
   const rate = /^(\d+) (minute|minutes|hour|hours|day|days)$/.exec(body.trim());
-  if (!rate || Number(rate[1]) < 1) throw invalid(`schedule: rate(${body}) must be rate(<positive number> minutes|hours|days)`);
+  if (!rate || Number(rate[1]) < 1)
+    throw invalid(`schedule: rate(${body}) must be rate(<positive number> minutes|hours|days)`);
   if (!startDate) throw invalid('startDate: a rate(...) schedule needs a startDate');
   const start = zonedInstant(startDate, timezone);
   if (start === undefined) throw invalid(`startDate: ${startDate} is not an ISO 8601 date-time`);
-  const unit = { minute: MINUTE, hour: 60 * MINUTE, day: 1440 * MINUTE }[rate[2]!.replace(/s$/, '') as 'minute' | 'hour' | 'day'];
+  const unit = { minute: MINUTE, hour: 60 * MINUTE, day: 1440 * MINUTE }[
+    rate[2]!.replace(/s$/, '') as 'minute' | 'hour' | 'day'
+  ];
   return { kind, expression, everyMs: Number(rate[1]) * unit, startDate: start };
 }
 
@@ -140,10 +164,14 @@ export function compileSchedule(expression: string, timezone: string, startDate?
 export function parseSchedule(expression: string, timezone: string, now: number, startDate?: string): Schedule {
   const schedule = compileSchedule(expression, timezone, startDate);
   if (schedule.kind === 'at' && schedule.at <= now) throw invalid(`schedule: ${expression.trim()} is in the past`);
-  if (schedule.kind === 'rate' && !(schedule.everyMs <= MAX_RATE_MS)) throw invalid(`schedule: ${expression.trim()} is too long: at most 365 days (8760 hours, 525600 minutes)`);
+  if (schedule.kind === 'rate' && !(schedule.everyMs <= MAX_RATE_MS))
+    throw invalid(`schedule: ${expression.trim()} is too long: at most 365 days (8760 hours, 525600 minutes)`);
   // As Scheduler (and EventBridge) read it: `rate(1 hour)`, `rate(2 hours)`; `rate(1 hours)` is refused there.
   const rate = schedule.kind === 'rate' ? /^rate\((\d+) [a-z]*?(s?)\)$/.exec(expression.trim()) : null;
-  if (rate && (Number(rate[1]) === 1) !== (rate[2] === '')) throw invalid(`schedule: ${expression.trim()}: the unit is singular for 1 and plural otherwise, e.g. rate(1 hour), rate(2 hours)`);
+  if (rate && (Number(rate[1]) === 1) !== (rate[2] === ''))
+    throw invalid(
+      `schedule: ${expression.trim()}: the unit is singular for 1 and plural otherwise, e.g. rate(1 hour), rate(2 hours)`,
+    );
   if (schedule.kind === 'cron') {
     let next: number[] = [];
     try {

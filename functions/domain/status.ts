@@ -70,7 +70,15 @@ export function reportStatus(state: ClusterState, name: string, report: StatusRe
     before.electable !== after.electable ||
     before.stale !== after.stale;
   const events = routingRelevant
-    ? [event('status', { kind: 'server', name }, state, next, before.state !== after.state ? { reason: `${before.state || 'no report'} → ${after.state}` } : {})]
+    ? [
+        event(
+          'status',
+          { kind: 'server', name },
+          state,
+          next,
+          before.state !== after.state ? { reason: `${before.state || 'no report'} → ${after.state}` } : {},
+        ),
+      ]
     : [];
   const pending = state.cluster.pendingSwitchover;
   if (pending?.to === name && report.role === 'primary') {

@@ -32,7 +32,10 @@ export function sweep(state: ClusterState, now: number, maxChanges = 40): Outcom
 
   for (const server of state.servers.values()) {
     const target: Target = { kind: 'server', name: server.name };
-    const update = (fn: (s: Server) => Server): Step => (st) => withServer(st, fn(st.servers.get(server.name)!));
+    const update =
+      (fn: (s: Server) => Server): Step =>
+      (st) =>
+        withServer(st, fn(st.servers.get(server.name)!));
     if (server.health !== 'down' && isStale(server, state.cluster, now)) {
       changes.push({ action: 'stale', target, apply: update((s) => ({ ...s, health: 'down' })) });
     }
@@ -40,12 +43,24 @@ export function sweep(state: ClusterState, now: number, maxChanges = 40): Outcom
     for (const [holder, claim] of Object.entries(server.claims)) {
       if (expired(claim, now)) {
         if (!willBeDown) {
-          changes.push({ action: 'expire-maintenance', target, apply: update((s) => ({ ...s, claims: withoutHolders(s.claims, [holder]) })) });
+          changes.push({
+            action: 'expire-maintenance',
+            target,
+            apply: update((s) => ({ ...s, claims: withoutHolders(s.claims, [holder]) })),
+          });
         } else if (!claim.expiryBlocked) {
-          changes.push({ action: 'expiry-blocked', target, apply: update((s) => ({ ...s, claims: { ...s.claims, [holder]: { ...claim, expiryBlocked: true } } })) });
+          changes.push({
+            action: 'expiry-blocked',
+            target,
+            apply: update((s) => ({ ...s, claims: { ...s.claims, [holder]: { ...claim, expiryBlocked: true } } })),
+          });
         }
       } else if (pastForceDeadline(claim, now) && hasOpenTransactions(server)) {
-        changes.push({ action: 'force-deadline', target, apply: update((s) => ({ ...s, claims: { ...s.claims, [holder]: { ...claim, force: true } } })) });
+        changes.push({
+          action: 'force-deadline',
+          target,
+          apply: update((s) => ({ ...s, claims: { ...s.claims, [holder]: { ...claim, force: true } } })),
+        });
       }
     }
   }
@@ -64,7 +79,11 @@ export function sweep(state: ClusterState, now: number, maxChanges = 40): Outcom
 
   const clusterClaims = mapClaims(state.cluster.claims, (c) => (expired(c, now) ? undefined : c));
   if (Object.keys(clusterClaims).length < Object.keys(state.cluster.claims).length) {
-    changes.push({ action: 'expire-maintenance', target: { kind: 'cluster' }, apply: (st) => withCluster(st, { ...st.cluster, claims: clusterClaims }) });
+    changes.push({
+      action: 'expire-maintenance',
+      target: { kind: 'cluster' },
+      apply: (st) => withCluster(st, { ...st.cluster, claims: clusterClaims }),
+    });
   }
 
   let next = state;

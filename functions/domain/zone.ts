@@ -24,27 +24,50 @@ const offsetMs = (zone: string, instant: number) => Math.round(tzOffset(zone, ne
 export const wallClock = (instant: number, zone: string) => instant + offsetMs(zone, instant);
 
 /** The offsets in force around a wall time: a day either side covers any transition it could fall in. */
-const offsetsAround = (wall: number, zone: string) => [offsetMs(zone, wall - DAY), offsetMs(zone, wall), offsetMs(zone, wall + DAY)];
+const offsetsAround = (wall: number, zone: string) => [
+  offsetMs(zone, wall - DAY),
+  offsetMs(zone, wall),
+  offsetMs(zone, wall + DAY),
+];
 
 /**
  * Every instant whose wall clock in `zone` reads `wall` (epoch ms of the wall time's UTC fields), earliest first:
  * none in a spring-forward gap, two in an autumn overlap.
  */
 export function instantsOf(wall: number, zone: string): number[] {
-  const instants = new Set(offsetsAround(wall, zone).map((offset) => wall - offset).filter((t) => wallClock(t, zone) === wall));
+  const instants = new Set(
+    offsetsAround(wall, zone)
+      .map((offset) => wall - offset)
+      .filter((t) => wallClock(t, zone) === wall),
+  );
   return [...instants].sort((a, b) => a - b);
 }
 
 /** Epoch ms of wall-clock fields read as UTC (years below 100 included), if they name a real date and time. */
-export function wallTime(year: number, month: number, day: number, hour: number, minute: number, second = 0, ms = 0): number | undefined {
+export function wallTime(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second = 0,
+  ms = 0,
+): number | undefined {
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, ms);
-  const same = date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && date.getUTCHours() === hour && date.getUTCMinutes() === minute && date.getUTCSeconds() === second;
+  const same =
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second;
   return same ? date.getTime() : undefined;
 }
 
-const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,30}))?)?(Z|([+-])(\d{2}):(\d{2}))?$/;
+const ISO_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,30}))?)?(Z|([+-])(\d{2}):(\d{2}))?$/;
 
 /**
  * An ISO 8601 date-time (the API's form: `2027-01-10T03:00`, seconds and fraction optional, `Z` or `±hh:mm`) as an

@@ -24,7 +24,8 @@ export const hashToken = (secret: string) => createHash('sha256').update(secret)
 export const newTokenSecret = () => `mct_${randomBytes(32).toString('base64url')}`;
 export const newTokenId = () => randomBytes(8).toString('hex');
 
-const equalHex = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
+const equalHex = (a: string, b: string) =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 const equalText = (a: string, b: string) => {
   const x = createHash('sha256').update(a).digest();
   const y = createHash('sha256').update(b).digest();
@@ -53,7 +54,10 @@ export function parseAuthorization(header: string | undefined): Credentials | un
 export class Authenticator {
   private readonly cache = new Map<string, { token: TokenRecord; expires: number }>();
 
-  constructor(private readonly store: Store, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** The principal behind the credentials; Unauthorized when they are missing or wrong. */
   async authenticate(header: string | undefined): Promise<Principal> {
@@ -61,10 +65,19 @@ export class Authenticator {
     if (!credentials) throw new DomainError('Unauthorized', 'credentials required');
     const hash = hashToken(credentials.secret);
     const token = await this.lookup(hash);
-    if (!token || !equalHex(token.hash, hash) || (credentials.user !== undefined && !equalText(credentials.user, token.user))) {
+    if (
+      !token ||
+      !equalHex(token.hash, hash) ||
+      (credentials.user !== undefined && !equalText(credentials.user, token.user))
+    ) {
       throw new DomainError('Unauthorized', 'invalid credentials');
     }
-    return { user: token.user, role: token.role, tokenId: token.id, ...(token.clusters && { clusters: token.clusters }) };
+    return {
+      user: token.user,
+      role: token.role,
+      tokenId: token.id,
+      ...(token.clusters && { clusters: token.clusters }),
+    };
   }
 
   /** Forget cached tokens (a revocation in this process takes effect at once). */
@@ -110,9 +123,15 @@ export function withinScope(principal: Principal, clusters: readonly string[] | 
 /** A token may only hand on what it holds: a role no higher than its own, clusters within its own. */
 export function checkDelegation(principal: Principal, role: Role, clusters: readonly string[] | undefined): void {
   if (!roleAllows(principal.role, role)) {
-    throw new DomainError('Forbidden', `${principal.user} (${principal.role}) may not create a token with the ${role} role`);
+    throw new DomainError(
+      'Forbidden',
+      `${principal.user} (${principal.role}) may not create a token with the ${role} role`,
+    );
   }
   if (!withinScope(principal, clusters)) {
-    throw new DomainError('Forbidden', `${principal.user} is limited to clusters ${principal.clusters!.join(', ')}: a token it creates must be too`);
+    throw new DomainError(
+      'Forbidden',
+      `${principal.user} is limited to clusters ${principal.clusters!.join(', ')}: a token it creates must be too`,
+    );
   }
 }

@@ -24,16 +24,35 @@ export const STATUS: Record<ErrorCode, number> = {
 };
 
 const TRANSIENT = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'TimeoutError', 'RequestTimeout',
-  'ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'InternalServerError',
-  'ServiceUnavailable', 'TransactionInProgressException', 'TransactionConflictException', 'LimitExceededException',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'TimeoutError',
+  'RequestTimeout',
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TransactionInProgressException',
+  'TransactionConflictException',
+  'LimitExceededException',
 ]);
 
 /** Backend trouble (DynamoDB unreachable, throttled, erroring) is a 503: the client may retry. */
 export function isBackendUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const e = error as Error & { code?: string; $metadata?: { httpStatusCode?: number }; $fault?: string };
-  return TRANSIENT.has(e.name) || (e.code !== undefined && TRANSIENT.has(e.code)) || e.$fault === 'server' || (e.$metadata?.httpStatusCode ?? 0) >= 500 || e.name === 'AbortError';
+  return (
+    TRANSIENT.has(e.name) ||
+    (e.code !== undefined && TRANSIENT.has(e.code)) ||
+    e.$fault === 'server' ||
+    (e.$metadata?.httpStatusCode ?? 0) >= 500 ||
+    e.name === 'AbortError'
+  );
 }
 
 export function toDomainError(error: unknown): DomainError | undefined {

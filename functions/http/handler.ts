@@ -15,7 +15,6 @@ import { findRoute, matchRoute, routeKey, type Family, type Method, type Route }
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-
 export interface ApiRequest {
   route: Route;
   params: Record<string, string>;
@@ -42,7 +41,9 @@ export type ErrorFormat = (error: DomainError, req: Partial<ApiRequest>) => ApiR
 export const nativeErrors: ErrorFormat = (error) => ({
   status: STATUS[error.code],
   body: errorBody(error),
-  ...(error.code === 'Unauthorized' && { headers: { 'www-authenticate': 'Bearer realm="maintctl", Basic realm="maintctl"' } }),
+  ...(error.code === 'Unauthorized' && {
+    headers: { 'www-authenticate': 'Bearer realm="maintctl", Basic realm="maintctl"' },
+  }),
 });
 
 /** Path parameters are names with a pattern each; they are checked before anything touches DynamoDB. */
@@ -58,7 +59,8 @@ function checkParams(params: Record<string, string>): void {
 function decodeBody(event: APIGatewayProxyEventV2): string {
   if (!event.body) return '';
   const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-  if (bytes.length > MAX_BODY_BYTES) throw new DomainError('PayloadTooLarge', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  if (bytes.length > MAX_BODY_BYTES)
+    throw new DomainError('PayloadTooLarge', `bodies are limited to ${MAX_BODY_BYTES} bytes`);
   return bytes.toString('utf8');
 }
 
@@ -80,7 +82,6 @@ export function jsonBody<S extends z.ZodMiniType>(req: ApiRequest, schema: S, em
   return validate(schema, value, 'body');
 }
 
-
 export const actorOf = (req: ApiRequest, source = 'api'): Actor => ({
   user: req.principal?.user ?? 'anonymous',
   isAdmin: req.principal?.role === 'admin',
@@ -91,8 +92,17 @@ export const actorOf = (req: ApiRequest, source = 'api'): Actor => ({
 function toResult(res: ApiResponse, requestId: string): APIGatewayProxyStructuredResultV2 {
   const headers: Record<string, string> = { 'x-request-id': requestId, ...res.headers };
   if (res.body === undefined) return { statusCode: res.status, headers, body: '' };
-  if (typeof res.body === 'string') return { statusCode: res.status, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers }, body: res.body };
-  return { statusCode: res.status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(res.body) };
+  if (typeof res.body === 'string')
+    return {
+      statusCode: res.status,
+      headers: { 'content-type': 'text/plain; charset=utf-8', ...headers },
+      body: res.body,
+    };
+  return {
+    statusCode: res.status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(res.body),
+  };
 }
 
 function lowerCase(headers: APIGatewayProxyEventV2['headers']): Record<string, string> {
@@ -135,7 +145,8 @@ interface Resolved {
 function resolveRoute(event: APIGatewayProxyEventV2): Resolved {
   if (event.routeKey !== '$default') return { route: findRoute(event.routeKey), pathParameters: event.pathParameters };
   const match = matchRoute(event.requestContext.http.method, event.rawPath);
-  if (match.kind === 'wrong-method') return { wrongMethod: { family: familyOfPath(event.rawPath, match.allowed), allowed: match.allowed } };
+  if (match.kind === 'wrong-method')
+    return { wrongMethod: { family: familyOfPath(event.rawPath, match.allowed), allowed: match.allowed } };
   return match.kind === 'found' ? { route: match.route, pathParameters: match.pathParameters } : {};
 }
 
@@ -160,11 +171,13 @@ export function familyHandler(family: Family, operations: Operations, deps: () =
     try {
       const { route, pathParameters, wrongMethod } = resolveRoute(event);
       if (wrongMethod) {
-        const owner = wrongMethod.family === family ? format : (options.otherErrors?.[wrongMethod.family] ?? nativeErrors);
+        const owner =
+          wrongMethod.family === family ? format : (options.otherErrors?.[wrongMethod.family] ?? nativeErrors);
         return toResult(methodNotAllowed(owner, event.requestContext.http.method, wrongMethod.allowed), requestId);
       }
       const operation = route && operations[routeKey(route)];
-      if (!route || route.family !== family || !operation) throw new DomainError('NotFound', `no route for ${event.requestContext?.http?.method} ${event.rawPath}`);
+      if (!route || route.family !== family || !operation)
+        throw new DomainError('NotFound', `no route for ${event.requestContext?.http?.method} ${event.rawPath}`);
       req.route = route;
       req.headers = lowerCase(event.headers);
       req.params = { ...pathParameters } as Record<string, string>;
@@ -184,8 +197,15 @@ export function familyHandler(family: Family, operations: Operations, deps: () =
         if (known.code === 'Unavailable') log('warn', 'backend unavailable', { requestId, error: String(error) });
         return toResult(format(known, req), requestId);
       }
-      log('error', 'unhandled error', { requestId, routeKey: event.routeKey, error: error instanceof Error ? error.stack : String(error) });
-      return toResult({ status: 500, body: { error: { code: 'Internal', message: 'internal error', details: { requestId } } } }, requestId);
+      log('error', 'unhandled error', {
+        requestId,
+        routeKey: event.routeKey,
+        error: error instanceof Error ? error.stack : String(error),
+      });
+      return toResult(
+        { status: 500, body: { error: { code: 'Internal', message: 'internal error', details: { requestId } } } },
+        requestId,
+      );
     }
   };
 }

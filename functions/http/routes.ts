@@ -23,7 +23,8 @@ export type Family = keyof typeof FAMILIES;
 /** The drop-in compatible families (api-compat.md): each answers in its own format. */
 export const COMPAT_FAMILIES = ['maxscale', 'cassandra', 'greptimedb'] as const satisfies readonly Family[];
 export type CompatFamily = (typeof COMPAT_FAMILIES)[number];
-export const isCompat = (family: Family): family is CompatFamily => (COMPAT_FAMILIES as readonly Family[]).includes(family);
+export const isCompat = (family: Family): family is CompatFamily =>
+  (COMPAT_FAMILIES as readonly Family[]).includes(family);
 
 /** `ANY` catches the other methods of a path (API Gateway prefers a route with the exact method). */
 export type Method = 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE' | 'ANY';
@@ -131,9 +132,14 @@ export const ROUTES: readonly Route[] = [
   ...compat('POST', '/admin/procedure-manager/pause', 'operator', 'greptimedb'),
   ...compat('POST', '/admin/procedure-manager/resume', 'operator', 'greptimedb'),
   // Other methods on the suffix routes: 405, as metasrv answers.
-  ...['/admin/maintenance/status', '/admin/maintenance/enable', '/admin/maintenance/disable', '/admin/procedure-manager/status', '/admin/procedure-manager/pause', '/admin/procedure-manager/resume'].flatMap(
-    (path) => compat('ANY', path, 'public', 'greptimedb'),
-  ),
+  ...[
+    '/admin/maintenance/status',
+    '/admin/maintenance/enable',
+    '/admin/maintenance/disable',
+    '/admin/procedure-manager/status',
+    '/admin/procedure-manager/pause',
+    '/admin/procedure-manager/resume',
+  ].flatMap((path) => compat('ANY', path, 'public', 'greptimedb')),
 ];
 
 export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.path}`;

@@ -25,4 +25,10 @@ export const isStorable = (v: number) => v === 0 || (Math.abs(v) >= STORABLE_MIN
  * store it (run only when the field's own pass: a value over the field's maximum gets that one message).
  */
 export const storableNumber = (...checks: Parameters<ZodMiniNumber<number>['check']>): ZodMiniNumber<number> =>
-  number().check(...checks, refine(isStorable, { message: 'must be 0 or of magnitude between 1e-130 and 1e125 (what DynamoDB can store)', when: (payload) => payload.issues.length === 0 }));
+  number().check(
+    ...checks,
+    refine(isStorable, {
+      message: 'must be 0 or of magnitude between 1e-130 and 1e125 (what DynamoDB can store)',
+      when: (payload) => payload.issues.length === 0,
+    }),
+  );

@@ -12,7 +12,11 @@ export interface UpgradeAllowlist {
 }
 
 export function allowlistFromEnv(env: NodeJS.ProcessEnv = process.env): UpgradeAllowlist {
-  const split = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const split = (v: string | undefined) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   return { webhookHosts: split(env.MAINTCTL_WEBHOOK_HOSTS), functionArns: split(env.MAINTCTL_UPGRADE_FUNCTIONS) };
 }
 
@@ -27,6 +31,9 @@ export function checkAllowed(spec: RolloutInput['upgrade'], allow: UpgradeAllowl
     }
   }
   if (spec.kind === 'lambda' && !allow.functionArns.includes(spec.functionArn)) {
-    throw new DomainError('InvalidInput', `upgrade.functionArn: ${spec.functionArn} is not on the deployment's function allowlist`);
+    throw new DomainError(
+      'InvalidInput',
+      `upgrade.functionArn: ${spec.functionArn} is not on the deployment's function allowlist`,
+    );
   }
 }

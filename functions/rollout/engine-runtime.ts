@@ -14,6 +14,9 @@ let withRollouts: Deps | undefined;
 /** The API's deps plus the rollout engine, when the stack gives the state machine's ARN. */
 export function rolloutRuntimeDeps(): Deps {
   const arn = process.env.ROLLOUT_STATE_MACHINE_ARN;
-  withRollouts ??= { ...runtimeDeps(), ...(arn && { rollouts: { engine: new StepFunctionsEngine(new SFNClient({}), arn), allow: allowlistFromEnv() } }) };
+  withRollouts ??= {
+    ...runtimeDeps(),
+    ...(arn && { rollouts: { engine: new StepFunctionsEngine(new SFNClient({}), arn), allow: allowlistFromEnv() } }),
+  };
   return withRollouts;
 }

@@ -1,6 +1,6 @@
 /** Where rollouts execute: Step Functions on AWS, the same ASL in-process locally (`local/workflow.ts`). */
 import { randomBytes } from 'node:crypto';
-import { DescribeExecutionCommand, ExecutionDoesNotExist, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionDoesNotExist, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
 
@@ -23,10 +23,14 @@ export interface WorkflowEngine {
 }
 
 /** Execution names: unique per start (the time and a random part), ≤ 80 characters. */
-export const executionName = (rolloutId: string, now: number) => `${rolloutId}-${now.toString(36)}-${randomBytes(2).toString('hex')}`.slice(0, 80);
+export const executionName = (rolloutId: string, now: number) =>
+  `${rolloutId}-${now.toString(36)}-${randomBytes(2).toString('hex')}`.slice(0, 80);
 
 export class StepFunctionsEngine implements WorkflowEngine {
-  constructor(private readonly client: SFNClient, private readonly stateMachineArn: string) {}
+  constructor(
+    private readonly client: SFNClient,
+    private readonly stateMachineArn: string,
+  ) {}
 
   executionId(name: string): string {
     // arn:aws:states:<region>:<account>:stateMachine:<machine> → arn:aws:states:<region>:<account>:execution:<machine>:<name>
@@ -34,7 +38,9 @@ export class StepFunctionsEngine implements WorkflowEngine {
   }
 
   async startRollout(ref: { cluster: string; rolloutId: string }, name: string): Promise<string> {
-    const out = await this.client.send(new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(ref) }));
+    const out = await this.client.send(
+      new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(ref) }),
+    );
     return out.executionArn!;
   }
 

@@ -13,36 +13,63 @@ export { newTimeId } from './ids.js';
 const seconds = (max: number) => z.storableNumber(z.int(), z.minimum(0), z.maximum(max));
 
 /** The longest waits the input accepts (a node execution must fit them: `test/unit/workflow-asl.test.ts`). */
-export const MAX_INPUT_SECONDS = { drainTimeout: 86400, upgradeTimeout: 7 * 86400, verifyTimeout: 86400, stableFor: 86400 } as const;
+export const MAX_INPUT_SECONDS = {
+  drainTimeout: 86400,
+  upgradeTimeout: 7 * 86400,
+  verifyTimeout: 86400,
+  stableFor: 86400,
+} as const;
 
 const upgradeTimeout = z.optional(seconds(MAX_INPUT_SECONDS.upgradeTimeout));
 const upgrade = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('wait-for-report'), timeoutSeconds: upgradeTimeout }),
-  z.strictObject({ kind: z.literal('webhook'), url: z.url({ protocol: /^https?$/ }).check(z.maxLength(2048)), timeoutSeconds: upgradeTimeout }),
-  z.strictObject({ kind: z.literal('lambda'), functionArn: z.string().check(z.regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/, 'must be a Lambda function ARN')), timeoutSeconds: upgradeTimeout }),
+  z.strictObject({
+    kind: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/ }).check(z.maxLength(2048)),
+    timeoutSeconds: upgradeTimeout,
+  }),
+  z.strictObject({
+    kind: z.literal('lambda'),
+    functionArn: z
+      .string()
+      .check(
+        z.regex(
+          /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/,
+          'must be a Lambda function ARN',
+        ),
+      ),
+    timeoutSeconds: upgradeTimeout,
+  }),
 ]);
 
 export const rolloutBody = z.strictObject({
   cluster: z.optional(z.string().check(z.regex(CLUSTER_ID))),
   targetVersion: z.string().check(z.minLength(1), z.maxLength(64)),
-  servers: z.optional(z.array(z.string().check(z.regex(SERVER_NAME))).check(z.minLength(1), z.maxLength(MAX_SERVERS_PER_CLUSTER))),
+  servers: z.optional(
+    z.array(z.string().check(z.regex(SERVER_NAME))).check(z.minLength(1), z.maxLength(MAX_SERVERS_PER_CLUSTER)),
+  ),
   batchSize: z.optional(z.storableNumber(z.int(), z.minimum(1), z.maximum(MAX_BATCH_SIZE))),
   order: z.optional(z.array(z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/))).check(z.maxLength(16))),
   drainTimeoutSeconds: z.optional(seconds(MAX_INPUT_SECONDS.drainTimeout)),
   onDrainTimeout: z.optional(z.enum(['force', 'fail'])),
   upgrade: z.optional(upgrade),
-  verify: z.optional(z.strictObject({
-    stableForSeconds: z.optional(seconds(MAX_INPUT_SECONDS.stableFor)),
-    // Fractions kept (a lag below a second); storable: 1e-200 underflows DynamoDB (a 400, not a 500).
-    maxReplicationLagSeconds: z.optional(z.storableNumber(z.minimum(0), z.maximum(86400))),
-    timeoutSeconds: z.optional(seconds(MAX_INPUT_SECONDS.verifyTimeout)),
-  })),
+  verify: z.optional(
+    z.strictObject({
+      stableForSeconds: z.optional(seconds(MAX_INPUT_SECONDS.stableFor)),
+      // Fractions kept (a lag below a second); storable: 1e-200 underflows DynamoDB (a 400, not a 500).
+      maxReplicationLagSeconds: z.optional(z.storableNumber(z.minimum(0), z.maximum(86400))),
+      timeoutSeconds: z.optional(seconds(MAX_INPUT_SECONDS.verifyTimeout)),
+    }),
+  ),
   pauseAfterFirstBatch: z.optional(z.boolean()),
 });
 export type RolloutBody = z.infer<typeof rolloutBody>;
 
 /** A started execution names the rollout it runs; only Preflight sees anything else. */
-export const rolloutRef = z.object({ cluster: z.string().check(z.regex(CLUSTER_ID)), rolloutId: z.string().check(z.regex(OBJECT_ID)) });
+export const rolloutRef = z.object({
+  cluster: z.string().check(z.regex(CLUSTER_ID)),
+  rolloutId: z.string().check(z.regex(OBJECT_ID)),
+});
 
 /** Validates, applies workflow.md's defaults and checks the allowlists. */
 export function parseRolloutInput(value: unknown, allow: UpgradeAllowlist): { cluster?: string; input: RolloutInput } {
@@ -57,7 +84,9 @@ export function parseRolloutInput(value: unknown, allow: UpgradeAllowlist): { cl
     verify: {
       stableForSeconds: body.verify?.stableForSeconds ?? 30,
       timeoutSeconds: body.verify?.timeoutSeconds ?? 600,
-      ...(body.verify?.maxReplicationLagSeconds !== undefined && { maxReplicationLagSeconds: body.verify.maxReplicationLagSeconds }),
+      ...(body.verify?.maxReplicationLagSeconds !== undefined && {
+        maxReplicationLagSeconds: body.verify.maxReplicationLagSeconds,
+      }),
     },
     pauseAfterFirstBatch: body.pauseAfterFirstBatch ?? false,
     ...(body.servers && { servers: body.servers }),

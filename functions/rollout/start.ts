@@ -13,7 +13,11 @@ export interface Reservation {
 }
 
 /** Starts it; if the engine cannot, the rollout fails, saying why, and the caller gets a 503. */
-export async function startReserved(deps: Pick<Deps, 'store' | 'now' | 'rollouts'>, { cluster, rolloutId, name }: Reservation, actor: Actor): Promise<void> {
+export async function startReserved(
+  deps: Pick<Deps, 'store' | 'now' | 'rollouts'>,
+  { cluster, rolloutId, name }: Reservation,
+  actor: Actor,
+): Promise<void> {
   const engine = deps.rollouts?.engine;
   if (!engine) throw new DomainError('Unavailable', 'rollouts are not available in this deployment');
   try {
@@ -21,11 +25,15 @@ export async function startReserved(deps: Pick<Deps, 'store' | 'now' | 'rollouts
   } catch (error) {
     const reason = `could not start an execution: ${(error as Error).message}`;
     const reserved = engine.executionId(name);
-    await deps.store.mutate(cluster, (state, snapshot) => {
-      // Only while the reservation is still the rollout's latest: anything since has superseded it.
-      if (!state || snapshot?.rollout.executions.at(-1) !== reserved) return noop(state!);
-      return failRollout(state, snapshot, { step: 'start', reason }, deps.now());
-    }, { actor, rollout: { id: rolloutId, nodes: [] }, result: () => null });
+    await deps.store.mutate(
+      cluster,
+      (state, snapshot) => {
+        // Only while the reservation is still the rollout's latest: anything since has superseded it.
+        if (!state || snapshot?.rollout.executions.at(-1) !== reserved) return noop(state!);
+        return failRollout(state, snapshot, { step: 'start', reason }, deps.now());
+      },
+      { actor, rollout: { id: rolloutId, nodes: [] }, result: () => null },
+    );
     throw new DomainError('Unavailable', reason);
   }
 }

@@ -34,18 +34,41 @@ export interface TaskPayload {
 }
 
 type LambdaTask = Exclude<TaskName, 'runBatch' | 'startSuccessor'>;
-type Handler = (state: Record<string, unknown>, execution: string, deps: TaskDeps, payload: TaskPayload) => Promise<TaskOutput>;
+type Handler = (
+  state: Record<string, unknown>,
+  execution: string,
+  deps: TaskDeps,
+  payload: TaskPayload,
+) => Promise<TaskOutput>;
 
 /** The step a task belongs to, for failures the domain did not name itself. */
 const STEP: Record<LambdaTask, string> = {
-  preflight: 'preflight', pauseAutomation: 'pause-automation', plan: 'plan', nextBatch: 'next-batch',
-  finishRollout: 'resume-automation', pauseRollout: 'pause', abortRollout: 'abort', failRollout: 'fail',
-  beginNode: 'begin', requestSwitchover: 'switchover', checkRoles: 'wait-roles', drainNode: 'drain',
-  checkDrained: 'wait-drained', triggerUpgrade: 'maintain', checkUpgraded: 'wait-upgraded', checkVerified: 'verify',
-  clearNode: 'clear', recordNodeFailure: 'record-failure',
+  preflight: 'preflight',
+  pauseAutomation: 'pause-automation',
+  plan: 'plan',
+  nextBatch: 'next-batch',
+  finishRollout: 'resume-automation',
+  pauseRollout: 'pause',
+  abortRollout: 'abort',
+  failRollout: 'fail',
+  beginNode: 'begin',
+  requestSwitchover: 'switchover',
+  checkRoles: 'wait-roles',
+  drainNode: 'drain',
+  checkDrained: 'wait-drained',
+  triggerUpgrade: 'maintain',
+  checkUpgraded: 'wait-upgraded',
+  checkVerified: 'verify',
+  clearNode: 'clear',
+  recordNodeFailure: 'record-failure',
 };
 
-const actorFor = (rolloutId: string, execution: string): Actor => ({ user: R.rolloutHolder(rolloutId), isAdmin: false, source: 'workflow', requestId: execution });
+const actorFor = (rolloutId: string, execution: string): Actor => ({
+  user: R.rolloutHolder(rolloutId),
+  isAdmin: false,
+  source: 'workflow',
+  requestId: execution,
+});
 
 type Decide<A> = (state: ClusterState, snapshot: R.RolloutSnapshot, actor: Actor, now: number) => R.RolloutOutcome<A>;
 
@@ -54,7 +77,14 @@ type Decide<A> = (state: ClusterState, snapshot: R.RolloutSnapshot, actor: Actor
  * decides on a plain read first and, when it would write nothing (a poll that is still waiting), answers from
  * it without joining the cluster's write queue.
  */
-async function step<A extends TaskOutput>(deps: TaskDeps, state: Record<string, unknown>, execution: string, nodes: 'all' | string[], decide: Decide<A>, readFirst = false): Promise<A> {
+async function step<A extends TaskOutput>(
+  deps: TaskDeps,
+  state: Record<string, unknown>,
+  execution: string,
+  nodes: 'all' | string[],
+  decide: Decide<A>,
+  readFirst = false,
+): Promise<A> {
   const { cluster, rolloutId } = rolloutRef.parse(state);
   const actor = actorFor(rolloutId, execution);
   const owner = runningExecution(state, execution);
@@ -65,11 +95,18 @@ async function step<A extends TaskOutput>(deps: TaskDeps, state: Record<string, 
     return decide(current, snapshot, actor, deps.now());
   };
   if (readFirst) {
-    const [current, snapshot] = await Promise.all([deps.store.readCluster(cluster), deps.store.readRollout(cluster, rolloutId, nodes)]);
+    const [current, snapshot] = await Promise.all([
+      deps.store.readCluster(cluster),
+      deps.store.readRollout(cluster, rolloutId, nodes),
+    ]);
     const preview = decideOn(current, snapshot);
     if (R.changesNothing(preview, current!, snapshot!)) return preview.answer;
   }
-  const result = await deps.store.mutate(cluster, decideOn, { actor, rollout: { id: rolloutId, nodes }, result: (outcome) => (outcome as R.RolloutOutcome<A>).answer });
+  const result = await deps.store.mutate(cluster, decideOn, {
+    actor,
+    rollout: { id: rolloutId, nodes },
+    result: (outcome) => (outcome as R.RolloutOutcome<A>).answer,
+  });
   return result.result;
 }
 
@@ -100,13 +137,20 @@ function failureOf(error: unknown): { step?: string; reason: string } | undefine
   return { ...(step && { step }), reason: step ? message : `${name ?? 'Error'}: ${message}` };
 }
 
-const nodeTask = <A extends TaskOutput>(decide: (s: ClusterState, r: R.RolloutSnapshot, server: string, actor: Actor, now: number) => R.RolloutOutcome<A>, readFirst = false): Handler =>
+const nodeTask =
+  <A extends TaskOutput>(
+    decide: (s: ClusterState, r: R.RolloutSnapshot, server: string, actor: Actor, now: number) => R.RolloutOutcome<A>,
+    readFirst = false,
+  ): Handler =>
   (state, execution, deps) => {
     const server = serverOf(state);
     return step(deps, state, execution, [server], (s, r, actor, now) => decide(s, r, server, actor, now), readFirst);
   };
 /** A poll's check: usually a plain read; its answer says how long to wait before the next (it backs off). */
-const checkTask = <A extends TaskOutput>(decide: (s: ClusterState, r: R.RolloutSnapshot, server: string, actor: Actor, now: number) => R.RolloutOutcome<A>): Handler =>
+const checkTask =
+  <A extends TaskOutput>(
+    decide: (s: ClusterState, r: R.RolloutSnapshot, server: string, actor: Actor, now: number) => R.RolloutOutcome<A>,
+  ): Handler =>
   async (state, execution, deps, payload) => {
     let waitedMs = 0;
     const answer = await nodeTask((s, r, server, actor, now) => {
@@ -128,7 +172,9 @@ export const TASKS: Record<LambdaTask, Handler> = {
     if (!ref) {
       const { cluster, input } = parseRolloutInput(state, deps.allow);
       if (!cluster) throw new DomainError('InvalidInput', 'input: cluster is required');
-      const mine = (await deps.store.listRollouts(cluster, { limit: 10 })).rollouts.find((r) => r.executions.includes(execution));
+      const mine = (await deps.store.listRollouts(cluster, { limit: 10 })).rollouts.find((r) =>
+        r.executions.includes(execution),
+      );
       ref = { cluster, rolloutId: mine?.id ?? newTimeId(deps.now()) };
       if (!mine) create = input;
     }
@@ -136,15 +182,19 @@ export const TASKS: Record<LambdaTask, Handler> = {
     // A rollout started from the console is the execution's own: it is its actor.
     const actor = create ? { ...actorFor(rolloutId, execution), user: execution } : actorFor(rolloutId, execution);
     // Preflight is where an execution claims the rollout: there is no owner to check yet.
-    await deps.store.mutate(cluster, (current, snapshot) => {
-      if (!current) throw notFound(`cluster ${cluster}`);
-      if (create) {
-        if (snapshot) throw new DomainError('Conflict', `rollout ${rolloutId} exists already`);
-        return R.createAndClaim(current, rolloutId, create, execution, actor, deps.now());
-      }
-      if (!snapshot) throw notFound(`rollout ${rolloutId}`);
-      return R.preflight(current, snapshot, execution, actor, deps.now(), startedBy);
-    }, { actor, rollout: { id: rolloutId, nodes: 'all' }, result: () => null });
+    await deps.store.mutate(
+      cluster,
+      (current, snapshot) => {
+        if (!current) throw notFound(`cluster ${cluster}`);
+        if (create) {
+          if (snapshot) throw new DomainError('Conflict', `rollout ${rolloutId} exists already`);
+          return R.createAndClaim(current, rolloutId, create, execution, actor, deps.now());
+        }
+        if (!snapshot) throw notFound(`rollout ${rolloutId}`);
+        return R.preflight(current, snapshot, execution, actor, deps.now(), startedBy);
+      },
+      { actor, rollout: { id: rolloutId, nodes: 'all' }, result: () => null },
+    );
     return { outcome: 'ready', cluster, rolloutId };
   },
   pauseAutomation: (state, execution, deps) => step(deps, state, execution, [], R.pauseAutomation),
@@ -177,7 +227,10 @@ export const TASKS: Record<LambdaTask, Handler> = {
       const target = s.servers.get(server)!;
       spec = r.rollout.input.upgrade;
       request = {
-        cluster, rolloutId, server, targetVersion: r.rollout.input.targetVersion,
+        cluster,
+        rolloutId,
+        server,
+        targetVersion: r.rollout.input.targetVersion,
         idempotencyKey: `${rolloutId}/${server}/${R.nodeOf(r, server).attempt}`,
         ...(target.address !== undefined && { address: target.address }),
         ...(target.port !== undefined && { port: target.port }),
@@ -192,7 +245,9 @@ export const TASKS: Record<LambdaTask, Handler> = {
   clearNode: nodeTask(R.clearNode),
   recordNodeFailure: (state, execution, deps, payload) => {
     const caught = failureOf(state.error);
-    return nodeTask((s, r, server, _a, now) => R.recordNodeFailure(s, r, server, caught?.reason ?? 'failed', now, caught?.step))(state, execution, deps, payload);
+    return nodeTask((s, r, server, _a, now) =>
+      R.recordNodeFailure(s, r, server, caught?.reason ?? 'failed', now, caught?.step),
+    )(state, execution, deps, payload);
   },
 };
 
@@ -216,7 +271,8 @@ export async function runTask(payload: TaskPayload, deps: TaskDeps): Promise<Tas
     // A rejected start fails the execution with the refusal's own name (InvalidInput, RolloutConflict, ...).
     if (known && task === 'preflight') throw named(known.code, known.message);
     if (known) throw named(`StepFailed.${STEP[task]}`, `${known.code}: ${known.message}`);
-    if (error instanceof Error && error.name === 'ZodError') throw named(`StepFailed.${STEP[task]}`, `InvalidInput: ${error.message}`);
+    if (error instanceof Error && error.name === 'ZodError')
+      throw named(`StepFailed.${STEP[task]}`, `InvalidInput: ${error.message}`);
     throw error;
   }
 }

@@ -87,14 +87,27 @@ export interface Store {
    * bump and the idempotency record in one transaction conditional on the revision read. Lost races are retried
    * a bounded number of times, then `Conflict`.
    */
-  mutate<R>(id: string, decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot, window?: MaintenanceWindow) => StoredOutcome, options: MutateOptions<R>): Promise<MutateResult<R>>;
+  mutate<R>(
+    id: string,
+    decide: (state: ClusterState | undefined, rollout?: RolloutSnapshot, window?: MaintenanceWindow) => StoredOutcome,
+    options: MutateOptions<R>,
+  ): Promise<MutateResult<R>>;
   readWindow(cluster: string, id: string): Promise<MaintenanceWindow | undefined>;
   listWindows(cluster: string): Promise<MaintenanceWindow[]>;
   readRollout(cluster: string, id: string, nodes?: RolloutRead['nodes']): Promise<RolloutSnapshot | undefined>;
   /** Newest first. */
-  listRollouts(cluster: string, query: { limit: number; cursor?: string }): Promise<{ rollouts: Rollout[]; cursor?: string }>;
+  listRollouts(
+    cluster: string,
+    query: { limit: number; cursor?: string },
+  ): Promise<{ rollouts: Rollout[]; cursor?: string }>;
   /** A routine report as one conditional update; false when the stored server does not meet the condition. */
-  writeRoutineReport(cluster: string, server: string, report: StatusReport, condition: RoutineCondition, now: number): Promise<boolean>;
+  writeRoutineReport(
+    cluster: string,
+    server: string,
+    report: StatusReport,
+    condition: RoutineCondition,
+    now: number,
+  ): Promise<boolean>;
   /** The stored answer to an earlier request with this idempotency scope, if any. */
   findIdempotentResult<R>(scope: IdempotencyScope): Promise<R | undefined>;
   listEvents(cluster: string, query: EventQuery): Promise<{ events: AuditEvent[]; cursor?: string }>;

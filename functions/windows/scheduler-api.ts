@@ -38,7 +38,12 @@ export class SchedulerApi {
     const names: string[] = [];
     let token: string | undefined;
     do {
-      const query = new URLSearchParams({ ScheduleGroup: input.GroupName, NamePrefix: input.NamePrefix, MaxResults: '100', ...(token && { NextToken: token }) });
+      const query = new URLSearchParams({
+        ScheduleGroup: input.GroupName,
+        NamePrefix: input.NamePrefix,
+        MaxResults: '100',
+        ...(token && { NextToken: token }),
+      });
       const res = await awsFetch(SCHEDULER, this.config, { method: 'GET', path: `/schedules?${query}` });
       const page = (await res.json()) as { Schedules?: { Name: string }[]; NextToken?: string };
       names.push(...(page.Schedules ?? []).map((schedule) => schedule.Name));
@@ -49,7 +54,12 @@ export class SchedulerApi {
 
   private write(method: 'POST' | 'PUT', { Name, StartDate, ...input }: ScheduleInput): Promise<void> {
     const body = { ...input, ...(StartDate && { StartDate: StartDate.getTime() / 1000 }), ClientToken: randomUUID() };
-    return this.send({ method, path: schedulePath(Name), headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return this.send({
+      method,
+      path: schedulePath(Name),
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   }
 
   createSchedule(input: ScheduleInput): Promise<void> {

@@ -8,7 +8,14 @@ import { SchedulerApi } from './scheduler-api.js';
 let scheduler: EventBridgeWindowScheduler | null | undefined;
 
 export function schedulerFromEnv(): EventBridgeWindowScheduler | undefined {
-  const { WINDOW_SCHEDULE_GROUP: groupName, WINDOW_FUNCTION_ARN: targetArn, WINDOW_SCHEDULER_ROLE_ARN: roleArn } = process.env;
-  scheduler ??= groupName && targetArn && roleArn ? new EventBridgeWindowScheduler(new SchedulerApi(), { groupName, targetArn, roleArn }) : null;
+  const {
+    WINDOW_SCHEDULE_GROUP: groupName,
+    WINDOW_FUNCTION_ARN: targetArn,
+    WINDOW_SCHEDULER_ROLE_ARN: roleArn,
+  } = process.env;
+  scheduler ??=
+    groupName && targetArn && roleArn
+      ? new EventBridgeWindowScheduler(new SchedulerApi(), { groupName, targetArn, roleArn })
+      : null;
   return scheduler ?? undefined;
 }

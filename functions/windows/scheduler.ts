@@ -67,7 +67,11 @@ const SCHEDULE_PREFIX = 'mw-';
 const START_NAME = /^mw-[0-9a-f]{40}$/;
 
 export class EventBridgeWindowScheduler implements WindowScheduler {
-  constructor(private readonly client: SchedulerApi, private readonly config: EventBridgeSchedulerConfig, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly client: SchedulerApi,
+    private readonly config: EventBridgeSchedulerConfig,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   private input(window: MaintenanceWindow, phase: WindowPhase, scheduledTime: string): string {
     const input: WindowPhaseInput = { cluster: window.cluster, windowId: window.id, phase, scheduledTime };
@@ -85,7 +89,11 @@ export class EventBridgeWindowScheduler implements WindowScheduler {
       FlexibleTimeWindow: { Mode: 'OFF' },
       State: window.enabled ? 'ENABLED' : 'DISABLED',
       Description: `maintctl window ${window.cluster}/${window.id} (${window.name})`.slice(0, 512),
-      Target: { Arn: this.config.targetArn, RoleArn: this.config.roleArn, Input: this.input(window, 'start', '<aws.scheduler.scheduled-time>') },
+      Target: {
+        Arn: this.config.targetArn,
+        RoleArn: this.config.roleArn,
+        Input: this.input(window, 'start', '<aws.scheduler.scheduled-time>'),
+      },
     };
   }
 
@@ -112,7 +120,11 @@ export class EventBridgeWindowScheduler implements WindowScheduler {
         ScheduleExpressionTimezone: 'UTC',
         FlexibleTimeWindow: { Mode: 'OFF' },
         ActionAfterCompletion: 'DELETE',
-        Target: { Arn: this.config.targetArn, RoleArn: this.config.roleArn, Input: this.input(window, 'end', new Date(scheduledTime).toISOString()) },
+        Target: {
+          Arn: this.config.targetArn,
+          RoleArn: this.config.roleArn,
+          Input: this.input(window, 'end', new Date(scheduledTime).toISOString()),
+        },
       });
     } catch (error) {
       // A repeated start delivery: the end is scheduled already.
@@ -123,7 +135,9 @@ export class EventBridgeWindowScheduler implements WindowScheduler {
   async reconcile(storedWindows: () => Promise<MaintenanceWindow[]>): Promise<{ created: number; deleted: number }> {
     // The schedules before the windows: a window saved meanwhile is then stored without its schedule listed (created
     // again, harmlessly), never listed without being stored (its schedule deleted).
-    const listed = new Set(await this.client.listScheduleNames({ GroupName: this.config.groupName, NamePrefix: SCHEDULE_PREFIX }));
+    const listed = new Set(
+      await this.client.listScheduleNames({ GroupName: this.config.groupName, NamePrefix: SCHEDULE_PREFIX }),
+    );
     const stored = new Map((await storedWindows()).map((w) => [scheduleName(w), w]));
     const storedPrefixes = new Set([...stored.keys()].map((name) => name.slice(0, 35)));
     let created = 0;

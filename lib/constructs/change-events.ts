@@ -43,13 +43,34 @@ export class ChangeEvents extends Construct {
     this.bus = new EventBus(this, 'Bus', { eventBusName: `${Stack.of(this).stackName}-changes` });
 
     const role = new Role(this, 'PipeRole', { assumedBy: new ServicePrincipal('pipes.amazonaws.com') });
-    role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], resources: [streamArn] }));
-    role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:ListStreams'], resources: ['*'] }));
-    role.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] }));
-    Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'dynamodb:ListStreams, which Pipes calls on a DynamoDB stream source, supports no resource-level permission; the stream itself is read by its ARN only.' });
+    role.addToPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resources: [streamArn],
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:ListStreams'], resources: ['*'] }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] }),
+    );
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'dynamodb:ListStreams, which Pipes calls on a DynamoDB stream source, supports no resource-level permission; the stream itself is read by its ARN only.',
+    });
 
-    this.deadLetters = new Queue(this, 'DeadLetters', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    Validations.of(this.deadLetters).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the change-events pipe.' });
+    this.deadLetters = new Queue(this, 'DeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the change-events pipe.',
+    });
     this.deadLetters.grantSendMessages(role);
 
     this.pipe = new CfnPipe(this, 'Pipe', {
@@ -57,7 +78,12 @@ export class ChangeEvents extends Construct {
       source: streamArn,
       sourceParameters: {
         // One record at a time: each audit event is one event on the bus, never a batch in one detail.
-        dynamoDbStreamParameters: { startingPosition: 'LATEST', batchSize: 1, maximumRetryAttempts: 10, deadLetterConfig: { arn: this.deadLetters.queueArn } },
+        dynamoDbStreamParameters: {
+          startingPosition: 'LATEST',
+          batchSize: 1,
+          maximumRetryAttempts: 10,
+          deadLetterConfig: { arn: this.deadLetters.queueArn },
+        },
         filterCriteria: { filters: [{ pattern: JSON.stringify(AUDIT_INSERT_FILTER) }] },
       },
       target: this.bus.eventBusArn,

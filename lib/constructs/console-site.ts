@@ -66,7 +66,8 @@ export class ConsoleSite extends Construct {
     });
     Validations.of(this.bucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'The bucket holds only the built console, written by the deployment and read by CloudFront through origin access control; no one else can reach it.',
+      reason:
+        'The bucket holds only the built console, written by the deployment and read by CloudFront through origin access control; no one else can reach it.',
     });
 
     const apiHost = Fn.select(2, Fn.split('/', props.api.apiEndpoint));
@@ -81,10 +82,15 @@ export class ConsoleSite extends Construct {
         originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
         // API clients (maxctrl, agents) do not follow a redirect of a PUT: plain HTTP is refused.
         viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
-        functionAssociations: [{
-          eventType: FunctionEventType.VIEWER_REQUEST,
-          function: new CloudFrontFunction(this, 'ConsoleRedirect', { code: FunctionCode.fromInline(CONSOLE_REDIRECT), runtime: FunctionRuntime.JS_2_0 }),
-        }],
+        functionAssociations: [
+          {
+            eventType: FunctionEventType.VIEWER_REQUEST,
+            function: new CloudFrontFunction(this, 'ConsoleRedirect', {
+              code: FunctionCode.fromInline(CONSOLE_REDIRECT),
+              runtime: FunctionRuntime.JS_2_0,
+            }),
+          },
+        ],
       },
       additionalBehaviors: {
         '/console/*': {
@@ -92,18 +98,35 @@ export class ConsoleSite extends Construct {
           allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
           cachePolicy: CachePolicy.CACHING_OPTIMIZED,
           viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-          functionAssociations: [{
-            eventType: FunctionEventType.VIEWER_REQUEST,
-            function: new CloudFrontFunction(this, 'ConsoleIndex', { code: FunctionCode.fromInline(CONSOLE_INDEX), runtime: FunctionRuntime.JS_2_0 }),
-          }],
+          functionAssociations: [
+            {
+              eventType: FunctionEventType.VIEWER_REQUEST,
+              function: new CloudFrontFunction(this, 'ConsoleIndex', {
+                code: FunctionCode.fromInline(CONSOLE_INDEX),
+                runtime: FunctionRuntime.JS_2_0,
+              }),
+            },
+          ],
         },
       },
     });
     for (const [id, reason] of [
-      ['AwsSolutions-CFR1', 'Operators and agents may be anywhere; access is controlled by tokens in the handlers, not by geography.'],
-      ['AwsSolutions-CFR2', 'No WAF: the API authenticates every call and is throttled per stage and on the status route; a WAF web ACL can be attached by the operator where policy asks for one.'],
-      ['AwsSolutions-CFR3', "The API's access log (API Gateway, every request) covers the API paths; the console is static files."],
-      ['AwsSolutions-CFR4', 'The distribution uses its cloudfront.net name and certificate, whose minimum protocol CloudFront fixes; a custom domain with TLS 1.2_2021 is a deployment choice.'],
+      [
+        'AwsSolutions-CFR1',
+        'Operators and agents may be anywhere; access is controlled by tokens in the handlers, not by geography.',
+      ],
+      [
+        'AwsSolutions-CFR2',
+        'No WAF: the API authenticates every call and is throttled per stage and on the status route; a WAF web ACL can be attached by the operator where policy asks for one.',
+      ],
+      [
+        'AwsSolutions-CFR3',
+        "The API's access log (API Gateway, every request) covers the API paths; the console is static files.",
+      ],
+      [
+        'AwsSolutions-CFR4',
+        'The distribution uses its cloudfront.net name and certificate, whose minimum protocol CloudFront fixes; a custom domain with TLS 1.2_2021 is a deployment choice.',
+      ],
     ] as const) {
       Validations.of(this.distribution).acknowledge({ id, reason });
     }
@@ -118,21 +141,47 @@ export class ConsoleSite extends Construct {
     });
     // CDK's own deployment function (a singleton per stack): it copies the asset into the bucket at deploy time.
     const handler = Stack.of(this).node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
-    const copy = 'CDK\'s BucketDeployment function (aws-cdk-lib builds its role):';
+    const copy = "CDK's BucketDeployment function (aws-cdk-lib builds its role):";
     for (const [id, reason] of [
       ['AwsSolutions-L1', `${copy} its runtime is chosen by aws-cdk-lib, not by this project.`],
-      ['AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', `${copy} it logs through the AWS managed basic execution policy.`],
-      ...['Action::s3:GetObject*', 'Action::s3:GetBucket*', 'Action::s3:List*', 'Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*'].map(
-        (finding) => [`AwsSolutions-IAM5[${finding}]`, `${copy} it reads the built console from the CDK asset bucket's objects, and nothing else.`] as const,
+      [
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        `${copy} it logs through the AWS managed basic execution policy.`,
+      ],
+      ...[
+        'Action::s3:GetObject*',
+        'Action::s3:GetBucket*',
+        'Action::s3:List*',
+        'Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*',
+      ].map(
+        (finding) =>
+          [
+            `AwsSolutions-IAM5[${finding}]`,
+            `${copy} it reads the built console from the CDK asset bucket's objects, and nothing else.`,
+          ] as const,
       ),
-      ...['Action::s3:DeleteObject*', 'Action::s3:Abort*', `Resource::<${Stack.of(this).resolve(Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket))}.Arn>/*`].map(
-        (finding) => [`AwsSolutions-IAM5[${finding}]`, `${copy} it replaces the objects of this site bucket only (their keys are the console's file names).`] as const,
+      ...[
+        'Action::s3:DeleteObject*',
+        'Action::s3:Abort*',
+        `Resource::<${Stack.of(this).resolve(Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket))}.Arn>/*`,
+      ].map(
+        (finding) =>
+          [
+            `AwsSolutions-IAM5[${finding}]`,
+            `${copy} it replaces the objects of this site bucket only (their keys are the console's file names).`,
+          ] as const,
       ),
-      ['AwsSolutions-IAM5[Resource::*]', `${copy} cloudfront:CreateInvalidation and GetInvalidation, which support no resource-level permission, to refresh /console/* after a deploy.`],
+      [
+        'AwsSolutions-IAM5[Resource::*]',
+        `${copy} cloudfront:CreateInvalidation and GetInvalidation, which support no resource-level permission, to refresh /console/* after a deploy.`,
+      ],
     ] as const) {
       Validations.of(handler ?? deployment).acknowledge({ id, reason });
     }
     this.url = `https://${this.distribution.distributionDomainName}/console/`;
-    new CfnOutput(scope, 'ConsoleUrl', { value: this.url, description: 'The web console (its API at the same origin)' });
+    new CfnOutput(scope, 'ConsoleUrl', {
+      value: this.url,
+      description: 'The web console (its API at the same origin)',
+    });
   }
 }

@@ -1,6 +1,13 @@
 import { CfnOutput, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { CfnStage, HttpApi, HttpMethod, type HttpRoute, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  type CfnStage,
+  HttpApi,
+  type HttpMethod,
+  type HttpRoute,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -85,23 +92,42 @@ export class ControlPlaneApi extends Construct {
     }
     // One invoke permission per function for this API, not one per route: a function's resource policy is limited to
     // 20 KB, and a family of many routes (GreptimeDB's, MaxScale's) would come near it.
-    const integrations = new Map([...functions].map(([family, fn]) => [family, new HttpLambdaIntegration(`${family}Integration`, fn, { scopePermissionToRoute: false })]));
+    const integrations = new Map(
+      [...functions].map(([family, fn]) => [
+        family,
+        new HttpLambdaIntegration(`${family}Integration`, fn, { scopePermissionToRoute: false }),
+      ]),
+    );
     // API Gateway cannot route a path with a trailing slash (maxctrl's `GET /v1/`): its $default route takes
     // those to their family, whose handler matches them against the same route table.
     const [trailing, ...others] = new Set(ROUTES.filter((r) => r.path.endsWith('/')).map((r) => r.family));
     if (others.length > 0) throw new Error('trailing-slash routes must all belong to one family');
-    this.api = new HttpApi(this, 'Api', { apiName: `${Stack.of(this).stackName}-api`, createDefaultStage: false, ...(trailing && { defaultIntegration: integrations.get(trailing)! }) });
+    this.api = new HttpApi(this, 'Api', {
+      apiName: `${Stack.of(this).stackName}-api`,
+      createDefaultStage: false,
+      ...(trailing && { defaultIntegration: integrations.get(trailing)! }),
+    });
     const throttledRoutes: HttpRoute[] = [];
     for (const route of ROUTES.filter((r) => !r.path.endsWith('/'))) {
-      const added = this.api.addRoutes({ path: route.path, methods: [route.method as HttpMethod], integration: integrations.get(route.family)! });
+      const added = this.api.addRoutes({
+        path: route.path,
+        methods: [route.method as HttpMethod],
+        integration: integrations.get(route.family)!,
+      });
       if (route.throttled) throttledRoutes.push(...added);
     }
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
-      reason: "Authentication and roles are checked by every family's handler middleware (functions/http/auth.ts, S1 tests), which must answer in that family's own format (native JSON, MaxScale's, the Cassandra operator's, GreptimeDB metasrv's); an API Gateway authorizer can only answer in its own.",
+      reason:
+        "Authentication and roles are checked by every family's handler middleware (functions/http/auth.ts, S1 tests), which must answer in that family's own format (native JSON, MaxScale's, the Cassandra operator's, GreptimeDB metasrv's); an API Gateway authorizer can only answer in its own.",
     });
 
-    this.accessLogs = vendedLogGroup(this, 'AccessLogs', `apigateway/${Stack.of(this).stackName}-access`, RetentionDays.THREE_MONTHS);
+    this.accessLogs = vendedLogGroup(
+      this,
+      'AccessLogs',
+      `apigateway/${Stack.of(this).stackName}-access`,
+      RetentionDays.THREE_MONTHS,
+    );
     const throttle = props.throttle ?? { rateLimit: 200, burstLimit: 400 };
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
@@ -111,27 +137,35 @@ export class ControlPlaneApi extends Construct {
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogs),
         // No header is logged: credentials never reach the access log.
-        format: AccessLogFormat.custom(JSON.stringify({
-          requestId: '$context.requestId',
-          ip: '$context.identity.sourceIp',
-          requestTime: '$context.requestTimeEpoch',
-          routeKey: '$context.routeKey',
-          path: '$context.path',
-          status: '$context.status',
-          responseLength: '$context.responseLength',
-          latencyMs: '$context.responseLatency',
-          integrationError: '$context.integrationErrorMessage',
-          userAgent: '$context.identity.userAgent',
-        })),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTimeEpoch',
+            routeKey: '$context.routeKey',
+            path: '$context.path',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            integrationError: '$context.integrationErrorMessage',
+            userAgent: '$context.identity.userAgent',
+          }),
+        ),
       },
     });
     const statusThrottle = props.statusThrottle ?? { rateLimit: 100, burstLimit: 200 };
     (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
-      ROUTES.filter((r) => r.throttled === 'status').map((r) => [routeKey(r), { ThrottlingRateLimit: statusThrottle.rateLimit, ThrottlingBurstLimit: statusThrottle.burstLimit }]),
+      ROUTES.filter((r) => r.throttled === 'status').map((r) => [
+        routeKey(r),
+        { ThrottlingRateLimit: statusThrottle.rateLimit, ThrottlingBurstLimit: statusThrottle.burstLimit },
+      ]),
     );
     // The stage's route settings name those routes: CloudFormation must create them first.
     for (const route of throttledRoutes) this.stage.node.addDependency(route);
     this.functions = functions;
-    new CfnOutput(scope, 'ApiUrl', { value: this.api.apiEndpoint, description: 'The control plane API (native, maxctrl, Cassandra operator and GreptimeDB metasrv clients)' });
+    new CfnOutput(scope, 'ApiUrl', {
+      value: this.api.apiEndpoint,
+      description: 'The control plane API (native, maxctrl, Cassandra operator and GreptimeDB metasrv clients)',
+    });
   }
 }

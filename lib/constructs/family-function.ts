@@ -3,7 +3,7 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { LAMBDA_NODE_OPTIONS, lambdaBundling, type FunctionEntry } from '../lambda-bundling.js';
 
 export interface FamilyFunctionProps extends FunctionEntry {
@@ -41,7 +41,8 @@ export class FamilyFunction extends NodejsFunction {
     logGroup.grantWrite(role);
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
-      reason: 'nodejs22.x on purpose: the runtime the project ships to and tests on (the node@22 devDependency runs every script, test and benchmark on Node 22); a move to a later runtime moves both together.',
+      reason:
+        'nodejs22.x on purpose: the runtime the project ships to and tests on (the node@22 devDependency runs every script, test and benchmark on Node 22); a move to a later runtime moves both together.',
     });
   }
 }

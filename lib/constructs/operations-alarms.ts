@@ -15,7 +15,10 @@ import { CHANGE_DETAIL_TYPE } from './change-events.js';
 
 /** Audit actions that need a person: each becomes a metric (count per 5 minutes) with its alarm. */
 export const OUTCOME_METRICS = {
-  'window-blocked': { metricName: 'WindowBlocked', meaning: 'a maintenance window could not start (the disruption budget refused it)' },
+  'window-blocked': {
+    metricName: 'WindowBlocked',
+    meaning: 'a maintenance window could not start (the disruption budget refused it)',
+  },
   'expiry-blocked': { metricName: 'ExpiryBlocked', meaning: 'an expired claim was kept because its server is down' },
   'fail-rollout': { metricName: 'RolloutFailed', meaning: 'a rollout stopped on a failed node and keeps its claims' },
 } as const;
@@ -63,37 +66,73 @@ export class OperationsAlarms extends Construct {
       this.alarms.push(a);
     };
 
-    alarm('Api5xx', props.api.metricServerError({ period, statistic: 'Sum' }), 'The API answered 5xx: a backend failure (503) or a bug (500); no client input should cause one.');
+    alarm(
+      'Api5xx',
+      props.api.metricServerError({ period, statistic: 'Sum' }),
+      'The API answered 5xx: a backend failure (503) or a bug (500); no client input should cause one.',
+    );
     for (const [name, fn] of Object.entries(props.functions)) {
-      alarm(`${name}Errors`, fn.metricErrors({ period, statistic: 'Sum' }), `The ${name} function failed (an unhandled error or a timeout).`);
-      alarm(`${name}Throttles`, fn.metricThrottles({ period, statistic: 'Sum' }), `The ${name} function was throttled (account or reserved concurrency).`);
+      alarm(
+        `${name}Errors`,
+        fn.metricErrors({ period, statistic: 'Sum' }),
+        `The ${name} function failed (an unhandled error or a timeout).`,
+      );
+      alarm(
+        `${name}Throttles`,
+        fn.metricThrottles({ period, statistic: 'Sum' }),
+        `The ${name} function was throttled (account or reserved concurrency).`,
+      );
     }
     for (const [name, machine] of Object.entries(props.stateMachines)) {
-      alarm(`${name}ExecutionsFailed`, machine.metricFailed({ period, statistic: 'Sum' }), `A ${name} execution failed.`);
+      alarm(
+        `${name}ExecutionsFailed`,
+        machine.metricFailed({ period, statistic: 'Sum' }),
+        `A ${name} execution failed.`,
+      );
     }
     if (props.changeDeadLetters) {
-      alarm('ChangeEventsDeadLetters', props.changeDeadLetters.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }), 'The change-events pipe gave up on audit events (they are in its dead-letter queue, by stream position): the bus and its consumers missed them.');
+      alarm(
+        'ChangeEventsDeadLetters',
+        props.changeDeadLetters.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
+        'The change-events pipe gave up on audit events (they are in its dead-letter queue, by stream position): the bus and its consumers missed them.',
+      );
     }
     for (const metricName of ['ReadThrottleEvents', 'WriteThrottleEvents']) {
-      alarm(`Table${metricName}`, props.table.metric(metricName, { period, statistic: 'Sum' }), `DynamoDB throttled the table (${metricName}).`);
+      alarm(
+        `Table${metricName}`,
+        props.table.metric(metricName, { period, statistic: 'Sum' }),
+        `DynamoDB throttled the table (${metricName}).`,
+      );
     }
 
     this.outcomeLog = new LogGroup(this, 'OutcomeEvents', { retention: RetentionDays.ONE_YEAR });
     const stack = Stack.of(this);
     // The one account-wide resource policy this stack adds (a region holds 10): EventBridge may write to this group only.
-    this.outcomeLog.addToResourcePolicy(new PolicyStatement({
-      effect: Effect.ALLOW,
-      principals: [new ServicePrincipal('events.amazonaws.com')],
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: [this.outcomeLog.logGroupArn],
-    }));
+    this.outcomeLog.addToResourcePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.outcomeLog.logGroupArn],
+      }),
+    );
     // A log group target by its ARN without the `:*` suffix (the L2 target would add a custom-resource Lambda).
     const toOutcomeLog: IRuleTarget = {
-      bind: () => ({ arn: stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: this.outcomeLog.logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }) }),
+      bind: () => ({
+        arn: stack.formatArn({
+          service: 'logs',
+          resource: 'log-group',
+          resourceName: this.outcomeLog.logGroupName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      }),
     };
     new Rule(this, 'OutcomeRule', {
       eventBus: props.bus,
-      eventPattern: { detailType: [CHANGE_DETAIL_TYPE], detail: { dynamodb: { NewImage: { action: { S: Object.keys(OUTCOME_METRICS) } } } } },
+      eventPattern: {
+        detailType: [CHANGE_DETAIL_TYPE],
+        detail: { dynamodb: { NewImage: { action: { S: Object.keys(OUTCOME_METRICS) } } } },
+      },
       targets: [toOutcomeLog],
     });
     for (const [action, { metricName, meaning }] of Object.entries(OUTCOME_METRICS)) {

@@ -45,16 +45,29 @@ export class RolloutWorkflow extends Construct {
     this.tasks = new FamilyFunction(this, 'Tasks', {
       ...FUNCTION_ENTRIES.tasks,
       timeout: Duration.seconds(55),
-      environment: { TABLE_NAME: props.table.tableName, ...allowlist, ...(props.webhookSecret && { MAINTCTL_WEBHOOK_SECRET_ARN: props.webhookSecret.secretArn }) },
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        ...allowlist,
+        ...(props.webhookSecret && { MAINTCTL_WEBHOOK_SECRET_ARN: props.webhookSecret.secretArn }),
+      },
     });
     grantTableActions(props.table, this.tasks, TABLE_MUTATE);
     if (props.webhookSecret) {
-      this.tasks.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['secretsmanager:GetSecretValue'], resources: [props.webhookSecret.secretArn] }));
+      this.tasks.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [props.webhookSecret.secretArn],
+        }),
+      );
       props.webhookSecret.encryptionKey?.grantDecrypt(this.tasks);
     }
     // The allowlisted functions by their exact ARNs (the allowlist compares ARNs as given: no version or alias).
     const upgradeArns = (props.upgradeFunctions ?? []).map((f) => f.functionArn);
-    if (upgradeArns.length > 0) this.tasks.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: upgradeArns }));
+    if (upgradeArns.length > 0)
+      this.tasks.addToRolePolicy(
+        new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: upgradeArns }),
+      );
 
     const definitions = workflowDefinitions();
     const machine = (name: 'Node' | 'Rollout', definition: object, substitutions: Record<string, string>) =>
@@ -65,36 +78,82 @@ export class RolloutWorkflow extends Construct {
         definitionBody: DefinitionBody.fromString(JSON.stringify(definition)),
         definitionSubstitutions: substitutions,
         // Every state's events, without the data (ids only travel anyway); a few KB per node.
-        logs: { destination: vendedLogGroup(this, `${name}Logs`, `states/${stack.stackName}-${name.toLowerCase()}`, RetentionDays.ONE_MONTH), level: LogLevel.ALL, includeExecutionData: false },
+        logs: {
+          destination: vendedLogGroup(
+            this,
+            `${name}Logs`,
+            `states/${stack.stackName}-${name.toLowerCase()}`,
+            RetentionDays.ONE_MONTH,
+          ),
+          level: LogLevel.ALL,
+          includeExecutionData: false,
+        },
         tracingEnabled: true,
       });
     this.nodeMachine = machine('Node', definitions.node, { TaskFunctionArn: this.tasks.functionArn });
-    this.rolloutMachine = machine('Rollout', definitions.rollout, { TaskFunctionArn: this.tasks.functionArn, NodeStateMachineArn: this.nodeMachine.stateMachineArn });
+    this.rolloutMachine = machine('Rollout', definitions.rollout, {
+      TaskFunctionArn: this.tasks.functionArn,
+      NodeStateMachineArn: this.nodeMachine.stateMachineArn,
+    });
     // The task function by its unqualified ARN, as the ASL calls it: no version, no alias, nothing else.
     for (const machine of [this.nodeMachine, this.rolloutMachine]) {
-      machine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [this.tasks.functionArn] }));
+      machine.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['lambda:InvokeFunction'],
+          resources: [this.tasks.functionArn],
+        }),
+      );
       Validations.of(machine.role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'Step Functions adds these for its own logging (logs:CreateLogDelivery and the other vended-log delivery actions) and X-Ray tracing (xray:PutTraceSegments and friends): those actions support no resource-level permissions.',
+        reason:
+          'Step Functions adds these for its own logging (logs:CreateLogDelivery and the other vended-log delivery actions) and X-Ray tracing (xray:PutTraceSegments and friends): those actions support no resource-level permissions.',
       });
     }
     Validations.of(this.rolloutMachine.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stack.stackName}-node:*]`,
-      reason: "A batch's node executions are named at run time: the rollout machine may describe and stop any execution of its own stack's node machine, and nothing else.",
+      reason:
+        "A batch's node executions are named at run time: the rollout machine may describe and stop any execution of its own stack's node machine, and nothing else.",
     });
 
     // A batch's node executions (.sync:2: start, describe, stop, and the managed rule Step Functions uses to follow them).
     this.nodeMachine.grantStartExecution(this.rolloutMachine);
-    const nodeExecutions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${stack.stackName}-node:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    this.rolloutMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [nodeExecutions] }));
-    this.rolloutMachine.addToRolePolicy(new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-      resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule' })],
-    }));
+    const nodeExecutions = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${stack.stackName}-node:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.rolloutMachine.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [nodeExecutions],
+      }),
+    );
+    this.rolloutMachine.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [
+          stack.formatArn({
+            service: 'events',
+            resource: 'rule',
+            resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule',
+          }),
+        ],
+      }),
+    );
     // Its successor ("continue as new").
-    const rolloutArn = stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: `${stack.stackName}-rollout`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    this.rolloutMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:StartExecution'], resources: [rolloutArn] }));
+    const rolloutArn = stack.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: `${stack.stackName}-rollout`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.rolloutMachine.addToRolePolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:StartExecution'], resources: [rolloutArn] }),
+    );
 
     this.allowlistEnvironment = allowlist;
     this.environment = { ROLLOUT_STATE_MACHINE_ARN: this.rolloutMachine.stateMachineArn, ...allowlist };
@@ -103,11 +162,19 @@ export class RolloutWorkflow extends Construct {
   /** The API and the sweeper: start executions, and read their status. */
   grantControl(fn: FamilyFunction): void {
     this.rolloutMachine.grantStartExecution(fn);
-    const executions = Stack.of(this).formatArn({ service: 'states', resource: 'execution', resourceName: `${Stack.of(this).stackName}-rollout:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution'], resources: [executions] }));
+    const executions = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${Stack.of(this).stackName}-rollout:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    fn.addToRolePolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution'], resources: [executions] }),
+    );
     Validations.of(fn.role!).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${Stack.of(this).stackName}-rollout:*]`,
-      reason: "Executions are named at run time (rollout id and start time): the function may describe any execution of this stack's rollout machine, and nothing else.",
+      reason:
+        "Executions are named at run time (rollout id and start time): the function may describe any execution of this stack's rollout machine, and nothing else.",
     });
   }
 }

@@ -9,5 +9,9 @@ import type { Construct } from 'constructs';
  * its stack (a redeploy would find it taken): it goes with the stack.
  */
 export function vendedLogGroup(scope: Construct, id: string, name: string, retention: RetentionDays): LogGroup {
-  return new LogGroup(scope, id, { logGroupName: `/aws/vendedlogs/${name}`, retention, removalPolicy: RemovalPolicy.DESTROY });
+  return new LogGroup(scope, id, {
+    logGroupName: `/aws/vendedlogs/${name}`,
+    retention,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
 }

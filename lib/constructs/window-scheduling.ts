@@ -32,11 +32,26 @@ export class WindowScheduling extends Construct {
     new CfnScheduleGroup(this, 'Group', { name: this.groupName });
     // A fixed name: the function schedules its own invocations (the end of each occurrence).
     const functionName = `${stack.stackName}-window`;
-    const functionArn = stack.formatArn({ service: 'lambda', resource: 'function', resourceName: functionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const functionArn = stack.formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: functionName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     // Only this account's schedules may use the role (the confused-deputy guard Scheduler documents).
-    this.schedulerRole = new Role(this, 'SchedulerRole', { assumedBy: new ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': stack.account } } }) });
-    this.schedulerRole.addToPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [functionArn] }));
-    this.environment = { WINDOW_SCHEDULE_GROUP: this.groupName, WINDOW_FUNCTION_ARN: functionArn, WINDOW_SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn };
+    this.schedulerRole = new Role(this, 'SchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    });
+    this.schedulerRole.addToPolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: [functionArn] }),
+    );
+    this.environment = {
+      WINDOW_SCHEDULE_GROUP: this.groupName,
+      WINDOW_FUNCTION_ARN: functionArn,
+      WINDOW_SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
+    };
     this.windowFunction = new FamilyFunction(this, 'Window', {
       ...FUNCTION_ENTRIES.window,
       functionName,
@@ -49,18 +64,35 @@ export class WindowScheduling extends Construct {
   }
 
   grantManage(fn: FamilyFunction): void {
-    const schedules = Stack.of(this).formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${this.groupName}/*` });
-    fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'], resources: [schedules] }));
+    const schedules = Stack.of(this).formatArn({
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: `${this.groupName}/*`,
+    });
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
+        resources: [schedules],
+      }),
+    );
     this.schedulerRole.grantPassRole(fn.grantPrincipal);
     Validations.of(fn.role!).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${this.groupName}/*]`,
-      reason: "Each window's schedules are named at run time (a hash of the window and occurrence): the function may manage schedules in this stack's own group only.",
+      reason:
+        "Each window's schedules are named at run time (a hash of the window and occurrence): the function may manage schedules in this stack's own group only.",
     });
   }
 
   grantReconcile(fn: FamilyFunction): void {
     this.grantManage(fn);
-    fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['scheduler:ListSchedules'], resources: ['*'] }));
-    Validations.of(fn.role!).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: 'scheduler:ListSchedules supports no resource-level permission; the function lists its own group (the ScheduleGroup parameter) only.' });
+    fn.addToRolePolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['scheduler:ListSchedules'], resources: ['*'] }),
+    );
+    Validations.of(fn.role!).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'scheduler:ListSchedules supports no resource-level permission; the function lists its own group (the ScheduleGroup parameter) only.',
+    });
   }
 }

@@ -5,7 +5,14 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { screenshot, signIn, startConsoleStack, waitForCount, waitForText, type ConsoleStack } from '../support/browser.js';
+import {
+  screenshot,
+  signIn,
+  startConsoleStack,
+  waitForCount,
+  waitForText,
+  type ConsoleStack,
+} from '../support/browser.js';
 import { until } from '../support/wait.js';
 
 let stack: ConsoleStack;
@@ -21,19 +28,37 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-type ServerJson = { name: string; state: string; connections?: number; openTransactions?: number; version?: string; claims: unknown[] };
+type ServerJson = {
+  name: string;
+  state: string;
+  connections?: number;
+  openTransactions?: number;
+  version?: string;
+  claims: unknown[];
+};
 const apiServer = async (name: string) =>
-  (await stack.admin.ok<{ servers: ServerJson[] }>('GET', '/v1/clusters/demo-mariadb/servers')).servers.find((s) => s.name === name)!;
+  (await stack.admin.ok<{ servers: ServerJson[] }>('GET', '/v1/clusters/demo-mariadb/servers')).servers.find(
+    (s) => s.name === name,
+  )!;
 
 /** The State column of a server on the dashboard's Servers tab, or the State field on its page. */
-const stateCell = (server: string) => page.locator(`section[aria-labelledby="servers-demo-mariadb"] tr[data-server="${server}"] td.state`);
+const stateCell = (server: string) =>
+  page.locator(`section[aria-labelledby="servers-demo-mariadb"] tr[data-server="${server}"] td.state`);
 const stateField = () => page.locator('dd[data-field="State"]');
 
 /** Seed steps 4–7: the Servers tab, the server, the gear, the pause icon. */
 async function openMaintenanceDialog(server: string): Promise<void> {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click();
-  expect(await page.getByRole('navigation', { name: 'Dashboard tabs' }).getByRole('link', { name: 'Servers' }).getAttribute('aria-current')).toBe('page');
-  await page.getByRole('region', { name: /demo-mariadb/ }).getByRole('link', { name: server, exact: true }).click();
+  expect(
+    await page
+      .getByRole('navigation', { name: 'Dashboard tabs' })
+      .getByRole('link', { name: 'Servers' })
+      .getAttribute('aria-current'),
+  ).toBe('page');
+  await page
+    .getByRole('region', { name: /demo-mariadb/ })
+    .getByRole('link', { name: server, exact: true })
+    .click();
   await page.getByRole('heading', { level: 1, name: server }).waitFor();
   await page.getByRole('button', { name: `Options for ${server}` }).click();
   await page.getByRole('button', { name: 'Set maintenance' }).click();
@@ -44,7 +69,11 @@ async function openMaintenanceDialog(server: string): Promise<void> {
 async function clearFromMenu(server: string): Promise<void> {
   await page.getByRole('button', { name: `Options for ${server}` }).click();
   await page.getByRole('button', { name: 'Clear maintenance' }).click();
-  await until(`${server} cleared`, () => apiServer(server), (s) => s.claims.length === 0 && !/Maintenance|Draining/.test(s.state));
+  await until(
+    `${server} cleared`,
+    () => apiServer(server),
+    (s) => s.claims.length === 0 && !/Maintenance|Draining/.test(s.state),
+  );
 }
 
 /** Every distinct text the State field shows until it matches `done`. */
@@ -62,10 +91,29 @@ async function statesUntil(done: RegExp, timeoutMs = 20_000): Promise<string[]> 
 
 describe('the console: server maintenance (seed 001)', () => {
   it('steps 3–9 for a replica: login, the Servers tab by default, the server, gear, pause, Maintain → Maintenance', async () => {
-    expect(await page.getByRole('navigation', { name: 'Dashboard tabs' }).getByRole('link', { name: 'Servers' }).getAttribute('aria-current')).toBe('page');
+    expect(
+      await page
+        .getByRole('navigation', { name: 'Dashboard tabs' })
+        .getByRole('link', { name: 'Servers' })
+        .getAttribute('aria-current'),
+    ).toBe('page');
     const columns = page.getByRole('region', { name: /demo-mariadb/ }).getByRole('columnheader');
-    const headers = await until('the columns of demo-mariadb', () => columns.allTextContents(), (h) => h.length > 0);
-    expect(headers.map((h) => h.trim())).toEqual(['Server', 'Address', 'Port', 'Connections', 'State', 'DC', 'Role', 'Version', 'Budget in use']);
+    const headers = await until(
+      'the columns of demo-mariadb',
+      () => columns.allTextContents(),
+      (h) => h.length > 0,
+    );
+    expect(headers.map((h) => h.trim())).toEqual([
+      'Server',
+      'Address',
+      'Port',
+      'Connections',
+      'State',
+      'DC',
+      'Role',
+      'Version',
+      'Budget in use',
+    ]);
     await screenshot(page, 'dashboard.png');
     await openMaintenanceDialog('db2');
     await page.getByLabel('Reason').fill('kernel update');
@@ -81,7 +129,11 @@ describe('the console: server maintenance (seed 001)', () => {
 
   it('a budget refusal shows the API message and changes nothing', async () => {
     // The API's own reason, from its dry run (which changes nothing).
-    const dry = await stack.admin.ok<{ verdict: { allowed: boolean; reason: string } }>('PUT', '/v1/clusters/demo-mariadb/servers/db3/maintenance', { dryRun: true });
+    const dry = await stack.admin.ok<{ verdict: { allowed: boolean; reason: string } }>(
+      'PUT',
+      '/v1/clusters/demo-mariadb/servers/db3/maintenance',
+      { dryRun: true },
+    );
     expect(dry.verdict.allowed).toBe(false);
     const message = dry.verdict.reason;
     await openMaintenanceDialog('db3');
@@ -93,7 +145,10 @@ describe('the console: server maintenance (seed 001)', () => {
     await waitForCount(page.getByRole('dialog'), 0);
     expect((await apiServer('db3')).claims).toEqual([]);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click();
-    await page.getByRole('region', { name: /demo-mariadb/ }).getByRole('link', { name: 'db2', exact: true }).click();
+    await page
+      .getByRole('region', { name: /demo-mariadb/ })
+      .getByRole('link', { name: 'db2', exact: true })
+      .click();
     await clearFromMenu('db2');
     await waitForText(stateField(), /^(?!.*Maintenance)/);
   });
@@ -111,13 +166,23 @@ describe('the console: server maintenance (seed 001)', () => {
 
   it('the primary without force: Draining while its transactions finish, then Maintenance', async () => {
     // The demo agent reports the primary's open transactions; a graceful claim waits for them.
-    const before = await until('db1 has open transactions', () => apiServer('db1'), (s) => (s.openTransactions ?? 0) > 0 && s.claims.length === 0);
+    const before = await until(
+      'db1 has open transactions',
+      () => apiServer('db1'),
+      (s) => (s.openTransactions ?? 0) > 0 && s.claims.length === 0,
+    );
     // A long transaction, reported as the primary's agent would, until the page has shown Draining (the demo
     // agent alone finishes the drain in a tick or two, which a loaded machine's page may not poll in time); then
     // none, until the page shows Maintenance (the demo agent counts down from what it last read, and a tick that
     // read the 50 before the last report would write 48 over it).
     const report = (openTransactions: number) =>
-      stack.admin.call('PUT', '/v1/clusters/demo-mariadb/servers/db1/status', { health: 'running', role: 'primary', connections: before.connections ?? 10, openTransactions, ...(before.version && { version: before.version }) });
+      stack.admin.call('PUT', '/v1/clusters/demo-mariadb/servers/db1/status', {
+        health: 'running',
+        role: 'primary',
+        connections: before.connections ?? 10,
+        openTransactions,
+        ...(before.version && { version: before.version }),
+      });
     let open: number | undefined = 50;
     const hold = (async () => {
       while (open !== undefined) await Promise.all([report(open), page.waitForTimeout(250)]);
@@ -131,7 +196,10 @@ describe('the console: server maintenance (seed 001)', () => {
       const seen = [...draining, ...(await statesUntil(/^Maintenance/))];
       open = undefined;
       await hold;
-      expect(seen.some((s) => /^Draining, Master/.test(s)), JSON.stringify(seen)).toBe(true);
+      expect(
+        seen.some((s) => /^Draining, Master/.test(s)),
+        JSON.stringify(seen),
+      ).toBe(true);
       expect(seen.at(-1)).toMatch(/^Maintenance/);
       await clearFromMenu('db1');
     } finally {
@@ -154,7 +222,8 @@ describe('the console: server maintenance (seed 001)', () => {
         return el.tagName.toLowerCase() + ':' + name;
       })()`);
     /** Focus moves in the page's own time (a render, an effect): wait for it, briefly. */
-    const expectFocus = async (target: string) => expect(await until(`focus on ${target}`, focused, (f) => f === target, 2000)).toBe(target);
+    const expectFocus = async (target: string) =>
+      expect(await until(`focus on ${target}`, focused, (f) => f === target, 2000)).toBe(target);
     /** Tab until `target` has focus (at most `limit` presses); returns the presses. */
     const tabTo = async (target: string, limit = 80) => {
       for (let i = 1; i <= limit; i++) {
@@ -182,7 +251,14 @@ describe('the console: server maintenance (seed 001)', () => {
       await page.keyboard.press('Tab');
       order.push(await focused());
     }
-    expect(order).toEqual(['input:Reason', 'input:TTL (optional, e.g. 2h or seconds)', 'input:Force closing', 'button:Cancel', 'button:Maintain', 'input:Reason']);
+    expect(order).toEqual([
+      'input:Reason',
+      'input:TTL (optional, e.g. 2h or seconds)',
+      'input:Force closing',
+      'button:Cancel',
+      'button:Maintain',
+      'input:Reason',
+    ]);
     await page.keyboard.press('Escape');
     await waitForCount(page.getByRole('dialog'), 0);
     await expectFocus('button:Options for db2');
@@ -204,11 +280,18 @@ describe('the console: server maintenance (seed 001)', () => {
     await page.keyboard.press('Tab');
     await expectFocus('button:Clear maintenance');
     await page.keyboard.press('Enter');
-    await until('db2 cleared', () => apiServer('db2'), (s) => s.claims.length === 0);
+    await until(
+      'db2 cleared',
+      () => apiServer('db2'),
+      (s) => s.claims.length === 0,
+    );
   });
 
   it('a 401 from the API (the token revoked) returns to the login form', async () => {
-    const { id, token } = await stack.admin.ok<{ id: string; token: string }>('POST', '/v1/tokens', { user: 'short-lived', role: 'viewer' });
+    const { id, token } = await stack.admin.ok<{ id: string; token: string }>('POST', '/v1/tokens', {
+      user: 'short-lived',
+      role: 'viewer',
+    });
     const other = await stack.context.newPage();
     try {
       // The user must be the token's: another name with it is refused, and the form stays.
@@ -235,7 +318,9 @@ describe('the console: server maintenance (seed 001)', () => {
     const from = stack.answered.length;
     // Nothing changes demo-greptime here: its agent's routine reports leave the list's ETag as it is.
     await page.waitForTimeout(3500);
-    const polls = stack.answered.slice(from).filter((a) => new URL(a.url).pathname === '/v1/clusters/demo-greptime/servers');
+    const polls = stack.answered
+      .slice(from)
+      .filter((a) => new URL(a.url).pathname === '/v1/clusters/demo-greptime/servers');
     expect(polls.length).toBeGreaterThanOrEqual(3);
     // The one unconditional read the window may hold is the page's first (or its read in whole every 10 s).
     expect(polls.filter((a) => a.ifNoneMatch === undefined).length).toBeLessThanOrEqual(1);
@@ -275,6 +360,8 @@ describe('the console: server maintenance (seed 001)', () => {
   });
 
   it('raised no script error in the page (the refused calls are the only failed loads)', () => {
-    expect(stack.pageErrors.filter((e) => !/^Failed to load resource: the server responded with a status of 409/.test(e))).toEqual([]);
+    expect(
+      stack.pageErrors.filter((e) => !/^Failed to load resource: the server responded with a status of 409/.test(e)),
+    ).toEqual([]);
   });
 });

@@ -5,7 +5,14 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { screenshot, signIn, startConsoleStack, waitForCount, waitForText, type ConsoleStack } from '../support/browser.js';
+import {
+  screenshot,
+  signIn,
+  startConsoleStack,
+  waitForCount,
+  waitForText,
+  type ConsoleStack,
+} from '../support/browser.js';
 import { until } from '../support/wait.js';
 
 let stack: ConsoleStack;
@@ -38,7 +45,10 @@ describe('the console: dcs, clusters, rollouts, windows, events', () => {
     const dialog = page.getByRole('dialog');
 
     await cassandra.getByRole('button', { name: 'Set dc dc1 maintenance' }).click();
-    await waitForText(dialog.locator('.verdict'), 'Allowed by the budget. Newly unavailable: cassandra-dc1-0, cassandra-dc1-1, cassandra-dc1-2.');
+    await waitForText(
+      dialog.locator('.verdict'),
+      'Allowed by the budget. Newly unavailable: cassandra-dc1-0, cassandra-dc1-1, cassandra-dc1-2.',
+    );
     await screenshot(page, 'dc-maintenance-verdict.png');
     await dialog.getByLabel('Reason').fill('rack swap');
     await dialog.getByRole('button', { name: 'Confirm' }).click();
@@ -46,7 +56,11 @@ describe('the console: dcs, clusters, rollouts, windows, events', () => {
     await waitForText(cassandra.getByRole('row', { name: /^dc1/ }), 'on (manual)');
 
     // A second dc: the API's own refusal, and no way to confirm it.
-    const dry = await stack.admin.ok<{ verdict: { allowed: boolean; reason: string } }>('PUT', '/v1/clusters/demo-cassandra/dcs/dc2/maintenance', { dryRun: true });
+    const dry = await stack.admin.ok<{ verdict: { allowed: boolean; reason: string } }>(
+      'PUT',
+      '/v1/clusters/demo-cassandra/dcs/dc2/maintenance',
+      { dryRun: true },
+    );
     expect(dry.verdict.allowed).toBe(false);
     await cassandra.getByRole('button', { name: 'Set dc dc2 maintenance' }).click();
     await waitForText(dialog.locator('.verdict'), `Refused: ${dry.verdict.reason}`);
@@ -63,13 +77,15 @@ describe('the console: dcs, clusters, rollouts, windows, events', () => {
     await waitForText(dialog.locator('.verdict'), 'Allowed.');
     await dialog.getByRole('button', { name: 'Confirm' }).click();
     await waitForText(cassandra, 'Cluster maintenance (automation paused): on');
-    expect((await stack.admin.ok<{ paused: boolean }>('GET', '/v1/clusters/demo-cassandra/maintenance')).paused).toBe(true);
+    expect((await stack.admin.ok<{ paused: boolean }>('GET', '/v1/clusters/demo-cassandra/maintenance')).paused).toBe(
+      true,
+    );
     await cassandra.getByRole('button', { name: 'Clear cluster maintenance' }).click();
     await dialog.getByRole('button', { name: 'Confirm' }).click();
     await waitForText(cassandra, 'Cluster maintenance (automation paused): off');
   });
 
-  it('a rollout started from the form (a canary, resumed) reaches succeeded with every server\'s step shown on the drawing', async () => {
+  it("a rollout started from the form (a canary, resumed) reaches succeeded with every server's step shown on the drawing", async () => {
     await openSection('Rollouts', 'demo-mariadb');
     await page.getByLabel('Target version').fill('10.11.7');
     await page.getByLabel('Batch size').fill('1');
@@ -98,11 +114,17 @@ describe('the console: dcs, clusters, rollouts, windows, events', () => {
       expect(await row.locator('[data-field="outcome"]').textContent()).toBe('upgraded');
     }
     expect(await page.locator('figure g[data-state="Done"]').getAttribute('data-current')).toBe('true');
-    expect((await page.locator('figure g[data-state="Done"] text.servers').textContent())!.split(', ').sort()).toEqual(['db1', 'db2', 'db3']);
+    expect((await page.locator('figure g[data-state="Done"] text.servers').textContent())!.split(', ').sort()).toEqual([
+      'db1',
+      'db2',
+      'db3',
+    ]);
     expect(await page.locator('figure g[data-state="Succeeded"]').getAttribute('data-current')).toBe('true');
     expect(await page.locator('figure g[data-current="true"]').count()).toBe(2);
     const id = (await page.getByRole('heading', { level: 1 }).textContent())!.replace('Rollout ', '');
-    expect((await stack.admin.ok<{ status: string }>('GET', `/v1/clusters/demo-mariadb/rollouts/${id}`)).status).toBe('succeeded');
+    expect((await stack.admin.ok<{ status: string }>('GET', `/v1/clusters/demo-mariadb/rollouts/${id}`)).status).toBe(
+      'succeeded',
+    );
   }, 180_000);
 
   it('abort asks first, then stops a running rollout at its next step', async () => {
@@ -119,13 +141,16 @@ describe('the console: dcs, clusters, rollouts, windows, events', () => {
     await waitForCount(dialog, 0);
     const id = (await page.getByRole('heading', { level: 1 }).textContent())!.replace('Rollout ', '');
     await waitForText(status, /^aborted/, 60_000).catch(async (error: Error) => {
-      const rollout = await stack.admin.ok<{ status: string; failure?: unknown }>('GET', `/v1/clusters/demo-mariadb/rollouts/${id}`);
+      const rollout = await stack.admin.ok<{ status: string; failure?: unknown }>(
+        'GET',
+        `/v1/clusters/demo-mariadb/rollouts/${id}`,
+      );
       throw new Error(`${error.message}; the rollout: ${rollout.status} ${JSON.stringify(rollout.failure ?? null)}`);
     });
     expect(await page.getByRole('button', { name: 'Resume' }).isEnabled()).toBe(true);
   }, 90_000);
 
-  it('windows: created, listed with the next occurrences in the window\'s zone and the viewer\'s, deleted', async () => {
+  it("windows: created, listed with the next occurrences in the window's zone and the viewer's, deleted", async () => {
     await openSection('Windows', 'demo-greptime');
     await page.getByLabel('Name').fill('sunday-patch');
     await page.getByLabel(/^Schedule/).fill('cron(30 2 ? * SUN *)');
@@ -137,7 +162,9 @@ describe('the console: dcs, clusters, rollouts, windows, events', () => {
     await row.waitFor();
     await screenshot(page, 'windows.png');
     // A wide table scrolls in its own box; the page itself is no wider than the window.
-    expect(await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(0);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')).toBeLessThanOrEqual(
+      0,
+    );
     const cells = await row.locator('td').allTextContents();
     // Sunday 02:30 in Berlin (+01:00 in winter) is Saturday 20:30 in New York (EST).
     expect(cells[4]).toMatch(/^(\d{4}-\d\d-\d\dT02:30:00\+01:00){3}$/);
@@ -146,7 +173,9 @@ describe('the console: dcs, clusters, rollouts, windows, events', () => {
     await page.getByRole('button', { name: 'Delete sunday-patch' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
     await waitForCount(row, 0);
-    expect((await stack.admin.ok<{ windows: unknown[] }>('GET', '/v1/clusters/demo-greptime/windows')).windows).toEqual([]);
+    expect((await stack.admin.ok<{ windows: unknown[] }>('GET', '/v1/clusters/demo-greptime/windows')).windows).toEqual(
+      [],
+    );
   });
 
   it('events: the audit log newest first, filtered by server and by action', async () => {
@@ -158,12 +187,23 @@ describe('the console: dcs, clusters, rollouts, windows, events', () => {
     expect([...revisions].sort((a, b) => b - a)).toEqual(revisions);
 
     await page.getByLabel('Server').selectOption('db2');
-    await until('only db2', async () => rows.locator('td:nth-child(3)').allTextContents(), (t) => t.length > 0 && t.every((x) => x === 'server:db2'));
+    await until(
+      'only db2',
+      async () => rows.locator('td:nth-child(3)').allTextContents(),
+      (t) => t.length > 0 && t.every((x) => x === 'server:db2'),
+    );
     const action = (await rows.first().getAttribute('data-action'))!;
     await page.getByLabel('Action').fill(action);
-    await until(`only ${action} on db2`, async () => rows.evaluateAll((r) => r.map((x) => x.getAttribute('data-action'))), (a) => a.length > 0 && a.every((x) => x === action));
+    await until(
+      `only ${action} on db2`,
+      async () => rows.evaluateAll((r) => r.map((x) => x.getAttribute('data-action'))),
+      (a) => a.length > 0 && a.every((x) => x === action),
+    );
     await screenshot(page, 'events.png');
-    const api = await stack.admin.ok<{ events: unknown[] }>('GET', `/v1/clusters/demo-mariadb/events?server=db2&action=${action}&limit=50`);
+    const api = await stack.admin.ok<{ events: unknown[] }>(
+      'GET',
+      `/v1/clusters/demo-mariadb/events?server=db2&action=${action}&limit=50`,
+    );
     expect(await rows.count()).toBe(api.events.length);
   });
 

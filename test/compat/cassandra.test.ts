@@ -23,13 +23,16 @@ const SOLO_PODS = ['solo-0', 'solo-1', 'solo-2'];
 /** A non-default cluster, reached through `/c/other/...`. */
 const OTHER = 'other';
 
-
-const raw = (method: string, path: string, options: { token?: string | null; headers?: Record<string, string> } = {}) => rawRequest(env.url, operator, method, path, options);
-
-
+const raw = (method: string, path: string, options: { token?: string | null; headers?: Record<string, string> } = {}) =>
+  rawRequest(env.url, operator, method, path, options);
 
 const configMap = (cluster: string, pods: string[]) =>
-  JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${cluster}-maintenance-configmap` }, data: Object.fromEntries(pods.map((p) => [p, 'true'])) });
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: `${cluster}-maintenance-configmap` },
+    data: Object.fromEntries(pods.map((p) => [p, 'true'])),
+  });
 
 const revision = async (cluster: string) => (await env.call('GET', `/v1/clusters/${cluster}`)).body.revision as number;
 
@@ -37,14 +40,32 @@ beforeAll(async () => {
   env = await httpEnv();
   operator = await createToken(env.deps, 'operator', undefined, 'cass-operator');
   viewer = await createToken(env.deps, 'viewer', undefined, 'cass-viewer');
-  await seedCluster(env, RING, [...DC1.map((name) => ({ name, dc: 'dc1' })), ...DC10.map((name) => ({ name, dc: 'dc10' }))].map((s) => ({ ...s, role: 'member' as const })), 'cassandra');
-  await seedCluster(env, SOLO, SOLO_PODS.map((name) => ({ name, dc: 'dc1', role: 'member' as const })), 'cassandra');
-  await seedCluster(env, OTHER, [
-    { name: 'other-0', dc: 'east', role: 'member' },
-    { name: 'other-1', dc: 'east', role: 'member' },
-    { name: 'other-2', dc: 'west', role: 'member' },
-    { name: 'other-3', dc: 'west', role: 'member' },
-  ], 'cassandra');
+  await seedCluster(
+    env,
+    RING,
+    [...DC1.map((name) => ({ name, dc: 'dc1' })), ...DC10.map((name) => ({ name, dc: 'dc10' }))].map((s) => ({
+      ...s,
+      role: 'member' as const,
+    })),
+    'cassandra',
+  );
+  await seedCluster(
+    env,
+    SOLO,
+    SOLO_PODS.map((name) => ({ name, dc: 'dc1', role: 'member' as const })),
+    'cassandra',
+  );
+  await seedCluster(
+    env,
+    OTHER,
+    [
+      { name: 'other-0', dc: 'east', role: 'member' },
+      { name: 'other-1', dc: 'east', role: 'member' },
+      { name: 'other-2', dc: 'west', role: 'member' },
+      { name: 'other-3', dc: 'west', role: 'member' },
+    ],
+    'cassandra',
+  );
 });
 afterAll(async () => {
   delete process.env[ENV_VAR];
@@ -73,14 +94,22 @@ describe('/pods/{pod}', () => {
   it('is the manual claim the native API shows', async () => {
     expectJson(await raw('PUT', '/pods/ring-dc10-1'), '{"ring-dc10-1":true}');
     const native = await env.call('GET', `/v1/clusters/${RING}/servers/ring-dc10-1`);
-    expect(native.body).toMatchObject({ maintenance: true, routable: false, claims: [{ holder: 'manual', scope: 'server', mode: 'maintenance', actor: 'cass-operator' }] });
+    expect(native.body).toMatchObject({
+      maintenance: true,
+      routable: false,
+      claims: [{ holder: 'manual', scope: 'server', mode: 'maintenance', actor: 'cass-operator' }],
+    });
     expectJson(await raw('DELETE', '/pods/ring-dc10-1'), '{"ring-dc10-1":false}');
-    expect((await env.call('GET', `/v1/clusters/${RING}/servers/ring-dc10-1`)).body).toMatchObject({ maintenance: false, claims: [] });
+    expect((await env.call('GET', `/v1/clusters/${RING}/servers/ring-dc10-1`)).body).toMatchObject({
+      maintenance: false,
+      claims: [],
+    });
   });
 
   it('answers an unknown pod with 404 text `Pod <pod> does not exist.` for every method', async () => {
     const rev = await revision(RING);
-    for (const method of ['PUT', 'DELETE', 'GET']) expectText(await raw(method, '/pods/cassandra-dc9-0'), 404, 'Pod cassandra-dc9-0 does not exist.');
+    for (const method of ['PUT', 'DELETE', 'GET'])
+      expectText(await raw(method, '/pods/cassandra-dc9-0'), 404, 'Pod cassandra-dc9-0 does not exist.');
     expect(await revision(RING)).toBe(rev);
   });
 
@@ -88,7 +117,11 @@ describe('/pods/{pod}', () => {
     expectJson(await raw('PUT', '/pods/ring-dc1-0'), '{"ring-dc1-0":true}');
     const rev = await revision(RING);
     const refused = await raw('PUT', '/pods/ring-dc1-1');
-    expectText(refused, 409, /^refused by the disruption budget: dc dc1 allows 1 unavailable of 3; this would make 2 \(unavailable: ring-dc1-0, ring-dc1-1\)\n$/);
+    expectText(
+      refused,
+      409,
+      /^refused by the disruption budget: dc dc1 allows 1 unavailable of 3; this would make 2 \(unavailable: ring-dc1-0, ring-dc1-1\)\n$/,
+    );
     expect(await revision(RING)).toBe(rev);
     expectJson(await raw('GET', '/pods/ring-dc1-1'), '{"inMaintenance":false}');
     // another dc has its own budget
@@ -101,7 +134,21 @@ describe('/pods/{pod}', () => {
     const actor = { user: 'scheduler', isAdmin: false, source: 'window', requestId: 'test-window' };
     await env.deps.store.mutate(
       RING,
-      (s) => setServerClaim(s!, 'ring-dc10-2', { holder: 'window:w1', mode: 'maintenance', force: false, onDeadline: 'force', override: false, dryRun: false }, actor, Date.now()),
+      (s) =>
+        setServerClaim(
+          s!,
+          'ring-dc10-2',
+          {
+            holder: 'window:w1',
+            mode: 'maintenance',
+            force: false,
+            onDeadline: 'force',
+            override: false,
+            dryRun: false,
+          },
+          actor,
+          Date.now(),
+        ),
       { actor, result: () => null },
     );
     const rev = await revision(RING);
@@ -109,7 +156,9 @@ describe('/pods/{pod}', () => {
     expect(await revision(RING)).toBe(rev);
     expectJson(await raw('GET', '/pods/ring-dc10-2'), '{"inMaintenance":true}');
     // an admin can lift the window's claim through the native API (override); the pod is then back
-    expect((await env.call('DELETE', `/v1/clusters/${RING}/servers/ring-dc10-2/maintenance?override=true`)).status).toBe(200);
+    expect(
+      (await env.call('DELETE', `/v1/clusters/${RING}/servers/ring-dc10-2/maintenance?override=true`)).status,
+    ).toBe(200);
     expectJson(await raw('GET', '/pods/ring-dc10-2'), '{"inMaintenance":false}');
   });
 });
@@ -168,7 +217,8 @@ describe('/dcs/{dc}', () => {
   it('answers an unknown dc with 404 `No matches found for dc <dc>.` for every method, with no prefix or substring match', async () => {
     const rev = await revision(RING);
     for (const dc of ['dc2', 'dc', 'c1', 'dc100']) {
-      for (const method of ['PUT', 'DELETE', 'GET']) expectText(await raw(method, `/dcs/${dc}`), 404, `No matches found for dc ${dc}.`);
+      for (const method of ['PUT', 'DELETE', 'GET'])
+        expectText(await raw(method, `/dcs/${dc}`), 404, `No matches found for dc ${dc}.`);
     }
     expect(await revision(RING)).toBe(rev);
   });
@@ -178,7 +228,11 @@ describe('the disruption budget refuses what would take the cluster down', () =>
   it('refuses the only dc of a single-dc cluster (409 plain text naming why), changing nothing', async () => {
     const rev = await revision(SOLO);
     const refused = await raw('PUT', `/c/${SOLO}/dcs/dc1`);
-    expectText(refused, 409, /^refused by the disruption budget: taking dc dc1 out needs another dc within its budget, and there is none\n$/);
+    expectText(
+      refused,
+      409,
+      /^refused by the disruption budget: taking dc dc1 out needs another dc within its budget, and there is none\n$/,
+    );
     expect(await revision(SOLO)).toBe(rev);
     expectJson(await raw('GET', `/c/${SOLO}/dcs/dc1`), '{"dc1":false}');
     expectJson(await raw('GET', `/c/${SOLO}/config`), configMap(SOLO, []));
@@ -210,7 +264,8 @@ describe('/config', () => {
     expectJson(await raw('PUT', '/config'), configMap(RING, []));
     expectJson(await raw('PUT', '/pods/ring-dc10-1'), '{"ring-dc10-1":true}');
     expectJson(await raw('PUT', '/pods/ring-dc1-2'), '{"ring-dc1-2":true}');
-    const expected = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"ring-maintenance-configmap"},"data":{"ring-dc1-2":"true","ring-dc10-1":"true"}}';
+    const expected =
+      '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"ring-maintenance-configmap"},"data":{"ring-dc1-2":"true","ring-dc10-1":"true"}}';
     expectJson(await raw('GET', '/config'), expected);
     const rev = await revision(RING);
     expectJson(await raw('PUT', '/config'), expected);
@@ -225,7 +280,12 @@ describe('/config', () => {
 describe('auth', () => {
   it('a viewer token: 403 (plain text) on PUT and DELETE of pods and dcs, 200 on the GETs and on PUT /config', async () => {
     const rev = await revision(RING);
-    for (const [method, path] of [['PUT', '/pods/ring-dc1-0'], ['DELETE', '/pods/ring-dc1-0'], ['PUT', '/dcs/dc1'], ['DELETE', '/dcs/dc1']] as const) {
+    for (const [method, path] of [
+      ['PUT', '/pods/ring-dc1-0'],
+      ['DELETE', '/pods/ring-dc1-0'],
+      ['PUT', '/dcs/dc1'],
+      ['DELETE', '/dcs/dc1'],
+    ] as const) {
       expectText(await raw(method, path, { token: viewer }), 403, /operator role/);
     }
     expect(await revision(RING)).toBe(rev);
@@ -236,7 +296,15 @@ describe('auth', () => {
   });
 
   it('no credentials, or wrong ones: 401 on every route, reads included', async () => {
-    for (const [method, path] of [['PUT', '/pods/ring-dc1-0'], ['DELETE', '/pods/ring-dc1-0'], ['GET', '/pods/ring-dc1-0'], ['PUT', '/dcs/dc1'], ['GET', '/dcs/dc1'], ['GET', '/config'], ['PUT', '/config']] as const) {
+    for (const [method, path] of [
+      ['PUT', '/pods/ring-dc1-0'],
+      ['DELETE', '/pods/ring-dc1-0'],
+      ['GET', '/pods/ring-dc1-0'],
+      ['PUT', '/dcs/dc1'],
+      ['GET', '/dcs/dc1'],
+      ['GET', '/config'],
+      ['PUT', '/config'],
+    ] as const) {
       const res = await raw(method, path, { token: null });
       expectText(res, 401, 'Unauthorized');
       expect(res.headers.get('www-authenticate')).toMatch(/Bearer/);
@@ -246,10 +314,22 @@ describe('auth', () => {
   });
 
   it('accepts Basic user:token as well as Bearer', async () => {
-    const basic = (user: string, token: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}` });
-    expectJson(await raw('PUT', '/pods/ring-dc1-2', { token: null, headers: basic('cass-operator', operator) }), '{"ring-dc1-2":true}');
-    expectJson(await raw('DELETE', '/pods/ring-dc1-2', { token: null, headers: basic('cass-operator', operator) }), '{"ring-dc1-2":false}');
-    expectText(await raw('GET', '/pods/ring-dc1-2', { token: null, headers: basic('someone-else', operator) }), 401, 'Unauthorized');
+    const basic = (user: string, token: string) => ({
+      authorization: `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`,
+    });
+    expectJson(
+      await raw('PUT', '/pods/ring-dc1-2', { token: null, headers: basic('cass-operator', operator) }),
+      '{"ring-dc1-2":true}',
+    );
+    expectJson(
+      await raw('DELETE', '/pods/ring-dc1-2', { token: null, headers: basic('cass-operator', operator) }),
+      '{"ring-dc1-2":false}',
+    );
+    expectText(
+      await raw('GET', '/pods/ring-dc1-2', { token: null, headers: basic('someone-else', operator) }),
+      401,
+      'Unauthorized',
+    );
   });
 });
 
@@ -293,8 +373,16 @@ describe('/c/{cluster}/... and the default cluster', () => {
     delete process.env[ENV_VAR];
     const unconfigured = await raw('GET', '/pods/ring-dc1-0');
     expectText(unconfigured, 404, 'no default cluster is configured for cassandra: use /c/<cluster>/...');
-    expectText(await raw('PUT', '/dcs/dc1'), 404, 'no default cluster is configured for cassandra: use /c/<cluster>/...');
-    expectText(await raw('GET', '/config'), 404, 'no default cluster is configured for cassandra: use /c/<cluster>/...');
+    expectText(
+      await raw('PUT', '/dcs/dc1'),
+      404,
+      'no default cluster is configured for cassandra: use /c/<cluster>/...',
+    );
+    expectText(
+      await raw('GET', '/config'),
+      404,
+      'no default cluster is configured for cassandra: use /c/<cluster>/...',
+    );
     process.env[ENV_VAR] = RING;
     expectText(await raw('PUT', '/c/no-such-cluster/pods/ring-dc1-0'), 404, 'cluster no-such-cluster not found');
     expectText(await raw('GET', '/c/no-such-cluster/dcs/dc1'), 404, 'cluster no-such-cluster not found');
@@ -339,7 +427,11 @@ describe('audit events', () => {
     ]);
     for (const e of events) expect(e).toMatchObject({ source: 'compat:cassandra', actor: 'cass-operator' });
     // every change this file made through the family was recorded as compat:cassandra
-    const all = (await env.call('GET', `/v1/clusters/${RING}/events?limit=200`)).body.events as { source: string; actor: string }[];
-    for (const e of all.filter((x) => x.actor === 'cass-operator' || x.actor === 'other-operator')) expect(e.source).toBe('compat:cassandra');
+    const all = (await env.call('GET', `/v1/clusters/${RING}/events?limit=200`)).body.events as {
+      source: string;
+      actor: string;
+    }[];
+    for (const e of all.filter((x) => x.actor === 'cass-operator' || x.actor === 'other-operator'))
+      expect(e.source).toBe('compat:cassandra');
   });
 });

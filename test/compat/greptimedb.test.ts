@@ -22,10 +22,8 @@ const META = 'meta';
 const OTHER = 'meta-other';
 const NODES = ['datanode-0', 'datanode-1', 'datanode-2'];
 
-
-const raw = (method: string, path: string, options: { token?: string | null; headers?: Record<string, string> } = {}) => rawRequest(env.url, operator, method, path, options);
-
-
+const raw = (method: string, path: string, options: { token?: string | null; headers?: Record<string, string> } = {}) =>
+  rawRequest(env.url, operator, method, path, options);
 
 const revision = async (cluster = META) => (await env.call('GET', `/v1/clusters/${cluster}`)).body.revision as number;
 const failoverView = async (cluster = META) => (await env.call('GET', `/v1/clusters/${cluster}/failover`)).body;
@@ -35,16 +33,28 @@ const electDry = (cluster = META) => env.call('POST', `/v1/clusters/${cluster}/f
 /** A window's claim on cluster maintenance, written through the domain the way the scheduler would. */
 const windowActor = { user: 'scheduler', isAdmin: false, source: 'window', requestId: 'test-window' };
 const addWindow = (cluster = META) =>
-  env.deps.store.mutate(cluster, (s) => setClusterClaim(s!, { holder: 'window:w1' }, windowActor, Date.now()), { actor: windowActor, result: () => null });
+  env.deps.store.mutate(cluster, (s) => setClusterClaim(s!, { holder: 'window:w1' }, windowActor, Date.now()), {
+    actor: windowActor,
+    result: () => null,
+  });
 const removeWindow = (cluster = META) =>
-  env.deps.store.mutate(cluster, (s) => clearClusterClaim(s!, { holder: 'window:w1', override: false }, windowActor, Date.now()), { actor: windowActor, result: () => null });
+  env.deps.store.mutate(
+    cluster,
+    (s) => clearClusterClaim(s!, { holder: 'window:w1', override: false }, windowActor, Date.now()),
+    { actor: windowActor, result: () => null },
+  );
 
 beforeAll(async () => {
   env = await httpEnv();
   operator = await createToken(env.deps, 'operator', undefined, 'gt-operator');
   viewer = await createToken(env.deps, 'viewer', undefined, 'gt-viewer');
   for (const cluster of [META, OTHER]) {
-    await seedCluster(env, cluster, NODES.map((name) => ({ name, role: 'member' as const })), 'greptimedb');
+    await seedCluster(
+      env,
+      cluster,
+      NODES.map((name) => ({ name, role: 'member' as const })),
+      'greptimedb',
+    );
     await reportAll(env, cluster, NODES);
   }
 });
@@ -145,7 +155,16 @@ describe('the enable parameter', () => {
   it('anything but exactly true or false: 400 with `Failed to parse bool: ...`, changing nothing', async () => {
     const rev = await revision();
     for (const method of ['POST', 'PUT', 'GET']) {
-      for (const query of ['enable=TRUE', 'enable=1', 'enable=yes', 'enable=', 'enable', 'enable=False', 'enable=0', 'enable=true%20']) {
+      for (const query of [
+        'enable=TRUE',
+        'enable=1',
+        'enable=yes',
+        'enable=',
+        'enable',
+        'enable=False',
+        'enable=0',
+        'enable=true%20',
+      ]) {
         expectText(await raw(method, `/admin/maintenance?${query}`), 400, NOT_BOOL);
       }
     }
@@ -279,14 +298,21 @@ describe('disabling while a window or a rollout still holds cluster maintenance'
     const rolloutActor = { user: 'rollout', isAdmin: false, source: 'rollout', requestId: 'test-rollout' };
     const holder = 'rollout:r1';
     expectJson(await raw('POST', '/admin/maintenance?enable=true'), ON);
-    await env.deps.store.mutate(META, (s) => setClusterClaim(s!, { holder }, rolloutActor, Date.now()), { actor: rolloutActor, result: () => null });
+    await env.deps.store.mutate(META, (s) => setClusterClaim(s!, { holder }, rolloutActor, Date.now()), {
+      actor: rolloutActor,
+      result: () => null,
+    });
     try {
       const res = await raw('POST', '/admin/maintenance?enable=false');
       expectJson(res, ON, 409);
       expect(res.headers.get('x-maintctl-reason')).toMatch(/rollout:r1/);
       expect(await failoverView()).toMatchObject({ paused: true, pausedBy: [holder] });
     } finally {
-      await env.deps.store.mutate(META, (s) => clearClusterClaim(s!, { holder, override: false }, rolloutActor, Date.now()), { actor: rolloutActor, result: () => null });
+      await env.deps.store.mutate(
+        META,
+        (s) => clearClusterClaim(s!, { holder, override: false }, rolloutActor, Date.now()),
+        { actor: rolloutActor, result: () => null },
+      );
     }
     // nothing else holds it: enabling and disabling again is the plain 200 {"enabled":false}, no reason header
     expectJson(await raw('POST', '/admin/maintenance?enable=true'), ON);
@@ -369,7 +395,11 @@ describe('/c/{cluster} and the default cluster', () => {
     expectText(await raw('GET', '/c/no-such-cluster/admin/maintenance'), 404, /not found/);
     expectText(await raw('POST', '/c/no-such-cluster/admin/maintenance?enable=true'), 404, /not found/);
     delete process.env[ENV_VAR];
-    expectText(await raw('GET', '/admin/maintenance'), 404, 'no default cluster is configured for greptimedb: use /c/<cluster>/...');
+    expectText(
+      await raw('GET', '/admin/maintenance'),
+      404,
+      'no default cluster is configured for greptimedb: use /c/<cluster>/...',
+    );
     process.env[ENV_VAR] = META;
   });
 });
@@ -388,7 +418,10 @@ describe('audit events', () => {
       ['set-maintenance', 'cluster'],
     ]);
     for (const e of events) expect(e).toMatchObject({ source: 'compat:greptimedb', actor: 'gt-operator' });
-    const all = (await env.call('GET', `/v1/clusters/${META}/events?limit=200`)).body.events as { source: string; actor: string }[];
+    const all = (await env.call('GET', `/v1/clusters/${META}/events?limit=200`)).body.events as {
+      source: string;
+      actor: string;
+    }[];
     for (const e of all.filter((x) => x.actor === 'gt-operator')) expect(e.source).toBe('compat:greptimedb');
   });
 });

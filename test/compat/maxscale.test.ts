@@ -14,7 +14,14 @@ import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken, httpEnv, type HttpEnv } from '../support/env.js';
-import { formatHttpError, maxctrl, renderServer, renderServerList, SHOW_SERVER_ROWS, LIST_SERVERS_COLUMNS } from '../support/maxctrl.js';
+import {
+  formatHttpError,
+  maxctrl,
+  renderServer,
+  renderServerList,
+  SHOW_SERVER_ROWS,
+  LIST_SERVERS_COLUMNS,
+} from '../support/maxctrl.js';
 
 // Copies of ../shared/seeds and ../shared/fixtures/maxctrl (see test/fixtures/README.md).
 const FIXTURES = fileURLToPath(new URL('../fixtures/maxctrl/', import.meta.url));
@@ -58,7 +65,10 @@ interface LoggedRequest {
   status: number;
 }
 
-const REQUESTS: LoggedRequest[] = readFileSync(`${FIXTURES}requests.log`, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LoggedRequest);
+const REQUESTS: LoggedRequest[] = readFileSync(`${FIXTURES}requests.log`, 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '')
+  .map((l) => JSON.parse(l) as LoggedRequest);
 
 interface PrintedCommand {
   argv: string[];
@@ -66,7 +76,11 @@ interface PrintedCommand {
   exit: number;
 }
 
-const PRINTED: PrintedCommand[] = [...readFileSync(`${FIXTURES}printed.txt`, 'utf8').split('===== request log =====')[0]!.matchAll(/^\$ maxctrl (.*)\n([\s\S]*?)^\[exit=(\d+)\]$/gm)].map((m) => ({
+const PRINTED: PrintedCommand[] = [
+  ...readFileSync(`${FIXTURES}printed.txt`, 'utf8')
+    .split('===== request log =====')[0]!
+    .matchAll(/^\$ maxctrl (.*)\n([\s\S]*?)^\[exit=(\d+)\]$/gm),
+].map((m) => ({
   argv: m[1]!.trim().split(/\s+/),
   output: m[2]!.replace(/\n$/, ''),
   exit: Number(m[3]),
@@ -79,11 +93,25 @@ function parseTable(text: string): { rows: string[][]; skeleton: string[] } {
   const rows: string[][] = [];
   let block: string[][] = [];
   const flush = () => {
-    if (block.length) rows.push(block[0]!.map((_, i) => block.map((cells) => cells[i]!).join('\n').replace(/\n+$/, '')));
+    if (block.length)
+      rows.push(
+        block[0]!.map((_, i) =>
+          block
+            .map((cells) => cells[i]!)
+            .join('\n')
+            .replace(/\n+$/, ''),
+        ),
+      );
     block = [];
   };
   for (const line of lines) {
-    if (line.startsWith('│')) block.push(line.slice(1, -1).split('│').map((c) => c.trim()));
+    if (line.startsWith('│'))
+      block.push(
+        line
+          .slice(1, -1)
+          .split('│')
+          .map((c) => c.trim()),
+      );
     else flush();
   }
   flush();
@@ -96,13 +124,24 @@ const column = (table: { rows: string[][] }, name: string) => {
   const index = table.rows[0]!.indexOf(name);
   return table.rows.slice(1).map((r) => r[index]!);
 };
-const stateColumn = (stdout: string) => Object.fromEntries(parseTable(stdout).rows.slice(1).map((r) => [r[0]!, r[LIST_SERVERS_COLUMNS.findIndex(([n]) => n === 'State')]!]));
+const stateColumn = (stdout: string) =>
+  Object.fromEntries(
+    parseTable(stdout)
+      .rows.slice(1)
+      .map((r) => [r[0]!, r[LIST_SERVERS_COLUMNS.findIndex(([n]) => n === 'State')]!]),
+  );
 
 /** The JSON the recording server answered with, rebuilt from what maxctrl printed of it (printed.txt). */
 const recordedServer = (id: string, port: number, connections: number, state: string, gtid: string | null) => ({
   id,
   type: 'servers',
-  attributes: { state, state_details: null, parameters: { address: '127.0.0.1', port }, statistics: { connections }, gtid_current_pos: gtid },
+  attributes: {
+    state,
+    state_details: null,
+    parameters: { address: '127.0.0.1', port },
+    statistics: { connections },
+    gtid_current_pos: gtid,
+  },
   relationships: { monitors: { data: [{ id: 'MariaDB-Monitor', type: 'monitors' }] } },
 });
 const RECORDED_LIST = {
@@ -128,12 +167,25 @@ const RECORDED_SHOW = {
       master_id: -1,
       node_id: 3000,
       slaves: [],
-      statistics: { connections: 1, total_connections: 1, max_connections: 1, active_operations: 0, routed_packets: 4, persistent_connections: 0, failed_auths: 0 },
+      statistics: {
+        connections: 1,
+        total_connections: 1,
+        max_connections: 1,
+        active_operations: 0,
+        routed_packets: 4,
+        persistent_connections: 0,
+        failed_auths: 0,
+      },
     },
-    relationships: { services: { data: [{ id: 'RW-Split-Router', type: 'services' }] }, monitors: { data: [{ id: 'MariaDB-Monitor', type: 'monitors' }] } },
+    relationships: {
+      services: { data: [{ id: 'RW-Split-Router', type: 'services' }] },
+      monitors: { data: [{ id: 'MariaDB-Monitor', type: 'monitors' }] },
+    },
   },
 };
-const RECORDED_ERROR_BODY = JSON.stringify(JSON.parse(printed('set server server1 maintenance').output.split('\n').slice(1).join('\n')));
+const RECORDED_ERROR_BODY = JSON.stringify(
+  JSON.parse(printed('set server server1 maintenance').output.split('\n').slice(1).join('\n')),
+);
 
 // ---------------------------------------------------------------- wire helpers
 
@@ -145,7 +197,11 @@ interface Answer {
 }
 
 /** One request the way a MaxScale REST client sends it; Basic admin credentials unless told. */
-async function wire(method: 'GET' | 'PUT', path: string, options: { auth?: string | null; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function wire(
+  method: 'GET' | 'PUT',
+  path: string,
+  options: { auth?: string | null; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const auth = options.auth === undefined ? adminBasic() : options.auth;
   const res = await fetch(`${env.url}${path}`, {
     method,
@@ -184,7 +240,11 @@ interface ServerSpec {
 }
 
 /** Registers a cluster and its servers through the native API, and their agents' first reports. */
-async function register(cluster: string, servers: ServerSpec[], budget?: { maxUnavailablePerDc: number }): Promise<void> {
+async function register(
+  cluster: string,
+  servers: ServerSpec[],
+  budget?: { maxUnavailablePerDc: number },
+): Promise<void> {
   const c = await env.call('PUT', `/v1/clusters/${cluster}`, { engine: 'mariadb', ...(budget && { budget }) });
   expect([200, 201]).toContain(c.status);
   for (const s of servers) {
@@ -236,7 +296,9 @@ function exchange(bytes: string): Promise<{ status: number; headers: Record<stri
       if (end < 0 || done) return;
       const [statusLine, ...lines] = buffer.subarray(0, end).toString('latin1').split('\r\n');
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine!)![1]);
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const headers = Object.fromEntries(
+        lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
       const length = status === 204 || status === 304 ? 0 : Number(headers['content-length']);
       if (Number.isNaN(length)) return reject(new Error(`no Content-Length in ${statusLine}`));
       if (buffer.length < end + 4 + length) return;
@@ -286,11 +348,27 @@ describe('replay of requests.log (what maxctrl 24.02 sent)', () => {
     // The recording's servers: server1 Master, server2 Slave, server3 Down. server3 being down already uses
     // one unit of a 3-server dc's default budget (1); the recording's MaxScale has no budget, so this
     // cluster allows 2 unavailable per dc, which lets the recorded sequence through.
-    await register(REPLAY, [
-      { name: 'server1', role: 'primary', address: '127.0.0.1', port: 3306, report: { health: 'running', connections: 2, openTransactions: 2, version: '10.6.15' } },
-      { name: 'server2', role: 'replica', address: '127.0.0.1', port: 3307, report: { health: 'running', connections: 1, openTransactions: 0, version: '10.6.15' } },
-      { name: 'server3', role: 'replica', address: '127.0.0.1', port: 3308, report: { health: 'down' } },
-    ], { maxUnavailablePerDc: 2 });
+    await register(
+      REPLAY,
+      [
+        {
+          name: 'server1',
+          role: 'primary',
+          address: '127.0.0.1',
+          port: 3306,
+          report: { health: 'running', connections: 2, openTransactions: 2, version: '10.6.15' },
+        },
+        {
+          name: 'server2',
+          role: 'replica',
+          address: '127.0.0.1',
+          port: 3307,
+          report: { health: 'running', connections: 1, openTransactions: 0, version: '10.6.15' },
+        },
+        { name: 'server3', role: 'replica', address: '127.0.0.1', port: 3308, report: { health: 'down' } },
+      ],
+      { maxUnavailablePerDc: 2 },
+    );
   });
 
   it('holds what the fixtures README says: six requests, empty bodies, PUTs with Content-Length 0', () => {
@@ -327,14 +405,28 @@ describe('replay of requests.log (what maxctrl 24.02 sent)', () => {
         if (r.url === '/v1/servers') expect(Array.isArray(doc.data)).toBe(true);
         else expect(Array.isArray(doc.data)).toBe(false);
         for (const item of items) {
-          expect(item).toMatchObject({ type: 'servers', id: expect.any(String), attributes: { parameters: { address: '127.0.0.1', port: expect.any(Number) }, statistics: expect.any(Object) } });
+          expect(item).toMatchObject({
+            type: 'servers',
+            id: expect.any(String),
+            attributes: {
+              parameters: { address: '127.0.0.1', port: expect.any(Number) },
+              statistics: expect.any(Object),
+            },
+          });
           expect(item.relationships.monitors.data[0].id).toEqual(expect.any(String));
         }
         if (r.url === '/v1/servers') {
           // what `list servers` printed after `set server server2 maintenance`
-          expect(items.map((i) => [i.id, i.attributes.state])).toEqual([['server1', 'Master, Running'], ['server2', 'Maintenance, Running'], ['server3', 'Down']]);
+          expect(items.map((i) => [i.id, i.attributes.state])).toEqual([
+            ['server1', 'Master, Running'],
+            ['server2', 'Maintenance, Running'],
+            ['server3', 'Down'],
+          ]);
         } else {
-          expect(items[0]).toMatchObject({ id: 'server2', attributes: { state: 'Maintenance, Running', parameters: { port: 3307 } } });
+          expect(items[0]).toMatchObject({
+            id: 'server2',
+            attributes: { state: 'Maintenance, Running', parameters: { port: 3307 } },
+          });
         }
       }
       expect(await stateOf(REPLAY, 'server2')).toBe('Maintenance, Running');
@@ -352,7 +444,9 @@ describe('replay of requests.log (what maxctrl 24.02 sent)', () => {
       const refused = await exchange(replayBytes(last));
       expect(refused.status).toBe(409);
       expect(refused.headers['content-type']).toBe(JSON_TYPE);
-      expect(JSON.parse(refused.body)).toEqual({ errors: [{ detail: expect.stringMatching(/budget.*server2.*server3/) }] });
+      expect(JSON.parse(refused.body)).toEqual({
+        errors: [{ detail: expect.stringMatching(/budget.*server2.*server3/) }],
+      });
       expect(await stateOf(REPLAY, 'server1')).toBe('Master, Running');
 
       // server3 comes back: the very same request is accepted.
@@ -378,9 +472,19 @@ describe('test/support/maxctrl.ts against the fixtures', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        seen.push({ method: req.method!, url: req.url!, headers: req.rawHeaders, body: Buffer.concat(chunks).toString() });
+        seen.push({
+          method: req.method!,
+          url: req.url!,
+          headers: req.rawHeaders,
+          body: Buffer.concat(chunks).toString(),
+        });
         const logged = REQUESTS[seen.length - 1];
-        const body = req.method === 'GET' ? JSON.stringify(req.url === '/v1/servers' ? RECORDED_LIST : RECORDED_SHOW) : logged?.status === 400 ? RECORDED_ERROR_BODY : '';
+        const body =
+          req.method === 'GET'
+            ? JSON.stringify(req.url === '/v1/servers' ? RECORDED_LIST : RECORDED_SHOW)
+            : logged?.status === 400
+              ? RECORDED_ERROR_BODY
+              : '';
         res.writeHead(logged?.status ?? 500, body ? { 'content-type': JSON_TYPE } : {});
         res.end(body);
       });
@@ -400,7 +504,12 @@ describe('test/support/maxctrl.ts against the fixtures', () => {
       await new Promise((done) => recording.close(done));
     }
     expect(seen).toEqual(
-      REQUESTS.map((r) => ({ method: r.method, url: r.url, body: r.body, headers: r.headers.map((h, i) => (i > 0 && r.headers[i - 1] === 'Host' ? at : h)) })),
+      REQUESTS.map((r) => ({
+        method: r.method,
+        url: r.url,
+        body: r.body,
+        headers: r.headers.map((h, i) => (i > 0 && r.headers[i - 1] === 'Host' ? at : h)),
+      })),
     );
   });
 
@@ -433,17 +542,35 @@ describe('test/support/maxctrl.ts against the fixtures', () => {
     expect(renderServerList(RECORDED_LIST)).toBe(printed('list servers').output);
     expect(renderServer(RECORDED_SHOW)).toBe(printed('show server server2').output);
     const error = printed('set server server1 maintenance');
-    expect(`Error: ${formatHttpError('127.0.0.1:18989', 400, 'Bad Request', 'PUT', 'servers/server1/set?state=maintenance', RECORDED_ERROR_BODY)}`).toBe(error.output);
+    expect(
+      `Error: ${formatHttpError('127.0.0.1:18989', 400, 'Bad Request', 'PUT', 'servers/server1/set?state=maintenance', RECORDED_ERROR_BODY)}`,
+    ).toBe(error.output);
   });
 
   it("prints maintctl's answers to printed.txt's commands in the same shape", async () => {
     const PRINTED_CLUSTER = 'printed';
     // the recording's fleet, registered with the same addresses, ports and connection counts
-    await register(PRINTED_CLUSTER, [
-      { name: 'server1', role: 'primary', address: '127.0.0.1', port: 3306, report: { health: 'running', connections: 2, openTransactions: 0, version: '10.6.15' } },
-      { name: 'server2', role: 'replica', address: '127.0.0.1', port: 3307, report: { health: 'running', connections: 1, openTransactions: 0, version: '10.6.15' } },
-      { name: 'server3', role: 'replica', address: '127.0.0.1', port: 3308, report: { health: 'down' } },
-    ], { maxUnavailablePerDc: 2 });
+    await register(
+      PRINTED_CLUSTER,
+      [
+        {
+          name: 'server1',
+          role: 'primary',
+          address: '127.0.0.1',
+          port: 3306,
+          report: { health: 'running', connections: 2, openTransactions: 0, version: '10.6.15' },
+        },
+        {
+          name: 'server2',
+          role: 'replica',
+          address: '127.0.0.1',
+          port: 3307,
+          report: { health: 'running', connections: 1, openTransactions: 0, version: '10.6.15' },
+        },
+        { name: 'server3', role: 'replica', address: '127.0.0.1', port: 3308, report: { health: 'down' } },
+      ],
+      { maxUnavailablePerDc: 2 },
+    );
     await withDefault(PRINTED_CLUSTER, async () => {
       for (const p of PRINTED) {
         // only the host:port and the credentials change
@@ -455,7 +582,8 @@ describe('test/support/maxctrl.ts against the fixtures', () => {
           // The recording's 400 is MaxScale refusing a primary; maintctl accepts primaries, but here server2 is
           // in maintenance and server3 is down, so its budget refuses (409). The error prints the same way.
           expect(ours.exitCode).toBe(1);
-          const shape = /^Error: Server at http:\/\/127\.0\.0\.1:\d+ responded with \d{3} [A-Za-z ]+ to `PUT servers\/server1\/set\?state=maintenance`\n\{\n {4}"errors": \[\n {8}\{\n {12}"detail": ".+"\n {8}\}\n {4}\]\n\}$/;
+          const shape =
+            /^Error: Server at http:\/\/127\.0\.0\.1:\d+ responded with \d{3} [A-Za-z ]+ to `PUT servers\/server1\/set\?state=maintenance`\n\{\n {4}"errors": \[\n {8}\{\n {12}"detail": ".+"\n {8}\}\n {4}\]\n\}$/;
           expect(p.output).toMatch(shape);
           expect(out).toMatch(shape);
           expect(out).toContain(`Server at http://${hostPort} responded with 409 Conflict to`);
@@ -473,7 +601,8 @@ describe('test/support/maxctrl.ts against the fixtures', () => {
           expect(mine.rows[0]).toEqual(['Server', 'Address', 'Port', 'Connections', 'State', 'GTID', 'Monitor']);
           expect(mine.rows[0]).toEqual(theirs.rows[0]);
           expect(mine.rows.length).toBe(theirs.rows.length);
-          for (const name of ['Server', 'Address', 'Port', 'Connections', 'State']) expect(column(mine, name), name).toEqual(column(theirs, name));
+          for (const name of ['Server', 'Address', 'Port', 'Connections', 'State'])
+            expect(column(mine, name), name).toEqual(column(theirs, name));
           expect(column(mine, 'Monitor')).toEqual(['maintctl', 'maintctl', 'maintctl']);
         } else {
           expect(what).toBe('show server server2');
@@ -481,7 +610,16 @@ describe('test/support/maxctrl.ts against the fixtures', () => {
           expect(mine.rows.map((r) => r[0])).toEqual(SHOW_SERVER_ROWS.map(([name]) => name));
           expect(mine.rows.every((r) => r.length === 2)).toBe(true);
           const value = (t: { rows: string[][] }, key: string) => t.rows.find((r) => r[0] === key)![1];
-          for (const key of ['Server', 'Address', 'Port', 'State', 'Current Connections', 'Master ID', 'Slave Server IDs']) expect(value(mine, key), key).toBe(value(theirs, key));
+          for (const key of [
+            'Server',
+            'Address',
+            'Port',
+            'State',
+            'Current Connections',
+            'Master ID',
+            'Slave Server IDs',
+          ])
+            expect(value(mine, key), key).toBe(value(theirs, key));
           expect(value(mine, 'Monitors')).toBe('maintctl');
           expect(JSON.parse(value(mine, 'Parameters')!)).toMatchObject({ address: '127.0.0.1', port: 3307 });
         }
@@ -518,7 +656,10 @@ describe('api-compat.md §1 on the wire', () => {
       expect204(await wire('PUT', `/c/${c}/v1/servers/db2/clear?${clear}`));
       expect(await stateOf(c, 'db2'), clear).toBe('Slave, Running');
     }
-    for (const [set, clear] of [['state=drain', 'state=DRAIN'], ['pretty=false&state=Drain', 'state=drain&sync=false']] as const) {
+    for (const [set, clear] of [
+      ['state=drain', 'state=DRAIN'],
+      ['pretty=false&state=Drain', 'state=drain&sync=false'],
+    ] as const) {
       expect204(await wire('PUT', `/c/${c}/v1/servers/db2/set?${set}`));
       expect(await stateOf(c, 'db2'), set).toBe('Draining, Slave, Running');
       expect204(await wire('PUT', `/c/${c}/v1/servers/db2/clear?${clear}`));
@@ -559,17 +700,53 @@ describe('api-compat.md §1 on the wire', () => {
     await standard(a);
     await standard(b);
     const hosts = [`${hostPort}/c/${a}`, `${hostPort}/c/${b}`];
-    const result = await maxctrl(['--hosts', hosts.join(','), '-u', 'admin', '-p', env.admin, 'set', 'server', 'db2', 'maintenance']);
+    const result = await maxctrl([
+      '--hosts',
+      hosts.join(','),
+      '-u',
+      'admin',
+      '-p',
+      env.admin,
+      'set',
+      'server',
+      'db2',
+      'maintenance',
+    ]);
     expect(result).toEqual({ exitCode: 0, stdout: `${hosts[0]}\nOK\n${hosts[1]}\nOK\n` });
     expect(await stateOf(a, 'db2')).toBe('Maintenance, Running');
     expect(await stateOf(b, 'db2')).toBe('Maintenance, Running');
     // a token limited to the first cluster: the second host refuses the ping, so nothing is changed anywhere
     const scoped = await createToken(env.deps, 'operator', [a], 'ms-only-a');
-    const refused = await maxctrl(['--hosts', hosts.join(','), '-u', 'ms-only-a', '-p', scoped, 'clear', 'server', 'db2', 'maintenance']);
-    expect(refused).toEqual({ exitCode: 1, stdout: `Error: Server at http://${hosts[1]} responded with 403 Forbidden to \`GET \`\n${JSON.stringify(JSON.parse(ADMIN_REQUIRED), null, 4)}\n` });
+    const refused = await maxctrl([
+      '--hosts',
+      hosts.join(','),
+      '-u',
+      'ms-only-a',
+      '-p',
+      scoped,
+      'clear',
+      'server',
+      'db2',
+      'maintenance',
+    ]);
+    expect(refused).toEqual({
+      exitCode: 1,
+      stdout: `Error: Server at http://${hosts[1]} responded with 403 Forbidden to \`GET \`\n${JSON.stringify(JSON.parse(ADMIN_REQUIRED), null, 4)}\n`,
+    });
     expect(await stateOf(a, 'db2')).toBe('Maintenance, Running');
     // a host that does not answer at all
-    const down = await maxctrl(['--hosts', `${hosts[0]},127.0.0.1:1`, '-u', 'admin', '-p', env.admin, 'clear', 'server', 'db2', 'maintenance']);
+    const down = await maxctrl([
+      '--hosts',
+      `${hosts[0]},127.0.0.1:1`,
+      '-u',
+      'admin',
+      '-p',
+      env.admin,
+      'clear',
+      'server',
+      'db2',
+      'maintenance',
+    ]);
     expect(down.exitCode).toBe(1);
     expect(down.stdout).toMatch(/^Error: .*ECONNREFUSED/);
     expect(await stateOf(a, 'db2')).toBe('Maintenance, Running');
@@ -586,14 +763,27 @@ describe('api-compat.md §1 on the wire', () => {
       ['GET', '/c/no-such-cluster/v1/servers'],
     ] as const) {
       const a = await wire(method, path);
-      expect({ status: a.status, text: a.text, type: a.type }, `${method} ${path}`).toEqual({ status: 404, text: '', type: null });
+      expect({ status: a.status, text: a.text, type: a.type }, `${method} ${path}`).toEqual({
+        status: 404,
+        text: '',
+        type: null,
+      });
     }
   });
 
-  it('answers a missing or invalid state with 400 and MaxScale\'s error', async () => {
+  it("answers a missing or invalid state with 400 and MaxScale's error", async () => {
     const c = fresh('w-400');
     await standard(c);
-    for (const path of ['set', 'set?force=yes', 'set?state=', 'set?state=running', 'set?state=master&force=yes', 'set?state=maintenancex', 'clear', 'clear?state=slave']) {
+    for (const path of [
+      'set',
+      'set?force=yes',
+      'set?state=',
+      'set?state=running',
+      'set?state=master&force=yes',
+      'set?state=maintenancex',
+      'clear',
+      'clear?state=slave',
+    ]) {
       expectErrors(await wire('PUT', `/c/${c}/v1/servers/db2/${path}`), 400, INVALID_STATE);
     }
     expect(await stateOf(c, 'db2')).toBe('Slave, Running');
@@ -617,12 +807,18 @@ describe('api-compat.md §1 on the wire', () => {
       null,
     ];
     for (const auth of bad) {
-      for (const [method, path] of [['GET', `/c/${c}/v1/servers`], ['PUT', `/c/${c}/v1/servers/db2/set?state=maintenance`], ['GET', '/v1/']] as const) {
+      for (const [method, path] of [
+        ['GET', `/c/${c}/v1/servers`],
+        ['PUT', `/c/${c}/v1/servers/db2/set?state=maintenance`],
+        ['GET', '/v1/'],
+      ] as const) {
         const what = `${method} ${path} with ${auth}`;
         const a = await withDefault(c, () => wire(method, path, { auth }));
         expectErrors(a, 401, ACCESS_DENIED);
         expect(a.headers.get('www-authenticate'), what).toBe('Basic realm="maxscale"');
-        const xhr = await withDefault(c, () => wire(method, path, { auth, headers: { 'X-Requested-With': 'XMLHttpRequest' } }));
+        const xhr = await withDefault(c, () =>
+          wire(method, path, { auth, headers: { 'X-Requested-With': 'XMLHttpRequest' } }),
+        );
         expectErrors(xhr, 401, ACCESS_DENIED);
         expect(xhr.headers.get('www-authenticate'), what).toBeNull();
       }
@@ -640,7 +836,13 @@ describe('api-compat.md §1 on the wire', () => {
     const c = fresh('w-403');
     await standard(c);
     const asViewer = basic('ms-viewer', viewer);
-    for (const path of ['set?state=maintenance', 'set?force=yes&state=maintenance', 'clear?state=maintenance', 'set?state=drain', 'clear?state=drain']) {
+    for (const path of [
+      'set?state=maintenance',
+      'set?force=yes&state=maintenance',
+      'clear?state=maintenance',
+      'set?state=drain',
+      'clear?state=drain',
+    ]) {
       expectErrors(await wire('PUT', `/c/${c}/v1/servers/db2/${path}`, { auth: asViewer }), 403, ADMIN_REQUIRED);
     }
     for (const path of [`/c/${c}/v1/servers`, `/c/${c}/v1/servers/db2`, `/c/${c}/v1/`]) {
@@ -648,9 +850,15 @@ describe('api-compat.md §1 on the wire', () => {
     }
     expect((await run(['--hosts', `${hostPort}/c/${c}`, 'list', 'servers'], ['ms-viewer', viewer])).exitCode).toBe(0);
     // an operator may; an operator limited to another cluster may not
-    expect204(await wire('PUT', `/c/${c}/v1/servers/db2/set?state=maintenance`, { auth: basic('ms-operator', operator) }));
+    expect204(
+      await wire('PUT', `/c/${c}/v1/servers/db2/set?state=maintenance`, { auth: basic('ms-operator', operator) }),
+    );
     const elsewhere = await createToken(env.deps, 'operator', ['somewhere-else'], 'ms-scoped');
-    expectErrors(await wire('PUT', `/c/${c}/v1/servers/db2/clear?state=maintenance`, { auth: basic('ms-scoped', elsewhere) }), 403, ADMIN_REQUIRED);
+    expectErrors(
+      await wire('PUT', `/c/${c}/v1/servers/db2/clear?state=maintenance`, { auth: basic('ms-scoped', elsewhere) }),
+      403,
+      ADMIN_REQUIRED,
+    );
     expect(await stateOf(c, 'db2')).toBe('Maintenance, Running');
   });
 
@@ -665,7 +873,11 @@ describe('api-compat.md §1 on the wire', () => {
     expect(await revision(c)).toBe(before);
     const printedRefusal = await run(['--hosts', `${hostPort}/c/${c}`, 'set', 'server', 'db3', 'drain']);
     expect(printedRefusal.exitCode).toBe(1);
-    expect(printedRefusal.stdout).toMatch(new RegExp(`^Error: Server at http://${hostPort}/c/${c} responded with 409 Conflict to \`PUT servers/db3/set\\?state=drain\`\\n\\{\\n {4}"errors": \\[`));
+    expect(printedRefusal.stdout).toMatch(
+      new RegExp(
+        `^Error: Server at http://${hostPort}/c/${c} responded with 409 Conflict to \`PUT servers/db3/set\\?state=drain\`\\n\\{\\n {4}"errors": \\[`,
+      ),
+    );
   });
 
   it('answers a clear of a server held by its dc with 409 naming the holder', async () => {
@@ -768,10 +980,27 @@ describe('api-compat.md §1 on the wire', () => {
       expect204(await wire('PUT', `/c/${other}/v1/servers/db2/set?state=maintenance`));
       expect(await stateOf(other, 'db2')).toBe('Maintenance, Running');
       expect(await stateOf(main, 'db2')).toBe('Slave, Running');
-      const listed = await maxctrl(['--hosts', `${hostPort}/c/${other}`, '-u', 'admin', '-p', env.admin, 'list', 'servers']);
-      expect(stateColumn(listed.stdout)).toEqual({ db2: 'Maintenance, Running', x1: 'Master, Running', x3: 'Slave, Running' });
+      const listed = await maxctrl([
+        '--hosts',
+        `${hostPort}/c/${other}`,
+        '-u',
+        'admin',
+        '-p',
+        env.admin,
+        'list',
+        'servers',
+      ]);
+      expect(stateColumn(listed.stdout)).toEqual({
+        db2: 'Maintenance, Running',
+        x1: 'Master, Running',
+        x3: 'Slave, Running',
+      });
       expect(column(parseTable(listed.stdout), 'Address')).toEqual(['10.0.0.12', '10.0.0.11', '']);
-      expect(stateColumn((await run(['list', 'servers'])).stdout)).toEqual({ db1: 'Master, Running', db2: 'Slave, Running', db3: 'Slave, Running' });
+      expect(stateColumn((await run(['list', 'servers'])).stdout)).toEqual({
+        db1: 'Master, Running',
+        db2: 'Slave, Running',
+        db3: 'Slave, Running',
+      });
     });
   });
 
@@ -808,14 +1037,24 @@ describe('api-compat.md §1 on the wire', () => {
       ['POST', '/v1/servers/db1', 'GET'],
       ['DELETE', '/v1/servers', 'GET'],
     ] as const) {
-      const res = await withDefault(c, () => fetch(`${env.url}${path}`, { method, headers: { authorization: adminBasic() } }));
-      const a = { status: res.status, text: await res.text(), type: res.headers.get('content-type'), headers: res.headers };
+      const res = await withDefault(c, () =>
+        fetch(`${env.url}${path}`, { method, headers: { authorization: adminBasic() } }),
+      );
+      const a = {
+        status: res.status,
+        text: await res.text(),
+        type: res.headers.get('content-type'),
+        headers: res.headers,
+      };
       expectErrors(a, 405, /not allowed/);
       expect(a.headers.get('allow'), `${method} ${path}`).toBe(allow);
     }
     expect(await revision(c)).toBe(before);
     // the /v1 prefix is shared: a wrong method on a native path is the native JSON 405
-    const native = await fetch(`${env.url}/v1/clusters/${c}/servers`, { method: 'POST', headers: { authorization: adminBasic() } });
+    const native = await fetch(`${env.url}/v1/clusters/${c}/servers`, {
+      method: 'POST',
+      headers: { authorization: adminBasic() },
+    });
     expect(native.status).toBe(405);
     expect(native.headers.get('content-type')).toBe(JSON_TYPE);
     expect(native.headers.get('allow')).toBe('GET');
@@ -831,7 +1070,8 @@ function maxctrlBlocks(file: string): string[] {
   return [...text.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => /\bmaxctrl\b/.test(b));
 }
 
-const seedFile = (prefix: string) => readFileSync(`${SEEDS}README.md`, 'utf8').match(new RegExp(`${prefix}_[0-9a-f]+\\.txt`))![0];
+const seedFile = (prefix: string) =>
+  readFileSync(`${SEEDS}README.md`, 'utf8').match(new RegExp(`${prefix}_[0-9a-f]+\\.txt`))![0];
 
 /** A block's words: `\` continuations joined, the `$` prompt dropped; the first word must be maxctrl. */
 function words(block: string): string[] {
@@ -842,7 +1082,14 @@ function words(block: string): string[] {
 }
 
 const CONNECTION = /^(--hosts|-h|--user|-u|--password|-p)(=|$)/;
-const CONNECTION_KIND: Record<string, 'hosts' | 'user' | 'password'> = { '--hosts': 'hosts', '-h': 'hosts', '--user': 'user', '-u': 'user', '--password': 'password', '-p': 'password' };
+const CONNECTION_KIND: Record<string, 'hosts' | 'user' | 'password'> = {
+  '--hosts': 'hosts',
+  '-h': 'hosts',
+  '--user': 'user',
+  '-u': 'user',
+  '--password': 'password',
+  '-p': 'password',
+};
 const TLS = /^(--secure$|--tls-)/;
 
 /**
@@ -867,7 +1114,9 @@ function localize(args: string[], user: string, password: string): string[] {
     given.add(kind);
     out.push(`--${kind}=${value[kind]}`);
   }
-  const missing = (['hosts', 'user', 'password'] as const).filter((k) => !given.has(k)).flatMap((k) => [`--${k}`, value[k]]);
+  const missing = (['hosts', 'user', 'password'] as const)
+    .filter((k) => !given.has(k))
+    .flatMap((k) => [`--${k}`, value[k]]);
   return [...missing, ...out];
 }
 
@@ -883,7 +1132,7 @@ function withoutConnection(args: string[]): string[] {
   return out;
 }
 
-describe('the seed documents\' maxctrl commands', () => {
+describe("the seed documents' maxctrl commands", () => {
   it('000 (MaxCtrl, graceful and --force): mended, then OK and the documented states', async () => {
     const blocks = maxctrlBlocks(seedFile('000'));
     expect(blocks).toHaveLength(2);
@@ -895,11 +1144,21 @@ describe('the seed documents\' maxctrl commands', () => {
     }
     // ... and the "Forcing" block lacks its `set server server1 maintenance --force` line.
     expect(blocks[1]).not.toMatch(/set server/);
-    const mend = (block: string) => block.trim().split('\n').map((l) => l.trim()).join(' \\\n');
+    const mend = (block: string) =>
+      block
+        .trim()
+        .split('\n')
+        .map((l) => l.trim())
+        .join(' \\\n');
     const graceful = words(mend(blocks[0]!));
     const forced = [...words(mend(blocks[1]!)), 'set', 'server', 'server1', 'maintenance', '--force'];
     expect(graceful.slice(-4)).toEqual(['set', 'server', 'server1', 'maintenance']);
-    expect(graceful.filter((a) => TLS.test(a))).toEqual(['--secure', '--tls-key=/certs/client-key.pem', '--tls-cert=/certs/client-cert.pem', '--tls-ca-cert=/certs/ca.pem']);
+    expect(graceful.filter((a) => TLS.test(a))).toEqual([
+      '--secure',
+      '--tls-key=/certs/client-key.pem',
+      '--tls-cert=/certs/client-cert.pem',
+      '--tls-ca-cert=/certs/ca.pem',
+    ]);
 
     // The documents' REST user, with a maintctl token as its password: only the password changes.
     const user = 'maxscale_rest_admin';
@@ -924,7 +1183,10 @@ describe('the seed documents\' maxctrl commands', () => {
       expect((await list()).server1).toBe('Maintenance, Running');
 
       // back in service, with open transactions again, for the "Forcing" block (this reset is ours)
-      expect(await run(['clear', 'server', 'server1', 'maintenance'], [user, token])).toEqual({ stdout: 'OK\n', exitCode: 0 });
+      expect(await run(['clear', 'server', 'server1', 'maintenance'], [user, token])).toEqual({
+        stdout: 'OK\n',
+        exitCode: 0,
+      });
       await report(cluster, 'server1', { role: 'primary', connections: 12, openTransactions: 3 });
       expect((await list()).server1).toBe('Master, Running');
 
@@ -933,7 +1195,11 @@ describe('the seed documents\' maxctrl commands', () => {
       expect(await maxctrl(forcedCommand)).toEqual({ stdout: 'OK\n', exitCode: 0 });
       // "When --force is used, MaxScale immediately closes all connections, even if the server is a primary
       // server with open transactions."
-      expect(await list()).toEqual({ server1: 'Maintenance, Running', server2: 'Slave, Running', server3: 'Slave, Running' });
+      expect(await list()).toEqual({
+        server1: 'Maintenance, Running',
+        server2: 'Slave, Running',
+        server3: 'Slave, Running',
+      });
       expect((await env.call('GET', `/v1/clusters/${cluster}/servers/server1`)).body.closeConnections).toBe(true);
     });
   });

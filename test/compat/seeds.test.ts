@@ -43,7 +43,11 @@ function bashBlocks(text: string): Block[] {
 
 /** The curl command lines of a block (`\`-continued lines joined). */
 const curlLines = (block: Block) =>
-  block.body.replace(/\\\n\s*/g, ' ').split('\n').map((l) => l.trim()).filter((l) => /^curl\s/.test(l));
+  block.body
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^curl\s/.test(l));
 
 /** A command line split into argv the way a POSIX shell would (quotes and backslashes; no expansions needed here). */
 function shellSplit(line: string): string[] {
@@ -79,7 +83,9 @@ let token: string;
 
 const POD = DEMO_FLEET.find((c) => c.id === DEMO_DEFAULT_CLUSTERS.cassandra)!.servers[0]!.name; // cassandra-dc1-0
 const DC = 'dc1';
-const DC_PODS = DEMO_FLEET.find((c) => c.id === DEMO_DEFAULT_CLUSTERS.cassandra)!.servers.filter((s) => s.dc === DC).map((s) => s.name);
+const DC_PODS = DEMO_FLEET.find((c) => c.id === DEMO_DEFAULT_CLUSTERS.cassandra)!
+  .servers.filter((s) => s.dc === DC)
+  .map((s) => s.name);
 
 /**
  * What may change in a document's command: the host and port (the documents' `localhost:8889`,
@@ -115,7 +121,12 @@ async function curl(line: string): Promise<CurlResult> {
     return { code: 0, stdout, status: Number(status), contentType };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', status: 0, contentType: e.stderr ?? '' };
+    return {
+      code: typeof e.code === 'number' ? e.code : -1,
+      stdout: e.stdout ?? '',
+      status: 0,
+      contentType: e.stderr ?? '',
+    };
   }
 }
 
@@ -157,10 +168,30 @@ describe('003: the Cassandra operator maintenance API commands', () => {
     const get = find(/-X GET \S*\/pods\/<POD_NAME>$/);
     const del = find(/-X DELETE \S*\/pods\/<POD_NAME>$/);
 
-    expect(await curl(adapt(put))).toEqual({ code: 0, status: 200, contentType: 'application/json', stdout: `{"${POD}":true}` });
-    expect(await curl(adapt(get))).toEqual({ code: 0, status: 200, contentType: 'application/json', stdout: '{"inMaintenance":true}' });
-    expect(await curl(adapt(del))).toEqual({ code: 0, status: 200, contentType: 'application/json', stdout: `{"${POD}":false}` });
-    expect(await curl(adapt(get))).toEqual({ code: 0, status: 200, contentType: 'application/json', stdout: '{"inMaintenance":false}' });
+    expect(await curl(adapt(put))).toEqual({
+      code: 0,
+      status: 200,
+      contentType: 'application/json',
+      stdout: `{"${POD}":true}`,
+    });
+    expect(await curl(adapt(get))).toEqual({
+      code: 0,
+      status: 200,
+      contentType: 'application/json',
+      stdout: '{"inMaintenance":true}',
+    });
+    expect(await curl(adapt(del))).toEqual({
+      code: 0,
+      status: 200,
+      contentType: 'application/json',
+      stdout: `{"${POD}":false}`,
+    });
+    expect(await curl(adapt(get))).toEqual({
+      code: 0,
+      status: 200,
+      contentType: 'application/json',
+      stdout: '{"inMaintenance":false}',
+    });
   });
 
   it('PUT /dcs/<DC_NAME> puts every pod of the dc in maintenance, and both /config commands list them', async () => {
@@ -179,16 +210,39 @@ describe('003: the Cassandra operator maintenance API commands', () => {
         metadata: { name: `${DEMO_DEFAULT_CLUSTERS.cassandra}-maintenance-configmap` },
         data: Object.fromEntries(pods.map((p) => [p, 'true'])),
       });
-    for (const c of configs) expect(await curl(adapt(c))).toEqual({ code: 0, status: 200, contentType: 'application/json', stdout: configMap([]) });
+    for (const c of configs)
+      expect(await curl(adapt(c))).toEqual({
+        code: 0,
+        status: 200,
+        contentType: 'application/json',
+        stdout: configMap([]),
+      });
 
-    expect(await curl(adapt(dc))).toEqual({ code: 0, status: 200, contentType: 'application/json', stdout: JSON.stringify(DC_PODS.map((p) => ({ [p]: true }))) });
+    expect(await curl(adapt(dc))).toEqual({
+      code: 0,
+      status: 200,
+      contentType: 'application/json',
+      stdout: JSON.stringify(DC_PODS.map((p) => ({ [p]: true }))),
+    });
     expect(DC_PODS).toEqual(['cassandra-dc1-0', 'cassandra-dc1-1', 'cassandra-dc1-2']);
-    for (const c of configs) expect(await curl(adapt(c))).toEqual({ code: 0, status: 200, contentType: 'application/json', stdout: configMap(DC_PODS) });
+    for (const c of configs)
+      expect(await curl(adapt(c))).toEqual({
+        code: 0,
+        status: 200,
+        contentType: 'application/json',
+        stdout: configMap(DC_PODS),
+      });
 
     // the pod commands see the dc's maintenance too ("the dc resource methods follow the same logic")
     expect((await curl(adapt(find(/-X GET \S*\/pods\/<POD_NAME>$/)))).stdout).toBe('{"inMaintenance":true}');
-    const events = (await env.call('GET', `/v1/clusters/${DEMO_DEFAULT_CLUSTERS.cassandra}/events?limit=1`)).body.events;
-    expect(events[0]).toMatchObject({ action: 'set-maintenance', target: `dc:${DC}`, source: 'compat:cassandra', actor: 'seed-operator' });
+    const events = (await env.call('GET', `/v1/clusters/${DEMO_DEFAULT_CLUSTERS.cassandra}/events?limit=1`)).body
+      .events;
+    expect(events[0]).toMatchObject({
+      action: 'set-maintenance',
+      target: `dc:${DC}`,
+      source: 'compat:cassandra',
+      actor: 'seed-operator',
+    });
   });
 });
 
@@ -236,13 +290,16 @@ describe('004: the GreptimeDB metasrv maintenance mode commands', () => {
     expect(paths).toEqual(['/admin/maintenance', '/admin/maintenance', '/admin/maintenance']);
     const { events } = (await env.call('GET', `/v1/clusters/${DEMO_DEFAULT_CLUSTERS.greptimedb}/events?limit=2`)).body;
     expect(events.map((e: { action: string }) => e.action)).toEqual(['clear-maintenance', 'set-maintenance']);
-    for (const e of events) expect(e).toMatchObject({ target: 'cluster', source: 'compat:greptimedb', actor: 'seed-operator' });
+    for (const e of events)
+      expect(e).toMatchObject({ target: 'cluster', source: 'compat:greptimedb', actor: 'seed-operator' });
   });
 
   it('enabling pauses automatic failover for the demo cluster while it lasts (what the document promises)', async () => {
     const enable = adapt(steps[0]!.line);
     expect((await curl(enable)).stdout).toBe('{"enabled":true}');
-    const refused = await env.call('POST', `/v1/clusters/${DEMO_DEFAULT_CLUSTERS.greptimedb}/failover`, { dryRun: true });
+    const refused = await env.call('POST', `/v1/clusters/${DEMO_DEFAULT_CLUSTERS.greptimedb}/failover`, {
+      dryRun: true,
+    });
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('Paused');
     expect((await curl(adapt(steps[1]!.line))).stdout).toBe('{"enabled":false}');

@@ -20,9 +20,32 @@ beforeAll(async () => {
   await seedCluster(env, 'secure', [{ name: 'db1', role: 'primary' }, { name: 'db2' }, { name: 'db3' }]);
   await reportAll(env, 'secure', ['db1', 'db2', 'db3']);
   dir = mkdtempSync(join(tmpdir(), 'maintctl-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   ca = readFileSync(join(dir, 'cert.pem'));
-  const server = await startHttpServer(env.deps, { port: 0, tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } });
+  const server = await startHttpServer(env.deps, {
+    port: 0,
+    tls: { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') },
+  });
   port = (server.address() as AddressInfo).port;
   close = () => {
     server.closeAllConnections();
@@ -39,7 +62,17 @@ afterAll(async () => {
 function maxctrlRequest(method: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((done, fail) => {
     const req = request(
-      { host: '127.0.0.1', port, method, path, ca, headers: { authorization: `Basic ${Buffer.from(`admin:${env.admin}`).toString('base64')}`, ...(method === 'PUT' && { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '0' }) } },
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        ca,
+        headers: {
+          authorization: `Basic ${Buffer.from(`admin:${env.admin}`).toString('base64')}`,
+          ...(method === 'PUT' && { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '0' }),
+        },
+      },
       (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
@@ -57,7 +90,9 @@ describe('HTTPS', () => {
     expect(set).toEqual({ status: 204, body: '' });
     const list = await maxctrlRequest('GET', '/c/secure/v1/servers');
     expect(list.status).toBe(200);
-    const db2 = (JSON.parse(list.body) as { data: { id: string; attributes: { state: string } }[] }).data.find((s) => s.id === 'db2');
+    const db2 = (JSON.parse(list.body) as { data: { id: string; attributes: { state: string } }[] }).data.find(
+      (s) => s.id === 'db2',
+    );
     expect(db2?.attributes.state).toBe('Maintenance, Running');
   });
 });

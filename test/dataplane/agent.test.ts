@@ -45,7 +45,8 @@ async function api(method: string, path: string, body?: unknown): Promise<any> {
   return json;
 }
 const server = async (name: string) => api('GET', `/v1/clusters/${CLUSTER}/servers/${name}`);
-const proxyState = async (entry: string) => (await proxy.servers()).find((s) => `${s.backend}/${s.server}` === entry)?.state;
+const proxyState = async (entry: string) =>
+  (await proxy.servers()).find((s) => `${s.backend}/${s.server}` === entry)?.state;
 /** Ticks until what `read` returns is `done` (a reading the database has not refreshed yet waits a tick). */
 async function tickUntil<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
   return until(what, async () => (await agent.tick(), read()), done, 5000);
@@ -69,13 +70,24 @@ async function sessionOn(name: string, port = haproxy.readPort): Promise<Connect
 beforeAll(async () => {
   // One after the other: the fleet's free ports are picked while the stack's is already taken.
   admin = randomBytes(24).toString('hex');
-  stack = await startLocal({ port: await freePort(), args: ['--memory', '--poll-interval', '0.2', '--sweep-interval', '1'], adminToken: admin, timeoutMs: 60_000, stopOnTimeout: true });
+  stack = await startLocal({
+    port: await freePort(),
+    args: ['--memory', '--poll-interval', '0.2', '--sweep-interval', '1'],
+    adminToken: admin,
+    timeoutMs: 60_000,
+    stopOnTimeout: true,
+  });
   fleet = await startMariaDbFleet(SERVERS);
   haproxy = await startHaproxy(fleet, { primary: 'db1' });
   proxy = new RuntimeApi(`127.0.0.1:${haproxy.runtimeApi.port}`);
 
   await api('PUT', `/v1/clusters/${CLUSTER}`, { engine: 'mariadb' });
-  for (const s of fleet.servers) await api('PUT', `/v1/clusters/${CLUSTER}/servers/${s.name}`, { role: s.name === 'db1' ? 'primary' : 'replica', address: '127.0.0.1', port: s.port });
+  for (const s of fleet.servers)
+    await api('PUT', `/v1/clusters/${CLUSTER}/servers/${s.name}`, {
+      role: s.name === 'db1' ? 'primary' : 'replica',
+      address: '127.0.0.1',
+      port: s.port,
+    });
   const { token } = await api('POST', '/v1/tokens', { user: 'agent-shop', role: 'agent', clusters: [CLUSTER] });
 
   dir = mkdtempSync(join(tmpdir(), 'maintctl-agent-'));
@@ -121,19 +133,55 @@ describe('the agent on real MariaDB and HAProxy', () => {
   afterAll(() => agent?.stop());
 
   it('reports each server: health, role from replication, client sessions, open transactions, version, lag', async () => {
-    const app = await createConnection({ host: '127.0.0.1', port: fleet.servers[1]!.port, ...fleet.users.app, database: 'app' });
-    const writer = await createConnection({ host: '127.0.0.1', port: fleet.servers[0]!.port, ...fleet.users.app, database: 'app' });
+    const app = await createConnection({
+      host: '127.0.0.1',
+      port: fleet.servers[1]!.port,
+      ...fleet.users.app,
+      database: 'app',
+    });
+    const writer = await createConnection({
+      host: '127.0.0.1',
+      port: fleet.servers[0]!.port,
+      ...fleet.users.app,
+      database: 'app',
+    });
     try {
       await writer.query('BEGIN');
       await writer.query("INSERT INTO kv (v) VALUES ('open')");
-      await tickUntil('the open transaction reported', () => server('db1'), (s) => s.openTransactions === 1);
+      await tickUntil(
+        'the open transaction reported',
+        () => server('db1'),
+        (s) => s.openTransactions === 1,
+      );
       const [db1, db2, db3] = await Promise.all(SERVERS.map(server));
-      const version = ((await fleet.query<{ v: string }[]>('db1', 'SELECT VERSION() AS v'))[0]!.v).split('-')[0];
-      expect(db1).toMatchObject({ health: 'running', role: 'primary', version, openTransactions: 1, connections: 1, replicationLagSeconds: 0, state: 'Master, Running' });
-      expect(db2).toMatchObject({ health: 'running', role: 'replica', version, openTransactions: 0, connections: 1, replicationLagSeconds: 0, state: 'Slave, Running' });
+      const version = (await fleet.query<{ v: string }[]>('db1', 'SELECT VERSION() AS v'))[0]!.v.split('-')[0];
+      expect(db1).toMatchObject({
+        health: 'running',
+        role: 'primary',
+        version,
+        openTransactions: 1,
+        connections: 1,
+        replicationLagSeconds: 0,
+        state: 'Master, Running',
+      });
+      expect(db2).toMatchObject({
+        health: 'running',
+        role: 'replica',
+        version,
+        openTransactions: 0,
+        connections: 1,
+        replicationLagSeconds: 0,
+        state: 'Slave, Running',
+      });
       expect(db3).toMatchObject({ role: 'replica', connections: 0 });
       await writer.query('COMMIT');
-      expect(await tickUntil('the commit reported', () => server('db1'), (s) => s.openTransactions === 0)).toMatchObject({ connections: 1 });
+      expect(
+        await tickUntil(
+          'the commit reported',
+          () => server('db1'),
+          (s) => s.openTransactions === 0,
+        ),
+      ).toMatchObject({ connections: 1 });
     } finally {
       await Promise.all([app.end(), writer.end()]);
     }
@@ -161,7 +209,11 @@ describe('the agent on real MariaDB and HAProxy', () => {
     const session = await sessionOn('db1', haproxy.writePort);
     await session.query('BEGIN');
     await session.query("INSERT INTO kv (v) VALUES ('in flight')");
-    await tickUntil('the open transaction reported', () => server('db1'), (s) => s.openTransactions === 1);
+    await tickUntil(
+      'the open transaction reported',
+      () => server('db1'),
+      (s) => s.openTransactions === 1,
+    );
     await api('PUT', `/v1/clusters/${CLUSTER}/servers/db1/maintenance`, { reason: 'hardware check' });
     for (let i = 0; i < 3; i++) {
       await agent.tick();
@@ -170,7 +222,11 @@ describe('the agent on real MariaDB and HAProxy', () => {
     }
     await session.query('COMMIT');
     // InnoDB refreshes INNODB_TRX at most every 100 ms: the commit shows in the next reading after that.
-    await tickUntil('db1 in maintenance', () => server('db1'), (s) => s.state === 'Maintenance, Running');
+    await tickUntil(
+      'db1 in maintenance',
+      () => server('db1'),
+      (s) => s.state === 'Maintenance, Running',
+    );
     expect(await proxyState('writes/db1')).toBe('drain'); // its session is still open
     await session.end();
     await agent.tick();
@@ -193,7 +249,7 @@ describe('the agent on real MariaDB and HAProxy', () => {
     expect(await proxyState('reads/db3')).toBe('ready');
   });
 
-  it('corrects a state set by hand in HAProxy, and says so in its log and the server\'s report', async () => {
+  it("corrects a state set by hand in HAProxy, and says so in its log and the server's report", async () => {
     await proxy.setState('reads', 'db2', 'maint');
     await proxy.setState('writes', 'db3', 'ready');
     await agent.tick();
@@ -232,7 +288,11 @@ describe('the agent on real MariaDB and HAProxy', () => {
     await fleet.sync('db2');
     for (const name of ['db1', 'db3']) {
       const [status] = await fleet.query<Record<string, unknown>[]>(name, 'SHOW SLAVE STATUS');
-      expect(status).toMatchObject({ Master_Port: fleet.servers[1]!.port, Slave_IO_Running: 'Yes', Slave_SQL_Running: 'Yes' });
+      expect(status).toMatchObject({
+        Master_Port: fleet.servers[1]!.port,
+        Slave_IO_Running: 'Yes',
+        Slave_SQL_Running: 'Yes',
+      });
       expect(await fleet.query(name, "SELECT v FROM app.kv WHERE v = 'after switchover'")).toHaveLength(1);
     }
     expect(agent.lastSwitchover!.proxy).toBeGreaterThan(0);
@@ -274,11 +334,19 @@ describe('the agent on real MariaDB and HAProxy', () => {
     await fleet.query('db1', 'SET GLOBAL read_only = 0');
     try {
       await agent.tick();
-      expect(logs.some((l) => l.message === 'primary: db1 and db3 are all writable: write backends left as they are')).toBe(true);
-      expect((await proxy.servers()).filter((e) => e.backend === 'writes')).toEqual(before.filter((e) => e.backend === 'writes'));
+      expect(
+        logs.some((l) => l.message === 'primary: db1 and db3 are all writable: write backends left as they are'),
+      ).toBe(true);
+      expect((await proxy.servers()).filter((e) => e.backend === 'writes')).toEqual(
+        before.filter((e) => e.backend === 'writes'),
+      );
     } finally {
       await fleet.query('db1', 'SET GLOBAL read_only = 1');
-      await fleet.query('db1', `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${fleet.servers[2]!.port}, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos`, [fleet.users.replication.user, fleet.users.replication.password]);
+      await fleet.query(
+        'db1',
+        `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${fleet.servers[2]!.port}, MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos`,
+        [fleet.users.replication.user, fleet.users.replication.password],
+      );
       await fleet.query('db1', 'START SLAVE');
     }
     await agent.tick();
@@ -292,20 +360,36 @@ describe('the agent on real MariaDB and HAProxy', () => {
  * before stopping it (`timeout` passes a SIGTERM on, and answers with the agent's exit status).
  */
 function startCliAgent(): { child: ChildProcess; output: () => string } {
-  const child = spawn('timeout', ['600', process.execPath, 'dist/maintctl.mjs', 'agent', '--config', configFile], { env: { ...process.env, ...agentEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('timeout', ['600', process.execPath, 'dist/maintctl.mjs', 'agent', '--config', configFile], {
+    env: { ...process.env, ...agentEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   return { child, output: () => output };
 }
 
-describe('a rolling upgrade of the three servers under a client\'s reads and writes', () => {
-  it('0 failed reads, 0 lost acknowledged writes; every server at the new version, the primary moved, automation resumed', { timeout: 240_000 }, async () => {
+describe("a rolling upgrade of the three servers under a client's reads and writes", () => {
+  it('0 failed reads, 0 lost acknowledged writes; every server at the new version, the primary moved, automation resumed', {
+    timeout: 240_000,
+  }, async () => {
     const cli = startCliAgent();
-    const load = new ClientLoad({ host: '127.0.0.1', readPort: haproxy.readPort, writePort: haproxy.writePort, ...fleet.users.app, readers: 2, writeEveryMs: 5 }).start();
+    const load = new ClientLoad({
+      host: '127.0.0.1',
+      readPort: haproxy.readPort,
+      writePort: haproxy.writePort,
+      ...fleet.users.app,
+      readers: 2,
+      writeEveryMs: 5,
+    }).start();
     let stopped = false;
     try {
-      await until('the agent reporting', () => server('db1'), (s) => s.reportedAt !== undefined && Date.now() - Date.parse(s.reportedAt) < 2000);
+      await until(
+        'the agent reporting',
+        () => server('db1'),
+        (s) => s.reportedAt !== undefined && Date.now() - Date.parse(s.reportedAt) < 2000,
+      );
       const primaryBefore = (await api('GET', `/v1/clusters/${CLUSTER}/failover`)).primary;
       const started = await api('POST', `/v1/clusters/${CLUSTER}/rollouts`, {
         targetVersion: TARGET,
@@ -330,8 +414,13 @@ describe('a rolling upgrade of the three servers under a client\'s reads and wri
       expect(primaryAfter).not.toBe(primaryBefore);
       await fleet.sync(primaryAfter);
       for (const name of SERVERS) {
-        const stored = new Set((await fleet.query<{ v: string }[]>(name, "SELECT v FROM app.kv WHERE v LIKE 'w-%'")).map((r) => r.v));
-        expect(result.acknowledged.filter((v) => !stored.has(v)), `acknowledged writes missing on ${name}`).toEqual([]);
+        const stored = new Set(
+          (await fleet.query<{ v: string }[]>(name, "SELECT v FROM app.kv WHERE v LIKE 'w-%'")).map((r) => r.v),
+        );
+        expect(
+          result.acknowledged.filter((v) => !stored.has(v)),
+          `acknowledged writes missing on ${name}`,
+        ).toEqual([]);
         expect(await server(name)).toMatchObject({ version: TARGET, health: 'running', maintenance: false });
       }
       expect((await api('GET', `/v1/clusters/${CLUSTER}/maintenance`)).paused).toBe(false);
@@ -341,7 +430,9 @@ describe('a rolling upgrade of the three servers under a client\'s reads and wri
       if (!stopped) await load.stop();
       cli.child.kill('SIGTERM');
       const killer = setTimeout(() => cli.child.kill('SIGKILL'), 20_000);
-      const code = await new Promise<number | null>((done) => (cli.child.exitCode !== null ? done(cli.child.exitCode) : cli.child.once('exit', done)));
+      const code = await new Promise<number | null>((done) =>
+        cli.child.exitCode !== null ? done(cli.child.exitCode) : cli.child.once('exit', done),
+      );
       clearTimeout(killer);
       expect(code).toBe(0);
       expect(cli.output()).toContain('agent stopped');
@@ -350,13 +441,34 @@ describe('a rolling upgrade of the three servers under a client\'s reads and wri
 
   it("a failing upgrade command fails the node with its exit status and stderr's last lines; the server stays out", async () => {
     const config = loadAgentConfig(configFile, agentEnv);
-    const failing = newAgent({ ...config, upgrade: { command: ['sh', '-c', 'echo "fetching $MAINTCTL_TARGET_VERSION for $MAINTCTL_SERVER" >&2; echo "E: Unable to locate package" >&2; exit 3'], timeoutSeconds: 30 } });
+    const failing = newAgent({
+      ...config,
+      upgrade: {
+        command: [
+          'sh',
+          '-c',
+          'echo "fetching $MAINTCTL_TARGET_VERSION for $MAINTCTL_SERVER" >&2; echo "E: Unable to locate package" >&2; exit 3',
+        ],
+        timeoutSeconds: 30,
+      },
+    });
     try {
-      const started = await api('POST', `/v1/clusters/${CLUSTER}/rollouts`, { targetVersion: '10.11.100', servers: ['db2'], upgrade: { kind: 'wait-for-report', timeoutSeconds: 120 } });
+      const started = await api('POST', `/v1/clusters/${CLUSTER}/rollouts`, {
+        targetVersion: '10.11.100',
+        servers: ['db2'],
+        upgrade: { kind: 'wait-for-report', timeoutSeconds: 120 },
+      });
       const path = `/v1/clusters/${CLUSTER}/rollouts/${started.id}`;
-      const rollout = await until('the rollout to fail', async () => (await failing.tick(), api('GET', path)), (r) => r.status === 'failed', 60_000);
+      const rollout = await until(
+        'the rollout to fail',
+        async () => (await failing.tick(), api('GET', path)),
+        (r) => r.status === 'failed',
+        60_000,
+      );
       expect(rollout.servers[0]).toMatchObject({ name: 'db2', outcome: 'failed', step: 'wait-upgraded' });
-      expect(rollout.servers[0].reason).toBe('upgrade command exited with 3: fetching 10.11.100 for db2\nE: Unable to locate package');
+      expect(rollout.servers[0].reason).toBe(
+        'upgrade command exited with 3: fetching 10.11.100 for db2\nE: Unable to locate package',
+      );
       await failing.tick();
       expect(await server('db2')).toMatchObject({ maintenance: true, version: TARGET });
       expect(await proxyState('reads/db2')).toBe('maint');
@@ -385,8 +497,19 @@ describe('a rolling upgrade of the three servers under a client\'s reads and wri
 describe('maintctl agent with a bad configuration', () => {
   it('exits 2 with one line naming the key', async () => {
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ url: 'http://127.0.0.1:1', cluster: 'shop', tokenFile: 'agent.token', mariadb: { user: 'x', passwordEnv: 'DB_PASSWORD', servers: { db1: 'nowhere' } } }));
-    const child = spawn(process.execPath, ['dist/maintctl.mjs', 'agent', '--config', bad], { env: { ...process.env, ...agentEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        url: 'http://127.0.0.1:1',
+        cluster: 'shop',
+        tokenFile: 'agent.token',
+        mariadb: { user: 'x', passwordEnv: 'DB_PASSWORD', servers: { db1: 'nowhere' } },
+      }),
+    );
+    const child = spawn(process.execPath, ['dist/maintctl.mjs', 'agent', '--config', bad], {
+      env: { ...process.env, ...agentEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     const code = await new Promise<number | null>((done) => child.once('exit', done));
@@ -395,4 +518,3 @@ describe('maintctl agent with a bad configuration', () => {
     expect(stderr).toMatch(/mariadb\.servers\.db1: must be host:port/);
   });
 });
-

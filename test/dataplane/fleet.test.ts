@@ -34,7 +34,13 @@ describe('MariaDB fleet and HAProxy', () => {
   const port = (name: string) => fleet.servers.find((s) => s.name === name)!.port;
 
   async function asUser<T>(user: 'app' | 'agent', to: number, use: (c: Connection) => Promise<T>): Promise<T> {
-    const conn = await createConnection({ host: '127.0.0.1', port: to, ...fleet.users[user], bigIntAsNumber: true, insertIdAsNumber: true });
+    const conn = await createConnection({
+      host: '127.0.0.1',
+      port: to,
+      ...fleet.users[user],
+      bigIntAsNumber: true,
+      insertIdAsNumber: true,
+    });
     try {
       return await use(conn);
     } finally {
@@ -46,15 +52,25 @@ describe('MariaDB fleet and HAProxy', () => {
 
   async function expectReplicating(name: string) {
     const [status] = await fleet.query<Record<string, unknown>[]>(name, 'SHOW SLAVE STATUS');
-    expect(status).toMatchObject({ Slave_IO_Running: 'Yes', Slave_SQL_Running: 'Yes', Using_Gtid: 'Slave_Pos', Master_Port: port('db1') });
+    expect(status).toMatchObject({
+      Slave_IO_Running: 'Yes',
+      Slave_SQL_Running: 'Yes',
+      Using_Gtid: 'Slave_Pos',
+      Master_Port: port('db1'),
+    });
   }
 
   it('starts a writable primary and two read-only replicas at its GTID position', async () => {
-    const [primary] = await fleet.query<{ ro: number; pos: string }[]>('db1', 'SELECT @@read_only AS ro, @@gtid_binlog_pos AS pos');
+    const [primary] = await fleet.query<{ ro: number; pos: string }[]>(
+      'db1',
+      'SELECT @@read_only AS ro, @@gtid_binlog_pos AS pos',
+    );
     expect(primary!.ro).toBe(0);
     for (const name of ['db2', 'db3']) {
       await expectReplicating(name);
-      expect(await fleet.query(name, 'SELECT @@read_only AS ro, @@gtid_binlog_pos AS pos')).toEqual([{ ro: 1, pos: primary!.pos }]);
+      expect(await fleet.query(name, 'SELECT @@read_only AS ro, @@gtid_binlog_pos AS pos')).toEqual([
+        { ro: 1, pos: primary!.pos },
+      ]);
     }
     expect(await fleet.query('db3', 'SHOW TABLES FROM app')).toEqual([{ Tables_in_app: 'kv' }]);
   });
@@ -68,7 +84,9 @@ describe('MariaDB fleet and HAProxy', () => {
   });
 
   it('refuses the app writes on a read-only replica', async () => {
-    await expect(asUser('app', port('db2'), (c) => c.query("INSERT INTO app.kv (v) VALUES ('no')"))).rejects.toMatchObject({ errno: 1290 });
+    await expect(
+      asUser('app', port('db2'), (c) => c.query("INSERT INTO app.kv (v) VALUES ('no')")),
+    ).rejects.toMatchObject({ errno: 1290 });
   });
 
   it("grants the agent what a status report and a switchover's statements need", async () => {
@@ -80,8 +98,14 @@ describe('MariaDB fleet and HAProxy', () => {
       await asUser('agent', port('db3'), async (c) => {
         await c.query('SHOW SLAVE STATUS');
         await c.query('SHOW MASTER STATUS');
-        expect(await c.query('SELECT USER AS user FROM information_schema.PROCESSLIST WHERE ID = ?', [app.threadId])).toEqual([{ user: 'app' }]);
-        expect(await c.query('SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = ?', [app.threadId])).toEqual([{ n: 1 }]);
+        expect(
+          await c.query('SELECT USER AS user FROM information_schema.PROCESSLIST WHERE ID = ?', [app.threadId]),
+        ).toEqual([{ user: 'app' }]);
+        expect(
+          await c.query('SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = ?', [
+            app.threadId,
+          ]),
+        ).toEqual([{ n: 1 }]);
         await c.query('SET GLOBAL read_only = 1');
         await c.query('STOP SLAVE');
         await c.query('RESET SLAVE ALL');
@@ -136,14 +160,21 @@ describe('MariaDB fleet and HAProxy', () => {
       code: 1,
       stderr: expect.stringContaining("no server 'db9'"),
     });
-    await expect(run(fleet.upgradeCommand, { env: { ...env, MAINTCTL_TARGET_VERSION: '' } })).rejects.toMatchObject({ code: 2 });
+    await expect(run(fleet.upgradeCommand, { env: { ...env, MAINTCTL_TARGET_VERSION: '' } })).rejects.toMatchObject({
+      code: 2,
+    });
   });
 
   it('routes the write port to the primary and the read port round robin', async () => {
-    const through = (p: number) => asUser('app', p, async (c) => ((await c.query('SELECT @@port AS port')) as [{ port: number }])[0].port);
+    const through = (p: number) =>
+      asUser('app', p, async (c) => ((await c.query('SELECT @@port AS port')) as [{ port: number }])[0].port);
     expect(await through(haproxy.writePort)).toBe(port('db1'));
-    const { insertId } = await asUser('app', haproxy.writePort, (c) => c.query("INSERT INTO app.kv (v) VALUES ('through haproxy')"));
-    expect(await fleet.query('db1', 'SELECT v FROM app.kv WHERE id = ?', [insertId])).toEqual([{ v: 'through haproxy' }]);
+    const { insertId } = await asUser('app', haproxy.writePort, (c) =>
+      c.query("INSERT INTO app.kv (v) VALUES ('through haproxy')"),
+    );
+    expect(await fleet.query('db1', 'SELECT v FROM app.kv WHERE id = ?', [insertId])).toEqual([
+      { v: 'through haproxy' },
+    ]);
     const reads = [];
     for (let i = 0; i < 6; i++) reads.push(await through(haproxy.readPort));
     expect(new Set(reads.slice(0, 3))).toEqual(new Set(fleet.servers.map((s) => s.port)));

@@ -19,13 +19,30 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 describe('the Lambda bundles', () => {
   it.each(Object.entries(FUNCTION_ENTRIES))('%s loads alone and exports its handler', async (name, fn) => {
     const file = join(out, name, 'index.mjs');
-    const { metafile } = await build({ ...esbuildOptions(fn, file), absWorkingDir: ROOT, metafile: true, logLevel: 'error' });
-    const exported = execFileSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(typeof m.handler);`], { encoding: 'utf8', cwd: out, env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: LAMBDA_NODE_OPTIONS } });
+    const { metafile } = await build({
+      ...esbuildOptions(fn, file),
+      absWorkingDir: ROOT,
+      metafile: true,
+      logLevel: 'error',
+    });
+    const exported = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(typeof m.handler);`,
+      ],
+      { encoding: 'utf8', cwd: out, env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: LAMBDA_NODE_OPTIONS } },
+    );
     expect(exported).toBe('function');
 
     const inputs = Object.keys((metafile as Metafile).inputs);
-    expect(inputs.filter((i) => /credential-provider-(ini|sso|process|web-identity|node)|nested-clients/.test(i))).toEqual([]);
-    const externals = Object.values((metafile as Metafile).inputs).flatMap((i) => i.imports.filter((imp) => imp.external && !imp.path.startsWith('node:')).map((imp) => `${imp.kind} ${imp.path}`));
+    expect(
+      inputs.filter((i) => /credential-provider-(ini|sso|process|web-identity|node)|nested-clients/.test(i)),
+    ).toEqual([]);
+    const externals = Object.values((metafile as Metafile).inputs).flatMap((i) =>
+      i.imports.filter((imp) => imp.external && !imp.path.startsWith('node:')).map((imp) => `${imp.kind} ${imp.path}`),
+    );
     expect([...new Set(externals)]).toEqual(fn.sdkEventStreams ? [] : ['dynamic-import @smithy/core/event-streams']);
   });
 });

@@ -30,7 +30,9 @@ function nag(): { violations: Violation[]; acknowledged: { id: string; reason: s
   } catch (error) {
     failed = error;
   }
-  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: { pluginName: string; violations: Violation[] }[] };
+  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+    pluginReports: { pluginName: string; violations: Violation[] }[];
+  };
   rmSync(outdir, { recursive: true, force: true });
   const violations = report.pluginReports.flatMap((p) => p.violations);
   if (failed && violations.length === 0) throw failed;
@@ -47,7 +49,9 @@ describe('cdk-nag AwsSolutions', () => {
   const { violations, acknowledged } = nag();
 
   it('leaves no finding unacknowledged (errors and warnings)', () => {
-    const findings = violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.severity} ${v.ruleName} at ${c.constructPath}`));
+    const findings = violations.flatMap((v) =>
+      v.violatingConstructs.map((c) => `${v.severity} ${v.ruleName} at ${c.constructPath}`),
+    );
     expect(findings).toEqual([]);
   });
 
@@ -61,6 +65,17 @@ describe('cdk-nag AwsSolutions', () => {
 
   it('acknowledges only what cannot be fixed: the authorizer, runtime pin, and wildcards the services require', () => {
     const rules = [...new Set(acknowledged.map((a) => a.id.replace(/\[.*$/, '')))].sort();
-    expect(rules).toEqual(['AwsSolutions-APIG4', 'AwsSolutions-CFR1', 'AwsSolutions-CFR2', 'AwsSolutions-CFR3', 'AwsSolutions-CFR4', 'AwsSolutions-IAM4', 'AwsSolutions-IAM5', 'AwsSolutions-L1', 'AwsSolutions-S1', 'AwsSolutions-SQS3']);
+    expect(rules).toEqual([
+      'AwsSolutions-APIG4',
+      'AwsSolutions-CFR1',
+      'AwsSolutions-CFR2',
+      'AwsSolutions-CFR3',
+      'AwsSolutions-CFR4',
+      'AwsSolutions-IAM4',
+      'AwsSolutions-IAM5',
+      'AwsSolutions-L1',
+      'AwsSolutions-S1',
+      'AwsSolutions-SQS3',
+    ]);
   });
 });

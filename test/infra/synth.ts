@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { guard } from '../../local/guard.js';
 import { ServiceStack, type ServiceStackProps } from '../../lib/service-stack.js';
@@ -19,11 +19,18 @@ export function siteDirectory(): string {
   return site;
 }
 
-export function synthService(props: Partial<ServiceStackProps> | ((stateful: StatefulStack) => Partial<ServiceStackProps>) = {}, appProps: ConstructorParameters<typeof App>[0] = {}) {
+export function synthService(
+  props: Partial<ServiceStackProps> | ((stateful: StatefulStack) => Partial<ServiceStackProps>) = {},
+  appProps: ConstructorParameters<typeof App>[0] = {},
+) {
   // Bundling is skipped here (the `aws:cdk:bundling-stacks` context); `npm run synth` bundles for real.
   const app = new App({ ...appProps, context: { 'aws:cdk:bundling-stacks': [], ...appProps?.context } });
   const stateful = new StatefulStack(app, 'State');
-  const stack = new ServiceStack(app, 'Service', { table: stateful.tableReference, consoleDirectory: siteDirectory(), ...(typeof props === 'function' ? props(stateful) : props) });
+  const stack = new ServiceStack(app, 'Service', {
+    table: stateful.tableReference,
+    consoleDirectory: siteDirectory(),
+    ...(typeof props === 'function' ? props(stateful) : props),
+  });
   return { app, stateful, stack, template: Template.fromStack(stack) };
 }
 
@@ -85,6 +92,7 @@ export function grantsOf(template: Template, roleLogicalId: string): string[] {
   }
   const role = template.findResources('AWS::IAM::Role')[roleLogicalId];
   if (!role) throw new Error(`no role ${roleLogicalId}`);
-  for (const p of (role.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Json[] } }>) add(p.PolicyDocument.Statement);
+  for (const p of (role.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Json[] } }>)
+    add(p.PolicyDocument.Statement);
   return [...new Set(lines)].sort();
 }

@@ -14,7 +14,12 @@ beforeAll(async () => {
   await seedCluster(env, 'shop', [{ name: 'db1', role: 'primary' }, { name: 'db2' }, { name: 'db3' }]);
   await seedCluster(env, 'other', [{ name: 'x1', role: 'primary' }]);
   await reportAll(env, 'shop', ['db1'], { role: 'primary', version: '10.11.6', connections: 0, openTransactions: 0 });
-  await reportAll(env, 'shop', ['db2', 'db3'], { role: 'replica', version: '10.11.6', connections: 0, openTransactions: 0 });
+  await reportAll(env, 'shop', ['db2', 'db3'], {
+    role: 'replica',
+    version: '10.11.6',
+    connections: 0,
+    openTransactions: 0,
+  });
   agent = await createToken(env.deps, 'agent', ['shop']);
 });
 afterAll(() => env?.close());
@@ -60,7 +65,7 @@ describe('the agent lease', () => {
     await lease(winner, 0);
   });
 
-  it('refuses another cluster\'s agent, a viewer, bad bodies and an unknown cluster, and changes nothing', async () => {
+  it("refuses another cluster's agent, a viewer, bad bodies and an unknown cluster, and changes nothing", async () => {
     await lease('agent-a', 60);
     const otherAgent = await createToken(env.deps, 'agent', ['other']);
     const viewer = await createToken(env.deps, 'viewer');
@@ -69,7 +74,16 @@ describe('the agent lease', () => {
     expect((await lease('agent-b', 301)).status).toBe(400);
     expect((await lease('', 30)).status).toBe(400);
     expect((await lease('has space', 30)).status).toBe(400);
-    expect((await env.call('PUT', '/v1/clusters/shop/agent-lease', { holder: 'x', ttlSeconds: 5, extra: 1 }, { token: agent })).status).toBe(400);
+    expect(
+      (
+        await env.call(
+          'PUT',
+          '/v1/clusters/shop/agent-lease',
+          { holder: 'x', ttlSeconds: 5, extra: 1 },
+          { token: agent },
+        )
+      ).status,
+    ).toBe(400);
     expect((await lease('agent-a', 30, env.admin, 'nope')).status).toBe(404);
     const still = await lease('agent-b', 30);
     expect(still.status).toBe(409);
@@ -89,7 +103,7 @@ describe('the agent lease', () => {
 });
 
 describe('an upgrade failure the agent reports', () => {
-  it('fails the node waiting for its upgrade with the command\'s reason; refused for a node not waiting', async () => {
+  it("fails the node waiting for its upgrade with the command's reason; refused for a node not waiting", async () => {
     const started = await env.call('POST', '/v1/clusters/shop/rollouts', {
       targetVersion: '10.11.7',
       servers: ['db3'],
@@ -99,22 +113,45 @@ describe('an upgrade failure the agent reports', () => {
     expect(started.status, JSON.stringify(started.body)).toBe(201);
     const id = started.body.id as string;
     const path = `/v1/clusters/shop/rollouts/${id}`;
-    await until('db3 waiting for its upgrade', async () => (await env.call('GET', path)).body, (r) => r.servers.find((s: any) => s.name === 'db3')?.step === 'maintain');
+    await until(
+      'db3 waiting for its upgrade',
+      async () => (await env.call('GET', path)).body,
+      (r) => r.servers.find((s: any) => s.name === 'db3')?.step === 'maintain',
+    );
 
-    const notWaiting = await env.call('POST', `${path}/servers/db2/upgrade-failure`, { reason: 'exit 1' }, { token: agent });
+    const notWaiting = await env.call(
+      'POST',
+      `${path}/servers/db2/upgrade-failure`,
+      { reason: 'exit 1' },
+      { token: agent },
+    );
     expect(notWaiting.status).toBe(404); // db2 is not a target of this rollout
-    expect((await env.call('POST', `${path}/servers/db3/upgrade-failure`, { reason: '' }, { token: agent })).status).toBe(400);
+    expect(
+      (await env.call('POST', `${path}/servers/db3/upgrade-failure`, { reason: '' }, { token: agent })).status,
+    ).toBe(400);
     const viewer = await createToken(env.deps, 'viewer');
-    expect((await env.call('POST', `${path}/servers/db3/upgrade-failure`, { reason: 'x' }, { token: viewer })).status).toBe(403);
+    expect(
+      (await env.call('POST', `${path}/servers/db3/upgrade-failure`, { reason: 'x' }, { token: viewer })).status,
+    ).toBe(403);
 
     const reason = 'upgrade command exited with 3: apt-get: E: Unable to locate package mariadb-server-10.11.7';
     const reported = await env.call('POST', `${path}/servers/db3/upgrade-failure`, { reason }, { token: agent });
     expect(reported.status, JSON.stringify(reported.body)).toBe(200);
-    const failed = await until('the rollout failed', async () => (await env.call('GET', path)).body, (r) => r.status === 'failed');
-    expect(failed.servers.find((s: any) => s.name === 'db3')).toMatchObject({ outcome: 'failed', step: 'wait-upgraded', reason });
+    const failed = await until(
+      'the rollout failed',
+      async () => (await env.call('GET', path)).body,
+      (r) => r.status === 'failed',
+    );
+    expect(failed.servers.find((s: any) => s.name === 'db3')).toMatchObject({
+      outcome: 'failed',
+      step: 'wait-upgraded',
+      reason,
+    });
     expect(failed.failure).toMatchObject({ server: 'db3' });
     // Too late now: the node no longer waits.
-    expect((await env.call('POST', `${path}/servers/db3/upgrade-failure`, { reason }, { token: agent })).status).toBe(409);
+    expect((await env.call('POST', `${path}/servers/db3/upgrade-failure`, { reason }, { token: agent })).status).toBe(
+      409,
+    );
     const events = (await env.call('GET', '/v1/clusters/shop/events?action=upgrade-failed')).body.events;
     expect(events).toHaveLength(1);
     expect(events[0].after).toMatchObject({ server: 'db3', reason });

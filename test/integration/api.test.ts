@@ -13,7 +13,12 @@ beforeAll(async () => {
     { name: 'db2', role: 'replica' },
     { name: 'db3', role: 'replica' },
   ]);
-  await reportAll(env, 'shop', ['db2', 'db3'], { role: 'replica', connections: 3, openTransactions: 0, version: '10.11.6' });
+  await reportAll(env, 'shop', ['db2', 'db3'], {
+    role: 'replica',
+    connections: 3,
+    openTransactions: 0,
+    version: '10.11.6',
+  });
   await reportAll(env, 'shop', ['db1'], { role: 'primary', connections: 9, openTransactions: 2, version: '10.11.6' });
 });
 afterAll(() => env.close());
@@ -22,9 +27,19 @@ describe('graceful maintenance of a primary', () => {
   it('is pending while transactions are open, then in maintenance when they reach zero', async () => {
     const set = await env.call('PUT', `${C}/servers/db1/maintenance`, { reason: 'kernel update' });
     expect(set.status).toBe(200);
-    expect(set.body).toMatchObject({ state: 'Draining, Master, Running', pending: true, routable: false, closeConnections: false });
+    expect(set.body).toMatchObject({
+      state: 'Draining, Master, Running',
+      pending: true,
+      routable: false,
+      closeConnections: false,
+    });
 
-    const report = await env.call('PUT', `${C}/servers/db1/status`, { health: 'running', role: 'primary', openTransactions: 0, version: '10.11.6' });
+    const report = await env.call('PUT', `${C}/servers/db1/status`, {
+      health: 'running',
+      role: 'primary',
+      openTransactions: 0,
+      version: '10.11.6',
+    });
     expect(report.body).toEqual({ accepted: true, routingRelevant: true });
     const after = await env.call('GET', `${C}/servers/db1`);
     expect(after.body).toMatchObject({ state: 'Maintenance, Running', maintenance: true, closeConnections: true });
@@ -107,9 +122,19 @@ describe('conditional requests', () => {
     expect(cached.status).toBe(304);
     expect(env.roundTrips.commands).toEqual(['GetItemCommand']);
 
-    const stale = await env.call('PUT', `${C}/servers/db2/maintenance`, { reason: 'r' }, { headers: { 'if-match': '"1-0"' } });
+    const stale = await env.call(
+      'PUT',
+      `${C}/servers/db2/maintenance`,
+      { reason: 'r' },
+      { headers: { 'if-match': '"1-0"' } },
+    );
     expect(stale.status).toBe(412);
-    const ok = await env.call('PUT', `${C}/servers/db2/maintenance`, { reason: 'r' }, { headers: { 'if-match': etag } });
+    const ok = await env.call(
+      'PUT',
+      `${C}/servers/db2/maintenance`,
+      { reason: 'r' },
+      { headers: { 'if-match': etag } },
+    );
     expect(ok.status).toBe(200);
     const changed = await env.call('GET', `${C}/servers`, undefined, { headers: { 'if-none-match': etag } });
     expect(changed.status).toBe(200);
@@ -117,7 +142,11 @@ describe('conditional requests', () => {
   });
 
   it('a server going stale changes the tag (no 304 of a fresh view), and so does the report that makes it fresh again', async () => {
-    await seedCluster(env, 'stale-tag', [{ name: 'a', role: 'replica' }, { name: 'b', role: 'replica' }, { name: 'c', role: 'replica' }]);
+    await seedCluster(env, 'stale-tag', [
+      { name: 'a', role: 'replica' },
+      { name: 'b', role: 'replica' },
+      { name: 'c', role: 'replica' },
+    ]);
     const S = '/v1/clusters/stale-tag/servers';
     const t0 = Date.parse('2040-01-01T00:00:00Z');
     env.clock.now = t0;
@@ -134,7 +163,10 @@ describe('conditional requests', () => {
       await reportAll(env, 'stale-tag', ['b', 'c'], { role: 'replica', connections: 1 });
       const stale = await conditional(tag);
       expect(stale.status).toBe(200);
-      expect(stale.body.servers.find((x: { name: string }) => x.name === 'a')).toMatchObject({ stale: true, electable: false });
+      expect(stale.body.servers.find((x: { name: string }) => x.name === 'a')).toMatchObject({
+        stale: true,
+        electable: false,
+      });
       const staleTag = stale.headers.get('etag')!;
       expect(staleTag).not.toBe(tag);
       // Now known to the cluster item: 304 from it alone again.
@@ -146,7 +178,10 @@ describe('conditional requests', () => {
       expect(back.body).toEqual({ accepted: true, routingRelevant: true });
       const again = await conditional(staleTag);
       expect(again.status).toBe(200);
-      expect(again.body.servers.find((x: { name: string }) => x.name === 'a')).toMatchObject({ stale: false, electable: true });
+      expect(again.body.servers.find((x: { name: string }) => x.name === 'a')).toMatchObject({
+        stale: false,
+        electable: true,
+      });
       expect(again.headers.get('etag')).not.toBe(staleTag);
     } finally {
       env.clock.now = undefined;
@@ -182,7 +217,12 @@ describe('DynamoDB round trips (P1)', () => {
     expect(env.roundTrips.commands).toEqual(['QueryCommand', 'TransactWriteItemsCommand']);
 
     env.roundTrips.reset();
-    const r = await env.call('PUT', `${C}/servers/db3/status`, { health: 'running', role: 'replica', connections: 4, version: '10.11.6' });
+    const r = await env.call('PUT', `${C}/servers/db3/status`, {
+      health: 'running',
+      role: 'replica',
+      connections: 4,
+      version: '10.11.6',
+    });
     expect(r.body.routingRelevant).toBe(false);
     expect(env.roundTrips.commands).toEqual(['UpdateItemCommand']);
   });
@@ -190,16 +230,28 @@ describe('DynamoDB round trips (P1)', () => {
 
 describe('claims held by others', () => {
   it('answers 409 HeldByOthers naming the dc claim when the caller has none', async () => {
-    await seedCluster(env, 'ring', [
-      { name: 'a1', dc: 'east', role: 'member' }, { name: 'a2', dc: 'east', role: 'member' }, { name: 'a3', dc: 'east', role: 'member' },
-      { name: 'b1', dc: 'west', role: 'member' }, { name: 'b2', dc: 'west', role: 'member' }, { name: 'b3', dc: 'west', role: 'member' },
-    ], 'cassandra');
+    await seedCluster(
+      env,
+      'ring',
+      [
+        { name: 'a1', dc: 'east', role: 'member' },
+        { name: 'a2', dc: 'east', role: 'member' },
+        { name: 'a3', dc: 'east', role: 'member' },
+        { name: 'b1', dc: 'west', role: 'member' },
+        { name: 'b2', dc: 'west', role: 'member' },
+        { name: 'b3', dc: 'west', role: 'member' },
+      ],
+      'cassandra',
+    );
     const dc = await env.call('PUT', '/v1/clusters/ring/dcs/east/maintenance', { reason: 'rack move' });
     expect(dc.status).toBe(200);
     expect(dc.body.servers.map((s: { maintenance: boolean }) => s.maintenance)).toEqual([true, true, true]);
     const clear = await env.call('DELETE', '/v1/clusters/ring/servers/a1/maintenance');
     expect(clear.status).toBe(409);
-    expect(clear.body.error).toMatchObject({ code: 'HeldByOthers', details: { heldBy: [{ holder: 'manual', scope: 'dc' }] } });
+    expect(clear.body.error).toMatchObject({
+      code: 'HeldByOthers',
+      details: { heldBy: [{ holder: 'manual', scope: 'dc' }] },
+    });
     const otherDc = await env.call('PUT', '/v1/clusters/ring/dcs/west/maintenance', {});
     expect(otherDc.status).toBe(409);
     expect((await env.call('DELETE', '/v1/clusters/ring/dcs/east/maintenance')).status).toBe(200);
@@ -246,8 +298,12 @@ describe('the sweeper', () => {
     env.clock.now = Date.now() + 120_000;
     await runSweep(env.deps);
     env.clock.now = undefined;
-    const actions = (await env.call('GET', '/v1/clusters/sweep/events?limit=10')).body.events.map((e: { action: string; target: string }) => `${e.action} ${e.target}`);
-    expect(actions).toEqual(expect.arrayContaining(['stale server:s1', 'stale server:s2', 'stale server:s3', 'expiry-blocked server:s1']));
+    const actions = (await env.call('GET', '/v1/clusters/sweep/events?limit=10')).body.events.map(
+      (e: { action: string; target: string }) => `${e.action} ${e.target}`,
+    );
+    expect(actions).toEqual(
+      expect.arrayContaining(['stale server:s1', 'stale server:s2', 'stale server:s3', 'expiry-blocked server:s1']),
+    );
     const s1 = await env.call('GET', '/v1/clusters/sweep/servers/s1');
     expect(s1.body).toMatchObject({ health: 'down', state: 'Maintenance, Down' });
   });
@@ -260,20 +316,31 @@ describe('removing a cluster', () => {
     const before = (await env.call('GET', '/v1/clusters/gone')).body.revision;
     expect((await env.call('DELETE', '/v1/clusters/gone')).status).toBe(200);
     expect((await env.call('GET', '/v1/clusters/gone')).status).toBe(404);
-    expect((await env.call('GET', '/v1/clusters/gone/servers', undefined, { headers: { 'if-none-match': '"1-0"' } })).status).toBe(404);
-    expect((await env.call('GET', '/v1/clusters')).body.clusters.map((c: { id: string }) => c.id)).not.toContain('gone');
+    expect(
+      (await env.call('GET', '/v1/clusters/gone/servers', undefined, { headers: { 'if-none-match': '"1-0"' } })).status,
+    ).toBe(404);
+    expect((await env.call('GET', '/v1/clusters')).body.clusters.map((c: { id: string }) => c.id)).not.toContain(
+      'gone',
+    );
 
     const again = await env.call('PUT', '/v1/clusters/gone', { engine: 'generic' });
     expect(again.status).toBe(201);
     expect(again.body).toMatchObject({ servers: 0, revision: before + 2 });
-    const actions = (await env.call('GET', '/v1/clusters/gone/events?limit=2')).body.events.map((e: { action: string }) => e.action);
+    const actions = (await env.call('GET', '/v1/clusters/gone/events?limit=2')).body.events.map(
+      (e: { action: string }) => e.action,
+    );
     expect(actions).toEqual(['register-cluster', 'remove-cluster']);
   });
 });
 
 describe('status reports with request headers', () => {
   it('honours If-Match (412 when stale) instead of taking the one-write path', async () => {
-    const res = await env.call('PUT', `${C}/servers/db3/status`, { health: 'running', role: 'replica' }, { headers: { 'if-match': '"1-0"' } });
+    const res = await env.call(
+      'PUT',
+      `${C}/servers/db3/status`,
+      { health: 'running', role: 'replica' },
+      { headers: { 'if-match': '"1-0"' } },
+    );
     expect(res.status).toBe(412);
   });
 });

@@ -9,7 +9,13 @@ import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { CreateScheduleCommand, DeleteScheduleCommand, ListSchedulesCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
+import {
+  CreateScheduleCommand,
+  DeleteScheduleCommand,
+  ListSchedulesCommand,
+  SchedulerClient,
+  UpdateScheduleCommand,
+} from '@aws-sdk/client-scheduler';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -18,7 +24,11 @@ import { getSecretString, invokeAsync } from '../../functions/rollout/aws-calls.
 import { SchedulerApi, type ScheduleInput } from '../../functions/windows/scheduler-api.js';
 
 const REGION = 'eu-west-1';
-const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
+const CREDENTIALS = {
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+  sessionToken: 'session-token',
+};
 const FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:db-upgrader';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:maintctl-webhook-AbCdEf';
 
@@ -45,17 +55,33 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const recorded: Recorded = { method: req.method ?? '', rawPath: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const recorded: Recorded = {
+        method: req.method ?? '',
+        rawPath: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       requests.push(recorded);
       const reply = respond(recorded);
-      res.writeHead(reply.status, { 'content-type': 'application/json', 'x-amzn-requestid': 'req-1', ...reply.headers });
+      res.writeHead(reply.status, {
+        'content-type': 'application/json',
+        'x-amzn-requestid': 'req-1',
+        ...reply.headers,
+      });
       res.end(reply.body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // What Lambda gives a function, and the SDK's own endpoint overrides.
-  Object.assign(process.env, { AWS_REGION: REGION, AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey, AWS_SESSION_TOKEN: CREDENTIALS.sessionToken, AWS_ENDPOINT_URL_LAMBDA: endpoint, AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint });
+  Object.assign(process.env, {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+    AWS_SESSION_TOKEN: CREDENTIALS.sessionToken,
+    AWS_ENDPOINT_URL_LAMBDA: endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+  });
 });
 
 afterAll(async () => {
@@ -68,11 +94,27 @@ beforeEach(() => {
 });
 
 const sdkConfig = () => ({ endpoint, region: REGION, credentials: CREDENTIALS });
-const sdkInvoke = (payload: unknown) => new LambdaClient(sdkConfig()).send(new InvokeCommand({ FunctionName: FUNCTION_ARN, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(payload)) }));
-const sdkSecret = async () => (await new SecretsManagerClient(sdkConfig()).send(new GetSecretValueCommand({ SecretId: SECRET_ARN }))).SecretString;
+const sdkInvoke = (payload: unknown) =>
+  new LambdaClient(sdkConfig()).send(
+    new InvokeCommand({
+      FunctionName: FUNCTION_ARN,
+      InvocationType: 'Event',
+      Payload: Buffer.from(JSON.stringify(payload)),
+    }),
+  );
+const sdkSecret = async () =>
+  (await new SecretsManagerClient(sdkConfig()).send(new GetSecretValueCommand({ SecretId: SECRET_ARN }))).SecretString;
 
 /** What each side sent: the parts a service reads (the SDK adds its user agent, invocation ids and retry info). */
-const wire = (r: Recorded) => ({ method: r.method, rawPath: r.rawPath, body: r.body, type: r.headers['content-type'], invocationType: r.headers['x-amz-invocation-type'], target: r.headers['x-amz-target'], token: r.headers['x-amz-security-token'] });
+const wire = (r: Recorded) => ({
+  method: r.method,
+  rawPath: r.rawPath,
+  body: r.body,
+  type: r.headers['content-type'],
+  invocationType: r.headers['x-amz-invocation-type'],
+  target: r.headers['x-amz-target'],
+  token: r.headers['x-amz-security-token'],
+});
 
 /** Runs `call` and gives back its requests and its error as `toDomainError` and the ASL read it. */
 async function outcome(call: () => Promise<unknown>) {
@@ -81,12 +123,20 @@ async function outcome(call: () => Promise<unknown>) {
     return { result: await call(), requests: requests.map(wire) };
   } catch (error) {
     const e = error as Error & { $fault?: string; $metadata?: { httpStatusCode?: number } };
-    return { error: { name: e.name, message: e.message, fault: e.$fault, status: e.$metadata?.httpStatusCode }, requests: requests.map(wire) };
+    return {
+      error: { name: e.name, message: e.message, fault: e.$fault, status: e.$metadata?.httpStatusCode },
+      requests: requests.map(wire),
+    };
   }
 }
 
 type Data = string | ArrayBuffer | ArrayBufferView;
-const bytes = (d: Data) => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d));
+const bytes = (d: Data) =>
+  typeof d === 'string'
+    ? d
+    : ArrayBuffer.isView(d)
+      ? Buffer.from(d.buffer, d.byteOffset, d.byteLength)
+      : Buffer.from(d);
 
 /** node:crypto in the shape the SDK signer takes. */
 class NodeSha256 {
@@ -107,14 +157,28 @@ async function sdkSignature(r: Recorded, service: string): Promise<string> {
   const auth = String(r.headers.authorization);
   const signed = /SignedHeaders=([^,]+)/.exec(auth)![1]!.split(';');
   const amzDate = String(r.headers['x-amz-date']);
-  const signingDate = new Date(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
+  const signingDate = new Date(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
   const headers = Object.fromEntries(signed.map((h) => [h, String(r.headers[h])]));
   const [path, query = ''] = r.rawPath.split('?') as [string, string?];
   const signer = new SignatureV4({ service, region: REGION, credentials: CREDENTIALS, sha256: NodeSha256 });
   // The path as sent (Lambda's has the function's ARN escaped), which the signer escapes again, as AWS expects.
-  const request = { method: r.method, protocol: 'http:', hostname: '127.0.0.1', port: Number(new URL(endpoint).port), path: path!, query: Object.fromEntries(new URLSearchParams(query)), headers, body: r.body };
+  const request = {
+    method: r.method,
+    protocol: 'http:',
+    hostname: '127.0.0.1',
+    port: Number(new URL(endpoint).port),
+    path: path!,
+    query: Object.fromEntries(new URLSearchParams(query)),
+    headers,
+    body: r.body,
+  };
   // Nothing more than was signed: the SDK's signer would add its payload hash header.
-  const unsignableHeaders = new Set([...Object.keys(r.headers).filter((h) => !signed.includes(h)), 'x-amz-content-sha256']);
+  const unsignableHeaders = new Set([
+    ...Object.keys(r.headers).filter((h) => !signed.includes(h)),
+    'x-amz-content-sha256',
+  ]);
   const out = await signer.sign(request, { signingDate, unsignableHeaders });
   return /Signature=([0-9a-f]+)/.exec(String(out.headers.authorization))![1]!;
 }
@@ -127,7 +191,15 @@ describe('Lambda Invoke, InvocationType Event', () => {
     const ours = await outcome(() => invokeAsync(FUNCTION_ARN, request));
     const sdk = await outcome(() => sdkInvoke(request));
     expect(ours.requests).toEqual(sdk.requests);
-    expect(ours.requests).toEqual([expect.objectContaining({ method: 'POST', rawPath: `/2015-03-31/functions/${encodeURIComponent(FUNCTION_ARN)}/invocations`, invocationType: 'Event', body: JSON.stringify(request), token: 'session-token' })]);
+    expect(ours.requests).toEqual([
+      expect.objectContaining({
+        method: 'POST',
+        rawPath: `/2015-03-31/functions/${encodeURIComponent(FUNCTION_ARN)}/invocations`,
+        invocationType: 'Event',
+        body: JSON.stringify(request),
+        token: 'session-token',
+      }),
+    ]);
     expect(ours.result).toBeUndefined();
   });
 
@@ -135,17 +207,58 @@ describe('Lambda Invoke, InvocationType Event', () => {
     respond = () => ({ status: 202, body: '' });
     await invokeAsync(FUNCTION_ARN, request);
     const [req] = requests as [Recorded];
-    expect(String(req.headers.authorization)).toMatch(new RegExp(`^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/\\d{8}/${REGION}/lambda/aws4_request, SignedHeaders=[^,]*host[^,]*x-amz-date`));
+    expect(String(req.headers.authorization)).toMatch(
+      new RegExp(
+        `^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/\\d{8}/${REGION}/lambda/aws4_request, SignedHeaders=[^,]*host[^,]*x-amz-date`,
+      ),
+    );
     expect(String(req.headers.authorization)).toContain(`Signature=${await sdkSignature(req, 'lambda')}`);
   });
 
   it.each([
-    ['a missing function', { status: 404, headers: { 'x-amzn-errortype': 'ResourceNotFoundException:http://internal.amazon.com/coral/com.amazonaws.awslambda/' }, body: JSON.stringify({ Type: 'User', Message: 'Function not found: arn' }) }],
-    ['a refusal', { status: 403, headers: { 'x-amzn-errortype': 'AccessDeniedException' }, body: JSON.stringify({ Message: 'not authorized to perform: lambda:InvokeFunction' }) }],
-    ['throttling, retried', { status: 429, headers: { 'x-amzn-errortype': 'TooManyRequestsException' }, body: JSON.stringify({ Type: 'User', message: 'Rate exceeded', Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' }) }],
-    ['a service error, retried', { status: 500, headers: { 'x-amzn-errortype': 'ServiceException' }, body: JSON.stringify({ Type: 'Service', Message: 'internal' }) }],
+    [
+      'a missing function',
+      {
+        status: 404,
+        headers: {
+          'x-amzn-errortype': 'ResourceNotFoundException:http://internal.amazon.com/coral/com.amazonaws.awslambda/',
+        },
+        body: JSON.stringify({ Type: 'User', Message: 'Function not found: arn' }),
+      },
+    ],
+    [
+      'a refusal',
+      {
+        status: 403,
+        headers: { 'x-amzn-errortype': 'AccessDeniedException' },
+        body: JSON.stringify({ Message: 'not authorized to perform: lambda:InvokeFunction' }),
+      },
+    ],
+    [
+      'throttling, retried',
+      {
+        status: 429,
+        headers: { 'x-amzn-errortype': 'TooManyRequestsException' },
+        body: JSON.stringify({
+          Type: 'User',
+          message: 'Rate exceeded',
+          Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+        }),
+      },
+    ],
+    [
+      'a service error, retried',
+      {
+        status: 500,
+        headers: { 'x-amzn-errortype': 'ServiceException' },
+        body: JSON.stringify({ Type: 'Service', Message: 'internal' }),
+      },
+    ],
     ['a bad gateway without a body', { status: 502, body: '' }],
-    ['a code without a message', { status: 400, headers: { 'x-amzn-errortype': 'InvalidRequestContentException' }, body: '{}' }],
+    [
+      'a code without a message',
+      { status: 400, headers: { 'x-amzn-errortype': 'InvalidRequestContentException' }, body: '{}' },
+    ],
   ] as [string, Reply][])('%s: the same error as the SDK, after as many attempts', async (_name, reply) => {
     respond = () => reply;
     const ours = await outcome(() => invokeAsync(FUNCTION_ARN, request));
@@ -157,12 +270,23 @@ describe('Lambda Invoke, InvocationType Event', () => {
 
 describe('Secrets Manager GetSecretValue', () => {
   it('sends what the SDK sends and reads SecretString', async () => {
-    respond = () => ({ status: 200, body: JSON.stringify({ ARN: SECRET_ARN, Name: 'maintctl-webhook', SecretString: 's3cr3t', VersionId: 'v1' }) });
+    respond = () => ({
+      status: 200,
+      body: JSON.stringify({ ARN: SECRET_ARN, Name: 'maintctl-webhook', SecretString: 's3cr3t', VersionId: 'v1' }),
+    });
     const ours = await outcome(() => getSecretString(SECRET_ARN));
     const sdk = await outcome(() => sdkSecret());
     expect(ours).toEqual(sdk);
     expect(ours.result).toBe('s3cr3t');
-    expect(ours.requests).toEqual([expect.objectContaining({ method: 'POST', rawPath: '/', target: 'secretsmanager.GetSecretValue', type: 'application/x-amz-json-1.1', body: JSON.stringify({ SecretId: SECRET_ARN }) })]);
+    expect(ours.requests).toEqual([
+      expect.objectContaining({
+        method: 'POST',
+        rawPath: '/',
+        target: 'secretsmanager.GetSecretValue',
+        type: 'application/x-amz-json-1.1',
+        body: JSON.stringify({ SecretId: SECRET_ARN }),
+      }),
+    ]);
   });
 
   it('a binary secret has no SecretString: undefined, as from the SDK', async () => {
@@ -175,15 +299,35 @@ describe('Secrets Manager GetSecretValue', () => {
     respond = () => ({ status: 200, body: JSON.stringify({ SecretString: 's' }) });
     await getSecretString(SECRET_ARN);
     const [req] = requests as [Recorded];
-    expect(String(req.headers.authorization)).toMatch(new RegExp(`Credential=AKIDEXAMPLE/\\d{8}/${REGION}/secretsmanager/aws4_request`));
+    expect(String(req.headers.authorization)).toMatch(
+      new RegExp(`Credential=AKIDEXAMPLE/\\d{8}/${REGION}/secretsmanager/aws4_request`),
+    );
     expect(String(req.headers.authorization)).toContain(`Signature=${await sdkSignature(req, 'secretsmanager')}`);
   });
 
   it.each([
-    ['a missing secret', { status: 400, body: JSON.stringify({ __type: 'ResourceNotFoundException', Message: "Secrets Manager can't find the specified secret." }) }],
-    ['a namespaced code', { status: 400, body: JSON.stringify({ __type: 'com.amazonaws.secretsmanager#DecryptionFailure', message: 'KMS said no' }) }],
+    [
+      'a missing secret',
+      {
+        status: 400,
+        body: JSON.stringify({
+          __type: 'ResourceNotFoundException',
+          Message: "Secrets Manager can't find the specified secret.",
+        }),
+      },
+    ],
+    [
+      'a namespaced code',
+      {
+        status: 400,
+        body: JSON.stringify({ __type: 'com.amazonaws.secretsmanager#DecryptionFailure', message: 'KMS said no' }),
+      },
+    ],
     ['throttling', { status: 400, body: JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }) }],
-    ['a service error, retried', { status: 500, body: JSON.stringify({ __type: 'InternalServiceError', Message: 'internal' }) }],
+    [
+      'a service error, retried',
+      { status: 500, body: JSON.stringify({ __type: 'InternalServiceError', Message: 'internal' }) },
+    ],
   ] as [string, Reply][])('%s: the same error as the SDK, after as many attempts', async (_name, reply) => {
     respond = () => reply;
     const ours = await outcome(() => getSecretString(SECRET_ARN));
@@ -216,7 +360,12 @@ describe('an endpoint that never answers', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     let attempts = 0;
     silent.on('request', () => attempts++);
-    const api = new SchedulerApi({ endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, region: REGION, credentials: CREDENTIALS, attemptTimeoutMs: 200 });
+    const api = new SchedulerApi({
+      endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      region: REGION,
+      credentials: CREDENTIALS,
+      attemptTimeoutMs: 200,
+    });
     try {
       const started = Date.now();
       const error = (await api.deleteSchedule({ Name: 'mw-x', GroupName: 'g' }).catch((e: unknown) => e)) as Error;
@@ -242,7 +391,11 @@ describe('Scheduler CreateSchedule, UpdateSchedule, DeleteSchedule, ListSchedule
     State: 'ENABLED',
     Description: 'maintctl window prod/w1 (sunday patch)',
     ActionAfterCompletion: 'DELETE',
-    Target: { Arn: 'arn:aws:lambda:eu-west-1:123456789012:function:maintctl-window', RoleArn: 'arn:aws:iam::123456789012:role/s', Input: '{"phase":"start"}' },
+    Target: {
+      Arn: 'arn:aws:lambda:eu-west-1:123456789012:function:maintctl-window',
+      RoleArn: 'arn:aws:iam::123456789012:role/s',
+      Input: '{"phase":"start"}',
+    },
   };
   const ours = () => new SchedulerApi({ endpoint, region: REGION, credentials: CREDENTIALS });
   const sdk = () => new SchedulerClient(sdkConfig());
@@ -250,7 +403,8 @@ describe('Scheduler CreateSchedule, UpdateSchedule, DeleteSchedule, ListSchedule
   const tokenless = (r: ReturnType<typeof wire>) => {
     const [path, query] = r.rawPath.split('?') as [string, string?];
     const q = new URLSearchParams(query);
-    const token = q.get('clientToken') ?? (r.body ? (JSON.parse(r.body) as { ClientToken?: string }).ClientToken : undefined);
+    const token =
+      q.get('clientToken') ?? (r.body ? (JSON.parse(r.body) as { ClientToken?: string }).ClientToken : undefined);
     q.delete('clientToken');
     const body = r.body ? (JSON.parse(r.body) as Record<string, unknown>) : undefined;
     delete body?.ClientToken;
@@ -259,26 +413,57 @@ describe('Scheduler CreateSchedule, UpdateSchedule, DeleteSchedule, ListSchedule
   const calls = [
     ['create', () => ours().createSchedule(input), () => sdk().send(new CreateScheduleCommand(input))],
     ['update', () => ours().updateSchedule(input), () => sdk().send(new UpdateScheduleCommand(input))],
-    ['delete', () => ours().deleteSchedule({ Name: input.Name, GroupName: input.GroupName }), () => sdk().send(new DeleteScheduleCommand({ Name: input.Name, GroupName: input.GroupName }))],
+    [
+      'delete',
+      () => ours().deleteSchedule({ Name: input.Name, GroupName: input.GroupName }),
+      () => sdk().send(new DeleteScheduleCommand({ Name: input.Name, GroupName: input.GroupName })),
+    ],
   ] as const;
 
   it('ListSchedules: the request the SDK sends, page after page', async () => {
-    respond = (r) => ({ status: 200, body: JSON.stringify(r.rawPath.includes('NextToken') ? { Schedules: [{ Name: 'mw-b' }] } : { Schedules: [{ Name: 'mw-a' }], NextToken: 'page-2' }) });
+    respond = (r) => ({
+      status: 200,
+      body: JSON.stringify(
+        r.rawPath.includes('NextToken')
+          ? { Schedules: [{ Name: 'mw-b' }] }
+          : { Schedules: [{ Name: 'mw-a' }], NextToken: 'page-2' },
+      ),
+    });
     const a = await outcome(() => ours().listScheduleNames({ GroupName: input.GroupName, NamePrefix: 'mw-' }));
     expect(a.result).toEqual(['mw-a', 'mw-b']);
     const sdkPages = async () => {
-      for (const NextToken of [undefined, 'page-2']) await sdk().send(new ListSchedulesCommand({ GroupName: input.GroupName, NamePrefix: 'mw-', MaxResults: 100, ...(NextToken && { NextToken }) }));
+      for (const NextToken of [undefined, 'page-2'])
+        await sdk().send(
+          new ListSchedulesCommand({
+            GroupName: input.GroupName,
+            NamePrefix: 'mw-',
+            MaxResults: 100,
+            ...(NextToken && { NextToken }),
+          }),
+        );
     };
     const b = await outcome(sdkPages);
     const sortedQuery = (r: ReturnType<typeof wire>) => {
       const [path, query] = r.rawPath.split('?') as [string, string];
-      return { ...r, rawPath: `${path}?${[...new URLSearchParams(query)].sort().map(([k, v]) => `${k}=${v}`).join('&')}` };
+      return {
+        ...r,
+        rawPath: `${path}?${[...new URLSearchParams(query)]
+          .sort()
+          .map(([k, v]) => `${k}=${v}`)
+          .join('&')}`,
+      };
     };
     expect(a.requests.map(sortedQuery)).toEqual(b.requests.map(sortedQuery));
   });
 
   it.each(calls)('%s: the request the SDK sends, each with its own idempotency token', async (_name, mine, theirs) => {
-    respond = (r) => ({ status: 200, body: r.method === 'DELETE' ? '{}' : JSON.stringify({ ScheduleArn: 'arn:aws:scheduler:eu-west-1:123456789012:schedule/g/n' }) });
+    respond = (r) => ({
+      status: 200,
+      body:
+        r.method === 'DELETE'
+          ? '{}'
+          : JSON.stringify({ ScheduleArn: 'arn:aws:scheduler:eu-west-1:123456789012:schedule/g/n' }),
+    });
     const a = await outcome(mine);
     const b = await outcome(theirs);
     expect(a.error).toBeUndefined();
@@ -290,16 +475,53 @@ describe('Scheduler CreateSchedule, UpdateSchedule, DeleteSchedule, ListSchedule
     respond = () => ({ status: 200, body: '{}' });
     await ours().deleteSchedule({ Name: input.Name, GroupName: input.GroupName });
     const [req] = requests as [Recorded];
-    expect(String(req.headers.authorization)).toMatch(new RegExp(`Credential=AKIDEXAMPLE/\\d{8}/${REGION}/scheduler/aws4_request`));
+    expect(String(req.headers.authorization)).toMatch(
+      new RegExp(`Credential=AKIDEXAMPLE/\\d{8}/${REGION}/scheduler/aws4_request`),
+    );
     expect(String(req.headers.authorization)).toContain(`Signature=${await sdkSignature(req, 'scheduler')}`);
   });
 
   it.each([
-    ['a conflict', { status: 409, headers: { 'x-amzn-errortype': 'ConflictException' }, body: JSON.stringify({ Message: 'exists' }) }],
-    ['a missing schedule', { status: 404, headers: { 'x-amzn-errortype': 'ResourceNotFoundException' }, body: JSON.stringify({ Message: 'Schedule not found' }) }],
-    ['a validation error', { status: 400, headers: { 'x-amzn-errortype': 'ValidationException' }, body: JSON.stringify({ Message: 'Invalid Schedule Expression' }) }],
-    ['throttling, retried', { status: 429, headers: { 'x-amzn-errortype': 'ThrottlingException' }, body: JSON.stringify({ Message: 'Rate exceeded' }) }],
-    ['a service error, retried', { status: 500, headers: { 'x-amzn-errortype': 'InternalServerException' }, body: JSON.stringify({ Message: 'internal' }) }],
+    [
+      'a conflict',
+      {
+        status: 409,
+        headers: { 'x-amzn-errortype': 'ConflictException' },
+        body: JSON.stringify({ Message: 'exists' }),
+      },
+    ],
+    [
+      'a missing schedule',
+      {
+        status: 404,
+        headers: { 'x-amzn-errortype': 'ResourceNotFoundException' },
+        body: JSON.stringify({ Message: 'Schedule not found' }),
+      },
+    ],
+    [
+      'a validation error',
+      {
+        status: 400,
+        headers: { 'x-amzn-errortype': 'ValidationException' },
+        body: JSON.stringify({ Message: 'Invalid Schedule Expression' }),
+      },
+    ],
+    [
+      'throttling, retried',
+      {
+        status: 429,
+        headers: { 'x-amzn-errortype': 'ThrottlingException' },
+        body: JSON.stringify({ Message: 'Rate exceeded' }),
+      },
+    ],
+    [
+      'a service error, retried',
+      {
+        status: 500,
+        headers: { 'x-amzn-errortype': 'InternalServerException' },
+        body: JSON.stringify({ Message: 'internal' }),
+      },
+    ],
   ] as [string, Reply][])('%s: the same error as the SDK, after as many attempts', async (_name, reply) => {
     respond = () => reply;
     for (const [, mine, theirs] of calls) {

@@ -17,7 +17,13 @@ const cases: [string, string, string, unknown, number][] = [
   ['a bad dc name', 'PUT', '/v1/clusters/bounds/dcs/%20/maintenance', {}, 400],
   ['a limit over 1000', 'GET', '/v1/clusters/bounds/servers?limit=1001', undefined, 400],
   ['a bad cursor', 'GET', '/v1/clusters/bounds/events?cursor=%%%', undefined, 400],
-  ['an unknown field', 'PUT', '/v1/clusters/bounds/servers/db1/maintenance', { mode: 'maintenance', colour: 'red' }, 400],
+  [
+    'an unknown field',
+    'PUT',
+    '/v1/clusters/bounds/servers/db1/maintenance',
+    { mode: 'maintenance', colour: 'red' },
+    400,
+  ],
   ['a wrong type', 'PUT', '/v1/clusters/bounds/servers/db1/maintenance', { force: 'yes' }, 400],
   ['malformed JSON', 'PUT', '/v1/clusters/bounds/servers/db1/maintenance', '{"force":', 400],
   ['a body over 64 KiB', 'PUT', '/v1/clusters/bounds/servers/db1/maintenance', { reason: 'x'.repeat(70_000) }, 413],
@@ -41,7 +47,9 @@ describe('input bounds', () => {
   });
 
   it('answers a non-JSON body with 415', async () => {
-    const res = await env.call('PUT', '/v1/clusters/bounds/servers/db1/maintenance', 'force=yes', { headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await env.call('PUT', '/v1/clusters/bounds/servers/db1/maintenance', 'force=yes', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(res.status).toBe(415);
     expect(res.body.error.code).toBe('UnsupportedMediaType');
   });

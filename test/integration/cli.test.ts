@@ -19,7 +19,11 @@ let stopAgents: () => void = () => undefined;
 let cwd: string;
 let noConfig: string;
 
-interface Run { status: number | null; stdout: string; stderr: string }
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /**
  * Runs the CLI asynchronously (never spawnSync: the API server lives in this process and must keep answering).
@@ -27,7 +31,8 @@ interface Run { status: number | null; stdout: string; stderr: string }
  */
 function cli(args: string[], vars: Record<string, string | undefined> = {}): Promise<Run> {
   const base: Record<string, string | undefined> = { ...process.env };
-  for (const k of Object.keys(base)) if (k.startsWith('MAINTCTL_') || k === 'AWS_PROFILE' || k === 'DYNAMODB_ENDPOINT') delete base[k];
+  for (const k of Object.keys(base))
+    if (k.startsWith('MAINTCTL_') || k === 'AWS_PROFILE' || k === 'DYNAMODB_ENDPOINT') delete base[k];
   const merged = { ...base, MAINTCTL_URL: env.url, MAINTCTL_TOKEN: env.admin, MAINTCTL_CONFIG: noConfig, ...vars };
   const childEnv = Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
   return new Promise((done, fail) => {
@@ -75,9 +80,14 @@ async function ok(args: string[], vars?: Record<string, string | undefined>): Pr
 }
 
 type ServerJson = { name: string; health: string; state: string; claims: { holder: string }[] };
-const servers = async (cluster: string) => ((await env.call('GET', `/v1/clusters/${cluster}/servers`)).body as { servers: ServerJson[] }).servers;
+const servers = async (cluster: string) =>
+  ((await env.call('GET', `/v1/clusters/${cluster}/servers`)).body as { servers: ServerJson[] }).servers;
 /** The State column of `list servers --tsv` for one server. */
-const tsvState = (out: string, server: string) => out.split('\n').map((l) => l.split('\t')).find((f) => f[0] === server)?.[4];
+const tsvState = (out: string, server: string) =>
+  out
+    .split('\n')
+    .map((l) => l.split('\t'))
+    .find((f) => f[0] === server)?.[4];
 
 beforeAll(async () => {
   const build = spawnSync('npm', ['run', 'build'], { encoding: 'utf8' });
@@ -88,7 +98,11 @@ beforeAll(async () => {
   await registerDemoFleet(env.deps);
   stopAgents = await startDemoAgents(env.deps, env.url, 200);
   for (const cluster of ['demo-mariadb', 'demo-cassandra']) {
-    await until(`${cluster} running`, () => servers(cluster), (s) => s.length > 0 && s.every((v) => v.health === 'running'));
+    await until(
+      `${cluster} running`,
+      () => servers(cluster),
+      (s) => s.length > 0 && s.every((v) => v.health === 'running'),
+    );
   }
 });
 
@@ -100,7 +114,9 @@ afterAll(async () => {
 
 describe('maintctl CLI', () => {
   it('sets, shows, lists and clears server maintenance; a second replica is refused with the API message', async () => {
-    expect(await ok(['-c', 'demo-mariadb', 'set', 'server', 'db2', 'maintenance', '--reason', 'r', '--ttl', '1h'])).toBe('OK\n');
+    expect(
+      await ok(['-c', 'demo-mariadb', 'set', 'server', 'db2', 'maintenance', '--reason', 'r', '--ttl', '1h']),
+    ).toBe('OK\n');
     const table = await ok(['-c', 'demo-mariadb', 'list', 'servers']);
     expect(table).toMatch(/│ Server\s+│ Address/);
     expect(table.split('\n').find((l) => l.includes(' db2 '))).toMatch(/Maintenance/);
@@ -128,16 +144,32 @@ describe('maintctl CLI', () => {
     for (const i of [0, 1, 2]) expect(tsvState(after, `cassandra-dc1-${i}`)).not.toMatch(/Maintenance/);
 
     expect(await ok(['-c', 'demo-cassandra', 'cluster', 'maintenance', 'status'])).toBe('cluster maintenance: off\n');
-    expect(await ok(['-c', 'demo-cassandra', 'cluster', 'maintenance', 'on', '--reason', 'upgrade', '--ttl', '1h'])).toMatch(/^cluster maintenance: on/);
+    expect(
+      await ok(['-c', 'demo-cassandra', 'cluster', 'maintenance', 'on', '--reason', 'upgrade', '--ttl', '1h']),
+    ).toMatch(/^cluster maintenance: on/);
     expect(await ok(['-c', 'demo-cassandra', 'cluster', 'maintenance', 'status'])).toMatch(/^cluster maintenance: on/);
-    expect(JSON.parse(await ok(['-c', 'demo-cassandra', '--json', 'cluster', 'maintenance', 'status'])).paused).toBe(true);
+    expect(JSON.parse(await ok(['-c', 'demo-cassandra', '--json', 'cluster', 'maintenance', 'status'])).paused).toBe(
+      true,
+    );
     expect(await ok(['-c', 'demo-cassandra', 'cluster', 'maintenance', 'off'])).toBe('cluster maintenance: off\n');
   });
 
   it('creates, lists and deletes a window; lists events', async () => {
     const created = await ok([
-      '-c', 'demo-mariadb', 'window', 'create', '--name', 'sunday', '--schedule', 'cron(30 2 ? * SUN *)',
-      '--timezone', 'Europe/Berlin', '--duration', 'PT2H', '--servers', 'db2',
+      '-c',
+      'demo-mariadb',
+      'window',
+      'create',
+      '--name',
+      'sunday',
+      '--schedule',
+      'cron(30 2 ? * SUN *)',
+      '--timezone',
+      'Europe/Berlin',
+      '--duration',
+      'PT2H',
+      '--servers',
+      'db2',
     ]);
     const id = /^window (\S+) created; next: (.+)$/m.exec(created)?.[1];
     expect(id, created).toBeTruthy();
@@ -146,14 +178,21 @@ describe('maintctl CLI', () => {
     expect(listed).toContain('cron(30 2 ? * SUN *)');
     expect(listed).toContain('Europe/Berlin');
     const tsv = (await ok(['-c', 'demo-mariadb', '--tsv', 'list', 'windows'])).trim().split('\n');
-    expect(tsv.find((l) => l.startsWith(`${id}\t`))!.split('\t').slice(1, 6)).toEqual(['sunday', 'maintenance', 'cron(30 2 ? * SUN *)', 'Europe/Berlin', 'PT2H']);
+    expect(
+      tsv
+        .find((l) => l.startsWith(`${id}\t`))!
+        .split('\t')
+        .slice(1, 6),
+    ).toEqual(['sunday', 'maintenance', 'cron(30 2 ? * SUN *)', 'Europe/Berlin', 'PT2H']);
     expect(await ok(['-c', 'demo-mariadb', 'window', 'delete', id!])).toBe('OK\n');
     expect(await ok(['-c', 'demo-mariadb', 'list', 'windows'])).not.toContain(id!);
 
     const events = await ok(['-c', 'demo-mariadb', 'list', 'events']);
     expect(events).toMatch(/│ at\s+│ revision\s+│ action/);
     expect(events).toContain('db2');
-    const parsed = JSON.parse(await ok(['-c', 'demo-mariadb', '--json', 'list', 'events'])) as { events: { reason?: string }[] };
+    const parsed = JSON.parse(await ok(['-c', 'demo-mariadb', '--json', 'list', 'events'])) as {
+      events: { reason?: string }[];
+    };
     expect(parsed.events.length).toBeGreaterThan(0);
   });
 
@@ -173,13 +212,18 @@ describe('maintctl CLI', () => {
     expect((await cli(['-c', 'demo-cassandra', 'list', 'servers'], asAlice)).status).toBe(1);
 
     expect(await ok(['token', 'revoke', id!])).toBe('OK\n');
-    expectFailure(await cli(['-c', 'demo-mariadb', 'list', 'servers'], asAlice), /^maintctl: invalid credentials \(401 Unauthorized\)$/m);
+    expectFailure(
+      await cli(['-c', 'demo-mariadb', 'list', 'servers'], asAlice),
+      /^maintctl: invalid credentials \(401 Unauthorized\)$/m,
+    );
   });
 
   it('--json parses, --tsv has no header and tab-separated fields', async () => {
     const clusters = JSON.parse(await ok(['--json', 'list', 'clusters'])) as { clusters: { id: string }[] };
     expect(clusters.clusters.map((c) => c.id).sort()).toEqual(['demo-cassandra', 'demo-greptime', 'demo-mariadb']);
-    const list = JSON.parse(await ok(['-c', 'demo-mariadb', '--json', 'list', 'servers'])) as { servers: { name: string }[] };
+    const list = JSON.parse(await ok(['-c', 'demo-mariadb', '--json', 'list', 'servers'])) as {
+      servers: { name: string }[];
+    };
     expect(list.servers.map((s) => s.name).sort()).toEqual(['db1', 'db2', 'db3']);
 
     const tsv = (await ok(['--tsv', 'list', 'clusters'])).split('\n').slice(0, -1);
@@ -192,7 +236,12 @@ describe('maintctl CLI', () => {
     expect(servers).toHaveLength(3);
     expect(servers.some((l) => l.startsWith('Server\t'))).toBe(false);
     for (const line of servers) expect(line.split('\t')).toHaveLength(9);
-    expect(servers.find((l) => l.startsWith('db1\t'))!.split('\t').slice(1, 3)).toEqual(['db1.demo.internal', '3306']);
+    expect(
+      servers
+        .find((l) => l.startsWith('db1\t'))!
+        .split('\t')
+        .slice(1, 3),
+    ).toEqual(['db1.demo.internal', '3306']);
 
     expectUsageError(await cli(['--json', '--tsv', 'list', 'clusters']), /cannot be used with/);
   });
@@ -207,12 +256,23 @@ describe('maintctl CLI', () => {
     ]);
     expectUsageError(unknown, /^error: unknown command 'frobnicate'/);
     expectUsageError(missing, /^error: missing required argument 'name'/);
-    expectUsageError(batch, /^error: option '--batch-size <n>' argument '0' is invalid\. must be a positive whole number/);
-    expectUsageError(mode, /^error: command-argument value 'nonsense' is invalid for argument 'mode'\. must be one of maintenance, drain/);
+    expectUsageError(
+      batch,
+      /^error: option '--batch-size <n>' argument '0' is invalid\. must be a positive whole number/,
+    );
+    expectUsageError(
+      mode,
+      /^error: command-argument value 'nonsense' is invalid for argument 'mode'\. must be one of maintenance, drain/,
+    );
 
     // A watch interval that is no number (or 0) would poll the API in a tight loop.
-    for (const bad of await Promise.all(['abc', '0', '-1'].map((v) => cli(['-c', 'demo-mariadb', 'rollout', 'watch', 'r1', `--interval=${v}`])))) {
-      expectUsageError(bad, /^error: option '--interval <seconds>' argument '.*' is invalid\. must be a number of seconds/);
+    for (const bad of await Promise.all(
+      ['abc', '0', '-1'].map((v) => cli(['-c', 'demo-mariadb', 'rollout', 'watch', 'r1', `--interval=${v}`])),
+    )) {
+      expectUsageError(
+        bad,
+        /^error: option '--interval <seconds>' argument '.*' is invalid\. must be a number of seconds/,
+      );
     }
 
     const [unreachable, badToken, noCluster, badUrl] = await Promise.all([
@@ -221,7 +281,10 @@ describe('maintctl CLI', () => {
       cli(['list', 'servers']),
       cli(['--url', 'ftp://nowhere', 'list', 'clusters']),
     ]);
-    expectFailure(unreachable, new RegExp(`^maintctl: cannot reach http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)$`, 'm'));
+    expectFailure(
+      unreachable,
+      new RegExp(`^maintctl: cannot reach http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)$`, 'm'),
+    );
     expectFailure(badToken, /^maintctl: invalid credentials \(401 Unauthorized\)$/m);
     expectFailure(noCluster, /^maintctl: which cluster\? give --cluster C/m);
     expectFailure(badUrl, /^maintctl: invalid --url ftp:\/\/nowhere$/m);
@@ -229,10 +292,24 @@ describe('maintctl CLI', () => {
 
   it('--help on every verb exits 0 with an example', async () => {
     const verbs = [
-      ['list'], ['show'], ['set'], ['clear'], ['cluster'],
-      ['rollout', 'start'], ['rollout', 'watch'], ['rollout', 'pause'], ['rollout', 'resume'], ['rollout', 'abort'], ['rollout', 'retry'], ['rollout', 'skip'],
-      ['window', 'create'], ['window', 'delete'], ['window', 'skip'],
-      ['token', 'create'], ['token', 'list'], ['token', 'revoke'],
+      ['list'],
+      ['show'],
+      ['set'],
+      ['clear'],
+      ['cluster'],
+      ['rollout', 'start'],
+      ['rollout', 'watch'],
+      ['rollout', 'pause'],
+      ['rollout', 'resume'],
+      ['rollout', 'abort'],
+      ['rollout', 'retry'],
+      ['rollout', 'skip'],
+      ['window', 'create'],
+      ['window', 'delete'],
+      ['window', 'skip'],
+      ['token', 'create'],
+      ['token', 'list'],
+      ['token', 'revoke'],
       ['bootstrap'],
     ];
     const runs = await Promise.all(verbs.map((v) => cli([...v, '--help'])));
@@ -250,15 +327,24 @@ describe('maintctl CLI', () => {
     writeFileSync(config, JSON.stringify({ url: env.url, token: env.admin, cluster: 'demo-mariadb' }));
     const fromFile = { MAINTCTL_CONFIG: config, MAINTCTL_URL: undefined, MAINTCTL_TOKEN: undefined };
     chmodSync(config, 0o644);
-    expectFailure(await cli(['list', 'servers'], fromFile), new RegExp(`^maintctl: .*chmod 600 ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
+    expectFailure(
+      await cli(['list', 'servers'], fromFile),
+      new RegExp(`^maintctl: .*chmod 600 ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'),
+    );
     chmodSync(config, 0o600);
     const out = await ok(['--tsv', 'list', 'servers'], fromFile);
-    expect(out.trimEnd().split('\n').map((l) => l.split('\t')[0]).sort()).toEqual(['db1', 'db2', 'db3']);
+    expect(
+      out
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split('\t')[0])
+        .sort(),
+    ).toEqual(['db1', 'db2', 'db3']);
     // Flags still win over the file.
     expectFailure(await cli(['--token', 'mct_wrong', 'list', 'servers'], fromFile), /invalid credentials/);
   });
 
-  it('bootstrap writes an admin token into the table with the caller\'s credentials and prints it once', async () => {
+  it("bootstrap writes an admin token into the table with the caller's credentials and prints it once", async () => {
     const aws = {
       DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),
       AWS_REGION: 'local',
@@ -273,13 +359,22 @@ describe('maintctl CLI', () => {
     expect(m, out).toBeTruthy();
     expect(out.split(m![2]!)).toHaveLength(2);
     const listed = await ok(['--json', 'token', 'list'], { MAINTCTL_TOKEN: m![2] });
-    expect((JSON.parse(listed) as { tokens: { id: string; role: string }[] }).tokens).toContainEqual(expect.objectContaining({ id: m![1], role: 'admin' }));
+    expect((JSON.parse(listed) as { tokens: { id: string; role: string }[] }).tokens).toContainEqual(
+      expect.objectContaining({ id: m![1], role: 'admin' }),
+    );
 
-    expectFailure(await cli(['bootstrap', '--table', 'no-such-table'], aws), /^maintctl: could not write to table no-such-table: /m);
+    expectFailure(
+      await cli(['bootstrap', '--table', 'no-such-table'], aws),
+      /^maintctl: could not write to table no-such-table: /m,
+    );
   });
 
   it('starts a rollout and watches it to completion with progress lines', async () => {
-    await until('demo-mariadb free', () => servers('demo-mariadb'), (s) => s.every((v) => v.health === 'running' && v.claims.length === 0));
+    await until(
+      'demo-mariadb free',
+      () => servers('demo-mariadb'),
+      (s) => s.every((v) => v.health === 'running' && v.claims.length === 0),
+    );
     const started = await ok(['-c', 'demo-mariadb', 'rollout', 'start', '--version', '10.11.7', '--stable-for', '1']);
     const id = /^rollout (\S+) started \(maintctl --cluster demo-mariadb rollout watch \1\)$/m.exec(started)?.[1];
     expect(id, started).toBeTruthy();
@@ -293,13 +388,21 @@ describe('maintctl CLI', () => {
     for (const l of lines) expect(l).toMatch(/^\d\d:\d\d:\d\d \w+ · batch \d+\/\d+ · .+ · \d+\/3 done$/);
     expect(lines.at(-1)).toMatch(/succeeded · batch \d+\/\d+ · — · 3\/3 done$/);
     const seen = watch.stdout;
-    for (const server of ['db1', 'db2', 'db3']) expect(seen).toMatch(new RegExp(`${server}: (switchover|wait-roles|drain|wait-drained|maintain|wait-upgraded|verify|clear)`));
+    for (const server of ['db1', 'db2', 'db3'])
+      expect(seen).toMatch(
+        new RegExp(`${server}: (switchover|wait-roles|drain|wait-drained|maintain|wait-upgraded|verify|clear)`),
+      );
 
     const shown = await ok(['-c', 'demo-mariadb', '--tsv', 'show', 'rollout', id!]);
-    expect(shown.trimEnd().split('\n').map((l) => l.split('\t').slice(0, 1).concat(l.split('\t').slice(2, 4)))).toEqual(
-      ['db1', 'db2', 'db3'].map((s) => expect.arrayContaining([s, 'done', 'upgraded'])),
+    expect(
+      shown
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split('\t').slice(0, 1).concat(l.split('\t').slice(2, 4))),
+    ).toEqual(['db1', 'db2', 'db3'].map((s) => expect.arrayContaining([s, 'done', 'upgraded'])));
+    expect(await ok(['-c', 'demo-mariadb', 'list', 'rollouts'])).toMatch(
+      new RegExp(`${id}\\s+│ succeeded\\s+│ 10\\.11\\.7`),
     );
-    expect(await ok(['-c', 'demo-mariadb', 'list', 'rollouts'])).toMatch(new RegExp(`${id}\\s+│ succeeded\\s+│ 10\\.11\\.7`));
     // A finished rollout cannot be paused: the API's message, exit 1.
     expectFailure(await cli(['-c', 'demo-mariadb', 'rollout', 'pause', id!]), /^maintctl: .*\(409 \w+\)$/m);
   }, 75_000);

@@ -15,7 +15,11 @@ let built: HttpEnv;
 let unbuilt: HttpEnv;
 
 /** A request exactly as written (Node sends the path untouched: no `..` resolved). */
-function raw(env: HttpEnv, method: string, path: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function raw(
+  env: HttpEnv,
+  method: string,
+  path: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   const { port } = new URL(env.url);
   return new Promise((done, fail) => {
     const req = request({ host: '127.0.0.1', port, method, path }, (res) => {
@@ -75,7 +79,13 @@ describe('the console at /console/ (local server)', () => {
     const missing = await raw(built, 'GET', '/console/assets/nope.js');
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body).error.code).toBe('NotFound');
-    for (const path of ['/console/../secret.txt', '/console/%2e%2e/secret.txt', '/console/..%2fsecret.txt', '/console/assets/..%2f..%2fsecret.txt', '/console/%2e%2e%2f%2e%2e%2fpackage.json']) {
+    for (const path of [
+      '/console/../secret.txt',
+      '/console/%2e%2e/secret.txt',
+      '/console/..%2fsecret.txt',
+      '/console/assets/..%2f..%2fsecret.txt',
+      '/console/%2e%2e%2f%2e%2e%2fpackage.json',
+    ]) {
       const res = await raw(built, 'GET', path);
       expect(res.body, path).not.toContain('outside the build');
       expect(res.body, path).not.toContain('"name": "maintctl"');

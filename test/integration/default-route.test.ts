@@ -39,23 +39,74 @@ describe('the $default route', () => {
   });
 
   // API Gateway brings every request no route takes to $default, a wrong method on any family's path included.
-  it("answers a wrong method with 405 and Allow, in the format of the family whose routes match the path", async () => {
+  it('answers a wrong method with 405 and Allow, in the format of the family whose routes match the path', async () => {
     const cases: [method: string, path: string, allow: string, type: string, body: (text: string) => void][] = [
-      ['POST', '/v1/servers/db1', 'GET', 'application/json', (t) => expect(JSON.parse(t)).toEqual({ errors: [{ detail: 'POST is not allowed here' }] })],
-      ['DELETE', '/c/x/v1/servers', 'GET', 'application/json', (t) => expect(JSON.parse(t)).toEqual({ errors: [{ detail: 'DELETE is not allowed here' }] })],
-      ['POST', '/pods/p1', 'GET, PUT, DELETE', 'text/plain; charset=utf-8', (t) => expect(t).toBe('POST is not allowed here\n')],
-      ['PATCH', '/c/x/config', 'GET, PUT', 'text/plain; charset=utf-8', (t) => expect(t).toBe('PATCH is not allowed here\n')],
-      ['DELETE', '/admin/maintenance', 'GET, POST, PUT', 'text/plain; charset=utf-8', (t) => expect(t).toBe('DELETE is not allowed here\n')],
-      ['POST', '/v1/clusters/x/servers', 'GET', 'application/json', (t) => expect(JSON.parse(t).error).toMatchObject({ code: 'MethodNotAllowed' })],
-      ['PATCH', '/v1/tokens', 'POST, GET', 'application/json', (t) => expect(JSON.parse(t).error).toMatchObject({ code: 'MethodNotAllowed' })],
+      [
+        'POST',
+        '/v1/servers/db1',
+        'GET',
+        'application/json',
+        (t) => expect(JSON.parse(t)).toEqual({ errors: [{ detail: 'POST is not allowed here' }] }),
+      ],
+      [
+        'DELETE',
+        '/c/x/v1/servers',
+        'GET',
+        'application/json',
+        (t) => expect(JSON.parse(t)).toEqual({ errors: [{ detail: 'DELETE is not allowed here' }] }),
+      ],
+      [
+        'POST',
+        '/pods/p1',
+        'GET, PUT, DELETE',
+        'text/plain; charset=utf-8',
+        (t) => expect(t).toBe('POST is not allowed here\n'),
+      ],
+      [
+        'PATCH',
+        '/c/x/config',
+        'GET, PUT',
+        'text/plain; charset=utf-8',
+        (t) => expect(t).toBe('PATCH is not allowed here\n'),
+      ],
+      [
+        'DELETE',
+        '/admin/maintenance',
+        'GET, POST, PUT',
+        'text/plain; charset=utf-8',
+        (t) => expect(t).toBe('DELETE is not allowed here\n'),
+      ],
+      [
+        'POST',
+        '/v1/clusters/x/servers',
+        'GET',
+        'application/json',
+        (t) => expect(JSON.parse(t).error).toMatchObject({ code: 'MethodNotAllowed' }),
+      ],
+      [
+        'PATCH',
+        '/v1/tokens',
+        'POST, GET',
+        'application/json',
+        (t) => expect(JSON.parse(t).error).toMatchObject({ code: 'MethodNotAllowed' }),
+      ],
       // parameters that do not decode still belong to their family's path
-      ['POST', '/pods/%ZZ', 'GET, PUT, DELETE', 'text/plain; charset=utf-8', (t) => expect(t).toBe('POST is not allowed here\n')],
+      [
+        'POST',
+        '/pods/%ZZ',
+        'GET, PUT, DELETE',
+        'text/plain; charset=utf-8',
+        (t) => expect(t).toBe('POST is not allowed here\n'),
+      ],
     ];
     for (const [method, path, allow, type, body] of cases) {
       // before authentication, as the local stand-in for API Gateway answers it
       for (const authorization of [`Bearer ${token}`, '']) {
         const res = await handler(event(method, path, authorization));
-        expect({ status: res.statusCode, allow: res.headers?.allow, type: res.headers?.['content-type'] }, `${method} ${path}`).toEqual({ status: 405, allow, type });
+        expect(
+          { status: res.statusCode, allow: res.headers?.allow, type: res.headers?.['content-type'] },
+          `${method} ${path}`,
+        ).toEqual({ status: 405, allow, type });
         body(String(res.body));
       }
     }

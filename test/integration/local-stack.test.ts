@@ -22,10 +22,18 @@ function tempDir(): string {
   return d;
 }
 
-interface Started { child: ChildProcess; output: () => string; url: string; token: string }
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  url: string;
+  token: string;
+}
 
 async function start(args: string[], env: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(TSX, ['bin/local.ts', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(TSX, ['bin/local.ts', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -46,11 +54,17 @@ async function stop(s: Started): Promise<number | null> {
   return exited;
 }
 
-interface Answer { clusters: { id: string }[]; health: string; state: string }
+interface Answer {
+  clusters: { id: string }[];
+  health: string;
+  state: string;
+}
 const json = async <T = Answer>(r: Promise<Response>) => (await (await r).json()) as T;
 
 const javaProcessesFor = (dir: string) =>
-  spawnSync('pgrep', ['-f', `DynamoDBLocal.*${dir}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
+  spawnSync('pgrep', ['-f', `DynamoDBLocal.*${dir}`], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean).length;
 
 describe('npm start', () => {
   it('prints the URL, a created admin token and a curl that works; keeps state and the token across restarts; Ctrl-C leaves no Java behind', async () => {
@@ -60,7 +74,10 @@ describe('npm start', () => {
     expect(first.url).toBe(`http://127.0.0.1:${port}`);
     expect(first.output()).toContain(`curl -s -H "Authorization: Bearer ${first.token}" ${first.url}/v1/clusters`);
     const auth = { authorization: `Bearer ${first.token}`, 'content-type': 'application/json' };
-    expect((await fetch(`${first.url}/v1/clusters/kept`, { method: 'PUT', headers: auth, body: '{"engine":"generic"}' })).status).toBe(201);
+    expect(
+      (await fetch(`${first.url}/v1/clusters/kept`, { method: 'PUT', headers: auth, body: '{"engine":"generic"}' }))
+        .status,
+    ).toBe(201);
     const basic = `Basic ${Buffer.from(`admin:${first.token}`).toString('base64')}`;
     expect((await fetch(`${first.url}/v1/clusters`, { headers: { authorization: basic } })).status).toBe(200);
     expect(javaProcessesFor(data)).toBe(1);
@@ -76,7 +93,9 @@ describe('npm start', () => {
 
   it('takes MAINTCTL_ADMIN_TOKEN instead of creating one', async () => {
     const token = 'mct_given-token-for-this-test-0123456789abcdef';
-    const s = await start(['--memory', '--data', tempDir(), '--port', String(await freePort())], { MAINTCTL_ADMIN_TOKEN: token });
+    const s = await start(['--memory', '--data', tempDir(), '--port', String(await freePort())], {
+      MAINTCTL_ADMIN_TOKEN: token,
+    });
     // Not echoed: the output may end up in logs, and the user has it already.
     expect(s.output()).not.toContain(token);
     expect(s.output()).toContain('curl -s -H "Authorization: Bearer $MAINTCTL_ADMIN_TOKEN"');
@@ -85,9 +104,15 @@ describe('npm start', () => {
   });
 
   it('stops at once with a one-line instruction when java is missing', () => {
-    const r = spawnSync(TSX, ['bin/local.ts', '--memory'], { env: { PATH: dirname(process.execPath) }, encoding: 'utf8' });
+    const r = spawnSync(TSX, ['bin/local.ts', '--memory'], {
+      env: { PATH: dirname(process.execPath) },
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(1);
-    const lines = r.stderr.trim().split('\n').filter((l) => !/nodedir/.test(l));
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !/nodedir/.test(l));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/openjdk-17-jre-headless/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -99,12 +124,23 @@ describe('npm start', () => {
     const ids = (await json(fetch(`${s.url}/v1/clusters`, { headers: auth }))).clusters.map((c) => c.id).sort();
     expect(ids).toEqual(['demo-cassandra', 'demo-greptime', 'demo-mariadb']);
     const servers = `${s.url}/v1/clusters/demo-mariadb/servers`;
-    const allRunning = async () => ((await (await fetch(servers, { headers: auth })).json()) as { servers: { health: string }[] }).servers.every((v) => v.health === 'running');
+    const allRunning = async () =>
+      ((await (await fetch(servers, { headers: auth })).json()) as { servers: { health: string }[] }).servers.every(
+        (v) => v.health === 'running',
+      );
     for (let i = 0; i < 50 && !(await allRunning()); i++) await sleep(200);
     // maxctrl's own request (the MaxScale family defaults to demo-mariadb), Basic admin:<token>.
     const basic = { authorization: `Basic ${Buffer.from(`admin:${s.token}`).toString('base64')}` };
-    const maxscaleState = async () => ((await (await fetch(`${s.url}/v1/servers/db1`, { headers: basic })).json()) as { data: { attributes: { state: string } } }).data.attributes.state;
-    const set = await fetch(`${s.url}/v1/servers/db1/set?state=maintenance`, { method: 'PUT', headers: { ...basic, 'content-type': 'application/x-www-form-urlencoded', 'content-length': '0' } });
+    const maxscaleState = async () =>
+      (
+        (await (await fetch(`${s.url}/v1/servers/db1`, { headers: basic })).json()) as {
+          data: { attributes: { state: string } };
+        }
+      ).data.attributes.state;
+    const set = await fetch(`${s.url}/v1/servers/db1/set?state=maintenance`, {
+      method: 'PUT',
+      headers: { ...basic, 'content-type': 'application/x-www-form-urlencoded', 'content-length': '0' },
+    });
     expect(set.status).toBe(204);
     const seen = new Set<string>([await maxscaleState()]);
     for (let i = 0; i < 60 && !seen.has('Maintenance, Running'); i++) {
@@ -117,13 +153,33 @@ describe('npm start', () => {
   });
 
   it('--demo: a rollout of demo-mariadb, switchover included, finishes on its own within a minute', async () => {
-    const s = await start(['--memory', '--demo', '--data', tempDir(), '--port', String(await freePort()), '--poll-interval', '0.5']);
+    const s = await start([
+      '--memory',
+      '--demo',
+      '--data',
+      tempDir(),
+      '--port',
+      String(await freePort()),
+      '--poll-interval',
+      '0.5',
+    ]);
     const auth = { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' };
     const base = `${s.url}/v1/clusters/demo-mariadb`;
-    const servers = async () => (await json<{ servers: { name: string; role: string; health: string; version: string; claims: unknown[] }[] }>(fetch(`${base}/servers`, { headers: auth }))).servers;
+    const servers = async () =>
+      (
+        await json<{ servers: { name: string; role: string; health: string; version: string; claims: unknown[] }[] }>(
+          fetch(`${base}/servers`, { headers: auth }),
+        )
+      ).servers;
     for (let i = 0; i < 50 && !(await servers()).every((v) => v.health === 'running'); i++) await sleep(200);
     const started = Date.now();
-    const { id } = await json<{ id: string }>(fetch(`${base}/rollouts`, { method: 'POST', headers: auth, body: JSON.stringify({ targetVersion: '10.11.7', verify: { stableForSeconds: 2 } }) }));
+    const { id } = await json<{ id: string }>(
+      fetch(`${base}/rollouts`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ targetVersion: '10.11.7', verify: { stableForSeconds: 2 } }),
+      }),
+    );
     type Rollout = { status: string; servers: { name: string; outcome: string }[] };
     let rollout: Rollout = { status: 'running', servers: [] };
     while (Date.now() - started < 60_000 && ['running', 'pausing'].includes(rollout.status)) {

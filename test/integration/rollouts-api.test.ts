@@ -27,27 +27,44 @@ const MARIADB3 = [
 ];
 
 /** A mariadb cluster, every server reported running at `version`. */
-async function cluster(name: string, version = V0, servers: { name: string; role: 'primary' | 'replica' | 'member' }[] = MARIADB3): Promise<void> {
+async function cluster(
+  name: string,
+  version = V0,
+  servers: { name: string; role: 'primary' | 'replica' | 'member' }[] = MARIADB3,
+): Promise<void> {
   await seedCluster(env, name, servers);
-  for (const s of servers) await reportAll(env, name, [s.name], { role: s.role, version, connections: 0, openTransactions: 0 });
+  for (const s of servers)
+    await reportAll(env, name, [s.name], { role: s.role, version, connections: 0, openTransactions: 0 });
 }
-
 
 const getRollout = async (c: string, id: string) => (await env.call('GET', `/v1/clusters/${c}/rollouts/${id}`)).body;
 const settle = async (c: string, id: string) => {
-  const rollout = await until(`rollout ${id}`, () => getRollout(c, id), (r) => r.executions?.length > 0 && TERMINAL.includes(r.status));
+  const rollout = await until(
+    `rollout ${id}`,
+    () => getRollout(c, id),
+    (r) => r.executions?.length > 0 && TERMINAL.includes(r.status),
+  );
   await env.engine.list().find((e) => e.arn === rollout.executions.at(-1))?.done;
   return getRollout(c, id);
 };
 const start = (c: string, body: Record<string, unknown> = {}, options?: Parameters<HttpEnv['call']>[3]) =>
-  env.call('POST', `/v1/clusters/${c}/rollouts`, { targetVersion: V1, verify: { stableForSeconds: 0 }, ...body }, options);
+  env.call(
+    'POST',
+    `/v1/clusters/${c}/rollouts`,
+    { targetVersion: V1, verify: { stableForSeconds: 0 }, ...body },
+    options,
+  );
 
 /** Everything a refused request must leave as it was: the servers (with the revision) and the rollouts. */
 async function snapshot(c: string) {
-  const [servers, rollouts] = await Promise.all([env.call('GET', `/v1/clusters/${c}/servers`), env.call('GET', `/v1/clusters/${c}/rollouts`)]);
+  const [servers, rollouts] = await Promise.all([
+    env.call('GET', `/v1/clusters/${c}/servers`),
+    env.call('GET', `/v1/clusters/${c}/rollouts`),
+  ]);
   return { servers: servers.body, rollouts: rollouts.body };
 }
-const executionsOf = (rolloutId: string) => env.engine.list().filter((e) => e.input.rolloutId === rolloutId && e.machine === 'rollout');
+const executionsOf = (rolloutId: string) =>
+  env.engine.list().filter((e) => e.input.rolloutId === rolloutId && e.machine === 'rollout');
 
 describe('starting a rollout', () => {
   beforeAll(() => cluster('refused'));
@@ -58,8 +75,22 @@ describe('starting a rollout', () => {
     ['batchSize 0', 'refused', { batchSize: 0 }, 400, 'InvalidInput', /batchSize/],
     ['an unknown field', 'refused', { colour: 'red' }, 400, 'InvalidInput', /colour/],
     ['an unknown upgrade kind', 'refused', { upgrade: { kind: 'ssh' } }, 400, 'InvalidInput', /upgrade/],
-    ['a webhook host not on the allowlist', 'refused', { upgrade: { kind: 'webhook', url: 'https://evil.example.net/upgrade' } }, 400, 'InvalidInput', /evil\.example\.net.*allowlist/],
-    ['a function not on the allowlist', 'refused', { upgrade: { kind: 'lambda', functionArn: LAMBDA } }, 400, 'InvalidInput', /function:upgrader.*allowlist/],
+    [
+      'a webhook host not on the allowlist',
+      'refused',
+      { upgrade: { kind: 'webhook', url: 'https://evil.example.net/upgrade' } },
+      400,
+      'InvalidInput',
+      /evil\.example\.net.*allowlist/,
+    ],
+    [
+      'a function not on the allowlist',
+      'refused',
+      { upgrade: { kind: 'lambda', functionArn: LAMBDA } },
+      400,
+      'InvalidInput',
+      /function:upgrader.*allowlist/,
+    ],
     ['a body naming another cluster', 'refused', { cluster: 'other' }, 400, 'InvalidInput', /other/],
   ];
 
@@ -100,8 +131,22 @@ describe('controls', () => {
     const first = await start('busy');
     expect(first.status).toBe(201);
     const id = first.body.id as string;
-    await until('db2 waiting for its upgrade', async () => env.engine.list().some((e) =>
-      e.machine === 'node' && e.input.rolloutId === id && e.input.server === 'db2' && e.events.some((x) => x.type === 'StateEntered' && (x as { state: { name: string } }).state.name === 'WaitUpgraded')), Boolean);
+    await until(
+      'db2 waiting for its upgrade',
+      async () =>
+        env.engine
+          .list()
+          .some(
+            (e) =>
+              e.machine === 'node' &&
+              e.input.rolloutId === id &&
+              e.input.server === 'db2' &&
+              e.events.some(
+                (x) => x.type === 'StateEntered' && (x as { state: { name: string } }).state.name === 'WaitUpgraded',
+              ),
+          ),
+      Boolean,
+    );
 
     const before = await snapshot('busy');
     const second = await start('busy');
@@ -154,10 +199,16 @@ describe('controls', () => {
     expect(page1.body.rollouts.map((r: { id: string }) => r.id)).toEqual([ids[1]]);
     expect(page1.body.rollouts[0]).toMatchObject({ status: 'succeeded', targetVersion: V1, actor: 'admin' });
     expect(page1.body.cursor).toEqual(expect.any(String));
-    const page2 = await env.call('GET', `/v1/clusters/listed/rollouts?limit=1&cursor=${encodeURIComponent(page1.body.cursor)}`);
+    const page2 = await env.call(
+      'GET',
+      `/v1/clusters/listed/rollouts?limit=1&cursor=${encodeURIComponent(page1.body.cursor)}`,
+    );
     expect(page2.body.rollouts.map((r: { id: string }) => r.id)).toEqual([ids[0]]);
     if (page2.body.cursor) {
-      const page3 = await env.call('GET', `/v1/clusters/listed/rollouts?limit=1&cursor=${encodeURIComponent(page2.body.cursor)}`);
+      const page3 = await env.call(
+        'GET',
+        `/v1/clusters/listed/rollouts?limit=1&cursor=${encodeURIComponent(page2.body.cursor)}`,
+      );
       expect(page3.body.rollouts).toEqual([]);
       expect(page3.body.cursor).toBeUndefined();
     }
@@ -190,14 +241,36 @@ describe('issue 14: one execution per rollout, one mutation path', () => {
       while (agentDone.running) {
         const servers = (await env.call('GET', '/v1/clusters/canary/servers')).body?.servers ?? [];
         for (const x of servers) {
-          if (x.maintenance && x.version !== V1 && x.claims.some((c: { holder: string }) => c.holder.startsWith('rollout:'))) {
-            await env.call('PUT', `/v1/clusters/canary/servers/${x.name}/status`, { health: 'running', role: x.role, version: V1, connections: 0, openTransactions: 0 });
+          if (
+            x.maintenance &&
+            x.version !== V1 &&
+            x.claims.some((c: { holder: string }) => c.holder.startsWith('rollout:'))
+          ) {
+            await env.call('PUT', `/v1/clusters/canary/servers/${x.name}/status`, {
+              health: 'running',
+              role: x.role,
+              version: V1,
+              connections: 0,
+              openTransactions: 0,
+            });
           }
         }
         const pending = (await env.call('GET', '/v1/clusters/canary/failover')).body?.pendingSwitchover;
         if (pending) {
-          await env.call('PUT', `/v1/clusters/canary/servers/${pending.from}/status`, { health: 'running', role: 'replica', version: V1, connections: 0, openTransactions: 0 });
-          await env.call('PUT', `/v1/clusters/canary/servers/${pending.to}/status`, { health: 'running', role: 'primary', version: V1, connections: 0, openTransactions: 0 });
+          await env.call('PUT', `/v1/clusters/canary/servers/${pending.from}/status`, {
+            health: 'running',
+            role: 'replica',
+            version: V1,
+            connections: 0,
+            openTransactions: 0,
+          });
+          await env.call('PUT', `/v1/clusters/canary/servers/${pending.to}/status`, {
+            health: 'running',
+            role: 'primary',
+            version: V1,
+            connections: 0,
+            openTransactions: 0,
+          });
         }
         await sleep(30);
       }
@@ -206,10 +279,17 @@ describe('issue 14: one execution per rollout, one mutation path', () => {
       const started = await start('canary', { pauseAfterFirstBatch: true });
       const id = started.body.id as string;
       expect((await settle('canary', id)).status).toBe('paused');
-      const answers = await Promise.all([1, 2, 3].map(() => env.call('POST', `/v1/clusters/canary/rollouts/${id}/resume`)));
+      const answers = await Promise.all(
+        [1, 2, 3].map(() => env.call('POST', `/v1/clusters/canary/rollouts/${id}/resume`)),
+      );
       expect(answers.map((a) => a.status).sort()).toEqual([202, 409, 409]);
       expect(answers.filter((a) => a.status === 409).every((a) => a.body.error.code === 'RolloutConflict')).toBe(true);
-      const done = await until('the resumed rollout to end', () => getRollout('canary', id), (r) => r.executions.length >= 2 && TERMINAL.includes(r.status), 30_000);
+      const done = await until(
+        'the resumed rollout to end',
+        () => getRollout('canary', id),
+        (r) => r.executions.length >= 2 && TERMINAL.includes(r.status),
+        30_000,
+      );
       await env.engine.list().find((e) => e.arn === done.executions.at(-1))?.done;
       expect((await getRollout('canary', id)).status).toBe('succeeded');
       expect(executionsOf(id)).toHaveLength(2);
@@ -224,7 +304,9 @@ describe('issue 14: one execution per rollout, one mutation path', () => {
     await cluster('ctl');
     const started = await start('ctl');
     const id = started.body.id as string;
-    const stale = await env.call('POST', `/v1/clusters/ctl/rollouts/${id}/pause`, undefined, { headers: { 'if-match': '"1-0-0"' } });
+    const stale = await env.call('POST', `/v1/clusters/ctl/rollouts/${id}/pause`, undefined, {
+      headers: { 'if-match': '"1-0-0"' },
+    });
     expect(stale.status).toBe(412);
     expect((await getRollout('ctl', id)).status).toBe('running');
     const headers = { 'idempotency-key': 'abort-ctl-1' };
@@ -238,7 +320,12 @@ describe('issue 14: one execution per rollout, one mutation path', () => {
     const staleStart = await start('ctl', {}, { headers: { 'if-match': '"1-0-0"' } });
     expect(staleStart.status).toBe(412);
     expect((await env.call('GET', '/v1/clusters/ctl/rollouts')).body.rollouts).toHaveLength(1);
-    const staleWindow = await env.call('POST', '/v1/clusters/ctl/windows', { name: 'w', schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', action: 'cluster-maintenance' }, { headers: { 'if-match': '"1-0-0"' } });
+    const staleWindow = await env.call(
+      'POST',
+      '/v1/clusters/ctl/windows',
+      { name: 'w', schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', action: 'cluster-maintenance' },
+      { headers: { 'if-match': '"1-0-0"' } },
+    );
     expect(staleWindow.status).toBe(412);
     expect((await env.call('GET', '/v1/clusters/ctl/windows')).body.windows).toEqual([]);
   });
@@ -252,22 +339,42 @@ describe('the Step Functions console path', () => {
     let running = true;
     const agent = (async () => {
       while (running) {
-        const servers = (await env.call('GET', '/v1/clusters/console/servers')).body?.servers as { name: string; maintenance: boolean; version: string; claims: { holder: string }[] }[] | undefined;
+        const servers = (await env.call('GET', '/v1/clusters/console/servers')).body?.servers as
+          | { name: string; maintenance: boolean; version: string; claims: { holder: string }[] }[]
+          | undefined;
         for (const s of servers ?? []) {
           if (s.maintenance && s.version !== V1 && s.claims.some((c) => c.holder.startsWith('rollout:'))) {
-            await env.call('PUT', `/v1/clusters/console/servers/${s.name}/status`, { health: 'running', role: 'member', version: V1, connections: 0, openTransactions: 0 });
+            await env.call('PUT', `/v1/clusters/console/servers/${s.name}/status`, {
+              health: 'running',
+              role: 'member',
+              version: V1,
+              connections: 0,
+              openTransactions: 0,
+            });
           }
         }
         await sleep(50);
       }
     })();
     try {
-      const execution = env.engine.start('rollout', { cluster: 'console', targetVersion: V1, servers: ['m3', 'm1', 'm2'], verify: { stableForSeconds: 0 } });
+      const execution = env.engine.start('rollout', {
+        cluster: 'console',
+        targetVersion: V1,
+        servers: ['m3', 'm1', 'm2'],
+        verify: { stableForSeconds: 0 },
+      });
       const ended = await execution.done;
-      expect(ended.status, JSON.stringify((await env.call('GET', '/v1/clusters/console/rollouts')).body)).toBe('SUCCEEDED');
+      expect(ended.status, JSON.stringify((await env.call('GET', '/v1/clusters/console/rollouts')).body)).toBe(
+        'SUCCEEDED',
+      );
       const list = (await env.call('GET', '/v1/clusters/console/rollouts')).body.rollouts;
       expect(list).toHaveLength(1);
-      expect(list[0]).toMatchObject({ status: 'succeeded', actor: execution.arn, executions: [execution.arn], targetVersion: V1 });
+      expect(list[0]).toMatchObject({
+        status: 'succeeded',
+        actor: execution.arn,
+        executions: [execution.arn],
+        targetVersion: V1,
+      });
       const servers = (await env.call('GET', '/v1/clusters/console/servers')).body.servers;
       for (const s of servers) expect(s).toMatchObject({ version: V1, claims: [] });
       const events = (await env.call('GET', '/v1/clusters/console/events?action=start-rollout')).body.events;
@@ -285,22 +392,32 @@ describe('the Step Functions console path', () => {
     ['an unknown field', { cluster: 'console-bad', targetVersion: V1, colour: 'red' }, 'InvalidInput', /colour/],
     ['no target version', { cluster: 'console-bad' }, 'InvalidInput', /targetVersion/],
     ['an unknown server', { cluster: 'console-bad', targetVersion: V1, servers: ['db9'] }, 'InvalidInput', /db9/],
-    ['a function not on the allowlist', { cluster: 'console-bad', targetVersion: V1, upgrade: { kind: 'lambda', functionArn: LAMBDA } }, 'InvalidInput', /allowlist/],
+    [
+      'a function not on the allowlist',
+      { cluster: 'console-bad', targetVersion: V1, upgrade: { kind: 'lambda', functionArn: LAMBDA } },
+      'InvalidInput',
+      /allowlist/,
+    ],
   ];
 
-  it.each(invalid)('fails at once on %s, naming the problem, and changes nothing', async (_what, input, error, cause) => {
-    if (!(await env.call('GET', '/v1/clusters/console-bad')).body?.id) await cluster('console-bad');
-    const before = await snapshot('console-bad');
-    const execution = env.engine.start('rollout', input);
-    const ended = await execution.done;
-    expect(ended.status).toBe('FAILED');
-    expect(ended.error?.Error).toBe(error);
-    expect(ended.error?.Cause).toMatch(cause);
-    // Preflight only: no task after it ran.
-    const entered = ended.events.filter((e) => e.type === 'StateEntered').map((e) => (e as { state: { name: string } }).state.name);
-    expect(entered).toEqual(['Preflight', 'Rejected']);
-    expect(await snapshot('console-bad')).toEqual(before);
-    expect(before.rollouts.rollouts).toEqual([]);
-    expect((await env.call('GET', '/v1/clusters/nowhere')).status).toBe(404);
-  });
+  it.each(invalid)(
+    'fails at once on %s, naming the problem, and changes nothing',
+    async (_what, input, error, cause) => {
+      if (!(await env.call('GET', '/v1/clusters/console-bad')).body?.id) await cluster('console-bad');
+      const before = await snapshot('console-bad');
+      const execution = env.engine.start('rollout', input);
+      const ended = await execution.done;
+      expect(ended.status).toBe('FAILED');
+      expect(ended.error?.Error).toBe(error);
+      expect(ended.error?.Cause).toMatch(cause);
+      // Preflight only: no task after it ran.
+      const entered = ended.events
+        .filter((e) => e.type === 'StateEntered')
+        .map((e) => (e as { state: { name: string } }).state.name);
+      expect(entered).toEqual(['Preflight', 'Rejected']);
+      expect(await snapshot('console-bad')).toEqual(before);
+      expect(before.rollouts.rollouts).toEqual([]);
+      expect((await env.call('GET', '/v1/clusters/nowhere')).status).toBe(404);
+    },
+  );
 });

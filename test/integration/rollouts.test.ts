@@ -27,7 +27,6 @@ afterAll(async () => {
   await env?.close();
 });
 
-
 /** A cluster registered through the API, every server reported running at V0; its agent (not started). */
 async function cluster(
   name: string,
@@ -42,7 +41,6 @@ async function cluster(
   return agent;
 }
 
-
 const getRollout = async (c: string, id: string) => {
   const res = await env.call('GET', `/v1/clusters/${c}/rollouts/${id}`);
   expect(res.status).toBe(200);
@@ -54,7 +52,11 @@ const getRollout = async (c: string, id: string) => {
  * succeeded, failed, aborted or paused; then waits for that execution to end.
  */
 async function settle(c: string, id: string, executions = 1): Promise<any> {
-  const rollout = await until(`rollout ${id} to end`, () => getRollout(c, id), (r) => r.executions.length >= executions && TERMINAL.includes(r.status));
+  const rollout = await until(
+    `rollout ${id} to end`,
+    () => getRollout(c, id),
+    (r) => r.executions.length >= executions && TERMINAL.includes(r.status),
+  );
   const execution = env.engine.list().find((e) => e.arn === rollout.executions.at(-1));
   await execution?.done;
   return getRollout(c, id);
@@ -62,16 +64,27 @@ async function settle(c: string, id: string, executions = 1): Promise<any> {
 
 /** The servers whose node execution (of this rollout) is polling in WaitUpgraded, held in maintenance by the rollout. */
 async function waitingForUpgrade(c: string, id: string): Promise<string[]> {
-  const inState = env.engine.list()
+  const inState = env.engine
+    .list()
     .filter((e) => e.machine === 'node' && e.input.rolloutId === id && e.status === 'RUNNING')
-    .filter((e) => e.events.some((x) => x.type === 'StateEntered' && (x as { state: { name: string } }).state.name === 'WaitUpgraded'))
+    .filter((e) =>
+      e.events.some(
+        (x) => x.type === 'StateEntered' && (x as { state: { name: string } }).state.name === 'WaitUpgraded',
+      ),
+    )
     .map((e) => String(e.input.server));
   const view = await servers(c);
-  return inState.filter((name) => view.get(name)?.maintenance && holders(view.get(name)).includes(`rollout:${id}`)).sort();
+  return inState
+    .filter((name) => view.get(name)?.maintenance && holders(view.get(name)).includes(`rollout:${id}`))
+    .sort();
 }
 
 async function start(c: string, body: Record<string, unknown>): Promise<any> {
-  const res = await env.call('POST', `/v1/clusters/${c}/rollouts`, { targetVersion: V1, verify: { stableForSeconds: 0 }, ...body });
+  const res = await env.call('POST', `/v1/clusters/${c}/rollouts`, {
+    targetVersion: V1,
+    verify: { stableForSeconds: 0 },
+    ...body,
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body;
 }
@@ -81,7 +94,8 @@ const servers = async (c: string) => {
   return new Map<string, any>(res.body.servers.map((s: { name: string }) => [s.name, s]));
 };
 const holders = (server: { claims: { holder: string }[] }) => server.claims.map((c) => c.holder);
-const clusterClaims = async (c: string) => ((await env.call('GET', `/v1/clusters/${c}`)).body.maintenance.claims as { holder: string }[]).map((h) => h.holder);
+const clusterClaims = async (c: string) =>
+  ((await env.call('GET', `/v1/clusters/${c}`)).body.maintenance.claims as { holder: string }[]).map((h) => h.holder);
 const nodeOf = (rollout: any, name: string) => rollout.servers.find((s: { name: string }) => s.name === name);
 
 /** The whole audit log of a cluster, oldest first. */
@@ -89,7 +103,10 @@ async function allEvents(c: string): Promise<any[]> {
   const events: any[] = [];
   let cursor: string | undefined;
   do {
-    const res = await env.call('GET', `/v1/clusters/${c}/events?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const res = await env.call(
+      'GET',
+      `/v1/clusters/${c}/events?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     expect(res.status).toBe(200);
     events.push(...res.body.events);
     cursor = res.body.cursor;
@@ -112,21 +129,29 @@ describe('a rollout', () => {
       const done = await settle('full', started.id);
       expect(done.status).toBe('succeeded');
       expect(done.failure).toBeUndefined();
-      expect(done.servers.map((s: any) => [s.name, s.outcome])).toEqual([['db1', 'upgraded'], ['db2', 'upgraded'], ['db3', 'upgraded']]);
+      expect(done.servers.map((s: any) => [s.name, s.outcome])).toEqual([
+        ['db1', 'upgraded'],
+        ['db2', 'upgraded'],
+        ['db3', 'upgraded'],
+      ]);
       // Replicas first, the primary alone in the last batch.
       expect(nodeOf(done, 'db1').batch).toBe(done.batch.count);
       expect(Math.max(nodeOf(done, 'db2').batch, nodeOf(done, 'db3').batch)).toBeLessThan(nodeOf(done, 'db1').batch);
 
       const holder = `rollout:${started.id}`;
       const events = await allEvents('full');
-      const clears = events.filter((e) => e.action === 'clear-maintenance' && e.actor === holder && e.target.startsWith('server:')).map((e) => e.target);
+      const clears = events
+        .filter((e) => e.action === 'clear-maintenance' && e.actor === holder && e.target.startsWith('server:'))
+        .map((e) => e.target);
       expect(clears).toHaveLength(3);
       expect(clears.at(-1)).toBe('server:db1');
       const switchover = events.find((e) => e.action === 'switchover' && e.actor === holder);
       expect(switchover?.after.pendingSwitchover).toMatchObject({ from: 'db1', actor: holder });
       expect(events.some((e) => e.action === 'complete-switchover')).toBe(true);
       // The switchover came before db1 was drained.
-      const db1Drain = events.find((e) => e.target === 'server:db1' && e.action === 'set-maintenance' && e.actor === holder);
+      const db1Drain = events.find(
+        (e) => e.target === 'server:db1' && e.action === 'set-maintenance' && e.actor === holder,
+      );
       expect(db1Drain.revision).toBeGreaterThan(switchover.revision);
 
       const after = await servers('full');
@@ -135,7 +160,9 @@ describe('a rollout', () => {
         expect(s.claims).toEqual([]);
         expect(s.routable).toBe(true);
       }
-      expect([...after.values()].filter((s) => s.role === 'primary').map((s) => s.name)).toEqual([switchover.after.pendingSwitchover.to]);
+      expect([...after.values()].filter((s) => s.role === 'primary').map((s) => s.name)).toEqual([
+        switchover.after.pendingSwitchover.to,
+      ]);
       expect(await clusterClaims('full')).toEqual([]);
 
       // The lock is released: a second rollout starts (every server is already at the version).
@@ -163,18 +190,45 @@ describe('a rollout', () => {
       const done = await settle('flaky', started.id);
       expect(done.status).toBe('succeeded');
       expect(done.servers.every((s: any) => s.outcome === 'upgraded')).toBe(true);
-      expect([...thrown]).toEqual(expect.arrayContaining(['preflight', 'pauseAutomation', 'plan', 'nextBatch', 'beginNode', 'requestSwitchover', 'checkRoles', 'drainNode', 'checkDrained', 'triggerUpgrade', 'checkUpgraded', 'checkVerified', 'clearNode', 'finishRollout']));
+      expect([...thrown]).toEqual(
+        expect.arrayContaining([
+          'preflight',
+          'pauseAutomation',
+          'plan',
+          'nextBatch',
+          'beginNode',
+          'requestSwitchover',
+          'checkRoles',
+          'drainNode',
+          'checkDrained',
+          'triggerUpgrade',
+          'checkUpgraded',
+          'checkVerified',
+          'clearNode',
+          'finishRollout',
+        ]),
+      );
 
       // The executions' event logs: each failed task's state was retried by its Retry, not caught.
       const executions = env.engine.list().filter((e) => e.input.rolloutId === started.id);
       expect(executions.every((e) => e.status === 'SUCCEEDED')).toBe(true);
       const events = executions.flatMap((e) => e.events);
-      const retried = new Set(events.filter((e) => e.type === 'StateRetried').map((e) => (e as { state: { name: string } }).state.name));
+      const retried = new Set(
+        events.filter((e) => e.type === 'StateRetried').map((e) => (e as { state: { name: string } }).state.name),
+      );
       expect(retried).toContain('CheckDrained');
-      const bindings = { ...taskBindings(env.engine.definitions.rollout), ...taskBindings(env.engine.definitions.node) };
+      const bindings = {
+        ...taskBindings(env.engine.definitions.rollout),
+        ...taskBindings(env.engine.definitions.node),
+      };
       for (const task of thrown) {
-        const states = Object.entries(bindings).filter(([, t]) => t === task).map(([state]) => state);
-        expect(states.some((state) => retried.has(state)), `${task} (${states.join(', ')}) retried`).toBe(true);
+        const states = Object.entries(bindings)
+          .filter(([, t]) => t === task)
+          .map(([state]) => state);
+        expect(
+          states.some((state) => retried.has(state)),
+          `${task} (${states.join(', ')}) retried`,
+        ).toBe(true);
       }
       expect(events.filter((e) => e.type === 'StateCaught')).toEqual([]);
     } finally {
@@ -188,7 +242,10 @@ describe('a rollout', () => {
     agent.afterUpgrade.set('db2', { replicationLagSeconds: 120 });
     agent.start();
     try {
-      const started = await start('lagging', { servers: ['db2', 'db3', 'db1'], verify: { stableForSeconds: 0, maxReplicationLagSeconds: 10, timeoutSeconds: 1 } });
+      const started = await start('lagging', {
+        servers: ['db2', 'db3', 'db1'],
+        verify: { stableForSeconds: 0, maxReplicationLagSeconds: 10, timeoutSeconds: 1 },
+      });
       const failed = await settle('lagging', started.id);
       expect(failed.status).toBe('failed');
       expect(failed.failure).toMatchObject({ server: 'db2', step: 'verify' });
@@ -206,7 +263,9 @@ describe('a rollout', () => {
       expect(await clusterClaims('lagging')).toEqual([holder]);
       const events = await allEvents('lagging');
       expect(events.filter((e) => e.actor === holder && e.action === 'clear-maintenance')).toEqual([]);
-      expect(events.some((e) => e.actor === holder && e.target !== 'server:db2' && e.target.startsWith('server:'))).toBe(false);
+      expect(
+        events.some((e) => e.actor === holder && e.target !== 'server:db2' && e.target.startsWith('server:')),
+      ).toBe(false);
 
       // Resume refuses while the failed node is neither retried nor skipped.
       const refused = await env.call('POST', `/v1/clusters/lagging/rollouts/${started.id}/resume`);
@@ -244,12 +303,19 @@ describe('a drain that times out', () => {
     try {
       const started = await start('drain-force', { servers: ['db2'], drainTimeoutSeconds: 1, onDrainTimeout: 'force' });
       const holder = `rollout:${started.id}`;
-      const draining = await until('db2 draining', () => servers('drain-force'), (s) => s.get('db2').draining === true, 5_000);
+      const draining = await until(
+        'db2 draining',
+        () => servers('drain-force'),
+        (s) => s.get('db2').draining === true,
+        5_000,
+      );
       expect(draining.get('db2')).toMatchObject({ maintenance: false, routable: false, connections: 5 });
       expect(holders(draining.get('db2'))).toEqual([holder]);
       const done = await settle('drain-force', started.id);
       expect(done.status).toBe('succeeded');
-      const forced = (await allEvents('drain-force')).find((e) => e.target === 'server:db2' && e.actor === holder && /not drained within 1 s/.test(e.reason ?? ''));
+      const forced = (await allEvents('drain-force')).find(
+        (e) => e.target === 'server:db2' && e.actor === holder && /not drained within 1 s/.test(e.reason ?? ''),
+      );
       expect(forced?.after.claims[holder]).toMatchObject({ mode: 'maintenance', force: true });
       expect((await servers('drain-force')).get('db2')).toMatchObject({ version: V1, claims: [], connections: 5 });
       expect(await clusterClaims('drain-force')).toEqual([]);
@@ -272,7 +338,9 @@ describe('a drain that times out', () => {
       expect(holders(after.get('db2'))).toEqual([holder]);
       expect(await clusterClaims('drain-fail')).toEqual([holder]);
       const events = await allEvents('drain-fail');
-      expect(events.filter((e) => e.target === 'server:db2' && e.actor === holder).map((e) => e.action)).toEqual(['set-maintenance']);
+      expect(events.filter((e) => e.target === 'server:db2' && e.actor === holder).map((e) => e.action)).toEqual([
+        'set-maintenance',
+      ]);
     } finally {
       await agent.stop();
     }
@@ -281,14 +349,21 @@ describe('a drain that times out', () => {
 
 describe('operators', () => {
   it('abort mid-batch: the nodes in flight stop where they are and stay held; none is cleared; resume carries on', async () => {
-    const five: { name: string; role: Role }[] = [{ name: 'db1', role: 'primary' }, ...['db2', 'db3', 'db4', 'db5'].map((name) => ({ name, role: 'replica' as const }))];
+    const five: { name: string; role: Role }[] = [
+      { name: 'db1', role: 'primary' },
+      ...['db2', 'db3', 'db4', 'db5'].map((name) => ({ name, role: 'replica' as const })),
+    ];
     const agent = await cluster('abort', five);
     agent.upgrade = false;
     agent.start();
     try {
       const started = await start('abort', { batchSize: 2 });
       const id = started.id as string;
-      const waiting = await until('the first batch waiting for its upgrade', () => waitingForUpgrade('abort', id), (w) => w.length === 2);
+      const waiting = await until(
+        'the first batch waiting for its upgrade',
+        () => waitingForUpgrade('abort', id),
+        (w) => w.length === 2,
+      );
       expect(waiting).toEqual(['db2', 'db3']);
 
       const abort = await env.call('POST', `/v1/clusters/abort/rollouts/${id}/abort`);
@@ -359,7 +434,11 @@ describe('operators', () => {
     agent.start();
     try {
       const started = await start('held', {});
-      await until('db2 held', () => waitingForUpgrade('held', started.id), (w) => w.includes('db2'));
+      await until(
+        'db2 held',
+        () => waitingForUpgrade('held', started.id),
+        (w) => w.includes('db2'),
+      );
       const holder = `rollout:${started.id}`;
       const before = await env.call('GET', '/v1/clusters/held/servers');
       const refused = await env.call('DELETE', '/v1/clusters/held/servers/db2/maintenance');
@@ -380,7 +459,10 @@ describe('operators', () => {
 
 describe('the budget', () => {
   it('is never exceeded by a rollout with batches larger than it (replayed from the audit log)', async () => {
-    const dc1 = [{ name: 'db1', role: 'primary' as const, dc: 'dc1' }, ...['db2', 'db3', 'db4', 'db5'].map((name) => ({ name, role: 'replica' as const, dc: 'dc1' }))];
+    const dc1 = [
+      { name: 'db1', role: 'primary' as const, dc: 'dc1' },
+      ...['db2', 'db3', 'db4', 'db5'].map((name) => ({ name, role: 'replica' as const, dc: 'dc1' })),
+    ];
     const dc2 = ['db6', 'db7', 'db8'].map((name) => ({ name, role: 'replica' as const, dc: 'dc2' }));
     const agent = (await cluster('budget', [...dc1, ...dc2])).start();
     try {
@@ -400,8 +482,12 @@ describe('the budget', () => {
           else state.delete(name);
         }
         for (const dc of ['dc1', 'dc2']) {
-          const down = [...state.entries()].filter(([, s]) => s.dc === dc && (Object.keys(s.claims ?? {}).length > 0 || s.health === 'down')).map(([n]) => n);
-          expect(down.length, `revision ${revision}: ${dc} has ${down.join(', ')} unavailable`).toBeLessThanOrEqual(limit[dc]!);
+          const down = [...state.entries()]
+            .filter(([, s]) => s.dc === dc && (Object.keys(s.claims ?? {}).length > 0 || s.health === 'down'))
+            .map(([n]) => n);
+          expect(down.length, `revision ${revision}: ${dc} has ${down.join(', ')} unavailable`).toBeLessThanOrEqual(
+            limit[dc]!,
+          );
           peak[dc] = Math.max(peak[dc]!, down.length);
         }
       }
@@ -422,7 +508,11 @@ describe('the sweeper', () => {
     agent.start();
     try {
       const started = await start('stopped', {});
-      await until('db2 held', () => waitingForUpgrade('stopped', started.id), (w) => w.includes('db2'));
+      await until(
+        'db2 held',
+        () => waitingForUpgrade('stopped', started.id),
+        (w) => w.includes('db2'),
+      );
       const running = await getRollout('stopped', started.id);
       const arn = running.executions.at(-1) as string;
       env.engine.stop(arn);

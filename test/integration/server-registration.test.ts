@@ -21,12 +21,17 @@ const SERVERS = [
 /** A fresh cluster: db1 (primary), db2, db3 in dc1; db4, db5, db6 in dc2; all reported running. */
 async function fleet(cluster: string): Promise<string> {
   await seedCluster(env, cluster, SERVERS);
-  await reportAll(env, cluster, SERVERS.map((s) => s.name));
+  await reportAll(
+    env,
+    cluster,
+    SERVERS.map((s) => s.name),
+  );
   return `/v1/clusters/${cluster}`;
 }
 
 const revisionOf = async (C: string) => (await env.call('GET', C)).body.revision as number;
-const eventsOf = async (C: string, query = '') => (await env.call('GET', `${C}/events?limit=100${query}`)).body.events as any[];
+const eventsOf = async (C: string, query = '') =>
+  (await env.call('GET', `${C}/events?limit=100${query}`)).body.events as any[];
 
 beforeAll(async () => {
   env = await httpEnv();
@@ -40,7 +45,9 @@ describe('PUT keeps its replacement meaning, without silently demoting or moving
     const res = await env.call('PUT', `${C}/servers/db1`, { address: '10.0.0.1', port: 3306 });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('InvalidInput');
-    expect(res.body.error.message).toContain('server db1 is role primary: without role it would make it the default member');
+    expect(res.body.error.message).toContain(
+      'server db1 is role primary: without role it would make it the default member',
+    );
     expect(res.body.error.message).toContain('PATCH');
     const db1 = await env.call('GET', `${C}/servers/db1`);
     expect(db1.body).toMatchObject({ role: 'primary', dc: 'dc1', state: 'Master, Running' });
@@ -56,9 +63,21 @@ describe('PUT keeps its replacement meaning, without silently demoting or moving
 
   it('a complete PUT replaces, and answers the server with what changed', async () => {
     const C = await fleet('put-full');
-    const res = await env.call('PUT', `${C}/servers/db1`, { dc: 'dc1', role: 'primary', address: '10.0.0.1', port: 3306 });
+    const res = await env.call('PUT', `${C}/servers/db1`, {
+      dc: 'dc1',
+      role: 'primary',
+      address: '10.0.0.1',
+      port: 3306,
+    });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ name: 'db1', role: 'primary', dc: 'dc1', address: '10.0.0.1', port: 3306, state: 'Master, Running' });
+    expect(res.body).toMatchObject({
+      name: 'db1',
+      role: 'primary',
+      dc: 'dc1',
+      address: '10.0.0.1',
+      port: 3306,
+      state: 'Master, Running',
+    });
     expect(res.body.changed).toEqual({ address: { from: null, to: '10.0.0.1' }, port: { from: null, to: 3306 } });
     // fields left out take the defaults: the port goes
     const replaced = await env.call('PUT', `${C}/servers/db1`, { dc: 'dc1', role: 'primary', address: '10.0.0.1' });
@@ -77,7 +96,11 @@ describe('PUT keeps its replacement meaning, without silently demoting or moving
     const revision = await revisionOf(C);
     const res = await env.call('PUT', `${C}/servers/db2`, { dc: 'dc2', role: 'replica' });
     expect(res.status).toBe(409);
-    expect(res.body.error).toMatchObject({ code: 'BudgetExceeded', message: 'dc dc2 allows 1 unavailable of 4; this would make 2', details: { usingBudget: ['db2', 'db5'] } });
+    expect(res.body.error).toMatchObject({
+      code: 'BudgetExceeded',
+      message: 'dc dc2 allows 1 unavailable of 4; this would make 2',
+      details: { usingBudget: ['db2', 'db5'] },
+    });
     expect(await revisionOf(C)).toBe(revision);
   });
 });
@@ -87,18 +110,38 @@ describe('PATCH /v1/clusters/{c}/servers/{s}', () => {
     const C = await fleet('patch');
     const res = await env.call('PATCH', `${C}/servers/db1`, { address: '10.0.0.1', port: 3306, component: 'storage' });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ name: 'db1', role: 'primary', dc: 'dc1', address: '10.0.0.1', port: 3306, component: 'storage', state: 'Master, Running' });
-    expect(res.body.changed).toEqual({ address: { from: null, to: '10.0.0.1' }, port: { from: null, to: 3306 }, component: { from: null, to: 'storage' } });
+    expect(res.body).toMatchObject({
+      name: 'db1',
+      role: 'primary',
+      dc: 'dc1',
+      address: '10.0.0.1',
+      port: 3306,
+      component: 'storage',
+      state: 'Master, Running',
+    });
+    expect(res.body.changed).toEqual({
+      address: { from: null, to: '10.0.0.1' },
+      port: { from: null, to: 3306 },
+      component: { from: null, to: 'storage' },
+    });
 
     // JSON Merge Patch's media type, and null removing a field
-    const removed = await env.call('PATCH', `${C}/servers/db1`, JSON.stringify({ component: null }), { headers: { 'content-type': 'application/merge-patch+json' } });
+    const removed = await env.call('PATCH', `${C}/servers/db1`, JSON.stringify({ component: null }), {
+      headers: { 'content-type': 'application/merge-patch+json' },
+    });
     expect(removed.status).toBe(200);
     expect(removed.body.component).toBeUndefined();
     expect(removed.body).toMatchObject({ role: 'primary', address: '10.0.0.1', port: 3306 });
     expect(removed.body.changed).toEqual({ component: { from: 'storage', to: null } });
 
     const [latest] = await eventsOf(C, '&action=update-server&server=db1');
-    expect(latest).toMatchObject({ action: 'update-server', target: 'server:db1', actor: 'admin', reason: 'component: storage → none', before: { component: 'storage' } });
+    expect(latest).toMatchObject({
+      action: 'update-server',
+      target: 'server:db1',
+      actor: 'admin',
+      reason: 'component: storage → none',
+      before: { component: 'storage' },
+    });
     expect(latest.after.component).toBeUndefined();
 
     // a repeat is a no-op: no event, the same revision
@@ -151,7 +194,11 @@ describe('PATCH /v1/clusters/{c}/servers/{s}', () => {
     expect(dry.body).toMatchObject({
       dryRun: true,
       changed: { dc: { from: 'dc1', to: 'dc2' } },
-      verdict: { allowed: false, reason: 'dc dc2 allows 1 unavailable of 4; this would make 2', usingBudget: ['db2', 'db5'] },
+      verdict: {
+        allowed: false,
+        reason: 'dc dc2 allows 1 unavailable of 4; this would make 2',
+        usingBudget: ['db2', 'db5'],
+      },
       server: { name: 'db2', dc: 'dc2' },
     });
     expect(await revisionOf(C)).toBe(revision);
@@ -162,7 +209,12 @@ describe('PATCH /v1/clusters/{c}/servers/{s}', () => {
     expect(forced.status).toBe(200);
     expect(forced.body).toMatchObject({ dc: 'dc2', maintenance: true, changed: { dc: { from: 'dc1', to: 'dc2' } } });
     const [event] = await eventsOf(C, '&action=update-server&server=db2');
-    expect(event).toMatchObject({ override: true, reason: 'dc: dc1 → dc2', before: { dc: 'dc1' }, after: { dc: 'dc2' } });
+    expect(event).toMatchObject({
+      override: true,
+      reason: 'dc: dc1 → dc2',
+      before: { dc: 'dc1' },
+      after: { dc: 'dc2' },
+    });
     expect(await revisionOf(C)).toBe(revision + 1);
 
     // moving an available server out of dc1 is fine (dc1: 0 of 2 now, dc2 no worse)
@@ -190,12 +242,20 @@ describe('PATCH /v1/clusters/{c}/servers/{s}', () => {
     expect(second.body.error).toMatchObject({ code: 'Conflict', details: { primary: 'db1' } });
 
     const dry = await env.call('PATCH', `${C}/servers/db1`, { role: 'replica', dryRun: true });
-    expect(dry.body).toMatchObject({ dryRun: true, changed: { role: { from: 'primary', to: 'replica' } }, verdict: { allowed: true, losesPrimary: ['db1'] } });
+    expect(dry.body).toMatchObject({
+      dryRun: true,
+      changed: { role: { from: 'primary', to: 'replica' } },
+      verdict: { allowed: true, losesPrimary: ['db1'] },
+    });
     expect((await env.call('GET', `${C}/servers/db1`)).body.role).toBe('primary');
 
     const demoted = await env.call('PATCH', `${C}/servers/db1`, { role: 'replica' });
     expect(demoted.status).toBe(200);
-    expect(demoted.body).toMatchObject({ role: 'replica', state: 'Slave, Running', changed: { role: { from: 'primary', to: 'replica' } } });
+    expect(demoted.body).toMatchObject({
+      role: 'replica',
+      state: 'Slave, Running',
+      changed: { role: { from: 'primary', to: 'replica' } },
+    });
     const promoted = await env.call('PATCH', `${C}/servers/db2`, { role: 'primary' });
     expect(promoted.status).toBe(200);
     expect((await env.call('GET', `${C}/failover`)).body.primary).toBe('db2');
@@ -215,7 +275,10 @@ describe('PATCH /v1/clusters/{c}/servers/{s}', () => {
     expect((await env.call('PATCH', `${C}/servers/db3`, { role: 'primary', dc: 'dc2' })).status).toBe(200);
     expect((await env.call('PATCH', `${C}/servers/db1`, { address: null, port: 3306 })).status).toBe(200);
 
-    const log = replayAudit('patch-replay', await apiClient({ url: env.url, token: env.admin }).allEvents('patch-replay'));
+    const log = replayAudit(
+      'patch-replay',
+      await apiClient({ url: env.url, token: env.admin }).allEvents('patch-replay'),
+    );
     expect(log.problems).toEqual([]);
     const stored = (await env.deps.store.readCluster('patch-replay'))!;
     expect(mismatches(stored, log.projections)).toEqual([]);

@@ -19,7 +19,12 @@ const ACTION_OF: Record<string, string> = {
   DeleteItemCommand: 'dynamodb:DeleteItem',
   BatchWriteItemCommand: 'dynamodb:BatchWriteItem',
 };
-const TRANSACT_ACTION: Record<string, string> = { Put: 'dynamodb:PutItem', Update: 'dynamodb:UpdateItem', Delete: 'dynamodb:DeleteItem', ConditionCheck: 'dynamodb:ConditionCheckItem' };
+const TRANSACT_ACTION: Record<string, string> = {
+  Put: 'dynamodb:PutItem',
+  Update: 'dynamodb:UpdateItem',
+  Delete: 'dynamodb:DeleteItem',
+  ConditionCheck: 'dynamodb:ConditionCheckItem',
+};
 
 let env: HttpEnv;
 let recording: Set<string> | undefined;
@@ -34,7 +39,8 @@ beforeAll(async () => {
       const name = context.commandName ?? '?';
       if (recording) {
         if (name === 'TransactWriteItemsCommand') {
-          for (const item of (args.input as { TransactItems: Record<string, unknown>[] }).TransactItems) for (const kind of Object.keys(item)) recording.add(TRANSACT_ACTION[kind] ?? `? ${kind}`);
+          for (const item of (args.input as { TransactItems: Record<string, unknown>[] }).TransactItems)
+            for (const kind of Object.keys(item)) recording.add(TRANSACT_ACTION[kind] ?? `? ${kind}`);
         } else recording.add(ACTION_OF[name] ?? `? ${name}`);
       }
       return next(args);
@@ -45,7 +51,12 @@ beforeAll(async () => {
 afterAll(() => env.close());
 
 /** One request, its DynamoDB actions recorded against its route's family. */
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
   const [pathname] = path.split('?');
   const match = matchRoute(method, pathname!);
   if (match.kind !== 'found') throw new Error(`no route for ${method} ${path}`);
@@ -74,12 +85,34 @@ describe('what each family calls is what its function may call', () => {
     const C = '/v1/clusters/shop';
     await ok('GET', '/v1/health');
     await ok('PUT', C, { engine: 'mariadb' });
-    for (const [s, role] of [['db1', 'primary'], ['db2', 'replica'], ['db3', 'replica'], ['db4', 'replica']] as const) await ok('PUT', `${C}/servers/${s}`, { dc: 'dc1', role });
-    for (const s of ['db1', 'db2', 'db3', 'db4']) await ok('PUT', `${C}/servers/${s}/status`, { health: 'running', connections: 1, openTransactions: 0, version: '10.11.6' });
-    await ok('PUT', `${C}/servers/db2/status`, { health: 'running', connections: 2, openTransactions: 0, version: '10.11.6' }); // routine: UpdateItem
+    for (const [s, role] of [
+      ['db1', 'primary'],
+      ['db2', 'replica'],
+      ['db3', 'replica'],
+      ['db4', 'replica'],
+    ] as const)
+      await ok('PUT', `${C}/servers/${s}`, { dc: 'dc1', role });
+    for (const s of ['db1', 'db2', 'db3', 'db4'])
+      await ok('PUT', `${C}/servers/${s}/status`, {
+        health: 'running',
+        connections: 1,
+        openTransactions: 0,
+        version: '10.11.6',
+      });
+    await ok('PUT', `${C}/servers/db2/status`, {
+      health: 'running',
+      connections: 2,
+      openTransactions: 0,
+      version: '10.11.6',
+    }); // routine: UpdateItem
     await ok('PUT', `${C}/servers/db1`, { dc: 'dc1', role: 'primary', address: '10.0.0.1' }); // changed: an UpdateItem
     await ok('PATCH', `${C}/servers/db1`, { port: 3306 }); // a partial update: an UpdateItem
-    await ok('PUT', `${C}/servers/db4/status`, { health: 'running', connections: 1, openTransactions: 0, version: '10.11.7' }); // not routine
+    await ok('PUT', `${C}/servers/db4/status`, {
+      health: 'running',
+      connections: 1,
+      openTransactions: 0,
+      version: '10.11.7',
+    }); // not routine
     await ok('GET', '/v1/clusters');
     await ok('GET', C);
     await ok('GET', `${C}/servers`);
@@ -110,10 +143,24 @@ describe('what each family calls is what its function may call', () => {
     await call('POST', `${C}/rollouts/${rollout.id}/servers/db3/skip`);
     await call('POST', `${C}/rollouts/${rollout.id}/abort`);
 
-    const window = await ok('POST', `${C}/windows`, { name: 'sunday', schedule: 'cron(0 2 ? * SUN *)', timezone: 'Europe/Berlin', duration: 'PT2H', action: 'maintenance', targets: { servers: ['db4'] } });
+    const window = await ok('POST', `${C}/windows`, {
+      name: 'sunday',
+      schedule: 'cron(0 2 ? * SUN *)',
+      timezone: 'Europe/Berlin',
+      duration: 'PT2H',
+      action: 'maintenance',
+      targets: { servers: ['db4'] },
+    });
     await ok('GET', `${C}/windows`);
     await ok('GET', `${C}/windows/${window.id}`);
-    await ok('PUT', `${C}/windows/${window.id}`, { name: 'sunday', schedule: 'cron(0 3 ? * SUN *)', timezone: 'Europe/Berlin', duration: 'PT1H', action: 'maintenance', targets: { servers: ['db4'] } });
+    await ok('PUT', `${C}/windows/${window.id}`, {
+      name: 'sunday',
+      schedule: 'cron(0 3 ? * SUN *)',
+      timezone: 'Europe/Berlin',
+      duration: 'PT1H',
+      action: 'maintenance',
+      targets: { servers: ['db4'] },
+    });
     await ok('POST', `${C}/windows/${window.id}/skip`);
     await ok('DELETE', `${C}/windows/${window.id}`);
 
@@ -128,7 +175,8 @@ describe('what each family calls is what its function may call', () => {
     await ok('PUT', '/c/shop/v1/servers/db2/clear?state=maintenance');
 
     await ok('PUT', '/v1/clusters/ring', { engine: 'cassandra' });
-    for (const pod of ['cassandra-dc1-0', 'cassandra-dc1-1', 'cassandra-dc1-2']) await ok('PUT', `/v1/clusters/ring/servers/${pod}`, { dc: 'dc1', role: 'member' });
+    for (const pod of ['cassandra-dc1-0', 'cassandra-dc1-1', 'cassandra-dc1-2'])
+      await ok('PUT', `/v1/clusters/ring/servers/${pod}`, { dc: 'dc1', role: 'member' });
     await ok('PUT', '/c/ring/pods/cassandra-dc1-0');
     await ok('GET', '/c/ring/pods/cassandra-dc1-0');
     await ok('DELETE', '/c/ring/pods/cassandra-dc1-0');
@@ -154,7 +202,13 @@ describe('what each family calls is what its function may call', () => {
     await ok('DELETE', '/v1/clusters/gt');
 
     // Every family's every route, the suffix routes' other methods aside (405s, no handler work).
-    const notCalled = ROUTES.filter((r) => r.method !== 'ANY' && !r.path.startsWith('/c/{c}') && !calledRoutes.has(routeKey(r)) && !calledRoutes.has(routeKey({ ...r, path: `/c/{c}${r.path}` })));
+    const notCalled = ROUTES.filter(
+      (r) =>
+        r.method !== 'ANY' &&
+        !r.path.startsWith('/c/{c}') &&
+        !calledRoutes.has(routeKey(r)) &&
+        !calledRoutes.has(routeKey({ ...r, path: `/c/{c}${r.path}` })),
+    );
     expect(notCalled.map(routeKey)).toEqual([]);
   });
 
@@ -171,10 +225,14 @@ describe('what each family calls is what its function may call', () => {
 
   it('needs no action its function is not granted', () => {
     const granted: Record<string, readonly string[]> = { ...FAMILY_TABLE_ACTIONS, sweeper: TABLE_MUTATE };
-    const over = [...used].flatMap(([family, actions]) => [...actions].filter((a) => !granted[family]!.includes(a)).map((a) => `${family}: ${a}`));
+    const over = [...used].flatMap(([family, actions]) =>
+      [...actions].filter((a) => !granted[family]!.includes(a)).map((a) => `${family}: ${a}`),
+    );
     expect(over).toEqual([]);
     // and the grants are not wider than the code: each granted action was seen, but for paths this run cannot reach
-    const unseen = Object.entries(granted).flatMap(([family, actions]) => actions.filter((a) => !used.get(family)?.has(a)).map((a) => `${family}: ${a}`));
+    const unseen = Object.entries(granted).flatMap(([family, actions]) =>
+      actions.filter((a) => !used.get(family)?.has(a)).map((a) => `${family}: ${a}`),
+    );
     expect(unseen.sort()).toEqual(UNSEEN_BY_DESIGN.sort());
   });
 });

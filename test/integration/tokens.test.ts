@@ -18,7 +18,13 @@ beforeAll(async () => {
 afterAll(() => env.close());
 
 const create = (body: Record<string, unknown>, token = env.admin) => env.call('POST', '/v1/tokens', body, { token });
-const list = async (token = env.admin) => (await env.call('GET', '/v1/tokens', undefined, { token })).body.tokens as { id: string; user: string; clusters?: string[]; createdBy?: { user: string } }[];
+const list = async (token = env.admin) =>
+  (await env.call('GET', '/v1/tokens', undefined, { token })).body.tokens as {
+    id: string;
+    user: string;
+    clusters?: string[];
+    createdBy?: { user: string };
+  }[];
 
 describe('a token limited to a cluster', () => {
   it('may not create an unscoped token, nor one for another cluster (403, nothing created)', async () => {
@@ -41,7 +47,9 @@ describe('a token limited to a cluster', () => {
     expect(res.status).toBe(201);
     expect(res.body.createdBy).toEqual({ tokenId: expect.any(String), user: 'shop-admin' });
     expect((await env.call('GET', '/v1/clusters/shop/servers', undefined, { token: res.body.token })).status).toBe(200);
-    expect((await env.call('GET', '/v1/clusters/other/servers', undefined, { token: res.body.token })).status).toBe(403);
+    expect((await env.call('GET', '/v1/clusters/other/servers', undefined, { token: res.body.token })).status).toBe(
+      403,
+    );
   });
 
   it('sees and revokes only tokens within its scope; the bootstrap admin reads as absent', async () => {
@@ -84,7 +92,9 @@ describe('the last unscoped admin token', () => {
     const fresh = await httpEnv();
     try {
       const second = (await fresh.call('POST', '/v1/tokens', { user: 'second-admin', role: 'admin' })).body;
-      const first = ((await fresh.call('GET', '/v1/tokens')).body.tokens as { id: string; user: string }[]).find((t) => t.user === 'admin')!;
+      const first = ((await fresh.call('GET', '/v1/tokens')).body.tokens as { id: string; user: string }[]).find(
+        (t) => t.user === 'admin',
+      )!;
       const answers = await Promise.all([
         fresh.call('DELETE', `/v1/tokens/${first.id}`, undefined, { token: second.token }),
         fresh.call('DELETE', `/v1/tokens/${second.id}`),

@@ -9,7 +9,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DomainError } from '../../functions/domain/errors.js';
 import { StepFailed, type UpgradeSpec } from '../../functions/domain/rollout.js';
 import type { UpgradeAllowlist } from '../../functions/rollout/allowlist.js';
-import { WEBHOOK_ATTEMPTS, signWebhook, upgradeTrigger, type UpgradeRequest, type UpgradeTriggerOptions } from '../../functions/rollout/upgrade.js';
+import {
+  WEBHOOK_ATTEMPTS,
+  signWebhook,
+  upgradeTrigger,
+  type UpgradeRequest,
+  type UpgradeTriggerOptions,
+} from '../../functions/rollout/upgrade.js';
 
 const SECRET = 'test-signing-secret';
 const ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:upgrade-db';
@@ -44,7 +50,13 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      received.push({ method: req.method!, url: req.url!, headers: req.headers, body, signatureValid: verify(req.headers, body) });
+      received.push({
+        method: req.method!,
+        url: req.url!,
+        headers: req.headers,
+        body,
+        signatureValid: verify(req.headers, body),
+      });
       const status = statuses[Math.min(received.length - 1, statuses.length - 1)] ?? 200;
       if (status >= 300 && status < 400) res.setHeader('location', `http://${host}/elsewhere`);
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -74,7 +86,11 @@ const request: UpgradeRequest = {
   idempotencyKey: '20300101-000000-abcd/db2/1',
 };
 
-const webhook = (path = '/upgrade'): UpgradeSpec => ({ kind: 'webhook', url: `http://${host}${path}`, timeoutSeconds: 1800 });
+const webhook = (path = '/upgrade'): UpgradeSpec => ({
+  kind: 'webhook',
+  url: `http://${host}${path}`,
+  timeoutSeconds: 1800,
+});
 
 function trigger(overrides: Partial<UpgradeTriggerOptions> = {}, allow?: Partial<UpgradeAllowlist>) {
   const invoked: [string, UpgradeRequest][] = [];
@@ -231,7 +247,9 @@ describe('the lambda upgrade trigger', () => {
 
   it("passes the invocation's failure on", async () => {
     const { run } = trigger({ invoke: async () => Promise.reject(new Error('AccessDenied')) });
-    expect((await rejection(run({ kind: 'lambda', functionArn: ARN, timeoutSeconds: 1800 }, request))).message).toBe('AccessDenied');
+    expect((await rejection(run({ kind: 'lambda', functionArn: ARN, timeoutSeconds: 1800 }, request))).message).toBe(
+      'AccessDenied',
+    );
   });
 });
 

@@ -8,7 +8,12 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MaintenanceWindow } from '../../functions/domain/windows.js';
-import { endScheduleName, EventBridgeWindowScheduler, scheduleName, type WindowPhaseInput } from '../../functions/windows/scheduler.js';
+import {
+  endScheduleName,
+  EventBridgeWindowScheduler,
+  scheduleName,
+  type WindowPhaseInput,
+} from '../../functions/windows/scheduler.js';
 import { SchedulerApi } from '../../functions/windows/scheduler-api.js';
 import { runSweep } from '../../functions/sweeper.js';
 import { httpEnv, seedCluster, type HttpEnv } from '../support/env.js';
@@ -31,15 +36,22 @@ interface Reply {
   headers?: Record<string, string>;
   body: string;
 }
-const awsError = (status: number, type: string, message: string): Reply => ({ status, headers: { 'x-amzn-errortype': type }, body: JSON.stringify({ Message: message }) });
+const awsError = (status: number, type: string, message: string): Reply => ({
+  status,
+  headers: { 'x-amzn-errortype': type },
+  body: JSON.stringify({ Message: message }),
+});
 const conflict = () => awsError(409, 'ConflictException', 'exists');
 const notFound = () => awsError(404, 'ResourceNotFoundException', 'Schedule not found');
 const validation = () => awsError(400, 'ValidationException', 'Invalid Schedule Expression');
 /** As Scheduler: a create or update whose StartDate is more than 5 minutes old is refused. */
 const staleStart = (req: Recorded, now = Date.now()) =>
-  (req.method === 'POST' || req.method === 'PUT') && typeof req.body?.StartDate === 'number' && req.body.StartDate * 1000 < now - 5 * 60_000;
+  (req.method === 'POST' || req.method === 'PUT') &&
+  typeof req.body?.StartDate === 'number' &&
+  req.body.StartDate * 1000 < now - 5 * 60_000;
 const ok = (req: Recorded): Reply =>
-  staleStart(req) ? awsError(400, 'ValidationException', 'The StartDate you specify cannot be earlier than 5 minutes ago.')
+  staleStart(req)
+    ? awsError(400, 'ValidationException', 'The StartDate you specify cannot be earlier than 5 minutes ago.')
     : { status: 200, body: req.method === 'DELETE' ? '{}' : JSON.stringify({ ScheduleArn: SCHEDULE_ARN }) };
 
 /** A schedule group that keeps what is written to it: 409 on a second create, 404 on a missing one, ListSchedules in pages of 2. */
@@ -52,7 +64,13 @@ function statefulGroup(names: string[] = []) {
       const from = Number(req.query.get('NextToken') ?? 0);
       const page = matching.slice(from, from + Math.min(2, Number(req.query.get('MaxResults') ?? 100)));
       const next = from + page.length < matching.length ? { NextToken: String(from + page.length) } : {};
-      return { status: 200, body: JSON.stringify({ Schedules: page.map((Name) => ({ Name, GroupName: req.query.get('ScheduleGroup') })), ...next }) };
+      return {
+        status: 200,
+        body: JSON.stringify({
+          Schedules: page.map((Name) => ({ Name, GroupName: req.query.get('ScheduleGroup') })),
+          ...next,
+        }),
+      };
     }
     if (staleStart(req)) return ok(req);
     if (req.method === 'POST') return group.has(name) ? conflict() : (group.add(name), ok(req));
@@ -75,7 +93,13 @@ beforeAll(async () => {
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const text = Buffer.concat(chunks).toString('utf8');
-      const recorded: Recorded = { method: req.method ?? '', path: decodeURIComponent(url.pathname), query: url.searchParams, headers: req.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+      const recorded: Recorded = {
+        method: req.method ?? '',
+        path: decodeURIComponent(url.pathname),
+        query: url.searchParams,
+        headers: req.headers,
+        body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
+      };
       requests.push(recorded);
       const reply = respond(recorded);
       res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
@@ -84,7 +108,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  client = new SchedulerApi({ endpoint: `http://127.0.0.1:${port}`, region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+  client = new SchedulerApi({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  });
   scheduler = new EventBridgeWindowScheduler(client, { groupName: GROUP, targetArn: TARGET_ARN, roleArn: ROLE_ARN });
 });
 
@@ -174,7 +202,12 @@ describe('upsert', () => {
     expect(req.body).not.toHaveProperty('ActionAfterCompletion');
     expect(req.body).not.toHaveProperty('Name'); // the name travels in the path
     expect(req.body?.Description).toContain(`${w.cluster}/${w.id}`);
-    expect(inputOf(req)).toEqual({ cluster: 'prod-mariadb', windowId: w.id, phase: 'start', scheduledTime: '<aws.scheduler.scheduled-time>' });
+    expect(inputOf(req)).toEqual({
+      cluster: 'prod-mariadb',
+      windowId: w.id,
+      phase: 'start',
+      scheduledTime: '<aws.scheduler.scheduled-time>',
+    });
   });
 
   it('a disabled window is a DISABLED schedule', async () => {
@@ -185,13 +218,19 @@ describe('upsert', () => {
   it('the same window (edited) keeps the same schedule name', async () => {
     await scheduler.upsert(window());
     await scheduler.upsert(window({ schedule: 'cron(0 3 ? * SAT *)', name: 'saturday-patch', version: 1 }));
-    expect(requests.map((r) => r.path)).toEqual([`/schedules/${scheduleName(window())}`, `/schedules/${scheduleName(window())}`]);
+    expect(requests.map((r) => r.path)).toEqual([
+      `/schedules/${scheduleName(window())}`,
+      `/schedules/${scheduleName(window())}`,
+    ]);
     expect(requests[1]?.body).toMatchObject({ ScheduleExpression: 'cron(0 3 ? * SAT *)' });
   });
 
   it('an at() window is sent as given, in its zone', async () => {
     await scheduler.upsert(window({ schedule: 'at(2027-12-05T02:00:00)' }));
-    expect(requests[0]?.body).toMatchObject({ ScheduleExpression: 'at(2027-12-05T02:00:00)', ScheduleExpressionTimezone: 'Europe/Berlin' });
+    expect(requests[0]?.body).toMatchObject({
+      ScheduleExpression: 'at(2027-12-05T02:00:00)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+    });
   });
 
   it('a rate window carries its StartDate (epoch seconds on the wire)', async () => {
@@ -204,10 +243,14 @@ describe('upsert', () => {
   });
 
   it("a startDate without an offset is read in the window's zone, as parseSchedule reads it (not the host's)", async () => {
-    await scheduler.upsert(window({ schedule: 'rate(1 day)', timezone: 'Europe/Berlin', startDate: '2027-01-10T03:00:00' }));
+    await scheduler.upsert(
+      window({ schedule: 'rate(1 day)', timezone: 'Europe/Berlin', startDate: '2027-01-10T03:00:00' }),
+    );
     expect(requests[0]?.body).toMatchObject({ StartDate: Date.parse('2027-01-10T02:00:00Z') / 1000 });
     requests = [];
-    await scheduler.upsert(window({ schedule: 'rate(1 day)', timezone: 'Europe/Berlin', startDate: '2027-01-10T03:00:00+05:00' }));
+    await scheduler.upsert(
+      window({ schedule: 'rate(1 day)', timezone: 'Europe/Berlin', startDate: '2027-01-10T03:00:00+05:00' }),
+    );
     expect(requests[0]?.body).toMatchObject({ StartDate: Date.parse('2027-01-09T22:00:00Z') / 1000 });
   });
 
@@ -215,7 +258,10 @@ describe('upsert', () => {
     respond = (req) => (req.method === 'POST' ? conflict() : ok(req));
     const w = window({ schedule: 'rate(2 hours)', startDate: '2027-01-01T00:00:00Z', enabled: false });
     await scheduler.upsert(w);
-    expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST /schedules/${scheduleName(w)}`, `PUT /schedules/${scheduleName(w)}`]);
+    expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST /schedules/${scheduleName(w)}`,
+      `PUT /schedules/${scheduleName(w)}`,
+    ]);
     const [create, update] = requests as [Recorded, Recorded];
     expect(withoutToken(update)).toEqual(withoutToken(create));
     expect(update.body).toMatchObject({
@@ -227,7 +273,12 @@ describe('upsert', () => {
       State: 'DISABLED',
       Target: { Arn: TARGET_ARN, RoleArn: ROLE_ARN },
     });
-    expect(inputOf(update)).toEqual({ cluster: w.cluster, windowId: w.id, phase: 'start', scheduledTime: '<aws.scheduler.scheduled-time>' });
+    expect(inputOf(update)).toEqual({
+      cluster: w.cluster,
+      windowId: w.id,
+      phase: 'start',
+      scheduledTime: '<aws.scheduler.scheduled-time>',
+    });
   });
 
   it('any other error is not swallowed, and no update is tried', async () => {
@@ -287,20 +338,37 @@ describe('scheduleEnd', () => {
       Target: { Arn: TARGET_ARN, RoleArn: ROLE_ARN },
     });
     expect(req.body).not.toHaveProperty('StartDate');
-    expect(inputOf(req)).toEqual({ cluster: 'prod-mariadb', windowId: w.id, phase: 'end', scheduledTime: '2027-03-07T01:30:00.000Z' });
+    expect(inputOf(req)).toEqual({
+      cluster: 'prod-mariadb',
+      windowId: w.id,
+      phase: 'end',
+      scheduledTime: '2027-03-07T01:30:00.000Z',
+    });
   });
 
   it('the end is written in UTC whatever the window zone: an occurrence in the autumn overlap ends two real hours later', async () => {
     // 31 Oct 2027 02:30 CEST (00:30Z) + PT2H: 01:30 CET local, but at(2027-10-31T02:30:00) in UTC
     const w = window({ schedule: 'cron(30 2 ? * SUN *)' });
     await scheduler.scheduleEnd(w, Date.parse('2027-10-31T00:30:00Z'));
-    expect(requests[0]?.body).toMatchObject({ ScheduleExpression: 'at(2027-10-31T02:30:00)', ScheduleExpressionTimezone: 'UTC' });
+    expect(requests[0]?.body).toMatchObject({
+      ScheduleExpression: 'at(2027-10-31T02:30:00)',
+      ScheduleExpressionTimezone: 'UTC',
+    });
   });
 
   it('longer windows cross midnight and month ends', async () => {
-    await scheduler.scheduleEnd(window({ duration: 'PT24H', durationMs: 24 * HOUR }), Date.parse('2027-02-28T22:15:00Z'));
-    await scheduler.scheduleEnd(window({ duration: 'PT90M', durationMs: 90 * 60_000 }), Date.parse('2027-12-31T23:00:00Z'));
-    expect(requests.map((r) => r.body?.ScheduleExpression)).toEqual(['at(2027-03-01T22:15:00)', 'at(2028-01-01T00:30:00)']);
+    await scheduler.scheduleEnd(
+      window({ duration: 'PT24H', durationMs: 24 * HOUR }),
+      Date.parse('2027-02-28T22:15:00Z'),
+    );
+    await scheduler.scheduleEnd(
+      window({ duration: 'PT90M', durationMs: 90 * 60_000 }),
+      Date.parse('2027-12-31T23:00:00Z'),
+    );
+    expect(requests.map((r) => r.body?.ScheduleExpression)).toEqual([
+      'at(2027-03-01T22:15:00)',
+      'at(2028-01-01T00:30:00)',
+    ]);
   });
 
   it('each occurrence gets its own end schedule', async () => {
@@ -325,10 +393,18 @@ describe('scheduleEnd', () => {
 describe('start dates Scheduler accepts', () => {
   const DAY = 24 * HOUR;
   const now = Date.parse('2027-06-15T10:20:00Z');
-  const at = (clock: number) => new EventBridgeWindowScheduler(client, { groupName: GROUP, targetArn: TARGET_ARN, roleArn: ROLE_ARN }, () => clock);
+  const at = (clock: number) =>
+    new EventBridgeWindowScheduler(client, { groupName: GROUP, targetArn: TARGET_ARN, roleArn: ROLE_ARN }, () => clock);
 
   it('the stand-in refuses, as Scheduler does, a StartDate more than 5 minutes old', async () => {
-    const request = { Name: 'mw-x', GroupName: GROUP, ScheduleExpression: 'rate(1 day)', StartDate: new Date(Date.now() - 6 * 60_000), FlexibleTimeWindow: { Mode: 'OFF' as const }, Target: { Arn: TARGET_ARN, RoleArn: ROLE_ARN } };
+    const request = {
+      Name: 'mw-x',
+      GroupName: GROUP,
+      ScheduleExpression: 'rate(1 day)',
+      StartDate: new Date(Date.now() - 6 * 60_000),
+      FlexibleTimeWindow: { Mode: 'OFF' as const },
+      Target: { Arn: TARGET_ARN, RoleArn: ROLE_ARN },
+    };
     await expect(client.createSchedule(request)).rejects.toMatchObject({ name: 'ValidationException' });
   });
 
@@ -348,13 +424,19 @@ describe('start dates Scheduler accepts', () => {
     await at(now).upsert(w);
     await at(now + 40 * DAY).upsert({ ...w, name: 'renamed', version: 1 });
     // 03:00 in Berlin on 10 January is 02:00Z; a rate keeps 24 real hours, whatever the daylight saving time.
-    expect(requests.map((r) => r.body?.StartDate)).toEqual([Date.parse('2027-06-16T02:00:00Z') / 1000, Date.parse('2027-07-26T02:00:00Z') / 1000]);
+    expect(requests.map((r) => r.body?.StartDate)).toEqual([
+      Date.parse('2027-06-16T02:00:00Z') / 1000,
+      Date.parse('2027-07-26T02:00:00Z') / 1000,
+    ]);
   });
 
   it('a startDate still to come is sent as it is', async () => {
     await at(now).upsert(window({ schedule: 'rate(2 hours)', timezone: 'UTC', startDate: '2027-06-20T00:00:00Z' }));
     await at(now).upsert(window({ schedule: 'cron(0 2 ? * SUN *)', startDate: '2027-06-20T00:00:00Z' }));
-    expect(requests.map((r) => r.body?.StartDate)).toEqual([Date.parse('2027-06-20T00:00:00Z') / 1000, Date.parse('2027-06-20T00:00:00Z') / 1000]);
+    expect(requests.map((r) => r.body?.StartDate)).toEqual([
+      Date.parse('2027-06-20T00:00:00Z') / 1000,
+      Date.parse('2027-06-20T00:00:00Z') / 1000,
+    ]);
   });
 
   it('a cron() window whose startDate has passed is sent without one (it limits nothing any more)', async () => {
@@ -372,7 +454,13 @@ describe('reconcile', () => {
   it('creates the start schedule of each stored window that lacks one, and deletes the schedules of windows that are gone', async () => {
     const endOfKept = endScheduleName(kept, Date.parse('2027-03-07T01:00:00Z'));
     const endOfGone = endScheduleName(gone, Date.parse('2027-03-07T01:00:00Z'));
-    const stand = statefulGroup([scheduleName(kept), endOfKept, scheduleName(gone), endOfGone, scheduleName(otherCluster)]);
+    const stand = statefulGroup([
+      scheduleName(kept),
+      endOfKept,
+      scheduleName(gone),
+      endOfGone,
+      scheduleName(otherCluster),
+    ]);
     respond = stand.respond;
     expect(await scheduler.reconcile(async () => [kept, missing])).toEqual({ created: 1, deleted: 3 });
     expect([...stand.group].sort()).toEqual([scheduleName(kept), endOfKept, scheduleName(missing)].sort());
@@ -413,7 +501,14 @@ describe('the sweeper keeps the schedules in step with the stored windows', () =
     const deps = { ...env.deps, windows: scheduler };
     for (const c of ['keep-c', 'drop-c']) {
       await seedCluster(env, c, [{ name: 'db1' }]);
-      const res = await env.call('POST', `/v1/clusters/${c}/windows`, { name: 'w', schedule: 'cron(0 2 ? * SUN *)', timezone: 'UTC', duration: 'PT1H', action: 'maintenance', targets: { servers: ['db1'] } });
+      const res = await env.call('POST', `/v1/clusters/${c}/windows`, {
+        name: 'w',
+        schedule: 'cron(0 2 ? * SUN *)',
+        timezone: 'UTC',
+        duration: 'PT1H',
+        action: 'maintenance',
+        targets: { servers: ['db1'] },
+      });
       expect(res.status).toBe(201);
     }
     const stored = [...(await env.deps.store.listWindows('keep-c')), ...(await env.deps.store.listWindows('drop-c'))];

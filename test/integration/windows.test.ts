@@ -54,7 +54,14 @@ async function cluster(name: string, servers = MARIADB3, version = V0): Promise<
 
 async function report(name: string, servers: { name: string; role: Role }[], version = V0): Promise<void> {
   for (const s of servers) {
-    const r = await env.call('PUT', `/v1/clusters/${name}/servers/${s.name}/status`, { health: 'running', role: s.role, version, connections: 0, openTransactions: 0, replicationLagSeconds: 0 });
+    const r = await env.call('PUT', `/v1/clusters/${name}/servers/${s.name}/status`, {
+      health: 'running',
+      role: s.role,
+      version,
+      connections: 0,
+      openTransactions: 0,
+      replicationLagSeconds: 0,
+    });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
   }
 }
@@ -70,12 +77,16 @@ const getWindow = async (c: string, id: string) => {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body;
 };
-const runsOf = async (c: string, id: string) => ((await getWindow(c, id)).runs as { action: string }[]).map((e) => e.action).sort();
+const runsOf = async (c: string, id: string) =>
+  ((await getWindow(c, id)).runs as { action: string }[]).map((e) => e.action).sort();
 
 const serversOf = async (c: string) => {
   const res = await env.call('GET', `/v1/clusters/${c}/servers`);
   expect(res.status).toBe(200);
-  return { revision: res.body.revision as number, byName: new Map<string, any>(res.body.servers.map((s: { name: string }) => [s.name, s])) };
+  return {
+    revision: res.body.revision as number,
+    byName: new Map<string, any>(res.body.servers.map((s: { name: string }) => [s.name, s])),
+  };
 };
 const holders = (server: { claims: { holder: string }[] }) => server.claims.map((c) => c.holder).sort();
 
@@ -84,7 +95,10 @@ async function allEvents(c: string): Promise<any[]> {
   const events: any[] = [];
   let cursor: string | undefined;
   do {
-    const res = await env.call('GET', `/v1/clusters/${c}/events?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const res = await env.call(
+      'GET',
+      `/v1/clusters/${c}/events?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
     expect(res.status).toBe(200);
     events.push(...res.body.events);
     cursor = res.body.cursor;
@@ -102,14 +116,40 @@ describe('the window API', () => {
   it('creates a window with its next three occurrences (zone and UTC), lists, reads with runs, and edits it', async () => {
     setClock('2040-03-16T12:00:00Z'); // a Friday; Europe/Berlin springs forward on Sunday 2040-03-25 at 02:00
     await cluster('api', [...MARIADB3, { name: 'db4', role: 'replica', dc: 'dc2' }]);
-    const created = await createWindow('api', { name: 'sunday-patch', schedule: 'cron(30 2 ? * SUN *)', timezone: 'Europe/Berlin', duration: 'PT2H', targets: { servers: ['db2'] }, reason: 'kernel patching' });
+    const created = await createWindow('api', {
+      name: 'sunday-patch',
+      schedule: 'cron(30 2 ? * SUN *)',
+      timezone: 'Europe/Berlin',
+      duration: 'PT2H',
+      targets: { servers: ['db2'] },
+      reason: 'kernel patching',
+    });
     expect(created.id).toEqual(expect.any(String));
-    expect(created).toMatchObject({ name: 'sunday-patch', schedule: 'cron(30 2 ? * SUN *)', timezone: 'Europe/Berlin', duration: 'PT2H', action: 'maintenance', targets: { servers: ['db2'], dcs: [] }, reason: 'kernel patching', enabled: true, cluster: 'api' });
+    expect(created).toMatchObject({
+      name: 'sunday-patch',
+      schedule: 'cron(30 2 ? * SUN *)',
+      timezone: 'Europe/Berlin',
+      duration: 'PT2H',
+      action: 'maintenance',
+      targets: { servers: ['db2'], dcs: [] },
+      reason: 'kernel patching',
+      enabled: true,
+      cluster: 'api',
+    });
     // 02:30 on 2040-03-25 does not exist in Berlin (02:00 → 03:00): that Sunday is skipped, as Scheduler does.
     expect(created.next).toEqual([
-      { start: { local: '2040-03-18T02:30:00+01:00', utc: '2040-03-18T01:30:00.000Z' }, end: { local: '2040-03-18T04:30:00+01:00', utc: '2040-03-18T03:30:00.000Z' } },
-      { start: { local: '2040-04-01T02:30:00+02:00', utc: '2040-04-01T00:30:00.000Z' }, end: { local: '2040-04-01T04:30:00+02:00', utc: '2040-04-01T02:30:00.000Z' } },
-      { start: { local: '2040-04-08T02:30:00+02:00', utc: '2040-04-08T00:30:00.000Z' }, end: { local: '2040-04-08T04:30:00+02:00', utc: '2040-04-08T02:30:00.000Z' } },
+      {
+        start: { local: '2040-03-18T02:30:00+01:00', utc: '2040-03-18T01:30:00.000Z' },
+        end: { local: '2040-03-18T04:30:00+01:00', utc: '2040-03-18T03:30:00.000Z' },
+      },
+      {
+        start: { local: '2040-04-01T02:30:00+02:00', utc: '2040-04-01T00:30:00.000Z' },
+        end: { local: '2040-04-01T04:30:00+02:00', utc: '2040-04-01T02:30:00.000Z' },
+      },
+      {
+        start: { local: '2040-04-08T02:30:00+02:00', utc: '2040-04-08T00:30:00.000Z' },
+        end: { local: '2040-04-08T04:30:00+02:00', utc: '2040-04-08T02:30:00.000Z' },
+      },
     ]);
 
     const list = await env.call('GET', '/v1/clusters/api/windows');
@@ -122,9 +162,22 @@ describe('the window API', () => {
     expect(read.runs).toHaveLength(1);
     expect(read.runs[0]).toMatchObject({ action: 'create-window', target: `window:${created.id}`, actor: 'admin' });
 
-    const edited = await env.call('PUT', `/v1/clusters/api/windows/${created.id}`, { name: 'weekday-patch', schedule: 'cron(0 22 ? * MON-FRI *)', timezone: 'UTC', duration: 'PT90M', targets: { dcs: ['dc2'] } });
+    const edited = await env.call('PUT', `/v1/clusters/api/windows/${created.id}`, {
+      name: 'weekday-patch',
+      schedule: 'cron(0 22 ? * MON-FRI *)',
+      timezone: 'UTC',
+      duration: 'PT90M',
+      targets: { dcs: ['dc2'] },
+    });
     expect(edited.status, JSON.stringify(edited.body)).toBe(200);
-    expect(edited.body).toMatchObject({ id: created.id, name: 'weekday-patch', duration: 'PT90M', timezone: 'UTC', targets: { servers: [], dcs: ['dc2'] }, createdAt: created.createdAt });
+    expect(edited.body).toMatchObject({
+      id: created.id,
+      name: 'weekday-patch',
+      duration: 'PT90M',
+      timezone: 'UTC',
+      targets: { servers: [], dcs: ['dc2'] },
+      createdAt: created.createdAt,
+    });
     expect(edited.body.next.map((n: any) => [n.start.utc, n.end.utc])).toEqual([
       ['2040-03-16T22:00:00.000Z', '2040-03-16T23:30:00.000Z'],
       ['2040-03-19T22:00:00.000Z', '2040-03-19T23:30:00.000Z'],
@@ -132,10 +185,17 @@ describe('the window API', () => {
     ]);
     expect(edited.body.next[0].start.local).toBe('2040-03-16T22:00:00+00:00');
     expect(await runsOf('api', created.id)).toEqual(['create-window', 'update-window']);
-    expect((await env.call('GET', '/v1/clusters/api/windows')).body.windows.map((w: any) => w.name)).toEqual(['weekday-patch']);
+    expect((await env.call('GET', '/v1/clusters/api/windows')).body.windows.map((w: any) => w.name)).toEqual([
+      'weekday-patch',
+    ]);
 
     // Editing a window that does not exist is a 404, not a create.
-    const missing = await env.call('PUT', '/v1/clusters/api/windows/nope', { name: 'x', schedule: 'cron(0 22 ? * MON-FRI *)', duration: 'PT1H', targets: { servers: ['db2'] } });
+    const missing = await env.call('PUT', '/v1/clusters/api/windows/nope', {
+      name: 'x',
+      schedule: 'cron(0 22 ? * MON-FRI *)',
+      duration: 'PT1H',
+      targets: { servers: ['db2'] },
+    });
     expect(missing.status).toBe(404);
     expect((await env.call('GET', '/v1/clusters/api/windows')).body.windows).toHaveLength(1);
   });
@@ -143,12 +203,24 @@ describe('the window API', () => {
   it('skips the next occurrence: it leaves `next`, and its start records window-skipped and changes nothing', async () => {
     setClock('2040-06-01T00:00:00Z');
     await cluster('skip');
-    const w = await createWindow('skip', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: ['db2'] } });
-    expect(w.next.map((n: any) => n.start.utc)).toEqual(['2040-06-01T02:00:00.000Z', '2040-06-02T02:00:00.000Z', '2040-06-03T02:00:00.000Z']);
+    const w = await createWindow('skip', {
+      schedule: 'cron(0 2 * * ? *)',
+      duration: 'PT1H',
+      targets: { servers: ['db2'] },
+    });
+    expect(w.next.map((n: any) => n.start.utc)).toEqual([
+      '2040-06-01T02:00:00.000Z',
+      '2040-06-02T02:00:00.000Z',
+      '2040-06-03T02:00:00.000Z',
+    ]);
 
     const skipped = await env.call('POST', `/v1/clusters/skip/windows/${w.id}/skip`);
     expect(skipped.status, JSON.stringify(skipped.body)).toBe(200);
-    expect(skipped.body.next.map((n: any) => n.start.utc)).toEqual(['2040-06-02T02:00:00.000Z', '2040-06-03T02:00:00.000Z', '2040-06-04T02:00:00.000Z']);
+    expect(skipped.body.next.map((n: any) => n.start.utc)).toEqual([
+      '2040-06-02T02:00:00.000Z',
+      '2040-06-03T02:00:00.000Z',
+      '2040-06-04T02:00:00.000Z',
+    ]);
     expect(skipped.body.skipping).toEqual({ local: '2040-06-01T02:00:00+00:00', utc: '2040-06-01T02:00:00.000Z' });
     expect((await env.call('GET', '/v1/clusters/skip/windows')).body.windows[0].next).toEqual(skipped.body.next);
 
@@ -159,7 +231,9 @@ describe('the window API', () => {
     for (const [name, s] of after.byName) expect(s, name).toEqual(before.byName.get(name));
     expect(after.byName.get('db2')).toMatchObject({ maintenance: false, claims: [] });
     const runs = (await getWindow('skip', w.id)).runs as any[];
-    expect(runs.find((e) => e.action === 'window-skipped')?.after).toMatchObject({ occurrence: '2040-06-01T02:00:00.000Z' });
+    expect(runs.find((e) => e.action === 'window-skipped')?.after).toMatchObject({
+      occurrence: '2040-06-01T02:00:00.000Z',
+    });
     expect(runs.map((e) => e.action)).not.toContain('window-start');
 
     // The skip is used up: the next day's occurrence runs.
@@ -176,7 +250,11 @@ describe('the window API', () => {
   it('deletes a window (204): its schedule is gone and an open occurrence’s claims are removed', async () => {
     setClock('2040-06-01T01:59:00Z');
     await cluster('del');
-    const w = await createWindow('del', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: ['db2'] } });
+    const w = await createWindow('del', {
+      schedule: 'cron(0 2 * * ? *)',
+      duration: 'PT1H',
+      targets: { servers: ['db2'] },
+    });
     await tickAt('2040-06-01T01:59:00Z');
     expect(await tickAt('2040-06-01T02:00:30Z')).toContain('window-start');
     expect(holders((await serversOf('del')).byName.get('db2'))).toEqual([`window:${w.id}`]);
@@ -187,7 +265,10 @@ describe('the window API', () => {
     expect((await env.call('GET', '/v1/clusters/del/windows')).body.windows).toEqual([]);
     expect((await serversOf('del')).byName.get('db2')).toMatchObject({ maintenance: false, claims: [] });
     const events = await allEvents('del');
-    expect(events.find((e) => e.action === 'delete-window')).toMatchObject({ target: `window:${w.id}`, actor: 'admin' });
+    expect(events.find((e) => e.action === 'delete-window')).toMatchObject({
+      target: `window:${w.id}`,
+      actor: 'admin',
+    });
     expect(events.find((e) => e.action === 'clear-maintenance' && e.target === 'server:db2')).toBeDefined();
 
     // Nothing fires any more: neither this occurrence's end nor the next start.
@@ -201,12 +282,22 @@ describe('the window API', () => {
   it('refuses bad input with a 400 naming the problem, and creates nothing', async () => {
     setClock('2040-06-01T00:00:00Z');
     await cluster('bad', [...MARIADB3, { name: 'db4', role: 'replica', dc: 'dc2' }]);
-    const good = { name: 'w', schedule: 'cron(0 2 * * ? *)', timezone: 'UTC', duration: 'PT1H', targets: { servers: ['db2'] } };
+    const good = {
+      name: 'w',
+      schedule: 'cron(0 2 * * ? *)',
+      timezone: 'UTC',
+      duration: 'PT1H',
+      targets: { servers: ['db2'] },
+    };
     const before = await serversOf('bad');
     const cases: [string, Record<string, unknown>, RegExp][] = [
       ['five-field cron', { schedule: 'cron(0 2 * * ?)' }, /schedule: .*six fields/],
       ['bad cron field', { schedule: 'cron(0 25 * * ? *)' }, /schedule: .*hours/],
-      ['not an expression', { schedule: 'every sunday' }, /schedule: every sunday is not at\(\.\.\.\), cron\(\.\.\.\) or rate\(\.\.\.\)/],
+      [
+        'not an expression',
+        { schedule: 'every sunday' },
+        /schedule: every sunday is not at\(\.\.\.\), cron\(\.\.\.\) or rate\(\.\.\.\)/,
+      ],
       ['unknown zone', { timezone: 'Mars/Olympus_Mons' }, /timezone: Mars\/Olympus_Mons is not an IANA time zone/],
       ['at() in the past', { schedule: 'at(2040-05-31T02:00:00)' }, /at\(2040-05-31T02:00:00\) is in the past/],
       ['zero duration', { duration: 'PT0S' }, /duration: PT0S must be more than 0/],
@@ -215,9 +306,17 @@ describe('the window API', () => {
       ['unknown server', { targets: { servers: ['db9'] } }, /server db9 not found/],
       ['unknown dc', { targets: { dcs: ['dc9'] } }, /dc dc9 not found/],
       ['no targets', { targets: { servers: [] } }, /needs at least one server or dc/],
-      ['rate() without startDate', { schedule: 'rate(1 day)' }, /startDate: a rate\(\.\.\.\) schedule needs a startDate/],
+      [
+        'rate() without startDate',
+        { schedule: 'rate(1 day)' },
+        /startDate: a rate\(\.\.\.\) schedule needs a startDate/,
+      ],
       ['rollout action without a rollout', { action: 'rollout' }, /rollout: a rollout window needs a rollout body/],
-      ['rollout body on a maintenance window', { rollout: { targetVersion: V1 } }, /only a rollout window takes a rollout body/],
+      [
+        'rollout body on a maintenance window',
+        { rollout: { targetVersion: V1 } },
+        /only a rollout window takes a rollout body/,
+      ],
       ['unknown field', { colour: 'blue' }, /unknown field\(s\) colour/],
       ['unknown action', { action: 'reboot' }, /action/],
     ];
@@ -242,7 +341,12 @@ describe('the window API', () => {
     expect(refused.status).toBe(400);
     expect(await getWindow('bad', w.id)).toMatchObject({ duration: 'PT1H', next: w.next });
     // The ones that are fine: rate() with a startDate, at() in the future, a dc target, a 24 h window.
-    for (const change of [{ schedule: 'rate(12 hours)', startDate: '2040-06-01T03:00:00Z' }, { schedule: 'at(2040-06-10T02:00:00)' }, { targets: { dcs: ['dc2'] } }, { duration: 'PT24H' }]) {
+    for (const change of [
+      { schedule: 'rate(12 hours)', startDate: '2040-06-01T03:00:00Z' },
+      { schedule: 'at(2040-06-10T02:00:00)' },
+      { targets: { dcs: ['dc2'] } },
+      { duration: 'PT24H' },
+    ]) {
       const res = await env.call('POST', '/v1/clusters/bad/windows', { ...good, ...change });
       expect(res.status, `${JSON.stringify(change)}: ${JSON.stringify(res.body)}`).toBe(201);
     }
@@ -255,11 +359,19 @@ describe('the window API', () => {
     const body = { name: 'w', schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: ['db2'] } };
     const res = await env.call('POST', '/v1/clusters/roles/windows', body, { token: viewer });
     expect(res.status).toBe(403);
-    expect((await env.call('GET', '/v1/clusters/roles/windows', undefined, { token: viewer })).body.windows).toEqual([]);
+    expect((await env.call('GET', '/v1/clusters/roles/windows', undefined, { token: viewer })).body.windows).toEqual(
+      [],
+    );
     const w = await createWindow('roles', body);
-    expect((await env.call('GET', `/v1/clusters/roles/windows/${w.id}`, undefined, { token: viewer })).status).toBe(200);
-    expect((await env.call('POST', `/v1/clusters/roles/windows/${w.id}/skip`, undefined, { token: viewer })).status).toBe(403);
-    expect((await env.call('DELETE', `/v1/clusters/roles/windows/${w.id}`, undefined, { token: viewer })).status).toBe(403);
+    expect((await env.call('GET', `/v1/clusters/roles/windows/${w.id}`, undefined, { token: viewer })).status).toBe(
+      200,
+    );
+    expect(
+      (await env.call('POST', `/v1/clusters/roles/windows/${w.id}/skip`, undefined, { token: viewer })).status,
+    ).toBe(403);
+    expect((await env.call('DELETE', `/v1/clusters/roles/windows/${w.id}`, undefined, { token: viewer })).status).toBe(
+      403,
+    );
   });
 });
 
@@ -267,7 +379,12 @@ describe('a maintenance window, end to end', () => {
   it('opens: its targets get the window’s claim until start + duration; a repeated start changes nothing; it closes at the end', async () => {
     setClock('2040-06-01T01:59:00Z');
     await cluster('e2e');
-    const w = await createWindow('e2e', { schedule: 'cron(0 2 * * ? *)', duration: 'PT2H', targets: { servers: ['db2'] }, reason: 'kernel patching' });
+    const w = await createWindow('e2e', {
+      schedule: 'cron(0 2 * * ? *)',
+      duration: 'PT2H',
+      targets: { servers: ['db2'] },
+      reason: 'kernel patching',
+    });
     const holder = `window:${w.id}`;
     expect(await tickAt('2040-06-01T01:59:00Z')).toEqual([]);
     expect((await serversOf('e2e')).byName.get('db2').claims).toEqual([]);
@@ -275,17 +392,40 @@ describe('a maintenance window, end to end', () => {
     expect(await tickAt('2040-06-01T02:00:30Z')).toEqual(['set-maintenance', 'window-start']);
     const open = await serversOf('e2e');
     expect(open.byName.get('db2')).toMatchObject({ maintenance: true, routable: false, state: 'Maintenance, Running' });
-    expect(open.byName.get('db2').claims).toEqual([expect.objectContaining({ holder, mode: 'maintenance', force: false, reason: 'kernel patching', actor: holder, until: '2040-06-01T04:00:00.000Z' })]);
+    expect(open.byName.get('db2').claims).toEqual([
+      expect.objectContaining({
+        holder,
+        mode: 'maintenance',
+        force: false,
+        reason: 'kernel patching',
+        actor: holder,
+        until: '2040-06-01T04:00:00.000Z',
+      }),
+    ]);
     for (const name of ['db1', 'db3']) expect(open.byName.get(name).claims).toEqual([]);
     const started = (await getWindow('e2e', w.id)).runs.find((e: any) => e.action === 'window-start');
     expect(started.after).toMatchObject({ occurrence: '2040-06-01T02:00:00.000Z', until: '2040-06-01T04:00:00.000Z' });
 
     // At-least-once delivery: the same start again (the window function, then a second pass) changes nothing.
     const count = (await allEvents('e2e')).length;
-    const again = await runWindowPhase(env.deps, { cluster: 'e2e', windowId: w.id, phase: 'start', scheduledTime: '2040-06-01T02:00:00.000Z' });
+    const again = await runWindowPhase(env.deps, {
+      cluster: 'e2e',
+      windowId: w.id,
+      phase: 'start',
+      scheduledTime: '2040-06-01T02:00:00.000Z',
+    });
     expect(again).toEqual({ actions: [], replayed: true });
     // The same instant written differently is the same delivery.
-    expect((await runWindowPhase(env.deps, { cluster: 'e2e', windowId: w.id, phase: 'start', scheduledTime: '2040-06-01T02:00:00Z' })).actions).toEqual([]);
+    expect(
+      (
+        await runWindowPhase(env.deps, {
+          cluster: 'e2e',
+          windowId: w.id,
+          phase: 'start',
+          scheduledTime: '2040-06-01T02:00:00Z',
+        })
+      ).actions,
+    ).toEqual([]);
     expect(await tickAt('2040-06-01T02:00:30Z')).toEqual([]);
     expect(await tickAt('2040-06-01T02:30:00Z')).toEqual([]);
     expect(await allEvents('e2e')).toHaveLength(count);
@@ -299,14 +439,27 @@ describe('a maintenance window, end to end', () => {
     expect(cleared.after.claims).toEqual({});
     expect(await runsOf('e2e', w.id)).toEqual(['create-window', 'window-end', 'window-start']);
     // A repeated end changes nothing either.
-    expect((await runWindowPhase(env.deps, { cluster: 'e2e', windowId: w.id, phase: 'end', scheduledTime: '2040-06-01T02:00:00.000Z' })).actions).toEqual([]);
+    expect(
+      (
+        await runWindowPhase(env.deps, {
+          cluster: 'e2e',
+          windowId: w.id,
+          phase: 'end',
+          scheduledTime: '2040-06-01T02:00:00.000Z',
+        })
+      ).actions,
+    ).toEqual([]);
     expect((await serversOf('e2e')).revision).toBe(closed.revision);
   });
 
   it('adds its claim beside an operator’s and, at the end, removes only its own', async () => {
     setClock('2040-06-01T01:59:00Z');
     await cluster('beside');
-    const w = await createWindow('beside', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: ['db2'] } });
+    const w = await createWindow('beside', {
+      schedule: 'cron(0 2 * * ? *)',
+      duration: 'PT1H',
+      targets: { servers: ['db2'] },
+    });
     const op = await env.call('PUT', '/v1/clusters/beside/servers/db2/maintenance', { reason: 'disk replacement' });
     expect(op.status, JSON.stringify(op.body)).toBe(200);
     await tickAt('2040-06-01T01:59:00Z');
@@ -316,14 +469,20 @@ describe('a maintenance window, end to end', () => {
     expect(await tickAt('2040-06-01T03:00:30Z')).toContain('window-end');
     const db2 = (await serversOf('beside')).byName.get('db2');
     expect(db2).toMatchObject({ maintenance: true, routable: false });
-    expect(db2.claims).toEqual([expect.objectContaining({ holder: 'manual', reason: 'disk replacement', actor: 'admin' })]);
+    expect(db2.claims).toEqual([
+      expect.objectContaining({ holder: 'manual', reason: 'disk replacement', actor: 'admin' }),
+    ]);
   });
 
   it('records window-blocked with a reason and changes nothing when its targets would exceed the budget', async () => {
     setClock('2040-06-01T01:59:00Z');
     await cluster('blocked');
     // Two replicas of a 3-server dc: the budget allows one.
-    const w = await createWindow('blocked', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: ['db2', 'db3'] } });
+    const w = await createWindow('blocked', {
+      schedule: 'cron(0 2 * * ? *)',
+      duration: 'PT1H',
+      targets: { servers: ['db2', 'db3'] },
+    });
     await tickAt('2040-06-01T01:59:00Z');
     const before = await serversOf('blocked');
     const eventsBefore = await allEvents('blocked');
@@ -353,13 +512,20 @@ describe('a maintenance window, end to end', () => {
   it('a cluster-maintenance window pauses automatic failover for its duration', async () => {
     setClock('2040-06-01T01:59:00Z');
     await cluster('cm');
-    const w = await createWindow('cm', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', action: 'cluster-maintenance' });
+    const w = await createWindow('cm', {
+      schedule: 'cron(0 2 * * ? *)',
+      duration: 'PT1H',
+      action: 'cluster-maintenance',
+    });
     expect(w).toMatchObject({ action: 'cluster-maintenance', targets: { servers: [], dcs: [] } });
     await tickAt('2040-06-01T01:59:00Z');
     expect((await env.call('GET', '/v1/clusters/cm/failover')).body).toMatchObject({ paused: false, pausedBy: [] });
 
     expect(await tickAt('2040-06-01T02:00:30Z')).toContain('window-start');
-    expect((await env.call('GET', '/v1/clusters/cm/failover')).body).toMatchObject({ paused: true, pausedBy: [`window:${w.id}`] });
+    expect((await env.call('GET', '/v1/clusters/cm/failover')).body).toMatchObject({
+      paused: true,
+      pausedBy: [`window:${w.id}`],
+    });
     const claims = (await env.call('GET', '/v1/clusters/cm')).body.maintenance.claims;
     expect(claims).toEqual([expect.objectContaining({ holder: `window:${w.id}`, until: '2040-06-01T03:00:00.000Z' })]);
     for (const s of (await serversOf('cm')).byName.values()) expect(s.claims).toEqual([]);
@@ -372,8 +538,16 @@ describe('a maintenance window, end to end', () => {
   it('fires, on the scheduler’s first pass (a restart), the start of a window still open, and not one already over', async () => {
     setClock('2040-06-01T00:00:00Z');
     await cluster('restart', [...MARIADB3, { name: 'db4', role: 'replica', dc: 'dc2' }]);
-    const open = await createWindow('restart', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: ['db2'] } });
-    const over = await createWindow('restart', { schedule: 'cron(0 1 * * ? *)', duration: 'PT30M', targets: { servers: ['db4'] } });
+    const open = await createWindow('restart', {
+      schedule: 'cron(0 2 * * ? *)',
+      duration: 'PT1H',
+      targets: { servers: ['db2'] },
+    });
+    const over = await createWindow('restart', {
+      schedule: 'cron(0 1 * * ? *)',
+      duration: 'PT30M',
+      targets: { servers: ['db4'] },
+    });
     // The stack was down from before 01:00 until 02:30: this is the scheduler's first pass.
     expect(await tickAt('2040-06-01T02:30:00Z')).toEqual(['set-maintenance', 'window-start']);
     const s = await serversOf('restart');
@@ -387,13 +561,17 @@ describe('a maintenance window, end to end', () => {
   it('the sweeper closes a window whose end was missed', async () => {
     setClock('2040-06-01T01:59:00Z');
     await cluster('missed');
-    const w = await createWindow('missed', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: ['db2'] } });
+    const w = await createWindow('missed', {
+      schedule: 'cron(0 2 * * ? *)',
+      duration: 'PT1H',
+      targets: { servers: ['db2'] },
+    });
     await tickAt('2040-06-01T01:59:00Z');
     expect(await tickAt('2040-06-01T02:00:30Z')).toContain('window-start');
 
     // The end is never delivered: the clock passes it without a tick.
     setClock('2040-06-01T03:05:00Z');
-    expect((await runsOf('missed', w.id))).not.toContain('window-end');
+    expect(await runsOf('missed', w.id)).not.toContain('window-end');
     await runSweep(env.deps);
     const events = await allEvents('missed');
     const end = events.find((e) => e.action === 'window-end');
@@ -406,26 +584,45 @@ describe('a maintenance window, end to end', () => {
 
     // Closed once: another sweep, or the late end delivery, records nothing more.
     await runSweep(env.deps);
-    expect((await runWindowPhase(env.deps, { cluster: 'missed', windowId: w.id, phase: 'end', scheduledTime: '2040-06-01T02:00:00.000Z' })).actions).toEqual([]);
-    expect((await allEvents('missed')).filter((e) => e.target === `window:${w.id}` || e.actor === `window:${w.id}`)).toHaveLength(
-      events.filter((e) => e.target === `window:${w.id}` || e.actor === `window:${w.id}`).length,
-    );
+    expect(
+      (
+        await runWindowPhase(env.deps, {
+          cluster: 'missed',
+          windowId: w.id,
+          phase: 'end',
+          scheduledTime: '2040-06-01T02:00:00.000Z',
+        })
+      ).actions,
+    ).toEqual([]);
+    expect(
+      (await allEvents('missed')).filter((e) => e.target === `window:${w.id}` || e.actor === `window:${w.id}`),
+    ).toHaveLength(events.filter((e) => e.target === `window:${w.id}` || e.actor === `window:${w.id}`).length);
   });
 });
-
 
 describe('issue 14: windows under any sequence', () => {
   it("the sweeper ends no occurrence but the open one: a window made at an odd minute keeps its first occurrence's claim", async () => {
     setClock('2040-06-01T10:01:20Z');
     await cluster('odd');
-    const w = await createWindow('odd', { schedule: 'cron(*/2 * * * ? *)', duration: 'PT90S', targets: { servers: ['db2'] } });
+    const w = await createWindow('odd', {
+      schedule: 'cron(*/2 * * * ? *)',
+      duration: 'PT90S',
+      targets: { servers: ['db2'] },
+    });
     // The occurrence of 10:00 began before the window existed: it is not started, and its end is no one's.
     expect(await tickAt('2040-06-01T10:01:25Z')).toEqual([]);
     expect(await tickAt('2040-06-01T10:02:05Z')).toEqual(['set-maintenance', 'window-start']);
     setClock('2040-06-01T10:02:30Z');
     await runSweep(env.deps);
     expect(holders((await serversOf('odd')).byName.get('db2'))).toEqual([`window:${w.id}`]);
-    expect(await runWindowPhase(env.deps, { cluster: 'odd', windowId: w.id, phase: 'end', scheduledTime: '2040-06-01T10:00:00.000Z' })).toEqual({ actions: [], replayed: false });
+    expect(
+      await runWindowPhase(env.deps, {
+        cluster: 'odd',
+        windowId: w.id,
+        phase: 'end',
+        scheduledTime: '2040-06-01T10:00:00.000Z',
+      }),
+    ).toEqual({ actions: [], replayed: false });
     expect(holders((await serversOf('odd')).byName.get('db2'))).toEqual([`window:${w.id}`]);
     // Its own end, 90 s after it began, ends it.
     expect(await tickAt('2040-06-01T10:03:31Z')).toEqual(['clear-maintenance', 'window-end']);
@@ -436,12 +633,29 @@ describe('issue 14: windows under any sequence', () => {
     setClock('2040-06-01T01:59:00Z');
     const many = Array.from({ length: 45 }, (_, i) => ({ name: `s${i + 1}`, role: 'member' as Role }));
     await cluster('wide', many);
-    expect((await env.call('PUT', '/v1/clusters/wide', { engine: 'mariadb', staleAfterSeconds: 86400, budget: { maxUnavailablePerDc: 44 } })).status).toBe(200);
-    const refused = await env.call('POST', '/v1/clusters/wide/windows', { name: 'w', duration: 'PT1H', schedule: 'cron(0 2 * * ? *)', targets: { servers: many.slice(0, 41).map((s) => s.name) } });
+    expect(
+      (
+        await env.call('PUT', '/v1/clusters/wide', {
+          engine: 'mariadb',
+          staleAfterSeconds: 86400,
+          budget: { maxUnavailablePerDc: 44 },
+        })
+      ).status,
+    ).toBe(200);
+    const refused = await env.call('POST', '/v1/clusters/wide/windows', {
+      name: 'w',
+      duration: 'PT1H',
+      schedule: 'cron(0 2 * * ? *)',
+      targets: { servers: many.slice(0, 41).map((s) => s.name) },
+    });
     expect(refused.status).toBe(400);
     expect(refused.body.error.message).toMatch(/at most 40 servers and dcs together, not 41/);
     expect((await env.call('GET', '/v1/clusters/wide/windows')).body.windows).toEqual([]);
-    await createWindow('wide', { schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', targets: { servers: many.slice(0, 40).map((s) => s.name) } });
+    await createWindow('wide', {
+      schedule: 'cron(0 2 * * ? *)',
+      duration: 'PT1H',
+      targets: { servers: many.slice(0, 40).map((s) => s.name) },
+    });
     await tickAt('2040-06-01T01:59:30Z');
     const actions = await tickAt('2040-06-01T02:00:30Z');
     expect(actions.filter((a) => a === 'set-maintenance')).toHaveLength(40);
@@ -463,7 +677,12 @@ describe('a rollout window', () => {
         schedule: 'cron(0 2 * * ? *)',
         duration: 'PT1H',
         action: 'rollout',
-        rollout: { targetVersion: V1, verify: { stableForSeconds: 0, timeoutSeconds: 86400 }, upgrade: { kind: 'wait-for-report', timeoutSeconds: 7 * 86400 }, drainTimeoutSeconds: 86400 },
+        rollout: {
+          targetVersion: V1,
+          verify: { stableForSeconds: 0, timeoutSeconds: 86400 },
+          upgrade: { kind: 'wait-for-report', timeoutSeconds: 7 * 86400 },
+          drainTimeoutSeconds: 86400,
+        },
       });
       expect(w).toMatchObject({ action: 'rollout', rollout: expect.objectContaining({ targetVersion: V1 }) });
       const holder = `window:${w.id}`;
@@ -479,12 +698,25 @@ describe('a rollout window', () => {
       const rollout = async () => (await env.call('GET', `/v1/clusters/rw/rollouts/${rolloutId}`)).body;
       expect(await rollout()).toMatchObject({ id: rolloutId, targetVersion: V1, actor: holder });
       // The first node waits for its upgrade (the agent does not upgrade yet), automation paused by the rollout.
-      const held = await until('a node held by the rollout', () => serversOf('rw'), (s) => [...s.byName.values()].some((x) => holders(x).includes(`rollout:${rolloutId}`) && x.maintenance));
+      const held = await until(
+        'a node held by the rollout',
+        () => serversOf('rw'),
+        (s) => [...s.byName.values()].some((x) => holders(x).includes(`rollout:${rolloutId}`) && x.maintenance),
+      );
       const first = [...held.byName.values()].find((x) => holders(x).includes(`rollout:${rolloutId}`))!.name as string;
       expect((await env.call('GET', '/v1/clusters/rw/failover')).body.pausedBy).toEqual([`rollout:${rolloutId}`]);
       expect((await rollout()).status).toBe('running');
       // A repeated start delivery starts nothing more.
-      expect((await runWindowPhase(env.deps, { cluster: 'rw', windowId: w.id, phase: 'start', scheduledTime: '2040-06-01T02:00:00.000Z' })).actions).toEqual([]);
+      expect(
+        (
+          await runWindowPhase(env.deps, {
+            cluster: 'rw',
+            windowId: w.id,
+            phase: 'start',
+            scheduledTime: '2040-06-01T02:00:00.000Z',
+          })
+        ).actions,
+      ).toEqual([]);
       expect((await rollout()).executions).toHaveLength(1);
 
       // The end (the cutoff), with the node still in flight: the rollout is asked to pause...
@@ -514,15 +746,32 @@ describe('a rollout window', () => {
       setClock('2040-06-02T02:00:30Z');
       await agent.reportAll();
       expect((await env.windows.tick()).flatMap((r) => r.actions)).toEqual(['resume-rollout', 'window-start']);
-      const runs = ((await getWindow('rw', w.id)).runs as any[]).map((e) => [e.action, e.after.occurrence, e.after.rollout, e.after.created ?? e.after.resumed ?? null]);
+      const runs = ((await getWindow('rw', w.id)).runs as any[]).map((e) => [
+        e.action,
+        e.after.occurrence,
+        e.after.rollout,
+        e.after.created ?? e.after.resumed ?? null,
+      ]);
       expect(runs.sort()).toEqual([
         ['create-window', undefined, undefined, null],
         ['window-end', '2040-06-01T02:00:00.000Z', rolloutId, null],
         ['window-start', '2040-06-01T02:00:00.000Z', rolloutId, true],
         ['window-start', '2040-06-02T02:00:00.000Z', rolloutId, true],
       ]);
-      expect(((await getWindow('rw', w.id)).runs as any[]).filter((e) => e.action === 'window-start').map((e) => [e.after.created, e.after.resumed])).toEqual([[undefined, true], [true, undefined]]);
-      const done = await until('the rollout resumed and ended', rollout, (r) => r.executions.length >= 2 && TERMINAL.includes(r.status), 20_000);
+      expect(
+        ((await getWindow('rw', w.id)).runs as any[])
+          .filter((e) => e.action === 'window-start')
+          .map((e) => [e.after.created, e.after.resumed]),
+      ).toEqual([
+        [undefined, true],
+        [true, undefined],
+      ]);
+      const done = await until(
+        'the rollout resumed and ended',
+        rollout,
+        (r) => r.executions.length >= 2 && TERMINAL.includes(r.status),
+        20_000,
+      );
       await env.engine.list().find((e) => e.arn === done.executions.at(-1))?.done;
       const finished = await rollout();
       expect(finished.status).toBe('succeeded');
@@ -544,7 +793,18 @@ describe('a rollout window', () => {
     const agent = new Agent(env, 'rr', V1, MARIADB3, V0);
     agent.start();
     try {
-      const body = { name: 'nightly', schedule: 'cron(0 2 * * ? *)', duration: 'PT1H', action: 'rollout', rollout: { targetVersion: V1, verify: { stableForSeconds: 0, timeoutSeconds: 86400 }, upgrade: { kind: 'wait-for-report', timeoutSeconds: 7 * 86400 }, drainTimeoutSeconds: 86400 } };
+      const body = {
+        name: 'nightly',
+        schedule: 'cron(0 2 * * ? *)',
+        duration: 'PT1H',
+        action: 'rollout',
+        rollout: {
+          targetVersion: V1,
+          verify: { stableForSeconds: 0, timeoutSeconds: 86400 },
+          upgrade: { kind: 'wait-for-report', timeoutSeconds: 7 * 86400 },
+          drainTimeoutSeconds: 86400,
+        },
+      };
       const w = await createWindow('rr', body);
       await tickAt('2040-06-01T01:59:30Z');
       setClock('2040-06-01T02:00:30Z');
@@ -552,12 +812,20 @@ describe('a rollout window', () => {
       await env.windows.tick();
       const first = (await getWindow('rr', w.id)).rolloutId as string;
       const read = async (id: string) => (await env.call('GET', `/v1/clusters/rr/rollouts/${id}`)).body;
-      const done = await until('the first rollout to end', () => read(first), (r) => TERMINAL.includes(r.status), 30_000);
+      const done = await until(
+        'the first rollout to end',
+        () => read(first),
+        (r) => TERMINAL.includes(r.status),
+        30_000,
+      );
       expect(done.status).toBe('succeeded');
 
       // The window is edited to the next version; the agent does not upgrade to it.
       agent.upgrade = false;
-      const edited = await env.call('PUT', `/v1/clusters/rr/windows/${w.id}`, { ...body, rollout: { ...body.rollout, targetVersion: '10.11.8' } });
+      const edited = await env.call('PUT', `/v1/clusters/rr/windows/${w.id}`, {
+        ...body,
+        rollout: { ...body.rollout, targetVersion: '10.11.8' },
+      });
       expect(edited.status, JSON.stringify(edited.body)).toBe(200);
       setClock('2040-06-02T02:00:30Z');
       await agent.reportAll();
@@ -566,7 +834,11 @@ describe('a rollout window', () => {
       const second = (await getWindow('rr', w.id)).rolloutId as string;
       expect(second).not.toBe(first);
       // A new run: its own record and nodes, nothing read back from the first.
-      const running = await until('a node of the second rollout waiting for its upgrade', () => read(second), (r) => r.servers.some((x: any) => x.step === 'maintain'));
+      const running = await until(
+        'a node of the second rollout waiting for its upgrade',
+        () => read(second),
+        (r) => r.servers.some((x: any) => x.step === 'maintain'),
+      );
       expect(running).toMatchObject({ status: 'running', targetVersion: '10.11.8' });
       expect(running.servers.every((x: any) => x.outcome !== 'upgraded')).toBe(true);
       expect(await read(first)).toMatchObject({ status: 'succeeded', targetVersion: V1, executions: done.executions });

@@ -10,7 +10,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActor, fromPromise, waitFor, type AnyStateMachine } from 'xstate';
-import { BATCHES_PER_EXECUTION, createRollout, type Rollout, type RolloutSnapshot } from '../../functions/domain/rollout.js';
+import {
+  BATCHES_PER_EXECUTION,
+  createRollout,
+  type Rollout,
+  type RolloutSnapshot,
+} from '../../functions/domain/rollout.js';
 import { runTask, type TaskDeps, type TaskPayload } from '../../functions/rollout/tasks.js';
 import { localTaskDeps } from '../../local/workflow.js';
 import { nodeMachine, rolloutMachine, type TaskOutput } from '../../workflows/machines.js';
@@ -19,7 +24,15 @@ import { testEnv, type TestEnv } from '../support/env.js';
 import { applyStatusReport } from '../support/reports.js';
 import type { StatusReport } from '../../functions/domain/status.js';
 import { registerCluster, registerServer } from '../../functions/domain/registry.js';
-import { INJECTED_ERROR, isPoll, modelEdges, modelPaths, pathEdges, stateConfig, type ModelPath } from '../support/model-paths.js';
+import {
+  INJECTED_ERROR,
+  isPoll,
+  modelEdges,
+  modelPaths,
+  pathEdges,
+  stateConfig,
+  type ModelPath,
+} from '../support/model-paths.js';
 
 const TARGET = '2.0';
 const OLD = '1.0';
@@ -40,7 +53,8 @@ beforeAll(async () => {
     aroundTask: async (p, run) => {
       await onTask(p);
       const answer = await run();
-      if (p.pollSeconds !== undefined) pollAnswers.push({ pollSeconds: p.pollSeconds, waitSeconds: answer.waitSeconds });
+      if (p.pollSeconds !== undefined)
+        pollAnswers.push({ pollSeconds: p.pollSeconds, waitSeconds: answer.waitSeconds });
       return answer;
     },
     beforeStart: (m) => onStart(m),
@@ -52,10 +66,22 @@ afterAll(() => env?.engine.stopAll());
 const actor = { user: 'model', isAdmin: true, source: 'test', requestId: 'model' };
 const named = (name: string, message = name) => Object.assign(new Error(message), { name });
 
-async function register(cluster: string, engine: 'mariadb' | 'cassandra', servers: { name: string; role: 'primary' | 'replica' | 'member'; version: string }[]) {
-  await env.deps.store.mutate(cluster, (s) => registerCluster(s, cluster, { engine, budget: {}, staleAfterSeconds: 86400 }, env.deps.now()), { actor, result: () => null });
+async function register(
+  cluster: string,
+  engine: 'mariadb' | 'cassandra',
+  servers: { name: string; role: 'primary' | 'replica' | 'member'; version: string }[],
+) {
+  await env.deps.store.mutate(
+    cluster,
+    (s) => registerCluster(s, cluster, { engine, budget: {}, staleAfterSeconds: 86400 }, env.deps.now()),
+    { actor, result: () => null },
+  );
   for (const s of servers) {
-    await env.deps.store.mutate(cluster, (st) => registerServer(st!, s.name, { dc: 'dc1', role: s.role }, env.deps.now()), { actor, result: () => null });
+    await env.deps.store.mutate(
+      cluster,
+      (st) => registerServer(st!, s.name, { dc: 'dc1', role: s.role }, env.deps.now()),
+      { actor, result: () => null },
+    );
     await report(cluster, s.name, { role: s.role, version: s.version, connections: 2, openTransactions: 0 });
   }
 }
@@ -67,7 +93,11 @@ async function report(cluster: string, server: string, fields: Partial<StatusRep
 
 /** Writes the rollout record as an operator's control or a past execution would have left it. */
 async function forge(cluster: string, id: string, change: (r: RolloutSnapshot) => RolloutSnapshot) {
-  await env.deps.store.mutate(cluster, (state, snapshot) => ({ next: state!, events: [], rollout: change(snapshot!) }), { actor, rollout: { id, nodes: 'all' }, result: () => null });
+  await env.deps.store.mutate(
+    cluster,
+    (state, snapshot) => ({ next: state!, events: [], rollout: change(snapshot!) }),
+    { actor, rollout: { id, nodes: 'all' }, result: () => null },
+  );
 }
 const withStatus = (status: Rollout['status']) => (r: RolloutSnapshot) => ({ ...r, rollout: { ...r.rollout, status } });
 
@@ -84,7 +114,12 @@ function callsOf(machine: AnyStateMachine, path: ModelPath): Call[] {
     const config = stateConfig(machine, state);
     if (!config.invoke) return;
     const step = path.steps[i]!;
-    const expect = step.event.type === 'poll' ? { outcome: 'waiting' } : step.event.error ? { error: step.event.error.name } : { outcome: step.event.output!.outcome };
+    const expect =
+      step.event.type === 'poll'
+        ? { outcome: 'waiting' }
+        : step.event.error
+          ? { error: step.event.error.name }
+          : { outcome: step.event.output!.outcome };
     calls.push({ task: config.invoke.src, expect });
   });
   return calls;
@@ -93,11 +128,15 @@ function callsOf(machine: AnyStateMachine, path: ModelPath): Call[] {
 /** The ASL states a path visits, through workflow.md's mapping (a Task that fails goes straight to its Catch). */
 function aslStatesOf(machine: AnyStateMachine, path: ModelPath): string[] {
   return path.states.flatMap((state, i) => {
-    const config = stateConfig(machine, state) as { invoke?: { onDone?: unknown }; meta?: { poll?: { check: string; choice: string } } };
+    const config = stateConfig(machine, state) as {
+      invoke?: { onDone?: unknown };
+      meta?: { poll?: { check: string; choice: string } };
+    };
     const failed = path.steps[i]?.event.error !== undefined;
     // A poll's second and later rounds wait in `<Name>Again` (as long as the check said).
     const wait = config.meta?.poll && path.states[i - 1] === state ? `${state}Again` : state;
-    if (config.meta?.poll) return failed ? [wait, config.meta.poll.check] : [wait, config.meta.poll.check, config.meta.poll.choice];
+    if (config.meta?.poll)
+      return failed ? [wait, config.meta.poll.check] : [wait, config.meta.poll.check, config.meta.poll.choice];
     const done = config.invoke?.onDone;
     return Array.isArray(done) && done.length > 1 && !failed ? [state, `${state}Outcome`] : [state];
   });
@@ -122,10 +161,24 @@ async function nodeWorld(path: ModelPath): Promise<World> {
     { name: 'db4', role: 'replica', version: TARGET },
   ]);
   const id = `r${sequence}`;
-  const input = { targetVersion: TARGET, servers: ['db1', 'db2', 'db4'], batchSize: 1, drainTimeoutSeconds: 60, onDrainTimeout: 'force' as const, upgrade: { kind: 'wait-for-report' as const, timeoutSeconds: 1800 }, verify: { stableForSeconds: 0, maxReplicationLagSeconds: 10, timeoutSeconds: 600 }, pauseAfterFirstBatch: false };
-  await env.deps.store.mutate(cluster, (s) => createRollout(s!, id, input, actor, env.deps.now()), { actor, rollout: { id, nodes: [] }, result: () => null });
+  const input = {
+    targetVersion: TARGET,
+    servers: ['db1', 'db2', 'db4'],
+    batchSize: 1,
+    drainTimeoutSeconds: 60,
+    onDrainTimeout: 'force' as const,
+    upgrade: { kind: 'wait-for-report' as const, timeoutSeconds: 1800 },
+    verify: { stableForSeconds: 0, maxReplicationLagSeconds: 10, timeoutSeconds: 600 },
+    pauseAfterFirstBatch: false,
+  };
+  await env.deps.store.mutate(cluster, (s) => createRollout(s!, id, input, actor, env.deps.now()), {
+    actor,
+    rollout: { id, nodes: [] },
+    result: () => null,
+  });
   const execution = `arn:aws:states:local:000000000000:execution:maintctl-rollout:setup-${sequence}`;
-  for (const task of ['preflight', 'pauseAutomation', 'plan']) await runTask({ task, state: { cluster, rolloutId: id }, execution }, tasks);
+  for (const task of ['preflight', 'pauseAutomation', 'plan'])
+    await runTask({ task, state: { cluster, rolloutId: id }, execution }, tasks);
 
   const begin = path.steps[0]!.event.output?.outcome;
   const server = begin === 'primary' ? 'db1' : begin === 'done' ? 'db4' : 'db2';
@@ -147,7 +200,8 @@ async function nodeWorld(path: ModelPath): Promise<World> {
         if (outcome === 'forced') env.clock.now = env.deps.now() + 61_000;
       }
       if (call.task === 'checkUpgraded' && outcome === 'upgraded') await report(cluster, server, { version: TARGET });
-      if (call.task === 'checkVerified') await report(cluster, server, { replicationLagSeconds: outcome === 'verified' ? 0 : 50 });
+      if (call.task === 'checkVerified')
+        await report(cluster, server, { replicationLagSeconds: outcome === 'verified' ? 0 : 50 });
     },
   };
 }
@@ -166,10 +220,26 @@ async function rolloutWorld(path: ModelPath): Promise<World> {
   const cluster = `rollout-${++sequence}`;
   const batches = path.states.filter((s) => s === 'RunBatch').length;
   const pending = batches + (path.states.includes('ResumeAutomation') ? 0 : 1);
-  await register(cluster, 'cassandra', [0, 1, 2, 3, 4].map((i) => ({ name: `s${i}`, role: 'member' as const, version: i < pending ? OLD : TARGET })));
+  await register(
+    cluster,
+    'cassandra',
+    [0, 1, 2, 3, 4].map((i) => ({ name: `s${i}`, role: 'member' as const, version: i < pending ? OLD : TARGET })),
+  );
   const id = `r${sequence}`;
-  const input = { targetVersion: TARGET, batchSize: 1, drainTimeoutSeconds: 60, onDrainTimeout: 'force' as const, upgrade: { kind: 'wait-for-report' as const, timeoutSeconds: 1800 }, verify: { stableForSeconds: 0, timeoutSeconds: 600 }, pauseAfterFirstBatch: false };
-  await env.deps.store.mutate(cluster, (s) => createRollout(s!, id, input, actor, env.deps.now()), { actor, rollout: { id, nodes: [] }, result: () => null });
+  const input = {
+    targetVersion: TARGET,
+    batchSize: 1,
+    drainTimeoutSeconds: 60,
+    onDrainTimeout: 'force' as const,
+    upgrade: { kind: 'wait-for-report' as const, timeoutSeconds: 1800 },
+    verify: { stableForSeconds: 0, timeoutSeconds: 600 },
+    pauseAfterFirstBatch: false,
+  };
+  await env.deps.store.mutate(cluster, (s) => createRollout(s!, id, input, actor, env.deps.now()), {
+    actor,
+    rollout: { id, nodes: [] },
+    result: () => null,
+  });
   return {
     input: { cluster, rolloutId: id },
     async arrange(call, payload) {
@@ -183,13 +253,28 @@ async function rolloutWorld(path: ModelPath): Promise<World> {
       if (call.task !== 'nextBatch') return;
       if (outcome === 'pause') await forge(cluster, id, withStatus('pausing'));
       if (outcome === 'abort') await forge(cluster, id, withStatus('aborting'));
-      if (outcome === 'continue') await forge(cluster, id, (r) => ({ ...r, rollout: { ...r.rollout, batchesThisExecution: BATCHES_PER_EXECUTION } }));
+      if (outcome === 'continue')
+        await forge(cluster, id, (r) => ({
+          ...r,
+          rollout: { ...r.rollout, batchesThisExecution: BATCHES_PER_EXECUTION },
+        }));
       if (outcome === 'fail') {
         await forge(cluster, id, (r) => {
           const batch = Math.max(r.rollout.batch, 0);
           const server = r.plan![batch]![0]!;
-          const nodes = new Map(r.nodes).set(server, { server, step: 'verify', outcome: 'failed', reason: 'arranged', attempt: 1, version: r.nodes.get(server)?.version ?? 0 });
-          return { ...r, nodes, rollout: { ...r.rollout, batch, batchesThisExecution: Math.max(r.rollout.batchesThisExecution, 1) } };
+          const nodes = new Map(r.nodes).set(server, {
+            server,
+            step: 'verify',
+            outcome: 'failed',
+            reason: 'arranged',
+            attempt: 1,
+            version: r.nodes.get(server)?.version ?? 0,
+          });
+          return {
+            ...r,
+            nodes,
+            rollout: { ...r.rollout, batch, batchesThisExecution: Math.max(r.rollout.batchesThisExecution, 1) },
+          };
         });
       }
     },
@@ -200,12 +285,30 @@ async function rolloutWorld(path: ModelPath): Promise<World> {
 // The two runs
 
 /** Calls a task as the path expects, checking its answer; `runBatch` runs the batch's nodes as a Map would. */
-async function call(world: World, expected: Call | undefined, payload: TaskPayload, lastServers: string[]): Promise<TaskOutput> {
-  if (!expected || expected.task !== payload.task) throw new Error(`the model called ${payload.task}, the path expects ${expected?.task ?? 'nothing'}`);
+async function call(
+  world: World,
+  expected: Call | undefined,
+  payload: TaskPayload,
+  lastServers: string[],
+): Promise<TaskOutput> {
+  if (!expected || expected.task !== payload.task)
+    throw new Error(`the model called ${payload.task}, the path expects ${expected?.task ?? 'nothing'}`);
   if (payload.task === 'runBatch') {
     for (const server of lastServers) {
-      for (const task of ['beginNode', 'drainNode', 'checkDrained', 'triggerUpgrade', 'checkUpgraded', 'checkVerified', 'clearNode']) {
-        const nodePayload = { ...payload, task, state: { ...payload.state, server, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: payload.execution } };
+      for (const task of [
+        'beginNode',
+        'drainNode',
+        'checkDrained',
+        'triggerUpgrade',
+        'checkUpgraded',
+        'checkVerified',
+        'clearNode',
+      ]) {
+        const nodePayload = {
+          ...payload,
+          task,
+          state: { ...payload.state, server, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: payload.execution },
+        };
         await world.arrange(expected, nodePayload);
         await runTask(nodePayload, tasks);
       }
@@ -234,7 +337,9 @@ async function runModel(machine: AnyStateMachine, path: ModelPath, world: World)
   let lastServers: string[] = [];
   const execution = `arn:aws:states:local:000000000000:execution:model:${++sequence}`;
   const visited: string[] = [];
-  const srcs = Object.values(machine.config.states as Record<string, { invoke?: { src: string } }>).flatMap((s) => (s.invoke ? [s.invoke.src] : []));
+  const srcs = Object.values(machine.config.states as Record<string, { invoke?: { src: string } }>).flatMap((s) =>
+    s.invoke ? [s.invoke.src] : [],
+  );
   const provided = machine.provide({
     actors: Object.fromEntries(
       srcs.map((src) => [
@@ -244,7 +349,8 @@ async function runModel(machine: AnyStateMachine, path: ModelPath, world: World)
           const output = await call(world, expected, { task: src, state: world.input, execution }, lastServers);
           if (src === 'nextBatch') lastServers = (output.servers as string[] | undefined) ?? [];
           // The check said "not yet": time passes (Step Functions' Wait), then the machine polls again.
-          if (expected && 'outcome' in expected.expect && expected.expect.outcome === 'waiting') setTimeout(() => running.send({ type: 'poll' }), 0);
+          if (expected && 'outcome' in expected.expect && expected.expect.outcome === 'waiting')
+            setTimeout(() => running.send({ type: 'poll' }), 0);
           return output;
         }),
       ]),
@@ -271,14 +377,16 @@ async function runAsl(machine: AnyStateMachine, path: ModelPath, world: World): 
   let main = '';
   onTask = async (payload) => {
     // A batch's node executions arrange themselves; a successor is not this path's: it is stopped.
-    if (name === 'rollout' && payload.state.server !== undefined) return world.arrange({ task: payload.task, expect: { outcome: 'auto' } }, payload);
+    if (name === 'rollout' && payload.state.server !== undefined)
+      return world.arrange({ task: payload.task, expect: { outcome: 'auto' } }, payload);
     main ||= payload.execution; // the first task runs before start() returns
     if (payload.execution !== main) {
       env.engine.stop(payload.execution);
       throw named('Stopped', 'not this path');
     }
     const expected = calls[next++];
-    if (!expected || expected.task !== payload.task) throw new Error(`the ASL called ${payload.task}, the path expects ${expected?.task ?? 'nothing'}`);
+    if (!expected || expected.task !== payload.task)
+      throw new Error(`the ASL called ${payload.task}, the path expects ${expected?.task ?? 'nothing'}`);
     await world.arrange(expected, payload);
   };
   onStart = async (started) => {
@@ -292,12 +400,22 @@ async function runAsl(machine: AnyStateMachine, path: ModelPath, world: World): 
   await execution.done;
   expect(main).toBe(execution.arn);
   expect(next, 'every expected call was made').toBe(calls.length);
-  return execution.events.filter((e) => e.type === 'StateEntered' && !('index' in e && e.index !== undefined)).map((e) => (e as { state: { name: string } }).state.name);
+  return execution.events
+    .filter((e) => e.type === 'StateEntered' && !('index' in e && e.index !== undefined))
+    .map((e) => (e as { state: { name: string } }).state.name);
 }
 
 const cases = [
-  { machine: nodeMachine as AnyStateMachine, paths: modelPaths(nodeMachine, { cluster: 'c', rolloutId: 'r', server: 's' }), world: nodeWorld },
-  { machine: rolloutMachine as AnyStateMachine, paths: modelPaths(rolloutMachine, { cluster: 'c', rolloutId: 'r' }), world: rolloutWorld },
+  {
+    machine: nodeMachine as AnyStateMachine,
+    paths: modelPaths(nodeMachine, { cluster: 'c', rolloutId: 'r', server: 's' }),
+    world: nodeWorld,
+  },
+  {
+    machine: rolloutMachine as AnyStateMachine,
+    paths: modelPaths(rolloutMachine, { cluster: 'c', rolloutId: 'r' }),
+    world: rolloutWorld,
+  },
 ];
 
 describe.each(cases)('$machine.id machine', ({ machine, paths, world }) => {
@@ -307,11 +425,23 @@ describe.each(cases)('$machine.id machine', ({ machine, paths, world }) => {
     const loops = new Set(paths.map((p) => p.k));
     expect([...loops].sort()).toEqual([0, 1, 2]);
     for (const state of Object.keys(machine.config.states as object).filter((s) => isPoll(machine, s))) {
-      for (const k of [0, 1, 2]) expect(paths.some((p) => p.k === k && p.states.filter((v) => v === state).length === k + 1), `${state} × ${k}`).toBe(true);
+      for (const k of [0, 1, 2])
+        expect(
+          paths.some((p) => p.k === k && p.states.filter((v) => v === state).length === k + 1),
+          `${state} × ${k}`,
+        ).toBe(true);
     }
   });
 
-  it.each(paths.map((p) => [`K=${p.k} ${p.states.join(' > ')} (${p.steps.map((s) => s.event.output?.outcome ?? s.event.error?.name ?? s.event.type).join(', ')})`, p] as const))('%s', async (_name, path) => {
+  it.each(
+    paths.map(
+      (p) =>
+        [
+          `K=${p.k} ${p.states.join(' > ')} (${p.steps.map((s) => s.event.output?.outcome ?? s.event.error?.name ?? s.event.type).join(', ')})`,
+          p,
+        ] as const,
+    ),
+  )('%s', async (_name, path) => {
     env.clock.now = undefined;
     const xstate = await runModel(machine, path, await world(path));
     expect(xstate).toEqual(path.states);

@@ -27,7 +27,15 @@ import type { Rollout } from '../../functions/domain/rollout.js';
 import { saveWindow } from '../../functions/domain/windows.js';
 import { event } from '../../functions/domain/outcome.js';
 import { isCompat, ROUTES, routeKey, type Role, type Route, type RouteRole } from '../../functions/http/routes.js';
-import { actsOnCluster, anyMethods, errorFormatProblems, mayChange, setDefaultClusters, unprefixed, type Reply } from '../support/compat.js';
+import {
+  actsOnCluster,
+  anyMethods,
+  errorFormatProblems,
+  mayChange,
+  setDefaultClusters,
+  unprefixed,
+  type Reply,
+} from '../support/compat.js';
 import { TOKEN_CACHE_MS } from '../../functions/http/auth.js';
 import { createDeps } from '../../functions/runtime.js';
 import { freePort } from '../../local/dynamodb.js';
@@ -64,7 +72,13 @@ const BODIES: Record<string, unknown> = {
   'POST /v1/tokens': { user: 'intruder', role: 'admin' },
 };
 const bodyOf = (route: Route) =>
-  isCompat(route.family) ? undefined : routeKey(route) in BODIES ? BODIES[routeKey(route)] : route.method === 'PUT' || route.method === 'POST' ? {} : undefined;
+  isCompat(route.family)
+    ? undefined
+    : routeKey(route) in BODIES
+      ? BODIES[routeKey(route)]
+      : route.method === 'PUT' || route.method === 'POST'
+        ? {}
+        : undefined;
 
 /**
  * Query strings that make a compat call change the fixture had it got through (keyed by the unprefixed route):
@@ -95,7 +109,8 @@ interface Call {
 function callsOf(route: Route): Call[] {
   const base = unprefixed(route.path);
   const methods = route.method === 'ANY' ? anyMethods(route) : [route.method];
-  const fixture: Fixture = route.family === 'greptimedb' && base === '/admin/procedure-manager/resume' ? PAUSED : MATRIX;
+  const fixture: Fixture =
+    route.family === 'greptimedb' && base === '/admin/procedure-manager/resume' ? PAUSED : MATRIX;
   const call = (query: string, role: RouteRole): Call => ({
     route,
     methods,
@@ -106,7 +121,8 @@ function callsOf(route: Route): Call[] {
   });
   const query = QUERIES[`${route.method} ${base}`] ?? '';
   // GreptimeDB's legacy form: a GET that reads without `enable` and changes maintenance mode with it.
-  if (route.family === 'greptimedb' && route.method === 'GET' && base === '/admin/maintenance') return [call('', route.role), call('enable=false', 'operator')];
+  if (route.family === 'greptimedb' && route.method === 'GET' && base === '/admin/maintenance')
+    return [call('', route.role), call('enable=false', 'operator')];
   return [call(query, route.role)];
 }
 
@@ -166,17 +182,54 @@ async function seedFixture(cluster: string, paused = false): Promise<void> {
     { name: 'db5', dc: 'dc2', role: 'replica' },
     { name: 'db6', dc: 'dc2', role: 'replica' },
   ];
-  for (const s of servers) await ok(env.call('PUT', `/v1/clusters/${cluster}/servers/${s.name}`, { dc: s.dc, role: s.role }), s.name);
-  for (const s of servers) await ok(env.call('PUT', `/v1/clusters/${cluster}/servers/${s.name}/status`, { health: 'running', role: s.role, connections: 1, openTransactions: 0 }), `report ${s.name}`);
-  await ok(env.call('PUT', `/v1/clusters/${cluster}/servers/${SERVER}/maintenance`, { reason: 'fixture', force: true }), 'server claim');
-  await ok(env.call('PUT', `/v1/clusters/${cluster}/dcs/${DC}/maintenance`, { reason: 'fixture', force: true }), 'dc claim');
+  for (const s of servers)
+    await ok(env.call('PUT', `/v1/clusters/${cluster}/servers/${s.name}`, { dc: s.dc, role: s.role }), s.name);
+  for (const s of servers)
+    await ok(
+      env.call('PUT', `/v1/clusters/${cluster}/servers/${s.name}/status`, {
+        health: 'running',
+        role: s.role,
+        connections: 1,
+        openTransactions: 0,
+      }),
+      `report ${s.name}`,
+    );
+  await ok(
+    env.call('PUT', `/v1/clusters/${cluster}/servers/${SERVER}/maintenance`, { reason: 'fixture', force: true }),
+    'server claim',
+  );
+  await ok(
+    env.call('PUT', `/v1/clusters/${cluster}/dcs/${DC}/maintenance`, { reason: 'fixture', force: true }),
+    'dc claim',
+  );
   await ok(env.call('PUT', `/v1/clusters/${cluster}/maintenance`, { reason: 'fixture' }), 'cluster claim');
   if (paused) await ok(env.call('POST', `/c/${cluster}/admin/procedure-manager/pause`), 'procedures paused');
   await seedRollout(cluster);
-  await env.deps.store.mutate(cluster, (state) => saveWindow(state!, undefined, {
-    id: WINDOW_ID, cluster, name: 'matrix', schedule: 'cron(0 3 ? * SUN *)', timezone: 'UTC', duration: 'PT1H', durationMs: 3_600_000, action: 'maintenance',
-    targets: { servers: ['db4'], dcs: [] }, enabled: true, actor: 'matrix', createdAt: Date.now(), updatedAt: Date.now(), version: 0,
-  }), { actor: { user: 'admin', isAdmin: true, source: 'test', requestId: `window-${cluster}` }, window: WINDOW_ID, result: () => null });
+  await env.deps.store.mutate(
+    cluster,
+    (state) =>
+      saveWindow(state!, undefined, {
+        id: WINDOW_ID,
+        cluster,
+        name: 'matrix',
+        schedule: 'cron(0 3 ? * SUN *)',
+        timezone: 'UTC',
+        duration: 'PT1H',
+        durationMs: 3_600_000,
+        action: 'maintenance',
+        targets: { servers: ['db4'], dcs: [] },
+        enabled: true,
+        actor: 'matrix',
+        createdAt: Date.now(),
+        updatedAt: Date.now(),
+        version: 0,
+      }),
+    {
+      actor: { user: 'admin', isAdmin: true, source: 'test', requestId: `window-${cluster}` },
+      window: WINDOW_ID,
+      result: () => null,
+    },
+  );
 }
 const WINDOW_ID = 'matrix-window';
 
@@ -185,18 +238,42 @@ const ROLLOUT_ID = 'matrix-rollout';
 async function seedRollout(cluster: string): Promise<void> {
   const now = Date.now();
   const rollout: Rollout = {
-    id: ROLLOUT_ID, cluster, status: 'paused', actor: 'matrix', createdAt: now, updatedAt: now,
-    input: { targetVersion: '9.9.9', servers: ['db4'], batchSize: 1, drainTimeoutSeconds: 300, onDrainTimeout: 'force', upgrade: { kind: 'wait-for-report', timeoutSeconds: 1800 }, verify: { stableForSeconds: 30, timeoutSeconds: 600 }, pauseAfterFirstBatch: false },
-    batch: -1, batchCount: 0, batchesThisExecution: 0, executions: [], alreadyUpgraded: [], version: 0,
+    id: ROLLOUT_ID,
+    cluster,
+    status: 'paused',
+    actor: 'matrix',
+    createdAt: now,
+    updatedAt: now,
+    input: {
+      targetVersion: '9.9.9',
+      servers: ['db4'],
+      batchSize: 1,
+      drainTimeoutSeconds: 300,
+      onDrainTimeout: 'force',
+      upgrade: { kind: 'wait-for-report', timeoutSeconds: 1800 },
+      verify: { stableForSeconds: 30, timeoutSeconds: 600 },
+      pauseAfterFirstBatch: false,
+    },
+    batch: -1,
+    batchCount: 0,
+    batchesThisExecution: 0,
+    executions: [],
+    alreadyUpgraded: [],
+    version: 0,
   };
-  await env.deps.store.mutate(cluster, (state) => ({ next: state!, events: [], rollout: { rollout, nodes: new Map() } }), {
-    actor: { user: 'admin', isAdmin: true, source: 'test', requestId: `rollout-${cluster}` },
-    rollout: { id: ROLLOUT_ID, nodes: [] },
-    result: () => null,
-  });
+  await env.deps.store.mutate(
+    cluster,
+    (state) => ({ next: state!, events: [], rollout: { rollout, nodes: new Map() } }),
+    {
+      actor: { user: 'admin', isAdmin: true, source: 'test', requestId: `rollout-${cluster}` },
+      rollout: { id: ROLLOUT_ID, nodes: [] },
+      result: () => null,
+    },
+  );
 }
 /** Rollout and window routes name the seeded ones; the token route names a token. */
-const idFor = (route: Route, token: string) => (route.path.includes('/rollouts/') ? ROLLOUT_ID : route.path.includes('/windows/') ? WINDOW_ID : token);
+const idFor = (route: Route, token: string) =>
+  route.path.includes('/rollouts/') ? ROLLOUT_ID : route.path.includes('/windows/') ? WINDOW_ID : token;
 
 /** The fixtures as stored once seeded, before any call of the matrix: what the throwaway clusters copy. */
 const pristine = new Map<Fixture, ClusterState>();
@@ -252,7 +329,10 @@ function pathOf(route: Route, values: Record<string, string>, query = ''): strin
 }
 
 async function send(route: Route, path: string, authorization: string | undefined) {
-  return env.call(route.method, path, bodyOf(route), { token: null, headers: authorization === undefined ? {} : { authorization } });
+  return env.call(route.method, path, bodyOf(route), {
+    token: null,
+    headers: authorization === undefined ? {} : { authorization },
+  });
 }
 
 /** A matrix call as a client of its family makes it, answered raw (the error format is part of the check). */
@@ -264,7 +344,11 @@ async function sendCall(route: Route, method: string, path: string, authorizatio
     // maxctrl's PUTs: a form content type and no body.
     ...(route.family === 'maxscale' && method === 'PUT' && { 'content-type': 'application/x-www-form-urlencoded' }),
   };
-  const res = await fetch(`${env.url}${path}`, { method, headers, ...(body !== undefined && { body: JSON.stringify(body) }) });
+  const res = await fetch(`${env.url}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
   const text = await res.text();
   const reply: Reply = { status: res.status, headers: Object.fromEntries(res.headers), text };
   return { ...reply, formatProblems: () => errorFormatProblems(route.family, reply, { method, headers }) };
@@ -302,8 +386,16 @@ const bearerOf = (role: Role, scope: Scope): Credential => ({
 const CREDENTIALS: Credential[] = [
   { name: 'no credentials', scope: 'all', header: async () => undefined },
   { name: 'bad token', scope: 'all', header: async () => `Bearer mct_${randomBytes(32).toString('base64url')}` },
-  { name: 'malformed Authorization', scope: 'all', header: async (_c, _r, i) => MALFORMED[i % MALFORMED.length]![1](admin.secret) },
-  { name: 'Basic with the admin token but another user', scope: 'all', header: async () => basic('intruder', admin.secret) },
+  {
+    name: 'malformed Authorization',
+    scope: 'all',
+    header: async (_c, _r, i) => MALFORMED[i % MALFORMED.length]![1](admin.secret),
+  },
+  {
+    name: 'Basic with the admin token but another user',
+    scope: 'all',
+    header: async () => basic('intruder', admin.secret),
+  },
   bearerOf('viewer', 'all'),
   bearerOf('agent', 'this'),
   bearerOf('agent', 'other'),
@@ -334,7 +426,13 @@ function expected(call: Call, credential: Credential): Expected {
 const cases = CALLS.flatMap((call, r) =>
   CREDENTIALS.map((credential, k) => {
     const index = r * CREDENTIALS.length + k;
-    return { call, credential, index, method: call.methods[index % call.methods.length]!, expect: expected(call, credential) };
+    return {
+      call,
+      credential,
+      index,
+      method: call.methods[index % call.methods.length]!,
+      expect: expected(call, credential),
+    };
   }),
 );
 type Case = (typeof cases)[number];
@@ -370,7 +468,13 @@ afterAll(async () => {
     tier: 'S1/S2 auth matrix over the route table',
     cases: run.cases,
     faults: 0,
-    invariants: ["forbidden: 401/403 in the family's format, nothing written, state unchanged", 'allowed: reaches the operation', 'Basic = bearer', 'revoked: refused (here at once, elsewhere within the cache lifetime)', 'secrets: shown once, stored hashed, never logged'],
+    invariants: [
+      "forbidden: 401/403 in the family's format, nothing written, state unchanged",
+      'allowed: reaches the operation',
+      'Basic = bearer',
+      'revoked: refused (here at once, elsewhere within the cache lifetime)',
+      'secrets: shown once, stored hashed, never logged',
+    ],
     violations: run.failed,
   });
   await env?.close();
@@ -388,7 +492,9 @@ describe('the matrix covers the route table', () => {
       if (route.role !== 'public' && actsOnCluster(route)) expect(outcomes).toContain(403);
     }
     for (const call of CALLS.filter((c) => c.route.method === 'ANY')) expect(call.methods.length).toBeGreaterThan(0);
-    expect(CALLS.some((c) => c.route.family === 'greptimedb' && c.route.method === 'GET' && c.role === 'operator')).toBe(true);
+    expect(
+      CALLS.some((c) => c.route.family === 'greptimedb' && c.route.method === 'GET' && c.role === 'operator'),
+    ).toBe(true);
     expect(forbidden.length).toBeGreaterThan(0);
     expect(allowedReads.length).toBeGreaterThan(0);
     expect(allowedChanges.length).toBeGreaterThan(0);
@@ -405,7 +511,8 @@ class DefaultClusterLease {
   private readonly queue: { cluster: string; admit: () => void }[] = [];
 
   async run<T>(cluster: string, fn: () => Promise<T>): Promise<T> {
-    if (this.queue.length > 0 || (this.holders > 0 && this.current !== cluster)) await new Promise<void>((admit) => this.queue.push({ cluster, admit }));
+    if (this.queue.length > 0 || (this.holders > 0 && this.current !== cluster))
+      await new Promise<void>((admit) => this.queue.push({ cluster, admit }));
     else {
       this.current = cluster;
       this.holders++;
@@ -433,7 +540,11 @@ const defaults = new DefaultClusterLease();
 /** Calls `c` against its fixture: the answer, and the DynamoDB writes and the state around the call. */
 async function callOnFixture(c: Case) {
   const cluster = c.call.fixture;
-  const path = pathOf(c.call.route, { c: cluster, s: SERVER, pod: SERVER, dc: DC, id: idFor(c.call.route, victim.id) }, c.call.query);
+  const path = pathOf(
+    c.call.route,
+    { c: cluster, s: SERVER, pod: SERVER, dc: DC, id: idFor(c.call.route, victim.id) },
+    c.call.query,
+  );
   const authorization = await c.credential.header(cluster, c.call.route, c.index);
   return defaults.run(cluster, async () => {
     const before = await snapshot();
@@ -482,7 +593,8 @@ describe('allowed changes reach the operation (throwaway clusters and tokens)', 
     const values: Record<string, string> = { s: SERVER, pod: SERVER, dc: DC };
     // A fresh copy of the case's fixture wherever the call acts on a cluster.
     if (actsOnCluster(route)) values.c = await cloneFixture(c.call.fixture, unique('sandbox'));
-    if (paramNames(route).includes('id')) values.id = idFor(route, (await apiToken({ user: unique('throwaway'), role: 'viewer' })).id);
+    if (paramNames(route).includes('id'))
+      values.id = idFor(route, (await apiToken({ user: unique('throwaway'), role: 'viewer' })).id);
     const cluster = values.c ?? MATRIX;
     setDefaultClusters(cluster);
     const authorization = await c.credential.header(cluster, route, c.index);
@@ -492,7 +604,8 @@ describe('allowed changes reach the operation (throwaway clusters and tokens)', 
     expect(res.status, res.text).not.toBe(401);
     expect(res.status, res.text).not.toBe(403);
     expect(res.status, res.text).toBeLessThan(500);
-    if (res.status >= 400 && !isCompat(route.family)) expect(JSON.parse(res.text)?.error?.code).not.toMatch(/^(Unauthorized|Forbidden)$/);
+    if (res.status >= 400 && !isCompat(route.family))
+      expect(JSON.parse(res.text)?.error?.code).not.toMatch(/^(Unauthorized|Forbidden)$/);
     if (before) {
       // On a fresh copy of the fixture every compat change succeeds and changes it: the forbidden half would have seen it.
       expect(res.status, res.text).toBeGreaterThanOrEqual(200);
@@ -520,8 +633,16 @@ describe('compat challenges', () => {
   it('Cassandra and GreptimeDB take Basic credentials like bearer tokens, and refuse a wrong secret', async () => {
     setDefaultClusters(MATRIX);
     const t = await token('viewer');
-    for (const path of ['/pods/db1', '/config', '/admin/maintenance/status', `/c/${MATRIX}/admin/procedure-manager/status`]) {
-      expect((await fetch(`${env.url}${path}`, { headers: { authorization: basic(t.user, t.secret) } })).status, path).toBe(200);
+    for (const path of [
+      '/pods/db1',
+      '/config',
+      '/admin/maintenance/status',
+      `/c/${MATRIX}/admin/procedure-manager/status`,
+    ]) {
+      expect(
+        (await fetch(`${env.url}${path}`, { headers: { authorization: basic(t.user, t.secret) } })).status,
+        path,
+      ).toBe(200);
       const wrong = await fetch(`${env.url}${path}`, { headers: { authorization: basic(t.user, `${t.secret}x`) } });
       expect(wrong.status, path).toBe(401);
       expect(wrong.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -532,14 +653,21 @@ describe('compat challenges', () => {
 
 describe('Basic credentials', () => {
   it('work like the bearer token of the same user, for every role', async () => {
-    const routes = [ROUTES.find((r) => r.role === 'viewer')!, ROUTES.find((r) => r.role === 'admin' && r.method === 'GET' && !paramNames(r).length)!];
+    const routes = [
+      ROUTES.find((r) => r.role === 'viewer')!,
+      ROUTES.find((r) => r.role === 'admin' && r.method === 'GET' && !paramNames(r).length)!,
+    ];
     for (const role of ORDER) {
       const t = await token(role);
       for (const route of routes) {
         const path = pathOf(route, { c: MATRIX });
         const viaBearer = await send(route, path, `Bearer ${t.secret}`);
         const viaBasic = await send(route, path, basic(t.user, t.secret));
-        const viaLowerCase = await send(route, path, `basic ${Buffer.from(`${t.user}:${t.secret}`).toString('base64')}`);
+        const viaLowerCase = await send(
+          route,
+          path,
+          `basic ${Buffer.from(`${t.user}:${t.secret}`).toString('base64')}`,
+        );
         expect(viaBearer.status).toBe(rank(role) >= rank(route.role as Role) ? 200 : 403);
         expect([viaBasic.status, viaLowerCase.status]).toEqual([viaBearer.status, viaBearer.status]);
       }
@@ -547,7 +675,10 @@ describe('Basic credentials', () => {
   });
 
   it('are refused with the right user and a wrong secret', async () => {
-    const res = await env.call('GET', `/v1/clusters/${MATRIX}`, undefined, { token: null, headers: { authorization: basic(admin.user, `${admin.secret}x`) } });
+    const res = await env.call('GET', `/v1/clusters/${MATRIX}`, undefined, {
+      token: null,
+      headers: { authorization: basic(admin.user, `${admin.secret}x`) },
+    });
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('Unauthorized');
   });
@@ -566,7 +697,10 @@ describe('revocation', () => {
     expect(bearer.status).toBe(401);
     expect(bearer.body.error.code).toBe('Unauthorized');
     expect(bearer.headers.get('www-authenticate')).toBeTruthy();
-    const viaBasic = await env.call('GET', `/v1/clusters/${MATRIX}`, undefined, { token: null, headers: { authorization: basic('revokee', t.secret) } });
+    const viaBasic = await env.call('GET', `/v1/clusters/${MATRIX}`, undefined, {
+      token: null,
+      headers: { authorization: basic('revokee', t.secret) },
+    });
     expect(viaBasic.status).toBe(401);
 
     const again = await env.call('DELETE', `/v1/tokens/${t.id}`);
@@ -585,7 +719,10 @@ describe('revocation seen by another process', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const t = await apiToken({ user: 'revokee-elsewhere', role: 'viewer' });
-      const read = () => fetch(`${url}/v1/clusters/${MATRIX}`, { headers: { authorization: `Bearer ${t.secret}` } }).then((r) => r.status);
+      const read = () =>
+        fetch(`${url}/v1/clusters/${MATRIX}`, { headers: { authorization: `Bearer ${t.secret}` } }).then(
+          (r) => r.status,
+        );
       expect(await read()).toBe(200); // cached there now
       expect((await env.call('DELETE', `/v1/tokens/${t.id}`)).status).toBe(200);
       clock.now += TOKEN_CACHE_MS - 1000;
@@ -602,11 +739,33 @@ describe('revocation seen by another process', () => {
 describe('no secret in any log line', () => {
   it("the local server's output never holds a token secret or its hash, whatever the requests", async () => {
     const admin = `mct_${randomBytes(32).toString('base64url')}`;
-    const local = await startLocal({ port: await freePort(), args: ['--dynamodb-endpoint', inject('dynamodbEndpoint'), '--table', `logs-${randomBytes(4).toString('hex')}`, '--sweep-interval', '0'], adminToken: admin, timeoutMs: 60_000, stopOnTimeout: true });
+    const local = await startLocal({
+      port: await freePort(),
+      args: [
+        '--dynamodb-endpoint',
+        inject('dynamodbEndpoint'),
+        '--table',
+        `logs-${randomBytes(4).toString('hex')}`,
+        '--sweep-interval',
+        '0',
+      ],
+      adminToken: admin,
+      timeoutMs: 60_000,
+      stopOnTimeout: true,
+    });
     try {
       const call = (method: string, path: string, authorization?: string, body?: unknown) =>
-        fetch(`${local.url}${path}`, { method, headers: { ...(authorization && { authorization }), ...(body !== undefined && { 'content-type': 'application/json' }) }, ...(body !== undefined && { body: JSON.stringify(body) }) });
-      const created = await (await call('POST', '/v1/tokens', `Bearer ${admin}`, { user: 'logged', role: 'operator' })).json() as { id: string; token: string };
+        fetch(`${local.url}${path}`, {
+          method,
+          headers: {
+            ...(authorization && { authorization }),
+            ...(body !== undefined && { 'content-type': 'application/json' }),
+          },
+          ...(body !== undefined && { body: JSON.stringify(body) }),
+        });
+      const created = (await (
+        await call('POST', '/v1/tokens', `Bearer ${admin}`, { user: 'logged', role: 'operator' })
+      ).json()) as { id: string; token: string };
       const wrong = `mct_${randomBytes(32).toString('base64url')}`;
       const secrets = [admin, created.token, wrong];
       const answers = await Promise.all([
@@ -640,7 +799,13 @@ describe('no secret in any log line', () => {
 describe('token secrets', () => {
   it('appear only in the answer to POST /v1/tokens', async () => {
     const created = await apiToken({ user: 'shown-once', role: 'viewer', clusters: [MATRIX] });
-    expect(created.body).toMatchObject({ id: expect.any(String), user: 'shown-once', role: 'viewer', clusters: [MATRIX], token: expect.any(String) });
+    expect(created.body).toMatchObject({
+      id: expect.any(String),
+      user: 'shown-once',
+      role: 'viewer',
+      clusters: [MATRIX],
+      token: expect.any(String),
+    });
     expect(created.secret.length).toBeGreaterThanOrEqual(32);
     // The secret is the credential.
     expect((await env.call('GET', `/v1/clusters/${MATRIX}`, undefined, { token: created.secret })).status).toBe(200);

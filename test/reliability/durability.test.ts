@@ -32,7 +32,10 @@ import { replayAudit } from '../support/audit-replay.js';
 import { reported } from '../support/reliability-report.js';
 
 const CLUSTER = 'dur';
-const SERVERS = Array.from({ length: 24 }, (_, i) => ({ name: `s${String(i + 1).padStart(2, '0')}`, dc: `dc${(i % 3) + 1}` }));
+const SERVERS = Array.from({ length: 24 }, (_, i) => ({
+  name: `s${String(i + 1).padStart(2, '0')}`,
+  dc: `dc${(i % 3) + 1}`,
+}));
 /** Parallel writers; each owns its own servers, so a server has at most one request in flight. */
 const WORKERS = 4;
 
@@ -70,14 +73,17 @@ function cmdline(pid: number): string[] {
 }
 
 function pids(): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
 }
 
 /** The DynamoDB Local (Java) processes serving this test's data folder, and their ports. */
 function dynamoLocals(): { pid: number; port: number }[] {
   return pids().flatMap((pid) => {
     const args = cmdline(pid);
-    if (!alive(pid) || !args.some((a) => a.includes('DynamoDBLocal')) || args[args.indexOf('-dbPath') + 1] !== dbPath) return [];
+    if (!alive(pid) || !args.some((a) => a.includes('DynamoDBLocal')) || args[args.indexOf('-dbPath') + 1] !== dbPath)
+      return [];
     return [{ pid, port: Number(args[args.indexOf('-port') + 1]) }];
   });
 }
@@ -93,7 +99,13 @@ const started: ChildProcess[] = [];
 
 /** The command under test, always the same: `tsx bin/local.ts --port P --data DIR`, in its own process group. */
 function startServer(): Promise<LocalProcess> {
-  return startLocal({ port, args: ['--data', dataDir, '--sweep-interval', '0'], adminToken: admin, timeoutMs: 90_000, onSpawn: (child) => started.push(child) });
+  return startLocal({
+    port,
+    args: ['--data', dataDir, '--sweep-interval', '0'],
+    adminToken: admin,
+    timeoutMs: 90_000,
+    onSpawn: (child) => started.push(child),
+  });
 }
 
 async function waitGone(check: () => boolean, ms: number): Promise<boolean> {
@@ -160,7 +172,10 @@ async function load(rnd: () => number, stop: () => boolean, onAck: () => void): 
 }
 
 /** After a restart: the state holds every acknowledged change and equals the audit log's replay. */
-async function verify(round: string, emulatorKilled = false): Promise<{ events: number; revision: number; inFlightApplied: number; lostToEmulator: number }> {
+async function verify(
+  round: string,
+  emulatorKilled = false,
+): Promise<{ events: number; revision: number; inFlightApplied: number; lostToEmulator: number }> {
   const events = await api.allEvents(CLUSTER);
 
   // The log: contiguous revisions, each event's `before` what the log had built so far.
@@ -182,8 +197,14 @@ async function verify(round: string, emulatorKilled = false): Promise<{ events: 
   let lostToEmulator = 0;
   for (const s of SERVERS) {
     const track = tracks.get(s.name)!;
-    const claimOf = (p: unknown): Claim => ((p as { claims?: Record<string, { reason?: string }> } | null)?.claims?.manual?.reason ?? null);
-    const logged = [null, ...events.filter((e) => e.target === `server:${s.name}` && /maintenance$/.test(e.action)).map((e) => claimOf(e.after))];
+    const claimOf = (p: unknown): Claim =>
+      (p as { claims?: Record<string, { reason?: string }> } | null)?.claims?.manual?.reason ?? null;
+    const logged = [
+      null,
+      ...events
+        .filter((e) => e.target === `server:${s.name}` && /maintenance$/.test(e.action))
+        .map((e) => claimOf(e.after)),
+    ];
     const storedClaim = claimOf(projectServer(stored.servers.get(s.name)));
     if ('inFlight' in track && logged.length === track.history.length + 1 && logged.at(-1) === track.inFlight) {
       track.history.push(track.inFlight!);
@@ -192,17 +213,25 @@ async function verify(round: string, emulatorKilled = false): Promise<{ events: 
     delete track.inFlight;
     // DynamoDB Local SIGKILLed loses the last transactions it acknowledged (the emulator's limit; DynamoDB
     // acknowledges a write once it is durable): then only a tail may be missing, never a change in between.
-    if (emulatorKilled && logged.length < track.history.length && isDeepStrictEqual(logged, track.history.slice(0, logged.length))) {
+    if (
+      emulatorKilled &&
+      logged.length < track.history.length &&
+      isDeepStrictEqual(logged, track.history.slice(0, logged.length))
+    ) {
       lostToEmulator += track.history.length - logged.length;
       track.history = logged;
     }
-    if (!isDeepStrictEqual(logged, track.history)) lost.push(`${s.name}: acknowledged ${JSON.stringify(track.history)}, logged ${JSON.stringify(logged)}`);
+    if (!isDeepStrictEqual(logged, track.history))
+      lost.push(`${s.name}: acknowledged ${JSON.stringify(track.history)}, logged ${JSON.stringify(logged)}`);
     if (storedClaim !== last(track)) lost.push(`${s.name}: stored ${storedClaim}, expected ${last(track)}`);
   }
   expect(lost, round).toEqual([]);
 
   // What the API answers agrees.
-  const listed = await api.ok<{ revision: number; servers: { name: string; claims: { holder: string; reason?: string }[] }[] }>('GET', `/v1/clusters/${CLUSTER}/servers`);
+  const listed = await api.ok<{
+    revision: number;
+    servers: { name: string; claims: { holder: string; reason?: string }[] }[];
+  }>('GET', `/v1/clusters/${CLUSTER}/servers`);
   expect(listed.revision).toBe(revision);
   for (const s of listed.servers) {
     expect(s.claims.find((c) => c.holder === 'manual')?.reason ?? null, s.name).toBe(last(tracks.get(s.name)!));
@@ -211,15 +240,23 @@ async function verify(round: string, emulatorKilled = false): Promise<{ events: 
 }
 
 /** Runs the load until `acks` changes are acknowledged, then crashes the server with `crash` (mid-load). */
-async function loadThenCrash(rnd: () => number, acks: number, crash: () => void): Promise<{ acked: number; inFlight: number }> {
+async function loadThenCrash(
+  rnd: () => number,
+  acks: number,
+  crash: () => void,
+): Promise<{ acked: number; inFlight: number }> {
   let count = 0;
   let killed = false;
-  await load(rnd, () => killed, () => {
-    if (++count === acks) {
-      crash();
-      killed = true;
-    }
-  });
+  await load(
+    rnd,
+    () => killed,
+    () => {
+      if (++count === acks) {
+        crash();
+        killed = true;
+      }
+    },
+  );
   return { acked: count, inFlight: [...tracks.values()].filter((t) => 'inFlight' in t).length };
 }
 
@@ -245,64 +282,79 @@ describe('R5: kill -9 the local server, then DynamoDB Local, mid-load; restart o
   it('loses nothing acknowledged, leaves no half-applied change, and leaves one DynamoDB Local', async () => {
     const seed = randomBytes(4).readUInt32BE();
     const rnd = prng(seed);
-    const rounds: { acked: number; inFlight: number; events: number; inFlightApplied: number; restartMs: number }[] = [];
+    const rounds: { acked: number; inFlight: number; events: number; inFlightApplied: number; restartMs: number }[] =
+      [];
     let lostToEmulator = 0;
-    await reported('r5-durability', () => ({
-      tier: 'R5 durability (kill -9 server, DynamoDB Local)',
-      seed,
-      cases: rounds.reduce((n, r) => n + r.acked + r.inFlight, 0),
-      faults: rounds.length,
-      invariants: ['every acknowledged change is there (server killed)', 'nothing half-applied, only a tail lost (DynamoDB Local killed)', 'the log replays to the stored state', 'a clean 503 at once while DynamoDB is down', 'one DynamoDB Local after the restart'],
-      detail: `acknowledged changes DynamoDB Local lost when SIGKILLed: ${lostToEmulator}`,
-    }), async () => {
-      for (const round of ['first', 'second']) {
-        const [leftover, ...others] = dynamoLocals();
-        expect(others).toEqual([]);
-        const pgid = current!.child.pid!;
-        expect(group(pgid)).not.toContain(leftover!.pid); // DynamoDB Local is in its own process group
-        const crash = await loadThenCrash(rnd, 20 + Math.floor(rnd() * 60), () => kill(-pgid, 'SIGKILL'));
-        expect(await waitGone(() => group(pgid).length > 0, 5000)).toBe(true);
-        expect(alive(leftover!.pid)).toBe(true);
+    await reported(
+      'r5-durability',
+      () => ({
+        tier: 'R5 durability (kill -9 server, DynamoDB Local)',
+        seed,
+        cases: rounds.reduce((n, r) => n + r.acked + r.inFlight, 0),
+        faults: rounds.length,
+        invariants: [
+          'every acknowledged change is there (server killed)',
+          'nothing half-applied, only a tail lost (DynamoDB Local killed)',
+          'the log replays to the stored state',
+          'a clean 503 at once while DynamoDB is down',
+          'one DynamoDB Local after the restart',
+        ],
+        detail: `acknowledged changes DynamoDB Local lost when SIGKILLed: ${lostToEmulator}`,
+      }),
+      async () => {
+        for (const round of ['first', 'second']) {
+          const [leftover, ...others] = dynamoLocals();
+          expect(others).toEqual([]);
+          const pgid = current!.child.pid!;
+          expect(group(pgid)).not.toContain(leftover!.pid); // DynamoDB Local is in its own process group
+          const crash = await loadThenCrash(rnd, 20 + Math.floor(rnd() * 60), () => kill(-pgid, 'SIGKILL'));
+          expect(await waitGone(() => group(pgid).length > 0, 5000)).toBe(true);
+          expect(alive(leftover!.pid)).toBe(true);
 
-        const t0 = performance.now();
-        current = await startServer();
-        const restartMs = performance.now() - t0;
-        const [restarted, ...extra] = dynamoLocals();
-        expect(extra, 'no second DynamoDB Local').toEqual([]);
-        expect(restarted!.pid).not.toBe(leftover!.pid);
-        expect(alive(leftover!.pid)).toBe(false);
-        const checked = await verify(`after the ${round} restart`);
-        rounds.push({ ...crash, events: checked.events, inFlightApplied: checked.inFlightApplied, restartMs });
-      }
+          const t0 = performance.now();
+          current = await startServer();
+          const restartMs = performance.now() - t0;
+          const [restarted, ...extra] = dynamoLocals();
+          expect(extra, 'no second DynamoDB Local').toEqual([]);
+          expect(restarted!.pid).not.toBe(leftover!.pid);
+          expect(alive(leftover!.pid)).toBe(false);
+          const checked = await verify(`after the ${round} restart`);
+          rounds.push({ ...crash, events: checked.events, inFlightApplied: checked.inFlightApplied, restartMs });
+        }
 
-      // Third: kill -9 DynamoDB Local under the running server. Until it is back the server answers a clean 503
-    // at once; the restart of the same command brings it back on the same files.
-    {
-      const [dynamo] = dynamoLocals();
-      const crash = await loadThenCrash(rnd, 20 + Math.floor(rnd() * 60), () => kill(dynamo!.pid, 'SIGKILL'));
-      expect(await waitGone(() => alive(dynamo!.pid), 5000)).toBe(true);
-      const t0 = performance.now();
-      const answer = await api.call('PUT', `/v1/clusters/${CLUSTER}/servers/${SERVERS[0]!.name}/maintenance`, { reason: 'while DynamoDB is down' });
-      const answeredMs = performance.now() - t0;
-      expect(answer.status).toBe(503);
-      expect((answer.body as { error: { code: string } }).error.code).toBe('Unavailable');
-      expect(answeredMs, 'a 503 at once, not after the SDK gives up on a dead port').toBeLessThan(5000);
-      await stopLocal(current!);
-      const t1 = performance.now();
-      current = await startServer();
-      const restartMs = performance.now() - t1;
-      const checked = await verify('after DynamoDB Local was killed', true);
-      lostToEmulator = checked.lostToEmulator;
-      rounds.push({ ...crash, events: checked.events, inFlightApplied: checked.inFlightApplied, restartMs });
-    }
+        // Third: kill -9 DynamoDB Local under the running server. Until it is back the server answers a clean 503
+        // at once; the restart of the same command brings it back on the same files.
+        {
+          const [dynamo] = dynamoLocals();
+          const crash = await loadThenCrash(rnd, 20 + Math.floor(rnd() * 60), () => kill(dynamo!.pid, 'SIGKILL'));
+          expect(await waitGone(() => alive(dynamo!.pid), 5000)).toBe(true);
+          const t0 = performance.now();
+          const answer = await api.call('PUT', `/v1/clusters/${CLUSTER}/servers/${SERVERS[0]!.name}/maintenance`, {
+            reason: 'while DynamoDB is down',
+          });
+          const answeredMs = performance.now() - t0;
+          expect(answer.status).toBe(503);
+          expect((answer.body as { error: { code: string } }).error.code).toBe('Unavailable');
+          expect(answeredMs, 'a 503 at once, not after the SDK gives up on a dead port').toBeLessThan(5000);
+          await stopLocal(current!);
+          const t1 = performance.now();
+          current = await startServer();
+          const restartMs = performance.now() - t1;
+          const checked = await verify('after DynamoDB Local was killed', true);
+          lostToEmulator = checked.lostToEmulator;
+          rounds.push({ ...crash, events: checked.events, inFlightApplied: checked.inFlightApplied, restartMs });
+        }
 
-    // A clean stop (SIGTERM) stops its DynamoDB Local too.
-      const pgid3 = current!.child.pid!;
-      kill(-pgid3, 'SIGTERM');
-      expect(await waitGone(() => group(pgid3).length > 0, 15_000)).toBe(true);
-      expect(dynamoLocals()).toEqual([]);
+        // A clean stop (SIGTERM) stops its DynamoDB Local too.
+        const pgid3 = current!.child.pid!;
+        kill(-pgid3, 'SIGTERM');
+        expect(await waitGone(() => group(pgid3).length > 0, 15_000)).toBe(true);
+        expect(dynamoLocals()).toEqual([]);
 
-      console.log(`R5 seed ${seed}: ${rounds.map((r, i) => `crash ${i + 1} after ${r.acked} acknowledged changes, ${r.inFlight} in flight (${r.inFlightApplied} of them applied), restart ${(r.restartMs / 1000).toFixed(1)} s, log then ${r.events} events`).join('; ')}; DynamoDB Local lost ${lostToEmulator} acknowledged; answers ${JSON.stringify(tally)}`);
-    });
+        console.log(
+          `R5 seed ${seed}: ${rounds.map((r, i) => `crash ${i + 1} after ${r.acked} acknowledged changes, ${r.inFlight} in flight (${r.inFlightApplied} of them applied), restart ${(r.restartMs / 1000).toFixed(1)} s, log then ${r.events} events`).join('; ')}; DynamoDB Local lost ${lostToEmulator} acknowledged; answers ${JSON.stringify(tally)}`,
+        );
+      },
+    );
   }, 180_000);
 });

@@ -35,7 +35,13 @@ const V1 = '10.11.7';
 
 const LOAD = 'load';
 const DCS = ['dc1', 'dc2', 'dc3', 'dc4'];
-const LOAD_SERVERS = DCS.flatMap((dc) => Array.from({ length: 4 }, (_, i) => ({ name: `${dc}-db${i + 1}`, dc, role: (dc === 'dc1' && i === 0 ? 'primary' : 'replica') as Role })));
+const LOAD_SERVERS = DCS.flatMap((dc) =>
+  Array.from({ length: 4 }, (_, i) => ({
+    name: `${dc}-db${i + 1}`,
+    dc,
+    role: (dc === 'dc1' && i === 0 ? 'primary' : 'replica') as Role,
+  })),
+);
 const ROLL = 'roll';
 const ROLL_SERVERS = [
   { name: 'r1', dc: 'dc1', role: 'primary' as Role },
@@ -55,7 +61,14 @@ beforeAll(async () => {
   api = apiClient({ url: env.url, token: env.admin });
   await seedCluster(env, LOAD, LOAD_SERVERS);
   await seedCluster(env, ROLL, ROLL_SERVERS);
-  for (const s of LOAD_SERVERS) await api.ok('PUT', `/v1/clusters/${LOAD}/servers/${s.name}/status`, { health: 'running', role: s.role, connections: 3, openTransactions: 0, version: V0 });
+  for (const s of LOAD_SERVERS)
+    await api.ok('PUT', `/v1/clusters/${LOAD}/servers/${s.name}/status`, {
+      health: 'running',
+      role: s.role,
+      connections: 3,
+      openTransactions: 0,
+      version: V0,
+    });
 }, 120_000);
 
 afterAll(async () => {
@@ -79,17 +92,58 @@ function loadRequest(rnd: () => number): LoadRequest {
   const dc = pick(DCS);
   const C = `/v1/clusters/${LOAD}`;
   const r = rnd();
-  if (r < 0.2) return { kind: 'server-set', family: 'native', method: 'PUT', path: `${C}/servers/${server}/maintenance`, body: { reason: 'r2' } };
-  if (r < 0.25) return { kind: 'server-force', family: 'native', method: 'PUT', path: `${C}/servers/${server}/maintenance`, body: { force: true } };
-  if (r < 0.45) return { kind: 'server-clear', family: 'native', method: 'DELETE', path: `${C}/servers/${server}/maintenance` };
+  if (r < 0.2)
+    return {
+      kind: 'server-set',
+      family: 'native',
+      method: 'PUT',
+      path: `${C}/servers/${server}/maintenance`,
+      body: { reason: 'r2' },
+    };
+  if (r < 0.25)
+    return {
+      kind: 'server-force',
+      family: 'native',
+      method: 'PUT',
+      path: `${C}/servers/${server}/maintenance`,
+      body: { force: true },
+    };
+  if (r < 0.45)
+    return { kind: 'server-clear', family: 'native', method: 'DELETE', path: `${C}/servers/${server}/maintenance` };
   if (r < 0.5) return { kind: 'dc-set', family: 'native', method: 'PUT', path: `${C}/dcs/${dc}/maintenance`, body: {} };
   if (r < 0.55) return { kind: 'dc-clear', family: 'native', method: 'DELETE', path: `${C}/dcs/${dc}/maintenance` };
-  if (r < 0.6) return { kind: 'status', family: 'native', method: 'PUT', path: `${C}/servers/${server}/status`, body: { health: 'running', connections: Math.floor(rnd() * 50), openTransactions: 0, version: V0 } };
+  if (r < 0.6)
+    return {
+      kind: 'status',
+      family: 'native',
+      method: 'PUT',
+      path: `${C}/servers/${server}/status`,
+      body: { health: 'running', connections: Math.floor(rnd() * 50), openTransactions: 0, version: V0 },
+    };
   if (r < 0.72) return { kind: 'list', family: 'native', method: 'GET', path: `${C}/servers` };
-  if (r < 0.8) return { kind: 'maxscale-set', family: 'maxscale', method: 'PUT', path: `/c/${LOAD}/v1/servers/${server}/set?state=maintenance` };
-  if (r < 0.88) return { kind: 'maxscale-clear', family: 'maxscale', method: 'PUT', path: `/c/${LOAD}/v1/servers/${server}/clear?state=maintenance` };
-  if (r < 0.92) return { kind: 'greptimedb-status', family: 'greptimedb', method: 'GET', path: `/c/${LOAD}/admin/maintenance/status` };
-  if (r < 0.96) return { kind: 'cluster-set', family: 'native', method: 'PUT', path: `${C}/maintenance`, body: { reason: 'r2' } };
+  if (r < 0.8)
+    return {
+      kind: 'maxscale-set',
+      family: 'maxscale',
+      method: 'PUT',
+      path: `/c/${LOAD}/v1/servers/${server}/set?state=maintenance`,
+    };
+  if (r < 0.88)
+    return {
+      kind: 'maxscale-clear',
+      family: 'maxscale',
+      method: 'PUT',
+      path: `/c/${LOAD}/v1/servers/${server}/clear?state=maintenance`,
+    };
+  if (r < 0.92)
+    return {
+      kind: 'greptimedb-status',
+      family: 'greptimedb',
+      method: 'GET',
+      path: `/c/${LOAD}/admin/maintenance/status`,
+    };
+  if (r < 0.96)
+    return { kind: 'cluster-set', family: 'native', method: 'PUT', path: `${C}/maintenance`, body: { reason: 'r2' } };
   return { kind: 'cluster-clear', family: 'native', method: 'DELETE', path: `${C}/maintenance` };
 }
 
@@ -100,16 +154,35 @@ interface Outcome {
 }
 
 async function send(req: LoadRequest): Promise<Outcome> {
-  const headers: Record<string, string> = { authorization: `Bearer ${env.admin}`, ...(req.body !== undefined && { 'content-type': 'application/json' }) };
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${env.admin}`,
+    ...(req.body !== undefined && { 'content-type': 'application/json' }),
+  };
   try {
-    const res = await fetch(`${env.url}${req.path}`, { method: req.method, headers, ...(req.body !== undefined && { body: JSON.stringify(req.body) }) });
+    const res = await fetch(`${env.url}${req.path}`, {
+      method: req.method,
+      headers,
+      ...(req.body !== undefined && { body: JSON.stringify(req.body) }),
+    });
     const text = await res.text();
     const reply = { status: res.status, headers: Object.fromEntries(res.headers), text };
-    const problems = errorFormatProblems(req.family === 'native' ? 'maintenance' : req.family, reply, { method: req.method, headers });
-    const code = res.status >= 400 && req.family === 'native' ? (JSON.parse(text) as { error: { code: string } }).error.code : undefined;
+    const problems = errorFormatProblems(req.family === 'native' ? 'maintenance' : req.family, reply, {
+      method: req.method,
+      headers,
+    });
+    const code =
+      res.status >= 400 && req.family === 'native'
+        ? (JSON.parse(text) as { error: { code: string } }).error.code
+        : undefined;
     if (res.status >= 500 && res.status !== 503) problems.push(`a ${res.status}`);
-    if (res.status === 503 && code !== undefined && code !== 'Unavailable') problems.push(`a 503 with the code ${code}`);
-    if (res.status >= 400 && res.status < 500 && !(res.status === 409 || (req.family === 'maxscale' && res.status === 403))) problems.push(`an unexpected ${res.status} ${text}`);
+    if (res.status === 503 && code !== undefined && code !== 'Unavailable')
+      problems.push(`a 503 with the code ${code}`);
+    if (
+      res.status >= 400 &&
+      res.status < 500 &&
+      !(res.status === 409 || (req.family === 'maxscale' && res.status === 403))
+    )
+      problems.push(`an unexpected ${res.status} ${text}`);
     return { req, status: res.status, problems };
   } catch (error) {
     return { req, status: 0, problems: [`no answer: ${(error as Error).message}`] };
@@ -119,7 +192,11 @@ async function send(req: LoadRequest): Promise<Outcome> {
 /** Starts the rollout; a 503 may still have started it (the answer was lost), so look before trying again. */
 async function startRollout(): Promise<string> {
   for (let attempt = 1; attempt <= 20; attempt++) {
-    const res = await api.call('POST', `/v1/clusters/${ROLL}/rollouts`, { targetVersion: V1, batchSize: 2, verify: { stableForSeconds: 0 } });
+    const res = await api.call('POST', `/v1/clusters/${ROLL}/rollouts`, {
+      targetVersion: V1,
+      batchSize: 2,
+      verify: { stableForSeconds: 0 },
+    });
     if (res.status === 201) return (res.body as { id: string }).id;
     const listed = await api.call('GET', `/v1/clusters/${ROLL}/rollouts`);
     const existing = listed.status === 200 ? (listed.body as { rollouts: { id: string }[] }).rollouts[0] : undefined;
@@ -130,15 +207,21 @@ async function startRollout(): Promise<string> {
 }
 
 async function readRollout(id: string): Promise<any> {
-  return until(`rollout ${id}`, () => api.call('GET', `/v1/clusters/${ROLL}/rollouts/${id}`), (r) => r.status === 200).then((r) => r.body);
+  return until(
+    `rollout ${id}`,
+    () => api.call('GET', `/v1/clusters/${ROLL}/rollouts/${id}`),
+    (r) => r.status === 200,
+  ).then((r) => r.body);
 }
 
 async function sendAll(requests: LoadRequest[]): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < requests.length) outcomes.push(await send(requests[next++]!));
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < requests.length) outcomes.push(await send(requests[next++]!));
+    }),
+  );
   return outcomes;
 }
 
@@ -157,7 +240,12 @@ describe('R2: network faults between the handlers and DynamoDB', () => {
     const rolloutId = await startRollout();
     const outcomes = await sendAll(requests);
     // The rollout carries on under faults until it ends one way or the other.
-    let rollout = await until(`rollout ${rolloutId} to end under faults`, () => readRollout(rolloutId), (r) => TERMINAL.includes(r.status) && r.executions.length > 0, 180_000);
+    let rollout = await until(
+      `rollout ${rolloutId} to end under faults`,
+      () => readRollout(rolloutId),
+      (r) => TERMINAL.includes(r.status) && r.executions.length > 0,
+      180_000,
+    );
     await Promise.all(env.engine.list().map((e) => e.done));
     const underFaults = rollout.status;
     // A storm: most connections faulty, so that the SDK's own retries run out and clients see 503s.
@@ -172,19 +260,38 @@ describe('R2: network faults between the handlers and DynamoDB', () => {
     const stopProblems: string[] = [];
     if (rollout.status !== 'succeeded') {
       const holder = `rollout:${rolloutId}`;
-      const claimedEver = new Set((await api.allEvents(ROLL)).filter((e) => e.target.startsWith('server:') && holder in ((e.after as { claims?: object } | null)?.claims ?? {})).map((e) => e.target.slice('server:'.length)));
-      const listed = await api.ok<{ servers: { name: string; claims: { holder: string }[] }[] }>('GET', `/v1/clusters/${ROLL}/servers`);
-      const claimedNow = new Set(listed.servers.filter((s) => s.claims.some((c) => c.holder === holder)).map((s) => s.name));
+      const claimedEver = new Set(
+        (await api.allEvents(ROLL))
+          .filter(
+            (e) => e.target.startsWith('server:') && holder in ((e.after as { claims?: object } | null)?.claims ?? {}),
+          )
+          .map((e) => e.target.slice('server:'.length)),
+      );
+      const listed = await api.ok<{ servers: { name: string; claims: { holder: string }[] }[] }>(
+        'GET',
+        `/v1/clusters/${ROLL}/servers`,
+      );
+      const claimedNow = new Set(
+        listed.servers.filter((s) => s.claims.some((c) => c.holder === holder)).map((s) => s.name),
+      );
       for (const node of rollout.servers as { name: string; outcome: string; step: string }[]) {
         const finished = ['upgraded', 'already-upgraded', 'skipped'].includes(node.outcome);
-        if (!finished && claimedEver.has(node.name) && !claimedNow.has(node.name)) stopProblems.push(`${node.name} (${node.step}, ${node.outcome}) was cleared unverified`);
+        if (!finished && claimedEver.has(node.name) && !claimedNow.has(node.name))
+          stopProblems.push(`${node.name} (${node.step}, ${node.outcome}) was cleared unverified`);
       }
       const failover = await api.ok<{ paused: boolean }>('GET', `/v1/clusters/${ROLL}/failover`);
-      if (rollout.status === 'failed' && !failover.paused) stopProblems.push('automation resumed after a failed rollout');
+      if (rollout.status === 'failed' && !failover.paused)
+        stopProblems.push('automation resumed after a failed rollout');
       // Healed, a resume (after a retry of the failed node) finishes it.
-      if (rollout.failure?.server) await api.ok('POST', `/v1/clusters/${ROLL}/rollouts/${rolloutId}/servers/${rollout.failure.server}/retry`);
+      if (rollout.failure?.server)
+        await api.ok('POST', `/v1/clusters/${ROLL}/rollouts/${rolloutId}/servers/${rollout.failure.server}/retry`);
       await api.ok('POST', `/v1/clusters/${ROLL}/rollouts/${rolloutId}/resume`);
-      rollout = await until(`rollout ${rolloutId} to finish after a resume`, () => readRollout(rolloutId), (r) => r.status === 'succeeded' || r.status === 'failed', 120_000);
+      rollout = await until(
+        `rollout ${rolloutId} to finish after a resume`,
+        () => readRollout(rolloutId),
+        (r) => r.status === 'succeeded' || r.status === 'failed',
+        120_000,
+      );
     }
     await agent.stop();
 
@@ -193,8 +300,12 @@ describe('R2: network faults between the handlers and DynamoDB', () => {
     for (const cluster of [LOAD, ROLL]) {
       const log = replayAudit(cluster, await api.allEvents(cluster));
       const stored = await readStored(inject('dynamodbEndpoint'), env.table, cluster);
-      logProblems.push(...log.problems.map((p) => `${cluster}: ${p}`), ...mismatches(stored, log.projections).map((p) => `${cluster}: ${p}`));
-      if (log.revisions !== stored.cluster.revision) logProblems.push(`${cluster}: the log has ${log.revisions} revisions, the cluster ${stored.cluster.revision}`);
+      logProblems.push(
+        ...log.problems.map((p) => `${cluster}: ${p}`),
+        ...mismatches(stored, log.projections).map((p) => `${cluster}: ${p}`),
+      );
+      if (log.revisions !== stored.cluster.revision)
+        logProblems.push(`${cluster}: the log has ${log.revisions} revisions, the cluster ${stored.cluster.revision}`);
     }
 
     const answerProblems = outcomes.flatMap((o) => o.problems.map((p) => `${o.req.method} ${o.req.path}: ${p}`));
@@ -209,8 +320,19 @@ describe('R2: network faults between the handlers and DynamoDB', () => {
       seed: SEED,
       cases: outcomes.length,
       faults: faults.drop + faults.delay + faults.reset,
-      invariants: ['success, named 409 or clean 503 in the family format', 'audit log replays to the stored state', 'budget held at every revision', 'a stopped rollout keeps its claims and automation paused', 'a resume finishes it'],
-      violations: [...answerProblems, ...logProblems, ...stopProblems, ...(rollout.status === 'succeeded' ? [] : [`rollout ended ${rollout.status}`])],
+      invariants: [
+        'success, named 409 or clean 503 in the family format',
+        'audit log replays to the stored state',
+        'budget held at every revision',
+        'a stopped rollout keeps its claims and automation paused',
+        'a resume finishes it',
+      ],
+      violations: [
+        ...answerProblems,
+        ...logProblems,
+        ...stopProblems,
+        ...(rollout.status === 'succeeded' ? [] : [`rollout ended ${rollout.status}`]),
+      ],
       detail,
     });
 

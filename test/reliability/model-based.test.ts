@@ -22,7 +22,14 @@ const [MIN_COMMANDS, MAX_COMMANDS] = (process.env.MODEL_COMMANDS ?? '25-28').spl
 const SEED = process.env.MODEL_SEED ? Number(process.env.MODEL_SEED) : Math.floor(Math.random() * 2 ** 30);
 
 describe('R6: the control plane over time, model-based', () => {
-  const stats = { sequences: 0, commands: 0, roundTrips: 0, answers: new Map<number, number>(), reached: new Map<string, number>(), timing: { setup: 0, act: 0, settle: 0, check: 0 } };
+  const stats = {
+    sequences: 0,
+    commands: 0,
+    roundTrips: 0,
+    answers: new Map<number, number>(),
+    reached: new Map<string, number>(),
+    timing: { setup: 0, act: 0, settle: 0, check: 0 },
+  };
   const per = (n: number, of: number) => Math.round(n / Math.max(of, 1));
 
   /**
@@ -47,52 +54,100 @@ describe('R6: the control plane over time, model-based', () => {
     }
   }
 
-  async function sequences(seed: number, runs: number, deadline: number | undefined, endpoint: () => Promise<string>): Promise<void> {
-    await fc.assert(
-      fc.asyncProperty(fc.array(commandArbitrary(), { minLength: MIN_COMMANDS, maxLength: MAX_COMMANDS }), async (commands) => {
-        const world: World = await createWorld(await endpoint());
-        const model: Model = { commands: 0, check: invariantChecker() };
-        // The seeded world, checked once: what the sequence reaches is counted from there.
-        await model.check(world, { ticked: false, previousTick: world.lastTick });
-        world.reached.clear();
-        try {
-          await fc.asyncModelRun(() => ({ model, real: world }), commands);
-        } finally {
-          stats.sequences++;
-          stats.commands += model.commands;
-          stats.roundTrips += world.env.roundTrips.count;
-          for (const [status, n] of world.answers) stats.answers.set(status, (stats.answers.get(status) ?? 0) + n);
-          for (const [action, n] of world.reached) stats.reached.set(action, (stats.reached.get(action) ?? 0) + n);
-          for (const k of Object.keys(stats.timing) as (keyof World['timing'])[]) stats.timing[k] += world.timing[k];
-          await world.env.close();
-          if (process.env.MODEL_TRACE) console.log(`sequence ${stats.sequences}: ${model.commands} commands, ${Math.round(Object.values(world.timing).reduce((a, b) => a + b, 0))} ms, ${world.env.roundTrips.count} calls`);
-        }
-      }),
-      // A soak ends when its time is up, between two sequences; the sequences it ran must all have passed.
-      { seed, numRuns: runs, endOnFailure: true, examples: scenarios().map((steps) => [steps]), ...(deadline !== undefined && { interruptAfterTimeLimit: deadline - Date.now(), markInterruptAsFailure: false }) },
-    ).catch((error: Error) => {
-      const cause = error.cause instanceof Error ? `\n${error.cause.message}` : '';
-      throw new Error(`lane seeded ${seed} (replay: MODEL_SEED=${seed} MODEL_LANES=1 MODEL_RUNS=${runs}): ${error.message.split('\nCounterexample')[0]}${cause}`, { cause: error });
-    });
+  async function sequences(
+    seed: number,
+    runs: number,
+    deadline: number | undefined,
+    endpoint: () => Promise<string>,
+  ): Promise<void> {
+    await fc
+      .assert(
+        fc.asyncProperty(
+          fc.array(commandArbitrary(), { minLength: MIN_COMMANDS, maxLength: MAX_COMMANDS }),
+          async (commands) => {
+            const world: World = await createWorld(await endpoint());
+            const model: Model = { commands: 0, check: invariantChecker() };
+            // The seeded world, checked once: what the sequence reaches is counted from there.
+            await model.check(world, { ticked: false, previousTick: world.lastTick });
+            world.reached.clear();
+            try {
+              await fc.asyncModelRun(() => ({ model, real: world }), commands);
+            } finally {
+              stats.sequences++;
+              stats.commands += model.commands;
+              stats.roundTrips += world.env.roundTrips.count;
+              for (const [status, n] of world.answers) stats.answers.set(status, (stats.answers.get(status) ?? 0) + n);
+              for (const [action, n] of world.reached) stats.reached.set(action, (stats.reached.get(action) ?? 0) + n);
+              for (const k of Object.keys(stats.timing) as (keyof World['timing'])[])
+                stats.timing[k] += world.timing[k];
+              await world.env.close();
+              if (process.env.MODEL_TRACE)
+                console.log(
+                  `sequence ${stats.sequences}: ${model.commands} commands, ${Math.round(Object.values(world.timing).reduce((a, b) => a + b, 0))} ms, ${world.env.roundTrips.count} calls`,
+                );
+            }
+          },
+        ),
+        // A soak ends when its time is up, between two sequences; the sequences it ran must all have passed.
+        {
+          seed,
+          numRuns: runs,
+          endOnFailure: true,
+          examples: scenarios().map((steps) => [steps]),
+          ...(deadline !== undefined && {
+            interruptAfterTimeLimit: deadline - Date.now(),
+            markInterruptAsFailure: false,
+          }),
+        },
+      )
+      .catch((error: Error) => {
+        const cause = error.cause instanceof Error ? `\n${error.cause.message}` : '';
+        throw new Error(
+          `lane seeded ${seed} (replay: MODEL_SEED=${seed} MODEL_LANES=1 MODEL_RUNS=${runs}): ${error.message.split('\nCounterexample')[0]}${cause}`,
+          { cause: error },
+        );
+      });
   }
 
-  it(`${SECONDS ? `${SECONDS} s of` : RUNS} random sequences of ${MIN_COMMANDS}+ commands keep every promise after every command`, async () => {
-    console.log(`model seed ${SEED}, ${LANES} lanes (set MODEL_SEED=${SEED} to replay)`);
-    const deadline = SECONDS !== undefined ? Date.now() + SECONDS * 1000 : undefined;
-    await reported('R6-model', () => ({
-      tier: 'R6 model-based sequences',
-      seed: SEED,
-      cases: stats.commands,
-      faults: 0,
-      invariants: INVARIANTS,
-      detail: `${stats.sequences} sequences, ${stats.commands} commands, answers ${[...stats.answers].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ')}; DynamoDB calls per command ${per(stats.roundTrips, stats.commands)}; ms per sequence: ${Object.entries(stats.timing).map(([k, v]) => `${k} ${per(v, stats.sequences)}`).join(', ')}; reached: ${[...stats.reached].sort(([a], [b]) => (a < b ? -1 : 1)).map(([a, n]) => `${a} ${n}`).join(', ')}`,
-    }), async () => {
-      const runs = deadline !== undefined ? Number.MAX_SAFE_INTEGER : Math.ceil(RUNS / LANES);
-      // Every lane ends before the test does (nothing left running), then the first failure is the test's.
-      const lanes = await Promise.allSettled(Array.from({ length: LANES }, (_, i) => lane(SEED + i, runs, deadline)));
-      const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
-      if (failed) throw failed.reason;
-    });
-    expect(stats.sequences).toBeGreaterThanOrEqual(deadline !== undefined ? 1 : RUNS);
-  }, (SECONDS ?? 3600) * 1000 + 10 * 60_000);
+  it(
+    `${SECONDS ? `${SECONDS} s of` : RUNS} random sequences of ${MIN_COMMANDS}+ commands keep every promise after every command`,
+    async () => {
+      console.log(`model seed ${SEED}, ${LANES} lanes (set MODEL_SEED=${SEED} to replay)`);
+      const deadline = SECONDS !== undefined ? Date.now() + SECONDS * 1000 : undefined;
+      await reported(
+        'R6-model',
+        () => ({
+          tier: 'R6 model-based sequences',
+          seed: SEED,
+          cases: stats.commands,
+          faults: 0,
+          invariants: INVARIANTS,
+          detail: `${stats.sequences} sequences, ${stats.commands} commands, answers ${[...stats.answers]
+            .sort(([a], [b]) => a - b)
+            .map(([s, n]) => `${s}×${n}`)
+            .join(
+              ' ',
+            )}; DynamoDB calls per command ${per(stats.roundTrips, stats.commands)}; ms per sequence: ${Object.entries(
+            stats.timing,
+          )
+            .map(([k, v]) => `${k} ${per(v, stats.sequences)}`)
+            .join(', ')}; reached: ${[...stats.reached]
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([a, n]) => `${a} ${n}`)
+            .join(', ')}`,
+        }),
+        async () => {
+          const runs = deadline !== undefined ? Number.MAX_SAFE_INTEGER : Math.ceil(RUNS / LANES);
+          // Every lane ends before the test does (nothing left running), then the first failure is the test's.
+          const lanes = await Promise.allSettled(
+            Array.from({ length: LANES }, (_, i) => lane(SEED + i, runs, deadline)),
+          );
+          const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+          if (failed) throw failed.reason;
+        },
+      );
+      expect(stats.sequences).toBeGreaterThanOrEqual(deadline !== undefined ? 1 : RUNS);
+    },
+    (SECONDS ?? 3600) * 1000 + 10 * 60_000,
+  );
 });

@@ -34,7 +34,10 @@ const basic = (user: string, s: string) => `Basic ${Buffer.from(`${user}:${s}`).
 describe('secrets are compared in constant time', () => {
   it('a bearer token: its hash against the stored hash, 32 bytes, through timingSafeEqual', async () => {
     compared.calls.length = 0;
-    await expect(env.deps.auth.authenticate(`Bearer ${secret}`)).resolves.toMatchObject({ user: 'alice', role: 'operator' });
+    await expect(env.deps.auth.authenticate(`Bearer ${secret}`)).resolves.toMatchObject({
+      user: 'alice',
+      role: 'operator',
+    });
     expect(compared.calls).toEqual([32]);
   });
 
@@ -47,7 +50,9 @@ describe('secrets are compared in constant time', () => {
 
   it('a wrong secret finds no token to compare with, and is refused', async () => {
     compared.calls.length = 0;
-    await expect(env.deps.auth.authenticate('Bearer mct_not-a-token-at-all-0123456789abcdefghij')).rejects.toMatchObject({ code: 'Unauthorized' });
+    await expect(
+      env.deps.auth.authenticate('Bearer mct_not-a-token-at-all-0123456789abcdefghij'),
+    ).rejects.toMatchObject({ code: 'Unauthorized' });
     expect(compared.calls).toEqual([]);
   });
 });

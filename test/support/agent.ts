@@ -37,7 +37,14 @@ export class Agent {
     initialVersion: string,
   ) {
     for (const s of servers) {
-      this.nodes.set(s.name, { role: s.role, version: s.version ?? initialVersion, health: 'running', connections: s.connections ?? 0, openTransactions: 0, replicationLagSeconds: 0 });
+      this.nodes.set(s.name, {
+        role: s.role,
+        version: s.version ?? initialVersion,
+        health: 'running',
+        connections: s.connections ?? 0,
+        openTransactions: 0,
+        replicationLagSeconds: 0,
+      });
     }
   }
 
@@ -50,7 +57,12 @@ export class Agent {
   async report(name: string): Promise<void> {
     const n = this.nodes.get(name)!;
     const res = await this.env.call('PUT', `/v1/clusters/${this.cluster}/servers/${name}/status`, {
-      health: n.health, role: n.role, version: n.version, connections: n.connections, openTransactions: n.openTransactions, replicationLagSeconds: n.replicationLagSeconds,
+      health: n.health,
+      role: n.role,
+      version: n.version,
+      connections: n.connections,
+      openTransactions: n.openTransactions,
+      replicationLagSeconds: n.replicationLagSeconds,
     });
     if (res.status !== 200) this.errors.push(`report ${name}: ${res.status} ${JSON.stringify(res.body)}`);
     this.dirty.delete(name);
@@ -62,7 +74,10 @@ export class Agent {
 
   async tick(): Promise<void> {
     const c = `/v1/clusters/${this.cluster}`;
-    const [servers, failover] = await Promise.all([this.env.call('GET', `${c}/servers`), this.env.call('GET', `${c}/failover`)]);
+    const [servers, failover] = await Promise.all([
+      this.env.call('GET', `${c}/servers`),
+      this.env.call('GET', `${c}/failover`),
+    ]);
     const pending = failover.body?.pendingSwitchover as { from?: string; to: string } | null;
     if (pending) {
       const from = pending.from && this.nodes.get(pending.from);
@@ -76,7 +91,14 @@ export class Agent {
         this.dirty.add(pending.to);
       }
     }
-    for (const s of (servers.body?.servers ?? []) as { name: string; maintenance: boolean; claims: { holder: string }[]; version?: string; role?: string; health?: string }[]) {
+    for (const s of (servers.body?.servers ?? []) as {
+      name: string;
+      maintenance: boolean;
+      claims: { holder: string }[];
+      version?: string;
+      role?: string;
+      health?: string;
+    }[]) {
       const n = this.nodes.get(s.name);
       if (!n) continue;
       const held = s.maintenance && s.claims.some((c) => c.holder.startsWith('rollout:'));

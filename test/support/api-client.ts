@@ -70,7 +70,10 @@ export function apiClient({ url, token, nonJson = 'text' }: ApiClientOptions): A
     const events: ApiEvent[] = [];
     let cursor: string | undefined;
     do {
-      const page = await ok<{ events: ApiEvent[]; cursor?: string }>('GET', `/v1/clusters/${cluster}/events?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const page = await ok<{ events: ApiEvent[]; cursor?: string }>(
+        'GET',
+        `/v1/clusters/${cluster}/events?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
       events.push(...page.events);
       cursor = page.cursor;
     } while (cursor);
@@ -104,5 +107,8 @@ export function mismatches(stored: ClusterState, replayed: ReadonlyMap<string, u
   for (const d of stored.dcs.values()) expected.set(`dc:${d.name}`, canon(projectDc(d)));
   return [...new Set([...expected.keys(), ...replayed.keys()])]
     .filter((target) => !isDeepStrictEqual(expected.get(target) ?? null, canon(replayed.get(target) ?? null)))
-    .map((target) => `${target}: stored ${JSON.stringify(expected.get(target) ?? null)} ≠ replayed ${JSON.stringify(canon(replayed.get(target) ?? null))}`);
+    .map(
+      (target) =>
+        `${target}: stored ${JSON.stringify(expected.get(target) ?? null)} ≠ replayed ${JSON.stringify(canon(replayed.get(target) ?? null))}`,
+    );
 }

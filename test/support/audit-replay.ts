@@ -11,7 +11,11 @@ import type { Cluster, ClusterState, Datacenter, Server } from '../../functions/
 import { canon, type ApiEvent } from './api-client.js';
 
 /** The cluster state the projections describe (what a projection leaves out does not decide availability). */
-function stateFrom(clusterId: string, projections: ReadonlyMap<string, unknown>, revision: number): ClusterState | undefined {
+function stateFrom(
+  clusterId: string,
+  projections: ReadonlyMap<string, unknown>,
+  revision: number,
+): ClusterState | undefined {
   const cluster = projections.get('cluster') as Omit<Cluster, 'id' | 'revision' | 'createdAt'> | undefined;
   if (!cluster) return undefined;
   const servers = new Map<string, Server>();
@@ -44,7 +48,8 @@ function byDc(views: ServerView[]): Map<string, ServerView[]> {
 }
 
 /** Replays the log and checks it at every revision: contiguity, `before`s, and the disruption budget. */
-const isStateTarget = (target: string) => target === 'cluster' || target.startsWith('server:') || target.startsWith('dc:');
+const isStateTarget = (target: string) =>
+  target === 'cluster' || target.startsWith('server:') || target.startsWith('dc:');
 
 export function replayAudit(clusterId: string, events: readonly ApiEvent[]): Replay {
   const problems: string[] = [];
@@ -68,16 +73,26 @@ export function replayAudit(clusterId: string, events: readonly ApiEvent[]): Rep
       if (!isStateTarget(e.target)) continue;
       const replayed = projections.get(e.target) ?? null;
       if (!isDeepStrictEqual(canon(e.before), canon(replayed))) {
-        problems.push(`revision ${revision}.${e.seq} ${e.action} ${e.target}: its before ${JSON.stringify(e.before)} is not the replayed ${JSON.stringify(replayed)} (a lost update)`);
+        problems.push(
+          `revision ${revision}.${e.seq} ${e.action} ${e.target}: its before ${JSON.stringify(e.before)} is not the replayed ${JSON.stringify(replayed)} (a lost update)`,
+        );
       }
-      const before = BUDGETED.test(e.action) && !e.override && e.target !== 'cluster' ? stateFrom(clusterId, projections, revision) : undefined;
+      const before =
+        BUDGETED.test(e.action) && !e.override && e.target !== 'cluster'
+          ? stateFrom(clusterId, projections, revision)
+          : undefined;
       if (e.after === null) projections.delete(e.target);
       else projections.set(e.target, e.after);
       // Each request judged on the state it met: a window's start sets its dcs, then its servers, one by one.
       if (before) {
-        const scope = e.target.startsWith('dc:') ? { kind: 'dc' as const, dc: e.target.slice(3) } : { kind: 'server' as const };
+        const scope = e.target.startsWith('dc:')
+          ? { kind: 'dc' as const, dc: e.target.slice(3) }
+          : { kind: 'server' as const };
         const verdict = judge(before, stateFrom(clusterId, projections, revision)!, scope, at);
-        if (!verdict.allowed) problems.push(`revision ${revision} ${e.action} ${e.target}: the budget refuses it on the replayed state: ${verdict.reason}`);
+        if (!verdict.allowed)
+          problems.push(
+            `revision ${revision} ${e.action} ${e.target}: the budget refuses it on the replayed state: ${verdict.reason}`,
+          );
       }
     }
     const next = stateFrom(clusterId, projections, revision);
@@ -88,7 +103,11 @@ export function replayAudit(clusterId: string, events: readonly ApiEvent[]): Rep
     // The budget after this revision, judged the way the domain judges it.
     const override = group.some((e) => e.override === true);
     overrideSeen ||= override;
-    const wasUnavailable = new Set(viewAll(prev, at).filter((v) => v.unavailable).map((v) => v.server.name));
+    const wasUnavailable = new Set(
+      viewAll(prev, at)
+        .filter((v) => v.unavailable)
+        .map((v) => v.server.name),
+    );
     const limitOf = (n: number) => next.cluster.budget.maxUnavailablePerDc ?? defaultMaxUnavailable(n);
     const dcs = byDc(viewAll(next, at));
     const what = group.map((e) => `${e.action} ${e.target}`).join(', ');
@@ -102,12 +121,16 @@ export function replayAudit(clusterId: string, events: readonly ApiEvent[]): Rep
       const newly = down.filter((n) => !wasUnavailable.has(n));
       const dcRequest = group.some((e) => e.target === `dc:${dc}` && BUDGETED.test(e.action));
       if (newly.length > 0 && !dcRequest && !override) {
-        problems.push(`revision ${revision} (${what}): dc ${dc} has ${down.length} unavailable [${down.join(' ')}], limit ${limitOf(views.length)}; newly [${newly.join(' ')}] without override`);
+        problems.push(
+          `revision ${revision} (${what}): dc ${dc} has ${down.length} unavailable [${down.join(' ')}], limit ${limitOf(views.length)}; newly [${newly.join(' ')}] without override`,
+        );
       }
     }
     // Servers that went down by themselves can leave no dc within its budget; a request must not be what does.
     const newlyAny = viewAll(next, at).some((v) => v.unavailable && !wasUnavailable.has(v.server.name));
-    const withinBefore = [...byDc(viewAll(prev, at))].some(([, views]) => views.filter((v) => v.unavailable).length <= limitOf(views.length));
+    const withinBefore = [...byDc(viewAll(prev, at))].some(
+      ([, views]) => views.filter((v) => v.unavailable).length <= limitOf(views.length),
+    );
     if (!overrideSeen && dcs.size > 0 && withinBudget === 0 && newlyAny && withinBefore) {
       problems.push(`revision ${revision} (${what}): no dc is within its budget`);
     }

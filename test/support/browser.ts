@@ -42,7 +42,11 @@ export interface ConsoleStack {
  */
 async function buildConsole(outDir: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    const run = spawnSync(join(process.cwd(), 'node_modules/.bin/vite'), ['build', '--config', 'console/vite.config.ts', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'], { encoding: 'utf8' });
+    const run = spawnSync(
+      join(process.cwd(), 'node_modules/.bin/vite'),
+      ['build', '--config', 'console/vite.config.ts', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'],
+      { encoding: 'utf8' },
+    );
     if (run.status === 0) return;
     const busy = /another Vite build process/.test(`${run.stdout}${run.stderr}`);
     if (!busy || attempt >= 60) throw new Error(`console build failed (${run.status}): ${run.stdout}\n${run.stderr}`);
@@ -52,7 +56,8 @@ async function buildConsole(outDir: string): Promise<void> {
 
 /** `timezoneId`: the browser's own zone (the viewer's), to tell it from a window's. */
 export async function startConsoleStack(name: string, options: { timezoneId?: string } = {}): Promise<ConsoleStack> {
-  if (!existsSync(CHROMIUM)) throw new Error(`the browser tests need ${CHROMIUM}: sudo apt-get install -y chromium (.ci/run does it)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`the browser tests need ${CHROMIUM}: sudo apt-get install -y chromium (.ci/run does it)`);
   const work = mkdtempSync(join(tmpdir(), `maintctl-${name}-`));
   const dist = join(work, 'dist');
   await buildConsole(dist);
@@ -60,26 +65,53 @@ export async function startConsoleStack(name: string, options: { timezoneId?: st
   const adminToken = `mct_${randomBytes(24).toString('hex')}`;
   const local = await startLocal({
     port: await freePort(),
-    args: ['--dynamodb-endpoint', inject('dynamodbEndpoint'), '--table', `console-${name}-${randomBytes(4).toString('hex')}`, '--data', work, '--demo', '--poll-interval', '0.5'],
+    args: [
+      '--dynamodb-endpoint',
+      inject('dynamodbEndpoint'),
+      '--table',
+      `console-${name}-${randomBytes(4).toString('hex')}`,
+      '--data',
+      work,
+      '--demo',
+      '--poll-interval',
+      '0.5',
+    ],
     adminToken,
     timeoutMs: 60_000,
     stopOnTimeout: true,
     env: { MAINTCTL_CONSOLE_DIR: dist },
   });
   // It answers health before the demo fleet is registered; the banner comes after.
-  await until('the start-up banner', async () => local.output(), (out) => out.includes('Ctrl-C stops it.'), 30_000);
+  await until(
+    'the start-up banner',
+    async () => local.output(),
+    (out) => out.includes('Ctrl-C stops it.'),
+    30_000,
+  );
   const admin = apiClient({ url: local.url, token: adminToken });
-  const created = await admin.ok<{ token: string }>('POST', '/v1/tokens', { user: `${name}-operator`, role: 'operator' });
+  const created = await admin.ok<{ token: string }>('POST', '/v1/tokens', {
+    user: `${name}-operator`,
+    role: 'operator',
+  });
   type Servers = { servers: { health: string }[] };
   for (const cluster of ['demo-mariadb', 'demo-cassandra', 'demo-greptime']) {
-    await until(`${cluster} reported`, () => admin.ok<Servers>('GET', `/v1/clusters/${cluster}/servers`), (b) => b.servers.length > 0 && b.servers.every((s) => s.health === 'running'));
+    await until(
+      `${cluster} reported`,
+      () => admin.ok<Servers>('GET', `/v1/clusters/${cluster}/servers`),
+      (b) => b.servers.length > 0 && b.servers.every((s) => s.health === 'running'),
+    );
   }
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, ...(options.timezoneId && { timezoneId: options.timezoneId }) });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 860 },
+    ...(options.timezoneId && { timezoneId: options.timezoneId }),
+  });
   const requested: string[] = [];
   context.on('request', (r) => requested.push(r.url()));
   const answered: ConsoleStack['answered'] = [];
-  context.on('response', (r) => answered.push({ url: r.url(), status: r.status(), ifNoneMatch: r.request().headers()['if-none-match'] }));
+  context.on('response', (r) =>
+    answered.push({ url: r.url(), status: r.status(), ifNoneMatch: r.request().headers()['if-none-match'] }),
+  );
   const page = await context.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -125,5 +157,10 @@ export async function waitForText(locator: Locator, pattern: RegExp | string, ti
 
 /** Waits until the locator matches `count` elements. */
 export async function waitForCount(locator: Locator, count: number, timeoutMs = 10_000): Promise<void> {
-  await until(`${count} of ${locator}`, () => locator.count(), (n) => n === count, timeoutMs);
+  await until(
+    `${count} of ${locator}`,
+    () => locator.count(),
+    (n) => n === count,
+    timeoutMs,
+  );
 }

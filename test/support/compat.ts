@@ -4,7 +4,14 @@
  */
 import { expect } from 'vitest';
 import { DEFAULT_CLUSTER_ENV } from '../../functions/compat/common.js';
-import { COMPAT_FAMILIES, isCompat, ROUTES, type Family, type Method, type Route } from '../../functions/http/routes.js';
+import {
+  COMPAT_FAMILIES,
+  isCompat,
+  ROUTES,
+  type Family,
+  type Method,
+  type Route,
+} from '../../functions/http/routes.js';
 
 /** Points every compat family's default cluster (read per request) at `cluster`. */
 export function setDefaultClusters(cluster: string): void {
@@ -18,7 +25,10 @@ export const actsOnCluster = (route: Route) => route.path.includes('{c}') || isC
 export const unprefixed = (path: string) => path.replace(/^\/c\/\{c\}/, '');
 
 /** The concrete methods an `ANY` route answers (405): every method that no sibling route of its path takes. */
-export function anyMethods(route: Route, candidates: readonly string[] = ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']): string[] {
+export function anyMethods(
+  route: Route,
+  candidates: readonly string[] = ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+): string[] {
   const siblings = new Set<Method>(ROUTES.filter((r) => r.path === route.path && r !== route).map((r) => r.method));
   return candidates.filter((m) => !siblings.has(m as Method));
 }
@@ -91,11 +101,15 @@ export function errorFormatProblems(family: Family | 'gateway', reply: Reply, re
       const errors = p.ok ? p.value?.errors : undefined;
       if (!Array.isArray(errors) || errors.length === 0 || !errors.every((e: any) => typeof e?.detail === 'string')) {
         problems.push('a MaxScale error must be {"errors":[{"detail":"..."}]}');
-      } else if (reply.status === 401 && errors[0].detail !== 'Access denied') problems.push('a MaxScale 401 must say Access denied');
-      else if (reply.status === 403 && errors[0].detail !== 'Administrative access required') problems.push('a MaxScale 403 must say Administrative access required');
+      } else if (reply.status === 401 && errors[0].detail !== 'Access denied')
+        problems.push('a MaxScale 401 must say Access denied');
+      else if (reply.status === 403 && errors[0].detail !== 'Administrative access required')
+        problems.push('a MaxScale 403 must say Administrative access required');
     }
-    if (reply.status === 401 && !xhr && challenge !== 'Basic realm="maxscale"') problems.push(`a MaxScale 401 must challenge Basic realm="maxscale", not ${challenge}`);
-    if (reply.status === 401 && xhr && challenge !== undefined) problems.push('a MaxScale 401 to an XMLHttpRequest must not challenge');
+    if (reply.status === 401 && !xhr && challenge !== 'Basic realm="maxscale"')
+      problems.push(`a MaxScale 401 must challenge Basic realm="maxscale", not ${challenge}`);
+    if (reply.status === 401 && xhr && challenge !== undefined)
+      problems.push('a MaxScale 401 to an XMLHttpRequest must not challenge');
     return problems;
   }
 
@@ -103,13 +117,16 @@ export function errorFormatProblems(family: Family | 'gateway', reply: Reply, re
     const heldRefusal = family === 'greptimedb' && reply.status === 409 && json;
     if (heldRefusal) {
       const p = parse(reply.text);
-      if (!head && !(p.ok && JSON.stringify(p.value) === '{"enabled":true}')) problems.push('the only GreptimeDB JSON refusal is the 409 {"enabled":true}');
-      if (!header(reply, 'x-maintctl-reason')) problems.push('a GreptimeDB 409 {"enabled":true} must say why in X-Maintctl-Reason');
+      if (!head && !(p.ok && JSON.stringify(p.value) === '{"enabled":true}'))
+        problems.push('the only GreptimeDB JSON refusal is the 409 {"enabled":true}');
+      if (!header(reply, 'x-maintctl-reason'))
+        problems.push('a GreptimeDB 409 {"enabled":true} must say why in X-Maintctl-Reason');
       return problems;
     }
     if (!plain) problems.push(`a ${family} error must be text/plain, not ${JSON.stringify(type)}`);
     if (!head && reply.text.trim() === '') problems.push(`a ${family} error must say what is wrong`);
-    if (!head && reply.status === 401 && reply.text.trim() !== 'Unauthorized') problems.push(`a ${family} 401 must say Unauthorized`);
+    if (!head && reply.status === 401 && reply.text.trim() !== 'Unauthorized')
+      problems.push(`a ${family} 401 must say Unauthorized`);
     if (reply.status === 401 && !challenge) problems.push(`a ${family} 401 must have WWW-Authenticate`);
     return problems;
   }
@@ -118,9 +135,12 @@ export function errorFormatProblems(family: Family | 'gateway', reply: Reply, re
   if (!head) {
     const p = parse(reply.text);
     if (!p.ok) problems.push('a native error body must be JSON');
-    else if (typeof p.value?.error?.code !== 'string' || typeof p.value.error.message !== 'string') problems.push('a native error must be {error:{code,message}}');
-    else if (reply.status === 401 && p.value.error.code !== 'Unauthorized') problems.push('a native 401 must have the code Unauthorized');
-    else if (reply.status === 403 && p.value.error.code !== 'Forbidden') problems.push('a native 403 must have the code Forbidden');
+    else if (typeof p.value?.error?.code !== 'string' || typeof p.value.error.message !== 'string')
+      problems.push('a native error must be {error:{code,message}}');
+    else if (reply.status === 401 && p.value.error.code !== 'Unauthorized')
+      problems.push('a native 401 must have the code Unauthorized');
+    else if (reply.status === 403 && p.value.error.code !== 'Forbidden')
+      problems.push('a native 403 must have the code Forbidden');
   }
   if (reply.status === 401 && !challenge) problems.push('a native 401 must have WWW-Authenticate');
   return problems;
@@ -146,7 +166,10 @@ export async function rawRequest(
   options: { token?: string | null; headers?: Record<string, string> } = {},
 ): Promise<RawAnswer> {
   const bearer = options.token === undefined ? token : options.token;
-  const res = await fetch(`${url}${path}`, { method, headers: { ...(bearer !== null && { authorization: `Bearer ${bearer}` }), ...options.headers } });
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { ...(bearer !== null && { authorization: `Bearer ${bearer}` }), ...options.headers },
+  });
   return { status: res.status, text: await res.text(), type: res.headers.get('content-type'), headers: res.headers };
 }
 

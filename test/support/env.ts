@@ -12,7 +12,13 @@ import { startHttpServer } from '../../local/http-server.js';
 import { attachLocalRollouts, type LocalRolloutOptions, type LocalWorkflowEngine } from '../../local/workflow.js';
 import { LocalWindowScheduler } from '../../local/scheduler.js';
 
-const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
+const WRITE_COMMANDS = new Set([
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'TransactWriteItemsCommand',
+  'BatchWriteItemCommand',
+]);
 
 export interface TestEnv {
   client: DynamoDBClient;
@@ -72,9 +78,21 @@ export async function testEnv(rollouts: LocalRolloutOptions = {}, options: EnvOp
   return { client, table, deps, roundTrips, writes, clock, engine, windows: new LocalWindowScheduler(deps) };
 }
 
-export async function createToken(deps: Deps, role: Role, clusters?: string[], user = `${role}-${newTokenId()}`): Promise<string> {
+export async function createToken(
+  deps: Deps,
+  role: Role,
+  clusters?: string[],
+  user = `${role}-${newTokenId()}`,
+): Promise<string> {
   const secret = newTokenSecret();
-  await deps.store.putToken({ id: newTokenId(), user, role, createdAt: deps.now(), hash: hashToken(secret), ...(clusters && { clusters }) });
+  await deps.store.putToken({
+    id: newTokenId(),
+    user,
+    role,
+    createdAt: deps.now(),
+    hash: hashToken(secret),
+    ...(clusters && { clusters }),
+  });
   return secret;
 }
 
@@ -83,7 +101,12 @@ export interface HttpEnv extends TestEnv {
   admin: string;
   close(): Promise<void>;
   /** fetch against the local server with a bearer token (admin unless given). */
-  call(method: string, path: string, body?: unknown, options?: { token?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    options?: { token?: string | null; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
 export async function httpEnv(rollouts: LocalRolloutOptions = {}, options: EnvOptions = {}): Promise<HttpEnv> {
@@ -132,15 +155,24 @@ export async function seedCluster(
   engine = 'mariadb',
 ): Promise<void> {
   const res = await env.call('PUT', `/v1/clusters/${cluster}`, { engine });
-  if (res.status !== 201 && res.status !== 200) throw new Error(`seed cluster: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 201 && res.status !== 200)
+    throw new Error(`seed cluster: ${res.status} ${JSON.stringify(res.body)}`);
   for (const s of servers) {
-    const r = await env.call('PUT', `/v1/clusters/${cluster}/servers/${s.name}`, { dc: s.dc ?? 'dc1', role: s.role ?? 'replica' });
+    const r = await env.call('PUT', `/v1/clusters/${cluster}/servers/${s.name}`, {
+      dc: s.dc ?? 'dc1',
+      role: s.role ?? 'replica',
+    });
     if (r.status >= 300) throw new Error(`seed server: ${r.status} ${JSON.stringify(r.body)}`);
   }
 }
 
 /** Reports every server running (the first report makes them electable). */
-export async function reportAll(env: HttpEnv, cluster: string, names: string[], extra: Record<string, unknown> = {}): Promise<void> {
+export async function reportAll(
+  env: HttpEnv,
+  cluster: string,
+  names: string[],
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   for (const name of names) {
     const r = await env.call('PUT', `/v1/clusters/${cluster}/servers/${name}/status`, { health: 'running', ...extra });
     if (r.status !== 200) throw new Error(`report: ${r.status} ${JSON.stringify(r.body)}`);

@@ -49,7 +49,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
     client.on('data', (chunk) => {
       if (dropped) return;
-      const fault: FaultKind | undefined = share > 0 && random() < share ? (['drop', 'delay', 'reset'] as const)[Math.floor(random() * 3)] : undefined;
+      const fault: FaultKind | undefined =
+        share > 0 && random() < share ? (['drop', 'delay', 'reset'] as const)[Math.floor(random() * 3)] : undefined;
       if (fault) counts[fault]++;
       else counts.passed++;
       if (fault === 'drop') {
@@ -59,10 +60,15 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       if (fault === 'reset') resetOnAnswer = true;
       const delayMs = fault === 'delay' ? 50 + Math.floor(random() * (maxDelayMs - 50)) : 0;
       // In order: a delayed chunk holds back the ones after it.
-      queue = queue.then(() => new Promise<void>((done) => setTimeout(() => {
-        if (!upstream.destroyed) upstream.write(chunk);
-        done();
-      }, delayMs)));
+      queue = queue.then(
+        () =>
+          new Promise<void>((done) =>
+            setTimeout(() => {
+              if (!upstream.destroyed) upstream.write(chunk);
+              done();
+            }, delayMs),
+          ),
+      );
     });
     upstream.on('data', (chunk) => {
       if (dropped) return;

@@ -91,13 +91,28 @@ export interface Reply {
 export function maxctrlHeaders(method: 'GET' | 'PUT', host: string, user: string, password: string): string[] {
   const headers = ['Accept', 'application/json, text/plain, */*'];
   if (method === 'PUT') headers.push('Content-Type', 'application/x-www-form-urlencoded');
-  headers.push('User-Agent', 'axios/0.28.0', 'Host', host, 'Authorization', `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`, 'Connection', 'keep-alive');
+  headers.push(
+    'User-Agent',
+    'axios/0.28.0',
+    'Host',
+    host,
+    'Authorization',
+    `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+    'Connection',
+    'keep-alive',
+  );
   if (method === 'PUT') headers.push('Content-Length', '0');
   return headers;
 }
 
 /** One request to `http://HOST/v1/<resource>`, as maxctrl builds it (`'http://' + host + '/v1/' + resource`). */
-function send(host: string, method: 'GET' | 'PUT', resource: string, opts: MaxctrlOptions, agent: Agent): Promise<Reply> {
+function send(
+  host: string,
+  method: 'GET' | 'PUT',
+  resource: string,
+  opts: MaxctrlOptions,
+  agent: Agent,
+): Promise<Reply> {
   const url = new URL(`http://${host}/v1/${resource}`);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
@@ -114,7 +129,14 @@ function send(host: string, method: 'GET' | 'PUT', resource: string, opts: Maxct
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            statusText: res.statusMessage ?? '',
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
         res.on('error', reject);
       },
     );
@@ -136,14 +158,27 @@ const parse = (text: string): unknown => {
 };
 
 /** maxctrl's error line for an HTTP error, then the body as 4-space JSON when there is one. */
-export function formatHttpError(host: string, status: number, statusText: string, method: string, resource: string, body: string): string {
+export function formatHttpError(
+  host: string,
+  status: number,
+  statusText: string,
+  method: string,
+  resource: string,
+  body: string,
+): string {
   const line = `Server at http://${host} responded with ${status} ${statusText} to \`${method} ${resource}\``;
   const data = parse(body);
   if (data === undefined) return line;
   return `${line}\n${typeof data === 'string' ? data : JSON.stringify(data, null, 4)}`;
 }
 
-async function call(host: string, method: 'GET' | 'PUT', resource: string, opts: MaxctrlOptions, agent: Agent): Promise<unknown> {
+async function call(
+  host: string,
+  method: 'GET' | 'PUT',
+  resource: string,
+  opts: MaxctrlOptions,
+  agent: Agent,
+): Promise<unknown> {
   const reply = await send(host, method, resource, opts, agent).catch((error: Error) => {
     throw new MaxctrlError(error.message);
   });
@@ -168,12 +203,18 @@ export function drawTable(rows: readonly (readonly string[])[], head?: readonly 
   const all = head ? [head, ...rows] : [...rows];
   const columns = Math.max(0, ...all.map((r) => r.length));
   const lines = (text: string | undefined) => (text ?? '').split('\n');
-  const widths = Array.from({ length: columns }, (_, i) => Math.max(0, ...all.flatMap((r) => lines(r[i]).map((l) => l.length))));
-  const rule = (left: string, mid: string, right: string) => left + widths.map((w) => '─'.repeat(w + 2)).join(mid) + right;
+  const widths = Array.from({ length: columns }, (_, i) =>
+    Math.max(0, ...all.flatMap((r) => lines(r[i]).map((l) => l.length))),
+  );
+  const rule = (left: string, mid: string, right: string) =>
+    left + widths.map((w) => '─'.repeat(w + 2)).join(mid) + right;
   const rowText = (r: readonly string[]) => {
     const cells = widths.map((_, i) => lines(r[i]));
     const height = Math.max(1, ...cells.map((c) => c.length));
-    return Array.from({ length: height }, (_, k) => `│${cells.map((c, i) => ` ${(c[k] ?? '').padEnd(widths[i]!)} `).join('│')}│`).join('\n');
+    return Array.from(
+      { length: height },
+      (_, k) => `│${cells.map((c, i) => ` ${(c[k] ?? '').padEnd(widths[i]!)} `).join('│')}│`,
+    ).join('\n');
   };
   return [rule('┌', '┬', '┐'), all.map(rowText).join(`\n${rule('├', '┼', '┤')}\n`), rule('└', '┴', '┘')].join('\n');
 }
@@ -247,7 +288,8 @@ export const SHOW_SERVER_ROWS: [name: string, value: (r: Resource) => unknown][]
 
 export function renderServer(body: unknown): string {
   const data = get(body, 'data');
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new Error('show server: `data` is not an object');
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    throw new Error('show server: `data` is not an object');
   // maxctrl's key/value list joins array parts with new lines.
   return drawTable(SHOW_SERVER_ROWS.map(([name, value]) => [name, cell(value(data as Resource), '\n')]));
 }
@@ -260,7 +302,9 @@ export async function maxctrl(argv: readonly string[]): Promise<MaxctrlResult> {
     const run = commandOf(opts);
     // Several hosts: maxctrl pings each with `GET /v1/` before it runs the command on all of them.
     if (opts.hosts.length > 1) await settled(opts.hosts.map((host) => call(host, 'GET', '', opts, agent)));
-    const outputs = await settled(opts.hosts.map(async (host) => (opts.hosts.length > 1 ? `${host}\n` : '') + (await run(host, agent))));
+    const outputs = await settled(
+      opts.hosts.map(async (host) => (opts.hosts.length > 1 ? `${host}\n` : '') + (await run(host, agent))),
+    );
     return { stdout: opts.quiet ? '' : `${outputs.join('\n')}\n`, exitCode: 0 };
   } catch (error) {
     if (!(error instanceof MaxctrlError)) throw error;
@@ -286,7 +330,10 @@ function commandOf(opts: MaxctrlOptions): Run {
   if ((verb === 'set' || verb === 'clear') && noun === 'server' && rest.length === 2) {
     const [server, state] = rest as [string, string];
     // What maxctrl 24.02 sent (requests.log): `set?force=yes&state=maintenance` with --force.
-    const query = verb === 'set' && opts.force ? `force=yes&state=${encodeURIComponent(state)}` : `state=${encodeURIComponent(state)}`;
+    const query =
+      verb === 'set' && opts.force
+        ? `force=yes&state=${encodeURIComponent(state)}`
+        : `state=${encodeURIComponent(state)}`;
     const resource = `servers/${encodeURIComponent(server)}/${verb}?${query}`;
     return async (host, agent) => {
       const body = await call(host, 'PUT', resource, opts, agent);

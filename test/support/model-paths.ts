@@ -38,9 +38,20 @@ const list = (t: Transition | Transition[] | undefined) =>
 
 /** What a task answers when its done transition is unguarded (the real handlers' outcomes). */
 export const PLAIN_OUTCOME: Record<string, string> = {
-  preflight: 'ready', pauseAutomation: 'paused', plan: 'planned', runBatch: 'ran', finishRollout: 'succeeded',
-  pauseRollout: 'paused', abortRollout: 'aborted', startSuccessor: 'started', failRollout: 'failed',
-  requestSwitchover: 'requested', drainNode: 'draining', triggerUpgrade: 'triggered', clearNode: 'cleared', recordNodeFailure: 'failed',
+  preflight: 'ready',
+  pauseAutomation: 'paused',
+  plan: 'planned',
+  runBatch: 'ran',
+  finishRollout: 'succeeded',
+  pauseRollout: 'paused',
+  abortRollout: 'aborted',
+  startSuccessor: 'started',
+  failRollout: 'failed',
+  requestSwitchover: 'requested',
+  drainNode: 'draining',
+  triggerUpgrade: 'triggered',
+  clearNode: 'cleared',
+  recordNodeFailure: 'failed',
 };
 /** The error a test injects for an unguarded onError. */
 export const INJECTED_ERROR = 'StepFailed.injected';
@@ -66,15 +77,18 @@ function eventsFor(machine: AnyStateMachine, k: number, withErrors: boolean) {
     const loop = LOOP_OUTCOMES[src];
     for (const t of list(config.invoke.onDone)) {
       const outcome = t.guard?.params.outcome ?? PLAIN_OUTCOME[src]!;
-      if (loop !== undefined && (outcome === loop) !== ((snapshot.context.batches ?? 0) < k)) continue;
+      if (loop !== undefined && (outcome === loop) !== (snapshot.context.batches ?? 0) < k) continue;
       events.push({ type: `xstate.done.actor.${id}`, output: { outcome } });
     }
-    if (withErrors) for (const t of list(config.invoke.onError)) events.push({ type: `xstate.error.actor.${id}`, error: { name: t.guard?.params.name ?? INJECTED_ERROR } });
+    if (withErrors)
+      for (const t of list(config.invoke.onError))
+        events.push({ type: `xstate.error.actor.${id}`, error: { name: t.guard?.params.name ?? INJECTED_ERROR } });
     return events;
   };
 }
 
-const edgeKey = (s: ModelStep) => `${s.from} --${s.event.type}:${s.event.output?.outcome ?? s.event.error?.name ?? ''}--> ${s.to}`;
+const edgeKey = (s: ModelStep) =>
+  `${s.from} --${s.event.type}:${s.event.output?.outcome ?? s.event.error?.name ?? ''}--> ${s.to}`;
 
 function toModelPath(k: number, path: { steps: { event: ModelEvent; state: { value: unknown } }[] }): ModelPath {
   const states = path.steps.map((s) => s.state.value as string);
@@ -90,10 +104,12 @@ export function modelPaths(machine: AnyStateMachine, input: Record<string, unkno
       .map((p) => toModelPath(k, p as never))
       .filter((p) => final(p.states.at(-1)!));
   const seen = new Set<string>();
-  const happy = [0, 1, 2].flatMap((k) => generate(k, false)).filter((p) => {
-    const key = p.steps.map(edgeKey).join('|');
-    return !seen.has(key) && seen.add(key);
-  });
+  const happy = [0, 1, 2]
+    .flatMap((k) => generate(k, false))
+    .filter((p) => {
+      const key = p.steps.map(edgeKey).join('|');
+      return !seen.has(key) && seen.add(key);
+    });
   // Every transition at least once: a greedy cover over the paths with errors (K = 0, then 1 for loop bodies).
   const covered = new Set(happy.flatMap((p) => p.steps.map(edgeKey)));
   const chosen: ModelPath[] = [];
@@ -112,8 +128,10 @@ export function modelEdges(machine: AnyStateMachine): string[] {
   for (const [state, config] of Object.entries(machine.config.states as Record<string, StateConfig>)) {
     if (!config.invoke) continue;
     const { id, src } = config.invoke;
-    for (const t of list(config.invoke.onDone)) edges.push(`${state} --xstate.done.actor.${id}:${t.guard?.params.outcome ?? PLAIN_OUTCOME[src]}--> ${t.target}`);
-    for (const t of list(config.invoke.onError)) edges.push(`${state} --xstate.error.actor.${id}:${t.guard?.params.name ?? INJECTED_ERROR}--> ${t.target}`);
+    for (const t of list(config.invoke.onDone))
+      edges.push(`${state} --xstate.done.actor.${id}:${t.guard?.params.outcome ?? PLAIN_OUTCOME[src]}--> ${t.target}`);
+    for (const t of list(config.invoke.onError))
+      edges.push(`${state} --xstate.error.actor.${id}:${t.guard?.params.name ?? INJECTED_ERROR}--> ${t.target}`);
     if (config.on?.poll) edges.push(`${state} --poll:--> ${state}`);
   }
   return edges;

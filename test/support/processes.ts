@@ -46,14 +46,18 @@ export async function startLocal(options: StartOptions): Promise<LocalProcess> {
   });
   options.onSpawn?.(child);
   // SIGTERM lets the stack stop its DynamoDB Local (a group of its own); SIGKILL if it has not gone in 10 s.
-  const guardian = guard('kill -TERM -"$0" 2>/dev/null || exit 0; for i in $(seq 100); do kill -0 -"$0" 2>/dev/null || exit 0; sleep 0.1; done; kill -KILL -"$0"', String(child.pid));
+  const guardian = guard(
+    'kill -TERM -"$0" 2>/dev/null || exit 0; for i in $(seq 100); do kill -0 -"$0" 2>/dev/null || exit 0; sleep 0.1; done; kill -KILL -"$0"',
+    String(child.pid),
+  );
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
   const started = Date.now();
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`local server exited (${child.exitCode ?? child.signalCode}):\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`local server exited (${child.exitCode ?? child.signalCode}):\n${output}`);
     try {
       if ((await fetch(`${url}/v1/health`)).ok) return { url, child, output: () => output, guardian };
     } catch {

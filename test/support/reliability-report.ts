@@ -27,11 +27,18 @@ export interface ReliabilityFigures {
 
 export function recordReliability(id: string, figures: ReliabilityFigures): void {
   mkdirSync(RELIABILITY_REPORTS, { recursive: true });
-  writeFileSync(join(RELIABILITY_REPORTS, `${id}.json`), `${JSON.stringify({ ...figures, at: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(
+    join(RELIABILITY_REPORTS, `${id}.json`),
+    `${JSON.stringify({ ...figures, at: new Date().toISOString() }, null, 2)}\n`,
+  );
 }
 
 /** Runs a test's body and records its figures either way: no violations when it passes, its failure when not. */
-export async function reported(id: string, figures: () => Omit<ReliabilityFigures, 'violations'>, run: () => Promise<void>): Promise<void> {
+export async function reported(
+  id: string,
+  figures: () => Omit<ReliabilityFigures, 'violations'>,
+  run: () => Promise<void>,
+): Promise<void> {
   try {
     await run();
   } catch (error) {

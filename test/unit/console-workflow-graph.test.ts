@@ -14,14 +14,24 @@ describe('the console workflow graphs', () => {
     expect(rollout.states.map((s) => s.name)).toEqual(Object.keys(rolloutMachine.root.states));
     expect(node.initial).toBe('Begin');
     expect(rollout.initial).toBe('Preflight');
-    expect(node.states.filter((s) => s.kind === 'poll').map((s) => s.name)).toEqual(['WaitRoles', 'WaitDrained', 'WaitUpgraded', 'Verify']);
+    expect(node.states.filter((s) => s.kind === 'poll').map((s) => s.name)).toEqual([
+      'WaitRoles',
+      'WaitDrained',
+      'WaitUpgraded',
+      'Verify',
+    ]);
     expect(node.states.filter((s) => s.kind === 'final').map((s) => s.name)).toEqual(['Done', 'Stopped', 'Failed']);
     expect(rollout.states.filter((s) => s.runsNodes).map((s) => s.name)).toEqual(['RunBatch']);
   });
 
   it('hold the transitions by kind, with the outcomes that take them', () => {
     expect(node.edges).toContainEqual({ from: 'Begin', to: 'Switchover', kind: 'done', labels: ['primary'] });
-    expect(node.edges).toContainEqual({ from: 'WaitDrained', to: 'Maintain', kind: 'done', labels: ['drained', 'forced'] });
+    expect(node.edges).toContainEqual({
+      from: 'WaitDrained',
+      to: 'Maintain',
+      kind: 'done',
+      labels: ['drained', 'forced'],
+    });
     expect(node.edges).toContainEqual({ from: 'WaitDrained', to: 'WaitDrained', kind: 'poll', labels: [] });
     expect(node.edges).toContainEqual({ from: 'Drain', to: 'RecordFailure', kind: 'error', labels: [] });
     expect(rollout.edges).toContainEqual({ from: 'RunBatch', to: 'NextBatch', kind: 'done', labels: [] });
@@ -38,15 +48,35 @@ describe('the console workflow graphs', () => {
   });
 
   it('place a rollout status on the rollout machine: a final state by name, else the batch runner', () => {
-    expect(['succeeded', 'paused', 'aborted', 'failed'].map((s) => stateOfStatus(rollout, s))).toEqual(['Succeeded', 'Paused', 'Aborted', 'Failed']);
-    expect(['running', 'pausing', 'aborting'].map((s) => stateOfStatus(rollout, s))).toEqual(['RunBatch', 'RunBatch', 'RunBatch']);
+    expect(['succeeded', 'paused', 'aborted', 'failed'].map((s) => stateOfStatus(rollout, s))).toEqual([
+      'Succeeded',
+      'Paused',
+      'Aborted',
+      'Failed',
+    ]);
+    expect(['running', 'pausing', 'aborting'].map((s) => stateOfStatus(rollout, s))).toEqual([
+      'RunBatch',
+      'RunBatch',
+      'RunBatch',
+    ]);
   });
 
   it('lay the states out top to bottom along the flow, one cell each', () => {
     const { placed, rows } = layout(node);
     const row = (name: string) => placed.get(name)!.row;
     expect(row('Begin')).toBe(0);
-    const flow = ['Begin', 'Switchover', 'WaitRoles', 'Drain', 'WaitDrained', 'Maintain', 'WaitUpgraded', 'Verify', 'Clear', 'Done'];
+    const flow = [
+      'Begin',
+      'Switchover',
+      'WaitRoles',
+      'Drain',
+      'WaitDrained',
+      'Maintain',
+      'WaitUpgraded',
+      'Verify',
+      'Clear',
+      'Done',
+    ];
     expect(flow.map(row)).toEqual(flow.map((_, i) => i));
     expect(row('Failed')).toBe(rows - 1);
     const cells = [...placed.values()].map((p) => `${p.row},${p.column}`);

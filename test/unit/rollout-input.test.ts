@@ -7,7 +7,10 @@ import { newTimeId, parseRolloutInput, rolloutRef } from '../../functions/rollou
 import { caught, NOW, SEC } from './domain/fixtures.js';
 
 const ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:upgrade-mariadb';
-const ALLOW: UpgradeAllowlist = { webhookHosts: ['upgrader.example.com', 'Hooks.Example.NET:8443'], functionArns: [ARN] };
+const ALLOW: UpgradeAllowlist = {
+  webhookHosts: ['upgrader.example.com', 'Hooks.Example.NET:8443'],
+  functionArns: [ARN],
+};
 const NONE: UpgradeAllowlist = { webhookHosts: [], functionArns: [] };
 
 const parse = (value: unknown, allow = ALLOW) => parseRolloutInput(value, allow);
@@ -80,12 +83,19 @@ describe('parseRolloutInput', () => {
   });
 
   it('a webhook or lambda upgrade without a timeout gets the 1800 s default', () => {
-    expect(parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com/hook' } }).input.upgrade).toEqual({
+    expect(
+      parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com/hook' } }).input
+        .upgrade,
+    ).toEqual({
       kind: 'webhook',
       url: 'https://upgrader.example.com/hook',
       timeoutSeconds: 1800,
     });
-    expect(parse({ targetVersion: '1', upgrade: { kind: 'lambda', functionArn: ARN } }).input.upgrade).toEqual({ kind: 'lambda', functionArn: ARN, timeoutSeconds: 1800 });
+    expect(parse({ targetVersion: '1', upgrade: { kind: 'lambda', functionArn: ARN } }).input.upgrade).toEqual({
+      kind: 'lambda',
+      functionArn: ARN,
+      timeoutSeconds: 1800,
+    });
   });
 
   it('refuses unknown fields, naming them (InvalidInput)', () => {
@@ -97,7 +107,9 @@ describe('parseRolloutInput', () => {
     expect(nested.code).toBe('InvalidInput');
     expect(nested.message).toContain('verify');
     expect(nested.message).toContain('stableFor');
-    const inUpgrade = caught(() => parse({ targetVersion: '1', upgrade: { kind: 'wait-for-report', url: 'https://upgrader.example.com/' } }));
+    const inUpgrade = caught(() =>
+      parse({ targetVersion: '1', upgrade: { kind: 'wait-for-report', url: 'https://upgrader.example.com/' } }),
+    );
     expect(inUpgrade.message).toContain('url');
   });
 
@@ -141,15 +153,26 @@ describe('parseRolloutInput', () => {
   });
 
   it('refuses a lambda upgrade whose functionArn is not a Lambda function ARN', () => {
-    const e = caught(() => parse({ targetVersion: '1', upgrade: { kind: 'lambda', functionArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:x' } }));
+    const e = caught(() =>
+      parse({
+        targetVersion: '1',
+        upgrade: { kind: 'lambda', functionArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:x' },
+      }),
+    );
     expect(e.code).toBe('InvalidInput');
     expect(e.message).toContain('functionArn');
   });
 
   it('refuses negative or over-long timeouts and malformed server names', () => {
-    expect(caught(() => parse({ targetVersion: '1', drainTimeoutSeconds: -1 })).message).toContain('drainTimeoutSeconds');
-    expect(caught(() => parse({ targetVersion: '1', drainTimeoutSeconds: 86401 })).message).toContain('drainTimeoutSeconds');
-    expect(caught(() => parse({ targetVersion: '1', verify: { timeoutSeconds: 1.5 } })).message).toContain('verify.timeoutSeconds');
+    expect(caught(() => parse({ targetVersion: '1', drainTimeoutSeconds: -1 })).message).toContain(
+      'drainTimeoutSeconds',
+    );
+    expect(caught(() => parse({ targetVersion: '1', drainTimeoutSeconds: 86401 })).message).toContain(
+      'drainTimeoutSeconds',
+    );
+    expect(caught(() => parse({ targetVersion: '1', verify: { timeoutSeconds: 1.5 } })).message).toContain(
+      'verify.timeoutSeconds',
+    );
     expect(caught(() => parse({ targetVersion: '1', servers: [] })).message).toContain('servers');
     expect(caught(() => parse({ targetVersion: '1', servers: ['db 1'] })).message).toContain('servers');
     expect(caught(() => parse({ cluster: 'Prod_DB', targetVersion: '1' })).message).toContain('cluster');
@@ -157,7 +180,8 @@ describe('parseRolloutInput', () => {
 
   describe('numbers DynamoDB can store: 0, or a magnitude from 1e-130 to 1e125 (beyond, a write fails: a 500)', () => {
     const STORABLE = 'must be 0 or of magnitude between 1e-130 and 1e125 (what DynamoDB can store)';
-    const lag = (maxReplicationLagSeconds: unknown) => parse({ targetVersion: '1', verify: { maxReplicationLagSeconds } });
+    const lag = (maxReplicationLagSeconds: unknown) =>
+      parse({ targetVersion: '1', verify: { maxReplicationLagSeconds } });
 
     it('maxReplicationLagSeconds below 1e-130 is refused, naming the field and the limit', () => {
       for (const tiny of [1e-200, 1e-131, 9.999999999999999e-131, Number.MIN_VALUE]) {
@@ -168,45 +192,86 @@ describe('parseRolloutInput', () => {
     });
 
     it('0, 1e-130 exactly and fractions of a second are kept (a lag below a second makes sense)', () => {
-      for (const value of [0, 1e-130, 1.0000000000000001e-130, 0.25, 86400]) expect(lag(value).input.verify.maxReplicationLagSeconds).toBe(value);
+      for (const value of [0, 1e-130, 1.0000000000000001e-130, 0.25, 86400])
+        expect(lag(value).input.verify.maxReplicationLagSeconds).toBe(value);
     });
 
     it('over the field maximum gets that one message (not the storable one too); negative ones the minimum', () => {
-      for (const value of [86400.5, 1e125, 1e300]) expect(caught(() => lag(value)).message).toBe('verify.maxReplicationLagSeconds: Too big: expected number to be <=86400');
-      for (const value of [-1e-200, -1]) expect(caught(() => lag(value)).message).toBe('verify.maxReplicationLagSeconds: Too small: expected number to be >=0');
+      for (const value of [86400.5, 1e125, 1e300])
+        expect(caught(() => lag(value)).message).toBe(
+          'verify.maxReplicationLagSeconds: Too big: expected number to be <=86400',
+        );
+      for (const value of [-1e-200, -1])
+        expect(caught(() => lag(value)).message).toBe(
+          'verify.maxReplicationLagSeconds: Too small: expected number to be >=0',
+        );
     });
 
     it('whole seconds stay whole: a fraction of a timeout, stable time or batch is refused', () => {
-      expect(caught(() => parse({ targetVersion: '1', verify: { stableForSeconds: 1e-200 } })).message).toContain('verify.stableForSeconds');
-      expect(caught(() => parse({ targetVersion: '1', drainTimeoutSeconds: 0.5 })).message).toContain('drainTimeoutSeconds');
-      expect(caught(() => parse({ targetVersion: '1', upgrade: { kind: 'wait-for-report', timeoutSeconds: 1e-131 } })).message).toContain('upgrade.timeoutSeconds');
+      expect(caught(() => parse({ targetVersion: '1', verify: { stableForSeconds: 1e-200 } })).message).toContain(
+        'verify.stableForSeconds',
+      );
+      expect(caught(() => parse({ targetVersion: '1', drainTimeoutSeconds: 0.5 })).message).toContain(
+        'drainTimeoutSeconds',
+      );
+      expect(
+        caught(() => parse({ targetVersion: '1', upgrade: { kind: 'wait-for-report', timeoutSeconds: 1e-131 } }))
+          .message,
+      ).toContain('upgrade.timeoutSeconds');
       expect(caught(() => parse({ targetVersion: '1', batchSize: 1e-300 })).message).toContain('batchSize');
     });
   });
 
   it('refuses a webhook host not on the allowlist, naming it', () => {
-    const e = caught(() => parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://evil.example.org/hook' } }));
+    const e = caught(() =>
+      parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://evil.example.org/hook' } }),
+    );
     expect(e.code).toBe('InvalidInput');
     expect(e.message).toContain('evil.example.org');
     expect(e.message).toMatch(/allowlist/);
     // nothing is allowed when the deployment allows nothing
-    expect(caught(() => parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com/' } }, NONE)).code).toBe('InvalidInput');
+    expect(
+      caught(() =>
+        parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com/' } }, NONE),
+      ).code,
+    ).toBe('InvalidInput');
   });
 
   it('checks the host the URL really goes to: user info does not pass; a host:port entry allows that port only', () => {
-    const userInfo = caught(() => parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com@evil.example.org/hook' } }));
+    const userInfo = caught(() =>
+      parse({
+        targetVersion: '1',
+        upgrade: { kind: 'webhook', url: 'https://upgrader.example.com@evil.example.org/hook' },
+      }),
+    );
     expect(userInfo.message).toContain('evil.example.org');
-    expect(parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com:4443/hook' } }).input.upgrade.kind).toBe('webhook');
-    const otherPort = caught(() => parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://hooks.example.net:9443/hook' } }));
+    expect(
+      parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com:4443/hook' } }).input
+        .upgrade.kind,
+    ).toBe('webhook');
+    const otherPort = caught(() =>
+      parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://hooks.example.net:9443/hook' } }),
+    );
     expect(otherPort.message).toContain('hooks.example.net:9443');
-    const suffix = caught(() => parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com.evil.org/' } }));
+    const suffix = caught(() =>
+      parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com.evil.org/' } }),
+    );
     expect(suffix.code).toBe('InvalidInput');
   });
 
   it('allowlisted webhook hosts pass, case-insensitively, with the port they are listed with', () => {
-    expect(parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com/hook?x=1' } }).input.upgrade.kind).toBe('webhook');
-    expect(parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'http://UPGRADER.example.com/hook' } }).input.upgrade.kind).toBe('webhook');
-    expect(parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://hooks.example.net:8443/x' } }).input.upgrade.kind).toBe('webhook');
+    expect(
+      parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://upgrader.example.com/hook?x=1' } }).input
+        .upgrade.kind,
+    ).toBe('webhook');
+    expect(
+      parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'http://UPGRADER.example.com/hook' } }).input.upgrade
+        .kind,
+    ).toBe('webhook');
+    expect(
+      parse({ targetVersion: '1', upgrade: { kind: 'webhook', url: 'https://hooks.example.net:8443/x' } }).input.upgrade
+        .kind,
+    ).toBe('webhook');
   });
 
   it('refuses a lambda ARN not on the allowlist, naming it; an allowlisted one passes', () => {
@@ -216,8 +281,12 @@ describe('parseRolloutInput', () => {
     expect(e.message).toContain(other);
     expect(e.message).toMatch(/allowlist/);
     // a qualified ARN (an alias) is another function as far as the allowlist goes
-    expect(caught(() => parse({ targetVersion: '1', upgrade: { kind: 'lambda', functionArn: `${ARN}:live` } })).code).toBe('InvalidInput');
-    expect(parse({ targetVersion: '1', upgrade: { kind: 'lambda', functionArn: ARN } }).input.upgrade).toMatchObject({ functionArn: ARN });
+    expect(
+      caught(() => parse({ targetVersion: '1', upgrade: { kind: 'lambda', functionArn: `${ARN}:live` } })).code,
+    ).toBe('InvalidInput');
+    expect(parse({ targetVersion: '1', upgrade: { kind: 'lambda', functionArn: ARN } }).input.upgrade).toMatchObject({
+      functionArn: ARN,
+    });
   });
 
   it('wait-for-report needs no allowlist', () => {
@@ -227,7 +296,12 @@ describe('parseRolloutInput', () => {
 
 describe('allowlistFromEnv', () => {
   it('reads comma-separated lists, trimming and dropping empty entries', () => {
-    expect(allowlistFromEnv({ MAINTCTL_WEBHOOK_HOSTS: ' a.example.com, ,b.example.com:8443 ', MAINTCTL_UPGRADE_FUNCTIONS: ARN })).toEqual({
+    expect(
+      allowlistFromEnv({
+        MAINTCTL_WEBHOOK_HOSTS: ' a.example.com, ,b.example.com:8443 ',
+        MAINTCTL_UPGRADE_FUNCTIONS: ARN,
+      }),
+    ).toEqual({
       webhookHosts: ['a.example.com', 'b.example.com:8443'],
       functionArns: [ARN],
     });
@@ -251,7 +325,16 @@ describe('newTimeId', () => {
   });
 
   it('sorts by creation time', () => {
-    const times = [NOW, NOW + 1, NOW + SEC, NOW + 59 * SEC, NOW + 3600 * SEC, NOW + 86400 * SEC, NOW + 40 * 86400 * SEC, Date.UTC(2031, 0, 1)];
+    const times = [
+      NOW,
+      NOW + 1,
+      NOW + SEC,
+      NOW + 59 * SEC,
+      NOW + 3600 * SEC,
+      NOW + 86400 * SEC,
+      NOW + 40 * 86400 * SEC,
+      Date.UTC(2031, 0, 1),
+    ];
     for (let round = 0; round < 20; round++) {
       const ids = times.map((t) => newTimeId(t));
       expect([...ids].sort()).toEqual(ids);

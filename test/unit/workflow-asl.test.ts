@@ -4,7 +4,16 @@ import { describe, expect, it } from 'vitest';
 import { createMachine, type AnyStateMachine } from 'xstate';
 import { ROLE_SWITCH_TIMEOUT_SECONDS } from '../../functions/domain/rollout.js';
 import { MAX_INPUT_SECONDS } from '../../functions/rollout/input.js';
-import { DEFAULT_ASL_OPTIONS, NODE_TIMEOUT_SECONDS, START_EXECUTION_ERRORS, TRANSIENT_ERRORS, taskBindings, toAsl, type AslDefinition, type AslState } from '../../workflows/asl.js';
+import {
+  DEFAULT_ASL_OPTIONS,
+  NODE_TIMEOUT_SECONDS,
+  START_EXECUTION_ERRORS,
+  TRANSIENT_ERRORS,
+  taskBindings,
+  toAsl,
+  type AslDefinition,
+  type AslState,
+} from '../../workflows/asl.js';
 import { nodeMachine, rolloutMachine } from '../../workflows/machines.js';
 import { MAX_POLL_SECONDS, pollWaitSeconds } from '../../workflows/poll.js';
 
@@ -15,7 +24,8 @@ interface Config {
   invoke?: { src: string; onDone?: Transition | Transition[]; onError?: Transition | Transition[] };
   meta?: { poll?: { check: string; choice: string } };
 }
-const list = (t: Transition | Transition[] | undefined) => (t === undefined ? [] : Array.isArray(t) ? t : [t]).map((x) => (typeof x === 'string' ? { target: x } : x));
+const list = (t: Transition | Transition[] | undefined) =>
+  (t === undefined ? [] : Array.isArray(t) ? t : [t]).map((x) => (typeof x === 'string' ? { target: x } : x));
 
 /** The model's transitions out of each state, as ASL would spell them (group members mapped to their state). */
 function modelGraph(machine: AnyStateMachine): Map<string, Set<string>> {
@@ -53,13 +63,17 @@ function aslGraph(machine: AnyStateMachine, asl: AslDefinition): Map<string, Set
       const again = asl.States[`${name}Again`]!;
       expect(again).toEqual({ Type: 'Wait', SecondsPath: '$.result.waitSeconds', Next: config.meta.poll.check });
       // The Choice's default (still waiting) goes round again through the backing-off Wait: read as the state itself.
-      choiceEdges(asl.States[config.meta.poll.choice]!).forEach((e) => out.add(e.replace(`->${name}Again`, `->${name}`)));
-      for (const c of (check.Catch as { ErrorEquals: string[]; Next: string }[] | undefined) ?? []) out.add(`error:${c.ErrorEquals[0]}->${c.Next}`);
+      choiceEdges(asl.States[config.meta.poll.choice]!).forEach((e) =>
+        out.add(e.replace(`->${name}Again`, `->${name}`)),
+      );
+      for (const c of (check.Catch as { ErrorEquals: string[]; Next: string }[] | undefined) ?? [])
+        out.add(`error:${c.ErrorEquals[0]}->${c.Next}`);
     } else if (state.Type !== 'Succeed' && state.Type !== 'Fail') {
       const next = state.Next as string;
       if (next === `${name}Outcome`) choiceEdges(asl.States[next]!).forEach((e) => out.add(e));
       else out.add(`done:*->${next}`);
-      for (const c of (state.Catch as { ErrorEquals: string[]; Next: string }[] | undefined) ?? []) out.add(`error:${c.ErrorEquals[0]}->${c.Next}`);
+      for (const c of (state.Catch as { ErrorEquals: string[]; Next: string }[] | undefined) ?? [])
+        out.add(`error:${c.ErrorEquals[0]}->${c.Next}`);
     }
     graph.set(name, out);
   }
@@ -70,7 +84,15 @@ describe.each([rolloutMachine, nodeMachine] as AnyStateMachine[])('the $id machi
   const asl = toAsl(machine);
 
   it('is valid ASL (the validator aws-local-stepfunctions runs)', () => {
-    expect(() => new StateMachine(toAsl(machine, { functionName: (t) => `arn:aws:lambda:eu-west-1:123456789012:function:${t}`, nodeStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:node' }) as never)).not.toThrow();
+    expect(
+      () =>
+        new StateMachine(
+          toAsl(machine, {
+            functionName: (t) => `arn:aws:lambda:eu-west-1:123456789012:function:${t}`,
+            nodeStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:node',
+          }) as never,
+        ),
+    ).not.toThrow();
   });
 
   it('has the same transitions as the model, state by state', () => {
@@ -81,7 +103,8 @@ describe.each([rolloutMachine, nodeMachine] as AnyStateMachine[])('the $id machi
     const explained = new Set<string>();
     for (const [name, config] of Object.entries(machine.config.states as Record<string, Config>)) {
       explained.add(name);
-      if (config.meta?.poll) [config.meta.poll.check, config.meta.poll.choice, `${name}Again`].forEach((s) => explained.add(s));
+      if (config.meta?.poll)
+        [config.meta.poll.check, config.meta.poll.choice, `${name}Again`].forEach((s) => explained.add(s));
       if (asl.States[name]!.Next === `${name}Outcome`) explained.add(`${name}Outcome`);
     }
     expect(Object.keys(asl.States).filter((s) => !explained.has(s))).toEqual([]);
@@ -114,9 +137,15 @@ describe('what the executions carry', () => {
   it('Preflight replaces the input with ids; every task gets the state and the execution id', () => {
     const rollout = toAsl(rolloutMachine, DEFAULT_ASL_OPTIONS);
     expect(rollout.States.Preflight!.ResultPath).toBeUndefined(); // the default, `$`: the answer replaces the input
-    expect(Object.keys(rollout.States.Preflight!.ResultSelector as object).sort()).toEqual(['cluster.$', 'rolloutId.$']);
+    expect(Object.keys(rollout.States.Preflight!.ResultSelector as object).sort()).toEqual([
+      'cluster.$',
+      'rolloutId.$',
+    ]);
     for (const state of Object.values(rollout.States).filter((s) => s.Resource === 'arn:aws:states:::lambda:invoke')) {
-      expect((state.Parameters as { Payload: Record<string, string> }).Payload).toMatchObject({ 'state.$': '$', 'execution.$': '$$.Execution.Id' });
+      expect((state.Parameters as { Payload: Record<string, string> }).Payload).toMatchObject({
+        'state.$': '$',
+        'execution.$': '$$.Execution.Id',
+      });
     }
   });
 
@@ -126,7 +155,9 @@ describe('what the executions carry', () => {
     expect(map.Type).toBe('Map');
     const processor = map.ItemProcessor as AslDefinition;
     expect(processor.States.RunNode!.Resource).toBe('arn:aws:states:::states:startExecution.sync:2');
-    expect(processor.States.RunNode!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], Next: 'NodeEnded', ResultPath: null }]);
+    expect(processor.States.RunNode!.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], Next: 'NodeEnded', ResultPath: null },
+    ]);
     expect(rollout.States.StartSuccessor!.Parameters).toMatchObject({ 'StateMachineArn.$': '$$.StateMachine.Id' });
   });
 });
@@ -206,11 +237,15 @@ describe('the error names the ASL matches are names Step Functions reports', () 
     'StepFunctions.AWSStepFunctionsException': 'by analogy with Lambda.AWSLambdaException',
   };
   /** The task function's own error names (functions/rollout/tasks.ts), and the language's. */
-  const ours = (name: string) => ['Transient', 'RolloutStopped', 'States.ALL'].includes(name) || name.startsWith('StepFailed.');
+  const ours = (name: string) =>
+    ['Transient', 'RolloutStopped', 'States.ALL'].includes(name) || name.startsWith('StepFailed.');
 
   const matched = (states: Record<string, AslState>): string[] =>
     Object.values(states).flatMap((state) => [
-      ...[...((state.Retry as { ErrorEquals: string[] }[]) ?? []), ...((state.Catch as { ErrorEquals: string[] }[]) ?? [])].flatMap((r) => r.ErrorEquals),
+      ...[
+        ...((state.Retry as { ErrorEquals: string[] }[]) ?? []),
+        ...((state.Catch as { ErrorEquals: string[] }[]) ?? []),
+      ].flatMap((r) => r.ErrorEquals),
       ...(state.ItemProcessor ? matched((state.ItemProcessor as AslDefinition).States) : []),
     ]);
 
@@ -228,7 +263,11 @@ describe('the error names the ASL matches are names Step Functions reports', () 
 describe('toAsl refuses what it cannot translate, naming the state', () => {
   const task = { invoke: { src: 'step', onDone: 'Done' } };
   const machine = (odd: Record<string, unknown>) =>
-    createMachine({ id: 'odd', initial: 'First', states: { First: task, Odd: odd, Done: { type: 'final' } } } as never) as AnyStateMachine;
+    createMachine({
+      id: 'odd',
+      initial: 'First',
+      states: { First: task, Odd: odd, Done: { type: 'final' } },
+    } as never) as AnyStateMachine;
 
   it.each([
     ['a state with no actor that is not final', {}, /state Odd: a state that is neither final nor invokes an actor/],
@@ -238,7 +277,11 @@ describe('toAsl refuses what it cannot translate, naming the state', () => {
     ['exit actions', { ...task, exit: 'log' }, /state Odd: `exit`/],
     ['nested states', { initial: 'A', states: { A: {} } }, /state Odd: `states`/],
     ['an event other than poll', { ...task, on: { cancel: 'Done' } }, /state Odd: the event cancel \(only `poll`\)/],
-    ['a poll event without meta.poll', { ...task, on: { poll: 'Odd' } }, /state Odd: a `poll` event without `meta.poll`/],
+    [
+      'a poll event without meta.poll',
+      { ...task, on: { poll: 'Odd' } },
+      /state Odd: a `poll` event without `meta.poll`/,
+    ],
   ])('%s', (_what, odd, message) => {
     expect(() => toAsl(machine(odd))).toThrow(message);
   });

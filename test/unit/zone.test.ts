@@ -12,8 +12,10 @@ const wall = (text: string) => t(`${text}Z`);
 
 describe('isTimeZone', () => {
   it('IANA names (in any case) and UTC are zones; luxon-only aliases and made-up names are not', () => {
-    for (const zone of ['Europe/Berlin', 'europe/berlin', 'UTC', 'Etc/GMT+5', 'Antarctica/Troll']) expect(isTimeZone(zone), zone).toBe(true);
-    for (const zone of ['Mars/Olympus', 'Europe/Berlinn', 'local', 'system', 'UTC+3', '']) expect(isTimeZone(zone), zone).toBe(false);
+    for (const zone of ['Europe/Berlin', 'europe/berlin', 'UTC', 'Etc/GMT+5', 'Antarctica/Troll'])
+      expect(isTimeZone(zone), zone).toBe(true);
+    for (const zone of ['Mars/Olympus', 'Europe/Berlinn', 'local', 'system', 'UTC+3', ''])
+      expect(isTimeZone(zone), zone).toBe(false);
   });
 });
 
@@ -36,8 +38,14 @@ describe('wallClock and instantsOf', () => {
   });
 
   it('two in an autumn overlap, the first first: one hour apart in Berlin, two in Troll', () => {
-    expect(instantsOf(wall('2027-10-31T02:15:00'), 'Europe/Berlin')).toEqual([t('2027-10-31T00:15:00Z'), t('2027-10-31T01:15:00Z')]);
-    expect(instantsOf(wall('2026-10-25T01:30:00'), 'Antarctica/Troll')).toEqual([t('2026-10-24T23:30:00Z'), t('2026-10-25T01:30:00Z')]);
+    expect(instantsOf(wall('2027-10-31T02:15:00'), 'Europe/Berlin')).toEqual([
+      t('2027-10-31T00:15:00Z'),
+      t('2027-10-31T01:15:00Z'),
+    ]);
+    expect(instantsOf(wall('2026-10-25T01:30:00'), 'Antarctica/Troll')).toEqual([
+      t('2026-10-24T23:30:00Z'),
+      t('2026-10-25T01:30:00Z'),
+    ]);
   });
 });
 
@@ -75,7 +83,14 @@ describe('zonedInstant', () => {
   });
 
   it('none for what is not an ISO 8601 date-time or names no real day', () => {
-    for (const text of ['yesterday', '2027-01-10', '2027-01-10 03:00:00', '2027-02-30T03:00:00', '2027-01-10T03:00:00+5']) expect(zonedInstant(text, 'UTC'), text).toBeUndefined();
+    for (const text of [
+      'yesterday',
+      '2027-01-10',
+      '2027-01-10 03:00:00',
+      '2027-02-30T03:00:00',
+      '2027-01-10T03:00:00+5',
+    ])
+      expect(zonedInstant(text, 'UTC'), text).toBeUndefined();
   });
 });
 
@@ -90,13 +105,17 @@ describe('zones behind UTC: the offset in force a day later counts too (mutation
   });
 
   it('in the autumn overlap, 01:30 has both instants: EDT (05:30Z) first, then EST (06:30Z)', () => {
-    expect(instantsOf(wall('2027-11-07T01:30:00'), 'America/New_York')).toEqual([t('2027-11-07T05:30:00Z'), t('2027-11-07T06:30:00Z')]);
+    expect(instantsOf(wall('2027-11-07T01:30:00'), 'America/New_York')).toEqual([
+      t('2027-11-07T05:30:00Z'),
+      t('2027-11-07T06:30:00Z'),
+    ]);
     expect(zonedInstant('2027-11-07T01:30:00', 'America/New_York')).toBe(t('2027-11-07T05:30:00Z'));
   });
 });
 
 describe('zonedInstant reads the whole text (mutation-driven)', () => {
   it('nothing may come before the date', () => {
-    for (const text of ['x2027-01-10T03:00:00', ' 2027-01-10T03:00:00', '12027-01-10T03:00:00Z']) expect(zonedInstant(text, 'UTC'), text).toBeUndefined();
+    for (const text of ['x2027-01-10T03:00:00', ' 2027-01-10T03:00:00', '12027-01-10T03:00:00Z'])
+      expect(zonedInstant(text, 'UTC'), text).toBeUndefined();
   });
 });

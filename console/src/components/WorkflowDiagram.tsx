@@ -43,13 +43,23 @@ export function WorkflowDiagram({ graph, title, current, note }: Props) {
         {title}. <span data-testid={`${graph.id}-now`}>{description}</span>
         {note && ` ${note}`}
         <br />
-        <span class="muted">
-          ↻ polls until its check passes; a step's error leads to {catchers.join(' or ')}.
-        </span>
+        <span class="muted">↻ polls until its check passes; a step's error leads to {catchers.join(' or ')}.</span>
       </figcaption>
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${title}: states of the ${graph.id} workflow. ${description}`}>
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        role="img"
+        aria-label={`${title}: states of the ${graph.id} workflow. ${description}`}
+      >
         <defs>
-          <marker id={`arrow-${graph.id}`} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse">
+          <marker
+            id={`arrow-${graph.id}`}
+            viewBox="0 0 10 10"
+            refX="9"
+            refY="5"
+            markerWidth="6"
+            markerHeight="6"
+            orient="auto-start-reverse"
+          >
             <path d="M0 0L10 5L0 10z" fill="currentColor" />
           </marker>
         </defs>
@@ -63,15 +73,30 @@ export function WorkflowDiagram({ graph, title, current, note }: Props) {
             const y1 = up ? a.y : a.y + H;
             const x2 = b.x + W / 2;
             const y2 = up ? b.y + H : b.y;
-            const d = up ? `M${x1 + W / 2} ${a.y + H / 2} C ${x1 + W} ${a.y}, ${x2 + W} ${b.y + H}, ${x2 + W / 2} ${b.y + H / 2}` : `M${x1} ${y1} L${x2} ${y2}`;
-            return <path key={`${e.from}-${e.to}-${e.kind}`} d={d} class={`edge edge-${e.kind}`} marker-end={`url(#arrow-${graph.id})`} fill="none" />;
+            const d = up
+              ? `M${x1 + W / 2} ${a.y + H / 2} C ${x1 + W} ${a.y}, ${x2 + W} ${b.y + H}, ${x2 + W / 2} ${b.y + H / 2}`
+              : `M${x1} ${y1} L${x2} ${y2}`;
+            return (
+              <path
+                key={`${e.from}-${e.to}-${e.kind}`}
+                d={d}
+                class={`edge edge-${e.kind}`}
+                marker-end={`url(#arrow-${graph.id})`}
+                fill="none"
+              />
+            );
           })}
         {graph.states.map((s) => {
           const { x, y } = box(s.name);
           const servers = current.get(s.name);
           const polls = graph.edges.some((e) => e.from === s.name && e.to === s.name);
           return (
-            <g key={s.name} class={`state state-${s.kind}${s.failure ? ' state-failure' : ''}${servers ? ' state-current' : ''}`} data-state={s.name} data-current={servers ? 'true' : undefined}>
+            <g
+              key={s.name}
+              class={`state state-${s.kind}${s.failure ? ' state-failure' : ''}${servers ? ' state-current' : ''}`}
+              data-state={s.name}
+              data-current={servers ? 'true' : undefined}
+            >
               <rect x={x} y={y} width={W} height={H} rx={s.kind === 'final' ? 20 : 6} />
               <text x={x + W / 2} y={servers?.length ? y + 16 : y + H / 2 + 5} text-anchor="middle">
                 {s.name}

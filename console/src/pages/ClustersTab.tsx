@@ -43,19 +43,33 @@ function ClusterCard({ id }: { id: string }) {
       {c && (
         <>
           <p>
-            Budget: {c.budget.maxUnavailablePerDc === undefined ? 'default (a majority of each dc stays available)' : `at most ${c.budget.maxUnavailablePerDc} unavailable per dc`}.
+            Budget:{' '}
+            {c.budget.maxUnavailablePerDc === undefined
+              ? 'default (a majority of each dc stays available)'
+              : `at most ${c.budget.maxUnavailablePerDc} unavailable per dc`}
+            .
           </p>
           <p>
             Cluster maintenance (automation paused): <strong>{c.maintenance.paused ? 'on' : 'off'}</strong>
-            {c.maintenance.claims.length > 0 && <span class="muted"> — held by {c.maintenance.claims.map((h) => h.holder).join(', ')}</span>}{' '}
+            {c.maintenance.claims.length > 0 && (
+              <span class="muted"> — held by {c.maintenance.claims.map((h) => h.holder).join(', ')}</span>
+            )}{' '}
             <button
               type="button"
               class="secondary"
               onClick={() =>
                 setToggle(
                   c.maintenance.paused
-                    ? { label: `Clear cluster maintenance of ${id}`, method: 'DELETE', path: `${clusterPath(id)}/maintenance` }
-                    : { label: `Set cluster maintenance of ${id}`, method: 'PUT', path: `${clusterPath(id)}/maintenance` },
+                    ? {
+                        label: `Clear cluster maintenance of ${id}`,
+                        method: 'DELETE',
+                        path: `${clusterPath(id)}/maintenance`,
+                      }
+                    : {
+                        label: `Set cluster maintenance of ${id}`,
+                        method: 'PUT',
+                        path: `${clusterPath(id)}/maintenance`,
+                      },
                 )
               }
             >
@@ -91,7 +105,13 @@ function ClusterCard({ id }: { id: string }) {
                         <button
                           type="button"
                           class="secondary"
-                          onClick={() => setToggle(d.maintenance ? { label: `Clear maintenance of dc ${d.name}`, method: 'DELETE', path } : { label: `Set maintenance of dc ${d.name}`, method: 'PUT', path })}
+                          onClick={() =>
+                            setToggle(
+                              d.maintenance
+                                ? { label: `Clear maintenance of dc ${d.name}`, method: 'DELETE', path }
+                                : { label: `Set maintenance of dc ${d.name}`, method: 'PUT', path },
+                            )
+                          }
                         >
                           {d.maintenance ? `Clear dc ${d.name} maintenance` : `Set dc ${d.name} maintenance`}
                         </button>
@@ -130,7 +150,15 @@ function verdictText(answer: DryRun): string {
   return parts.join(' ');
 }
 
-function ConfirmToggle({ toggle, onClose, onDone }: { toggle: Toggle; onClose: () => void; onDone: (message: string) => void }) {
+function ConfirmToggle({
+  toggle,
+  onClose,
+  onDone,
+}: {
+  toggle: Toggle;
+  onClose: () => void;
+  onDone: (message: string) => void;
+}) {
   const [verdict, setVerdict] = useState<{ allowed: boolean; text: string }>();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -138,10 +166,17 @@ function ConfirmToggle({ toggle, onClose, onDone }: { toggle: Toggle; onClose: (
 
   // The verdict comes from the API's dryRun, asked once when the dialog opens.
   useEffect(() => {
-    const dry = toggle.method === 'PUT' ? call<DryRun>('PUT', toggle.path, { dryRun: true }) : call<DryRun>('DELETE', `${toggle.path}?dryRun=true`);
+    const dry =
+      toggle.method === 'PUT'
+        ? call<DryRun>('PUT', toggle.path, { dryRun: true })
+        : call<DryRun>('DELETE', `${toggle.path}?dryRun=true`);
     dry.then(
       (a) => setVerdict({ allowed: a.body.verdict?.allowed ?? true, text: verdictText(a.body) }),
-      (e) => setVerdict({ allowed: false, text: e instanceof ApiError ? `Refused: ${e.message} (${e.status} ${e.code})` : describe(e) }),
+      (e) =>
+        setVerdict({
+          allowed: false,
+          text: e instanceof ApiError ? `Refused: ${e.message} (${e.status} ${e.code})` : describe(e),
+        }),
     );
   }, [toggle]);
 
@@ -163,7 +198,12 @@ function ConfirmToggle({ toggle, onClose, onDone }: { toggle: Toggle; onClose: (
   return (
     <Dialog title={toggle.label} onClose={onClose}>
       <form method="dialog" onSubmit={confirm}>
-        <p class="verdict" role="status" aria-live="polite" data-allowed={verdict ? String(verdict.allowed) : undefined}>
+        <p
+          class="verdict"
+          role="status"
+          aria-live="polite"
+          data-allowed={verdict ? String(verdict.allowed) : undefined}
+        >
           {verdict ? verdict.text : 'Asking the budget…'}
         </p>
         {toggle.method === 'PUT' && (

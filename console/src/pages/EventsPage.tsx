@@ -55,7 +55,12 @@ export function EventsPage({ cluster }: { cluster: string }) {
         </label>
         <label>
           Action
-          <input list="event-actions" value={action} placeholder="any" onInput={(e) => setAction((e.currentTarget as HTMLInputElement).value.trim())} />
+          <input
+            list="event-actions"
+            value={action}
+            placeholder="any"
+            onInput={(e) => setAction((e.currentTarget as HTMLInputElement).value.trim())}
+          />
           <datalist id="event-actions">
             {actions.map((a) => (
               <option key={a} value={a} />

@@ -31,7 +31,11 @@ export function MaintenanceDialog({ cluster, server, returnFocus, onClose, onDon
         ...(reason && { reason }),
         ...(ttl && { ttl: /^\d+$/.test(ttl) ? Number(ttl) : ttl }),
       });
-      onDone(after.body.pending ? `${server.name} is draining: maintenance follows when its open transactions complete.` : `${server.name} is in maintenance.`);
+      onDone(
+        after.body.pending
+          ? `${server.name} is draining: maintenance follows when its open transactions complete.`
+          : `${server.name} is in maintenance.`,
+      );
     } catch (e) {
       setError(describe(e));
       setBusy(false);

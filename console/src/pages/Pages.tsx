@@ -48,7 +48,8 @@ function place([first, cluster, third, fourth, ...rest]: string[]): Place {
   if (isSection(first) && cluster === undefined) return { kind: 'first-cluster', section: first };
   if (first !== 'clusters' || !cluster || rest.length > 0) return { kind: 'unknown' };
   if (third === 'servers' && fourth) return { kind: 'server', cluster, server: fourth };
-  if (isSection(third) && (fourth === undefined || third === 'rollouts')) return { kind: 'section', section: third, cluster, ...(fourth && { id: fourth }) };
+  if (isSection(third) && (fourth === undefined || third === 'rollouts'))
+    return { kind: 'section', section: third, cluster, ...(fourth && { id: fourth }) };
   return { kind: 'unknown' };
 }
 
@@ -62,7 +63,8 @@ export function Pages() {
   // /console/rollouts and the like name no cluster: the first one's.
   const firstCluster = clusters?.[0]?.id;
   useEffect(() => {
-    if (at.kind === 'first-cluster' && firstCluster) navigate(`clusters/${encodeURIComponent(firstCluster)}/${at.section}`, true);
+    if (at.kind === 'first-cluster' && firstCluster)
+      navigate(`clusters/${encodeURIComponent(firstCluster)}/${at.section}`, true);
   }, [at.kind, section, firstCluster]);
 
   return (
@@ -72,14 +74,24 @@ export function Pages() {
           Dashboard
         </NavLink>
         {SECTIONS.map((s) => (
-          <NavLink key={s.key} path={cluster ? `clusters/${encodeURIComponent(cluster)}/${s.key}` : s.key} current={section === s.key}>
+          <NavLink
+            key={s.key}
+            path={cluster ? `clusters/${encodeURIComponent(cluster)}/${s.key}` : s.key}
+            current={section === s.key}
+          >
             {s.label}
           </NavLink>
         ))}
         {section && cluster && clusters && (
           <span class="cluster-pick">
             <label for="cluster-pick">Cluster</label>
-            <select id="cluster-pick" value={cluster} onChange={(e) => navigate(`clusters/${encodeURIComponent((e.currentTarget as HTMLSelectElement).value)}/${section}`)}>
+            <select
+              id="cluster-pick"
+              value={cluster}
+              onChange={(e) =>
+                navigate(`clusters/${encodeURIComponent((e.currentTarget as HTMLSelectElement).value)}/${section}`)
+              }
+            >
               {clusters.map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.id}
@@ -92,13 +104,18 @@ export function Pages() {
       <main id="main">
         {at.kind === 'dashboard' && <Dashboard tab={at.tab} clusters={clusters} />}
         {at.kind === 'server' && <ServerPage cluster={at.cluster} server={at.server} />}
-        {at.kind === 'section' && at.section === 'rollouts' && (at.id ? <RolloutPage cluster={at.cluster} id={at.id} /> : <RolloutsPage cluster={at.cluster} />)}
+        {at.kind === 'section' &&
+          at.section === 'rollouts' &&
+          (at.id ? <RolloutPage cluster={at.cluster} id={at.id} /> : <RolloutsPage cluster={at.cluster} />)}
         {at.kind === 'section' && at.section === 'windows' && <WindowsPage cluster={at.cluster} />}
         {at.kind === 'section' && at.section === 'events' && <EventsPage cluster={at.cluster} />}
         {at.kind === 'first-cluster' && <p>Loading…</p>}
         {at.kind === 'unknown' && (
           <p>
-            Nothing is here. <NavLink path="" current={false}>Back to the dashboard</NavLink>
+            Nothing is here.{' '}
+            <NavLink path="" current={false}>
+              Back to the dashboard
+            </NavLink>
           </p>
         )}
       </main>
@@ -119,7 +136,15 @@ function Dashboard({ tab, clusters }: { tab: 'servers' | 'clusters'; clusters: C
           Clusters
         </NavLink>
       </nav>
-      {!clusters ? <p>Loading…</p> : clusters.length === 0 ? <p>No clusters are registered yet.</p> : tab === 'servers' ? <ServersTab clusters={clusters} /> : <ClustersTab clusters={clusters} />}
+      {!clusters ? (
+        <p>Loading…</p>
+      ) : clusters.length === 0 ? (
+        <p>No clusters are registered yet.</p>
+      ) : tab === 'servers' ? (
+        <ServersTab clusters={clusters} />
+      ) : (
+        <ClustersTab clusters={clusters} />
+      )}
     </>
   );
 }

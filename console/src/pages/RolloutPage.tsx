@@ -137,8 +137,17 @@ export function RolloutPage({ cluster, id }: { cluster: string; id: string }) {
             </table>
           </div>
           <div class="diagrams">
-            <WorkflowDiagram graph={graphs.rollout} title="Rollout workflow" current={new Map(rolloutState ? [[rolloutState, []]] : [])} />
-            <WorkflowDiagram graph={graphs.node} title="Each server's workflow" current={nodesByState} note={notStarted.length ? `Not started yet: ${notStarted.join(', ')}.` : undefined} />
+            <WorkflowDiagram
+              graph={graphs.rollout}
+              title="Rollout workflow"
+              current={new Map(rolloutState ? [[rolloutState, []]] : [])}
+            />
+            <WorkflowDiagram
+              graph={graphs.node}
+              title="Each server's workflow"
+              current={nodesByState}
+              note={notStarted.length ? `Not started yet: ${notStarted.join(', ')}.` : undefined}
+            />
           </div>
         </>
       )}

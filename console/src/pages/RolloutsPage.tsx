@@ -68,7 +68,12 @@ function StartRollout({ cluster }: { cluster: string }) {
     event.preventDefault();
     const f = new FormData(event.currentTarget as HTMLFormElement);
     const text = (name: string) => String(f.get(name) ?? '').trim();
-    const upgrade = kind === 'webhook' ? { kind, url: text('url') } : kind === 'lambda' ? { kind, functionArn: text('functionArn') } : { kind };
+    const upgrade =
+      kind === 'webhook'
+        ? { kind, url: text('url') }
+        : kind === 'lambda'
+          ? { kind, functionArn: text('functionArn') }
+          : { kind };
     const body = {
       targetVersion: text('targetVersion'),
       batchSize: Number(text('batchSize')),
@@ -110,7 +115,11 @@ function StartRollout({ cluster }: { cluster: string }) {
         </label>
         <label>
           Upgrade kind
-          <select name="kind" value={kind} onChange={(e) => setKind((e.currentTarget as HTMLSelectElement).value as UpgradeKind)}>
+          <select
+            name="kind"
+            value={kind}
+            onChange={(e) => setKind((e.currentTarget as HTMLSelectElement).value as UpgradeKind)}
+          >
             <option value="wait-for-report">wait for the agent to report the version</option>
             <option value="webhook">webhook</option>
             <option value="lambda">Lambda function</option>

@@ -109,7 +109,11 @@ export function ServerPage({ cluster, server }: { cluster: string; server: strin
       )}
       {message && <StatusText>{message}</StatusText>}
       <ErrorText>{error ?? (list.error && describe(list.error))}</ErrorText>
-      {list.data && !s && <p>There is no server {server} in {cluster}.</p>}
+      {list.data && !s && (
+        <p>
+          There is no server {server} in {cluster}.
+        </p>
+      )}
       {s && <ServerDetails server={s} />}
       {dialogOpen && s && (
         <MaintenanceDialog

@@ -107,7 +107,9 @@ function CreateWindow({ cluster, onCreated }: { cluster: string; onCreated: (nam
       timezone: text('timezone'),
       duration: text('duration'),
       action,
-      ...(action === 'maintenance' && { targets: { servers: splitList(text('servers')), dcs: splitList(text('dcs')) } }),
+      ...(action === 'maintenance' && {
+        targets: { servers: splitList(text('servers')), dcs: splitList(text('dcs')) },
+      }),
       ...(text('reason') && { reason: text('reason') }),
     };
     setError(undefined);
@@ -142,7 +144,11 @@ function CreateWindow({ cluster, onCreated }: { cluster: string; onCreated: (nam
         </label>
         <label>
           Action
-          <select name="action" value={action} onChange={(e) => setAction((e.currentTarget as HTMLSelectElement).value)}>
+          <select
+            name="action"
+            value={action}
+            onChange={(e) => setAction((e.currentTarget as HTMLSelectElement).value)}
+          >
             <option value="maintenance">maintenance of servers and dcs</option>
             <option value="cluster-maintenance">cluster maintenance (automation paused)</option>
           </select>
@@ -170,7 +176,17 @@ function CreateWindow({ cluster, onCreated }: { cluster: string; onCreated: (nam
   );
 }
 
-function DeleteWindow({ cluster, window: w, onClose, onDone }: { cluster: string; window: WindowJson; onClose: () => void; onDone: () => void }) {
+function DeleteWindow({
+  cluster,
+  window: w,
+  onClose,
+  onDone,
+}: {
+  cluster: string;
+  window: WindowJson;
+  onClose: () => void;
+  onDone: () => void;
+}) {
   const [error, setError] = useState<string>();
   const confirm = async (event: SubmitEvent) => {
     event.preventDefault();

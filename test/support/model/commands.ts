@@ -20,7 +20,10 @@ export interface Model {
 }
 
 const RANK: Record<Role, number> = { viewer: 1, agent: 2, operator: 3, admin: 4 };
-const SERVERS: Record<string, string[]> = { alpha: ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'], beta: ['b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7'] };
+const SERVERS: Record<string, string[]> = {
+  alpha: ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'],
+  beta: ['b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7'],
+};
 const pick = <T>(list: readonly T[], n: number): T => list[n % list.length]!;
 const callerOf = (world: World, n: number) => pick(world.tokens, n);
 
@@ -45,9 +48,15 @@ class Step implements fc.AsyncCommand<Model, World> {
     await settle(world);
     const t2 = performance.now();
     await model.check(world, { ticked, previousTick });
-    Object.assign(world.timing, { act: world.timing.act + t1 - t0, settle: world.timing.settle + t2 - t1, check: world.timing.check + performance.now() - t2 });
+    Object.assign(world.timing, {
+      act: world.timing.act + t1 - t0,
+      settle: world.timing.settle + t2 - t1,
+      check: world.timing.check + performance.now() - t2,
+    });
     if (world.violations.length > 0) {
-      throw new Error(`invariants broken after command ${model.commands}:\n${world.violations.map((v) => `- ${v}`).join('\n')}\nthe sequence so far:\n${world.log.slice(-120).join('\n')}`);
+      throw new Error(
+        `invariants broken after command ${model.commands}:\n${world.violations.map((v) => `- ${v}`).join('\n')}\nthe sequence so far:\n${world.log.slice(-120).join('\n')}`,
+      );
     }
   }
 
@@ -57,7 +66,11 @@ class Step implements fc.AsyncCommand<Model, World> {
 }
 
 /** Mostly the bootstrap admin and the unscoped operator; otherwise any token, revoked ones included. */
-const caller = fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 5, arbitrary: fc.constant(1) }, { weight: 3, arbitrary: fc.nat(40) });
+const caller = fc.oneof(
+  { weight: 6, arbitrary: fc.constant(0) },
+  { weight: 5, arbitrary: fc.constant(1) },
+  { weight: 3, arbitrary: fc.nat(40) },
+);
 const cluster = fc.constantFrom('alpha', 'beta');
 const server = fc.nat(20);
 const rarely = fc.constantFrom(false, false, false, true);
@@ -66,52 +79,151 @@ type Make = () => fc.Arbitrary<Step>;
 type ArgsOf<A> = A extends fc.Arbitrary<infer T> ? T : never;
 
 const serverMaintenance: Make = () =>
-  fc.record({ cluster, server, op: fc.constantFrom('set', 'set', 'clear'), mode: fc.constantFrom('maintenance', 'maintenance', 'drain'), force: fc.boolean(), ttl: fc.constantFrom(undefined, undefined, '2m', '1h'), override: rarely, dryRun: fc.boolean(), caller })
-    .map((a) => new Step('server-maintenance', a, async (w) => {
-      const s = pick(SERVERS[a.cluster]!, a.server);
-      const path = `/v1/clusters/${a.cluster}/servers/${s}/maintenance`;
-      if (a.op === 'set') await call(w, callerOf(w, a.caller), 'PUT', path, { mode: a.mode, force: a.force, ...(a.ttl && { ttl: a.ttl }), ...(a.override && { override: true }), dryRun: a.dryRun });
-      else await call(w, callerOf(w, a.caller), 'DELETE', `${path}?${a.override ? 'override=true&' : ''}dryRun=${a.dryRun}`);
-    }));
+  fc
+    .record({
+      cluster,
+      server,
+      op: fc.constantFrom('set', 'set', 'clear'),
+      mode: fc.constantFrom('maintenance', 'maintenance', 'drain'),
+      force: fc.boolean(),
+      ttl: fc.constantFrom(undefined, undefined, '2m', '1h'),
+      override: rarely,
+      dryRun: fc.boolean(),
+      caller,
+    })
+    .map(
+      (a) =>
+        new Step('server-maintenance', a, async (w) => {
+          const s = pick(SERVERS[a.cluster]!, a.server);
+          const path = `/v1/clusters/${a.cluster}/servers/${s}/maintenance`;
+          if (a.op === 'set')
+            await call(w, callerOf(w, a.caller), 'PUT', path, {
+              mode: a.mode,
+              force: a.force,
+              ...(a.ttl && { ttl: a.ttl }),
+              ...(a.override && { override: true }),
+              dryRun: a.dryRun,
+            });
+          else
+            await call(
+              w,
+              callerOf(w, a.caller),
+              'DELETE',
+              `${path}?${a.override ? 'override=true&' : ''}dryRun=${a.dryRun}`,
+            );
+        }),
+    );
 
 const dcMaintenance: Make = () =>
-  fc.record({ cluster, dc: fc.constantFrom('dc1', 'dc2', 'dc3'), op: fc.constantFrom('set', 'clear'), override: rarely, dryRun: fc.boolean(), caller })
-    .map((a) => new Step('dc-maintenance', a, async (w) => {
-      const path = `/v1/clusters/${a.cluster}/dcs/${a.dc}/maintenance`;
-      if (a.op === 'set') await call(w, callerOf(w, a.caller), 'PUT', path, { ...(a.override && { override: true }), dryRun: a.dryRun });
-      else await call(w, callerOf(w, a.caller), 'DELETE', `${path}?${a.override ? 'override=true&' : ''}dryRun=${a.dryRun}`);
-    }));
+  fc
+    .record({
+      cluster,
+      dc: fc.constantFrom('dc1', 'dc2', 'dc3'),
+      op: fc.constantFrom('set', 'clear'),
+      override: rarely,
+      dryRun: fc.boolean(),
+      caller,
+    })
+    .map(
+      (a) =>
+        new Step('dc-maintenance', a, async (w) => {
+          const path = `/v1/clusters/${a.cluster}/dcs/${a.dc}/maintenance`;
+          if (a.op === 'set')
+            await call(w, callerOf(w, a.caller), 'PUT', path, {
+              ...(a.override && { override: true }),
+              dryRun: a.dryRun,
+            });
+          else
+            await call(
+              w,
+              callerOf(w, a.caller),
+              'DELETE',
+              `${path}?${a.override ? 'override=true&' : ''}dryRun=${a.dryRun}`,
+            );
+        }),
+    );
 
 const clusterMaintenance: Make = () =>
-  fc.record({ cluster, op: fc.constantFrom('set', 'clear'), ttl: fc.constantFrom(undefined, '30m', '11h', '13h'), caller })
-    .map((a) => new Step('cluster-maintenance', a, async (w) => {
-      const path = `/v1/clusters/${a.cluster}/maintenance`;
-      if (a.op === 'set') await call(w, callerOf(w, a.caller), 'PUT', path, { reason: 'drill', ...(a.ttl && { ttl: a.ttl }) });
-      else await call(w, callerOf(w, a.caller), 'DELETE', path);
-    }));
+  fc
+    .record({
+      cluster,
+      op: fc.constantFrom('set', 'clear'),
+      ttl: fc.constantFrom(undefined, '30m', '11h', '13h'),
+      caller,
+    })
+    .map(
+      (a) =>
+        new Step('cluster-maintenance', a, async (w) => {
+          const path = `/v1/clusters/${a.cluster}/maintenance`;
+          if (a.op === 'set')
+            await call(w, callerOf(w, a.caller), 'PUT', path, { reason: 'drill', ...(a.ttl && { ttl: a.ttl }) });
+          else await call(w, callerOf(w, a.caller), 'DELETE', path);
+        }),
+    );
 
 const report: Make = () =>
-  fc.record({
-    cluster, server, health: fc.constantFrom('running', 'running', 'running', 'running', 'down'), version: fc.constantFrom(undefined, undefined, V0, V1, V2),
-    connections: fc.nat(2), openTransactions: fc.constantFrom(0, 0, 1), lag: fc.constantFrom(0, 0, 0.5, 40), byAgent: fc.constantFrom(true, true, true, true, false), caller,
-  }).map((a) => new Step('report', a, async (w) => {
-    const s = pick(SERVERS[a.cluster]!, a.server);
-    const token = a.byAgent ? agentOf(w, a.cluster) : callerOf(w, a.caller);
-    await call(w, token, 'PUT', `/v1/clusters/${a.cluster}/servers/${s}/status`, { health: a.health, connections: a.connections, openTransactions: a.openTransactions, replicationLagSeconds: a.lag, ...(a.version && { version: a.version }) });
-  }));
+  fc
+    .record({
+      cluster,
+      server,
+      health: fc.constantFrom('running', 'running', 'running', 'running', 'down'),
+      version: fc.constantFrom(undefined, undefined, V0, V1, V2),
+      connections: fc.nat(2),
+      openTransactions: fc.constantFrom(0, 0, 1),
+      lag: fc.constantFrom(0, 0, 0.5, 40),
+      byAgent: fc.constantFrom(true, true, true, true, false),
+      caller,
+    })
+    .map(
+      (a) =>
+        new Step('report', a, async (w) => {
+          const s = pick(SERVERS[a.cluster]!, a.server);
+          const token = a.byAgent ? agentOf(w, a.cluster) : callerOf(w, a.caller);
+          await call(w, token, 'PUT', `/v1/clusters/${a.cluster}/servers/${s}/status`, {
+            health: a.health,
+            connections: a.connections,
+            openTransactions: a.openTransactions,
+            replicationLagSeconds: a.lag,
+            ...(a.version && { version: a.version }),
+          });
+        }),
+    );
 
 const register: Make = () =>
-  fc.record({ cluster, server, method: fc.constantFrom('PUT', 'PATCH'), dc: fc.constantFrom('dc1', 'dc2', 'dc3'), role: fc.constantFrom('primary', 'replica', 'member'), override: rarely, caller })
-    .map((a) => new Step('register', a, async (w) => {
-      const s = pick(SERVERS[a.cluster]!, a.server);
-      await call(w, callerOf(w, a.caller), a.method, `/v1/clusters/${a.cluster}/servers/${s}`, { dc: a.dc, role: a.cluster === 'beta' ? 'member' : a.role, ...(a.override && { override: true }) });
-    }));
+  fc
+    .record({
+      cluster,
+      server,
+      method: fc.constantFrom('PUT', 'PATCH'),
+      dc: fc.constantFrom('dc1', 'dc2', 'dc3'),
+      role: fc.constantFrom('primary', 'replica', 'member'),
+      override: rarely,
+      caller,
+    })
+    .map(
+      (a) =>
+        new Step('register', a, async (w) => {
+          const s = pick(SERVERS[a.cluster]!, a.server);
+          await call(w, callerOf(w, a.caller), a.method, `/v1/clusters/${a.cluster}/servers/${s}`, {
+            dc: a.dc,
+            role: a.cluster === 'beta' ? 'member' : a.role,
+            ...(a.override && { override: true }),
+          });
+        }),
+    );
 
 const remove: Make = () =>
-  fc.record({ cluster, server, caller })
-    .map((a) => new Step('remove-server', a, async (w) => {
-      await call(w, callerOf(w, a.caller), 'DELETE', `/v1/clusters/${a.cluster}/servers/${pick(SERVERS[a.cluster]!, a.server)}`);
-    }));
+  fc.record({ cluster, server, caller }).map(
+    (a) =>
+      new Step('remove-server', a, async (w) => {
+        await call(
+          w,
+          callerOf(w, a.caller),
+          'DELETE',
+          `/v1/clusters/${a.cluster}/servers/${pick(SERVERS[a.cluster]!, a.server)}`,
+        );
+      }),
+  );
 
 const SCHEDULES = [
   { schedule: 'cron(*/10 * * * ? *)' },
@@ -121,91 +233,180 @@ const SCHEDULES = [
 ];
 
 /** The rollout input the commands use: waits short against the clock's steps, so timeouts happen too. */
-const rolloutInput = fc.record({
-  targetVersion: fc.constantFrom(V1, V2),
-  batchSize: fc.constantFrom(1, 1, 2),
-  pauseAfterFirstBatch: fc.boolean(),
-  onDrainTimeout: fc.constantFrom('force', 'fail'),
-  drainTimeoutSeconds: fc.constantFrom(20, 300),
-  upgradeTimeout: fc.constantFrom(120, 1800, 7200),
-  verify: fc.record({ stableForSeconds: fc.constantFrom(0, 0, 20), timeoutSeconds: fc.constantFrom(60, 600, 3600), maxReplicationLagSeconds: fc.constantFrom(undefined, undefined, 5) }),
-}).map(({ upgradeTimeout, verify, ...rest }) => ({
-  ...rest,
-  upgrade: { kind: 'wait-for-report', timeoutSeconds: upgradeTimeout },
-  verify: { stableForSeconds: verify.stableForSeconds, timeoutSeconds: verify.timeoutSeconds, ...(verify.maxReplicationLagSeconds !== undefined && { maxReplicationLagSeconds: verify.maxReplicationLagSeconds }) },
-}));
+const rolloutInput = fc
+  .record({
+    targetVersion: fc.constantFrom(V1, V2),
+    batchSize: fc.constantFrom(1, 1, 2),
+    pauseAfterFirstBatch: fc.boolean(),
+    onDrainTimeout: fc.constantFrom('force', 'fail'),
+    drainTimeoutSeconds: fc.constantFrom(20, 300),
+    upgradeTimeout: fc.constantFrom(120, 1800, 7200),
+    verify: fc.record({
+      stableForSeconds: fc.constantFrom(0, 0, 20),
+      timeoutSeconds: fc.constantFrom(60, 600, 3600),
+      maxReplicationLagSeconds: fc.constantFrom(undefined, undefined, 5),
+    }),
+  })
+  .map(({ upgradeTimeout, verify, ...rest }) => ({
+    ...rest,
+    upgrade: { kind: 'wait-for-report', timeoutSeconds: upgradeTimeout },
+    verify: {
+      stableForSeconds: verify.stableForSeconds,
+      timeoutSeconds: verify.timeoutSeconds,
+      ...(verify.maxReplicationLagSeconds !== undefined && {
+        maxReplicationLagSeconds: verify.maxReplicationLagSeconds,
+      }),
+    },
+  }));
 
-const windowArgs = fc.record({ cluster, action: fc.constantFrom('maintenance', 'maintenance', 'cluster-maintenance', 'rollout', 'rollout'), schedule: fc.nat(3), duration: fc.constantFrom('PT2M', 'PT5M', 'PT20M', 'PT1H'), servers: fc.uniqueArray(server, { maxLength: 2 }), dcs: fc.constantFrom([], ['dc2']), rollout: rolloutInput, caller })
+const windowArgs = fc
+  .record({
+    cluster,
+    action: fc.constantFrom('maintenance', 'maintenance', 'cluster-maintenance', 'rollout', 'rollout'),
+    schedule: fc.nat(3),
+    duration: fc.constantFrom('PT2M', 'PT5M', 'PT20M', 'PT1H'),
+    servers: fc.uniqueArray(server, { maxLength: 2 }),
+    dcs: fc.constantFrom([], ['dc2']),
+    rollout: rolloutInput,
+    caller,
+  })
   // A rollout window recurs (every 10 or 15 minutes) and lasts long enough for its rollout to finish (or be
   // aborted) while it is open: its next occurrence then starts a rollout after one that ended.
-  .map((a) => (a.action === 'rollout' ? { ...a, schedule: [0, 2][a.schedule % 2]!, duration: a.duration === 'PT2M' ? 'PT1H' : a.duration } : a));
+  .map((a) =>
+    a.action === 'rollout'
+      ? { ...a, schedule: [0, 2][a.schedule % 2]!, duration: a.duration === 'PT2M' ? 'PT1H' : a.duration }
+      : a,
+  );
 
 const windowCreateStep = (a: ArgsOf<typeof windowArgs>) =>
   new Step('window-create', a, async (w) => {
     const servers = [...new Set(a.servers.map((n) => pick(SERVERS[a.cluster]!, n)))];
-    const targets = a.action === 'maintenance' ? { servers: servers.length + a.dcs.length ? servers : [pick(SERVERS[a.cluster]!, 1)], dcs: a.dcs } : { servers: [], dcs: [] };
+    const targets =
+      a.action === 'maintenance'
+        ? { servers: servers.length + a.dcs.length ? servers : [pick(SERVERS[a.cluster]!, 1)], dcs: a.dcs }
+        : { servers: [], dcs: [] };
     await call(w, callerOf(w, a.caller), 'POST', `/v1/clusters/${a.cluster}/windows`, {
-      name: `w-${a.action}`, timezone: 'UTC', duration: a.duration, action: a.action, targets, ...pick(SCHEDULES, a.schedule), ...(a.action === 'rollout' && { rollout: a.rollout }),
+      name: `w-${a.action}`,
+      timezone: 'UTC',
+      duration: a.duration,
+      action: a.action,
+      targets,
+      ...pick(SCHEDULES, a.schedule),
+      ...(a.action === 'rollout' && { rollout: a.rollout }),
     });
   });
 const windowCreate: Make = () => windowArgs.map(windowCreateStep);
 
 /** A window of the cluster, as stored (one that is `preferred` if any is), or undefined if there is none. */
-async function someWindow(w: World, c: string, n: number, preferred: (window: MaintenanceWindow) => boolean = () => true) {
+async function someWindow(
+  w: World,
+  c: string,
+  n: number,
+  preferred: (window: MaintenanceWindow) => boolean = () => true,
+) {
   const windows = (await w.env.deps.store.listWindows(c)).sort((x, y) => (x.id < y.id ? -1 : 1));
   const candidates = windows.some(preferred) ? windows.filter(preferred) : windows;
   return candidates.length === 0 ? undefined : pick(candidates, n);
 }
 
 const windowChange: Make = () =>
-  fc.record({ cluster, window: fc.nat(5), op: fc.constantFrom('edit-duration', 'disable', 'enable', 'edit-version', 'edit-schedule', 'delete', 'skip'), value: fc.nat(3), caller })
-    .map((a) => new Step('window-change', a, async (w) => {
-      const win = await someWindow(w, a.cluster, a.window);
-      if (!win) return;
-      const path = `/v1/clusters/${a.cluster}/windows/${win.id}`;
-      if (a.op === 'delete') return void (await call(w, callerOf(w, a.caller), 'DELETE', path));
-      if (a.op === 'skip') return void (await call(w, callerOf(w, a.caller), 'POST', `${path}/skip`));
-      const body: Record<string, unknown> = { name: win.name, schedule: win.schedule, timezone: win.timezone, duration: win.duration, action: win.action, targets: win.targets, enabled: win.enabled, ...(win.startDate && { startDate: win.startDate }), ...(win.reason && { reason: win.reason }), ...(win.rollout && { rollout: win.rollout }) };
-      if (a.op === 'edit-duration') body.duration = pick(['PT1M', 'PT5M', 'PT30M'], a.value);
-      if (a.op === 'disable' || a.op === 'enable') body.enabled = a.op === 'enable';
-      if (a.op === 'edit-version' && win.rollout) body.rollout = { ...win.rollout, targetVersion: pick([V1, V2], a.value) };
-      if (a.op === 'edit-schedule') Object.assign(body, { startDate: undefined }, pick(SCHEDULES, a.value));
-      await call(w, callerOf(w, a.caller), 'PUT', path, body);
-    }));
+  fc
+    .record({
+      cluster,
+      window: fc.nat(5),
+      op: fc.constantFrom('edit-duration', 'disable', 'enable', 'edit-version', 'edit-schedule', 'delete', 'skip'),
+      value: fc.nat(3),
+      caller,
+    })
+    .map(
+      (a) =>
+        new Step('window-change', a, async (w) => {
+          const win = await someWindow(w, a.cluster, a.window);
+          if (!win) return;
+          const path = `/v1/clusters/${a.cluster}/windows/${win.id}`;
+          if (a.op === 'delete') return void (await call(w, callerOf(w, a.caller), 'DELETE', path));
+          if (a.op === 'skip') return void (await call(w, callerOf(w, a.caller), 'POST', `${path}/skip`));
+          const body: Record<string, unknown> = {
+            name: win.name,
+            schedule: win.schedule,
+            timezone: win.timezone,
+            duration: win.duration,
+            action: win.action,
+            targets: win.targets,
+            enabled: win.enabled,
+            ...(win.startDate && { startDate: win.startDate }),
+            ...(win.reason && { reason: win.reason }),
+            ...(win.rollout && { rollout: win.rollout }),
+          };
+          if (a.op === 'edit-duration') body.duration = pick(['PT1M', 'PT5M', 'PT30M'], a.value);
+          if (a.op === 'disable' || a.op === 'enable') body.enabled = a.op === 'enable';
+          if (a.op === 'edit-version' && win.rollout)
+            body.rollout = { ...win.rollout, targetVersion: pick([V1, V2], a.value) };
+          if (a.op === 'edit-schedule') Object.assign(body, { startDate: undefined }, pick(SCHEDULES, a.value));
+          await call(w, callerOf(w, a.caller), 'PUT', path, body);
+        }),
+    );
 
 const rolloutStart: Make = () =>
-  fc.record({ cluster, input: rolloutInput, some: fc.constantFrom(0, 1, 2, 3), caller })
-    .map((a) => new Step('rollout-start', a, async (w) => {
-      // Every server, or the last one, two or three (replicas and members: the primary is a1).
-      const servers = a.some > 0 ? SERVERS[a.cluster]!.slice(1, 1 + a.some) : undefined;
-      await call(w, callerOf(w, a.caller), 'POST', `/v1/clusters/${a.cluster}/rollouts`, { ...a.input, ...(servers && { servers }) });
-    }));
+  fc.record({ cluster, input: rolloutInput, some: fc.constantFrom(0, 1, 2, 3), caller }).map(
+    (a) =>
+      new Step('rollout-start', a, async (w) => {
+        // Every server, or the last one, two or three (replicas and members: the primary is a1).
+        const servers = a.some > 0 ? SERVERS[a.cluster]!.slice(1, 1 + a.some) : undefined;
+        await call(w, callerOf(w, a.caller), 'POST', `/v1/clusters/${a.cluster}/rollouts`, {
+          ...a.input,
+          ...(servers && { servers }),
+        });
+      }),
+  );
 
 /** The cluster's rollouts, newest first. */
 async function rolloutsOf(w: World, c: string) {
   return (await w.env.deps.store.listRollouts(c, { limit: 20 })).rollouts;
 }
 
-const controlArgs = fc.record({ cluster, op: fc.constantFrom('pause', 'resume', 'resume', 'abort', 'abort'), parallel: fc.constantFrom(1, 1, 2, 3), which: fc.constantFrom(0, 0, 0, 1), caller });
+const controlArgs = fc.record({
+  cluster,
+  op: fc.constantFrom('pause', 'resume', 'resume', 'abort', 'abort'),
+  parallel: fc.constantFrom(1, 1, 2, 3),
+  which: fc.constantFrom(0, 0, 0, 1),
+  caller,
+});
 const rolloutControlStep = (a: ArgsOf<typeof controlArgs>) =>
   new Step('rollout-control', a, async (w) => {
     const rollouts = await rolloutsOf(w, a.cluster);
     if (rollouts.length === 0) return;
     const id = rollouts[Math.min(a.which, rollouts.length - 1)]!.id;
-    await Promise.all(Array.from({ length: a.parallel }, () => call(w, callerOf(w, a.caller), 'POST', `/v1/clusters/${a.cluster}/rollouts/${id}/${a.op}`)));
+    await Promise.all(
+      Array.from({ length: a.parallel }, () =>
+        call(w, callerOf(w, a.caller), 'POST', `/v1/clusters/${a.cluster}/rollouts/${id}/${a.op}`),
+      ),
+    );
   });
 const rolloutControl: Make = () => controlArgs.map(rolloutControlStep);
 
 const rolloutNode: Make = () =>
-  fc.record({ cluster, op: fc.constantFrom('retry', 'skip'), server, caller })
-    .map((a) => new Step('rollout-node', a, async (w) => {
-      const [latest] = await rolloutsOf(w, a.cluster);
-      if (!latest) return;
-      const snapshot = await w.env.deps.store.readRollout(a.cluster, latest.id);
-      const failed = [...(snapshot?.nodes.values() ?? [])].filter((n) => n.outcome === 'failed' || n.outcome === 'stopped').map((n) => n.server);
-      const s = failed.length > 0 && a.server % 3 !== 0 ? pick(failed, a.server) : pick(latest.input.servers ?? SERVERS[a.cluster]!, a.server);
-      await call(w, callerOf(w, a.caller), 'POST', `/v1/clusters/${a.cluster}/rollouts/${latest.id}/servers/${s}/${a.op}`);
-    }));
+  fc.record({ cluster, op: fc.constantFrom('retry', 'skip'), server, caller }).map(
+    (a) =>
+      new Step('rollout-node', a, async (w) => {
+        const [latest] = await rolloutsOf(w, a.cluster);
+        if (!latest) return;
+        const snapshot = await w.env.deps.store.readRollout(a.cluster, latest.id);
+        const failed = [...(snapshot?.nodes.values() ?? [])]
+          .filter((n) => n.outcome === 'failed' || n.outcome === 'stopped')
+          .map((n) => n.server);
+        const s =
+          failed.length > 0 && a.server % 3 !== 0
+            ? pick(failed, a.server)
+            : pick(latest.input.servers ?? SERVERS[a.cluster]!, a.server);
+        await call(
+          w,
+          callerOf(w, a.caller),
+          'POST',
+          `/v1/clusters/${a.cluster}/rollouts/${latest.id}/servers/${s}/${a.op}`,
+        );
+      }),
+  );
 
 type Behaviour = 'upgrade' | 'drain' | 'switchover' | 'fail' | 'wrong-version' | 'lag' | 'recover';
 
@@ -218,11 +419,22 @@ async function act(w: World, cluster: string, behaviour: Behaviour): Promise<voi
   const state = await w.env.deps.store.readCluster(cluster);
   if (!state) return;
   // Nothing held, nothing pending, nothing down: nothing for the agents to do.
-  const idle = !state.cluster.pendingSwitchover && [...state.servers.values()].every((s) => s.health !== 'down' && !Object.keys(s.claims).some((h) => h.startsWith('rollout:')));
+  const idle =
+    !state.cluster.pendingSwitchover &&
+    [...state.servers.values()].every(
+      (s) => s.health !== 'down' && !Object.keys(s.claims).some((h) => h.startsWith('rollout:')),
+    );
   if (idle) return;
   const status = (name: string, fields: Record<string, unknown>) => {
     const s = state.servers.get(name)!;
-    return call(w, agentOf(w, cluster), 'PUT', `/v1/clusters/${cluster}/servers/${name}/status`, { health: 'running', role: s.role, connections: 0, openTransactions: 0, replicationLagSeconds: 0, ...fields });
+    return call(w, agentOf(w, cluster), 'PUT', `/v1/clusters/${cluster}/servers/${name}/status`, {
+      health: 'running',
+      role: s.role,
+      connections: 0,
+      openTransactions: 0,
+      replicationLagSeconds: 0,
+      ...fields,
+    });
   };
   if (behaviour === 'switchover') {
     const pending = state.cluster.pendingSwitchover;
@@ -235,7 +447,9 @@ async function act(w: World, cluster: string, behaviour: Behaviour): Promise<voi
     return;
   }
   const lock = state.cluster.rollout ?? (await rolloutsOf(w, cluster))[0]?.id;
-  const target = lock ? (await w.env.deps.store.readRollout(cluster, lock, []))?.rollout.input.targetVersion : undefined;
+  const target = lock
+    ? (await w.env.deps.store.readRollout(cluster, lock, []))?.rollout.input.targetVersion
+    : undefined;
   const held = [...state.servers.values()].filter((s) => Object.keys(s.claims).some((h) => h.startsWith('rollout:')));
   for (const s of held) {
     if (behaviour === 'upgrade' && target && s.version !== target) await status(s.name, { version: target });
@@ -247,41 +461,101 @@ async function act(w: World, cluster: string, behaviour: Behaviour): Promise<voi
 }
 
 const agent: Make = () =>
-  fc.record({ cluster, behaviour: fc.constantFrom<Behaviour>('upgrade', 'upgrade', 'upgrade', 'drain', 'switchover', 'fail', 'wrong-version', 'lag', 'recover') })
+  fc
+    .record({
+      cluster,
+      behaviour: fc.constantFrom<Behaviour>(
+        'upgrade',
+        'upgrade',
+        'upgrade',
+        'drain',
+        'switchover',
+        'fail',
+        'wrong-version',
+        'lag',
+        'recover',
+      ),
+    })
     .map((a) => new Step('agent', a, (w) => actAsAgent(w, a.cluster, [a.behaviour])));
 
 const tokenCreate: Make = () =>
-  fc.record({ role: fc.constantFrom<Role>('viewer', 'agent', 'operator', 'admin'), clusters: fc.constantFrom<string[] | undefined>(undefined, ['alpha'], ['beta'], ['alpha', 'beta']), caller })
-    .map((a) => new Step('token-create', a, async (w) => {
-      const creator = callerOf(w, a.caller);
-      const clusters = a.role === 'agent' ? (a.clusters?.slice(0, 1) ?? ['alpha']) : a.clusters;
-      const n = w.tokens.length;
-      const res = await call(w, creator, 'POST', '/v1/tokens', { user: `t${n}`, role: a.role, ...(clusters && { clusters }) });
-      // The reference model: an admin creates what it holds, no more.
-      const may = !creator.revoked && creator.role === 'admin' && RANK[a.role] <= RANK[creator.role] && (!creator.clusters || (clusters !== undefined && clusters.every((c) => creator.clusters!.includes(c))));
-      if (may !== (res.status === 201)) w.violations.push(`token-create by ${creator.user}: the model says ${may ? 'allowed' : 'refused'}, the API answered ${res.status}`);
-      if (res.status === 201) w.tokens.push({ id: res.body.id, secret: res.body.token, user: `t${n}`, role: a.role, ...(clusters && { clusters }), revoked: false });
-    }));
+  fc
+    .record({
+      role: fc.constantFrom<Role>('viewer', 'agent', 'operator', 'admin'),
+      clusters: fc.constantFrom<string[] | undefined>(undefined, ['alpha'], ['beta'], ['alpha', 'beta']),
+      caller,
+    })
+    .map(
+      (a) =>
+        new Step('token-create', a, async (w) => {
+          const creator = callerOf(w, a.caller);
+          const clusters = a.role === 'agent' ? (a.clusters?.slice(0, 1) ?? ['alpha']) : a.clusters;
+          const n = w.tokens.length;
+          const res = await call(w, creator, 'POST', '/v1/tokens', {
+            user: `t${n}`,
+            role: a.role,
+            ...(clusters && { clusters }),
+          });
+          // The reference model: an admin creates what it holds, no more.
+          const may =
+            !creator.revoked &&
+            creator.role === 'admin' &&
+            RANK[a.role] <= RANK[creator.role] &&
+            (!creator.clusters || (clusters !== undefined && clusters.every((c) => creator.clusters!.includes(c))));
+          if (may !== (res.status === 201))
+            w.violations.push(
+              `token-create by ${creator.user}: the model says ${may ? 'allowed' : 'refused'}, the API answered ${res.status}`,
+            );
+          if (res.status === 201)
+            w.tokens.push({
+              id: res.body.id,
+              secret: res.body.token,
+              user: `t${n}`,
+              role: a.role,
+              ...(clusters && { clusters }),
+              revoked: false,
+            });
+        }),
+    );
 
 const tokenRevoke: Make = () =>
-  fc.record({ target: fc.nat(40), caller })
-    .map((a) => new Step('token-revoke', a, async (w) => {
-      const by = callerOf(w, a.caller);
-      // The agents' tokens stay: servers that nobody reports for only go stale (the silent advance does that).
-      const target = pick(w.tokens.filter((t) => t.role !== 'agent' || !t.user.startsWith('agent-')), a.target);
-      const res = await call(w, by, 'DELETE', `/v1/tokens/${target.id}`);
-      if (res.status === 200) target.revoked = true;
-      if (res.status === 200 && by.clusters && (!target.clusters || target.clusters.some((c) => !by.clusters!.includes(c)))) {
-        w.violations.push(`${by.user} (limited to ${by.clusters.join(',')}) revoked ${target.user} (${target.clusters?.join(',') ?? 'every cluster'})`);
-      }
-    }));
+  fc.record({ target: fc.nat(40), caller }).map(
+    (a) =>
+      new Step('token-revoke', a, async (w) => {
+        const by = callerOf(w, a.caller);
+        // The agents' tokens stay: servers that nobody reports for only go stale (the silent advance does that).
+        const target = pick(
+          w.tokens.filter((t) => t.role !== 'agent' || !t.user.startsWith('agent-')),
+          a.target,
+        );
+        const res = await call(w, by, 'DELETE', `/v1/tokens/${target.id}`);
+        if (res.status === 200) target.revoked = true;
+        if (
+          res.status === 200 &&
+          by.clusters &&
+          (!target.clusters || target.clusters.some((c) => !by.clusters!.includes(c)))
+        ) {
+          w.violations.push(
+            `${by.user} (limited to ${by.clusters.join(',')}) revoked ${target.user} (${target.clusters?.join(',') ?? 'every cluster'})`,
+          );
+        }
+      }),
+  );
 
 const failover: Make = () =>
-  fc.record({ cluster, op: fc.constantFrom('failover', 'switchover'), to: server, caller })
-    .map((a) => new Step('failover', a, async (w) => {
-      const path = `/v1/clusters/${a.cluster}/${a.op}`;
-      await call(w, callerOf(w, a.caller), 'POST', path, a.op === 'switchover' ? { to: pick(SERVERS[a.cluster]!, a.to) } : {});
-    }));
+  fc.record({ cluster, op: fc.constantFrom('failover', 'switchover'), to: server, caller }).map(
+    (a) =>
+      new Step('failover', a, async (w) => {
+        const path = `/v1/clusters/${a.cluster}/${a.op}`;
+        await call(
+          w,
+          callerOf(w, a.caller),
+          'POST',
+          path,
+          a.op === 'switchover' ? { to: pick(SERVERS[a.cluster]!, a.to) } : {},
+        );
+      }),
+  );
 
 /**
  * Time passes: the agents report meanwhile, each server as it is (unless they fall silent and the servers go
@@ -293,18 +567,38 @@ async function passTime(w: World, a: { ms: number; silent: boolean; agentsWork: 
   // The agents kept reporting meanwhile, every few seconds: routine reports, each the one conditional write of
   // the API's routine path, so a server fresh when the time began stays fresh (a stale one's agent is silent).
   if (!a.silent) {
-    await Promise.all(CLUSTERS.map(async ({ id }) => {
-      const state = await w.env.deps.store.readCluster(id);
-      const reportedSince = before - (state?.cluster.staleAfterSeconds ?? 0) * 1000;
-      // Only the reports that keep a server fresh through the new time matter here.
-      const staleAt = (s: { reportedAt?: number }) => s.reportedAt! + (state?.cluster.staleAfterSeconds ?? 0) * 1000;
-      await Promise.all([...(state?.servers.values() ?? [])].filter((s) => s.reportedAt !== undefined && staleAt(s) < w.env.deps.now()).map(async (s) => {
-        const report = { health: s.health as 'running' | 'down' };
-        if (s.reportedAt! >= reportedSince) return w.env.deps.store.writeRoutineReport(id, s.name, report, { ...report, reportedSince }, w.env.deps.now());
-        // A silent agent is back: its first report is news (the server is fresh, and running, again).
-        await call(w, agentOf(w, id), 'PUT', `/v1/clusters/${id}/servers/${s.name}/status`, { health: 'running', role: s.role, ...(s.version && { version: s.version }), connections: 0, openTransactions: 0, replicationLagSeconds: 0 });
-      }));
-    }));
+    await Promise.all(
+      CLUSTERS.map(async ({ id }) => {
+        const state = await w.env.deps.store.readCluster(id);
+        const reportedSince = before - (state?.cluster.staleAfterSeconds ?? 0) * 1000;
+        // Only the reports that keep a server fresh through the new time matter here.
+        const staleAt = (s: { reportedAt?: number }) => s.reportedAt! + (state?.cluster.staleAfterSeconds ?? 0) * 1000;
+        await Promise.all(
+          [...(state?.servers.values() ?? [])]
+            .filter((s) => s.reportedAt !== undefined && staleAt(s) < w.env.deps.now())
+            .map(async (s) => {
+              const report = { health: s.health as 'running' | 'down' };
+              if (s.reportedAt! >= reportedSince)
+                return w.env.deps.store.writeRoutineReport(
+                  id,
+                  s.name,
+                  report,
+                  { ...report, reportedSince },
+                  w.env.deps.now(),
+                );
+              // A silent agent is back: its first report is news (the server is fresh, and running, again).
+              await call(w, agentOf(w, id), 'PUT', `/v1/clusters/${id}/servers/${s.name}/status`, {
+                health: 'running',
+                role: s.role,
+                ...(s.version && { version: s.version }),
+                connections: 0,
+                openTransactions: 0,
+                replicationLagSeconds: 0,
+              });
+            }),
+        );
+      }),
+    );
   }
   // Meanwhile the agents may have done their part of the rollouts: drained, switched roles, upgraded.
   if (a.agentsWork) {
@@ -318,17 +612,32 @@ async function passTime(w: World, a: { ms: number; silent: boolean; agentsWork: 
 
 const silentOrNot = fc.constantFrom(false, false, false, false, false, false, false, true);
 
-const advanceStep = (a: { ms: number; silent: boolean; agentsWork: boolean }) => new Step('advance', a, (w) => passTime(w, a));
+const advanceStep = (a: { ms: number; silent: boolean; agentsWork: boolean }) =>
+  new Step('advance', a, (w) => passTime(w, a));
 const advance: Make = () =>
-  fc.record({ ms: fc.constantFrom(1_000, 15_000, 61_000, 3 * 60_000, 7 * 60_000, 16 * 60_000, 40 * 60_000), silent: silentOrNot, agentsWork: fc.boolean() }).map(advanceStep);
+  fc
+    .record({
+      ms: fc.constantFrom(1_000, 15_000, 61_000, 3 * 60_000, 7 * 60_000, 16 * 60_000, 40 * 60_000),
+      silent: silentOrNot,
+      agentsWork: fc.boolean(),
+    })
+    .map(advanceStep);
 
 /** To just past the next start of one of a cluster's windows (mostly a rollout window): occurrences begin, and follow their last rollout, often. */
-const occurrenceArgs = fc.record({ cluster, window: fc.nat(5), rolloutWindow: fc.constantFrom(true, true, false), silent: silentOrNot, agentsWork: fc.boolean() });
+const occurrenceArgs = fc.record({
+  cluster,
+  window: fc.nat(5),
+  rolloutWindow: fc.constantFrom(true, true, false),
+  silent: silentOrNot,
+  agentsWork: fc.boolean(),
+});
 const advanceToOccurrenceStep = (a: ArgsOf<typeof occurrenceArgs>) =>
   new Step('advance-to-occurrence', a, async (w) => {
     const win = await someWindow(w, a.cluster, a.window, (x) => !a.rolloutWindow || x.action === 'rollout');
     const now = w.env.deps.now();
-    const [next] = win ? occurrencesAfter(compileSchedule(win.schedule, win.timezone, win.startDate), win.timezone, now, 1) : [];
+    const [next] = win
+      ? occurrencesAfter(compileSchedule(win.schedule, win.timezone, win.startDate), win.timezone, now, 1)
+      : [];
     if (next === undefined || next - now > 2 * 3_600_000) return;
     return passTime(w, { ...a, ms: next - now + 1_000 });
   });
@@ -340,18 +649,47 @@ const advanceToOccurrence: Make = () => occurrenceArgs.map(advanceToOccurrenceSt
  * rollout, with an id of its own, issue 14 #3), its rollout then carried to its end by the agents.
  */
 export function scenarios(): Step[][] {
-  const input: ArgsOf<typeof rolloutInput> = { targetVersion: V1, batchSize: 2, pauseAfterFirstBatch: false, onDrainTimeout: 'force', drainTimeoutSeconds: 20, upgrade: { kind: 'wait-for-report', timeoutSeconds: 1800 }, verify: { stableForSeconds: 0, timeoutSeconds: 600 } };
-  const next = advanceToOccurrenceStep({ cluster: 'alpha', window: 0, rolloutWindow: true, silent: false, agentsWork: true });
+  const input: ArgsOf<typeof rolloutInput> = {
+    targetVersion: V1,
+    batchSize: 2,
+    pauseAfterFirstBatch: false,
+    onDrainTimeout: 'force',
+    drainTimeoutSeconds: 20,
+    upgrade: { kind: 'wait-for-report', timeoutSeconds: 1800 },
+    verify: { stableForSeconds: 0, timeoutSeconds: 600 },
+  };
+  const next = advanceToOccurrenceStep({
+    cluster: 'alpha',
+    window: 0,
+    rolloutWindow: true,
+    silent: false,
+    agentsWork: true,
+  });
   const work = advanceStep({ ms: 61_000, silent: false, agentsWork: true });
-  return [[
-    windowCreateStep({ cluster: 'alpha', action: 'rollout', schedule: 0, duration: 'PT1H', servers: [], dcs: [], rollout: input, caller: 0 }),
-    next,
-    rolloutControlStep({ cluster: 'alpha', op: 'abort', parallel: 1, which: 0, caller: 0 }),
-    work,
-    next,
-    work, work, work, work, work,
-    next,
-  ]];
+  return [
+    [
+      windowCreateStep({
+        cluster: 'alpha',
+        action: 'rollout',
+        schedule: 0,
+        duration: 'PT1H',
+        servers: [],
+        dcs: [],
+        rollout: input,
+        caller: 0,
+      }),
+      next,
+      rolloutControlStep({ cluster: 'alpha', op: 'abort', parallel: 1, which: 0, caller: 0 }),
+      work,
+      next,
+      work,
+      work,
+      work,
+      work,
+      work,
+      next,
+    ],
+  ];
 }
 
 /** Every command, weighted: the clock and the agents often, so rollouts and windows get somewhere. */
@@ -376,4 +714,3 @@ export function commandArbitrary(): fc.Arbitrary<Step> {
     { weight: 3, arbitrary: advanceToOccurrence() },
   );
 }
-

@@ -42,7 +42,9 @@ export const CLUSTERS: { id: string; engine: string; servers: ServerSpec[] }[] =
   {
     id: 'beta',
     engine: 'cassandra',
-    servers: ['b1', 'b2', 'b3', 'b4'].map((name) => ({ name, dc: 'dc1', role: 'member' as const })).concat(['b5', 'b6'].map((name) => ({ name, dc: 'dc2', role: 'member' as const }))),
+    servers: ['b1', 'b2', 'b3', 'b4']
+      .map((name) => ({ name, dc: 'dc1', role: 'member' as const }))
+      .concat(['b5', 'b6'].map((name) => ({ name, dc: 'dc2', role: 'member' as const }))),
   },
 ];
 
@@ -114,7 +116,14 @@ export class Quiescence {
   /** Whether nothing runs: no task in flight, every running execution held or waiting for its children. */
   quiet(env: ModelEnv): boolean {
     if (this.inFlight > 0) return false;
-    return env.engine.list().every((e) => e.status !== 'RUNNING' || this.held.has(e.arn) || [...e.children].some((c) => env.engine.list().some((x) => x.arn === c && x.status === 'RUNNING')));
+    return env.engine
+      .list()
+      .every(
+        (e) =>
+          e.status !== 'RUNNING' ||
+          this.held.has(e.arn) ||
+          [...e.children].some((c) => env.engine.list().some((x) => x.arn === c && x.status === 'RUNNING')),
+      );
   }
 
   get stamp(): number {
@@ -140,10 +149,13 @@ export class ExecutionWatch {
     this.live.set(rolloutId, live);
     const predecessor = payload.state.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID;
     for (const arn of live) {
-      if (arn !== payload.execution && arn !== predecessor) this.violations.push(`rollout ${rolloutId}: execution ${payload.execution} claimed it while ${arn} runs it`);
+      if (arn !== payload.execution && arn !== predecessor)
+        this.violations.push(`rollout ${rolloutId}: execution ${payload.execution} claimed it while ${arn} runs it`);
     }
     live.add(payload.execution);
-    const execution = this.env().engine.list().find((e) => e.arn === payload.execution);
+    const execution = this.env()
+      .engine.list()
+      .find((e) => e.arn === payload.execution);
     void execution?.done.then(() => live.delete(payload.execution));
   }
 
@@ -187,18 +199,21 @@ export async function createWorld(dynamodbEndpoint?: string): Promise<World> {
   let env!: ModelEnv;
   const quiet = new Quiescence();
   const executions = new ExecutionWatch(() => env);
-  const base = await testEnv({
-    waitMs: 0,
-    retryMs: 0,
-    aroundTask: async (payload, run) => {
-      const output = await quiet.around(payload, run);
-      executions.observe(payload);
-      return output;
+  const base = await testEnv(
+    {
+      waitMs: 0,
+      retryMs: 0,
+      aroundTask: async (payload, run) => {
+        const output = await quiet.around(payload, run);
+        executions.observe(payload);
+        return output;
+      },
+      beforeStart: (machine, input) => {
+        if (machine === 'rollout') executions.handOver(input);
+      },
     },
-    beforeStart: (machine, input) => {
-      if (machine === 'rollout') executions.handOver(input);
-    },
-  }, { ...(dynamodbEndpoint && { dynamodbEndpoint }) });
+    { ...(dynamodbEndpoint && { dynamodbEndpoint }) },
+  );
   base.clock.now = T0;
   const server = await startHttpServer(base.deps, { port: 0 });
   env = {
@@ -212,14 +227,33 @@ export async function createWorld(dynamodbEndpoint?: string): Promise<World> {
     },
   };
   const world: World = {
-    env, quiet, executions, tokens: [], observer: '', lastTick: T0, answers: new Map(), written: new Set(), reached: new Map(), refused: [], violations: [], log: [],
+    env,
+    quiet,
+    executions,
+    tokens: [],
+    observer: '',
+    lastTick: T0,
+    answers: new Map(),
+    written: new Set(),
+    reached: new Map(),
+    refused: [],
+    violations: [],
+    log: [],
     timing: { setup: 0, act: 0, settle: 0, check: 0 },
   };
   env.client.middlewareStack.add(
     (next) => async (args) => {
       const out = await next(args);
-      const input = args.input as { Item?: Keyed; Key?: Keyed; TransactItems?: Record<string, { Item?: Keyed; Key?: Keyed }>[] };
-      const keys = [input.Item, input.Key, ...(input.TransactItems ?? []).flatMap((t) => Object.values(t).flatMap((x) => [x.Item, x.Key]))];
+      const input = args.input as {
+        Item?: Keyed;
+        Key?: Keyed;
+        TransactItems?: Record<string, { Item?: Keyed; Key?: Keyed }>[];
+      };
+      const keys = [
+        input.Item,
+        input.Key,
+        ...(input.TransactItems ?? []).flatMap((t) => Object.values(t).flatMap((x) => [x.Item, x.Key])),
+      ];
       for (const k of keys) if (k?.pk?.S) world.written.add(k.pk.S);
       return out;
     },
@@ -228,14 +262,22 @@ export async function createWorld(dynamodbEndpoint?: string): Promise<World> {
   const doc = DynamoDBDocumentClient.from(env.client);
   if (template) {
     for (let i = 0; i < template.items.length; i += 25) {
-      await doc.send(new BatchWriteCommand({ RequestItems: { [env.table]: template.items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) } }));
+      await doc.send(
+        new BatchWriteCommand({
+          RequestItems: { [env.table]: template.items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) },
+        }),
+      );
     }
     world.tokens = template.tokens.map((t) => ({ ...t }));
     world.observer = template.observer;
   } else {
     await seed(world);
     world.observer = await createToken(env.deps, 'viewer', undefined, 'observer');
-    template = { items: (await doc.send(new ScanCommand({ TableName: env.table, ConsistentRead: true }))).Items!, tokens: world.tokens.map((t) => ({ ...t })), observer: world.observer };
+    template = {
+      items: (await doc.send(new ScanCommand({ TableName: env.table, ConsistentRead: true }))).Items!,
+      tokens: world.tokens.map((t) => ({ ...t })),
+      observer: world.observer,
+    };
   }
   await env.windows.tick();
   world.written.clear();
@@ -249,10 +291,25 @@ export async function createWorld(dynamodbEndpoint?: string): Promise<World> {
 /** Two clusters registered and reported, and a token of each kind, through the API. */
 async function seed(world: World): Promise<void> {
   const admin = await createToken(world.env.deps, 'admin', undefined, 'admin');
-  world.tokens = [{ id: (await world.env.deps.store.listTokens())[0]!.id, secret: admin, user: 'admin', role: 'admin', revoked: false }];
+  world.tokens = [
+    {
+      id: (await world.env.deps.store.listTokens())[0]!.id,
+      secret: admin,
+      user: 'admin',
+      role: 'admin',
+      revoked: false,
+    },
+  ];
   for (const cluster of CLUSTERS) {
-    await call(world, world.tokens[0]!, 'PUT', `/v1/clusters/${cluster.id}`, { engine: cluster.engine, staleAfterSeconds: STALE_AFTER_SECONDS });
-    for (const s of cluster.servers) await call(world, world.tokens[0]!, 'PUT', `/v1/clusters/${cluster.id}/servers/${s.name}`, { dc: s.dc, role: s.role });
+    await call(world, world.tokens[0]!, 'PUT', `/v1/clusters/${cluster.id}`, {
+      engine: cluster.engine,
+      staleAfterSeconds: STALE_AFTER_SECONDS,
+    });
+    for (const s of cluster.servers)
+      await call(world, world.tokens[0]!, 'PUT', `/v1/clusters/${cluster.id}/servers/${s.name}`, {
+        dc: s.dc,
+        role: s.role,
+      });
   }
   const tokens: Omit<TokenModel, 'id' | 'secret' | 'revoked'>[] = [
     { user: 'ops', role: 'operator' },
@@ -268,17 +325,36 @@ async function seed(world: World): Promise<void> {
   }
   for (const cluster of CLUSTERS) {
     const agent = agentOf(world, cluster.id);
-    for (const s of cluster.servers) await call(world, agent, 'PUT', `/v1/clusters/${cluster.id}/servers/${s.name}/status`, { health: 'running', role: s.role, version: V0, connections: 1, openTransactions: 0, replicationLagSeconds: 0 });
+    for (const s of cluster.servers)
+      await call(world, agent, 'PUT', `/v1/clusters/${cluster.id}/servers/${s.name}/status`, {
+        health: 'running',
+        role: s.role,
+        version: V0,
+        connections: 1,
+        openTransactions: 0,
+        replicationLagSeconds: 0,
+      });
   }
 }
 
 export const agentOf = (world: World, cluster: string) => world.tokens.find((t) => t.user === `agent-${cluster}`)!;
 
 /** A request with a token; every answer must be below 500, a revoked token's a 401. */
-export async function call(world: World, token: TokenModel, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+export async function call(
+  world: World,
+  token: TokenModel,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const res = await fetch(`${world.env.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token.secret}`, ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
+    headers: {
+      authorization: `Bearer ${token.secret}`,
+      ...(body !== undefined && { 'content-type': 'application/json' }),
+      ...headers,
+    },
     ...(body !== undefined && { body: JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -311,7 +387,10 @@ export async function settle(world: World, timeoutMs = 20_000): Promise<void> {
     calm = quiet && world.quiet.stamp === stamp ? calm + 1 : 0;
     stamp = world.quiet.stamp;
     if (Date.now() > deadline) {
-      const running = world.env.engine.list().filter((e) => e.status === 'RUNNING').map((e) => e.arn.split(':').at(-1));
+      const running = world.env.engine
+        .list()
+        .filter((e) => e.status === 'RUNNING')
+        .map((e) => e.arn.split(':').at(-1));
       throw new Error(`the world did not quiet within ${timeoutMs / 1000} s (running: ${running.join(', ')})`);
     }
   }

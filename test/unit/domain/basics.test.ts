@@ -266,7 +266,12 @@ describe('outcome helpers', () => {
     expect(projectDc(d)).toEqual({ claims: { manual: claim() } });
     expect(projectDc(undefined)).toBeNull();
     const c = cluster({ claims: { manual: claim() } });
-    expect(projectCluster(c)).toEqual({ engine: 'mariadb', budget: {}, staleAfterSeconds: 60, claims: { manual: claim() } });
+    expect(projectCluster(c)).toEqual({
+      engine: 'mariadb',
+      budget: {},
+      staleAfterSeconds: 60,
+      claims: { manual: claim() },
+    });
     expect(projectCluster(undefined)).toBeNull();
   });
 
@@ -283,11 +288,19 @@ describe('outcome helpers', () => {
   it('event records action, target, before and after, and reason/override only when given', () => {
     const after = withServer(base, { ...s1, version: 'v2' });
     const e = event('status', { kind: 'server', name: 's1' }, base, after);
-    expect(e).toEqual({ action: 'status', target: 'server:s1', before: projectServer(s1), after: projectServer({ ...s1, version: 'v2' }) });
+    expect(e).toEqual({
+      action: 'status',
+      target: 'server:s1',
+      before: projectServer(s1),
+      after: projectServer({ ...s1, version: 'v2' }),
+    });
     expect('reason' in e).toBe(false);
     expect('override' in e).toBe(false);
 
-    const withExtras = event('set-maintenance', { kind: 'cluster' }, base, after, { reason: 'patching', override: true });
+    const withExtras = event('set-maintenance', { kind: 'cluster' }, base, after, {
+      reason: 'patching',
+      override: true,
+    });
     expect(withExtras.reason).toBe('patching');
     expect(withExtras.override).toBe(true);
 

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultMaxUnavailable, judge } from '../../../functions/domain/budget.js';
 import { viewAll } from '../../../functions/domain/derive.js';
-import { DomainError } from '../../../functions/domain/errors.js';
+import type { DomainError } from '../../../functions/domain/errors.js';
 import { setServerClaim } from '../../../functions/domain/maintenance.js';
 import type { ClusterState, Datacenter, Health, Server, ServerRole } from '../../../functions/domain/model.js';
 import { withDc, withServer } from '../../../functions/domain/outcome.js';
@@ -11,7 +11,10 @@ import { actor, claim, dc, NOW, replicas, server, setReq, state } from './fixtur
 
 /** The state with `names` put under a manual maintenance claim. */
 function maintain(st: ClusterState, ...names: string[]): ClusterState {
-  return names.reduce((acc, n) => withServer(acc, { ...acc.servers.get(n)!, claims: { manual: claim({ force: true }) } }), st);
+  return names.reduce(
+    (acc, n) => withServer(acc, { ...acc.servers.get(n)!, claims: { manual: claim({ force: true }) } }),
+    st,
+  );
 }
 
 function maintainDc(st: ClusterState, name: string): ClusterState {
@@ -49,7 +52,12 @@ describe('judge: server requests', () => {
   const three = state([server('p', { role: 'primary' }), ...replicas('r', 2)]);
 
   it('a change that makes nobody unavailable is allowed and charges nothing', () => {
-    expect(judge(three, three, { kind: 'server' }, NOW)).toEqual({ allowed: true, newlyUnavailable: [], losesPrimary: [], usingBudget: [] });
+    expect(judge(three, three, { kind: 'server' }, NOW)).toEqual({
+      allowed: true,
+      newlyUnavailable: [],
+      losesPrimary: [],
+      usingBudget: [],
+    });
   });
 
   it('allows one of three servers into maintenance, naming it', () => {
@@ -99,11 +107,15 @@ describe('judge: server requests', () => {
   });
 
   it('an explicit maxUnavailablePerDc replaces the default', () => {
-    const strict = state(replicas('m', 5, 'dc1', { role: 'member' }), { cluster: { budget: { maxUnavailablePerDc: 0 } } });
+    const strict = state(replicas('m', 5, 'dc1', { role: 'member' }), {
+      cluster: { budget: { maxUnavailablePerDc: 0 } },
+    });
     const v = judge(strict, maintain(strict, 'm1'), { kind: 'server' }, NOW);
     expect(v.allowed).toBe(false);
     expect(v.reason).toBe('dc dc1 allows 0 unavailable of 5; this would make 1');
-    const loose = state(replicas('m', 3, 'dc1', { role: 'member' }), { cluster: { budget: { maxUnavailablePerDc: 2 } } });
+    const loose = state(replicas('m', 3, 'dc1', { role: 'member' }), {
+      cluster: { budget: { maxUnavailablePerDc: 2 } },
+    });
     expect(judge(loose, maintain(loose, 'm1', 'm2'), { kind: 'server' }, NOW).allowed).toBe(true);
   });
 
@@ -116,14 +128,22 @@ describe('judge: server requests', () => {
   });
 
   it('a server that has not reported yet (unknown) counts as available', () => {
-    const st = state([server('p', { role: 'primary' }), server('r1', { health: 'unknown', reportedAt: undefined }), server('r2')]);
+    const st = state([
+      server('p', { role: 'primary' }),
+      server('r1', { health: 'unknown', reportedAt: undefined }),
+      server('r2'),
+    ]);
     const v = judge(st, maintain(st, 'r2'), { kind: 'server' }, NOW);
     expect(v.allowed).toBe(true);
     expect(v.newlyUnavailable).toEqual(['r2']);
   });
 
   it('taking an already-down server into maintenance charges nothing', () => {
-    const st = state([server('p', { role: 'primary' }), server('r1', { health: 'down' }), server('r2', { health: 'down' })]);
+    const st = state([
+      server('p', { role: 'primary' }),
+      server('r1', { health: 'down' }),
+      server('r2', { health: 'down' }),
+    ]);
     const v = judge(st, maintain(st, 'r2'), { kind: 'server' }, NOW);
     expect(v).toEqual({ allowed: true, newlyUnavailable: [], losesPrimary: [], usingBudget: [] });
   });
@@ -175,7 +195,11 @@ describe('judge: server requests', () => {
 
   it('a primary with members is held to the electable rule too', () => {
     const st = maintain(
-      state([server('p', { role: 'primary' }), server('m1', { role: 'member' }), ...replicas('u', 3, 'dc1', { role: 'member', health: 'unknown' })]),
+      state([
+        server('p', { role: 'primary' }),
+        server('m1', { role: 'member' }),
+        ...replicas('u', 3, 'dc1', { role: 'member', health: 'unknown' }),
+      ]),
       'p',
     );
     expect(judge(st, maintain(st, 'm1'), { kind: 'server' }, NOW).allowed).toBe(false);
@@ -183,7 +207,11 @@ describe('judge: server requests', () => {
 
   it('a members-only cluster (Cassandra-like) has no electable rule', () => {
     const st = maintain(
-      state([server('m0', { role: 'member' }), server('m1', { role: 'member' }), ...replicas('u', 3, 'dc1', { role: 'member', health: 'unknown' })]),
+      state([
+        server('m0', { role: 'member' }),
+        server('m1', { role: 'member' }),
+        ...replicas('u', 3, 'dc1', { role: 'member', health: 'unknown' }),
+      ]),
       'm0',
     );
     const v = judge(st, maintain(st, 'm1'), { kind: 'server' }, NOW);
@@ -191,14 +219,22 @@ describe('judge: server requests', () => {
   });
 
   it('the electable rule does not refuse when nothing was electable to begin with', () => {
-    const st = state([server('p', { role: 'primary', health: 'unknown', reportedAt: undefined }), ...replicas('u', 2, 'dc1', { health: 'unknown', reportedAt: undefined })]);
+    const st = state([
+      server('p', { role: 'primary', health: 'unknown', reportedAt: undefined }),
+      ...replicas('u', 2, 'dc1', { health: 'unknown', reportedAt: undefined }),
+    ]);
     const v = judge(st, maintain(st, 'u1'), { kind: 'server' }, NOW);
     expect(v.allowed).toBe(true);
   });
 
   it('a stale server is not electable: keeping only it does not satisfy the rule', () => {
     const st = maintain(
-      state([server('p', { role: 'primary' }), server('r1'), server('r2', { reportedAt: NOW - 3600_000 }), ...replicas('u', 2, 'dc1', { health: 'unknown' })]),
+      state([
+        server('p', { role: 'primary' }),
+        server('r1'),
+        server('r2', { reportedAt: NOW - 3600_000 }),
+        ...replicas('u', 2, 'dc1', { health: 'unknown' }),
+      ]),
       'p',
     );
     expect(judge(st, maintain(st, 'r1'), { kind: 'server' }, NOW).allowed).toBe(false);
@@ -247,13 +283,24 @@ describe('judge: datacenter requests', () => {
   });
 
   it('one healthy dc among several is enough', () => {
-    const st = maintain(state([...replicas('a', 3, 'dc1'), ...replicas('b', 3, 'dc2'), server('p', { role: 'primary', dc: 'dc3' }), ...replicas('c', 2, 'dc3')]), 'b1', 'b2');
+    const st = maintain(
+      state([
+        ...replicas('a', 3, 'dc1'),
+        ...replicas('b', 3, 'dc2'),
+        server('p', { role: 'primary', dc: 'dc3' }),
+        ...replicas('c', 2, 'dc3'),
+      ]),
+      'b1',
+      'b2',
+    );
     const v = judge(st, maintainDc(st, 'dc1'), { kind: 'dc', dc: 'dc1' }, NOW);
     expect(v.allowed).toBe(true);
   });
 
   it('a single-dc cluster cannot be taken down by a dc request even with a generous budget', () => {
-    const single = state([server('p', { role: 'primary' }), ...replicas('r', 2)], { cluster: { budget: { maxUnavailablePerDc: 5 } } });
+    const single = state([server('p', { role: 'primary' }), ...replicas('r', 2)], {
+      cluster: { budget: { maxUnavailablePerDc: 5 } },
+    });
     const v = judge(single, maintainDc(single, 'dc1'), { kind: 'dc', dc: 'dc1' }, NOW);
     expect(v.allowed).toBe(false);
     expect(v.reason).toBe('taking dc dc1 out needs another dc within its budget, and there is none');
@@ -273,7 +320,11 @@ describe('judge: datacenter requests', () => {
 
   it('the electable rule applies to dc requests too', () => {
     // dc2's servers are all unknown: within budget, but none electable.
-    const st = state([server('p', { role: 'primary', dc: 'dc1' }), ...replicas('a', 2, 'dc1'), ...replicas('b', 3, 'dc2', { health: 'unknown' })]);
+    const st = state([
+      server('p', { role: 'primary', dc: 'dc1' }),
+      ...replicas('a', 2, 'dc1'),
+      ...replicas('b', 3, 'dc2', { health: 'unknown' }),
+    ]);
     const v = judge(st, maintainDc(st, 'dc1'), { kind: 'dc', dc: 'dc1' }, NOW);
     expect(v.allowed).toBe(false);
     expect(v.reason).toBe('the cluster must keep at least one electable server');
@@ -292,9 +343,17 @@ describe('budget properties', () => {
     max: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
   });
 
-  function build(spec: { servers: { dc: string; role: ServerRole; health: Health; claimed: boolean }[]; max: number | undefined }) {
+  function build(spec: {
+    servers: { dc: string; role: ServerRole; health: Health; claimed: boolean }[];
+    max: number | undefined;
+  }) {
     const servers: Server[] = spec.servers.map((s, i) =>
-      server(`s${i}`, { dc: s.dc, role: s.role, health: s.health, claims: s.claimed ? { manual: claim({ force: true }) } : {} }),
+      server(`s${i}`, {
+        dc: s.dc,
+        role: s.role,
+        health: s.health,
+        claims: s.claimed ? { manual: claim({ force: true }) } : {},
+      }),
     );
     return state(servers, { cluster: { budget: spec.max === undefined ? {} : { maxUnavailablePerDc: spec.max } } });
   }
@@ -326,20 +385,32 @@ describe('budget properties', () => {
       { minLength: 1, maxLength: 9 },
     );
     fc.assert(
-      fc.property(healthy, fc.array(fc.tuple(fc.nat(), fc.constantFrom('manual', 'window:w', 'rollout:r'), fc.constantFrom('maintenance', 'drain') as fc.Arbitrary<'maintenance' | 'drain'>), { maxLength: 12 }), (specs, requests) => {
-        let st = state(specs.map((s, i) => server(`s${i}`, s)));
-        const sizes = new Map<string, number>();
-        for (const s of st.servers.values()) sizes.set(s.dc, (sizes.get(s.dc) ?? 0) + 1);
-        for (const [pick, holder, mode] of requests) {
-          const name = `s${pick % specs.length}`;
-          try {
-            st = setServerClaim(st, name, setReq({ holder, mode }), actor(), NOW).next;
-          } catch (e) {
-            expect((e as DomainError).code).toBe('BudgetExceeded');
+      fc.property(
+        healthy,
+        fc.array(
+          fc.tuple(
+            fc.nat(),
+            fc.constantFrom('manual', 'window:w', 'rollout:r'),
+            fc.constantFrom('maintenance', 'drain') as fc.Arbitrary<'maintenance' | 'drain'>,
+          ),
+          { maxLength: 12 },
+        ),
+        (specs, requests) => {
+          let st = state(specs.map((s, i) => server(`s${i}`, s)));
+          const sizes = new Map<string, number>();
+          for (const s of st.servers.values()) sizes.set(s.dc, (sizes.get(s.dc) ?? 0) + 1);
+          for (const [pick, holder, mode] of requests) {
+            const name = `s${pick % specs.length}`;
+            try {
+              st = setServerClaim(st, name, setReq({ holder, mode }), actor(), NOW).next;
+            } catch (e) {
+              expect((e as DomainError).code).toBe('BudgetExceeded');
+            }
+            for (const [dcName, n] of sizes)
+              expect(unavailableIn(st, dcName)).toBeLessThanOrEqual(defaultMaxUnavailable(n));
           }
-          for (const [dcName, n] of sizes) expect(unavailableIn(st, dcName)).toBeLessThanOrEqual(defaultMaxUnavailable(n));
-        }
-      }),
+        },
+      ),
     );
   });
 
@@ -353,7 +424,9 @@ describe('budget properties', () => {
         if (v.allowed && v.newlyUnavailable.length > 0) {
           const others = new Set([...st.servers.values()].map((s) => s.dc).filter((d) => d !== target));
           const sizes = (d: string) => [...st.servers.values()].filter((s) => s.dc === d).length;
-          expect([...others].some((d) => unavailableIn(next, d) <= (spec.max ?? defaultMaxUnavailable(sizes(d))))).toBe(true);
+          expect([...others].some((d) => unavailableIn(next, d) <= (spec.max ?? defaultMaxUnavailable(sizes(d))))).toBe(
+            true,
+          );
         }
       }),
     );

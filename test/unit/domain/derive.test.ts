@@ -122,14 +122,18 @@ describe('viewServer with maintenance claims', () => {
   });
 
   it('a member with open transactions is in maintenance at once', () => {
-    const v = view(server('m', { role: 'member', openTransactions: 4, claims: { manual: claim({ drainDeadline: NOW + MIN }) } }));
+    const v = view(
+      server('m', { role: 'member', openTransactions: 4, claims: { manual: claim({ drainDeadline: NOW + MIN }) } }),
+    );
     expect(v.maintenance).toBe(true);
     expect(v.state).toBe('Maintenance, Running');
   });
 
   it('a primary without open transactions is in maintenance at once and the role is hidden', () => {
     for (const openTransactions of [0, undefined]) {
-      const v = view(server('p', { role: 'primary', openTransactions, claims: { manual: claim({ drainDeadline: NOW + MIN }) } }));
+      const v = view(
+        server('p', { role: 'primary', openTransactions, claims: { manual: claim({ drainDeadline: NOW + MIN }) } }),
+      );
       expect(v.maintenance).toBe(true);
       expect(v.pending).toBe(false);
       expect(v.state).toBe('Maintenance, Running');
@@ -138,7 +142,12 @@ describe('viewServer with maintenance claims', () => {
 
   it('a primary with open transactions is pending: "Draining, Master, Running", not routable, not yet closing', () => {
     const v = view(
-      server('p', { role: 'primary', openTransactions: 2, connections: 10, claims: { manual: claim({ drainDeadline: NOW + MIN }) } }),
+      server('p', {
+        role: 'primary',
+        openTransactions: 2,
+        connections: 10,
+        claims: { manual: claim({ drainDeadline: NOW + MIN }) },
+      }),
     );
     expect(flags(v)).toEqual({
       maintenance: false,
@@ -154,14 +163,25 @@ describe('viewServer with maintenance claims', () => {
   });
 
   it('a pending primary is shown Draining even with no connections counted', () => {
-    const v = view(server('p', { role: 'primary', openTransactions: 1, connections: 0, claims: { manual: claim({ drainDeadline: NOW + MIN }) } }));
+    const v = view(
+      server('p', {
+        role: 'primary',
+        openTransactions: 1,
+        connections: 0,
+        claims: { manual: claim({ drainDeadline: NOW + MIN }) },
+      }),
+    );
     expect(v.pending).toBe(true);
     expect(v.draining).toBe(true);
     expect(v.drained).toBe(false);
   });
 
   it('at its drainDeadline with onDeadline force, a pending primary becomes forced', () => {
-    const p = server('p', { role: 'primary', openTransactions: 2, claims: { manual: claim({ drainDeadline: NOW, onDeadline: 'force' }) } });
+    const p = server('p', {
+      role: 'primary',
+      openTransactions: 2,
+      claims: { manual: claim({ drainDeadline: NOW, onDeadline: 'force' }) },
+    });
     expect(view(p, undefined, NOW - 1).pending).toBe(true);
     const atDeadline = view(p, undefined, NOW);
     expect(atDeadline.pending).toBe(false);
@@ -171,7 +191,11 @@ describe('viewServer with maintenance claims', () => {
   });
 
   it('with onDeadline hold, a pending primary stays pending past its deadline', () => {
-    const p = server('p', { role: 'primary', openTransactions: 2, claims: { 'rollout:r1': claim({ drainDeadline: NOW - HOUR, onDeadline: 'hold' }) } });
+    const p = server('p', {
+      role: 'primary',
+      openTransactions: 2,
+      claims: { 'rollout:r1': claim({ drainDeadline: NOW - HOUR, onDeadline: 'hold' }) },
+    });
     const v = view(p);
     expect(v.pending).toBe(true);
     expect(v.state).toBe('Draining, Master, Running');
@@ -195,7 +219,12 @@ describe('viewServer with maintenance claims', () => {
   });
 
   it('a down primary with open transactions is not pending: "Maintenance, Down"', () => {
-    const p = server('p', { role: 'primary', health: 'down', openTransactions: 5, claims: { manual: claim({ drainDeadline: NOW + HOUR }) } });
+    const p = server('p', {
+      role: 'primary',
+      health: 'down',
+      openTransactions: 5,
+      claims: { manual: claim({ drainDeadline: NOW + HOUR }) },
+    });
     const v = view(p);
     expect(v.pending).toBe(false);
     expect(v.maintenance).toBe(true);
@@ -237,7 +266,9 @@ describe('viewServer with drain claims', () => {
   });
 
   it('a primary under drain keeps its role in the state string', () => {
-    expect(view(server('p', { role: 'primary', connections: 1, claims: { manual: drain } })).state).toBe('Draining, Master, Running');
+    expect(view(server('p', { role: 'primary', connections: 1, claims: { manual: drain } })).state).toBe(
+      'Draining, Master, Running',
+    );
     expect(view(server('p', { role: 'primary', openTransactions: 9, claims: { manual: drain } })).pending).toBe(false);
   });
 
@@ -330,29 +361,56 @@ describe('claim helpers', () => {
 describe('stateString', () => {
   const s = (over: Partial<Server>) => server('x', over);
   it('follows MaxScale order: Maintenance/Draining/Drained, then Master/Slave, then Running/Down', () => {
-    expect(stateString({ server: s({ role: 'primary' }), maintenance: false, draining: false, drained: false })).toBe('Master, Running');
-    expect(stateString({ server: s({ role: 'primary' }), maintenance: true, draining: false, drained: false })).toBe('Maintenance, Running');
-    expect(stateString({ server: s({ role: 'replica', health: 'down' }), maintenance: true, draining: false, drained: false })).toBe(
-      'Maintenance, Down',
+    expect(stateString({ server: s({ role: 'primary' }), maintenance: false, draining: false, drained: false })).toBe(
+      'Master, Running',
     );
-    expect(stateString({ server: s({ role: 'primary' }), maintenance: false, draining: true, drained: false })).toBe('Draining, Master, Running');
-    expect(stateString({ server: s({ role: 'replica' }), maintenance: false, draining: false, drained: true })).toBe('Drained, Slave, Running');
-    expect(stateString({ server: s({ role: 'replica', health: 'down' }), maintenance: false, draining: false, drained: false })).toBe('Down');
-    expect(stateString({ server: s({ health: 'unknown' }), maintenance: false, draining: false, drained: false })).toBe('');
-    expect(stateString({ server: s({ role: 'member' }), maintenance: false, draining: true, drained: false })).toBe('Draining, Running');
+    expect(stateString({ server: s({ role: 'primary' }), maintenance: true, draining: false, drained: false })).toBe(
+      'Maintenance, Running',
+    );
+    expect(
+      stateString({
+        server: s({ role: 'replica', health: 'down' }),
+        maintenance: true,
+        draining: false,
+        drained: false,
+      }),
+    ).toBe('Maintenance, Down');
+    expect(stateString({ server: s({ role: 'primary' }), maintenance: false, draining: true, drained: false })).toBe(
+      'Draining, Master, Running',
+    );
+    expect(stateString({ server: s({ role: 'replica' }), maintenance: false, draining: false, drained: true })).toBe(
+      'Drained, Slave, Running',
+    );
+    expect(
+      stateString({
+        server: s({ role: 'replica', health: 'down' }),
+        maintenance: false,
+        draining: false,
+        drained: false,
+      }),
+    ).toBe('Down');
+    expect(stateString({ server: s({ health: 'unknown' }), maintenance: false, draining: false, drained: false })).toBe(
+      '',
+    );
+    expect(stateString({ server: s({ role: 'member' }), maintenance: false, draining: true, drained: false })).toBe(
+      'Draining, Running',
+    );
   });
 
   it('Maintenance takes precedence over Draining and Drained', () => {
-    expect(stateString({ server: s({ role: 'replica' }), maintenance: true, draining: true, drained: true })).toBe('Maintenance, Running');
-    expect(stateString({ server: s({ role: 'replica' }), maintenance: false, draining: true, drained: true })).toBe('Draining, Slave, Running');
+    expect(stateString({ server: s({ role: 'replica' }), maintenance: true, draining: true, drained: true })).toBe(
+      'Maintenance, Running',
+    );
+    expect(stateString({ server: s({ role: 'replica' }), maintenance: false, draining: true, drained: true })).toBe(
+      'Draining, Slave, Running',
+    );
   });
 });
 
 describe('viewOf and viewAll', () => {
-  const st = state(
-    [server('b', { dc: 'dc2' }), server('a'), server('B'), server('c', { dc: 'dc3' })],
-    { dcs: [dc('dc2', { manual: claim() })] },
-  );
+  const st = state([server('b', { dc: 'dc2' }), server('a'), server('B'), server('c', { dc: 'dc3' })], {
+    dcs: [dc('dc2', { manual: claim() })],
+  });
 
   it('viewOf uses the server own dc, undefined for an unknown server', () => {
     expect(viewOf(st, 'b', NOW)!.maintenance).toBe(true);
@@ -382,7 +440,10 @@ describe('transitionTimes and entityTag', () => {
         server('b', { claims: { manual: claim({ force: true, drainDeadline: 5 }), 'window:w': claim({ until: 20 }) } }),
         server('c', { claims: { manual: claim({ onDeadline: 'hold', drainDeadline: 7 }) } }),
       ],
-      { cluster: { claims: { manual: claim({ until: 1000 }) } }, dcs: [dc('dc1', { manual: claim({ until: 20, drainDeadline: 3 }) })] },
+      {
+        cluster: { claims: { manual: claim({ until: 1000 }) } },
+        dcs: [dc('dc1', { manual: claim({ until: 20, drainDeadline: 3 }) })],
+      },
     );
     expect(transitionTimes(st)).toEqual([3, 9, 20, 100, 1000]);
   });
@@ -398,7 +459,12 @@ describe('transitionTimes and entityTag', () => {
   });
 
   it('staleness: how many servers are stale, and the first instant another one is (a report at the bound is fresh)', () => {
-    const st = state([server('a', { reportedAt: NOW - 60 * SEC }), server('b', { reportedAt: NOW - 61 * SEC }), server('c', { reportedAt: NOW - 10 * SEC }), server('u', { reportedAt: undefined })]);
+    const st = state([
+      server('a', { reportedAt: NOW - 60 * SEC }),
+      server('b', { reportedAt: NOW - 61 * SEC }),
+      server('c', { reportedAt: NOW - 10 * SEC }),
+      server('u', { reportedAt: undefined }),
+    ]);
     expect(st.cluster.staleAfterSeconds).toBe(60);
     expect(staleness(st, NOW)).toEqual({ count: 1, nextStaleAt: NOW + 1 });
     expect(staleness(st, NOW + 1)).toEqual({ count: 2, nextStaleAt: NOW + 50 * SEC + 1 });
@@ -418,7 +484,9 @@ describe('transitionTimes and entityTag', () => {
   });
 
   it('the tag changes when a force deadline passes, as the pending primary turns to maintenance', () => {
-    const st = state([server('p', { role: 'primary', openTransactions: 1, claims: { manual: claim({ drainDeadline: NOW + MIN }) } })]);
+    const st = state([
+      server('p', { role: 'primary', openTransactions: 1, claims: { manual: claim({ drainDeadline: NOW + MIN }) } }),
+    ]);
     const times = transitionTimes(st);
     expect(entityTag(1, times, NOW, 0)).not.toBe(entityTag(1, times, NOW + MIN, 0));
     expect(viewOf(st, 'p', NOW)!.state).toBe('Draining, Master, Running');

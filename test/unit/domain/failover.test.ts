@@ -1,7 +1,14 @@
 /** failover.ts: the failover view, automatic election and manual switchover (product.md "Routing and election"). */
 import { describe, expect, it } from 'vitest';
 import { viewAll } from '../../../functions/domain/derive.js';
-import { currentPrimary, failover, failoverView, rankCandidates, setProceduresPaused, switchover } from '../../../functions/domain/failover.js';
+import {
+  currentPrimary,
+  failover,
+  failoverView,
+  rankCandidates,
+  setProceduresPaused,
+  switchover,
+} from '../../../functions/domain/failover.js';
 import { setClusterClaim } from '../../../functions/domain/maintenance.js';
 import type { ClusterState, Server } from '../../../functions/domain/model.js';
 import { actor, caught, claim, HOUR, NOW, SEC, server, state } from './fixtures.js';
@@ -43,19 +50,32 @@ describe('rankCandidates', () => {
   });
 
   it('then by name', () => {
-    const st = state([server('c', { reportedAt: NOW }), server('a', { reportedAt: NOW }), server('b', { reportedAt: NOW })]);
+    const st = state([
+      server('c', { reportedAt: NOW }),
+      server('a', { reportedAt: NOW }),
+      server('b', { reportedAt: NOW }),
+    ]);
     expect(names(st)).toEqual(['a', 'b', 'c']);
     const lagged = state([server('z', { replicationLagSeconds: 3 }), server('y', { replicationLagSeconds: 3 })]);
     expect(names(lagged)).toEqual(['y', 'z']);
     // whatever order the views come in
     const views = viewAll(st, NOW);
-    for (const order of [[2, 1, 0], [1, 2, 0], [2, 0, 1], [0, 2, 1]]) {
+    for (const order of [
+      [2, 1, 0],
+      [1, 2, 0],
+      [2, 0, 1],
+      [0, 2, 1],
+    ]) {
       expect(rankCandidates(order.map((i) => views[i]!)).map((v) => v.server.name)).toEqual(['a', 'b', 'c']);
     }
   });
 
   it('ranks whatever order the input comes in', () => {
-    const st = state([server('c', { replicationLagSeconds: 0 }), server('a', { replicationLagSeconds: 9 }), server('b', { replicationLagSeconds: 4 })]);
+    const st = state([
+      server('c', { replicationLagSeconds: 0 }),
+      server('a', { replicationLagSeconds: 9 }),
+      server('b', { replicationLagSeconds: 4 }),
+    ]);
     const views = viewAll(st, NOW);
     expect(rankCandidates([...views].reverse()).map((v) => v.server.name)).toEqual(['c', 'b', 'a']);
     expect(rankCandidates(views).map((v) => v.server.name)).toEqual(['c', 'b', 'a']);
@@ -70,9 +90,19 @@ describe('currentPrimary and failoverView', () => {
 
   it('shows pause, primary, pending switchover and candidates', () => {
     const pendingSwitchover = { kind: 'switchover' as const, from: 'p', to: 'a', actor: 'ops', requestedAt: NOW };
-    const st = state([server('p', { role: 'primary' }), server('a', { replicationLagSeconds: 1 }), server('b', { replicationLagSeconds: 0 })], {
-      cluster: { claims: { manual: claim({ until: NOW + HOUR }), 'window:w': claim({ until: NOW - 1 }) }, pendingSwitchover },
-    });
+    const st = state(
+      [
+        server('p', { role: 'primary' }),
+        server('a', { replicationLagSeconds: 1 }),
+        server('b', { replicationLagSeconds: 0 }),
+      ],
+      {
+        cluster: {
+          claims: { manual: claim({ until: NOW + HOUR }), 'window:w': claim({ until: NOW - 1 }) },
+          pendingSwitchover,
+        },
+      },
+    );
     const v = failoverView(st, NOW);
     expect(v.paused).toBe(true);
     expect(v.pausedBy).toEqual(['manual']);
@@ -97,7 +127,13 @@ describe('failover (automatic election)', () => {
 
   it('records the best electable replica as the desired primary', () => {
     const o = failover(fleet(), actor({ user: 'ha' }), NOW);
-    expect(o.next.cluster.pendingSwitchover).toEqual({ kind: 'failover', from: 'p', to: 'b', actor: 'ha', requestedAt: NOW });
+    expect(o.next.cluster.pendingSwitchover).toEqual({
+      kind: 'failover',
+      from: 'p',
+      to: 'b',
+      actor: 'ha',
+      requestedAt: NOW,
+    });
     expect(o.events).toEqual([expect.objectContaining({ action: 'failover', target: 'cluster' })]);
     expect(o.events[0]!.after).toMatchObject({ pendingSwitchover: { to: 'b' } });
   });
@@ -137,11 +173,22 @@ describe('failover (automatic election)', () => {
 
 describe('switchover (manual)', () => {
   const fleet = (extra: Server[] = []): ClusterState =>
-    state([server('p', { role: 'primary' }), server('a', { replicationLagSeconds: 2 }), server('b', { replicationLagSeconds: 0 }), ...extra]);
+    state([
+      server('p', { role: 'primary' }),
+      server('a', { replicationLagSeconds: 2 }),
+      server('b', { replicationLagSeconds: 0 }),
+      ...extra,
+    ]);
 
   it('records the requested target as the desired primary', () => {
     const o = switchover(fleet(), 'a', actor(), NOW);
-    expect(o.next.cluster.pendingSwitchover).toEqual({ kind: 'switchover', from: 'p', to: 'a', actor: 'alice', requestedAt: NOW });
+    expect(o.next.cluster.pendingSwitchover).toEqual({
+      kind: 'switchover',
+      from: 'p',
+      to: 'a',
+      actor: 'alice',
+      requestedAt: NOW,
+    });
     expect(o.events).toEqual([expect.objectContaining({ action: 'switchover', target: 'cluster' })]);
   });
 
@@ -155,7 +202,10 @@ describe('switchover (manual)', () => {
   });
 
   it('refuses a target that is not electable with NotElectable', () => {
-    const st = fleet([server('m', { claims: { manual: claim() } }), server('u', { health: 'unknown', reportedAt: undefined })]);
+    const st = fleet([
+      server('m', { claims: { manual: claim() } }),
+      server('u', { health: 'unknown', reportedAt: undefined }),
+    ]);
     const e = caught(() => switchover(st, 'm', actor(), NOW));
     expect(e.code).toBe('NotElectable');
     expect(e.message).toBe('server m is not electable (Maintenance, Running)');

@@ -65,7 +65,15 @@ export function actor(overrides: Partial<Actor> = {}): Actor {
 export const admin = (overrides: Partial<Actor> = {}) => actor({ user: 'root', isAdmin: true, ...overrides });
 
 export function setReq(overrides: Partial<ClaimRequest> = {}): ClaimRequest {
-  return { holder: 'manual', mode: 'maintenance', force: false, onDeadline: 'force', override: false, dryRun: false, ...overrides };
+  return {
+    holder: 'manual',
+    mode: 'maintenance',
+    force: false,
+    onDeadline: 'force',
+    override: false,
+    dryRun: false,
+    ...overrides,
+  };
 }
 
 export function clearReq(overrides: Partial<ClearRequest> = {}): ClearRequest {

@@ -12,7 +12,22 @@ import {
   setServerClaim,
 } from '../../../functions/domain/maintenance.js';
 import type { ClusterState } from '../../../functions/domain/model.js';
-import { actor, admin, caught, claim, clearReq, dc, HOUR, MIN, NOW, replicas, SEC, server, setReq, state } from './fixtures.js';
+import {
+  actor,
+  admin,
+  caught,
+  claim,
+  clearReq,
+  dc,
+  HOUR,
+  MIN,
+  NOW,
+  replicas,
+  SEC,
+  server,
+  setReq,
+  state,
+} from './fixtures.js';
 
 /** A primary, two replicas in dc1 and three replicas in dc2. */
 const fleet = (): ClusterState =>
@@ -70,7 +85,13 @@ describe('setServerClaim', () => {
 
   it('with onDeadline hold a pending primary keeps waiting', () => {
     const st = state([server('p', { role: 'primary', openTransactions: 3 }), ...replicas('r', 2)]);
-    const o = setServerClaim(st, 'p', setReq({ holder: 'rollout:r1', onDeadline: 'hold', drainTimeoutSeconds: 30 }), actor(), NOW);
+    const o = setServerClaim(
+      st,
+      'p',
+      setReq({ holder: 'rollout:r1', onDeadline: 'hold', drainTimeoutSeconds: 30 }),
+      actor(),
+      NOW,
+    );
     expect(o.next.servers.get('p')!.claims['rollout:r1']!.onDeadline).toBe('hold');
     expect(viewOf(o.next, 'p', NOW + HOUR)!.pending).toBe(true);
   });
@@ -78,7 +99,13 @@ describe('setServerClaim', () => {
   it('a forced claim has no drain deadline and closes connections at once', () => {
     const st = state([server('p', { role: 'primary', openTransactions: 3 }), ...replicas('r', 2)]);
     const o = setServerClaim(st, 'p', setReq({ force: true }), actor(), NOW);
-    expect(o.next.servers.get('p')!.claims.manual).toEqual({ mode: 'maintenance', force: true, actor: 'alice', since: NOW, onDeadline: 'force' });
+    expect(o.next.servers.get('p')!.claims.manual).toEqual({
+      mode: 'maintenance',
+      force: true,
+      actor: 'alice',
+      since: NOW,
+      onDeadline: 'force',
+    });
     const v = viewOf(o.next, 'p', NOW)!;
     expect(v.maintenance).toBe(true);
     expect(v.closeConnections).toBe(true);
@@ -86,7 +113,13 @@ describe('setServerClaim', () => {
 
   it('a drain claim has no drain deadline', () => {
     const o = setServerClaim(fleet(), 'r1', setReq({ mode: 'drain' }), actor(), NOW);
-    expect(o.next.servers.get('r1')!.claims.manual).toEqual({ mode: 'drain', force: false, actor: 'alice', since: NOW, onDeadline: 'force' });
+    expect(o.next.servers.get('r1')!.claims.manual).toEqual({
+      mode: 'drain',
+      force: false,
+      actor: 'alice',
+      since: NOW,
+      onDeadline: 'force',
+    });
     expect(viewOf(o.next, 'r1', NOW)!.state).toBe('Drained, Slave, Running');
   });
 
@@ -167,7 +200,13 @@ describe('setServerClaim', () => {
     });
 
     it('on a down server an expired claim still holds, so the same request is a no-op', () => {
-      const st = state([server('r1', { health: 'down', claims: { manual: claim({ until: NOW - MIN, force: true, since: NOW - HOUR }) } }), ...replicas('x', 2)]);
+      const st = state([
+        server('r1', {
+          health: 'down',
+          claims: { manual: claim({ until: NOW - MIN, force: true, since: NOW - HOUR }) },
+        }),
+        ...replicas('x', 2),
+      ]);
       const o = setServerClaim(st, 'r1', setReq({ until: NOW - MIN, force: true }), actor(), NOW);
       expect(o.events).toEqual([]);
       expect(o.next).toBe(st);
@@ -193,7 +232,9 @@ describe('setServerClaim', () => {
     });
 
     it('force is about connections, not the budget', () => {
-      expect(caught(() => setServerClaim(oneOut(), 'r2', setReq({ force: true }), actor(), NOW)).code).toBe('BudgetExceeded');
+      expect(caught(() => setServerClaim(oneOut(), 'r2', setReq({ force: true }), actor(), NOW)).code).toBe(
+        'BudgetExceeded',
+      );
     });
 
     it('a dry run answers the verdict and does not throw', () => {
@@ -236,7 +277,17 @@ describe('setDcClaim', () => {
     const o = setDcClaim(st, 'dc2', setReq({ reason: 'network' }), actor(), NOW);
     expect(o.next.dcs.get('dc2')).toEqual({
       name: 'dc2',
-      claims: { manual: { mode: 'maintenance', force: false, actor: 'alice', since: NOW, onDeadline: 'force', reason: 'network', drainDeadline: NOW + 300 * SEC } },
+      claims: {
+        manual: {
+          mode: 'maintenance',
+          force: false,
+          actor: 'alice',
+          since: NOW,
+          onDeadline: 'force',
+          reason: 'network',
+          drainDeadline: NOW + 300 * SEC,
+        },
+      },
     });
     expect(o.next.servers).toBe(st.servers);
     expect(o.events).toHaveLength(1);
@@ -295,7 +346,9 @@ describe('setDcClaim', () => {
   });
 
   it('an expired dc claim is set afresh', () => {
-    const st = state([...replicas('a', 3), ...replicas('b', 3, 'dc2')], { dcs: [dc('dc2', { manual: claim({ until: NOW - 1, since: NOW - HOUR }) })] });
+    const st = state([...replicas('a', 3), ...replicas('b', 3, 'dc2')], {
+      dcs: [dc('dc2', { manual: claim({ until: NOW - 1, since: NOW - HOUR }) })],
+    });
     const o = setDcClaim(st, 'dc2', setReq({ until: NOW - 1 }), actor(), NOW);
     expect(o.events.map((e) => e.action)).toEqual(['set-maintenance']);
     expect(o.next.dcs.get('dc2')!.claims.manual!.since).toBe(NOW);
@@ -315,7 +368,9 @@ describe('setClusterClaim (pausing automation)', () => {
       reason: 'migration',
       until: NOW + 12 * HOUR,
     });
-    expect(o.events).toEqual([expect.objectContaining({ action: 'set-maintenance', target: 'cluster', reason: 'migration' })]);
+    expect(o.events).toEqual([
+      expect.objectContaining({ action: 'set-maintenance', target: 'cluster', reason: 'migration' }),
+    ]);
     expect(o.verdict).toBeUndefined();
   });
 
@@ -365,9 +420,12 @@ describe('setClusterClaim (pausing automation)', () => {
 
 describe('clearServerClaim', () => {
   const held = () =>
-    state([server('r1', { claims: { manual: claim(), 'window:w1': claim({ reason: 'nightly' }) } }), ...replicas('x', 2)], {
-      dcs: [dc('dc1', { 'rollout:r9': claim({ until: NOW + HOUR }) })],
-    });
+    state(
+      [server('r1', { claims: { manual: claim(), 'window:w1': claim({ reason: 'nightly' }) } }), ...replicas('x', 2)],
+      {
+        dcs: [dc('dc1', { 'rollout:r9': claim({ until: NOW + HOUR }) })],
+      },
+    );
 
   it("removes only the caller's claim; the server stays in maintenance through the others", () => {
     const st = held();
@@ -433,7 +491,10 @@ describe('clearServerClaim', () => {
   });
 
   it('an override clear may be limited to one mode', () => {
-    const st = state([server('r1', { claims: { manual: claim({ mode: 'drain' }), 'window:w1': claim() } }), ...replicas('x', 2)]);
+    const st = state([
+      server('r1', { claims: { manual: claim({ mode: 'drain' }), 'window:w1': claim() } }),
+      ...replicas('x', 2),
+    ]);
     const o = clearServerClaim(st, 'r1', clearReq({ override: true, mode: 'drain' }), admin(), NOW);
     expect(Object.keys(o.next.servers.get('r1')!.claims)).toEqual(['window:w1']);
   });
@@ -457,7 +518,10 @@ describe('clearServerClaim', () => {
 });
 
 describe('clearDcClaim', () => {
-  const held = () => state([...replicas('a', 3), ...replicas('b', 3, 'dc2')], { dcs: [dc('dc2', { manual: claim(), 'window:w1': claim() })] });
+  const held = () =>
+    state([...replicas('a', 3), ...replicas('b', 3, 'dc2')], {
+      dcs: [dc('dc2', { manual: claim(), 'window:w1': claim() })],
+    });
 
   it("removes the caller's dc claim only", () => {
     const o = clearDcClaim(held(), 'dc2', clearReq(), actor(), NOW);
@@ -490,7 +554,9 @@ describe('clearDcClaim', () => {
   });
 
   it('an admin override removes every dc claim', () => {
-    expect(caught(() => clearDcClaim(held(), 'dc2', clearReq({ override: true }), actor(), NOW)).code).toBe('Forbidden');
+    expect(caught(() => clearDcClaim(held(), 'dc2', clearReq({ override: true }), actor(), NOW)).code).toBe(
+      'Forbidden',
+    );
     const o = clearDcClaim(held(), 'dc2', clearReq({ override: true }), admin(), NOW);
     expect(o.next.dcs.get('dc2')!.claims).toEqual({});
     expect(o.events[0]!.override).toBe(true);
@@ -498,7 +564,8 @@ describe('clearDcClaim', () => {
 });
 
 describe('clearClusterClaim', () => {
-  const paused = () => state([...replicas('r', 3)], { cluster: { claims: { manual: claim(), 'rollout:r1': claim() } } });
+  const paused = () =>
+    state([...replicas('r', 3)], { cluster: { claims: { manual: claim(), 'rollout:r1': claim() } } });
 
   it("removes the caller's pause only", () => {
     const o = clearClusterClaim(paused(), clearReq(), actor(), NOW);
@@ -522,7 +589,9 @@ describe('clearClusterClaim', () => {
   });
 
   it('an admin override removes every pause', () => {
-    expect(caught(() => clearClusterClaim(paused(), clearReq({ override: true }), actor(), NOW)).code).toBe('Forbidden');
+    expect(caught(() => clearClusterClaim(paused(), clearReq({ override: true }), actor(), NOW)).code).toBe(
+      'Forbidden',
+    );
     const o = clearClusterClaim(paused(), clearReq({ override: true }), admin(), NOW);
     expect(o.next.cluster.claims).toEqual({});
     expect(o.events[0]!.override).toBe(true);

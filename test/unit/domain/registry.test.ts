@@ -18,11 +18,24 @@ describe('registerCluster', () => {
   it('creates an empty cluster at revision 0 with a register-cluster event', () => {
     expect(DEFAULT_STALE_AFTER_SECONDS).toBe(60);
     const o = registerCluster(undefined, 'db', config, NOW);
-    expect(o.next.cluster).toEqual({ id: 'db', engine: 'mariadb', budget: {}, staleAfterSeconds: 60, revision: 0, createdAt: NOW, claims: {} });
+    expect(o.next.cluster).toEqual({
+      id: 'db',
+      engine: 'mariadb',
+      budget: {},
+      staleAfterSeconds: 60,
+      revision: 0,
+      createdAt: NOW,
+      claims: {},
+    });
     expect(o.next.dcs.size).toBe(0);
     expect(o.next.servers.size).toBe(0);
     expect(o.events).toEqual([
-      { action: 'register-cluster', target: 'cluster', before: null, after: { engine: 'mariadb', budget: {}, staleAfterSeconds: 60, claims: {} } },
+      {
+        action: 'register-cluster',
+        target: 'cluster',
+        before: null,
+        after: { engine: 'mariadb', budget: {}, staleAfterSeconds: 60, claims: {} },
+      },
     ]);
   });
 
@@ -35,8 +48,18 @@ describe('registerCluster', () => {
 
   it('a changed configuration is an update that keeps servers, claims and revision', () => {
     const st = state([server('a')], { cluster: { claims: { manual: claim() } } });
-    const o = registerCluster(st, 'c1', { engine: 'cassandra', budget: { maxUnavailablePerDc: 2 }, staleAfterSeconds: 30 }, NOW);
-    expect(o.next.cluster).toMatchObject({ engine: 'cassandra', budget: { maxUnavailablePerDc: 2 }, staleAfterSeconds: 30, revision: 7 });
+    const o = registerCluster(
+      st,
+      'c1',
+      { engine: 'cassandra', budget: { maxUnavailablePerDc: 2 }, staleAfterSeconds: 30 },
+      NOW,
+    );
+    expect(o.next.cluster).toMatchObject({
+      engine: 'cassandra',
+      budget: { maxUnavailablePerDc: 2 },
+      staleAfterSeconds: 30,
+      revision: 7,
+    });
     expect(o.next.cluster.claims).toEqual({ manual: claim() });
     expect(o.next.servers).toBe(st.servers);
     expect(o.events).toHaveLength(1);
@@ -52,14 +75,26 @@ describe('registerCluster', () => {
     const st = state([server('a')]);
     const o = removeCluster(st);
     expect(o.removed).toBe(true);
-    expect(o.events).toEqual([{ action: 'remove-cluster', target: 'cluster', before: expect.objectContaining({ engine: 'mariadb' }), after: null }]);
+    expect(o.events).toEqual([
+      {
+        action: 'remove-cluster',
+        target: 'cluster',
+        before: expect.objectContaining({ engine: 'mariadb' }),
+        after: null,
+      },
+    ]);
   });
 });
 
 describe('registerServer', () => {
   it('registers a new server as unknown until its first report', () => {
     const st = state([]);
-    const o = registerServer(st, 's1', { dc: 'dc2', role: 'primary', address: '10.0.0.1', port: 3306, component: 'datanode' }, NOW);
+    const o = registerServer(
+      st,
+      's1',
+      { dc: 'dc2', role: 'primary', address: '10.0.0.1', port: 3306, component: 'datanode' },
+      NOW,
+    );
     expect(o.next.servers.get('s1')).toEqual({
       name: 's1',
       dc: 'dc2',
@@ -71,7 +106,9 @@ describe('registerServer', () => {
       port: 3306,
       component: 'datanode',
     });
-    expect(o.events).toEqual([expect.objectContaining({ action: 'register-server', target: 'server:s1', before: null })]);
+    expect(o.events).toEqual([
+      expect.objectContaining({ action: 'register-server', target: 'server:s1', before: null }),
+    ]);
     expect(st.servers.size).toBe(0);
   });
 
@@ -92,15 +129,34 @@ describe('registerServer', () => {
 
   it('an update keeps health, reports and claims, and drops fields no longer given', () => {
     // dc3 has room for s1's maintenance: 1 unavailable of 3 once it is there
-    const st = state([server('s1', { address: 'h', port: 1, component: 'x', health: 'running', version: 'v9', claims: { manual: claim() } }), ...replicas('t', 2, 'dc3')]);
+    const st = state([
+      server('s1', {
+        address: 'h',
+        port: 1,
+        component: 'x',
+        health: 'running',
+        version: 'v9',
+        claims: { manual: claim() },
+      }),
+      ...replicas('t', 2, 'dc3'),
+    ]);
     const o = registerServer(st, 's1', { dc: 'dc3', role: 'primary', port: 2 }, NOW + 1);
     const s = o.next.servers.get('s1')!;
-    expect(s).toMatchObject({ dc: 'dc3', role: 'primary', port: 2, health: 'running', version: 'v9', claims: { manual: claim() } });
+    expect(s).toMatchObject({
+      dc: 'dc3',
+      role: 'primary',
+      port: 2,
+      health: 'running',
+      version: 'v9',
+      claims: { manual: claim() },
+    });
     expect(s.registeredAt).toBe(st.servers.get('s1')!.registeredAt);
     expect('address' in s).toBe(false);
     expect('component' in s).toBe(false);
     expect(o.events.map((e) => e.action)).toEqual(['update-server']);
-    expect(o.events[0]!.reason).toBe('dc: dc1 → dc3, address: h → none, port: 1 → 2, role: replica → primary, component: x → none');
+    expect(o.events[0]!.reason).toBe(
+      'dc: dc1 → dc3, address: h → none, port: 1 → 2, role: replica → primary, component: x → none',
+    );
     expect(o.changed).toEqual({
       dc: { from: 'dc1', to: 'dc3' },
       address: { from: 'h', to: null },
@@ -114,7 +170,11 @@ describe('registerServer', () => {
   it('a new server: changed lists what it was registered with, and the defaults are dc1 and member', () => {
     const o = registerServer(state([]), 'n', { port: 5432 }, NOW);
     expect(o.next.servers.get('n')).toMatchObject({ dc: 'dc1', role: 'member', port: 5432 });
-    expect(o.changed).toEqual({ dc: { from: null, to: 'dc1' }, port: { from: null, to: 5432 }, role: { from: null, to: 'member' } });
+    expect(o.changed).toEqual({
+      dc: { from: null, to: 'dc1' },
+      port: { from: null, to: 5432 },
+      role: { from: null, to: 'member' },
+    });
     expect(o.events[0]!.reason).toBeUndefined();
   });
 
@@ -122,7 +182,9 @@ describe('registerServer', () => {
     const st = state([server('p', { role: 'primary', dc: 'dc2', address: 'h' }), ...replicas('r', 2, 'dc2')]);
     const noRole = caught(() => registerServer(st, 'p', { dc: 'dc2', address: 'h2' }, NOW));
     expect(noRole.code).toBe('InvalidInput');
-    expect(noRole.message).toBe('PUT replaces the whole registration, and server p is role primary: without role it would make it the default member; give role, or PATCH only the fields to change');
+    expect(noRole.message).toBe(
+      'PUT replaces the whole registration, and server p is role primary: without role it would make it the default member; give role, or PATCH only the fields to change',
+    );
     expect(noRole.details).toEqual({ role: 'primary' });
     const noDc = caught(() => registerServer(st, 'p', { role: 'primary', address: 'h2' }, NOW));
     expect(noDc.code).toBe('InvalidInput');
@@ -144,15 +206,36 @@ describe('registerServer', () => {
 
   it('a PUT that moves an existing server is judged like a PATCH: refused, dry run, override', () => {
     // dc2: x1, x2 and y (in maintenance): 1 unavailable of 3, the limit
-    const st = state([server('m', { claims: { manual: claim() } }), ...replicas('r', 2), ...replicas('x', 2, 'dc2'), server('y', { dc: 'dc2', claims: { manual: claim() } })]);
-    const e = caught(() => registerServer(st, 'm', { dc: 'dc2', role: 'replica' }, NOW, { override: false, dryRun: false }, admin()));
+    const st = state([
+      server('m', { claims: { manual: claim() } }),
+      ...replicas('r', 2),
+      ...replicas('x', 2, 'dc2'),
+      server('y', { dc: 'dc2', claims: { manual: claim() } }),
+    ]);
+    const e = caught(() =>
+      registerServer(st, 'm', { dc: 'dc2', role: 'replica' }, NOW, { override: false, dryRun: false }, admin()),
+    );
     expect(e.code).toBe('BudgetExceeded');
     expect(e.message).toBe('dc dc2 allows 1 unavailable of 4; this would make 2');
     expect(e.details).toEqual({ usingBudget: ['m', 'y'], newlyUnavailable: [] });
-    const dry = registerServer(st, 'm', { dc: 'dc2', role: 'replica' }, NOW, { override: false, dryRun: true }, admin());
+    const dry = registerServer(
+      st,
+      'm',
+      { dc: 'dc2', role: 'replica' },
+      NOW,
+      { override: false, dryRun: true },
+      admin(),
+    );
     expect(dry.verdict).toMatchObject({ allowed: false, usingBudget: ['m', 'y'] });
     expect(dry.changed).toEqual({ dc: { from: 'dc1', to: 'dc2' } });
-    const forced = registerServer(st, 'm', { dc: 'dc2', role: 'replica' }, NOW, { override: true, dryRun: false }, admin());
+    const forced = registerServer(
+      st,
+      'm',
+      { dc: 'dc2', role: 'replica' },
+      NOW,
+      { override: true, dryRun: false },
+      admin(),
+    );
     expect(forced.next.servers.get('m')!.dc).toBe('dc2');
     expect(forced.events[0]).toMatchObject({ action: 'update-server', override: true, reason: 'dc: dc1 → dc2' });
   });
@@ -162,7 +245,10 @@ describe('updateServer (PATCH): only the fields given change', () => {
   const plain = { override: false, dryRun: false };
 
   it('changes the fields given, removes those given as null, keeps the rest, and says what changed', () => {
-    const st = state([server('p', { role: 'primary', address: 'h', port: 3306, component: 'db', claims: { manual: claim() } }), ...replicas('r', 2)]);
+    const st = state([
+      server('p', { role: 'primary', address: 'h', port: 3306, component: 'db', claims: { manual: claim() } }),
+      ...replicas('r', 2),
+    ]);
     const o = updateServer(st, 'p', { port: 3307, component: null }, plain, admin(), NOW);
     const s = o.next.servers.get('p')!;
     expect(s).toMatchObject({ role: 'primary', dc: 'dc1', address: 'h', port: 3307, claims: { manual: claim() } });
@@ -200,7 +286,9 @@ describe('updateServer (PATCH): only the fields given change', () => {
 
   it('override needs the admin role', () => {
     const st = state([server('a')]);
-    expect(caught(() => updateServer(st, 'a', { port: 2 }, { override: true, dryRun: false }, actor(), NOW)).code).toBe('Forbidden');
+    expect(caught(() => updateServer(st, 'a', { port: 2 }, { override: true, dryRun: false }, actor(), NOW)).code).toBe(
+      'Forbidden',
+    );
   });
 });
 
@@ -217,7 +305,12 @@ describe('updateServer: a move across dcs meets the budget of every dc it touche
   });
 
   it('refuses moving a server in maintenance into a dc that has used its budget, naming the dc and who uses it', () => {
-    const st = state([server('m', { claims: { manual: claim() } }), ...replicas('a', 2), ...replicas('b', 2, 'dc2'), server('b3', { dc: 'dc2', claims: { manual: claim() } })]);
+    const st = state([
+      server('m', { claims: { manual: claim() } }),
+      ...replicas('a', 2),
+      ...replicas('b', 2, 'dc2'),
+      server('b3', { dc: 'dc2', claims: { manual: claim() } }),
+    ]);
     const e = caught(() => updateServer(st, 'm', { dc: 'dc2' }, plain, admin(), NOW));
     expect(e.code).toBe('BudgetExceeded');
     expect(e.message).toBe('dc dc2 allows 1 unavailable of 4; this would make 2');
@@ -226,7 +319,12 @@ describe('updateServer: a move across dcs meets the budget of every dc it touche
 
   it('refuses a move that shrinks a dc below what its unavailable servers need (the limit follows the size)', () => {
     // dc1: five servers, two in maintenance: the limit (2) holds; with four the limit is 1
-    const st = state([...replicas('a', 3), server('m1', { claims: { manual: claim() } }), server('m2', { claims: { manual: claim() } }), ...replicas('b', 3, 'dc2')]);
+    const st = state([
+      ...replicas('a', 3),
+      server('m1', { claims: { manual: claim() } }),
+      server('m2', { claims: { manual: claim() } }),
+      ...replicas('b', 3, 'dc2'),
+    ]);
     const e = caught(() => updateServer(st, 'a1', { dc: 'dc2' }, plain, admin(), NOW));
     expect(e.code).toBe('BudgetExceeded');
     expect(e.message).toBe('dc dc1 allows 1 unavailable of 4; this would make 2');
@@ -238,7 +336,12 @@ describe('updateServer: a move across dcs meets the budget of every dc it touche
   it('a dc over its budget already may get better or stay, never worse', () => {
     // dc2: 3 unavailable of 5 (limit 2), after an override
     const down = { claims: { manual: claim() } };
-    const st = state([...replicas('a', 3), ...replicas('b', 3, 'dc2', down), server('b4', { dc: 'dc2' }), server('b5', { dc: 'dc2' })]);
+    const st = state([
+      ...replicas('a', 3),
+      ...replicas('b', 3, 'dc2', down),
+      server('b4', { dc: 'dc2' }),
+      server('b5', { dc: 'dc2' }),
+    ]);
     // out: the unavailable b1 (dc2 2 of 4: still one over; dc1 1 of 4, within)
     expect(updateServer(st, 'b1', { dc: 'dc1' }, plain, admin(), NOW).verdict.allowed).toBe(true);
     // in: an available server (dc2 3 of 6: still one over)
@@ -246,7 +349,9 @@ describe('updateServer: a move across dcs meets the budget of every dc it touche
     // out: the available b4 (dc2 3 of 4: two over)
     const e = caught(() => updateServer(st, 'b4', { dc: 'dc1' }, plain, admin(), NOW));
     expect(e.code).toBe('BudgetExceeded');
-    expect(e.message).toBe('dc dc2 is over its budget already (3 unavailable of 5, 2 allowed); this would make 3 of 4, 1 allowed');
+    expect(e.message).toBe(
+      'dc dc2 is over its budget already (3 unavailable of 5, 2 allowed); this would make 3 of 4, 1 allowed',
+    );
     expect(e.details).toMatchObject({ usingBudget: ['b1', 'b2', 'b3'] });
   });
 
@@ -258,31 +363,54 @@ describe('updateServer: a move across dcs meets the budget of every dc it touche
   });
 
   it('moving out of a dc in maintenance would return the server to service: 409 HeldByOthers, unless override', () => {
-    const st = state([...replicas('a', 3), ...replicas('b', 3, 'dc2')], { dcs: [dc('dc2', { manual: claim(), 'window:w1': claim() })] });
+    const st = state([...replicas('a', 3), ...replicas('b', 3, 'dc2')], {
+      dcs: [dc('dc2', { manual: claim(), 'window:w1': claim() })],
+    });
     const e = caught(() => updateServer(st, 'b1', { dc: 'dc1' }, plain, admin(), NOW));
     expect(e.code).toBe('HeldByOthers');
-    expect(e.message).toBe('dc dc2 is in maintenance (held by manual, window:w1): moving server b1 out of it would return it to service; clear that maintenance first, or use override');
-    expect(e.details).toEqual({ heldBy: [{ holder: 'manual', scope: 'dc' }, { holder: 'window:w1', scope: 'dc' }] });
+    expect(e.message).toBe(
+      'dc dc2 is in maintenance (held by manual, window:w1): moving server b1 out of it would return it to service; clear that maintenance first, or use override',
+    );
+    expect(e.details).toEqual({
+      heldBy: [
+        { holder: 'manual', scope: 'dc' },
+        { holder: 'window:w1', scope: 'dc' },
+      ],
+    });
     const o = updateServer(st, 'b1', { dc: 'dc1' }, { override: true, dryRun: false }, admin(), NOW);
     expect(o.next.servers.get('b1')!.dc).toBe('dc1');
     expect(o.events[0]).toMatchObject({ override: true, reason: 'dc: dc2 → dc1' });
     // an expired dc claim holds nothing
-    const expired = state([...replicas('a', 3), ...replicas('b', 3, 'dc2')], { dcs: [dc('dc2', { manual: claim({ until: NOW - 1 }) })] });
+    const expired = state([...replicas('a', 3), ...replicas('b', 3, 'dc2')], {
+      dcs: [dc('dc2', { manual: claim({ until: NOW - 1 }) })],
+    });
     expect(updateServer(expired, 'b1', { dc: 'dc1' }, plain, admin(), NOW).events).toHaveLength(1);
   });
 
   it('a primary/replica cluster keeps at least one electable server', () => {
-    const st = state([server('p', { role: 'primary', claims: { manual: claim() } }), server('r1'), server('r2', { dc: 'dc2', claims: { manual: claim() } })], {
-      cluster: { budget: { maxUnavailablePerDc: 5 } },
-      dcs: [dc('dc2', { manual: claim() })],
-    });
+    const st = state(
+      [
+        server('p', { role: 'primary', claims: { manual: claim() } }),
+        server('r1'),
+        server('r2', { dc: 'dc2', claims: { manual: claim() } }),
+      ],
+      {
+        cluster: { budget: { maxUnavailablePerDc: 5 } },
+        dcs: [dc('dc2', { manual: claim() })],
+      },
+    );
     const e = caught(() => updateServer(st, 'r1', { dc: 'dc2' }, plain, admin(), NOW));
     expect(e.code).toBe('BudgetExceeded');
     expect(e.message).toBe('the cluster must keep at least one electable server');
   });
 
   it('dryRun answers the verdict and the would-be state, and throws nothing for the budget', () => {
-    const st = state([server('m', { claims: { manual: claim() } }), ...replicas('a', 2), ...replicas('b', 2, 'dc2'), server('b3', { dc: 'dc2', claims: { manual: claim() } })]);
+    const st = state([
+      server('m', { claims: { manual: claim() } }),
+      ...replicas('a', 2),
+      ...replicas('b', 2, 'dc2'),
+      server('b3', { dc: 'dc2', claims: { manual: claim() } }),
+    ]);
     const o = updateServer(st, 'm', { dc: 'dc2' }, { override: false, dryRun: true }, admin(), NOW);
     expect(o.verdict).toEqual({
       allowed: false,
@@ -295,14 +423,23 @@ describe('updateServer: a move across dcs meets the budget of every dc it touche
     expect(o.next.servers.get('m')!.dc).toBe('dc2');
     expect(st.servers.get('m')!.dc).toBe('dc1');
     // a dry run that would be allowed
-    expect(updateServer(st, 'a1', { dc: 'dc2' }, { override: false, dryRun: true }, admin(), NOW).verdict.allowed).toBe(true);
+    expect(updateServer(st, 'a1', { dc: 'dc2' }, { override: false, dryRun: true }, admin(), NOW).verdict.allowed).toBe(
+      true,
+    );
   });
 
   it('override goes past the budget and the event records it; an override the budget did not need is not recorded', () => {
-    const st = state([server('m', { claims: { manual: claim() } }), ...replicas('a', 2), ...replicas('b', 2, 'dc2'), server('b3', { dc: 'dc2', claims: { manual: claim() } })]);
+    const st = state([
+      server('m', { claims: { manual: claim() } }),
+      ...replicas('a', 2),
+      ...replicas('b', 2, 'dc2'),
+      server('b3', { dc: 'dc2', claims: { manual: claim() } }),
+    ]);
     const o = updateServer(st, 'm', { dc: 'dc2' }, { override: true, dryRun: false }, admin(), NOW);
     expect(o.verdict.allowed).toBe(false);
-    expect(o.events).toEqual([expect.objectContaining({ action: 'update-server', override: true, reason: 'dc: dc1 → dc2' })]);
+    expect(o.events).toEqual([
+      expect.objectContaining({ action: 'update-server', override: true, reason: 'dc: dc1 → dc2' }),
+    ]);
     const needless = updateServer(st, 'a1', { dc: 'dc2' }, { override: true, dryRun: false }, admin(), NOW);
     expect(needless.events[0]!.override).toBeUndefined();
   });
@@ -316,7 +453,9 @@ describe('updateServer: role changes', () => {
     for (const req of [plain, { override: true, dryRun: false }, { override: false, dryRun: true }]) {
       const e = caught(() => updateServer(cluster(), 'r1', { role: 'primary' }, req, admin(), NOW));
       expect(e.code).toBe('Conflict');
-      expect(e.message).toBe('server p is the primary: demote it first (PATCH its role), or ask for a switchover to r1');
+      expect(e.message).toBe(
+        'server p is the primary: demote it first (PATCH its role), or ask for a switchover to r1',
+      );
       expect(e.details).toEqual({ primary: 'p' });
     }
   });
@@ -324,7 +463,11 @@ describe('updateServer: role changes', () => {
   it('demoting the primary is allowed and says who loses primary; then another may be promoted', () => {
     const demoted = updateServer(cluster(), 'p', { role: 'replica' }, plain, admin(), NOW);
     expect(demoted.verdict).toEqual({ allowed: true, newlyUnavailable: [], losesPrimary: ['p'], usingBudget: [] });
-    expect(demoted.events[0]).toMatchObject({ reason: 'role: primary → replica', before: { role: 'primary' }, after: { role: 'replica' } });
+    expect(demoted.events[0]).toMatchObject({
+      reason: 'role: primary → replica',
+      before: { role: 'primary' },
+      after: { role: 'replica' },
+    });
     const promoted = updateServer(demoted.next, 'r1', { role: 'primary' }, plain, admin(), NOW);
     expect(promoted.next.servers.get('r1')!.role).toBe('primary');
     expect(promoted.changed).toEqual({ role: { from: 'replica', to: 'primary' } });
@@ -332,7 +475,11 @@ describe('updateServer: role changes', () => {
 
   it('a role change of a server in maintenance changes no availability: the budget allows it', () => {
     // dc1 over its budget already (an override): a role change leaves it as it is
-    const st = state([server('p', { role: 'primary' }), server('r1', { claims: { manual: claim() } }), server('r2', { claims: { manual: claim() } })]);
+    const st = state([
+      server('p', { role: 'primary' }),
+      server('r1', { claims: { manual: claim() } }),
+      server('r2', { claims: { manual: claim() } }),
+    ]);
     const o = updateServer(st, 'r1', { role: 'member' }, plain, admin(), NOW);
     expect(o.verdict.allowed).toBe(true);
     expect(o.events).toHaveLength(1);
@@ -381,7 +528,9 @@ describe('removeServer', () => {
       { kind: 'switchover' as const, from: 'p', to: 'a', actor: 'alice', requestedAt: NOW },
       { kind: 'failover' as const, from: 'a', to: 'b', actor: 'alice', requestedAt: NOW },
     ]) {
-      const st = state([server('a'), server('b'), server('p', { role: 'primary' })], { cluster: { pendingSwitchover } });
+      const st = state([server('a'), server('b'), server('p', { role: 'primary' })], {
+        cluster: { pendingSwitchover },
+      });
       const o = removeServer(st, 'a');
       expect(o.next.cluster.pendingSwitchover).toBeUndefined();
       expect('pendingSwitchover' in o.next.cluster).toBe(false);

@@ -86,7 +86,10 @@ function started(st: ClusterState = fleet(), overrides: Partial<RolloutInput> = 
 }
 
 /** The snapshot with the record changed (status, batch pointer, ...). */
-const withRecord = (r: RolloutSnapshot, changes: Partial<Rollout>): RolloutSnapshot => ({ ...r, rollout: { ...r.rollout, ...changes } });
+const withRecord = (r: RolloutSnapshot, changes: Partial<Rollout>): RolloutSnapshot => ({
+  ...r,
+  rollout: { ...r.rollout, ...changes },
+});
 
 /** A node's stored progress. */
 function node(name: string, overrides: Partial<NodeProgress> = {}): NodeProgress {
@@ -103,10 +106,12 @@ function withNodes(r: RolloutSnapshot, ...nodes: NodeProgress[]): RolloutSnapsho
 }
 
 /** The state with the server changed. */
-const patch = (st: ClusterState, name: string, changes: Partial<Server>): ClusterState => withServer(st, { ...st.servers.get(name)!, ...changes });
+const patch = (st: ClusterState, name: string, changes: Partial<Server>): ClusterState =>
+  withServer(st, { ...st.servers.get(name)!, ...changes });
 
 /** The rollout's own graceful claim, as drainNode sets it. */
-const held = (overrides: Partial<Claim> = {}): Claim => claim({ actor: 'alice', onDeadline: 'hold', since: NOW, ...overrides });
+const held = (overrides: Partial<Claim> = {}): Claim =>
+  claim({ actor: 'alice', onDeadline: 'hold', since: NOW, ...overrides });
 
 /** The state with the rollout holding these servers. */
 function holding(st: ClusterState, ...names: string[]): ClusterState {
@@ -149,7 +154,12 @@ describe('createRollout', () => {
     // No server is touched yet.
     expect(o.next.servers).toBe(st.servers);
     expect(o.events).toEqual([
-      { action: 'start-rollout', target: `rollout:${ID}`, before: null, after: { status: 'running', batch: -1, targetVersion: V2, servers: 4 } },
+      {
+        action: 'start-rollout',
+        target: `rollout:${ID}`,
+        before: null,
+        after: { status: 'running', batch: -1, targetVersion: V2, servers: 4 },
+      },
     ]);
   });
 
@@ -215,7 +225,13 @@ describe('createRollout', () => {
     const o = createRollout(st, ID, input(), actor(), NOW);
     // r3 is at the version but held by someone: the rollout still takes it through its sequence.
     expect(o.rollout.rollout.alreadyUpgraded).toEqual(['r1']);
-    expect(nodeOf(o.rollout, 'r1')).toEqual({ server: 'r1', step: 'done', outcome: 'already-upgraded', attempt: 0, version: 0 });
+    expect(nodeOf(o.rollout, 'r1')).toEqual({
+      server: 'r1',
+      step: 'done',
+      outcome: 'already-upgraded',
+      attempt: 0,
+      version: 0,
+    });
     expect(finished(nodeOf(o.rollout, 'r1'))).toBe(true);
     expect(nodeOf(o.rollout, 'r3')).toMatchObject({ step: 'pending', outcome: 'pending' });
     expect(finished(nodeOf(o.rollout, 'r3'))).toBe(false);
@@ -230,11 +246,15 @@ describe('createRollout', () => {
     const e = caught(() => createRollout(roomy, ID, input(), actor(), NOW));
     expect(e.code).toBe('RolloutConflict');
     expect(e.message).toContain('r1');
-    expect(createRollout(patch(fleet(), 'r1', { version: V2 }), ID, input(), actor(), NOW).rollout.rollout.alreadyUpgraded).toEqual(['r1']);
+    expect(
+      createRollout(patch(fleet(), 'r1', { version: V2 }), ID, input(), actor(), NOW).rollout.rollout.alreadyUpgraded,
+    ).toEqual(['r1']);
   });
 
   it('refuses when the budget allows no target out of service (BudgetExceeded)', () => {
-    const st = state([server('p', { role: 'primary' }), ...replicas('r', 2)], { cluster: { budget: { maxUnavailablePerDc: 0 } } });
+    const st = state([server('p', { role: 'primary' }), ...replicas('r', 2)], {
+      cluster: { budget: { maxUnavailablePerDc: 0 } },
+    });
     const e = caught(() => createRollout(st, ID, input(), actor(), NOW));
     expect(e.code).toBe('BudgetExceeded');
     expect(e.message).toContain('allows 0 unavailable');
@@ -243,7 +263,9 @@ describe('createRollout', () => {
   it('refuses when the servers already out of service use up the budget', () => {
     // dc1 of 4 allows 1 unavailable; r3 is already in maintenance, so no target may go.
     const st = patch(fleet(), 'r3', { claims: { manual: claim() } });
-    expect(caught(() => createRollout(st, ID, input({ servers: ['r1', 'r2'] }), actor(), NOW)).code).toBe('BudgetExceeded');
+    expect(caught(() => createRollout(st, ID, input({ servers: ['r1', 'r2'] }), actor(), NOW)).code).toBe(
+      'BudgetExceeded',
+    );
     // with the budget raised it may start
     const raised = { ...st, cluster: { ...st.cluster, budget: { maxUnavailablePerDc: 2 } } };
     expect(createRollout(raised, ID, input({ servers: ['r1', 'r2'] }), actor(), NOW).answer.outcome).toBe('created');
@@ -273,16 +295,37 @@ describe('nodeOf and allNodes', () => {
   });
 
   it('finished: upgraded, already-upgraded and skipped only', () => {
-    const outcomes = ['pending', 'in-progress', 'upgraded', 'already-upgraded', 'failed', 'skipped', 'stopped'] as const;
-    expect(outcomes.filter((o) => finished(node('x', { outcome: o })))).toEqual(['upgraded', 'already-upgraded', 'skipped']);
+    const outcomes = [
+      'pending',
+      'in-progress',
+      'upgraded',
+      'already-upgraded',
+      'failed',
+      'skipped',
+      'stopped',
+    ] as const;
+    expect(outcomes.filter((o) => finished(node('x', { outcome: o })))).toEqual([
+      'upgraded',
+      'already-upgraded',
+      'skipped',
+    ]);
   });
 });
 
 describe('planBatches', () => {
   it('orders members by dc, then by component in the input order, then by name', () => {
-    const m = (name: string, dcName: string, component?: string) => server(name, { role: 'member', dc: dcName, ...(component && { component }) });
+    const m = (name: string, dcName: string, component?: string) =>
+      server(name, { role: 'member', dc: dcName, ...(component && { component }) });
     const st = state(
-      [m('f1', 'dc1', 'frontend'), m('m1', 'dc1', 'metasrv'), m('d2', 'dc1', 'datanode'), m('x', 'dc1'), m('d1', 'dc1', 'datanode'), m('d3', 'dc2', 'datanode'), m('a2', 'dc2', 'frontend')],
+      [
+        m('f1', 'dc1', 'frontend'),
+        m('m1', 'dc1', 'metasrv'),
+        m('d2', 'dc1', 'datanode'),
+        m('x', 'dc1'),
+        m('d1', 'dc1', 'datanode'),
+        m('d3', 'dc2', 'datanode'),
+        m('a2', 'dc2', 'frontend'),
+      ],
       { cluster: { engine: 'greptimedb' } },
     );
     const names = [...st.servers.keys()];
@@ -292,30 +335,57 @@ describe('planBatches', () => {
   });
 
   it('without an order: by dc, then by name', () => {
-    const st = state([server('b', { dc: 'dc2' }), server('z', { dc: 'dc1' }), server('a', { dc: 'dc2' }), server('y', { dc: 'dc1' })]);
+    const st = state([
+      server('b', { dc: 'dc2' }),
+      server('z', { dc: 'dc1' }),
+      server('a', { dc: 'dc2' }),
+      server('y', { dc: 'dc1' }),
+    ]);
     expect(planBatches(st, ['b', 'z', 'a', 'y'], input(), ID, NOW)).toEqual([['y'], ['z'], ['a'], ['b']]);
   });
 
   it('starts a new batch at each dc, even when the batch size would allow more', () => {
-    const st = state([server('a', { dc: 'dc1' }), server('b', { dc: 'dc1' }), server('c', { dc: 'dc1' }), server('d', { dc: 'dc2' }), server('e', { dc: 'dc2' }), server('f', { dc: 'dc2' })], { cluster: { budget: { maxUnavailablePerDc: 3 } } });
-    expect(planBatches(st, ['a', 'b', 'c', 'd', 'e', 'f'], input({ batchSize: 4 }), ID, NOW)).toEqual([['a', 'b', 'c'], ['d', 'e', 'f']]);
+    const st = state(
+      [
+        server('a', { dc: 'dc1' }),
+        server('b', { dc: 'dc1' }),
+        server('c', { dc: 'dc1' }),
+        server('d', { dc: 'dc2' }),
+        server('e', { dc: 'dc2' }),
+        server('f', { dc: 'dc2' }),
+      ],
+      { cluster: { budget: { maxUnavailablePerDc: 3 } } },
+    );
+    expect(planBatches(st, ['a', 'b', 'c', 'd', 'e', 'f'], input({ batchSize: 4 }), ID, NOW)).toEqual([
+      ['a', 'b', 'c'],
+      ['d', 'e', 'f'],
+    ]);
   });
 
   it('puts the primary last, alone, even when the batch size and budget would allow more', () => {
-    const st = state([server('a-primary', { role: 'primary' }), ...replicas('r', 4)], { cluster: { budget: { maxUnavailablePerDc: 5 } } });
+    const st = state([server('a-primary', { role: 'primary' }), ...replicas('r', 4)], {
+      cluster: { budget: { maxUnavailablePerDc: 5 } },
+    });
     const batches = planBatches(st, ['a-primary', 'r1', 'r2', 'r3', 'r4'], input({ batchSize: 3 }), ID, NOW);
     expect(batches).toEqual([['r1', 'r2', 'r3'], ['r4'], ['a-primary']]);
   });
 
   it('the primary is last even from another dc that sorts first', () => {
-    const st = state([server('p', { role: 'primary', dc: 'dc0' }), server('r1', { dc: 'dc1' }), server('r2', { dc: 'dc2' })]);
+    const st = state([
+      server('p', { role: 'primary', dc: 'dc0' }),
+      server('r1', { dc: 'dc1' }),
+      server('r2', { dc: 'dc2' }),
+    ]);
     expect(planBatches(st, ['p', 'r1', 'r2'], input(), ID, NOW)).toEqual([['r1'], ['r2'], ['p']]);
   });
 
   it('holds at most batchSize servers', () => {
     const st = state(replicas('r', 6), { cluster: { budget: { maxUnavailablePerDc: 6 } } });
     const names = [...st.servers.keys()];
-    expect(planBatches(st, names, input({ batchSize: 4 }), ID, NOW)).toEqual([['r1', 'r2', 'r3', 'r4'], ['r5', 'r6']]);
+    expect(planBatches(st, names, input({ batchSize: 4 }), ID, NOW)).toEqual([
+      ['r1', 'r2', 'r3', 'r4'],
+      ['r5', 'r6'],
+    ]);
     expect(planBatches(st, names, input({ batchSize: 1 }), ID, NOW)).toEqual(names.map((n) => [n]));
   });
 
@@ -333,7 +403,12 @@ describe('planBatches', () => {
   it('counts servers already out of service against the budget', () => {
     // dc1 of 5 allows 2; x is already in maintenance, so each batch may take one more.
     const st = state([...replicas('r', 4), server('x', { claims: { manual: claim() } })]);
-    expect(planBatches(st, ['r1', 'r2', 'r3', 'r4'], input({ batchSize: 4 }), ID, NOW)).toEqual([['r1'], ['r2'], ['r3'], ['r4']]);
+    expect(planBatches(st, ['r1', 'r2', 'r3', 'r4'], input({ batchSize: 4 }), ID, NOW)).toEqual([
+      ['r1'],
+      ['r2'],
+      ['r3'],
+      ['r4'],
+    ]);
   });
 
   it('applies the budget per dc', () => {
@@ -387,7 +462,8 @@ describe('plan', () => {
 
 describe('nextBatch', () => {
   /** After batch `index` of this execution. */
-  const after = (r: RolloutSnapshot, index: number, batches = index + 1) => withRecord(r, { batch: index, batchesThisExecution: batches });
+  const after = (r: RolloutSnapshot, index: number, batches = index + 1) =>
+    withRecord(r, { batch: index, batchesThisExecution: batches });
 
   it('starts with the first batch: its nodes in progress, attempt counted', () => {
     const { st, r } = started();
@@ -427,7 +503,10 @@ describe('nextBatch', () => {
   it('answers only the unfinished servers of a batch', () => {
     const st = state(replicas('r', 6), { cluster: { budget: { maxUnavailablePerDc: 3 } } });
     const { st: s, r } = started(st, { batchSize: 3 });
-    expect(r.plan).toEqual([['r1', 'r2', 'r3'], ['r4', 'r5', 'r6']]);
+    expect(r.plan).toEqual([
+      ['r1', 'r2', 'r3'],
+      ['r4', 'r5', 'r6'],
+    ]);
     const o = nextBatch(s, withNodes(r, node('r2', { outcome: 'skipped' })), NOW);
     expect(o.answer).toEqual({ outcome: 'batch', batch: 0, servers: ['r1', 'r3'] });
     expect(nodeOf(o.rollout, 'r2').outcome).toBe('skipped');
@@ -477,7 +556,10 @@ describe('nextBatch', () => {
   it('pauseAfterFirstBatch: a first batch that failed and was retried runs again before the canary pause', () => {
     const { st, r } = started(fleet(), { pauseAfterFirstBatch: true });
     // batch 0 (r1) failed, r1 was retried, and a new execution starts
-    const snap = withNodes(withRecord(r, { batch: 0, batchesThisExecution: 0 }), node('r1', { outcome: 'pending', attempt: 1 }));
+    const snap = withNodes(
+      withRecord(r, { batch: 0, batchesThisExecution: 0 }),
+      node('r1', { outcome: 'pending', attempt: 1 }),
+    );
     const o = nextBatch(st, snap, NOW);
     expect(o.answer).toEqual({ outcome: 'batch', batch: 0, servers: ['r1'] });
     expect(nextBatch(st, withNodes(o.rollout, done('r1')), NOW).answer).toEqual({ outcome: 'pause' });
@@ -516,7 +598,12 @@ describe('nextBatch', () => {
   it('a fresh execution restarts from the first batch with unfinished nodes, whatever the batch pointer says', () => {
     const { st, r } = started();
     // the record says batch 2 was last run, but r2 (batch 1) was retried after a failure
-    const snap = withNodes(withRecord(r, { batch: 2, batchesThisExecution: 0 }), done('r1'), node('r2', { outcome: 'pending', attempt: 1 }), done('r3'));
+    const snap = withNodes(
+      withRecord(r, { batch: 2, batchesThisExecution: 0 }),
+      done('r1'),
+      node('r2', { outcome: 'pending', attempt: 1 }),
+      done('r3'),
+    );
     const o = nextBatch(st, snap, NOW);
     expect(o.answer).toEqual({ outcome: 'batch', batch: 1, servers: ['r2'] });
     expect(nodeOf(o.rollout, 'r2')).toMatchObject({ outcome: 'in-progress', attempt: 2 });
@@ -547,7 +634,9 @@ describe('preflight', () => {
     expect(o.rollout.rollout.executions).toEqual(['exec-1', 'exec-2']);
     expect(o.rollout.rollout.batchesThisExecution).toBe(0);
     for (const status of ['pausing', 'aborting'] as const) {
-      expect(preflight(st, withRecord(r, { status }), 'exec-2', actor(), NOW, 'exec-1').rollout.rollout.status).toBe(status);
+      expect(preflight(st, withRecord(r, { status }), 'exec-2', actor(), NOW, 'exec-1').rollout.rollout.status).toBe(
+        status,
+      );
     }
   });
 
@@ -561,7 +650,9 @@ describe('preflight', () => {
     }
     // a successor that lost the race to another successor of the same execution
     const taken = preflight(st, r, 'exec-2', actor(), NOW, 'exec-1');
-    expect(caught(() => preflight(taken.next, taken.rollout, 'exec-3', actor(), NOW, 'exec-1')).message).toBe('rollout r-1 is already run by execution exec-2');
+    expect(caught(() => preflight(taken.next, taken.rollout, 'exec-3', actor(), NOW, 'exec-1')).message).toBe(
+      'rollout r-1 is already run by execution exec-2',
+    );
   });
 
   it("a successor skips the checks of a start: a target that went down meanwhile is the batch's business", () => {
@@ -575,9 +666,21 @@ describe('preflight', () => {
     const created = createRollout(st, ID, input(), actor(), NOW);
     const o = preflight(created.next, created.rollout, 'exec-1', actor(), NOW + SEC);
     expect(o.answer).toEqual({ outcome: 'ready' });
-    expect(o.rollout.rollout).toMatchObject({ status: 'running', executions: ['exec-1'], batchesThisExecution: 0, updatedAt: NOW + SEC });
+    expect(o.rollout.rollout).toMatchObject({
+      status: 'running',
+      executions: ['exec-1'],
+      batchesThisExecution: 0,
+      updatedAt: NOW + SEC,
+    });
     expect(o.next.cluster.rollout).toBe(ID);
-    expect(o.events).toEqual([{ action: 'run-rollout', target: `rollout:${ID}`, before: null, after: { status: 'running', batch: -1, execution: 'exec-1' } }]);
+    expect(o.events).toEqual([
+      {
+        action: 'run-rollout',
+        target: `rollout:${ID}`,
+        before: null,
+        after: { status: 'running', batch: -1, execution: 'exec-1' },
+      },
+    ]);
   });
 
   it('a repeated call with the same execution id is a no-op', () => {
@@ -603,9 +706,19 @@ describe('preflight', () => {
 
   it('resumes a paused rollout with a new execution (resume-rollout), counting batches afresh', () => {
     const { st, r } = started();
-    const paused = withNodes(withRecord(r, { status: 'paused', batch: 1, batchesThisExecution: 2 }), done('r1'), done('r2'));
+    const paused = withNodes(
+      withRecord(r, { status: 'paused', batch: 1, batchesThisExecution: 2 }),
+      done('r1'),
+      done('r2'),
+    );
     const o = preflight(st, paused, 'exec-2', actor(), NOW + 10 * SEC);
-    expect(o.rollout.rollout).toMatchObject({ status: 'running', executions: ['exec-1', 'exec-2'], batchesThisExecution: 0, batch: 1, updatedAt: NOW + 10 * SEC });
+    expect(o.rollout.rollout).toMatchObject({
+      status: 'running',
+      executions: ['exec-1', 'exec-2'],
+      batchesThisExecution: 0,
+      batch: 1,
+      updatedAt: NOW + 10 * SEC,
+    });
     expect(actions(o)).toEqual(['resume-rollout']);
     expect(o.events[0]!.after).toMatchObject({ execution: 'exec-2' });
     expect(o.rollout.nodes.get('r1')).toEqual(done('r1'));
@@ -614,7 +727,10 @@ describe('preflight', () => {
   it('resumes a failed rollout once its failed node was retried or skipped, forgetting the failure', () => {
     const { st, r } = started();
     const failure = { server: 'r1', step: 'verify', reason: 'down', at: NOW };
-    const failed = withNodes(withRecord(r, { status: 'failed', failure }), node('r1', { outcome: 'failed', step: 'verify', reason: 'down' }));
+    const failed = withNodes(
+      withRecord(r, { status: 'failed', failure }),
+      node('r1', { outcome: 'failed', step: 'verify', reason: 'down' }),
+    );
     const e = caught(() => preflight(holding(st, 'r1'), failed, 'exec-2', actor(), NOW));
     expect(e.code).toBe('RolloutConflict');
     expect(e.message).toContain('r1');
@@ -631,7 +747,16 @@ describe('preflight', () => {
   it('resumes an aborted rollout: the lock is taken again and stopped nodes are pending again', () => {
     const { st, r } = started();
     const heldSt = holding(patch(st, 'r2', { health: 'down' }), 'r2');
-    const aborted = abortRollout(heldSt, withNodes(withRecord(r, { status: 'aborting', batch: 1 }), done('r1'), node('r2', { step: 'wait-upgraded', outcome: 'in-progress' })), actor(), NOW);
+    const aborted = abortRollout(
+      heldSt,
+      withNodes(
+        withRecord(r, { status: 'aborting', batch: 1 }),
+        done('r1'),
+        node('r2', { step: 'wait-upgraded', outcome: 'in-progress' }),
+      ),
+      actor(),
+      NOW,
+    );
     expect(aborted.next.cluster.rollout).toBeUndefined();
     expect(aborted.rollout.rollout.stoppedNodes).toEqual(['r2']);
     const o = preflight(aborted.next, aborted.rollout, 'exec-2', actor(), NOW + 10 * SEC);
@@ -654,7 +779,9 @@ describe('preflight', () => {
 
   it('refuses a rollout that has already succeeded', () => {
     const { st, r } = started();
-    expect(caught(() => preflight(st, withRecord(r, { status: 'succeeded' }), 'exec-2', actor(), NOW)).message).toMatch(/already succeeded/);
+    expect(caught(() => preflight(st, withRecord(r, { status: 'succeeded' }), 'exec-2', actor(), NOW)).message).toMatch(
+      /already succeeded/,
+    );
   });
 
   it('refuses when a pending target is no longer healthy, unless the rollout holds it', () => {
@@ -668,7 +795,9 @@ describe('preflight', () => {
     // a finished node need not be healthy (the budget must still leave room for the others)
     const roomy = { ...down, cluster: { ...down.cluster, budget: { maxUnavailablePerDc: 2 } } };
     expect(preflight(roomy, withNodes(paused, done('r3')), 'exec-2', actor(), NOW).answer.outcome).toBe('ready');
-    expect(caught(() => preflight(down, withNodes(paused, done('r3')), 'exec-2', actor(), NOW)).code).toBe('BudgetExceeded');
+    expect(caught(() => preflight(down, withNodes(paused, done('r3')), 'exec-2', actor(), NOW)).code).toBe(
+      'BudgetExceeded',
+    );
   });
 
   it('skips a pending target removed from the cluster meanwhile, saying so', () => {
@@ -686,7 +815,14 @@ describe('pauseAutomation', () => {
   it("sets the rollout's cluster claim (automatic failover paused), without expiry", () => {
     const created = createRollout(fleet(), ID, input(), actor(), NOW);
     const o = pauseAutomation(created.next, created.rollout, actor(), NOW);
-    expect(o.next.cluster.claims[HOLDER]).toEqual({ mode: 'maintenance', force: false, actor: 'alice', since: NOW, onDeadline: 'hold', reason: `rollout ${ID}` });
+    expect(o.next.cluster.claims[HOLDER]).toEqual({
+      mode: 'maintenance',
+      force: false,
+      actor: 'alice',
+      since: NOW,
+      onDeadline: 'hold',
+      reason: `rollout ${ID}`,
+    });
     expect(o.events).toHaveLength(1);
     expect(o.events[0]).toMatchObject({ action: 'set-maintenance', target: 'cluster' });
     expect(o.rollout).toBe(created.rollout);
@@ -695,7 +831,10 @@ describe('pauseAutomation', () => {
 
   it('is idempotent and leaves others’ cluster claims alone', () => {
     const { st, r } = started(fleet());
-    const withManual = { ...st, cluster: { ...st.cluster, claims: { ...st.cluster.claims, manual: claim({ until: NOW + HOUR }) } } };
+    const withManual = {
+      ...st,
+      cluster: { ...st.cluster, claims: { ...st.cluster.claims, manual: claim({ until: NOW + HOUR }) } },
+    };
     const o = pauseAutomation(withManual, r, actor(), NOW + MIN);
     expect(o.events).toEqual([]);
     expect(Object.keys(o.next.cluster.claims).sort()).toEqual(['manual', HOLDER]);
@@ -725,10 +864,21 @@ describe('drainNode', () => {
     const { st, r } = started();
     const o = drainNode(st, r, 'r1', actor(), NOW + SEC);
     expect(o.next.servers.get('r1')!.claims).toEqual({
-      [HOLDER]: { mode: 'drain', force: false, actor: 'alice', since: NOW + SEC, onDeadline: 'hold', reason: `rollout ${ID}: upgrade to ${V2}` },
+      [HOLDER]: {
+        mode: 'drain',
+        force: false,
+        actor: 'alice',
+        since: NOW + SEC,
+        onDeadline: 'hold',
+        reason: `rollout ${ID}: upgrade to ${V2}`,
+      },
     });
     expect(o.events).toHaveLength(1);
-    expect(o.events[0]).toMatchObject({ action: 'set-maintenance', target: 'server:r1', reason: `rollout ${ID}: upgrade to ${V2}` });
+    expect(o.events[0]).toMatchObject({
+      action: 'set-maintenance',
+      target: 'server:r1',
+      reason: `rollout ${ID}: upgrade to ${V2}`,
+    });
     expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'drain', outcome: 'in-progress', stepStartedAt: NOW + SEC });
     expect(o.answer).toEqual({ outcome: 'draining' });
     expect(changesNothing(o, st, r)).toBe(false);
@@ -804,7 +954,9 @@ describe('checkDrained', () => {
 
   it('a down server counts as drained', () => {
     const { st, r } = draining('r1');
-    expect(checkDrained(patch(st, 'r1', { health: 'down' }), r, 'r1', actor(), NOW).answer).toEqual({ outcome: 'drained' });
+    expect(checkDrained(patch(st, 'r1', { health: 'down' }), r, 'r1', actor(), NOW).answer).toEqual({
+      outcome: 'drained',
+    });
   });
 
   it('at drainTimeoutSeconds (counted from Drain) with onDrainTimeout force: forced into maintenance', () => {
@@ -859,7 +1011,13 @@ describe('requestSwitchover', () => {
     const { st, r } = readyForPrimary();
     expect(st.cluster.claims[HOLDER]).toBeDefined();
     const o = requestSwitchover(st, r, 'p', actor(), NOW);
-    expect(o.next.cluster.pendingSwitchover).toEqual({ kind: 'switchover', from: 'p', to: 'r2', actor: 'alice', requestedAt: NOW });
+    expect(o.next.cluster.pendingSwitchover).toEqual({
+      kind: 'switchover',
+      from: 'p',
+      to: 'r2',
+      actor: 'alice',
+      requestedAt: NOW,
+    });
     expect(actions(o)).toEqual(['switchover']);
     expect(nodeOf(o.rollout, 'p')).toMatchObject({ step: 'switchover', outcome: 'in-progress', stepStartedAt: NOW });
     expect(o.answer).toEqual({ outcome: 'requested' });
@@ -912,7 +1070,9 @@ describe('checkRoles', () => {
 
   it(`fails (StepFailed at wait-roles) ${ROLE_SWITCH_TIMEOUT_SECONDS} s after the switchover request, however late the first poll`, () => {
     const { st, r } = asked();
-    expect(checkRoles(st, r, 'p', NOW + (ROLE_SWITCH_TIMEOUT_SECONDS - 1) * SEC).answer).toEqual({ outcome: 'waiting' });
+    expect(checkRoles(st, r, 'p', NOW + (ROLE_SWITCH_TIMEOUT_SECONDS - 1) * SEC).answer).toEqual({
+      outcome: 'waiting',
+    });
     const e = caught(() => checkRoles(st, r, 'p', NOW + ROLE_SWITCH_TIMEOUT_SECONDS * SEC));
     expect(e.name).toBe('StepFailed');
     expect((e as StepFailed).step).toBe('wait-roles');
@@ -928,7 +1088,14 @@ describe('markUpgradeTriggered', () => {
     expect(o.answer).toEqual({ outcome: 'triggered' });
     expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'maintain', stepStartedAt: NOW + MIN });
     expect(o.next.servers.get('r1')!.claims).toEqual({
-      [HOLDER]: { mode: 'maintenance', force: true, actor: 'alice', since: NOW, onDeadline: 'hold', reason: `rollout ${ID}: upgrade to ${V2}` },
+      [HOLDER]: {
+        mode: 'maintenance',
+        force: true,
+        actor: 'alice',
+        since: NOW,
+        onDeadline: 'hold',
+        reason: `rollout ${ID}: upgrade to ${V2}`,
+      },
     });
     expect(viewOf(o.next, 'r1', NOW + MIN)!.maintenance).toBe(true);
     expect(actions(o)).toEqual(['update-maintenance']);
@@ -940,7 +1107,9 @@ describe('markUpgradeTriggered', () => {
 
   it('fails (StepFailed at maintain) when the rollout no longer holds the server', () => {
     const { st, r } = started();
-    const e = caught(() => markUpgradeTriggered(patch(st, 'r1', { claims: { manual: claim() } }), r, 'r1', actor(), NOW));
+    const e = caught(() =>
+      markUpgradeTriggered(patch(st, 'r1', { claims: { manual: claim() } }), r, 'r1', actor(), NOW),
+    );
     expect((e as StepFailed).step).toBe('maintain');
     expect(e.message).toContain('r1');
   });
@@ -962,7 +1131,9 @@ describe('checkUpgraded', () => {
     expect(first.rollout).toBe(r);
     expect(changesNothing(first, st, r)).toBe(true);
     // at the version but still down (restarting): waiting
-    expect(checkUpgraded(patch(st, 'r1', { version: V2, health: 'down' }), r, 'r1', NOW + MIN).answer).toEqual({ outcome: 'waiting' });
+    expect(checkUpgraded(patch(st, 'r1', { version: V2, health: 'down' }), r, 'r1', NOW + MIN).answer).toEqual({
+      outcome: 'waiting',
+    });
     const up = checkUpgraded(patch(st, 'r1', { version: V2 }), r, 'r1', NOW + MIN);
     expect(up.answer).toEqual({ outcome: 'upgraded' });
     expect(nodeOf(up.rollout, 'r1')).toMatchObject({ step: 'verify', stepStartedAt: NOW + MIN });
@@ -977,16 +1148,25 @@ describe('checkUpgraded', () => {
     expect(e.message).toContain('900 s');
     expect(e.message).toContain(V1);
     // upgraded just in time is upgraded
-    expect(checkUpgraded(patch(st, 'r1', { version: V2 }), r, 'r1', NOW + 900 * SEC).answer).toEqual({ outcome: 'upgraded' });
+    expect(checkUpgraded(patch(st, 'r1', { version: V2 }), r, 'r1', NOW + 900 * SEC).answer).toEqual({
+      outcome: 'upgraded',
+    });
   });
 });
 
 describe('checkVerified', () => {
   /** r1 upgraded, held by the rollout, reporting at `at`. */
   function upgraded(overrides: Partial<RolloutInput> = {}) {
-    const { st, r } = started(fleet(), { verify: { stableForSeconds: 30, timeoutSeconds: 600, maxReplicationLagSeconds: 10 }, ...overrides });
+    const { st, r } = started(fleet(), {
+      verify: { stableForSeconds: 30, timeoutSeconds: 600, maxReplicationLagSeconds: 10 },
+      ...overrides,
+    });
     const s = patch(holding(st, 'r1'), 'r1', { version: V2, replicationLagSeconds: 2 });
-    return { st: s, r, at: (t: number, changes: Partial<Server> = {}) => patch(s, 'r1', { reportedAt: t, ...changes }) };
+    return {
+      st: s,
+      r,
+      at: (t: number, changes: Partial<Server> = {}) => patch(s, 'r1', { reportedAt: t, ...changes }),
+    };
   }
 
   it('fails at once (StepFailed at verify) when the server is down', () => {
@@ -1026,22 +1206,35 @@ describe('checkVerified', () => {
   it('lag over the bound: waiting, and the stable clock starts again', () => {
     const { r, at } = upgraded();
     const first = checkVerified(at(NOW), r, 'r1', NOW);
-    const lagging = checkVerified(at(NOW + 20 * SEC, { replicationLagSeconds: 11 }), first.rollout, 'r1', NOW + 20 * SEC);
+    const lagging = checkVerified(
+      at(NOW + 20 * SEC, { replicationLagSeconds: 11 }),
+      first.rollout,
+      'r1',
+      NOW + 20 * SEC,
+    );
     expect(lagging.answer).toEqual({ outcome: 'waiting' });
     expect(nodeOf(lagging.rollout, 'r1').stableSince).toBeUndefined();
     expect(nodeOf(lagging.rollout, 'r1').stepStartedAt).toBe(NOW);
     const again = checkVerified(at(NOW + 40 * SEC), lagging.rollout, 'r1', NOW + 40 * SEC);
     expect(again.answer).toEqual({ outcome: 'waiting' });
     expect(nodeOf(again.rollout, 'r1').stableSince).toBe(NOW + 40 * SEC);
-    expect(checkVerified(at(NOW + 69 * SEC), again.rollout, 'r1', NOW + 69 * SEC).answer).toEqual({ outcome: 'waiting' });
-    expect(checkVerified(at(NOW + 70 * SEC), again.rollout, 'r1', NOW + 70 * SEC).answer).toEqual({ outcome: 'verified' });
+    expect(checkVerified(at(NOW + 69 * SEC), again.rollout, 'r1', NOW + 69 * SEC).answer).toEqual({
+      outcome: 'waiting',
+    });
+    expect(checkVerified(at(NOW + 70 * SEC), again.rollout, 'r1', NOW + 70 * SEC).answer).toEqual({
+      outcome: 'verified',
+    });
   });
 
   it('a lag exactly at the bound is fine; without a bound lag is not checked', () => {
     const { r, at } = upgraded();
-    expect(nodeOf(checkVerified(at(NOW, { replicationLagSeconds: 10 }), r, 'r1', NOW).rollout, 'r1').stableSince).toBe(NOW);
+    expect(nodeOf(checkVerified(at(NOW, { replicationLagSeconds: 10 }), r, 'r1', NOW).rollout, 'r1').stableSince).toBe(
+      NOW,
+    );
     const unbounded = upgraded({ verify: { stableForSeconds: 0, timeoutSeconds: 600 } });
-    expect(checkVerified(unbounded.at(NOW, { replicationLagSeconds: 9999 }), unbounded.r, 'r1', NOW).answer).toEqual({ outcome: 'verified' });
+    expect(checkVerified(unbounded.at(NOW, { replicationLagSeconds: 9999 }), unbounded.r, 'r1', NOW).answer).toEqual({
+      outcome: 'verified',
+    });
   });
 
   it('a stale or unknown server is not stable', () => {
@@ -1049,15 +1242,21 @@ describe('checkVerified', () => {
     const stale = checkVerified(at(NOW - 2 * MIN), r, 'r1', NOW);
     expect(stale.answer).toEqual({ outcome: 'waiting' });
     expect(nodeOf(stale.rollout, 'r1').stableSince).toBeUndefined();
-    expect(nodeOf(checkVerified(at(NOW, { health: 'unknown' }), r, 'r1', NOW).rollout, 'r1').stableSince).toBeUndefined();
+    expect(
+      nodeOf(checkVerified(at(NOW, { health: 'unknown' }), r, 'r1', NOW).rollout, 'r1').stableSince,
+    ).toBeUndefined();
   });
 
   it('fails (StepFailed at verify) when not stable within verify.timeoutSeconds', () => {
     const { r, at } = upgraded();
     const first = checkVerified(at(NOW, { replicationLagSeconds: 60 }), r, 'r1', NOW);
     const t = NOW + 599 * SEC;
-    expect(checkVerified(at(t, { replicationLagSeconds: 60 }), first.rollout, 'r1', t).answer).toEqual({ outcome: 'waiting' });
-    const e = caught(() => checkVerified(at(NOW + 600 * SEC, { replicationLagSeconds: 60 }), first.rollout, 'r1', NOW + 600 * SEC));
+    expect(checkVerified(at(t, { replicationLagSeconds: 60 }), first.rollout, 'r1', t).answer).toEqual({
+      outcome: 'waiting',
+    });
+    const e = caught(() =>
+      checkVerified(at(NOW + 600 * SEC, { replicationLagSeconds: 60 }), first.rollout, 'r1', NOW + 600 * SEC),
+    );
     expect((e as StepFailed).step).toBe('verify');
     expect(e.message).toContain('600 s');
     expect(e.message).toContain('lag 60 s');
@@ -1065,17 +1264,28 @@ describe('checkVerified', () => {
 });
 
 describe('clearNode', () => {
-  const verified = (r: RolloutSnapshot) => withNodes(r, node('r1', { step: 'verify', outcome: 'in-progress', stableSince: NOW, verifiedAt: NOW }));
+  const verified = (r: RolloutSnapshot) =>
+    withNodes(r, node('r1', { step: 'verify', outcome: 'in-progress', stableSince: NOW, verifiedAt: NOW }));
   const upgraded = (st: ClusterState) => patch(st, 'r1', { version: V2 });
 
   it("removes only the rollout's claim: a manual claim on the same server stays", () => {
     const { st, r } = started();
-    const s = patch(holding(upgraded(st), 'r1'), 'r1', { claims: { manual: claim({ reason: 'disk' }), [HOLDER]: held() } });
+    const s = patch(holding(upgraded(st), 'r1'), 'r1', {
+      claims: { manual: claim({ reason: 'disk' }), [HOLDER]: held() },
+    });
     const o = clearNode(s, verified(r), 'r1', actor(), NOW + MIN);
     expect(o.next.servers.get('r1')!.claims).toEqual({ manual: claim({ reason: 'disk' }) });
     expect(actions(o)).toEqual(['clear-maintenance']);
     expect(o.events[0]!.target).toBe('server:r1');
-    expect(nodeOf(o.rollout, 'r1')).toEqual({ server: 'r1', step: 'done', outcome: 'upgraded', attempt: 1, version: 1, stepStartedAt: NOW + MIN, verifiedAt: NOW });
+    expect(nodeOf(o.rollout, 'r1')).toEqual({
+      server: 'r1',
+      step: 'done',
+      outcome: 'upgraded',
+      attempt: 1,
+      version: 1,
+      stepStartedAt: NOW + MIN,
+      verifiedAt: NOW,
+    });
     expect(o.answer).toEqual({ outcome: 'cleared' });
   });
 
@@ -1097,10 +1307,22 @@ describe('clearNode', () => {
     expect(notYet).toBeInstanceOf(StepFailed);
     expect((notYet as StepFailed).step).toBe('clear');
     expect(notYet.message).toBe('server r1 has not passed Verify');
-    expect(caught(() => clearNode(holding(upgraded(st), 'r1'), withNodes(r, node('r1', { step: 'wait-upgraded', outcome: 'in-progress', verifiedAt: NOW })), 'r1', actor(), NOW)).message).toBe('server r1 has not passed Verify');
+    expect(
+      caught(() =>
+        clearNode(
+          holding(upgraded(st), 'r1'),
+          withNodes(r, node('r1', { step: 'wait-upgraded', outcome: 'in-progress', verifiedAt: NOW })),
+          'r1',
+          actor(),
+          NOW,
+        ),
+      ).message,
+    ).toBe('server r1 has not passed Verify');
     const old = caught(() => clearNode(holding(st, 'r1'), verified(r), 'r1', actor(), NOW));
     expect(old.message).toBe(`server r1 reports ${V1} (running), not ${V2}: it stays in maintenance`);
-    const down = caught(() => clearNode(holding(patch(upgraded(st), 'r1', { health: 'down' }), 'r1'), verified(r), 'r1', actor(), NOW));
+    const down = caught(() =>
+      clearNode(holding(patch(upgraded(st), 'r1', { health: 'down' }), 'r1'), verified(r), 'r1', actor(), NOW),
+    );
     expect(down.message).toBe(`server r1 reports ${V2} (down), not ${V2}: it stays in maintenance`);
   });
 });
@@ -1111,10 +1333,20 @@ describe('recordNodeFailure', () => {
     const s = holding(st, 'r1');
     const snap = withNodes(r, node('r1', { step: 'wait-upgraded', outcome: 'in-progress', stableSince: NOW }));
     const o = recordNodeFailure(s, snap, 'r1', 'not upgraded in time', NOW + MIN);
-    expect(nodeOf(o.rollout, 'r1')).toMatchObject({ step: 'wait-upgraded', outcome: 'failed', reason: 'not upgraded in time', stepStartedAt: NOW + MIN });
+    expect(nodeOf(o.rollout, 'r1')).toMatchObject({
+      step: 'wait-upgraded',
+      outcome: 'failed',
+      reason: 'not upgraded in time',
+      stepStartedAt: NOW + MIN,
+    });
     expect(o.next).toBe(s);
     expect(o.events).toEqual([
-      { action: 'node-failed', target: `rollout:${ID}`, before: null, after: { status: 'running', batch: -1, server: 'r1', step: 'wait-upgraded', reason: 'not upgraded in time' } },
+      {
+        action: 'node-failed',
+        target: `rollout:${ID}`,
+        before: null,
+        after: { status: 'running', batch: -1, server: 'r1', step: 'wait-upgraded', reason: 'not upgraded in time' },
+      },
     ]);
   });
 
@@ -1154,7 +1386,10 @@ describe('finishRollout', () => {
 
   it("succeeds: releases the rollout's cluster claim and the lock, leaving others' cluster claims", () => {
     const { st, r } = upgradedAll();
-    const s = { ...st, cluster: { ...st.cluster, claims: { ...st.cluster.claims, manual: claim({ until: NOW + HOUR }) } } };
+    const s = {
+      ...st,
+      cluster: { ...st.cluster, claims: { ...st.cluster.claims, manual: claim({ until: NOW + HOUR }) } },
+    };
     const o = finishRollout(s, r, actor(), NOW + SEC);
     expect(o.rollout.rollout.status).toBe('succeeded');
     expect(o.next.cluster.claims).toEqual({ manual: claim({ until: NOW + HOUR }) });
@@ -1186,12 +1421,16 @@ describe('finishRollout', () => {
 
   it('refuses while a server is not upgraded, or no longer reports the version (no false success)', () => {
     const { st, r } = upgradedAll();
-    const pending = caught(() => finishRollout(st, withNodes(r, node('r2', { step: 'verify', outcome: 'in-progress' })), actor(), NOW));
+    const pending = caught(() =>
+      finishRollout(st, withNodes(r, node('r2', { step: 'verify', outcome: 'in-progress' })), actor(), NOW),
+    );
     expect(pending.message).toBe('not every server is upgraded: r2');
     const downgraded = caught(() => finishRollout(patch(st, 'r1', { version: V1 }), r, actor(), NOW));
     expect(downgraded.message).toBe(`not every server is healthy at ${V2}: r1`);
     const skipped = withNodes(r, node('r1', { outcome: 'skipped' }));
-    expect(finishRollout(patch(st, 'r1', { version: V1 }), skipped, actor(), NOW).rollout.rollout.status).toBe('succeeded');
+    expect(finishRollout(patch(st, 'r1', { version: V1 }), skipped, actor(), NOW).rollout.rollout.status).toBe(
+      'succeeded',
+    );
   });
 });
 
@@ -1229,7 +1468,11 @@ describe('abortRollout', () => {
   it("keeps held nodes' claims and the cluster claim, lists them, releases the lock", () => {
     const { st, r } = started();
     const s = holding(st, 'r2');
-    const snap = withNodes(withRecord(r, { status: 'aborting', batch: 1 }), done('r1'), node('r2', { step: 'verify', outcome: 'in-progress' }));
+    const snap = withNodes(
+      withRecord(r, { status: 'aborting', batch: 1 }),
+      done('r1'),
+      node('r2', { step: 'verify', outcome: 'in-progress' }),
+    );
     const o = abortRollout(s, snap, actor(), NOW + MIN);
     expect(o.rollout.rollout).toMatchObject({ status: 'aborted', stoppedNodes: ['r2'], updatedAt: NOW + MIN });
     expect(nodeOf(o.rollout, 'r2')).toMatchObject({ outcome: 'stopped', step: 'verify' });
@@ -1252,7 +1495,12 @@ describe('abortRollout', () => {
 
   it('a failed node stays failed', () => {
     const { st, r } = started();
-    const o = abortRollout(holding(st, 'r1'), withNodes(withRecord(r, { status: 'failed' }), node('r1', { outcome: 'failed', reason: 'x' })), actor(), NOW);
+    const o = abortRollout(
+      holding(st, 'r1'),
+      withNodes(withRecord(r, { status: 'failed' }), node('r1', { outcome: 'failed', reason: 'x' })),
+      actor(),
+      NOW,
+    );
     expect(nodeOf(o.rollout, 'r1').outcome).toBe('failed');
     expect(o.rollout.rollout.stoppedNodes).toEqual(['r1']);
   });
@@ -1270,10 +1518,18 @@ describe('failRollout', () => {
   it('names the failed node, its step and reason, and keeps every claim', () => {
     const { st, r } = started();
     const s = holding(st, 'r1');
-    const snap = withNodes(withRecord(r, { batch: 0 }), node('r1', { outcome: 'failed', step: 'wait-upgraded', reason: 'timed out' }));
+    const snap = withNodes(
+      withRecord(r, { batch: 0 }),
+      node('r1', { outcome: 'failed', step: 'wait-upgraded', reason: 'timed out' }),
+    );
     const o = failRollout(s, snap, undefined, NOW + MIN);
     expect(o.rollout.rollout.status).toBe('failed');
-    expect(o.rollout.rollout.failure).toEqual({ server: 'r1', step: 'wait-upgraded', reason: 'timed out', at: NOW + MIN });
+    expect(o.rollout.rollout.failure).toEqual({
+      server: 'r1',
+      step: 'wait-upgraded',
+      reason: 'timed out',
+      at: NOW + MIN,
+    });
     expect(o.next).toBe(s);
     expect(o.next.cluster.claims[HOLDER]).toBeDefined();
     expect(o.next.cluster.rollout).toBe(ID);
@@ -1283,7 +1539,11 @@ describe('failRollout', () => {
 
   it("names the current batch's unfinished node when the execution ended before it finished, and marks it failed", () => {
     const { st, r } = started();
-    const snap = withNodes(withRecord(r, { batch: 1 }), done('r1'), node('r2', { step: 'drain', outcome: 'in-progress' }));
+    const snap = withNodes(
+      withRecord(r, { batch: 1 }),
+      done('r1'),
+      node('r2', { step: 'drain', outcome: 'in-progress' }),
+    );
     const o = failRollout(st, snap, undefined, NOW);
     expect(o.rollout.rollout.failure).toMatchObject({ server: 'r2', step: 'drain' });
     expect(o.rollout.rollout.failure!.reason).toMatch(/ended before the node finished/);
@@ -1294,7 +1554,11 @@ describe('failRollout', () => {
     const { st, r } = started();
     const o = failRollout(st, r, { step: 'start', reason: 'could not start an execution' }, NOW);
     expect(o.rollout.rollout.failure).toEqual({ step: 'start', reason: 'could not start an execution', at: NOW });
-    expect(failRollout(st, r, undefined, NOW).rollout.rollout.failure).toEqual({ step: 'unknown', reason: 'the execution failed', at: NOW });
+    expect(failRollout(st, r, undefined, NOW).rollout.rollout.failure).toEqual({
+      step: 'unknown',
+      reason: 'the execution failed',
+      at: NOW,
+    });
   });
 
   it('is idempotent', () => {
@@ -1376,12 +1640,15 @@ describe('requestPause and requestAbort', () => {
       expect(o.rollout).toBe(snap);
       expect(o.answer).toEqual({ outcome: status });
     }
-    expect(caught(() => requestAbort(st, withRecord(r, { status: 'succeeded' }), actor(), NOW)).code).toBe('RolloutConflict');
+    expect(caught(() => requestAbort(st, withRecord(r, { status: 'succeeded' }), actor(), NOW)).code).toBe(
+      'RolloutConflict',
+    );
   });
 
   it('checkResumable: only paused, failed or aborted', () => {
     const { r } = started();
-    for (const status of ['paused', 'failed', 'aborted'] as const) expect(() => checkResumable(withRecord(r, { status }))).not.toThrow();
+    for (const status of ['paused', 'failed', 'aborted'] as const)
+      expect(() => checkResumable(withRecord(r, { status }))).not.toThrow();
     for (const status of ['running', 'pausing', 'aborting', 'succeeded'] as const) {
       expect(caught(() => checkResumable(withRecord(r, { status }))).code).toBe('RolloutConflict');
     }
@@ -1412,7 +1679,13 @@ describe('retryNode and skipNode', () => {
   it('retry: the node starts again from the beginning on the next resume; the failure is forgotten; the claim stays', () => {
     const { st, r } = failedOn('r1');
     const o = retryNode(st, r, 'r1', NOW + MIN);
-    expect(nodeOf(o.rollout, 'r1')).toEqual({ server: 'r1', step: 'pending', outcome: 'pending', attempt: 1, version: 1 });
+    expect(nodeOf(o.rollout, 'r1')).toEqual({
+      server: 'r1',
+      step: 'pending',
+      outcome: 'pending',
+      attempt: 1,
+      version: 1,
+    });
     expect(o.rollout.rollout.failure).toBeUndefined();
     expect(o.rollout.rollout.status).toBe('failed');
     expect(o.next).toBe(st);
@@ -1473,7 +1746,11 @@ describe('retryNode and skipNode', () => {
     expect(caught(() => preflight(skipped.next, skipped.rollout, 'exec-2', actor(), NOW)).code).toBe('BudgetExceeded');
     const cleared = patch(skipped.next, 'r1', { claims: {} });
     const resumed = preflight(cleared, skipped.rollout, 'exec-2', actor(), NOW);
-    expect(nextBatch(resumed.next, resumed.rollout, NOW).answer).toEqual({ outcome: 'batch', batch: 1, servers: ['r2'] });
+    expect(nextBatch(resumed.next, resumed.rollout, NOW).answer).toEqual({
+      outcome: 'batch',
+      batch: 1,
+      servers: ['r2'],
+    });
   });
 
   it('a retried node that the rollout still holds does not block the resume on the budget', () => {
@@ -1482,7 +1759,11 @@ describe('retryNode and skipNode', () => {
     const retried = retryNode(st, r, 'r1', NOW);
     const resumed = preflight(retried.next, retried.rollout, 'exec-2', actor(), NOW);
     expect(resumed.rollout.rollout.status).toBe('running');
-    expect(nextBatch(resumed.next, resumed.rollout, NOW).answer).toEqual({ outcome: 'batch', batch: 0, servers: ['r1'] });
+    expect(nextBatch(resumed.next, resumed.rollout, NOW).answer).toEqual({
+      outcome: 'batch',
+      batch: 0,
+      servers: ['r1'],
+    });
   });
 });
 
@@ -1586,7 +1867,9 @@ describe('a whole rollout, step by step', () => {
 describe('exact answers of the idempotent and the normal paths', () => {
   it('finishRollout, pauseRollout, abortRollout and failRollout answer with their outcome, also when repeated', () => {
     const { st, r } = started();
-    expect(finishRollout(st, withRecord(r, { status: 'succeeded' }), actor(), NOW).answer).toEqual({ outcome: 'succeeded' });
+    expect(finishRollout(st, withRecord(r, { status: 'succeeded' }), actor(), NOW).answer).toEqual({
+      outcome: 'succeeded',
+    });
     expect(pauseRollout(st, withRecord(r, { status: 'paused' }), actor(), NOW).answer).toEqual({ outcome: 'paused' });
     expect(pauseRollout(st, r, actor(), NOW).answer).toEqual({ outcome: 'paused' });
     expect(abortRollout(st, withRecord(r, { status: 'aborted' }), actor(), NOW).answer).toEqual({ outcome: 'aborted' });
@@ -1612,7 +1895,10 @@ describe('exact answers of the idempotent and the normal paths', () => {
 
   it('retryNode and skipNode answer retried and skipped (skipped also when repeated) and name the server in the event', () => {
     const { st, r } = started();
-    const paused = withNodes(withRecord(r, { status: 'paused' }), node('r1', { step: 'verify', outcome: 'failed', reason: 'lag' }));
+    const paused = withNodes(
+      withRecord(r, { status: 'paused' }),
+      node('r1', { step: 'verify', outcome: 'failed', reason: 'lag' }),
+    );
     const retried = retryNode(st, paused, 'r1', NOW);
     expect(retried.answer).toEqual({ outcome: 'retried' });
     const skipped = skipNode(st, paused, 'r1', actor(), NOW);
@@ -1623,7 +1909,10 @@ describe('exact answers of the idempotent and the normal paths', () => {
 
   it('skipping a held server hands the claim over and says why in the event', () => {
     const { st, r } = started();
-    const paused = withNodes(withRecord(r, { status: 'paused' }), node('r1', { step: 'verify', outcome: 'failed', reason: 'lag' }));
+    const paused = withNodes(
+      withRecord(r, { status: 'paused' }),
+      node('r1', { step: 'verify', outcome: 'failed', reason: 'lag' }),
+    );
     const o = skipNode(holding(st, 'r1'), paused, 'r1', actor({ user: 'bob' }), NOW);
     expect(o.events[0]).toMatchObject({ action: 'update-maintenance', reason: `skipped from rollout ${ID}` });
   });
@@ -1640,27 +1929,45 @@ describe('exact messages (mutation-driven)', () => {
   });
 
   it('an empty cluster', () => {
-    expect(caught(() => createRollout(state([]), ID, input(), actor(), NOW)).message).toBe('the cluster has no servers to upgrade');
+    expect(caught(() => createRollout(state([]), ID, input(), actor(), NOW)).message).toBe(
+      'the cluster has no servers to upgrade',
+    );
   });
 
   it('preflight refusals', () => {
     const { st, r } = started();
     const succeeded = caught(() => preflight(st, withRecord(r, { status: 'succeeded' }), 'exec-2', actor(), NOW));
     expect([succeeded.code, succeeded.message]).toEqual(['RolloutConflict', `rollout ${ID} has already succeeded`]);
-    const failed = withNodes(withRecord(r, { status: 'failed' }), node('r1', { outcome: 'failed' }), node('r2', { outcome: 'failed' }));
+    const failed = withNodes(
+      withRecord(r, { status: 'failed' }),
+      node('r1', { outcome: 'failed' }),
+      node('r2', { outcome: 'failed' }),
+    );
     const e = caught(() => preflight(st, failed, 'exec-2', actor(), NOW));
     expect(e.message).toBe('server r1, r2 failed: retry or skip it before resuming');
     const other = { ...st, cluster: { ...st.cluster, rollout: 'r-9' } };
-    expect(caught(() => preflight(other, withRecord(r, { status: 'paused' }), 'exec-2', actor(), NOW)).message).toBe(`rollout r-9 is already in progress on cluster ${st.cluster.id}`);
+    expect(caught(() => preflight(other, withRecord(r, { status: 'paused' }), 'exec-2', actor(), NOW)).message).toBe(
+      `rollout r-9 is already in progress on cluster ${st.cluster.id}`,
+    );
   });
 
   it('operator controls', () => {
     const { st, r } = started();
-    expect(caught(() => requestPause(st, withRecord(r, { status: 'failed' }), NOW)).message).toBe(`rollout ${ID} is failed: only a running rollout can be paused`);
-    expect(caught(() => requestAbort(st, withRecord(r, { status: 'succeeded' }), actor(), NOW)).message).toBe(`rollout ${ID} has already succeeded`);
-    expect(caught(() => checkResumable(r)).message).toBe(`rollout ${ID} is running: only a paused, failed or aborted rollout can be resumed`);
-    expect(caught(() => retryNode(st, r, 'r1', NOW)).message).toBe(`rollout ${ID} is running: pause or abort it before you retry a server`);
-    expect(caught(() => skipNode(st, r, 'r1', actor(), NOW)).message).toBe(`rollout ${ID} is running: pause or abort it before you skip a server`);
+    expect(caught(() => requestPause(st, withRecord(r, { status: 'failed' }), NOW)).message).toBe(
+      `rollout ${ID} is failed: only a running rollout can be paused`,
+    );
+    expect(caught(() => requestAbort(st, withRecord(r, { status: 'succeeded' }), actor(), NOW)).message).toBe(
+      `rollout ${ID} has already succeeded`,
+    );
+    expect(caught(() => checkResumable(r)).message).toBe(
+      `rollout ${ID} is running: only a paused, failed or aborted rollout can be resumed`,
+    );
+    expect(caught(() => retryNode(st, r, 'r1', NOW)).message).toBe(
+      `rollout ${ID} is running: pause or abort it before you retry a server`,
+    );
+    expect(caught(() => skipNode(st, r, 'r1', actor(), NOW)).message).toBe(
+      `rollout ${ID} is running: pause or abort it before you skip a server`,
+    );
     const done_ = caught(() => skipNode(st, withRecord(r, { status: 'succeeded' }), 'r1', actor(), NOW));
     expect([done_.code, done_.message]).toEqual(['RolloutConflict', `rollout ${ID} has already succeeded`]);
     const paused = withNodes(withRecord(r, { status: 'paused' }), done('r1'));
@@ -1681,7 +1988,9 @@ describe('exact messages (mutation-driven)', () => {
 
 describe('edges of the rules (mutation-driven)', () => {
   it('createRollout without a server list takes every server, sorted by name', () => {
-    const st = state([server('b', { version: V1 }), server('a', { version: V1 }), server('c', { version: V1 })], { cluster: { budget: { maxUnavailablePerDc: 1 } } });
+    const st = state([server('b', { version: V1 }), server('a', { version: V1 }), server('c', { version: V1 })], {
+      cluster: { budget: { maxUnavailablePerDc: 1 } },
+    });
     expect(createRollout(st, ID, input(), actor(), NOW).rollout.rollout.input.servers).toEqual(['a', 'b', 'c']);
   });
 
@@ -1708,13 +2017,21 @@ describe('edges of the rules (mutation-driven)', () => {
   });
 
   it('planBatches: the primary goes last even when its dc sorts first', () => {
-    const st = state([server('a', { role: 'primary', dc: 'dc1' }), server('c', { dc: 'dc2' }), server('b', { dc: 'dc2' })]);
+    const st = state([
+      server('a', { role: 'primary', dc: 'dc1' }),
+      server('c', { dc: 'dc2' }),
+      server('b', { dc: 'dc2' }),
+    ]);
     expect(planBatches(st, ['a', 'c', 'b'], input(), ID, NOW)).toEqual([['b'], ['c'], ['a']]);
   });
 
   it('nextBatch: a batch with one finished and one unfinished node fails', () => {
     const { st, r } = started(fleet(), { batchSize: 2 }, NOW);
-    const snap = withNodes(withRecord({ ...r, plan: [['r1', 'r2'], ['r3'], ['p']] }, { batch: 0, batchesThisExecution: 1 }), done('r1'), node('r2', { step: 'verify', outcome: 'in-progress' }));
+    const snap = withNodes(
+      withRecord({ ...r, plan: [['r1', 'r2'], ['r3'], ['p']] }, { batch: 0, batchesThisExecution: 1 }),
+      done('r1'),
+      node('r2', { step: 'verify', outcome: 'in-progress' }),
+    );
     expect(nextBatch(st, snap, NOW).answer).toEqual({ outcome: 'fail' });
   });
 
@@ -1724,7 +2041,11 @@ describe('edges of the rules (mutation-driven)', () => {
     expect(pauseRollout(st, noPlan, actor(), NOW).rollout.rollout.canaryPaused).toBeUndefined();
     const emptyFirst: RolloutSnapshot = { ...r, plan: [[], ['r1']] };
     expect(pauseRollout(st, emptyFirst, actor(), NOW).rollout.rollout.canaryPaused).toBeUndefined();
-    const half = withNodes({ ...r, plan: [['r1', 'r2'], ['r3']] }, done('r1'), node('r2', { outcome: 'in-progress', step: 'drain' }));
+    const half = withNodes(
+      { ...r, plan: [['r1', 'r2'], ['r3']] },
+      done('r1'),
+      node('r2', { outcome: 'in-progress', step: 'drain' }),
+    );
     expect(pauseRollout(st, half, actor(), NOW).rollout.rollout.canaryPaused).toBeUndefined();
     const whole = withNodes(half, done('r2'));
     expect(pauseRollout(st, whole, actor(), NOW).rollout.rollout.canaryPaused).toBe(true);
@@ -1741,10 +2062,22 @@ describe('edges of the rules (mutation-driven)', () => {
 
   it('failRollout: an unfinished node of the first batch (index 0) is named; without a plan, the failure is unknown', () => {
     const { st, r } = started();
-    const snap = withNodes(withRecord({ ...r, plan: [['r1'], ['r2']] }, { batch: 0 }), node('r1', { step: 'drain', outcome: 'in-progress' }));
-    expect(failRollout(st, snap, undefined, NOW).rollout.rollout.failure).toEqual({ server: 'r1', step: 'drain', reason: 'its execution ended before the node finished', at: NOW });
+    const snap = withNodes(
+      withRecord({ ...r, plan: [['r1'], ['r2']] }, { batch: 0 }),
+      node('r1', { step: 'drain', outcome: 'in-progress' }),
+    );
+    expect(failRollout(st, snap, undefined, NOW).rollout.rollout.failure).toEqual({
+      server: 'r1',
+      step: 'drain',
+      reason: 'its execution ended before the node finished',
+      at: NOW,
+    });
     const noPlan = withRecord({ ...r, plan: undefined }, { batch: 0 });
-    expect(failRollout(st, noPlan, undefined, NOW).rollout.rollout.failure).toEqual({ step: 'unknown', reason: 'the execution failed', at: NOW });
+    expect(failRollout(st, noPlan, undefined, NOW).rollout.rollout.failure).toEqual({
+      step: 'unknown',
+      reason: 'the execution failed',
+      at: NOW,
+    });
   });
 
   it('failRollout: a given failure marks only a stored node, and never overwrites an earlier failure reason', () => {
@@ -1755,7 +2088,9 @@ describe('edges of the rules (mutation-driven)', () => {
     const again = failRollout(st, failed, { server: 'r1', step: 'drain', reason: 'second' }, NOW);
     expect(again.rollout.nodes.get('r1')).toBe(failed.nodes.get('r1'));
     const inProgress = withNodes(r, node('r1', { outcome: 'in-progress', step: 'drain' }));
-    expect(nodeOf(failRollout(st, inProgress, { server: 'r1', step: 'drain', reason: 'second' }, NOW).rollout, 'r1')).toMatchObject({ outcome: 'failed', reason: 'second' });
+    expect(
+      nodeOf(failRollout(st, inProgress, { server: 'r1', step: 'drain', reason: 'second' }, NOW).rollout, 'r1'),
+    ).toMatchObject({ outcome: 'failed', reason: 'second' });
   });
 
   it('changesNothing: every kind of change counts', () => {
@@ -1778,9 +2113,15 @@ describe('edges of the rules (mutation-driven)', () => {
     expect(begun.rollout).toBe(inProgress);
     expect(changesNothing(begun, st, inProgress)).toBe(true);
     const upgraded = patch(st, 'r1', { version: V2, replicationLagSeconds: 50 });
-    const verifying = withRecord(withNodes(r, node('r1', { outcome: 'in-progress', step: 'verify', stepStartedAt: NOW })), {
-      input: { ...r.rollout.input, verify: { stableForSeconds: 30, timeoutSeconds: 600, maxReplicationLagSeconds: 10 } },
-    });
+    const verifying = withRecord(
+      withNodes(r, node('r1', { outcome: 'in-progress', step: 'verify', stepStartedAt: NOW })),
+      {
+        input: {
+          ...r.rollout.input,
+          verify: { stableForSeconds: 30, timeoutSeconds: 600, maxReplicationLagSeconds: 10 },
+        },
+      },
+    );
     const o = checkVerified(upgraded, verifying, 'r1', NOW + MIN);
     expect(o.answer).toEqual({ outcome: 'waiting' });
     expect(o.rollout).toBe(verifying);
@@ -1800,11 +2141,35 @@ describe('edges of the rules (mutation-driven)', () => {
     expect(requestSwitchover(s3, snap, 'p', actor(), NOW).next.cluster.pendingSwitchover!.to).toBe('r1');
     // r2 has the least lag now; a switchover to r1 pending from p by bob, or from r3 by alice, does not stand for this one
     const better = patch(s, 'r2', { replicationLagSeconds: 1 });
-    const byBob = { ...better, cluster: { ...better.cluster, pendingSwitchover: { kind: 'switchover' as const, from: 'p', to: 'r1', actor: 'bob', requestedAt: NOW } } };
-    expect(requestSwitchover(byBob, snap, 'p', actor(), NOW).next.cluster.pendingSwitchover).toMatchObject({ to: 'r2', actor: 'alice' });
-    const fromR3 = { ...better, cluster: { ...better.cluster, pendingSwitchover: { kind: 'switchover' as const, from: 'r3', to: 'r1', actor: 'alice', requestedAt: NOW } } };
-    expect(requestSwitchover(fromR3, snap, 'p', actor(), NOW).next.cluster.pendingSwitchover).toMatchObject({ to: 'r2', actor: 'alice' });
-    const mine = { ...better, cluster: { ...better.cluster, pendingSwitchover: { kind: 'switchover' as const, from: 'p', to: 'r1', actor: 'alice', requestedAt: NOW } } };
+    const byBob = {
+      ...better,
+      cluster: {
+        ...better.cluster,
+        pendingSwitchover: { kind: 'switchover' as const, from: 'p', to: 'r1', actor: 'bob', requestedAt: NOW },
+      },
+    };
+    expect(requestSwitchover(byBob, snap, 'p', actor(), NOW).next.cluster.pendingSwitchover).toMatchObject({
+      to: 'r2',
+      actor: 'alice',
+    });
+    const fromR3 = {
+      ...better,
+      cluster: {
+        ...better.cluster,
+        pendingSwitchover: { kind: 'switchover' as const, from: 'r3', to: 'r1', actor: 'alice', requestedAt: NOW },
+      },
+    };
+    expect(requestSwitchover(fromR3, snap, 'p', actor(), NOW).next.cluster.pendingSwitchover).toMatchObject({
+      to: 'r2',
+      actor: 'alice',
+    });
+    const mine = {
+      ...better,
+      cluster: {
+        ...better.cluster,
+        pendingSwitchover: { kind: 'switchover' as const, from: 'p', to: 'r1', actor: 'alice', requestedAt: NOW },
+      },
+    };
     const same = requestSwitchover(mine, snap, 'p', actor(), NOW);
     expect(same.next).toBe(mine);
     expect(same.answer).toEqual({ outcome: 'requested' });
@@ -1828,7 +2193,11 @@ describe('edges of the rules (mutation-driven)', () => {
 
   it('retry and skip keep the failure of another server, and work on a rollout without a failure', () => {
     const { st, r } = started();
-    const paused = withNodes(withRecord(r, { status: 'failed', failure: { server: 'r1', step: 'verify', reason: 'lag', at: NOW } }), node('r1', { outcome: 'failed' }), node('r2', { outcome: 'failed' }));
+    const paused = withNodes(
+      withRecord(r, { status: 'failed', failure: { server: 'r1', step: 'verify', reason: 'lag', at: NOW } }),
+      node('r1', { outcome: 'failed' }),
+      node('r2', { outcome: 'failed' }),
+    );
     expect(retryNode(st, paused, 'r2', NOW).rollout.rollout.failure).toMatchObject({ server: 'r1' });
     expect(skipNode(st, paused, 'r2', actor(), NOW).rollout.rollout.failure).toMatchObject({ server: 'r1' });
     const noFailure = withNodes(withRecord(r, { status: 'paused' }), node('r2', { outcome: 'failed' }));
@@ -1850,7 +2219,9 @@ describe('safe under any sequence (issue 14)', () => {
 
   it('resumeRollout: only a paused, failed or aborted rollout, claimed for the new execution', () => {
     const { st, r } = started();
-    expect(caught(() => resumeRollout(st, r, 'exec-2', actor(), NOW)).message).toMatch(/only a paused, failed or aborted rollout can be resumed/);
+    expect(caught(() => resumeRollout(st, r, 'exec-2', actor(), NOW)).message).toMatch(
+      /only a paused, failed or aborted rollout can be resumed/,
+    );
     const o = resumeRollout(st, withRecord(r, { status: 'paused' }), 'exec-2', actor(), NOW);
     expect(o.rollout.rollout.executions).toEqual(['exec-1', 'exec-2']);
     // a second resume decided on what the first wrote is refused
@@ -1878,7 +2249,15 @@ describe('safe under any sequence (issue 14)', () => {
   it("abort, then skip of the last held server: the rollout's pause of automation ends with it", () => {
     const { st, r } = started();
     const heldSt = holding(st, 'r1');
-    const aborted = abortRollout(heldSt, withNodes(withRecord(r, { status: 'aborting', batch: 0 }), node('r1', { step: 'verify', outcome: 'in-progress' })), actor(), NOW);
+    const aborted = abortRollout(
+      heldSt,
+      withNodes(
+        withRecord(r, { status: 'aborting', batch: 0 }),
+        node('r1', { step: 'verify', outcome: 'in-progress' }),
+      ),
+      actor(),
+      NOW,
+    );
     expect(aborted.next.cluster.claims[HOLDER]).toBeDefined();
     const skipped = skipNode(aborted.next, aborted.rollout, 'r1', actor({ user: 'bob' }), NOW);
     expect(skipped.next.cluster.claims[HOLDER]).toBeUndefined();
@@ -1891,7 +2270,10 @@ describe('safe under any sequence (issue 14)', () => {
     const servers = new Map(st.servers);
     servers.delete('r1');
     const gone = { ...st, servers };
-    const failed = withNodes(withRecord(r, { status: 'failed', failure: { server: 'r1', step: 'verify', reason: 'NotFound', at: NOW } }), node('r1', { outcome: 'failed', step: 'verify' }));
+    const failed = withNodes(
+      withRecord(r, { status: 'failed', failure: { server: 'r1', step: 'verify', reason: 'NotFound', at: NOW } }),
+      node('r1', { outcome: 'failed', step: 'verify' }),
+    );
     const skipped = skipNode(gone, failed, 'r1', actor(), NOW);
     expect(nodeOf(skipped.rollout, 'r1').outcome).toBe('skipped');
     expect(skipped.rollout.rollout.failure).toBeUndefined();

@@ -11,19 +11,47 @@ const one = (s: Server): ClusterState => state([s, server('other')]);
 describe('applyReport', () => {
   it('records health and the report time, and every field the report carries', () => {
     const s = server('a', { health: 'unknown', reportedAt: undefined });
-    const next = applyReport(s, { health: 'running', role: 'primary', connections: 4, openTransactions: 1, version: '11.4', replicationLagSeconds: 0 }, NOW);
-    expect(next).toEqual({ ...s, health: 'running', reportedAt: NOW, role: 'primary', connections: 4, openTransactions: 1, version: '11.4', replicationLagSeconds: 0 });
+    const next = applyReport(
+      s,
+      {
+        health: 'running',
+        role: 'primary',
+        connections: 4,
+        openTransactions: 1,
+        version: '11.4',
+        replicationLagSeconds: 0,
+      },
+      NOW,
+    );
+    expect(next).toEqual({
+      ...s,
+      health: 'running',
+      reportedAt: NOW,
+      role: 'primary',
+      connections: 4,
+      openTransactions: 1,
+      version: '11.4',
+      replicationLagSeconds: 0,
+    });
     expect(s.health).toBe('unknown');
   });
 
   it('keeps what a report leaves out', () => {
-    const s = server('a', { role: 'primary', connections: 4, openTransactions: 1, version: 'v1', replicationLagSeconds: 3 });
+    const s = server('a', {
+      role: 'primary',
+      connections: 4,
+      openTransactions: 1,
+      version: 'v1',
+      replicationLagSeconds: 3,
+    });
     expect(applyReport(s, { health: 'down' }, NOW + SEC)).toEqual({ ...s, health: 'down', reportedAt: NOW + SEC });
   });
 
   it('records zeros', () => {
     const s = server('a', { connections: 4, openTransactions: 1, replicationLagSeconds: 3 });
-    expect(applyReport(s, { health: 'running', connections: 0, openTransactions: 0, replicationLagSeconds: 0 }, NOW)).toMatchObject({
+    expect(
+      applyReport(s, { health: 'running', connections: 0, openTransactions: 0, replicationLagSeconds: 0 }, NOW),
+    ).toMatchObject({
       connections: 0,
       openTransactions: 0,
       replicationLagSeconds: 0,
@@ -33,10 +61,26 @@ describe('applyReport', () => {
 
 describe('routineCondition', () => {
   it('holds health alone for a bare report', () => {
-    expect(routineCondition({ health: 'running' }, NOW, MIN)).toStrictEqual({ health: 'running', reportedSince: NOW - MIN });
+    expect(routineCondition({ health: 'running' }, NOW, MIN)).toStrictEqual({
+      health: 'running',
+      reportedSince: NOW - MIN,
+    });
   });
   it('holds role, version and the signs of the counts the report carries', () => {
-    expect(routineCondition({ health: 'down', role: 'replica', version: 'v2', connections: 3, openTransactions: 0, replicationLagSeconds: 9 }, NOW, MIN)).toStrictEqual({
+    expect(
+      routineCondition(
+        {
+          health: 'down',
+          role: 'replica',
+          version: 'v2',
+          connections: 3,
+          openTransactions: 0,
+          replicationLagSeconds: 9,
+        },
+        NOW,
+        MIN,
+      ),
+    ).toStrictEqual({
       health: 'down',
       reportedSince: NOW - MIN,
       role: 'replica',
@@ -76,7 +120,12 @@ describe('reportStatus', () => {
   });
 
   it('a status event whose state string changed gives the change as its reason', () => {
-    const first = reportStatus(one(server('a', { health: 'unknown', reportedAt: undefined })), 'a', { health: 'running' }, NOW);
+    const first = reportStatus(
+      one(server('a', { health: 'unknown', reportedAt: undefined })),
+      'a',
+      { health: 'running' },
+      NOW,
+    );
     expect(first.events[0]!.reason).toBe('no report → Slave, Running');
     const down = reportStatus(first.next, 'a', { health: 'down' }, NOW + SEC);
     expect(down.events[0]!.reason).toBe('Slave, Running → Down');
@@ -124,7 +173,13 @@ describe('reportStatus', () => {
   });
 
   it('a pending primary whose transactions completed enters maintenance: routing-relevant', () => {
-    const st = one(server('a', { role: 'primary', openTransactions: 2, claims: { manual: claim({ drainDeadline: NOW + 60 * SEC }) } }));
+    const st = one(
+      server('a', {
+        role: 'primary',
+        openTransactions: 2,
+        claims: { manual: claim({ drainDeadline: NOW + 60 * SEC }) },
+      }),
+    );
     const o = reportStatus(st, 'a', { health: 'running', openTransactions: 0 }, NOW);
     expect(o.routingRelevant).toBe(true);
     const v = viewOf(o.next, 'a', NOW)!;
@@ -148,7 +203,13 @@ describe('reportStatus', () => {
   });
 
   it('the same report twice is routine the second time', () => {
-    const report: StatusReport = { health: 'running', role: 'replica', version: 'v1', connections: 1, openTransactions: 0 };
+    const report: StatusReport = {
+      health: 'running',
+      role: 'replica',
+      version: 'v1',
+      connections: 1,
+      openTransactions: 0,
+    };
     const st = reportStatus(one(server('a', { health: 'unknown' })), 'a', report, NOW).next;
     const o = reportStatus(st, 'a', report, NOW + 10 * SEC);
     expect(o.routingRelevant).toBe(false);
@@ -173,7 +234,9 @@ describe('reportStatus', () => {
   it('a switchover is still pending while the target reports another role, or another server reports primary', () => {
     const pendingSwitchover = { kind: 'switchover' as const, to: 'a', actor: 'ops', requestedAt: NOW - SEC };
     const st = state([server('p', { role: 'primary' }), server('a'), server('b')], { cluster: { pendingSwitchover } });
-    expect(reportStatus(st, 'a', { health: 'running', role: 'replica' }, NOW).next.cluster.pendingSwitchover).toEqual(pendingSwitchover);
+    expect(reportStatus(st, 'a', { health: 'running', role: 'replica' }, NOW).next.cluster.pendingSwitchover).toEqual(
+      pendingSwitchover,
+    );
     expect(reportStatus(st, 'a', { health: 'running' }, NOW).next.cluster.pendingSwitchover).toEqual(pendingSwitchover);
     const other = reportStatus(st, 'b', { health: 'running', role: 'primary' }, NOW);
     expect(other.next.cluster.pendingSwitchover).toEqual(pendingSwitchover);

@@ -6,14 +6,21 @@ import type { Claim, ClusterState, Health, ServerRole } from '../../../functions
 import { sweep } from '../../../functions/domain/sweep.js';
 import { claim, dc, HOUR, MIN, NOW, SEC, replicas, server, state } from './fixtures.js';
 
-const actions = (st: ClusterState, now = NOW, max?: number) => sweep(st, now, max).events.map((e) => [e.action, e.target]);
+const actions = (st: ClusterState, now = NOW, max?: number) =>
+  sweep(st, now, max).events.map((e) => [e.action, e.target]);
 
 describe('sweep', () => {
   it('does nothing when time has changed nothing', () => {
-    const st = state([server('a', { claims: { manual: claim({ until: NOW + HOUR, drainDeadline: NOW + MIN }) } }), server('u', { health: 'unknown', reportedAt: undefined })], {
-      dcs: [dc('dc1', { manual: claim({ until: NOW + 1 }) })],
-      cluster: { claims: { manual: claim({ until: NOW + 1 }) } },
-    });
+    const st = state(
+      [
+        server('a', { claims: { manual: claim({ until: NOW + HOUR, drainDeadline: NOW + MIN }) } }),
+        server('u', { health: 'unknown', reportedAt: undefined }),
+      ],
+      {
+        dcs: [dc('dc1', { manual: claim({ until: NOW + 1 }) })],
+        cluster: { claims: { manual: claim({ until: NOW + 1 }) } },
+      },
+    );
     const o = sweep(st, NOW);
     expect(o.events).toEqual([]);
     expect(o.next).toBe(st);
@@ -30,12 +37,17 @@ describe('sweep', () => {
   });
 
   it('does not mark again a server already down, nor one that never reported', () => {
-    const st = state([server('a', { health: 'down', reportedAt: NOW - HOUR }), server('u', { health: 'unknown', reportedAt: undefined })]);
+    const st = state([
+      server('a', { health: 'down', reportedAt: NOW - HOUR }),
+      server('u', { health: 'unknown', reportedAt: undefined }),
+    ]);
     expect(sweep(st, NOW).events).toEqual([]);
   });
 
   it('removes an expired server claim', () => {
-    const st = state([server('a', { claims: { manual: claim({ until: NOW }), 'window:w': claim({ until: NOW + 1 }) } })]);
+    const st = state([
+      server('a', { claims: { manual: claim({ until: NOW }), 'window:w': claim({ until: NOW + 1 }) } }),
+    ]);
     const o = sweep(st, NOW);
     expect(actions(st)).toEqual([['expire-maintenance', 'server:a']]);
     expect(Object.keys(o.next.servers.get('a')!.claims)).toEqual(['window:w']);
@@ -79,11 +91,24 @@ describe('sweep', () => {
 
   it('does not force a primary that holds, has no open transactions, is down, or is already forced', () => {
     const cases = [
-      server('p', { role: 'primary', openTransactions: 2, claims: { manual: claim({ drainDeadline: NOW - 1, onDeadline: 'hold' }) } }),
+      server('p', {
+        role: 'primary',
+        openTransactions: 2,
+        claims: { manual: claim({ drainDeadline: NOW - 1, onDeadline: 'hold' }) },
+      }),
       server('p', { role: 'primary', openTransactions: 0, claims: { manual: claim({ drainDeadline: NOW - 1 }) } }),
       server('p', { role: 'primary', claims: { manual: claim({ drainDeadline: NOW - 1 }) } }),
-      server('p', { role: 'primary', health: 'down', openTransactions: 2, claims: { manual: claim({ drainDeadline: NOW - 1 }) } }),
-      server('p', { role: 'primary', openTransactions: 2, claims: { manual: claim({ force: true, drainDeadline: NOW - 1 }) } }),
+      server('p', {
+        role: 'primary',
+        health: 'down',
+        openTransactions: 2,
+        claims: { manual: claim({ drainDeadline: NOW - 1 }) },
+      }),
+      server('p', {
+        role: 'primary',
+        openTransactions: 2,
+        claims: { manual: claim({ force: true, drainDeadline: NOW - 1 }) },
+      }),
       server('p', { role: 'replica', openTransactions: 2, claims: { manual: claim({ drainDeadline: NOW - 1 }) } }),
       server('p', { role: 'primary', openTransactions: 2, claims: { manual: claim({ drainDeadline: undefined }) } }),
     ];
@@ -91,12 +116,18 @@ describe('sweep', () => {
   });
 
   it('an expired claim past its deadline is expired, not forced', () => {
-    const p = server('p', { role: 'primary', openTransactions: 2, claims: { manual: claim({ drainDeadline: NOW - 1, until: NOW }) } });
+    const p = server('p', {
+      role: 'primary',
+      openTransactions: 2,
+      claims: { manual: claim({ drainDeadline: NOW - 1, until: NOW }) },
+    });
     expect(actions(state([p]))).toEqual([['expire-maintenance', 'server:p']]);
   });
 
   it('removes expired dc claims', () => {
-    const st = state([...replicas('r', 3)], { dcs: [dc('dc1', { manual: claim({ until: NOW }), 'window:w': claim() })] });
+    const st = state([...replicas('r', 3)], {
+      dcs: [dc('dc1', { manual: claim({ until: NOW }), 'window:w': claim() })],
+    });
     const o = sweep(st, NOW);
     expect(actions(st)).toEqual([['expire-maintenance', 'dc:dc1']]);
     expect(Object.keys(o.next.dcs.get('dc1')!.claims)).toEqual(['window:w']);
@@ -112,7 +143,9 @@ describe('sweep', () => {
     expect(o.next.dcs.get('dc1')!.claims.manual!.force).toBe(true);
     expect(o.next.dcs.get('dc2')).toBe(st.dcs.get('dc2'));
     expect(sweep(st, NOW - 1).events).toEqual([]);
-    const holding = state([server('p', { role: 'primary', openTransactions: 1 })], { dcs: [dc('dc1', { manual: claim({ drainDeadline: NOW, onDeadline: 'hold' }) })] });
+    const holding = state([server('p', { role: 'primary', openTransactions: 1 })], {
+      dcs: [dc('dc1', { manual: claim({ drainDeadline: NOW, onDeadline: 'hold' }) })],
+    });
     expect(sweep(holding, NOW).events).toEqual([]);
   });
 
@@ -126,16 +159,22 @@ describe('sweep', () => {
   });
 
   it('expires cluster claims, including a forgotten manual pause', () => {
-    const st = state([server('a')], { cluster: { rollout: 'r1', claims: { manual: claim({ until: NOW - 1 }), 'rollout:r1': claim() } } });
+    const st = state([server('a')], {
+      cluster: { rollout: 'r1', claims: { manual: claim({ until: NOW - 1 }), 'rollout:r1': claim() } },
+    });
     const o = sweep(st, NOW);
     expect(actions(st)).toEqual([['expire-maintenance', 'cluster']]);
     expect(Object.keys(o.next.cluster.claims)).toEqual(['rollout:r1']);
   });
 
   it("releases a rollout's pause of automation once the rollout holds neither the lock nor a server", () => {
-    const held = state([server('a', { claims: { 'rollout:r1': claim() } })], { cluster: { claims: { 'rollout:r1': claim() } } });
+    const held = state([server('a', { claims: { 'rollout:r1': claim() } })], {
+      cluster: { claims: { 'rollout:r1': claim() } },
+    });
     expect(sweep(held, NOW).events).toEqual([]);
-    const orphaned = state([server('a')], { cluster: { claims: { 'rollout:r1': claim(), manual: claim({ until: NOW + HOUR }) } } });
+    const orphaned = state([server('a')], {
+      cluster: { claims: { 'rollout:r1': claim(), manual: claim({ until: NOW + HOUR }) } },
+    });
     const o = sweep(orphaned, NOW);
     expect(actions(orphaned)).toEqual([['clear-maintenance', 'cluster']]);
     expect(Object.keys(o.next.cluster.claims)).toEqual(['manual']);
@@ -168,7 +207,9 @@ describe('sweep', () => {
       ['expire-maintenance', 'server:p'],
       ['force-deadline', 'server:p'],
     ]);
-    expect(o.next.servers.get('p')!.claims).toEqual({ 'rollout:r': { ...claim({ drainDeadline: NOW - 1 }), force: true } });
+    expect(o.next.servers.get('p')!.claims).toEqual({
+      'rollout:r': { ...claim({ drainDeadline: NOW - 1 }), force: true },
+    });
   });
 
   it('property: for servers that are not stale, the sweep writes exactly what reads already show', () => {
@@ -202,7 +243,13 @@ describe('sweep', () => {
           { dcs: [dc('dc1', dc1), dc('dc2', dc2)] },
         );
         const project = (x: ClusterState) =>
-          viewAll(x, NOW).map((v) => ({ state: v.state, routable: v.routable, electable: v.electable, unavailable: v.unavailable, close: v.closeConnections }));
+          viewAll(x, NOW).map((v) => ({
+            state: v.state,
+            routable: v.routable,
+            electable: v.electable,
+            unavailable: v.unavailable,
+            close: v.closeConnections,
+          }));
         const swept = sweep(st, NOW).next;
         expect(project(swept)).toEqual(project(st));
         // and a second sweep has nothing left to do

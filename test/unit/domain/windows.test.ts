@@ -21,7 +21,9 @@ import { actor, caught, claim, dc, HOUR, MIN, NOW, replicas, SEC, server, state 
 
 /** A primary and two replicas in dc1, three replicas in dc2 (dc2 known only through its servers). */
 const fleet = (): ClusterState =>
-  state([server('p', { role: 'primary' }), ...replicas('r', 2, 'dc1'), ...replicas('b', 3, 'dc2')], { dcs: [dc('dc1')] });
+  state([server('p', { role: 'primary' }), ...replicas('r', 2, 'dc1'), ...replicas('b', 3, 'dc2')], {
+    dcs: [dc('dc1')],
+  });
 
 const win = (overrides: Partial<MaintenanceWindow> = {}): MaintenanceWindow => ({
   id: 'w1',
@@ -68,7 +70,12 @@ describe('windowHolder and windowEvent', () => {
       before: null,
       after: { name: 'sunday-patch', action: 'maintenance', occurrence: 'o' },
     });
-    expect(windowEvent('x', win())).toEqual({ action: 'x', target: 'window:w1', before: null, after: { name: 'sunday-patch', action: 'maintenance' } });
+    expect(windowEvent('x', win())).toEqual({
+      action: 'x',
+      target: 'window:w1',
+      before: null,
+      after: { name: 'sunday-patch', action: 'maintenance' },
+    });
     expect(windowEvent('x', win(), {}, 'why')).toEqual({
       action: 'x',
       target: 'window:w1',
@@ -82,7 +89,9 @@ describe('windowHolder and windowEvent', () => {
 
 describe('checkTargets', () => {
   it('accepts servers and dcs that exist', () => {
-    expect(() => checkTargets(fleet(), { action: 'maintenance', targets: { servers: ['p', 'r1'], dcs: ['dc1'] } })).not.toThrow();
+    expect(() =>
+      checkTargets(fleet(), { action: 'maintenance', targets: { servers: ['p', 'r1'], dcs: ['dc1'] } }),
+    ).not.toThrow();
   });
 
   it('accepts a dc known only through its servers', () => {
@@ -98,7 +107,10 @@ describe('checkTargets', () => {
 
   it('names every unknown server and dc in the message and the details', () => {
     const e = caught(() =>
-      checkTargets(fleet(), { action: 'maintenance', targets: { servers: ['r1', 'x', 'y'], dcs: ['dc1', 'dc2', 'dc9'] } }),
+      checkTargets(fleet(), {
+        action: 'maintenance',
+        targets: { servers: ['r1', 'x', 'y'], dcs: ['dc1', 'dc2', 'dc9'] },
+      }),
     );
     expect(e.code).toBe('InvalidInput');
     expect(e.message).toBe('targets: server x, server y, dc dc9 not found in cluster c1');
@@ -106,7 +118,9 @@ describe('checkTargets', () => {
   });
 
   it('an unknown server alone', () => {
-    const e = caught(() => checkTargets(fleet(), { action: 'cluster-maintenance', targets: { servers: ['x'], dcs: [] } }));
+    const e = caught(() =>
+      checkTargets(fleet(), { action: 'cluster-maintenance', targets: { servers: ['x'], dcs: [] } }),
+    );
     expect(e.code).toBe('InvalidInput');
     expect(e.message).toBe('targets: server x not found in cluster c1');
     expect(e.details).toEqual({ servers: ['x'], dcs: [] });
@@ -130,10 +144,14 @@ describe('checkTargets', () => {
   it(`names at most ${MAX_WINDOW_TARGETS} servers and dcs together (its start writes each in one transaction)`, () => {
     const st = state(replicas('s', 45, 'dc1'));
     const names = (n: number) => Array.from({ length: n }, (_, i) => `s${i + 1}`);
-    expect(() => checkTargets(st, { action: 'maintenance', targets: { servers: names(39), dcs: ['dc1'] } })).not.toThrow();
+    expect(() =>
+      checkTargets(st, { action: 'maintenance', targets: { servers: names(39), dcs: ['dc1'] } }),
+    ).not.toThrow();
     const e = caught(() => checkTargets(st, { action: 'maintenance', targets: { servers: names(40), dcs: ['dc1'] } }));
     expect(e.code).toBe('InvalidInput');
-    expect(e.message).toBe(`targets: a window names at most ${MAX_WINDOW_TARGETS} servers and dcs together, not 41: name their dcs instead`);
+    expect(e.message).toBe(
+      `targets: a window names at most ${MAX_WINDOW_TARGETS} servers and dcs together, not 41: name their dcs instead`,
+    );
     expect(e.details).toEqual({ limit: 40 });
   });
 
@@ -146,12 +164,18 @@ describe('checkTargets', () => {
 
   it('a maintenance window with only a server, only a dc, or one of each is fine', () => {
     expect(() => checkTargets(fleet(), { action: 'maintenance', targets: { servers: ['r1'], dcs: [] } })).not.toThrow();
-    expect(() => checkTargets(fleet(), { action: 'maintenance', targets: { servers: [], dcs: ['dc1'] } })).not.toThrow();
-    expect(() => checkTargets(fleet(), { action: 'maintenance', targets: { servers: ['r1'], dcs: ['dc2'] } })).not.toThrow();
+    expect(() =>
+      checkTargets(fleet(), { action: 'maintenance', targets: { servers: [], dcs: ['dc1'] } }),
+    ).not.toThrow();
+    expect(() =>
+      checkTargets(fleet(), { action: 'maintenance', targets: { servers: ['r1'], dcs: ['dc2'] } }),
+    ).not.toThrow();
   });
 
   it('accepts a cluster-maintenance or rollout window with no targets', () => {
-    expect(() => checkTargets(fleet(), { action: 'cluster-maintenance', targets: { servers: [], dcs: [] } })).not.toThrow();
+    expect(() =>
+      checkTargets(fleet(), { action: 'cluster-maintenance', targets: { servers: [], dcs: [] } }),
+    ).not.toThrow();
     expect(() => checkTargets(fleet(), { action: 'rollout', targets: { servers: [], dcs: [] } })).not.toThrow();
   });
 });
@@ -168,7 +192,14 @@ describe('saveWindow', () => {
         action: 'create-window',
         target: 'window:w1',
         before: null,
-        after: { name: 'sunday-patch', action: 'maintenance', schedule: 'cron(0 2 ? * SUN *)', timezone: 'Europe/Berlin', duration: 'PT2H', enabled: true },
+        after: {
+          name: 'sunday-patch',
+          action: 'maintenance',
+          schedule: 'cron(0 2 ? * SUN *)',
+          timezone: 'Europe/Berlin',
+          duration: 'PT2H',
+          enabled: true,
+        },
       },
     ]);
     expect('reason' in o.events[0]!).toBe(false);
@@ -199,7 +230,14 @@ describe('saveWindow', () => {
         action: 'update-window',
         target: 'window:w1',
         before: null,
-        after: { name: 'monday-patch', action: 'cluster-maintenance', schedule: 'at(2030-02-01T02:00:00)', timezone: 'UTC', duration: 'PT1H', enabled: false },
+        after: {
+          name: 'monday-patch',
+          action: 'cluster-maintenance',
+          schedule: 'at(2030-02-01T02:00:00)',
+          timezone: 'UTC',
+          duration: 'PT1H',
+          enabled: false,
+        },
       },
     ]);
   });
@@ -223,7 +261,14 @@ describe('deleteWindow', () => {
     const o = deleteWindow(st, win());
     expect(o.next).toBe(st);
     expect(o.window).toBeNull();
-    expect(o.events).toEqual([{ action: 'delete-window', target: 'window:w1', before: null, after: { name: 'sunday-patch', action: 'maintenance' } }]);
+    expect(o.events).toEqual([
+      {
+        action: 'delete-window',
+        target: 'window:w1',
+        before: null,
+        after: { name: 'sunday-patch', action: 'maintenance' },
+      },
+    ]);
   });
 });
 
@@ -285,13 +330,26 @@ describe('startWindow: maintenance', () => {
       ['set-maintenance', 'server:r1'],
       ['window-start', 'window:w1'],
     ]);
-    expect(o.events[0]).toMatchObject({ before: null, after: { claims: { [HOLDER]: windowClaim(until) } }, reason: 'kernel patching' });
-    expect(o.events[1]).toMatchObject({ before: { claims: {} }, after: { claims: { [HOLDER]: windowClaim(until) } }, reason: 'kernel patching' });
+    expect(o.events[0]).toMatchObject({
+      before: null,
+      after: { claims: { [HOLDER]: windowClaim(until) } },
+      reason: 'kernel patching',
+    });
+    expect(o.events[1]).toMatchObject({
+      before: { claims: {} },
+      after: { claims: { [HOLDER]: windowClaim(until) } },
+      reason: 'kernel patching',
+    });
     expect(o.events[2]).toEqual({
       action: 'window-start',
       target: 'window:w1',
       before: null,
-      after: { name: 'sunday-patch', action: 'maintenance', occurrence: '2029-12-31T23:50:00.000Z', until: '2030-01-01T01:50:00.000Z' },
+      after: {
+        name: 'sunday-patch',
+        action: 'maintenance',
+        occurrence: '2029-12-31T23:50:00.000Z',
+        until: '2030-01-01T01:50:00.000Z',
+      },
     });
     // the rest of the cluster and the input are left alone
     expect(o.next.servers.get('r2')).toBe(st.servers.get('r2'));
@@ -312,7 +370,9 @@ describe('startWindow: maintenance', () => {
       ['window-start', 'window:w1'],
     ]);
     for (const name of ['r1', 'b1']) {
-      expect(o.next.servers.get(name)!.claims).toEqual({ [HOLDER]: { ...windowClaim(NOW + 2 * HOUR), actor: 'scheduler' } });
+      expect(o.next.servers.get(name)!.claims).toEqual({
+        [HOLDER]: { ...windowClaim(NOW + 2 * HOUR), actor: 'scheduler' },
+      });
     }
   });
 
@@ -338,7 +398,7 @@ describe('startWindow: maintenance', () => {
     expect(o.events.map((e) => e.action)).toEqual(['set-maintenance', 'window-start']);
   });
 
-  it('a target already in maintenance keeps that claim beside the window\'s', () => {
+  it("a target already in maintenance keeps that claim beside the window's", () => {
     const manual = claim({ actor: 'bob', reason: 'disk' });
     const st = state([server('p', { role: 'primary' }), server('r1', { claims: { manual } }), server('r2')]);
     const o = startWindow(st, win(), NOW, actor(), NOW);
@@ -380,7 +440,7 @@ describe('startWindow: maintenance', () => {
     ]);
   });
 
-  it('over the budget because of someone else\'s maintenance', () => {
+  it("over the budget because of someone else's maintenance", () => {
     const st = state([server('p', { role: 'primary' }), server('r1', { claims: { manual: claim() } }), server('r2')]);
     const o = startWindow(st, win({ targets: { servers: ['r2'], dcs: [] } }), NOW, actor(), NOW);
     expect(o.next).toBe(st);
@@ -422,7 +482,12 @@ describe('startWindow: maintenance', () => {
         action: 'window-blocked',
         target: 'window:w1',
         before: null,
-        after: { name: 'sunday-patch', action: 'maintenance', occurrence: '2030-01-01T00:00:00.000Z', until: '2030-01-01T02:00:00.000Z' },
+        after: {
+          name: 'sunday-patch',
+          action: 'maintenance',
+          occurrence: '2030-01-01T00:00:00.000Z',
+          until: '2030-01-01T02:00:00.000Z',
+        },
         reason: 'server gone not found',
       },
     ]);
@@ -441,7 +506,9 @@ describe('startWindow: maintenance', () => {
     };
     const w = win({ targets: { servers: ['boom'], dcs: [] } });
     expect(() => startWindow(failing(new Error('disk on fire')), w, NOW, actor(), NOW)).toThrow('disk on fire');
-    const e = caught(() => startWindow(failing(new DomainError('Conflict', 'changed meanwhile')), w, NOW, actor(), NOW));
+    const e = caught(() =>
+      startWindow(failing(new DomainError('Conflict', 'changed meanwhile')), w, NOW, actor(), NOW),
+    );
     expect(e.code).toBe('Conflict');
     expect(e.message).toBe('changed meanwhile');
   });
@@ -452,18 +519,36 @@ describe('startWindow: cluster-maintenance', () => {
     const st = fleet();
     const w = win({ action: 'cluster-maintenance', targets: { servers: [], dcs: [] } });
     const o = startWindow(st, w, NOW - HOUR, actor(), NOW);
-    const c = { mode: 'maintenance', force: false, actor: 'alice', since: NOW, onDeadline: 'hold', reason: 'kernel patching', until: NOW + HOUR };
+    const c = {
+      mode: 'maintenance',
+      force: false,
+      actor: 'alice',
+      since: NOW,
+      onDeadline: 'hold',
+      reason: 'kernel patching',
+      until: NOW + HOUR,
+    };
     expect(o.window).toEqual({ ...w, open: { occurrence: NOW - HOUR, until: NOW + HOUR } });
     expect(o.next.cluster.claims).toEqual({ [HOLDER]: c });
     expect(o.next.servers).toBe(st.servers);
     expect(o.next.dcs).toBe(st.dcs);
     expect(o.events).toHaveLength(2);
-    expect(o.events[0]).toMatchObject({ action: 'set-maintenance', target: 'cluster', reason: 'kernel patching', after: { claims: { [HOLDER]: c } } });
+    expect(o.events[0]).toMatchObject({
+      action: 'set-maintenance',
+      target: 'cluster',
+      reason: 'kernel patching',
+      after: { claims: { [HOLDER]: c } },
+    });
     expect(o.events[1]).toEqual({
       action: 'window-start',
       target: 'window:w1',
       before: null,
-      after: { name: 'sunday-patch', action: 'cluster-maintenance', occurrence: '2029-12-31T23:00:00.000Z', until: '2030-01-01T01:00:00.000Z' },
+      after: {
+        name: 'sunday-patch',
+        action: 'cluster-maintenance',
+        occurrence: '2029-12-31T23:00:00.000Z',
+        until: '2030-01-01T01:00:00.000Z',
+      },
     });
   });
 
@@ -473,7 +558,15 @@ describe('startWindow: cluster-maintenance', () => {
     const o = startWindow(st, win({ action: 'cluster-maintenance', reason: undefined }), NOW, actor(), NOW);
     expect(o.next.cluster.claims).toEqual({
       manual,
-      [HOLDER]: { mode: 'maintenance', force: false, actor: 'alice', since: NOW, onDeadline: 'hold', reason: 'window sunday-patch', until: NOW + 2 * HOUR },
+      [HOLDER]: {
+        mode: 'maintenance',
+        force: false,
+        actor: 'alice',
+        since: NOW,
+        onDeadline: 'hold',
+        reason: 'window sunday-patch',
+        until: NOW + 2 * HOUR,
+      },
     });
   });
 
@@ -555,7 +648,10 @@ describe('endWindow', () => {
     expect(late.next).toBe(started.next);
     expect(late.window).toBe(started.window);
     expect(late.events).toEqual([]);
-    expect(endWindow(started.next, started.window!, NOW, actor(), NOW + MIN).events.map((e) => e.action)).toEqual(['clear-maintenance', 'window-end']);
+    expect(endWindow(started.next, started.window!, NOW, actor(), NOW + MIN).events.map((e) => e.action)).toEqual([
+      'clear-maintenance',
+      'window-end',
+    ]);
   });
 
   it('an open occurrence whose claims are gone (expired, or cleared by an admin) still ends: window-end, nothing open', () => {
