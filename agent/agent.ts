@@ -434,7 +434,7 @@ export class Agent {
     );
     for (const id of rolloutIds) {
       const rollout = await this.controlPlane.rollout(id).catch(() => undefined);
-      if (!rollout || rollout.status !== 'running' || rollout.input.upgrade.kind !== 'wait-for-report') continue;
+      if (rollout?.status !== 'running' || rollout.input.upgrade.kind !== 'wait-for-report') continue;
       for (const node of rollout.servers) {
         const server = servers.find((s) => s.name === node.name);
         const endpoint = this.config.mariadb.servers[node.name];

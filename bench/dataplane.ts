@@ -114,7 +114,7 @@ export async function benchDataplane(
         });
       // The first load's writer measures; under load three more write and two read beside it.
       const loads = mode === 'idle' ? [load('m', 0)] : [load('m', 2), load('a', 0), load('b', 0), load('c', 0)];
-      loads.forEach((l) => l.start());
+      for (const l of loads) l.start();
       const serverMs: number[] = [];
       const clientMs: number[] = [];
       for (let i = 0; i < SWITCHOVERS; i++) {

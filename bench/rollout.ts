@@ -161,7 +161,10 @@ export async function benchRollout(
   const engine = new LocalWorkflowEngine({
     waitMs: 0,
     retryMs: 0,
-    runTask: async (p) => (await agent(deps, p, target), runTask(p, tasks)),
+    runTask: async (p) => {
+      await agent(deps, p, target);
+      return runTask(p, tasks);
+    },
   });
   log(`P5: a rollout of ${servers} servers, batches of ${batchSize}, through the ASL`);
   const started = performance.now();

@@ -22,27 +22,29 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-let args;
-try {
-  args = parseArgs({
-    options: {
-      port: { type: 'string' },
-      memory: { type: 'boolean', default: false },
-      demo: { type: 'boolean', default: false },
-      data: { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'dynamodb-endpoint': { type: 'string' },
-      table: { type: 'string' },
-      'sweep-interval': { type: 'string' },
-      'compat-ports': { type: 'boolean', default: false },
-      'poll-interval': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  }).values;
-} catch (error) {
-  fail(`${(error as Error).message} (see --help)`);
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        port: { type: 'string' },
+        memory: { type: 'boolean', default: false },
+        demo: { type: 'boolean', default: false },
+        data: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'dynamodb-endpoint': { type: 'string' },
+        table: { type: 'string' },
+        'sweep-interval': { type: 'string' },
+        'compat-ports': { type: 'boolean', default: false },
+        'poll-interval': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (error) {
+    fail(`${(error as Error).message} (see --help)`);
+  }
 }
+const args = parseOptions();
 if (args.help) {
   console.log(
     'usage: npm start -- [--port N] [--memory] [--demo] [--data DIR] [--tls-cert F --tls-key F] [--dynamodb-endpoint URL] [--table NAME] [--sweep-interval S] [--compat-ports] [--poll-interval S]',

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 interface Breakage {
   name: string;
@@ -148,6 +149,7 @@ const CASES: Breakage[] = [
       { file: 'functions/api/tokens.ts', from: '    checkDelegation(creator, body.role, body.clusters);\n', to: '' },
       {
         file: 'functions/api/tokens.ts',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: source text to cut
         from: '      if (!withinScope(principal, token.clusters)) throw notFound(`token ${id}`);\n',
         to: '',
       },
@@ -213,6 +215,7 @@ const CASES: Breakage[] = [
       },
       {
         file: 'functions/domain/rollout.ts',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: source text to cut
         from: "    if (startedBy !== owner) throw new DomainError('RolloutConflict', `rollout ${rollout.id} is already run by execution ${owner}`, { execution: owner });\n",
         to: '',
       },
@@ -249,7 +252,7 @@ for (const c of CASES.filter((x) => only.length === 0 || only.includes(x.name)))
     const seconds = Math.round((Date.now() - started) / 1000);
     const caught = run.status !== 0;
     if (!caught) missed++;
-    const lines = (run.stdout + run.stderr).replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+    const lines = stripVTControlCharacters(run.stdout + run.stderr).split('\n');
     // The model tier names the broken invariant on the line after its header.
     const broken = lines.findIndex((l) => l.includes('invariants broken after command'));
     const why = (

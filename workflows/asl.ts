@@ -28,7 +28,10 @@ export interface AslOptions {
 }
 
 export const DEFAULT_ASL_OPTIONS: AslOptions = {
+  // CloudFormation substitutions (Fn::Sub), not template literals.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: an Fn::Sub variable
   functionName: () => '${TaskFunctionArn}',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: an Fn::Sub variable
   nodeStateMachineArn: '${NodeStateMachineArn}',
 };
 

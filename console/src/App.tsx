@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { onUnauthorized } from './api.js';
 import { Login } from './pages/Login.js';
 import { Pages } from './pages/Pages.js';
-import { href, navigate } from './router.js';
+import { followLink, href, navigate } from './router.js';
 import { clearSession, loadSession, type Session } from './session.js';
 
 export function App() {
@@ -42,7 +42,7 @@ export function App() {
         Skip to content
       </a>
       <header class="top">
-        <a class="brand" href={href('')} onClick={(e) => (e.preventDefault(), navigate(''))}>
+        <a class="brand" href={href('')} onClick={(e) => followLink(e, '')}>
           maintctl
         </a>
         <span class="who">

@@ -26,6 +26,12 @@ export function navigate(path: string, replace = false): void {
   window.dispatchEvent(new Event(CHANGED));
 }
 
+/** An in-app link's click: the router navigates instead of the browser loading the page. */
+export function followLink(event: Event, path: string): void {
+  event.preventDefault();
+  navigate(path);
+}
+
 export function useRoute(): Route {
   const [route, setRoute] = useState(current);
   useEffect(() => {

@@ -53,7 +53,7 @@ export function rolloutJson(rollout: R.Rollout) {
 
 export function rolloutDetailJson(snapshot: R.RolloutSnapshot) {
   const batchOf = new Map<string, number>();
-  snapshot.plan?.forEach((servers, i) => servers.forEach((s) => batchOf.set(s, i + 1)));
+  for (const [i, servers] of (snapshot.plan ?? []).entries()) for (const s of servers) batchOf.set(s, i + 1);
   return {
     ...rolloutJson(snapshot.rollout),
     servers: R.allNodes(snapshot).map((n) => ({

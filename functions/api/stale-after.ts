@@ -12,7 +12,10 @@ const caches = new WeakMap<Store, Map<string, { ms: number; until: number }>>();
 /** Milliseconds after which a cluster's servers go stale; undefined for a cluster that does not exist. */
 export async function staleAfterMs(deps: Pick<Deps, 'store' | 'now'>, cluster: string): Promise<number | undefined> {
   let cache = caches.get(deps.store);
-  if (!cache) caches.set(deps.store, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    caches.set(deps.store, cache);
+  }
   const now = deps.now();
   const cached = cache.get(cluster);
   if (cached && cached.until > now) return cached.ms;

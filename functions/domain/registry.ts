@@ -93,14 +93,14 @@ export function removeCluster(state: ClusterState): Outcome {
   return { next: state, removed: true, events: [event('remove-cluster', { kind: 'cluster' }, state, undefined)] };
 }
 
-const valueOf = (server: Server | undefined, field: RegistrationField): FieldValue => server?.[field] ?? null;
+const fieldValue = (server: Server | undefined, field: RegistrationField): FieldValue => server?.[field] ?? null;
 
 /** The registration fields that differ between two versions of a server (an absent server has none). */
 export function serverChanges(before: Server | undefined, after: Server | undefined): ServerChanges {
   const changed: ServerChanges = {};
   for (const field of REGISTRATION_FIELDS) {
-    const from = valueOf(before, field);
-    const to = valueOf(after, field);
+    const from = fieldValue(before, field);
+    const to = fieldValue(after, field);
     if (from !== to) changed[field] = { from, to };
   }
   return changed;

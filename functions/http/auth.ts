@@ -82,7 +82,10 @@ export class Authenticator {
 
   /** Forget cached tokens (a revocation in this process takes effect at once). */
   forget(tokenId?: string): void {
-    if (tokenId === undefined) return this.cache.clear();
+    if (tokenId === undefined) {
+      this.cache.clear();
+      return;
+    }
     for (const [hash, entry] of this.cache) if (entry.token.id === tokenId) this.cache.delete(hash);
   }
 
@@ -117,7 +120,7 @@ export function authorize(principal: Principal, required: RouteRole, cluster: st
 /** Whether clusters lie within the principal's scope (an unscoped principal's scope is every cluster). */
 export function withinScope(principal: Principal, clusters: readonly string[] | undefined): boolean {
   if (!principal.clusters) return true;
-  return clusters !== undefined && clusters.every((c) => principal.clusters!.includes(c));
+  return clusters?.every((c) => principal.clusters!.includes(c)) ?? false;
 }
 
 /** A token may only hand on what it holds: a role no higher than its own, clusters within its own. */

@@ -172,7 +172,9 @@ export function matchRoute(method: string, path: string): RouteMatch {
   if (!found) return allowed.length > 0 ? { kind: 'wrong-method', allowed } : { kind: 'none' };
   const pathParameters: Record<string, string> = {};
   try {
-    found.names.forEach((name, i) => (pathParameters[name] = decodeURIComponent(found.match[i + 1]!)));
+    found.names.forEach((name, i) => {
+      pathParameters[name] = decodeURIComponent(found.match[i + 1]!);
+    });
   } catch {
     return { kind: 'none' };
   }

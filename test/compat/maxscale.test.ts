@@ -529,7 +529,10 @@ describe('test/support/maxctrl.ts against the fixtures', () => {
       const result = await maxctrl(['--hosts', servers.map((s) => s.host).join(','), 'set', 'server', 'db2', 'drain']);
       expect(result).toEqual({ exitCode: 0, stdout: `${servers[0]!.host}\nOK\n${servers[1]!.host}\nOK\n` });
     } finally {
-      for (const { server } of servers) server.closeAllConnections(), server.close();
+      for (const { server } of servers) {
+        server.closeAllConnections();
+        server.close();
+      }
     }
     expect(seen.slice(0, 2).sort()).toEqual(['a GET /c/a/v1/ -', 'b GET /c/b/v1/ -']);
     expect(seen.slice(2).sort()).toEqual([

@@ -49,7 +49,11 @@ const proxyState = async (entry: string) =>
   (await proxy.servers()).find((s) => `${s.backend}/${s.server}` === entry)?.state;
 /** Ticks until what `read` returns is `done` (a reading the database has not refreshed yet waits a tick). */
 async function tickUntil<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  return until(what, async () => (await agent.tick(), read()), done, 5000);
+  const tickThenRead = async () => {
+    await agent.tick();
+    return read();
+  };
+  return until(what, tickThenRead, done, 5000);
 }
 let agent: Agent;
 const newAgent = (config: AgentConfig = loadAgentConfig(configFile, agentEnv)) =>
@@ -461,7 +465,10 @@ describe("a rolling upgrade of the three servers under a client's reads and writ
       const path = `/v1/clusters/${CLUSTER}/rollouts/${started.id}`;
       const rollout = await until(
         'the rollout to fail',
-        async () => (await failing.tick(), api('GET', path)),
+        async () => {
+          await failing.tick();
+          return api('GET', path);
+        },
         (r) => r.status === 'failed',
         60_000,
       );

@@ -20,7 +20,10 @@ let env: HttpEnv;
 let hook: ((payload: TaskPayload) => void | Promise<void>) | undefined;
 
 beforeAll(async () => {
-  env = await httpEnv({ waitMs: 20, retryMs: 0, aroundTask: async (payload, run) => (await hook?.(payload), run()) });
+  env = await httpEnv({ waitMs: 20, retryMs: 0, aroundTask: async (payload, run) => {
+      await hook?.(payload);
+      return run();
+    }, });
 });
 afterAll(async () => {
   hook = undefined;

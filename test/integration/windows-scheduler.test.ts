@@ -73,7 +73,11 @@ function statefulGroup(names: string[] = []) {
       };
     }
     if (staleStart(req)) return ok(req);
-    if (req.method === 'POST') return group.has(name) ? conflict() : (group.add(name), ok(req));
+    if (req.method === 'POST') {
+      if (group.has(name)) return conflict();
+      group.add(name);
+      return ok(req);
+    }
     if (req.method === 'PUT') return group.has(name) ? ok(req) : notFound();
     return group.delete(name) ? ok(req) : notFound();
   };
@@ -146,7 +150,7 @@ function window(overrides: Partial<MaintenanceWindow> = {}): MaintenanceWindow {
   };
 }
 
-const inputOf = (req: Recorded) => JSON.parse((req.body?.Target as { Input: string }).Input) as WindowPhaseInput;
+const inputOf = (req: Recorded) => JSON.parse((req.body!.Target as { Input: string }).Input) as WindowPhaseInput;
 /** The body without the SDK's per-call idempotency token. */
 const withoutToken = (req: Recorded) => {
   const { ClientToken: _token, ...rest } = req.body ?? {};
@@ -476,7 +480,10 @@ describe('reconcile', () => {
     const stand = statefulGroup();
     respond = (req) => (req.method === 'GET' ? stand.respond(req) : conflict());
     const order: string[] = [];
-    const windows = async () => (order.push(`windows after ${requests.length} request(s)`), [kept]);
+    const windows = async () => {
+      order.push(`windows after ${requests.length} request(s)`);
+      return [kept];
+    };
     expect(await scheduler.reconcile(windows)).toEqual({ created: 0, deleted: 0 });
     expect(order).toEqual(['windows after 1 request(s)']);
     expect(requests.map((r) => r.method)).toEqual(['GET', 'POST']); // no update over the save's own

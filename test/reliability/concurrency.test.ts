@@ -186,7 +186,11 @@ describe('R1: concurrent mixed requests through several local server processes',
           tally[`${a.status}${a.code ? ` ${a.code}` : ''}`] =
             (tally[`${a.status}${a.code ? ` ${a.code}` : ''}`] ?? 0) + 1;
         const byKind: Record<string, Record<string, number>> = {};
-        for (const a of answers) (byKind[a.req.kind] ??= {})[a.status] = (byKind[a.req.kind]![a.status] ?? 0) + 1;
+        for (const a of answers) {
+          byKind[a.req.kind] ??= {};
+          const counts = byKind[a.req.kind]!;
+          counts[a.status] = (counts[a.status] ?? 0) + 1;
+        }
 
         const latencies = answers.map((a) => a.ms).sort((a, b) => a - b);
         const first = api(processes[0]!);

@@ -116,7 +116,7 @@ export function modelPaths(machine: AnyStateMachine, input: Record<string, unkno
   for (const path of [0, 1].flatMap((k) => generate(k, true).sort((a, b) => a.steps.length - b.steps.length))) {
     const fresh = path.steps.map(edgeKey).filter((e) => !covered.has(e));
     if (fresh.length === 0) continue;
-    fresh.forEach((e) => covered.add(e));
+    for (const e of fresh) covered.add(e);
     chosen.push(path);
   }
   return [...happy, ...chosen];

@@ -14,7 +14,6 @@ import {
   occurrencesAfter,
   parseSchedule,
   parseWindowDuration,
-  type Schedule,
 } from '../../functions/domain/schedule.js';
 
 const MIN = 60_000;

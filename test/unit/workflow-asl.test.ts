@@ -63,14 +63,12 @@ function aslGraph(machine: AnyStateMachine, asl: AslDefinition): Map<string, Set
       const again = asl.States[`${name}Again`]!;
       expect(again).toEqual({ Type: 'Wait', SecondsPath: '$.result.waitSeconds', Next: config.meta.poll.check });
       // The Choice's default (still waiting) goes round again through the backing-off Wait: read as the state itself.
-      choiceEdges(asl.States[config.meta.poll.choice]!).forEach((e) =>
-        out.add(e.replace(`->${name}Again`, `->${name}`)),
-      );
+      for (const e of choiceEdges(asl.States[config.meta.poll.choice]!)) out.add(e.replace(`->${name}Again`, `->${name}`));
       for (const c of (check.Catch as { ErrorEquals: string[]; Next: string }[] | undefined) ?? [])
         out.add(`error:${c.ErrorEquals[0]}->${c.Next}`);
     } else if (state.Type !== 'Succeed' && state.Type !== 'Fail') {
       const next = state.Next as string;
-      if (next === `${name}Outcome`) choiceEdges(asl.States[next]!).forEach((e) => out.add(e));
+      if (next === `${name}Outcome`) for (const e of choiceEdges(asl.States[next]!)) out.add(e);
       else out.add(`done:*->${next}`);
       for (const c of (state.Catch as { ErrorEquals: string[]; Next: string }[] | undefined) ?? [])
         out.add(`error:${c.ErrorEquals[0]}->${c.Next}`);
@@ -104,7 +102,7 @@ describe.each([rolloutMachine, nodeMachine] as AnyStateMachine[])('the $id machi
     for (const [name, config] of Object.entries(machine.config.states as Record<string, Config>)) {
       explained.add(name);
       if (config.meta?.poll)
-        [config.meta.poll.check, config.meta.poll.choice, `${name}Again`].forEach((s) => explained.add(s));
+        for (const s of [config.meta.poll.check, config.meta.poll.choice, `${name}Again`]) explained.add(s);
       if (asl.States[name]!.Next === `${name}Outcome`) explained.add(`${name}Outcome`);
     }
     expect(Object.keys(asl.States).filter((s) => !explained.has(s))).toEqual([]);

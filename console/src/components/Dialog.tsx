@@ -27,7 +27,7 @@ export function Dialog({ title, onClose, returnFocus, children }: DialogProps) {
     const dialog = ref.current!;
     const opener = document.activeElement as HTMLElement | null;
     dialog.showModal();
-    dialog.querySelector<HTMLElement>('[autofocus], ' + FOCUSABLE)?.focus();
+    dialog.querySelector<HTMLElement>(`[autofocus], ${FOCUSABLE}`)?.focus();
     return () => {
       mounted.current = false;
       if (dialog.open) dialog.close();

@@ -4,7 +4,7 @@ import { call, clusterPath, describe, enc } from '../api.js';
 import { ErrorText } from '../components/Notice.js';
 import { inViewerZone } from '../format.js';
 import { usePoll } from '../poll.js';
-import { href, navigate } from '../router.js';
+import { followLink, href, navigate } from '../router.js';
 import type { RolloutDetailJson, RolloutJson } from '../types.js';
 
 export function RolloutsPage({ cluster }: { cluster: string }) {
@@ -35,7 +35,7 @@ export function RolloutsPage({ cluster }: { cluster: string }) {
                 return (
                   <tr key={r.id}>
                     <th scope="row">
-                      <a href={href(path)} onClick={(e) => (e.preventDefault(), navigate(path))}>
+                      <a href={href(path)} onClick={(e) => followLink(e, path)}>
                         {r.id}
                       </a>
                     </th>

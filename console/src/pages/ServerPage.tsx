@@ -8,7 +8,7 @@ import { GearIcon, PauseIcon, PlayIcon } from '../components/Icons.js';
 import { ErrorText, StatusText } from '../components/Notice.js';
 import { dash, inViewerZone } from '../format.js';
 import { usePoll } from '../poll.js';
-import { href, navigate } from '../router.js';
+import { followLink, href } from '../router.js';
 import type { ServerJson, ServerList } from '../types.js';
 import { MaintenanceDialog } from './MaintenanceDialog.js';
 
@@ -57,7 +57,7 @@ export function ServerPage({ cluster, server }: { cluster: string; server: strin
   return (
     <>
       <p class="crumbs">
-        <a href={href('')} onClick={(e) => (e.preventDefault(), navigate(''))}>
+        <a href={href('')} onClick={(e) => followLink(e, '')}>
           Dashboard
         </a>{' '}
         › {cluster}
@@ -78,6 +78,7 @@ export function ServerPage({ cluster, server }: { cluster: string; server: strin
         <h1>{server}</h1>
       </div>
       {menuOpen && (
+        // biome-ignore lint/a11y/useSemanticElements: a menu of buttons, not a form: a <fieldset> would read as one
         <div
           ref={menu}
           id="server-options"

@@ -8,7 +8,7 @@ import { clusterPath, describe, enc, get } from '../api.js';
 import { ErrorText } from '../components/Notice.js';
 import { dash } from '../format.js';
 import { usePoll } from '../poll.js';
-import { href, navigate } from '../router.js';
+import { followLink, href } from '../router.js';
 import type { ClusterJson, ClusterSummary, ServerList } from '../types.js';
 
 export function ServersTab({ clusters }: { clusters: ClusterSummary[] }) {
@@ -73,7 +73,7 @@ function ClusterServers({ cluster }: { cluster: ClusterSummary }) {
               return (
                 <tr key={s.name} data-server={s.name}>
                   <th scope="row">
-                    <a href={href(path)} onClick={(e) => (e.preventDefault(), navigate(path))}>
+                    <a href={href(path)} onClick={(e) => followLink(e, path)}>
                       {s.name}
                     </a>
                   </th>

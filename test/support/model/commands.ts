@@ -31,7 +31,8 @@ class Step implements fc.AsyncCommand<Model, World> {
   constructor(
     private readonly name: string,
     private readonly args: Record<string, unknown>,
-    private readonly act: (world: World) => Promise<boolean | void>,
+    /** Resolves `true` when the command moved the clock. */
+    private readonly act: (world: World) => Promise<unknown>,
   ) {}
 
   check(): boolean {
@@ -501,7 +502,7 @@ const tokenCreate: Make = () =>
             !creator.revoked &&
             creator.role === 'admin' &&
             RANK[a.role] <= RANK[creator.role] &&
-            (!creator.clusters || (clusters !== undefined && clusters.every((c) => creator.clusters!.includes(c))));
+            (!creator.clusters || (clusters?.every((c) => creator.clusters!.includes(c))));
           if (may !== (res.status === 201))
             w.violations.push(
               `token-create by ${creator.user}: the model says ${may ? 'allowed' : 'refused'}, the API answered ${res.status}`,

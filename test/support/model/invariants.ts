@@ -54,7 +54,10 @@ export function invariantChecker(): Checker {
   const seen = new Map<string, Seen>();
   const of = (cluster: string) => {
     let s = seen.get(cluster);
-    if (!s) seen.set(cluster, (s = { events: [], rollouts: new Map(), snapshots: new Map() }));
+    if (!s) {
+      s = { events: [], rollouts: new Map(), snapshots: new Map() };
+      seen.set(cluster, s);
+    }
     return s;
   };
 

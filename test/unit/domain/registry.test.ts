@@ -1,6 +1,5 @@
 /** registry.ts: registering and removing clusters and servers. */
 import { describe, expect, it } from 'vitest';
-import { MAX_SERVERS_PER_CLUSTER } from '../../../functions/domain/names.js';
 import {
   DEFAULT_STALE_AFTER_SECONDS,
   registerCluster,
