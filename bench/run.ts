@@ -37,6 +37,7 @@ import { createRequestListener, startHttpServer } from '../local/http-server.js'
 import { benchBundles, printBundles, type BundleFigure } from './bundles.js';
 import { benchDataplane, dataplaneAvailable } from './dataplane.js';
 import { benchRollout } from './rollout.js';
+import { type FigureRow, writeFiguresIntoReadme } from './figures.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
@@ -253,13 +254,7 @@ async function seedCluster(deps: Deps, id: string, servers: number): Promise<voi
 
 // ---------------------------------------------------------------------------------------------- the run
 
-interface Row {
-  id: string;
-  what: string;
-  measured: string;
-  target: string;
-  pass: boolean;
-}
+type Row = FigureRow;
 
 async function main() {
   const started = performance.now();
@@ -576,6 +571,7 @@ async function main() {
       totalSeconds: round((performance.now() - started) / 1000, 1),
     };
     writeFileSync(resolve(HERE, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    writeFiguresIntoReadme(resolve(HERE, '../README.md'), results);
 
     printTable(rows);
     printBundles(p4);
@@ -604,7 +600,9 @@ async function main() {
         ? '\nAll targets met.'
         : `\nMISSED ${missed.length} target(s):\n${missed.map((r) => `  ✗ ${r.id} ${r.what}: ${r.measured} (target ${r.target})`).join('\n')}`,
     );
-    console.log(`\nWrote ${resolve(HERE, 'results.json')} (node ${process.version}, ${results.totalSeconds} s).`);
+    console.log(
+      `\nWrote ${resolve(HERE, 'results.json')} and the README's figures (node ${process.version}, ${results.totalSeconds} s).`,
+    );
   } finally {
     http.close();
     server.closeAllConnections();
