@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 import { LongestFirst } from './test/support/sequencer.js';
 
 // Hermetic: the caller's MAINTCTL_* settings (an exported admin token, a port) do not reach what the tests start.
@@ -7,11 +7,28 @@ for (const key of Object.keys(process.env)) if (key.startsWith('MAINTCTL_')) del
 // fast for the tests' short runs).
 process.env.JAVA_TOOL_OPTIONS ??= '-XX:+UseSerialGC -XX:TieredStopAtLevel=1';
 
+/** One project per tier (`npm test -- --project unit`); every tier but the unit tests gets DynamoDB Local. */
+const tier = (name: string, needsDynamo = true): TestProjectInlineConfiguration => ({
+  extends: true,
+  test: {
+    name,
+    include: [`test/${name}/**/*.test.ts`],
+    ...(needsDynamo && { globalSetup: ['test/support/global-setup.ts'] }),
+  },
+});
+
 /** Every tier that needs no AWS account: unit, integration (DynamoDB Local), HTTP end to end. */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
+    projects: [
+      tier('unit', false),
+      tier('integration'),
+      tier('compat'),
+      tier('reliability'),
+      tier('dataplane'),
+      tier('browser'),
+      tier('infra'),
+    ],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,

@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-/** The domain core's unit tests alone: what Stryker mutates against. */
+/** The unit tier alone, for Stryker (its vitest runner takes a config file, not a project). */
 export default defineConfig({
   test: { include: ['test/unit/**/*.test.ts'] },
 });
