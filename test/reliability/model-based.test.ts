@@ -2,7 +2,7 @@
  * R6, the control plane over time: fast-check chooses sequences of commands (test/support/model/commands.ts) and
  * runs them against the real local stack on a clock the test controls, checking every promise after every command
  * (test/support/model/invariants.ts).
- *   MODEL_RUNS sequences (150), MODEL_COMMANDS commands each (25-28), MODEL_LANES sequences at once (1), each lane
+ *   MODEL_RUNS sequences (200), MODEL_COMMANDS commands each (25-28), MODEL_LANES sequences at once (1), each lane
  *   seeded MODEL_SEED + its number: MODEL_SEED=<seed> MODEL_LANES=1 replays one lane's run.
  *   MODEL_SECONDS, if set, runs sequences until that much time has passed (`npm run soak`).
  */
@@ -14,7 +14,7 @@ import { createWorld, type World } from '../support/model/world.js';
 import { reported } from '../support/reliability-report.js';
 import { startDynamoLocal, type DynamoLocal } from '../../local/dynamodb.js';
 
-const RUNS = Number(process.env.MODEL_RUNS ?? 150);
+const RUNS = Number(process.env.MODEL_RUNS ?? 200);
 const LANES = Number(process.env.MODEL_LANES ?? 1);
 const RESTART_EVERY = 30;
 const SECONDS = process.env.MODEL_SECONDS ? Number(process.env.MODEL_SECONDS) : undefined;
