@@ -1,5 +1,5 @@
 /**
- * P4 (quality.md): each Lambda function's bundle, built by esbuild with the very options the stack deploys
+ * P4 (README "Measured"): each Lambda function's bundle, built by esbuild with the very options the stack deploys
  * (`lib/lambda-bundling.ts`), its size, what dominates it (esbuild's metafile), and its module load time here: the
  * median of `import()` of the bundle in fresh Node processes (this Node, 22 via the devDependency: Lambda's
  * nodejs22.x), with the functions' NODE_OPTIONS (source maps on). `npm run bench:bundles` alone; `npm run bench` includes it.

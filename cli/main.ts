@@ -1,5 +1,5 @@
 /**
- * `maintctl`: maxctrl-style verbs over the native API (console.md). Tables by default, `--json` and `--tsv` for
+ * `maintctl`: maxctrl-style verbs over the native API (README "The `maintctl` CLI"). Tables by default, `--json` and `--tsv` for
  * scripts; exit 0 on success, 1 on failure with the API's message on stderr. Each command group lives in
  * `cli/commands/`; this file holds the global options and the exit codes.
  */

@@ -1,6 +1,6 @@
 /**
  * Prints the mutation score of the domain core from Stryker's JSON report (mutation-testing-report-schema) and
- * fails below the quality bar (quality.md S6: ≥ 85 %).
+ * fails below the quality bar (S6: ≥ 85 %).
  *
  *   npx tsx scripts/mutation-score.ts [path/to/mutation.json]
  *
@@ -72,7 +72,7 @@ function main(): number {
     `Mutation score (domain core): ${s.toFixed(2)} % (killed ${t.killed}, survived ${t.survived}, no coverage ${t.noCoverage}, timeout ${t.timeout})`,
   );
   if (s < THRESHOLD) {
-    console.error(`below the ${THRESHOLD} % bar (quality.md S6)`);
+    console.error(`below the ${THRESHOLD} % bar (S6)`);
     return 1;
   }
   return 0;

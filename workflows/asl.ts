@@ -1,5 +1,5 @@
 /**
- * The Step Functions definitions, generated from the XState machines (workflow.md "Model ⇄ ASL mapping"):
+ * The Step Functions definitions, generated from the XState machines (docs/workflow.md "From the model to ASL"):
  * - a task state (an `invoke`) → a Task of the same name calling its Lambda handler; guarded outcomes → a
  *   Choice `<Name>Outcome` on `$.result.outcome`; `onError` → Catch (`errorIs` → that error, else States.ALL);
  * - a polling state → Wait `<Name>` → Task `meta.poll.check` → Choice `meta.poll.choice` (Default: Wait `<Name>Again`,

@@ -1,5 +1,5 @@
 /**
- * The rolling-upgrade workflow modelled in XState v5 (workflow.md). These machines are the source of the
+ * The rolling-upgrade workflow modelled in XState v5 (docs/workflow.md). These machines are the source of the
  * Step Functions definitions (`asl.ts`): every state maps to the ASL state of the same name, a polling state to
  * a Wait → Check → Choice group named in its `meta.poll`. Time belongs to Step Functions: waiting is the `poll`
  * event, never an XState timer. I/O happens only in the actors, which tests and the local runner `provide()`.

@@ -1,4 +1,4 @@
-/** Maintenance windows (windows.md): create, list with their next occurrences, read with past runs, edit, delete, skip. */
+/** Maintenance windows (docs/windows.md): create, list with their next occurrences, read with past runs, edit, delete, skip. */
 import * as z from '../http/zod.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';

@@ -1,5 +1,5 @@
 /**
- * The Cassandra operator's maintenance API (api-compat.md §2): pods, dcs (the dc-level claim) and the
+ * The Cassandra operator's maintenance API (docs/compat.md §2): pods, dcs (the dc-level claim) and the
  * ConfigMap view. Plain-text errors, as the original's; the budget refuses what would take the cluster down.
  */
 import { viewAll, viewOf, type ServerView } from '../domain/derive.js';

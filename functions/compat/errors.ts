@@ -1,5 +1,5 @@
 /**
- * How each compatible family writes its errors (api-compat.md), apart from its operations: the `$default` route's
+ * How each compatible family writes its errors (docs/compat.md), apart from its operations: the `$default` route's
  * function answers a wrong method on any family's path, in that family's format.
  */
 import type { ErrorFormat } from '../http/handler.js';

@@ -1,5 +1,5 @@
 /**
- * GreptimeDB metasrv's admin API (api-compat.md §3): cluster maintenance mode, which is the `manual` claim on
+ * GreptimeDB metasrv's admin API (docs/compat.md §3): cluster maintenance mode, which is the `manual` claim on
  * cluster maintenance (automatic failover paused), and the procedure manager's pause/resume.
  */
 import { activeClaims, clusterPaused } from '../domain/derive.js';

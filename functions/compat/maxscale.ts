@@ -1,5 +1,5 @@
 /**
- * The MaxScale REST API subset that the real `maxctrl` uses (api-compat.md §1): set/clear maintenance and
+ * The MaxScale REST API subset that the real `maxctrl` uses (docs/compat.md §1): set/clear maintenance and
  * drain, list and show servers. Same rules, claims, budget and audit log as the native API; MaxScale's wire format.
  */
 import { viewAll, viewOf, type ServerView } from '../domain/derive.js';

@@ -1,5 +1,5 @@
 /**
- * The disruption budget (product.md "Safety"). It judges a proposed next state against the current one:
+ * The disruption budget (docs/claims-and-budget.md). It judges a proposed next state against the current one:
  * only servers that the change makes unavailable are charged.
  */
 import { viewAll, type ServerView } from './derive.js';

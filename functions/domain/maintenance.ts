@@ -1,4 +1,4 @@
-/** Setting and clearing maintenance claims on a server, a datacenter and the cluster (product.md "Rules"). */
+/** Setting and clearing maintenance claims on a server, a datacenter and the cluster (docs/claims-and-budget.md). */
 import { judge, type RequestScope, type Verdict } from './budget.js';
 import { activeClaims, claimHolds, viewServer } from './derive.js';
 import { DomainError, notFound } from './errors.js';

@@ -1,4 +1,4 @@
-/** The domain model of product.md. Times are epoch milliseconds; the API renders them as ISO strings. */
+/** The domain model (docs/claims-and-budget.md, docs/data-model.md). Times are epoch milliseconds; the API renders them as ISO strings. */
 
 export const ENGINES = ['mariadb', 'cassandra', 'greptimedb', 'generic'] as const;
 export type Engine = (typeof ENGINES)[number];

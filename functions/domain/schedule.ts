@@ -1,5 +1,5 @@
 /**
- * Maintenance-window schedules in EventBridge Scheduler's own terms (windows.md): `at(...)`, six-field AWS
+ * Maintenance-window schedules in EventBridge Scheduler's own terms (docs/windows.md): `at(...)`, six-field AWS
  * `cron(...)` and `rate(...)` with a start date, evaluated in an IANA time zone. Scheduler's daylight-saving
  * rules apply: a start that falls in the spring-forward gap is skipped; one in the autumn overlap fires once
  * (at the first of the two instants). aws-cron-parser expands the cron fields (it trusts its input, so the

@@ -4,7 +4,7 @@
  */
 export const PK = 'pk';
 export const SK = 'sk';
-/** The table's TTL attribute (epoch seconds): only idempotency records, aged audit events and agent leases carry it. */
+/** The table's TTL attribute (epoch seconds): only idempotency records and agent leases carry it (docs/data-model.md). */
 export const TTL_ATTRIBUTE = 'expiresAt';
 
 export const clusterPk = (cluster: string) => `CLUSTER#${cluster}`;

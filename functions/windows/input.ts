@@ -1,4 +1,4 @@
-/** A window's JSON (windows.md), validated: the schedule, zone and duration in Scheduler's terms, the targets, the rollout. */
+/** A window's JSON (docs/windows.md), validated: the schedule, zone and duration in Scheduler's terms, the targets, the rollout. */
 import * as z from '../http/zod.js';
 import { invalid } from '../domain/errors.js';
 import { DC_NAME, MAX_SERVERS_PER_CLUSTER, SERVER_NAME } from '../domain/names.js';
@@ -41,7 +41,7 @@ export function parseWindow(
   if ((action === 'rollout') !== (body.rollout !== undefined))
     throw invalid(
       action === 'rollout'
-        ? 'rollout: a rollout window needs a rollout body (workflow.md input)'
+        ? 'rollout: a rollout window needs a rollout body (the rollout input)'
         : 'rollout: only a rollout window takes a rollout body',
     );
   const rollout =

@@ -1,5 +1,5 @@
 /**
- * The Cassandra operator's maintenance API (api-compat.md §2) on the wire: real HTTP on 127.0.0.1 over
+ * The Cassandra operator's maintenance API (docs/compat.md §2) on the wire: real HTTP on 127.0.0.1 over
  * DynamoDB Local, every row and bullet with its exact status, Content-Type and body bytes.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * GreptimeDB metasrv's admin API (api-compat.md §3) on the wire: real HTTP on 127.0.0.1 over DynamoDB Local.
+ * GreptimeDB metasrv's admin API (docs/compat.md §3) on the wire: real HTTP on 127.0.0.1 over DynamoDB Local.
  * Maintenance mode is the `manual` claim on cluster maintenance (automatic failover paused); the procedure
  * manager's pause/resume is the cluster's `proceduresPaused` flag.
  */

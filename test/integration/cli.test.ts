@@ -1,6 +1,6 @@
 /**
  * The built `maintctl` CLI (dist/maintctl.mjs) as an operator runs it: a child process against a real HTTP
- * server over DynamoDB Local, with the demo fleet and its simulated agents (console.md, CLI section).
+ * server over DynamoDB Local, with the demo fleet and its simulated agents (README "The `maintctl` CLI").
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

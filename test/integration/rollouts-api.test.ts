@@ -1,5 +1,5 @@
 /**
- * The rollout API (api-native.md, workflow.md) over real HTTP and DynamoDB Local: refusals change nothing,
+ * The rollout API (README "API reference", docs/workflow.md) over real HTTP and DynamoDB Local: refusals change nothing,
  * conflicts, listing, roles, idempotency, and the Step Functions console's path (the full input given to the
  * state machine itself).
  */

@@ -1,5 +1,5 @@
 /**
- * Rolling upgrades under failure (quality.md R4, workflow.md), end to end: the real HTTP API over DynamoDB
+ * Rolling upgrades under failure (R4, docs/workflow.md "Stopping safely"), end to end: the real HTTP API over DynamoDB
  * Local, the generated ASL run by the local engine, and an in-test agent that reports status and upgrades the
  * servers the rollout holds in maintenance.
  */

@@ -1,5 +1,5 @@
 /**
- * Scheduled maintenance windows (windows.md), end to end: the real HTTP API over DynamoDB Local, the local
+ * Scheduled maintenance windows (docs/windows.md), end to end: the real HTTP API over DynamoDB Local, the local
  * scheduler driven by a controllable clock (`env.clock.now`, then `env.windows.tick()`), the window function
  * itself for repeated deliveries, the sweeper for a missed end, and a rollout window run by the local engine
  * with an in-test agent.

@@ -1,5 +1,5 @@
 /**
- * R1 (quality.md): 500 concurrent mixed maintenance requests on a 20-server cluster, split across two local
+ * R1 (README "Measured"): 500 concurrent mixed maintenance requests on a 20-server cluster, split across two local
  * server processes (`bin/local.ts`) that share one DynamoDB Local and one table.
  *
  * Asserted: no answer ≥ 500; the audit log has contiguous revisions and, replayed in (revision, seq) order,

@@ -1,5 +1,5 @@
 /**
- * R5 (quality.md): kill -9 the local server (`tsx bin/local.ts --data DIR`, DynamoDB Local persisted in DIR)
+ * R5 (README "Measured"): kill -9 the local server (`tsx bin/local.ts --data DIR`, DynamoDB Local persisted in DIR)
  * in the middle of a stream of maintenance writes, restart the same command on the same folder, and check:
  * - every acknowledged change is there (per server: the last acknowledged claim, or the one request that was
  *   in flight when the server died, if it was applied), in order, each with its audit event;

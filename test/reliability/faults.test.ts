@@ -1,5 +1,5 @@
 /**
- * R2 (quality.md): the handlers reach DynamoDB Local through a loopback TCP proxy that drops, delays and resets
+ * R2 (README "Measured"): the handlers reach DynamoDB Local through a loopback TCP proxy that drops, delays and resets
  * a share of their connections (10 % by default; test/support/fault-proxy.ts), while concurrent mixed requests
  * (native, MaxScale's and GreptimeDB's) hit one cluster and a rolling upgrade runs on another, its agents
  * reporting through the same faulty path.

@@ -1,6 +1,6 @@
 /**
  * R3, bad input: property-based requests (fast-check) over HTTP against the local server, on every route of
- * the route table (the compat families' included: api-compat.md), on unknown paths and with wrong methods.
+ * the route table (the compat families' included: docs/compat.md), on unknown paths and with wrong methods.
  * Most requests carry the admin token so that they get past authentication into validation. The compat
  * families' default clusters point at the fuzzed cluster, so their unprefixed routes act on it too; `ANY`
  * routes get the concrete methods none of their sibling routes takes. For every response: never ≥ 500; every
@@ -279,7 +279,7 @@ const queryArb: fc.Arbitrary<string> = fc.oneof(
   },
 );
 
-// The compat families' own query parameters (api-compat.md): MaxScale's state/force/sync/pretty in any order,
+// The compat families' own query parameters (docs/compat.md): MaxScale's state/force/sync/pretty in any order,
 // GreptimeDB's enable; mostly values that work, now and then ones that do not.
 const maxscaleQuery: fc.Arbitrary<string> = fc
   .record({
@@ -376,7 +376,7 @@ const extremeNumber: fc.Arbitrary<number> = fc.oneof(
 const orExtreme = (good: fc.Arbitrary<number>) =>
   fc.oneof({ weight: 4, arbitrary: good }, { weight: 1, arbitrary: extremeNumber });
 
-// A window (windows.md): schedules of every form, at and past the bounds (a rate of at most 365 days; huge
+// A window (docs/windows.md): schedules of every form, at and past the bounds (a rate of at most 365 days; huge
 // counts once made Dates out of range), durations and start dates at their extremes, and a rollout body.
 const WINDOW_FIELD: Record<string, fc.Arbitrary<unknown>> = {
   name: fc.constantFrom('sunday-patch', 'w', 'w 1'),

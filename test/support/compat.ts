@@ -1,5 +1,5 @@
 /**
- * The compat families (api-compat.md) as the auth matrix and the fuzzer see them: which cluster an unprefixed
+ * The compat families (docs/compat.md) as the auth matrix and the fuzzer see them: which cluster an unprefixed
  * compat route acts on, which requests change state, and the oracle for each family's error format.
  */
 import { expect } from 'vitest';
@@ -72,7 +72,7 @@ const parse = (text: string): { ok: true; value: any } | { ok: false } => {
 };
 
 /**
- * What is wrong with a ≥ 400 answer in `family`'s error format (api-native.md, api-compat.md); empty when
+ * What is wrong with a ≥ 400 answer in `family`'s error format (README "API reference", docs/compat.md); empty when
  * nothing is. Native: JSON `{error:{code,message}}`. MaxScale: JSON `{"errors":[{"detail"}]}` (401 `Access
  * denied` with `WWW-Authenticate: Basic realm="maxscale"` unless the request says XMLHttpRequest, 403
  * `Administrative access required`), an unknown server a 404 with an empty body. Cassandra and GreptimeDB: plain

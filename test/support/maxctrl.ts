@@ -241,7 +241,7 @@ const stateOf = (r: Resource) => {
   return `${cell(get(r, 'attributes.state'), ', ')}${details ? `, ${cell(details, ', ')}` : ''}`;
 };
 
-/** `list servers`: the columns and JSON paths of api-compat.md §1. */
+/** `list servers`: the columns and JSON paths of docs/compat.md §1. */
 export const LIST_SERVERS_COLUMNS: [name: string, value: (r: Resource) => string][] = [
   ['Server', (r) => cell(r.id, ', ')],
   ['Address', (r) => cell(get(r, 'attributes.parameters.address'), ', ')],
@@ -337,7 +337,7 @@ function commandOf(opts: MaxctrlOptions): Run {
     const resource = `servers/${encodeURIComponent(server)}/${verb}?${query}`;
     return async (host, agent) => {
       const body = await call(host, 'PUT', resource, opts, agent);
-      // A PUT answered with a body: maxctrl prints the object, i.e. `[object Object]` (api-compat.md).
+      // A PUT answered with a body: maxctrl prints the object, i.e. `[object Object]` (docs/compat.md).
       return body === undefined ? 'OK' : String(body);
     };
   }

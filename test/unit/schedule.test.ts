@@ -1,5 +1,5 @@
 /**
- * domain/schedule.ts: EventBridge Scheduler expressions (windows.md) — at(), six-field AWS cron() and rate() in
+ * domain/schedule.ts: EventBridge Scheduler expressions (docs/windows.md) — at(), six-field AWS cron() and rate() in
  * an IANA zone, with Scheduler's daylight-saving rules (a start in the spring-forward gap is skipped, one in the
  * autumn overlap fires once, at the first instant), window durations and time zones. Fixed dates only.
  */

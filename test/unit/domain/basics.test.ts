@@ -27,7 +27,7 @@ import {
 } from '../../../functions/domain/outcome.js';
 import { caught, claim, cluster, dc, server, state } from './fixtures.js';
 
-describe('names (product.md: cluster and server name patterns)', () => {
+describe('names (cluster and server name patterns)', () => {
   it('accepts cluster ids that are slugs of 1 to 63 characters', () => {
     for (const id of ['a', '0', 'db-1', 'a'.repeat(63), '9abc-def-', 'x0-0']) {
       expect(checkName('cluster', id)).toBe(id);

@@ -1,4 +1,4 @@
-/** budget.ts: the disruption budget (product.md "Safety"). */
+/** budget.ts: the disruption budget (docs/claims-and-budget.md "The disruption budget"). */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultMaxUnavailable, judge } from '../../../functions/domain/budget.js';

@@ -1,4 +1,4 @@
-/** derive.ts: what a server looks like at an instant (product.md "Rules", "What the state looks like to MaxScale users"). */
+/** derive.ts: what a server looks like at an instant (docs/claims-and-budget.md: graceful and forced, the state string). */
 import { describe, expect, it } from 'vitest';
 import {
   activeClaims,

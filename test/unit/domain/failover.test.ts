@@ -1,4 +1,4 @@
-/** failover.ts: the failover view, automatic election and manual switchover (product.md "Routing and election"). */
+/** failover.ts: the failover view, automatic election and manual switchover (docs/claims-and-budget.md "Routing and election"). */
 import { describe, expect, it } from 'vitest';
 import { viewAll } from '../../../functions/domain/derive.js';
 import {

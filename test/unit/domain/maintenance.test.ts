@@ -1,4 +1,4 @@
-/** maintenance.ts: setting and clearing claims (product.md "Claims", "Rules", "Safety"). */
+/** maintenance.ts: setting and clearing claims (docs/claims-and-budget.md). */
 import { describe, expect, it } from 'vitest';
 import { viewOf } from '../../../functions/domain/derive.js';
 import {

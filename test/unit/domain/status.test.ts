@@ -1,4 +1,4 @@
-/** status.ts: agents' reports; routine vs routing-relevant (product.md "Time-based transitions" paragraph). */
+/** status.ts: agents' reports; routine vs routing-relevant (docs/claims-and-budget.md "Time, and the sweeper"). */
 import { describe, expect, it } from 'vitest';
 import { viewOf } from '../../../functions/domain/derive.js';
 import { DomainError } from '../../../functions/domain/errors.js';

@@ -1,4 +1,4 @@
-/** sweep.ts: what the every-minute sweeper writes (product.md "Time-based transitions", "Server"). */
+/** sweep.ts: what the every-minute sweeper writes (docs/claims-and-budget.md "Time, and the sweeper"). */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { viewAll } from '../../../functions/domain/derive.js';

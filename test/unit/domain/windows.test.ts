@@ -1,4 +1,4 @@
-/** windows.ts: the window record and what its start and end phases do (windows.md). */
+/** windows.ts: the window record and what its start and end phases do (docs/windows.md). */
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../../functions/domain/errors.js';
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../../../functions/domain/maintenance.js';
