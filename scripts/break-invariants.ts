@@ -4,12 +4,13 @@
  * invariant there, and expects it to fail. Prints one line per case: `caught` or `NOT CAUGHT`; exits 1 if any
  * slipped through. Slow (each case is a full reliability test); not part of `npm test`.
  *
- *   npx tsx scripts/break-invariants.ts [case-name ...]
+ *   npx tsx scripts/break-invariants.ts [--check] [case-name ...]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 
 interface Breakage {
@@ -26,7 +27,7 @@ const MODEL = 'test/reliability/model-based.test.ts';
 const EVENT_PUT =
   "items.push({ Put: { TableName: T, Item: { [K.PK]: K.eventsPk(id), [K.SK]: K.eventSk(revision, seq), ...auditEvent }, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': K.PK } } });";
 
-const CASES: Breakage[] = [
+export const CASES: Breakage[] = [
   {
     name: 'event-outside-transaction',
     invariant: 'R2: no change without its audit event',
@@ -192,8 +193,8 @@ const CASES: Breakage[] = [
       },
       {
         file: 'functions/windows/phase.ts',
-        from: 'R.createAndClaim(state, fresh, w.rollout!',
-        to: 'R.createAndClaim(state, rolloutId, w.rollout!',
+        from: 'createAndClaim(state, fresh, w.rollout!',
+        to: 'createAndClaim(state, rolloutId, w.rollout!',
       },
     ],
     test: MODEL,
@@ -205,8 +206,8 @@ const CASES: Breakage[] = [
     edits: [
       {
         file: 'functions/api/rollouts.ts',
-        from: '      rule: (state, now, { rollout }) => R.resumeRollout(state, requireRollout(rollout, id), execution.id, actorOf(req), now),',
-        to: '      dryRun: true,\n      rule: (state, now, { rollout }) => R.resumeRollout(state, requireRollout(rollout, id), execution.id, actorOf(req), now),',
+        from: '      rule: (state, now, { rollout }) =>\n        resumeRollout(',
+        to: '      dryRun: true,\n      rule: (state, now, { rollout }) =>\n        resumeRollout(',
       },
       {
         file: 'functions/api/mutation.ts',
@@ -214,9 +215,10 @@ const CASES: Breakage[] = [
         to: '    await spec.then?.(result.outcome);',
       },
       {
-        file: 'functions/domain/rollout.ts',
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: source text to cut
-        from: "    if (startedBy !== owner) throw new DomainError('RolloutConflict', `rollout ${rollout.id} is already run by execution ${owner}`, { execution: owner });\n",
+        file: 'functions/domain/rollout/lifecycle.ts',
+        from:
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: source text to cut
+          "    if (startedBy !== owner)\n      throw new DomainError('RolloutConflict', `rollout ${rollout.id} is already run by execution ${owner}`, {\n        execution: owner,\n      });\n",
         to: '',
       },
     ],
@@ -224,48 +226,73 @@ const CASES: Breakage[] = [
   },
 ];
 
-const ROOT = resolve(import.meta.dirname, '..');
-const only = process.argv.slice(2);
-let missed = 0;
-for (const c of CASES.filter((x) => only.length === 0 || only.includes(x.name))) {
-  const dir = mkdtempSync(join(tmpdir(), `maintctl-broken-${c.name}-`));
-  try {
-    const git = (...args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
-    if (git('worktree', 'add', '--detach', dir, 'HEAD').status !== 0) throw new Error(`git worktree add ${dir} failed`);
-    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-    for (const { file, from, to } of c.edits) {
-      const path = join(dir, file);
-      const text = readFileSync(path, 'utf8');
-      if (text.split(from).length !== 2)
-        throw new Error(`${c.name}: the text to replace is not in ${file} exactly once: ${from}`);
-      writeFileSync(
-        path,
-        text.replace(from, () => to),
-      );
-    }
-    const started = Date.now();
-    const run = spawnSync('npx', ['vitest', 'run', c.test, '--reporter=dot'], {
-      cwd: dir,
-      encoding: 'utf8',
-      timeout: 15 * 60_000,
-    });
-    const seconds = Math.round((Date.now() - started) / 1000);
-    const caught = run.status !== 0;
-    if (!caught) missed++;
-    const lines = stripVTControlCharacters(run.stdout + run.stderr).split('\n');
-    // The model tier names the broken invariant on the line after its header.
-    const broken = lines.findIndex((l) => l.includes('invariants broken after command'));
-    const why = (
-      broken >= 0
-        ? `${lines[broken]!.trim()} ${lines[broken + 1]?.trim() ?? ''}`
-        : (lines.find((l) => /AssertionError|Error:|expected/.test(l))?.trim() ?? '')
-    ).slice(0, 240);
-    console.log(
-      `${caught ? 'caught    ' : 'NOT CAUGHT'} ${c.name.padEnd(26)} ${c.invariant.padEnd(52)} ${c.test} (${seconds} s) ${why}`,
-    );
-  } finally {
-    spawnSync('git', ['worktree', 'remove', '--force', dir], { cwd: ROOT });
-    rmSync(dir, { recursive: true, force: true });
-  }
+/**
+ * The source with `from` replaced by `to`, `from` matched whatever the formatter did to it (line breaks,
+ * indentation, trailing commas); it must be there exactly once.
+ */
+export function replaceOnce(source: string, from: string, to: string, where: string): string {
+  const escape = (ch: string) => ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const chars = [...from.replace(/\s+/g, '')];
+  const pattern = chars.map((ch) => (/[)\]}]/.test(ch) ? `,?\\s*${escape(ch)}` : escape(ch))).join('\\s*');
+  const matches = [...source.matchAll(new RegExp(pattern, 'g'))];
+  if (matches.length !== 1)
+    throw new Error(`${where}: the text to replace is there ${matches.length} times, not once: ${from.trim()}`);
+  const at = matches[0]!.index;
+  return source.slice(0, at) + to.trim() + source.slice(at + matches[0]![0].length);
 }
-process.exit(missed > 0 ? 1 : 0);
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) main();
+
+function main(): void {
+  const args = process.argv.slice(2);
+  /** `--check`: only that every edit applies to the working tree's sources (fast; no test runs). */
+  const checkOnly = args.includes('--check');
+  const only = args.filter((a) => a !== '--check');
+  if (checkOnly) {
+    for (const c of CASES.filter((x) => only.length === 0 || only.includes(x.name)))
+      for (const { file, from, to } of c.edits)
+        replaceOnce(readFileSync(join(ROOT, file), 'utf8'), from, to, `${c.name}: ${file}`);
+    console.log('every edit applies once');
+    return;
+  }
+  let missed = 0;
+  for (const c of CASES.filter((x) => only.length === 0 || only.includes(x.name))) {
+    const dir = mkdtempSync(join(tmpdir(), `maintctl-broken-${c.name}-`));
+    try {
+      const git = (...args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+      if (git('worktree', 'add', '--detach', dir, 'HEAD').status !== 0)
+        throw new Error(`git worktree add ${dir} failed`);
+      symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+      for (const { file, from, to } of c.edits) {
+        const path = join(dir, file);
+        writeFileSync(path, replaceOnce(readFileSync(path, 'utf8'), from, to, `${c.name}: ${file}`));
+      }
+      const started = Date.now();
+      const run = spawnSync('npx', ['vitest', 'run', c.test, '--reporter=dot'], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 15 * 60_000,
+      });
+      const seconds = Math.round((Date.now() - started) / 1000);
+      const caught = run.status !== 0;
+      if (!caught) missed++;
+      const lines = stripVTControlCharacters(run.stdout + run.stderr).split('\n');
+      // The model tier names the broken invariant on the line after its header.
+      const broken = lines.findIndex((l) => l.includes('invariants broken after command'));
+      const why = (
+        broken >= 0
+          ? `${lines[broken]!.trim()} ${lines[broken + 1]?.trim() ?? ''}`
+          : (lines.find((l) => /AssertionError|Error:|expected/.test(l))?.trim() ?? '')
+      ).slice(0, 240);
+      console.log(
+        `${caught ? 'caught    ' : 'NOT CAUGHT'} ${c.name.padEnd(26)} ${c.invariant.padEnd(52)} ${c.test} (${seconds} s) ${why}`,
+      );
+    } finally {
+      spawnSync('git', ['worktree', 'remove', '--force', dir], { cwd: ROOT });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  process.exit(missed > 0 ? 1 : 0);
+}
