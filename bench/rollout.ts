@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Actor, EventDraft } from '../functions/domain/model.js';
 import type { Outcome } from '../functions/domain/outcome.js';
 import { registerCluster, registerServer } from '../functions/domain/registry.js';
-import { BATCHES_PER_EXECUTION, MAX_BATCH_SIZE } from '../functions/domain/rollout.js';
+import { BATCHES_PER_EXECUTION, MAX_BATCH_SIZE } from '../functions/domain/rollout/model.js';
 import { reportStatus, type StatusReport } from '../functions/domain/status.js';
 import type { Deps } from '../functions/deps.js';
 import type { TaskPayload } from '../functions/rollout/tasks.js';

@@ -5,7 +5,8 @@
  * schedule group, a removed cluster).
  */
 import { randomUUID } from 'node:crypto';
-import { abortRollout, failRollout, isActive } from './domain/rollout.js';
+import { abortRollout, failRollout } from './domain/rollout/lifecycle.js';
+import { isActive } from './domain/rollout/model.js';
 import { runWindowPhase } from './windows/phase.js';
 import { sweep } from './domain/sweep.js';
 import type { Deps } from './deps.js';

@@ -5,7 +5,7 @@
  * nodes) and successors go through this same engine; waits and retry intervals can be shortened.
  */
 import { StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { StepFailed } from '../functions/domain/rollout.js';
+import { StepFailed } from '../functions/domain/rollout/model.js';
 import type { Deps } from '../functions/deps.js';
 import {
   executionName,

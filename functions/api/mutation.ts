@@ -4,7 +4,7 @@ import { entityTag, staleness, transitionTimes } from '../domain/derive.js';
 import { DomainError, invalid, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
-import type { RolloutSnapshot } from '../domain/rollout.js';
+import type { RolloutSnapshot } from '../domain/rollout/model.js';
 import type { MaintenanceWindow } from '../domain/windows.js';
 import type { IdempotencyScope, RolloutRead } from '../store/store.js';
 import { actorOf, type ApiRequest, type ApiResponse } from '../http/handler.js';

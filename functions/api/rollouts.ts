@@ -2,7 +2,10 @@
 import * as z from '../http/zod.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';
-import * as R from '../domain/rollout.js';
+import { requestAbort, requestPause, resumeRollout, retryNode, skipNode } from '../domain/rollout/controls.js';
+import { createAndClaim } from '../domain/rollout/lifecycle.js';
+import { allNodes, type Rollout, type RolloutOutcome, type RolloutSnapshot } from '../domain/rollout/model.js';
+import { reportUpgradeFailure } from '../domain/rollout/node-steps.js';
 import type { Outcome } from '../domain/outcome.js';
 import {
   actorOf,
@@ -28,7 +31,7 @@ function rolloutsOf(deps: Deps) {
   return deps.rollouts;
 }
 
-export function rolloutJson(rollout: R.Rollout) {
+export function rolloutJson(rollout: Rollout) {
   const {
     version: _v,
     batchesThisExecution: _b,
@@ -51,12 +54,12 @@ export function rolloutJson(rollout: R.Rollout) {
   };
 }
 
-export function rolloutDetailJson(snapshot: R.RolloutSnapshot) {
+export function rolloutDetailJson(snapshot: RolloutSnapshot) {
   const batchOf = new Map<string, number>();
   for (const [i, servers] of (snapshot.plan ?? []).entries()) for (const s of servers) batchOf.set(s, i + 1);
   return {
     ...rolloutJson(snapshot.rollout),
-    servers: R.allNodes(snapshot).map((n) => ({
+    servers: allNodes(snapshot).map((n) => ({
       name: n.server,
       batch: batchOf.get(n.server) ?? null,
       step: n.step,
@@ -71,9 +74,9 @@ export function rolloutDetailJson(snapshot: R.RolloutSnapshot) {
 /** Here, not in schemas.ts: the rollouts bundle stays under P4's 300 KB without the other bodies. */
 const upgradeFailureBody = z.strictObject({ reason: z.string().check(z.minLength(1), z.maxLength(2000)) });
 
-type Control = (state: ClusterState, snapshot: R.RolloutSnapshot, req: ApiRequest, now: number) => R.RolloutOutcome;
+type Control = (state: ClusterState, snapshot: RolloutSnapshot, req: ApiRequest, now: number) => RolloutOutcome;
 
-const requireRollout = (snapshot: R.RolloutSnapshot | undefined, id: string) => {
+const requireRollout = (snapshot: RolloutSnapshot | undefined, id: string) => {
   if (!snapshot) throw notFound(`rollout ${id}`);
   return snapshot;
 };
@@ -81,7 +84,7 @@ const requireRollout = (snapshot: R.RolloutSnapshot | undefined, id: string) => 
 /** The rollout as a change leaves it. */
 const answer =
   (status: number) =>
-  (outcome: Outcome): ApiResponse => ({ status, body: rolloutDetailJson((outcome as R.RolloutOutcome).rollout) });
+  (outcome: Outcome): ApiResponse => ({ status, body: rolloutDetailJson((outcome as RolloutOutcome).rollout) });
 
 /** One control of a rollout, through the one mutation path (If-Match, Idempotency-Key, one transaction). */
 function control(decide: Control): Operation {
@@ -116,7 +119,7 @@ export const operations: Operations = {
       rollout: { id, nodes: [] },
       rule: (state, now, { rollout }) => {
         if (rollout) throw new DomainError('Conflict', `rollout ${id} exists already: try again`);
-        return R.createAndClaim(state, id, input, execution.id, actorOf(req), now);
+        return createAndClaim(state, id, input, execution.id, actorOf(req), now);
       },
       render: (outcome) => ({
         ...answer(201)(outcome),
@@ -144,9 +147,9 @@ export const operations: Operations = {
     return { status: 200, body: rolloutDetailJson(snapshot) };
   },
 
-  'POST /v1/clusters/{c}/rollouts/{id}/pause': control((s, r, _q, now) => R.requestPause(s, r, now)),
+  'POST /v1/clusters/{c}/rollouts/{id}/pause': control((s, r, _q, now) => requestPause(s, r, now)),
 
-  'POST /v1/clusters/{c}/rollouts/{id}/abort': control((s, r, q, now) => R.requestAbort(s, r, actorOf(q), now)),
+  'POST /v1/clusters/{c}/rollouts/{id}/abort': control((s, r, q, now) => requestAbort(s, r, actorOf(q), now)),
 
   /**
    * The rollout is claimed for a new execution in the same transaction that checks it may resume, so of two
@@ -159,23 +162,21 @@ export const operations: Operations = {
       cluster,
       rollout: { id, nodes: 'all' },
       rule: (state, now, { rollout }) =>
-        R.resumeRollout(state, requireRollout(rollout, id), execution.id, actorOf(req), now),
+        resumeRollout(state, requireRollout(rollout, id), execution.id, actorOf(req), now),
       render: answer(202),
       then: () => startReserved(deps, { cluster, rolloutId: id, name: execution.name }, actorOf(req)),
     });
   },
 
-  'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/retry': control((s, r, q, now) =>
-    R.retryNode(s, r, q.params.s!, now),
-  ),
+  'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/retry': control((s, r, q, now) => retryNode(s, r, q.params.s!, now)),
 
   'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/skip': control((s, r, q, now) =>
-    R.skipNode(s, r, q.params.s!, actorOf(q), now),
+    skipNode(s, r, q.params.s!, actorOf(q), now),
   ),
 
   /** The agent that ran a `wait-for-report` upgrade says it failed; the node fails with its reason. */
   'POST /v1/clusters/{c}/rollouts/{id}/servers/{s}/upgrade-failure': control((s, r, q, now) =>
-    R.reportUpgradeFailure(s, r, q.params.s!, jsonBody(q, upgradeFailureBody).reason, now),
+    reportUpgradeFailure(s, r, q.params.s!, jsonBody(q, upgradeFailureBody).reason, now),
   ),
 };
 

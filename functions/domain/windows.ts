@@ -14,7 +14,7 @@ import {
 } from './maintenance.js';
 import type { Actor, ClusterState, EventDraft } from './model.js';
 import { noop, type Outcome } from './outcome.js';
-import type { RolloutInput } from './rollout.js';
+import type { RolloutInput } from './rollout/model.js';
 
 export const WINDOW_ACTIONS = ['maintenance', 'cluster-maintenance', 'rollout'] as const;
 export type WindowAction = (typeof WINDOW_ACTIONS)[number];

@@ -3,7 +3,7 @@
  * functions that only read the allowlist do not carry zod.
  */
 import { DomainError } from '../domain/errors.js';
-import type { RolloutInput } from '../domain/rollout.js';
+import type { RolloutInput } from '../domain/rollout/model.js';
 
 /** What a deployment lets an upgrade call (props on AWS, flags or environment locally). */
 export interface UpgradeAllowlist {

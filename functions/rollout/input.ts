@@ -4,7 +4,7 @@
  */
 import * as z from '../http/zod.js';
 import { CLUSTER_ID, MAX_SERVERS_PER_CLUSTER, OBJECT_ID, SERVER_NAME } from '../domain/names.js';
-import { MAX_BATCH_SIZE, type RolloutInput } from '../domain/rollout.js';
+import { MAX_BATCH_SIZE, type RolloutInput } from '../domain/rollout/model.js';
 import { validate } from '../validate.js';
 import { checkAllowed, type UpgradeAllowlist } from './allowlist.js';
 

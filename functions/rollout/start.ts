@@ -2,7 +2,7 @@
 import { DomainError } from '../domain/errors.js';
 import type { Actor } from '../domain/model.js';
 import { noop } from '../domain/outcome.js';
-import { failRollout } from '../domain/rollout.js';
+import { failRollout } from '../domain/rollout/lifecycle.js';
 import type { Deps } from '../deps.js';
 
 export interface Reservation {

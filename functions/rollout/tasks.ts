@@ -8,7 +8,41 @@
  */
 import { DomainError, notFound } from '../domain/errors.js';
 import type { Actor, ClusterState } from '../domain/model.js';
-import * as R from '../domain/rollout.js';
+import {
+  abortRollout,
+  createAndClaim,
+  failRollout,
+  finishRollout,
+  nextBatch,
+  pauseAutomation,
+  pauseRollout,
+  plan,
+  preflight,
+  requireOwner,
+} from '../domain/rollout/lifecycle.js';
+import {
+  changesNothing,
+  nodeOf,
+  rolloutHolder,
+  RolloutStopped,
+  StepFailed,
+  type RolloutInput,
+  type RolloutOutcome,
+  type RolloutSnapshot,
+  type UpgradeSpec,
+} from '../domain/rollout/model.js';
+import {
+  beginNode,
+  checkDrained,
+  checkRoles,
+  checkUpgraded,
+  checkVerified,
+  clearNode,
+  drainNode,
+  markUpgradeTriggered,
+  recordNodeFailure,
+  requestSwitchover,
+} from '../domain/rollout/node-steps.js';
 import { toDomainError } from '../http/errors.js';
 import type { Store } from '../store/store.js';
 import type { TaskName, TaskOutput } from '../../workflows/machines.js';
@@ -64,13 +98,13 @@ const STEP: Record<LambdaTask, string> = {
 };
 
 const actorFor = (rolloutId: string, execution: string): Actor => ({
-  user: R.rolloutHolder(rolloutId),
+  user: rolloutHolder(rolloutId),
   isAdmin: false,
   source: 'workflow',
   requestId: execution,
 });
 
-type Decide<A> = (state: ClusterState, snapshot: R.RolloutSnapshot, actor: Actor, now: number) => R.RolloutOutcome<A>;
+type Decide<A> = (state: ClusterState, snapshot: RolloutSnapshot, actor: Actor, now: number) => RolloutOutcome<A>;
 
 /**
  * One step: read the cluster and the rollout, decide, write all of it in one transaction. A check (`readFirst`)
@@ -88,10 +122,10 @@ async function step<A extends TaskOutput>(
   const { cluster, rolloutId } = rolloutRef.parse(state);
   const actor = actorFor(rolloutId, execution);
   const owner = runningExecution(state, execution);
-  const decideOn = (current: ClusterState | undefined, snapshot: R.RolloutSnapshot | undefined) => {
+  const decideOn = (current: ClusterState | undefined, snapshot: RolloutSnapshot | undefined) => {
     if (!current) throw notFound(`cluster ${cluster}`);
     if (!snapshot) throw notFound(`rollout ${rolloutId}`);
-    R.requireOwner(snapshot, owner);
+    requireOwner(snapshot, owner);
     return decide(current, snapshot, actor, deps.now());
   };
   if (readFirst) {
@@ -100,12 +134,12 @@ async function step<A extends TaskOutput>(
       deps.store.readRollout(cluster, rolloutId, nodes),
     ]);
     const preview = decideOn(current, snapshot);
-    if (R.changesNothing(preview, current!, snapshot!)) return preview.answer;
+    if (changesNothing(preview, current!, snapshot!)) return preview.answer;
   }
   const result = await deps.store.mutate(cluster, decideOn, {
     actor,
     rollout: { id: rolloutId, nodes },
-    result: (outcome) => (outcome as R.RolloutOutcome<A>).answer,
+    result: (outcome) => (outcome as RolloutOutcome<A>).answer,
   });
   return result.result;
 }
@@ -139,7 +173,7 @@ function failureOf(error: unknown): { step?: string; reason: string } | undefine
 
 const nodeTask =
   <A extends TaskOutput>(
-    decide: (s: ClusterState, r: R.RolloutSnapshot, server: string, actor: Actor, now: number) => R.RolloutOutcome<A>,
+    decide: (s: ClusterState, r: RolloutSnapshot, server: string, actor: Actor, now: number) => RolloutOutcome<A>,
     readFirst = false,
   ): Handler =>
   (state, execution, deps) => {
@@ -149,7 +183,7 @@ const nodeTask =
 /** A poll's check: usually a plain read; its answer says how long to wait before the next (it backs off). */
 const checkTask =
   <A extends TaskOutput>(
-    decide: (s: ClusterState, r: R.RolloutSnapshot, server: string, actor: Actor, now: number) => R.RolloutOutcome<A>,
+    decide: (s: ClusterState, r: RolloutSnapshot, server: string, actor: Actor, now: number) => RolloutOutcome<A>,
   ): Handler =>
   async (state, execution, deps, payload) => {
     let waitedMs = 0;
@@ -168,7 +202,7 @@ export const TASKS: Record<LambdaTask, Handler> = {
   async preflight(state, execution, deps) {
     const startedBy = typeof state[STARTED_BY] === 'string' ? state[STARTED_BY] : undefined;
     let ref = rolloutRef.safeParse(state).data;
-    let create: R.RolloutInput | undefined;
+    let create: RolloutInput | undefined;
     if (!ref) {
       const { cluster, input } = parseRolloutInput(state, deps.allow);
       if (!cluster) throw new DomainError('InvalidInput', 'input: cluster is required');
@@ -188,42 +222,42 @@ export const TASKS: Record<LambdaTask, Handler> = {
         if (!current) throw notFound(`cluster ${cluster}`);
         if (create) {
           if (snapshot) throw new DomainError('Conflict', `rollout ${rolloutId} exists already`);
-          return R.createAndClaim(current, rolloutId, create, execution, actor, deps.now());
+          return createAndClaim(current, rolloutId, create, execution, actor, deps.now());
         }
         if (!snapshot) throw notFound(`rollout ${rolloutId}`);
-        return R.preflight(current, snapshot, execution, actor, deps.now(), startedBy);
+        return preflight(current, snapshot, execution, actor, deps.now(), startedBy);
       },
       { actor, rollout: { id: rolloutId, nodes: 'all' }, result: () => null },
     );
     return { outcome: 'ready', cluster, rolloutId };
   },
-  pauseAutomation: (state, execution, deps) => step(deps, state, execution, [], R.pauseAutomation),
-  plan: (state, execution, deps) => step(deps, state, execution, 'all', (s, r, _a, now) => R.plan(s, r, now)),
+  pauseAutomation: (state, execution, deps) => step(deps, state, execution, [], pauseAutomation),
+  plan: (state, execution, deps) => step(deps, state, execution, 'all', (s, r, _a, now) => plan(s, r, now)),
   async nextBatch(state, execution, deps) {
-    const answer = await step(deps, state, execution, 'all', (s, r, _a, now) => R.nextBatch(s, r, now));
+    const answer = await step(deps, state, execution, 'all', (s, r, _a, now) => nextBatch(s, r, now));
     return { servers: [], ...answer };
   },
-  finishRollout: (state, execution, deps) => step(deps, state, execution, 'all', R.finishRollout),
-  pauseRollout: (state, execution, deps) => step(deps, state, execution, 'all', R.pauseRollout),
-  abortRollout: (state, execution, deps) => step(deps, state, execution, 'all', R.abortRollout),
+  finishRollout: (state, execution, deps) => step(deps, state, execution, 'all', finishRollout),
+  pauseRollout: (state, execution, deps) => step(deps, state, execution, 'all', pauseRollout),
+  abortRollout: (state, execution, deps) => step(deps, state, execution, 'all', abortRollout),
   failRollout: (state, execution, deps) => {
     const caught = failureOf(state.error);
     const failure = caught && { step: caught.step ?? 'rollout', reason: caught.reason };
-    return step(deps, state, execution, 'all', (s, r, _a, now) => R.failRollout(s, r, failure, now));
+    return step(deps, state, execution, 'all', (s, r, _a, now) => failRollout(s, r, failure, now));
   },
 
-  beginNode: nodeTask((s, r, server, _a, now) => R.beginNode(s, r, server, now), true),
-  requestSwitchover: nodeTask(R.requestSwitchover),
-  checkRoles: checkTask((s, r, server, _a, now) => R.checkRoles(s, r, server, now)),
-  drainNode: nodeTask(R.drainNode),
-  checkDrained: checkTask(R.checkDrained),
+  beginNode: nodeTask((s, r, server, _a, now) => beginNode(s, r, server, now), true),
+  requestSwitchover: nodeTask(requestSwitchover),
+  checkRoles: checkTask((s, r, server, _a, now) => checkRoles(s, r, server, now)),
+  drainNode: nodeTask(drainNode),
+  checkDrained: checkTask(checkDrained),
   async triggerUpgrade(state, execution, deps) {
     const server = serverOf(state);
     const { cluster, rolloutId } = rolloutRef.parse(state);
     let request: Parameters<UpgradeTrigger>[1] | undefined;
-    let spec: R.UpgradeSpec | undefined;
+    let spec: UpgradeSpec | undefined;
     const answer = await step(deps, state, execution, [server], (s, r, actor, now) => {
-      const outcome = R.markUpgradeTriggered(s, r, server, actor, now);
+      const outcome = markUpgradeTriggered(s, r, server, actor, now);
       const target = s.servers.get(server)!;
       spec = r.rollout.input.upgrade;
       request = {
@@ -231,7 +265,7 @@ export const TASKS: Record<LambdaTask, Handler> = {
         rolloutId,
         server,
         targetVersion: r.rollout.input.targetVersion,
-        idempotencyKey: `${rolloutId}/${server}/${R.nodeOf(r, server).attempt}`,
+        idempotencyKey: `${rolloutId}/${server}/${nodeOf(r, server).attempt}`,
         ...(target.address !== undefined && { address: target.address }),
         ...(target.port !== undefined && { port: target.port }),
       };
@@ -240,13 +274,13 @@ export const TASKS: Record<LambdaTask, Handler> = {
     await deps.triggerUpgrade(spec!, request!);
     return answer;
   },
-  checkUpgraded: checkTask((s, r, server, _a, now) => R.checkUpgraded(s, r, server, now)),
-  checkVerified: checkTask((s, r, server, _a, now) => R.checkVerified(s, r, server, now)),
-  clearNode: nodeTask(R.clearNode),
+  checkUpgraded: checkTask((s, r, server, _a, now) => checkUpgraded(s, r, server, now)),
+  checkVerified: checkTask((s, r, server, _a, now) => checkVerified(s, r, server, now)),
+  clearNode: nodeTask(clearNode),
   recordNodeFailure: (state, execution, deps, payload) => {
     const caught = failureOf(state.error);
     return nodeTask((s, r, server, _a, now) =>
-      R.recordNodeFailure(s, r, server, caught?.reason ?? 'failed', now, caught?.step),
+      recordNodeFailure(s, r, server, caught?.reason ?? 'failed', now, caught?.step),
     )(state, execution, deps, payload);
   },
 };
@@ -264,8 +298,8 @@ export async function runTask(payload: TaskPayload, deps: TaskDeps): Promise<Tas
   try {
     return await handler(payload.state ?? {}, payload.execution, deps, payload);
   } catch (error) {
-    if (error instanceof R.RolloutStopped) throw error;
-    if (error instanceof R.StepFailed) throw named(`StepFailed.${error.step}`, error.message);
+    if (error instanceof RolloutStopped) throw error;
+    if (error instanceof StepFailed) throw named(`StepFailed.${error.step}`, error.message);
     const known = toDomainError(error);
     if (known?.code === 'Unavailable' || known?.code === 'Conflict') throw named('Transient', known.message);
     // A rejected start fails the execution with the refusal's own name (InvalidInput, RolloutConflict, ...).

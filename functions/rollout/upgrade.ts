@@ -4,9 +4,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StepFailed } from '../domain/rollout.js';
 import { checkAllowed, type UpgradeAllowlist } from './allowlist.js';
-import type { UpgradeSpec } from '../domain/rollout.js';
+import { StepFailed, type UpgradeSpec } from '../domain/rollout/model.js';
 
 /** What the upgrader is told: enough to act, and a key to recognise a repeat. */
 export interface UpgradeRequest {

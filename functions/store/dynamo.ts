@@ -21,7 +21,7 @@ import { staleness, transitionTimes, type Staleness } from '../domain/derive.js'
 import { DomainError, invalid } from '../domain/errors.js';
 import type { AgentLease } from '../domain/agent-lease.js';
 import type { AuditEvent, Cluster, ClusterState, Datacenter, Server } from '../domain/model.js';
-import type { NodeProgress, Rollout, RolloutSnapshot } from '../domain/rollout.js';
+import type { NodeProgress, Rollout, RolloutSnapshot } from '../domain/rollout/model.js';
 import type { MaintenanceWindow } from '../domain/windows.js';
 import type { RoutineCondition, StatusReport } from '../domain/status.js';
 import * as K from './keys.js';

@@ -3,7 +3,7 @@ import type { Staleness } from '../domain/derive.js';
 import type { Actor, AuditEvent, Cluster, ClusterState } from '../domain/model.js';
 import type { AgentLease } from '../domain/agent-lease.js';
 import type { Outcome } from '../domain/outcome.js';
-import type { Rollout, RolloutSnapshot } from '../domain/rollout.js';
+import type { Rollout, RolloutSnapshot } from '../domain/rollout/model.js';
 import type { MaintenanceWindow } from '../domain/windows.js';
 import type { RoutineCondition, StatusReport } from '../domain/status.js';
 

@@ -6,7 +6,9 @@
 import { createHash } from 'node:crypto';
 import { DomainError, invalid } from '../domain/errors.js';
 import type { Actor } from '../domain/model.js';
-import * as R from '../domain/rollout.js';
+import { requestPause, resumeRollout } from '../domain/rollout/controls.js';
+import { createAndClaim } from '../domain/rollout/lifecycle.js';
+import { isActive } from '../domain/rollout/model.js';
 import {
   endWindow,
   requireWindow,
@@ -95,7 +97,7 @@ async function rolloutPhase(
         if (w.open && w.open.occurrence !== scheduled) return { next: state, events: [] };
         const { open: _ended, ...closed } = w;
         if (!w.open && snapshot?.rollout.status !== 'running') return { next: state, events: [] };
-        const paused = snapshot?.rollout.status === 'running' ? R.requestPause(state, snapshot, now) : undefined;
+        const paused = snapshot?.rollout.status === 'running' ? requestPause(state, snapshot, now) : undefined;
         return {
           next: state,
           ...paused,
@@ -107,7 +109,7 @@ async function rolloutPhase(
       if (w.skip === scheduled) return skippedStart(state, w, scheduled, now);
       const opened = { ...w, open: { occurrence: scheduled, until: scheduled + w.durationMs } };
       const status = snapshot?.rollout.status;
-      if (status && R.isActive(snapshot.rollout))
+      if (status && isActive(snapshot.rollout))
         return {
           next: state,
           window: opened,
@@ -120,8 +122,8 @@ async function rolloutPhase(
         reservation = { cluster: w.cluster, rolloutId, name: name(rolloutId) };
         const executionId = engine.executionId(reservation.name);
         const outcome = resume
-          ? R.resumeRollout(state, snapshot, executionId, actor, now)
-          : R.createAndClaim(state, fresh, w.rollout!, executionId, actor, now);
+          ? resumeRollout(state, snapshot, executionId, actor, now)
+          : createAndClaim(state, fresh, w.rollout!, executionId, actor, now);
         return {
           ...outcome,
           window: { ...opened, rolloutId },

@@ -7,7 +7,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DomainError } from '../../functions/domain/errors.js';
-import { StepFailed, type UpgradeSpec } from '../../functions/domain/rollout.js';
+import { StepFailed, type UpgradeSpec } from '../../functions/domain/rollout/model.js';
 import type { UpgradeAllowlist } from '../../functions/rollout/allowlist.js';
 import {
   WEBHOOK_ATTEMPTS,

@@ -10,12 +10,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActor, fromPromise, waitFor, type AnyStateMachine } from 'xstate';
-import {
-  BATCHES_PER_EXECUTION,
-  createRollout,
-  type Rollout,
-  type RolloutSnapshot,
-} from '../../functions/domain/rollout.js';
+import { createRollout } from '../../functions/domain/rollout/lifecycle.js';
+import { BATCHES_PER_EXECUTION, type Rollout, type RolloutSnapshot } from '../../functions/domain/rollout/model.js';
 import { runTask, type TaskDeps, type TaskPayload } from '../../functions/rollout/tasks.js';
 import { localTaskDeps } from '../../local/workflow.js';
 import { nodeMachine, rolloutMachine, type TaskOutput } from '../../workflows/machines.js';

@@ -23,7 +23,7 @@ import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ClusterState } from '../../functions/domain/model.js';
-import type { Rollout } from '../../functions/domain/rollout.js';
+import type { Rollout } from '../../functions/domain/rollout/model.js';
 import { saveWindow } from '../../functions/domain/windows.js';
 import { event } from '../../functions/domain/outcome.js';
 import { isCompat, ROUTES, routeKey, type Role, type Route, type RouteRole } from '../../functions/http/routes.js';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { workflowGraph } from '../../console/build/workflow-graph.js';
 import { layout, stateOfStatus, stateOfStep } from '../../console/src/diagram-layout.js';
-import { NODE_STEPS } from '../../functions/domain/rollout.js';
+import { NODE_STEPS } from '../../functions/domain/rollout/model.js';
 import { nodeMachine, rolloutMachine } from '../../workflows/machines.js';
 
 const node = workflowGraph(nodeMachine);

@@ -1,7 +1,7 @@
 /** rollout/input.ts: the rollout input (workflow.md "Input"), its defaults and the deployment's allowlists. */
 import { describe, expect, it } from 'vitest';
 import { OBJECT_ID } from '../../functions/domain/names.js';
-import { MAX_BATCH_SIZE } from '../../functions/domain/rollout.js';
+import { MAX_BATCH_SIZE } from '../../functions/domain/rollout/model.js';
 import { allowlistFromEnv, checkAllowed, type UpgradeAllowlist } from '../../functions/rollout/allowlist.js';
 import { newTimeId, parseRolloutInput, rolloutRef } from '../../functions/rollout/input.js';
 import { caught, NOW, SEC } from './domain/fixtures.js';

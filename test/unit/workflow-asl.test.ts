@@ -2,7 +2,7 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { createMachine, type AnyStateMachine } from 'xstate';
-import { ROLE_SWITCH_TIMEOUT_SECONDS } from '../../functions/domain/rollout.js';
+import { ROLE_SWITCH_TIMEOUT_SECONDS } from '../../functions/domain/rollout/model.js';
 import { MAX_INPUT_SECONDS } from '../../functions/rollout/input.js';
 import {
   DEFAULT_ASL_OPTIONS,

@@ -10,7 +10,7 @@ import { serverJson } from '../../../functions/api/render.js';
 import { claimHolds, viewAll } from '../../../functions/domain/derive.js';
 import type { ClusterState } from '../../../functions/domain/model.js';
 import { MANUAL_PAUSE_MAX_MS } from '../../../functions/domain/maintenance.js';
-import type { Rollout, RolloutSnapshot } from '../../../functions/domain/rollout.js';
+import type { Rollout, RolloutSnapshot } from '../../../functions/domain/rollout/model.js';
 import { compileSchedule, MAX_WINDOW_MS, occurrencesAfter } from '../../../functions/domain/schedule.js';
 import type { MaintenanceWindow } from '../../../functions/domain/windows.js';
 import type { TokenRecord } from '../../../functions/store/store.js';
