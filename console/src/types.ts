@@ -1,73 +1,34 @@
-/** The parts of the native API's answers the console reads (functions/api/render.ts and the route modules). */
-import type { Verdict } from '../../functions/domain/budget.js';
+/**
+ * The native API's answers as the console reads them. The cluster, server, claim and event shapes are the handlers'
+ * own renderers' return types (`functions/api/render.ts`), so a field the API adds, renames or drops shows here as a
+ * type error, not as a blank cell. Type imports only: nothing of the handlers reaches the bundle.
+ */
+import type { claimJson, clusterJson, eventJson, serverJson, verdictJson } from '../../functions/api/render.js';
 
-export interface ClaimJson {
-  holder: string;
-  scope?: 'server' | 'dc';
-  mode: 'maintenance' | 'drain';
-  force: boolean;
-  reason?: string;
-  actor?: string;
-  since?: string;
-  until?: string;
-}
+export type ClaimJson = ReturnType<typeof claimJson>;
+export type ServerJson = ReturnType<typeof serverJson>;
+export type ClusterJson = ReturnType<typeof clusterJson>;
+export type DcJson = ClusterJson['dcs'][number];
+export type EventJson = ReturnType<typeof eventJson>;
+/** The budget's verdict, as a dry run answers it. */
+export type Verdict = NonNullable<ReturnType<typeof verdictJson>>;
 
-export interface ServerJson {
-  name: string;
-  dc: string;
-  address?: string;
-  port?: number;
-  role: string;
-  component?: string;
-  state: string;
-  health: string;
-  maintenance: boolean;
-  pending: boolean;
-  routable: boolean;
-  electable: boolean;
-  stale: boolean;
-  connections?: number;
-  openTransactions?: number;
-  version?: string;
-  replicationLagSeconds?: number;
-  reportedAt?: string;
-  claims: ClaimJson[];
-}
-
+/** `GET …/servers`. */
 export interface ServerList {
   cluster: string;
   revision: number;
   servers: ServerJson[];
+  cursor?: string;
 }
 
-export interface ClusterSummary {
-  id: string;
-  engine: string;
-  budget: { maxUnavailablePerDc?: number };
-}
+/** `GET /v1/clusters`: each cluster's registration. */
+export type ClusterSummary = Pick<ClusterJson, 'id' | 'engine' | 'budget' | 'staleAfterSeconds'>;
 
-export interface DcJson {
-  name: string;
-  servers: number;
-  unavailable: string[];
-  maintenance: boolean;
-  claims: ClaimJson[];
-}
-
-export interface ClusterJson extends ClusterSummary {
-  revision: number;
-  maintenance: { paused: boolean; claims: ClaimJson[] };
-  servers: number;
-  dcs: DcJson[];
-}
-
-/** The budget's verdict, as the API sends it (the domain's own type). */
-export type { Verdict };
-
+/** A mutation's dry run: the budget's verdict, and nothing changed. */
 export interface DryRun {
   dryRun: true;
   changed: boolean;
-  verdict?: Verdict | null;
+  verdict: Verdict | null;
 }
 
 export type RolloutStatus = 'running' | 'pausing' | 'paused' | 'aborting' | 'aborted' | 'failed' | 'succeeded';
@@ -113,15 +74,4 @@ export interface WindowJson {
   reason?: string;
   enabled: boolean;
   next: { start: Zoned; end: Zoned }[];
-}
-
-export interface EventJson {
-  revision: number;
-  seq: number;
-  at: string;
-  action: string;
-  target: string;
-  actor: string;
-  source: string;
-  reason?: string;
 }

@@ -9,7 +9,7 @@ import { ErrorText, StatusText } from '../components/Notice.js';
 import { dash, inViewerZone } from '../format.js';
 import { usePoll } from '../poll.js';
 import { followLink, href } from '../router.js';
-import type { ServerJson, ServerList } from '../types.js';
+import type { ClaimJson, ServerJson, ServerList } from '../types.js';
 import { MaintenanceDialog } from './MaintenanceDialog.js';
 
 export function ServerPage({ cluster, server }: { cluster: string; server: string }) {
@@ -45,8 +45,14 @@ export function ServerPage({ cluster, server }: { cluster: string; server: strin
     setMenuOpen(false);
     setError(undefined);
     try {
-      await call('DELETE', `${clusterPath(cluster)}/servers/${enc(server)}/maintenance`);
-      setMessage(`Your maintenance of ${server} is cleared.`);
+      const after = await call<ServerJson>('DELETE', `${clusterPath(cluster)}/servers/${enc(server)}/maintenance`);
+      // Only your claim goes: a window's, a rollout's or the dc's keeps the server out of service.
+      const others = after.body.claims.map((c) => (c.scope === 'dc' ? `its dc (${c.holder})` : c.holder));
+      setMessage(
+        others.length > 0
+          ? `Your maintenance of ${server} is cleared; it is still held by ${others.join(', ')}.`
+          : `Your maintenance of ${server} is cleared.`,
+      );
       list.refresh();
     } catch (e) {
       setError(describe(e));
@@ -147,6 +153,8 @@ function ServerDetails({ server: s }: { server: ServerJson }) {
     ['Replication lag (s)', s.replicationLagSeconds],
     ['Routable', s.routable ? 'yes' : 'no'],
     ['Electable', s.electable ? 'yes' : 'no'],
+    ['Close connections', s.closeConnections ? 'yes: consumers close every connection to it' : 'no'],
+    ['Proxy drift corrected', s.proxy],
     ['Last report', s.reportedAt && inViewerZone(s.reportedAt)],
   ];
   return (
@@ -174,6 +182,7 @@ function ServerDetails({ server: s }: { server: ServerJson }) {
                 <th scope="col">Reason</th>
                 <th scope="col">By</th>
                 <th scope="col">Until</th>
+                <th scope="col">Drain deadline</th>
               </tr>
             </thead>
             <tbody>
@@ -186,6 +195,7 @@ function ServerDetails({ server: s }: { server: ServerJson }) {
                   <td>{dash(c.reason)}</td>
                   <td>{dash(c.actor)}</td>
                   <td>{c.until ? inViewerZone(c.until) : '—'}</td>
+                  <td>{drainDeadline(c)}</td>
                 </tr>
               ))}
             </tbody>
@@ -194,4 +204,10 @@ function ServerDetails({ server: s }: { server: ServerJson }) {
       )}
     </>
   );
+}
+
+/** When a graceful claim stops waiting for open transactions, and what happens then (`force`, or `hold`: it waits on). */
+function drainDeadline(c: ClaimJson): string {
+  if (c.mode !== 'maintenance' || c.force || !c.drainDeadline) return '—';
+  return `${inViewerZone(c.drainDeadline)}, then ${c.onDeadline === 'force' ? 'forced' : 'held'}`;
 }
