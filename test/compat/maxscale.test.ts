@@ -8,12 +8,11 @@
  *  - runs the maxctrl commands of the seed documents 000 and 002, mended where they are documented wrong.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken, httpEnv, type HttpEnv } from '../support/env.js';
+import { recordingServer } from '../support/recording-server.js';
 import {
   formatHttpError,
   maxctrl,
@@ -468,29 +467,18 @@ describe('test/support/maxctrl.ts against the fixtures', () => {
   it('sends exactly the requests maxctrl sent, and prints exactly what it printed', async () => {
     // A server that answers as the recording server did (statuses from requests.log, bodies rebuilt from printed.txt).
     const seen: { method: string; url: string; headers: string[]; body: string }[] = [];
-    const recording = createServer((req: IncomingMessage, res: ServerResponse) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        seen.push({
-          method: req.method!,
-          url: req.url!,
-          headers: req.rawHeaders,
-          body: Buffer.concat(chunks).toString(),
-        });
-        const logged = REQUESTS[seen.length - 1];
-        const body =
-          req.method === 'GET'
-            ? JSON.stringify(req.url === '/v1/servers' ? RECORDED_LIST : RECORDED_SHOW)
-            : logged?.status === 400
-              ? RECORDED_ERROR_BODY
-              : '';
-        res.writeHead(logged?.status ?? 500, body ? { 'content-type': JSON_TYPE } : {});
-        res.end(body);
-      });
+    const recording = await recordingServer((req) => {
+      seen.push({ method: req.method, url: req.url, headers: req.rawHeaders, body: req.body });
+      const logged = REQUESTS[seen.length - 1];
+      const body =
+        req.method === 'GET'
+          ? JSON.stringify(req.url === '/v1/servers' ? RECORDED_LIST : RECORDED_SHOW)
+          : logged?.status === 400
+            ? RECORDED_ERROR_BODY
+            : '';
+      return { status: logged?.status ?? 500, ...(body ? { headers: { 'content-type': JSON_TYPE } } : {}), body };
     });
-    await new Promise<void>((done) => recording.listen(0, '127.0.0.1', done));
-    const at = `127.0.0.1:${(recording.address() as AddressInfo).port}`;
+    const at = recording.host;
     try {
       for (const p of PRINTED) {
         const argv = p.argv.map((a) => (a === '127.0.0.1:18989' ? at : a));
@@ -500,8 +488,7 @@ describe('test/support/maxctrl.ts against the fixtures', () => {
         expect(result.stdout.replace(/\n$/, '').replaceAll(at, '127.0.0.1:18989'), p.argv.join(' ')).toBe(p.output);
       }
     } finally {
-      recording.closeAllConnections();
-      await new Promise((done) => recording.close(done));
+      await recording.close();
     }
     expect(seen).toEqual(
       REQUESTS.map((r) => ({
@@ -517,22 +504,18 @@ describe('test/support/maxctrl.ts against the fixtures', () => {
     const seen: string[] = [];
     const servers = await Promise.all(
       ['a', 'b'].map(async (name) => {
-        const server = createServer((req, res) => {
+        const server = await recordingServer((req) => {
           seen.push(`${name} ${req.method} ${req.url} ${req.headers['content-type'] ?? '-'}`);
-          res.writeHead(req.method === 'GET' ? 200 : 204).end();
+          return { status: req.method === 'GET' ? 200 : 204 };
         });
-        await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-        return { server, host: `127.0.0.1:${(server.address() as AddressInfo).port}/c/${name}` };
+        return { server, host: `${server.host}/c/${name}` };
       }),
     );
     try {
       const result = await maxctrl(['--hosts', servers.map((s) => s.host).join(','), 'set', 'server', 'db2', 'drain']);
       expect(result).toEqual({ exitCode: 0, stdout: `${servers[0]!.host}\nOK\n${servers[1]!.host}\nOK\n` });
     } finally {
-      for (const { server } of servers) {
-        server.closeAllConnections();
-        server.close();
-      }
+      await Promise.all(servers.map(({ server }) => server.close()));
     }
     expect(seen.slice(0, 2).sort()).toEqual(['a GET /c/a/v1/ -', 'b GET /c/b/v1/ -']);
     expect(seen.slice(2).sort()).toEqual([

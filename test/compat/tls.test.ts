@@ -1,13 +1,13 @@
 /** `--tls-cert/--tls-key`: HTTPS for `maxctrl --secure --tls-ca-cert ...` (and every other client). */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpServer } from '../../local/http-server.js';
 import { httpEnv, reportAll, seedCluster, type HttpEnv } from '../support/env.js';
+import { rawHttp } from '../support/raw-http.js';
 
 let env: HttpEnv;
 let close: () => void;
@@ -59,29 +59,15 @@ afterAll(async () => {
 });
 
 /** What maxctrl --secure --tls-ca-cert sends: the same request over HTTPS, verifying the server's certificate. */
-function maxctrlRequest(method: string, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((done, fail) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        ca,
-        headers: {
-          authorization: `Basic ${Buffer.from(`admin:${env.admin}`).toString('base64')}`,
-          ...(method === 'PUT' && { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '0' }),
-        },
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => done({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', fail);
-    req.end();
+async function maxctrlRequest(method: string, path: string): Promise<{ status: number; body: string }> {
+  const res = await rawHttp(`https://127.0.0.1:${port}`, method, path, {
+    ca,
+    headers: {
+      authorization: `Basic ${Buffer.from(`admin:${env.admin}`).toString('base64')}`,
+      ...(method === 'PUT' && { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '0' }),
+    },
   });
+  return { status: res.status, body: res.text };
 }
 
 describe('HTTPS', () => {

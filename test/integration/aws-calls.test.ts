@@ -6,8 +6,7 @@
  * attempts, and a signature that the SDK's own SigV4 signer computes too.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   CreateScheduleCommand,
@@ -22,6 +21,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toDomainError } from '../../functions/http/errors.js';
 import { getSecretString, invokeAsync } from '../../functions/rollout/aws-calls.js';
 import { SchedulerApi, type ScheduleInput } from '../../functions/windows/scheduler-api.js';
+import { closeServer, listenLocal, recordingServer, type RecordingServer } from '../support/recording-server.js';
 
 const REGION = 'eu-west-1';
 const CREDENTIALS = {
@@ -44,35 +44,20 @@ interface Reply {
   body: string;
 }
 
-let server: Server;
+let server: RecordingServer;
 let requests: Recorded[] = [];
 let respond: (req: Recorded) => Reply;
 let endpoint = '';
 const saved = { ...process.env };
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const recorded: Recorded = {
-        method: req.method ?? '',
-        rawPath: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-      };
-      requests.push(recorded);
-      const reply = respond(recorded);
-      res.writeHead(reply.status, {
-        'content-type': 'application/json',
-        'x-amzn-requestid': 'req-1',
-        ...reply.headers,
-      });
-      res.end(reply.body);
-    });
+  server = await recordingServer((req) => {
+    const recorded: Recorded = { method: req.method, rawPath: req.url, headers: req.headers, body: req.body };
+    requests.push(recorded);
+    const reply = respond(recorded);
+    return { ...reply, headers: { 'content-type': 'application/json', 'x-amzn-requestid': 'req-1', ...reply.headers } };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  endpoint = server.url;
   // What Lambda gives a function, and the SDK's own endpoint overrides.
   Object.assign(process.env, {
     AWS_REGION: REGION,
@@ -86,7 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   process.env = saved;
-  await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+  await server.close();
 });
 
 beforeEach(() => {
@@ -340,14 +325,13 @@ describe('Secrets Manager GetSecretValue', () => {
 describe('a connection that fails', () => {
   it('throws the socket error with its code, as the SDK does (toDomainError reads it as unavailable)', async () => {
     const closed = createServer((req) => req.socket.destroy());
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    process.env.AWS_ENDPOINT_URL_LAMBDA = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    process.env.AWS_ENDPOINT_URL_LAMBDA = `http://127.0.0.1:${await listenLocal(closed)}`;
     try {
       const error = (await invokeAsync(FUNCTION_ARN, {}).catch((e: unknown) => e)) as Error & { code?: string };
       expect(error.code).toBe('ECONNRESET');
     } finally {
       process.env.AWS_ENDPOINT_URL_LAMBDA = endpoint;
-      await new Promise<void>((resolve) => closed.close(() => resolve()));
+      await closeServer(closed);
     }
   });
 });
@@ -357,11 +341,11 @@ describe('an endpoint that never answers', () => {
     const silent = createServer(() => {
       // accepts, reads, never answers
     });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = await listenLocal(silent);
     let attempts = 0;
     silent.on('request', () => attempts++);
     const api = new SchedulerApi({
-      endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      endpoint: `http://127.0.0.1:${port}`,
       region: REGION,
       credentials: CREDENTIALS,
       attemptTimeoutMs: 200,
@@ -374,8 +358,7 @@ describe('an endpoint that never answers', () => {
       expect(Date.now() - started).toBeLessThan(3000);
       expect(toDomainError(error)?.code).toBe('Unavailable');
     } finally {
-      silent.closeAllConnections();
-      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await closeServer(silent);
     }
   });
 });

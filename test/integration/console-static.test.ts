@@ -3,11 +3,11 @@
  * app's paths answered with index.html, nothing outside the build, GET and HEAD only, and a missing build named.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpEnv, type HttpEnv } from '../support/env.js';
+import { rawHttp } from '../support/raw-http.js';
 
 const INDEX = '<!doctype html><title>console stand-in</title>';
 let dir: string;
@@ -15,22 +15,7 @@ let built: HttpEnv;
 let unbuilt: HttpEnv;
 
 /** A request exactly as written (Node sends the path untouched: no `..` resolved). */
-function raw(
-  env: HttpEnv,
-  method: string,
-  path: string,
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  const { port } = new URL(env.url);
-  return new Promise((done, fail) => {
-    const req = request({ host: '127.0.0.1', port, method, path }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => done({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', fail);
-    req.end();
-  });
-}
+const raw = (env: HttpEnv, method: string, path: string) => rawHttp(env.url, method, path);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'maintctl-console-'));
@@ -60,7 +45,7 @@ describe('the console at /console/ (local server)', () => {
       expect(res.status, path).toBe(200);
       expect(res.headers['content-type']).toBe('text/html;charset=utf-8');
       expect(res.headers['cache-control']).toBe('no-cache');
-      expect(res.body).toBe(INDEX);
+      expect(res.text).toBe(INDEX);
     }
     expect((await raw(built, 'GET', '/console')).headers.location).toBe('/console/');
     expect((await raw(built, 'GET', '/')).headers.location).toBe('/console/');
@@ -71,14 +56,14 @@ describe('the console at /console/ (local server)', () => {
     expect(js.status).toBe(200);
     expect(js.headers['content-type']).toBe('text/javascript');
     expect(js.headers['cache-control']).toBe('public, max-age=31536000, immutable');
-    expect(js.body).toBe('console.log("app")');
+    expect(js.text).toBe('console.log("app")');
     expect((await raw(built, 'GET', '/console/assets/index-AbC123.css')).headers['content-type']).toBe('text/css');
   });
 
   it('answers a missing file with a native JSON 404, and serves nothing outside the build', async () => {
     const missing = await raw(built, 'GET', '/console/assets/nope.js');
     expect(missing.status).toBe(404);
-    expect(JSON.parse(missing.body).error.code).toBe('NotFound');
+    expect(JSON.parse(missing.text).error.code).toBe('NotFound');
     for (const path of [
       '/console/../secret.txt',
       '/console/%2e%2e/secret.txt',
@@ -87,20 +72,20 @@ describe('the console at /console/ (local server)', () => {
       '/console/%2e%2e%2f%2e%2e%2fpackage.json',
     ]) {
       const res = await raw(built, 'GET', path);
-      expect(res.body, path).not.toContain('outside the build');
-      expect(res.body, path).not.toContain('"name": "maintctl"');
+      expect(res.text, path).not.toContain('outside the build');
+      expect(res.text, path).not.toContain('"name": "maintctl"');
     }
   });
 
   it('allows GET and HEAD only (a native JSON 405 otherwise)', async () => {
     const head = await raw(built, 'HEAD', '/console/');
     expect(head.status).toBe(200);
-    expect(head.body).toBe('');
+    expect(head.text).toBe('');
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
       const res = await raw(built, method, '/console/');
       expect(res.status, method).toBe(405);
       expect(res.headers.allow).toBe('GET, HEAD');
-      expect(JSON.parse(res.body).error.code).toBe('MethodNotAllowed');
+      expect(JSON.parse(res.text).error.code).toBe('MethodNotAllowed');
     }
   });
 
@@ -108,6 +93,6 @@ describe('the console at /console/ (local server)', () => {
     const res = await raw(unbuilt, 'GET', '/console/');
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
-    expect(JSON.parse(res.body).error.message).toMatch(/the web console is not built .*npm run build:console/);
+    expect(JSON.parse(res.text).error.message).toMatch(/the web console is not built .*npm run build:console/);
   });
 });

@@ -4,8 +4,7 @@
  * standing in for the EventBridge Scheduler API (REST-JSON: CreateSchedule is POST /schedules/{Name},
  * UpdateSchedule PUT /schedules/{Name}, DeleteSchedule DELETE /schedules/{Name}?groupName=...).
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MaintenanceWindow } from '../../functions/domain/windows.js';
 import {
@@ -17,6 +16,7 @@ import {
 import { SchedulerApi } from '../../functions/windows/scheduler-api.js';
 import { runSweep } from '../../functions/sweeper.js';
 import { httpEnv, seedCluster, type HttpEnv } from '../support/env.js';
+import { recordingServer, type RecordingServer } from '../support/recording-server.js';
 
 const HOUR = 3_600_000;
 const GROUP = 'maintctl-windows';
@@ -84,36 +84,28 @@ function statefulGroup(names: string[] = []) {
   return { group, respond };
 }
 
-let server: Server;
+let server: RecordingServer;
 let requests: Recorded[] = [];
 let respond: (req: Recorded) => Reply = ok;
 let scheduler: EventBridgeWindowScheduler;
 let client: SchedulerApi;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const text = Buffer.concat(chunks).toString('utf8');
-      const recorded: Recorded = {
-        method: req.method ?? '',
-        path: decodeURIComponent(url.pathname),
-        query: url.searchParams,
-        headers: req.headers,
-        body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
-      };
-      requests.push(recorded);
-      const reply = respond(recorded);
-      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-      res.end(reply.body);
-    });
+  server = await recordingServer((req) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    const recorded: Recorded = {
+      method: req.method,
+      path: decodeURIComponent(url.pathname),
+      query: url.searchParams,
+      headers: req.headers,
+      body: req.body ? (JSON.parse(req.body) as Record<string, unknown>) : undefined,
+    };
+    requests.push(recorded);
+    const reply = respond(recorded);
+    return { ...reply, headers: { 'content-type': 'application/json', ...reply.headers } };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   client = new SchedulerApi({
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.url,
     region: 'eu-west-1',
     credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
   });
@@ -121,7 +113,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
+  await server.close();
 });
 
 beforeEach(() => {

@@ -27,6 +27,7 @@ import { familyOfPath } from '../../functions/http/handler.js';
 import { isCompat, matchRoute, ROUTES, routeKey, type Family, type Route } from '../../functions/http/routes.js';
 import { anyMethods, errorFormatProblems, mayChange, setDefaultClusters, unprefixed } from '../support/compat.js';
 import { createToken, httpEnv, type HttpEnv } from '../support/env.js';
+import { rawHttp, type RawAnswer } from '../support/raw-http.js';
 import { reported } from '../support/reliability-report.js';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
@@ -977,36 +978,9 @@ const secrets: Record<'admin' | 'viewer' | 'agent' | 'operator', string> = {
 };
 const fixture = { cluster: 'fuzz', generation: 0, etag: '"0-0"', tokenIds: [] as string[] };
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-function send(method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent,
-        headers: { ...headers, ...(body && { 'content-length': String(body.length) }) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+/** One request on the kept-alive connection, exactly as generated. */
+const send = (method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<RawAnswer> =>
+  rawHttp(`http://127.0.0.1:${port}`, method, path, { headers, agent, ...(body && { body }) });
 
 const basic = (user: string, secret: string) => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
 
@@ -1246,7 +1220,7 @@ async function runBatch(batch: FuzzRequest[]): Promise<void> {
     if (res.status >= 400) {
       const problems = errorFormatProblems(
         responder,
-        { status: res.status, headers: res.headers, text: res.body.toString('utf8') },
+        { status: res.status, headers: res.headers, text: res.text },
         { method: r.method, headers },
       );
       if (problems.length > 0)
