@@ -4,6 +4,7 @@
  *   --dynamodb-endpoint URL (share a running DynamoDB Local)   --table NAME   --sweep-interval SECONDS
  *   --compat-ports (also listen on 8889, the Cassandra operator's, and 3002 and 4000, GreptimeDB metasrv's)
  *   --poll-interval SECONDS (every Wait of a rollout's workflow locally; default 1)
+ *   --log-format json|pretty (a line per request, task and change on stdout; pretty by default on a terminal)
  * The compat families act on MAINTCTL_{MAXSCALE,CASSANDRA,GREPTIMEDB}_CLUSTER, by default the demo clusters.
  */
 import { parseArgs } from 'node:util';
@@ -11,6 +12,7 @@ import { JAVA_MISSING, javaAvailable } from '../local/dynamodb.js';
 import { DEFAULT_CLUSTER_ENV } from '../functions/compat/common.js';
 import type { CompatFamily } from '../functions/http/routes.js';
 import { startHttpServer } from '../local/http-server.js';
+import { configureLogs } from '../functions/telemetry.js';
 import { DEMO_DEFAULT_CLUSTERS, registerDemoFleet, startDemoAgents } from '../local/demo.js';
 import { DEFAULT_PORT, startLocalStack } from '../local/stack.js';
 
@@ -37,6 +39,7 @@ function parseOptions() {
         'sweep-interval': { type: 'string' },
         'compat-ports': { type: 'boolean', default: false },
         'poll-interval': { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -47,7 +50,7 @@ function parseOptions() {
 const args = parseOptions();
 if (args.help) {
   console.log(
-    'usage: npm start -- [--port N] [--memory] [--demo] [--data DIR] [--tls-cert F --tls-key F] [--dynamodb-endpoint URL] [--table NAME] [--sweep-interval S] [--compat-ports] [--poll-interval S]',
+    'usage: npm start -- [--port N] [--memory] [--demo] [--data DIR] [--tls-cert F --tls-key F] [--dynamodb-endpoint URL] [--table NAME] [--sweep-interval S] [--compat-ports] [--poll-interval S] [--log-format json|pretty]',
   );
   process.exit(0);
 }
@@ -62,6 +65,9 @@ if (!Number.isFinite(pollSeconds) || pollSeconds < 0) fail('invalid --poll-inter
 if (args.table !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(args.table))
   fail(`invalid --table ${args.table} (3 to 255 of A-Z a-z 0-9 _ . -)`);
 if (!args['dynamodb-endpoint'] && !javaAvailable()) fail(JAVA_MISSING);
+const logFormat = args['log-format'] ?? (process.stdout.isTTY ? 'pretty' : 'json');
+if (logFormat !== 'json' && logFormat !== 'pretty') fail(`invalid --log-format ${logFormat} (json or pretty)`);
+configureLogs({ format: logFormat, level: 'info', metrics: true });
 
 for (const [family, variable] of Object.entries(DEFAULT_CLUSTER_ENV))
   process.env[variable] ??= DEMO_DEFAULT_CLUSTERS[family as CompatFamily];

@@ -6,7 +6,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { hashToken, newTokenId, newTokenSecret } from '../functions/http/auth.js';
 import type { Deps } from '../functions/deps.js';
 import { createDeps, dynamoClient } from '../functions/runtime.js';
+import { loggedTask } from '../functions/rollout/task-log.js';
 import { runSweep } from '../functions/sweeper.js';
+import { log } from '../functions/telemetry.js';
 import { ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb.js';
 import { startHttpServer } from './http-server.js';
 import { LocalWindowScheduler } from './scheduler.js';
@@ -85,7 +87,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     await ensureTable(client, table);
     const deps = createDeps(client, table, options.now);
-    const engine = attachLocalRollouts(deps, options.rollouts);
+    // Each task's line, as the task function writes it on Lambda.
+    const around = options.rollouts?.aroundTask;
+    const engine = attachLocalRollouts(deps, {
+      ...options.rollouts,
+      aroundTask: (payload, run) => loggedTask(payload, () => (around ? around(payload, run) : run())),
+    });
     const windows = new LocalWindowScheduler(deps);
     const admin = await ensureAdminToken(
       deps,
@@ -98,13 +105,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const interval = options.sweepIntervalMs ?? 60_000;
     const sweeper =
       interval > 0
-        ? setInterval(
-            () =>
-              runSweep(deps).catch((e) =>
-                console.error(JSON.stringify({ level: 'warn', message: 'sweep failed', error: String(e) })),
-              ),
-            interval,
-          )
+        ? setInterval(() => runSweep(deps).catch((e) => log('warn', 'sweep failed', { error: String(e) })), interval)
         : undefined;
     sweeper?.unref();
     if (interval > 0) windows.start();

@@ -8,6 +8,7 @@ import { DomainError, invalid } from '../domain/errors.js';
 import type { Actor } from '../domain/model.js';
 import { checkName, OBJECT_ID } from '../domain/names.js';
 import type { Deps } from '../deps.js';
+import { log, type MetricGroup, statusClass } from '../telemetry.js';
 import { validate } from '../validate.js';
 import { authorize, type Authenticator, type Principal } from './auth.js';
 import { errorBody, STATUS, toDomainError } from './errors.js';
@@ -111,8 +112,37 @@ function lowerCase(headers: APIGatewayProxyEventV2['headers']): Record<string, s
   return out;
 }
 
-function log(level: 'error' | 'warn', message: string, fields: Record<string, unknown>): void {
-  console[level](JSON.stringify({ level, message, ...fields }));
+/**
+ * The request's one line: route, status, actor (a user name, never a credential; no query string, no body), cluster,
+ * the API Gateway request id; its metrics: requests and latency by family and status class, refusals by code.
+ */
+function logRequest(family: Family, req: LoggedRequest, status: number, latency: number, options: FamilyOptions) {
+  let cluster = req.params?.c;
+  try {
+    cluster ??= req.route && options.clusterOf?.(req as ApiRequest);
+  } catch {
+    // a compat family's cluster from a request it refused: the line goes without it
+  }
+  const groups: MetricGroup[] = [
+    {
+      dimensions: { family, statusClass: statusClass(status) },
+      metrics: { Requests: [1, 'Count'], Latency: [latency, 'Milliseconds'] },
+    },
+  ];
+  if (req.code) groups.push({ dimensions: { code: req.code }, metrics: { Refusals: [1, 'Count'] } });
+  log(
+    status >= 500 ? 'error' : 'info',
+    'request',
+    {
+      correlation_id: req.requestId,
+      route: req.route ? routeKey(req.route) : `${req.method} $default`,
+      status,
+      ...(req.code && { code: req.code }),
+      actor: req.principal?.user ?? 'anonymous',
+      ...(cluster && { cluster }),
+    },
+    groups,
+  );
 }
 
 /**
@@ -150,6 +180,9 @@ function resolveRoute(event: APIGatewayProxyEventV2): Resolved {
   return match.kind === 'found' ? { route: match.route, pathParameters: match.pathParameters } : {};
 }
 
+/** What the request's log line reads: as far as the request got, and the error code it was answered with. */
+type LoggedRequest = Partial<ApiRequest> & { requestId: string; method?: string; code?: string };
+
 export interface FamilyOptions {
   errors?: ErrorFormat;
   /** Where a route's cluster comes from when it is not the `{c}` path parameter (compat families). */
@@ -165,12 +198,12 @@ export interface FamilyOptions {
 export function familyHandler(family: Family, operations: Operations, deps: () => Deps, options: FamilyOptions = {}) {
   const format = options.errors ?? nativeErrors;
   let resolved: Deps | undefined;
-  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    const requestId = event.requestContext?.requestId ?? 'local';
-    const req: Partial<ApiRequest> & { requestId: string } = { requestId };
+  const respond = async (event: APIGatewayProxyEventV2, req: LoggedRequest) => {
+    const { requestId } = req;
     try {
       const { route, pathParameters, wrongMethod } = resolveRoute(event);
       if (wrongMethod) {
+        req.code = 'MethodNotAllowed';
         const owner =
           wrongMethod.family === family ? format : (options.otherErrors?.[wrongMethod.family] ?? nativeErrors);
         return toResult(methodNotAllowed(owner, event.requestContext.http.method, wrongMethod.allowed), requestId);
@@ -193,12 +226,14 @@ export function familyHandler(family: Family, operations: Operations, deps: () =
       return toResult(await operation(full, resolved), requestId);
     } catch (error) {
       const known = toDomainError(error);
+      req.code = known?.code ?? 'Internal';
       if (known) {
-        if (known.code === 'Unavailable') log('warn', 'backend unavailable', { requestId, error: String(error) });
+        if (known.code === 'Unavailable')
+          log('warn', 'backend unavailable', { correlation_id: requestId, error: String(error) });
         return toResult(format(known, req), requestId);
       }
       log('error', 'unhandled error', {
-        requestId,
+        correlation_id: requestId,
         routeKey: event.routeKey,
         error: error instanceof Error ? error.stack : String(error),
       });
@@ -207,5 +242,15 @@ export function familyHandler(family: Family, operations: Operations, deps: () =
         requestId,
       );
     }
+  };
+  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const started = performance.now();
+    const req: LoggedRequest = {
+      requestId: event.requestContext?.requestId ?? 'local',
+      method: event.requestContext?.http?.method,
+    };
+    const result = await respond(event, req);
+    logRequest(family, req, result.statusCode ?? 200, performance.now() - started, options);
+    return result;
   };
 }

@@ -5,6 +5,7 @@
 import { runtimeDeps } from '../runtime.js';
 import { getSecretString, invokeAsync } from './aws-calls.js';
 import { allowlistFromEnv } from './allowlist.js';
+import { loggedTask } from './task-log.js';
 import { runTask, type TaskDeps, type TaskPayload } from './tasks.js';
 import { upgradeTrigger } from './upgrade.js';
 
@@ -41,4 +42,4 @@ function runtimeTaskDeps(): TaskDeps {
 }
 
 /** The state machine's Lambda tasks (`lambda:invoke` with `{ task, state, execution }`). */
-export const handler = (payload: TaskPayload) => runTask(payload, runtimeTaskDeps());
+export const handler = (payload: TaskPayload) => loggedTask(payload, () => runTask(payload, runtimeTaskDeps()));
