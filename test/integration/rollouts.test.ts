@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskPayload } from '../../functions/rollout/tasks.js';
 import { runSweep } from '../../functions/sweeper.js';
 import { taskBindings } from '../../workflows/asl.js';
+import { apiClient } from '../support/api-client.js';
 import { httpEnv, seedCluster, type HttpEnv } from '../support/env.js';
 import { until } from '../support/wait.js';
 import { Agent, type Role } from '../support/agent.js';
@@ -20,10 +21,14 @@ let env: HttpEnv;
 let hook: ((payload: TaskPayload) => void | Promise<void>) | undefined;
 
 beforeAll(async () => {
-  env = await httpEnv({ waitMs: 20, retryMs: 0, aroundTask: async (payload, run) => {
+  env = await httpEnv({
+    waitMs: 20,
+    retryMs: 0,
+    aroundTask: async (payload, run) => {
       await hook?.(payload);
       return run();
-    }, });
+    },
+  });
 });
 afterAll(async () => {
   hook = undefined;
@@ -102,20 +107,7 @@ const clusterClaims = async (c: string) =>
 const nodeOf = (rollout: any, name: string) => rollout.servers.find((s: { name: string }) => s.name === name);
 
 /** The whole audit log of a cluster, oldest first. */
-async function allEvents(c: string): Promise<any[]> {
-  const events: any[] = [];
-  let cursor: string | undefined;
-  do {
-    const res = await env.call(
-      'GET',
-      `/v1/clusters/${c}/events?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    expect(res.status).toBe(200);
-    events.push(...res.body.events);
-    cursor = res.body.cursor;
-  } while (cursor);
-  return events.sort((a, b) => a.revision - b.revision || a.seq - b.seq);
-}
+const allEvents = (c: string) => apiClient({ url: env.url, token: env.admin }).allEvents<any>(c);
 
 const MARIADB3: { name: string; role: Role }[] = [
   { name: 'db1', role: 'primary' },

@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSweep } from '../../functions/sweeper.js';
 import { runWindowPhase } from '../../functions/windows/phase.js';
+import { apiClient } from '../support/api-client.js';
 import { createToken, httpEnv, seedCluster, type HttpEnv } from '../support/env.js';
 import { Agent, type Role } from '../support/agent.js';
 import { until } from '../support/wait.js';
@@ -91,20 +92,7 @@ const serversOf = async (c: string) => {
 const holders = (server: { claims: { holder: string }[] }) => server.claims.map((c) => c.holder).sort();
 
 /** The whole audit log of a cluster, oldest first. */
-async function allEvents(c: string): Promise<any[]> {
-  const events: any[] = [];
-  let cursor: string | undefined;
-  do {
-    const res = await env.call(
-      'GET',
-      `/v1/clusters/${c}/events?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    expect(res.status).toBe(200);
-    events.push(...res.body.events);
-    cursor = res.body.cursor;
-  } while (cursor);
-  return events.sort((a, b) => a.revision - b.revision || a.seq - b.seq);
-}
+const allEvents = (c: string) => apiClient({ url: env.url, token: env.admin }).allEvents<any>(c);
 
 /** Moves the clock and runs one scheduler pass; the audit actions it wrote. */
 async function tickAt(at: string | number): Promise<string[]> {

@@ -25,8 +25,8 @@ export interface ApiClient {
   call(method: string, path: string, body?: unknown): Promise<Answer>;
   /** The body of a 2xx answer (typed as the caller says); any other answer throws. */
   ok<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
-  /** Every event of the cluster's audit log, in (revision, seq) order. */
-  allEvents(cluster: string): Promise<ApiEvent[]>;
+  /** Every event of the cluster's audit log, in (revision, seq) order (typed as the caller says). */
+  allEvents<T extends ApiEvent = ApiEvent>(cluster: string): Promise<T[]>;
 }
 
 export interface ApiEvent {
@@ -35,6 +35,7 @@ export interface ApiEvent {
   at: string;
   action: string;
   target: string;
+  actor: string;
   before: unknown;
   after: unknown;
   override?: boolean;
@@ -66,11 +67,11 @@ export function apiClient({ url, token, nonJson = 'text' }: ApiClientOptions): A
     return res.body as T;
   }
 
-  async function allEvents(cluster: string): Promise<ApiEvent[]> {
-    const events: ApiEvent[] = [];
+  async function allEvents<T extends ApiEvent = ApiEvent>(cluster: string): Promise<T[]> {
+    const events: T[] = [];
     let cursor: string | undefined;
     do {
-      const page = await ok<{ events: ApiEvent[]; cursor?: string }>(
+      const page = await ok<{ events: T[]; cursor?: string }>(
         'GET',
         `/v1/clusters/${cluster}/events?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
       );
