@@ -1,9 +1,11 @@
 /**
- * The native API's answers as the console reads them. The cluster, server, claim and event shapes are the handlers'
- * own renderers' return types (`functions/api/render.ts`), so a field the API adds, renames or drops shows here as a
- * type error, not as a blank cell. Type imports only: nothing of the handlers reaches the bundle.
+ * The native API's answers as the console reads them: the handlers' own renderers' return types
+ * (`functions/api/render.ts`, `render-rollouts.ts`, `render-windows.ts`), so a field the API adds, renames or drops shows here as a type
+ * error, not as a blank cell. Type imports only: nothing of the handlers reaches the bundle.
  */
 import type { claimJson, clusterJson, eventJson, serverJson, verdictJson } from '../../functions/api/render.js';
+import type { rolloutDetailJson, rolloutJson } from '../../functions/api/render-rollouts.js';
+import type { windowJson } from '../../functions/api/render-windows.js';
 
 export type ClaimJson = ReturnType<typeof claimJson>;
 export type ServerJson = ReturnType<typeof serverJson>;
@@ -31,47 +33,10 @@ export interface DryRun {
   verdict: Verdict | null;
 }
 
-export type RolloutStatus = 'running' | 'pausing' | 'paused' | 'aborting' | 'aborted' | 'failed' | 'succeeded';
+export type RolloutJson = ReturnType<typeof rolloutJson>;
+export type RolloutDetailJson = ReturnType<typeof rolloutDetailJson>;
+export type RolloutNodeJson = RolloutDetailJson['servers'][number];
+export type RolloutStatus = RolloutJson['status'];
 
-export interface RolloutJson {
-  id: string;
-  status: RolloutStatus;
-  targetVersion: string;
-  actor: string;
-  batch: { current: number; count: number };
-  createdAt: string;
-  updatedAt: string;
-  failure?: { server?: string; step: string; reason: string; at: string };
-  input: { batchSize: number; drainTimeoutSeconds: number; upgrade: { kind: string }; pauseAfterFirstBatch: boolean };
-}
-
-export interface RolloutNodeJson {
-  name: string;
-  batch: number | null;
-  step: string;
-  outcome: string;
-  attempt: number;
-  reason?: string;
-}
-
-export interface RolloutDetailJson extends RolloutJson {
-  servers: RolloutNodeJson[];
-}
-
-export interface Zoned {
-  local: string;
-  utc: string;
-}
-
-export interface WindowJson {
-  id: string;
-  name: string;
-  schedule: string;
-  timezone: string;
-  duration: string;
-  action: string;
-  targets: { servers: string[]; dcs: string[] };
-  reason?: string;
-  enabled: boolean;
-  next: { start: Zoned; end: Zoned }[];
-}
+export type WindowJson = ReturnType<typeof windowJson>;
+export type Zoned = WindowJson['next'][number]['start'];

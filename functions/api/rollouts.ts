@@ -1,10 +1,10 @@
-/** Rolling upgrades (api-native.md, workflow.md): start, list, read, pause, resume, abort, retry and skip. */
+/** Rolling upgrades (README "API reference", docs/workflow.md): start, list, read, pause, resume, abort, retry and skip. */
 import * as z from '../http/zod.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';
 import { requestAbort, requestPause, resumeRollout, retryNode, skipNode } from '../domain/rollout/controls.js';
 import { createAndClaim } from '../domain/rollout/lifecycle.js';
-import { allNodes, type Rollout, type RolloutOutcome, type RolloutSnapshot } from '../domain/rollout/model.js';
+import type { RolloutOutcome, RolloutSnapshot } from '../domain/rollout/model.js';
 import { reportUpgradeFailure } from '../domain/rollout/node-steps.js';
 import type { Outcome } from '../domain/outcome.js';
 import {
@@ -23,52 +23,12 @@ import { newTimeId, parseRolloutInput } from '../rollout/input.js';
 import { rolloutRuntimeDeps } from '../rollout/engine-runtime.js';
 import { startReserved } from '../rollout/start.js';
 import { mutate } from './mutation.js';
-import { iso } from './render.js';
+import { rolloutDetailJson, rolloutJson } from './render-rollouts.js';
 import { listQuery } from './list-query.js';
 
 function rolloutsOf(deps: Deps) {
   if (!deps.rollouts) throw new DomainError('Unavailable', 'rollouts are not available in this deployment');
   return deps.rollouts;
-}
-
-export function rolloutJson(rollout: Rollout) {
-  const {
-    version: _v,
-    batchesThisExecution: _b,
-    alreadyUpgraded: _a,
-    input,
-    createdAt,
-    updatedAt,
-    failure,
-    batch,
-    ...rest
-  } = rollout;
-  return {
-    ...rest,
-    targetVersion: input.targetVersion,
-    input,
-    batch: { current: batch + 1, count: rollout.batchCount },
-    createdAt: iso(createdAt),
-    updatedAt: iso(updatedAt),
-    ...(failure && { failure: { ...failure, at: iso(failure.at) } }),
-  };
-}
-
-export function rolloutDetailJson(snapshot: RolloutSnapshot) {
-  const batchOf = new Map<string, number>();
-  for (const [i, servers] of (snapshot.plan ?? []).entries()) for (const s of servers) batchOf.set(s, i + 1);
-  return {
-    ...rolloutJson(snapshot.rollout),
-    servers: allNodes(snapshot).map((n) => ({
-      name: n.server,
-      batch: batchOf.get(n.server) ?? null,
-      step: n.step,
-      outcome: n.outcome,
-      attempt: n.attempt,
-      ...(n.reason !== undefined && { reason: n.reason }),
-      ...(n.stepStartedAt !== undefined && { stepStartedAt: iso(n.stepStartedAt) }),
-    })),
-  };
 }
 
 /** Here, not in schemas.ts: the rollouts bundle stays under P4's 300 KB without the other bodies. */

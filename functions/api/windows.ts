@@ -3,7 +3,6 @@ import * as z from '../http/zod.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';
-import { compileSchedule, occurrencesAfter } from '../domain/schedule.js';
 import {
   deleteWindow,
   endWindow,
@@ -28,50 +27,8 @@ import { runtimeDeps } from '../runtime.js';
 import { schedulerFromEnv } from '../windows/scheduler-runtime.js';
 import { parseWindow } from '../windows/input.js';
 import { mutate } from './mutation.js';
-import { eventJson, iso } from './render.js';
-
-const UPCOMING = 3;
-
-function nextStarts(window: MaintenanceWindow, now: number, count = UPCOMING): number[] {
-  return occurrencesAfter(
-    compileSchedule(window.schedule, window.timezone, window.startDate),
-    window.timezone,
-    now,
-    count + 1,
-  )
-    .filter((t) => t !== window.skip)
-    .slice(0, count);
-}
-
-/** An instant in the window's zone (with its offset) and in UTC. */
-function zoned(t: number, timezone: string) {
-  const local = new Intl.DateTimeFormat('sv-SE', {
-    timeZone: timezone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    timeZoneName: 'longOffset',
-  }).format(new Date(t));
-  return { local: local.replace(' ', 'T').replace(' GMT', ''), utc: iso(t) };
-}
-
-export function windowJson(window: MaintenanceWindow, now: number) {
-  const { version: _v, durationMs: _d, skip, open, createdAt, updatedAt, ...rest } = window;
-  return {
-    ...rest,
-    createdAt: iso(createdAt),
-    updatedAt: iso(updatedAt),
-    ...(skip !== undefined && { skipping: zoned(skip, window.timezone) }),
-    ...(open && { open: { start: zoned(open.occurrence, window.timezone), end: zoned(open.until, window.timezone) } }),
-    next: nextStarts(window, now).map((t) => ({
-      start: zoned(t, window.timezone),
-      end: zoned(t + window.durationMs, window.timezone),
-    })),
-  };
-}
+import { eventJson } from './render.js';
+import { nextStarts, windowJson } from './render-windows.js';
 
 function allowOf(deps: Deps) {
   return deps.rollouts?.allow ?? allowlistFromEnv();

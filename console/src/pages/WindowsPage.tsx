@@ -37,7 +37,10 @@ export function WindowsPage({ cluster }: { cluster: string }) {
             <tbody>
               {list.data.windows.map((w) => (
                 <tr key={w.id} data-window={w.name}>
-                  <th scope="row">{w.name}</th>
+                  <th scope="row">
+                    {w.name}
+                    {!w.enabled && <span class="muted"> (disabled: none of these runs)</span>}
+                  </th>
                   <td>
                     <code>{w.schedule}</code> ({w.timezone})
                   </td>
@@ -46,16 +49,20 @@ export function WindowsPage({ cluster }: { cluster: string }) {
                   <td>{[...w.targets.servers, ...w.targets.dcs.map((d) => `dc ${d}`)].join(', ') || '—'}</td>
                   <td>
                     <ul class="plain">
+                      {w.open && <li>open now, until {w.open.end.local}</li>}
                       {w.next.map((n) => (
                         <li key={n.start.utc}>{n.start.local}</li>
                       ))}
+                      {w.skipping && <li class="muted">skipping {w.skipping.local}</li>}
                     </ul>
                   </td>
                   <td>
                     <ul class="plain">
+                      {w.open && <li>open now, until {inViewerZone(w.open.end.utc)}</li>}
                       {w.next.map((n) => (
                         <li key={n.start.utc}>{inViewerZone(n.start.utc)}</li>
                       ))}
+                      {w.skipping && <li class="muted">skipping {inViewerZone(w.skipping.utc)}</li>}
                     </ul>
                   </td>
                   <td>
