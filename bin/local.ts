@@ -5,6 +5,7 @@
  *   --compat-ports (also listen on 8889, the Cassandra operator's, and 3002 and 4000, GreptimeDB metasrv's)
  *   --poll-interval SECONDS (every Wait of a rollout's workflow locally; default 1)
  *   --log-format json|pretty (a line per request, task and change on stdout; pretty by default on a terminal)
+ *   --alertmanager URL (silence alerts of what is in maintenance, in that Prometheus Alertmanager)
  * The compat families act on MAINTCTL_{MAXSCALE,CASSANDRA,GREPTIMEDB}_CLUSTER, by default the demo clusters.
  */
 import { parseArgs } from 'node:util';
@@ -40,6 +41,7 @@ function parseOptions() {
         'compat-ports': { type: 'boolean', default: false },
         'poll-interval': { type: 'string' },
         'log-format': { type: 'string' },
+        alertmanager: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -50,7 +52,7 @@ function parseOptions() {
 const args = parseOptions();
 if (args.help) {
   console.log(
-    'usage: npm start -- [--port N] [--memory] [--demo] [--data DIR] [--tls-cert F --tls-key F] [--dynamodb-endpoint URL] [--table NAME] [--sweep-interval S] [--compat-ports] [--poll-interval S] [--log-format json|pretty]',
+    'usage: npm start -- [--port N] [--memory] [--demo] [--data DIR] [--tls-cert F --tls-key F] [--dynamodb-endpoint URL] [--table NAME] [--sweep-interval S] [--compat-ports] [--poll-interval S] [--log-format json|pretty] [--alertmanager URL]',
   );
   process.exit(0);
 }
@@ -64,6 +66,8 @@ const pollSeconds = Number(args['poll-interval'] ?? 1);
 if (!Number.isFinite(pollSeconds) || pollSeconds < 0) fail('invalid --poll-interval');
 if (args.table !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(args.table))
   fail(`invalid --table ${args.table} (3 to 255 of A-Z a-z 0-9 _ . -)`);
+if (args.alertmanager !== undefined && !/^https?:\/\/[^\s/]+/.test(args.alertmanager))
+  fail(`invalid --alertmanager ${args.alertmanager} (http://host:port)`);
 if (!args['dynamodb-endpoint'] && !javaAvailable()) fail(JAVA_MISSING);
 const logFormat = args['log-format'] ?? (process.stdout.isTTY ? 'pretty' : 'json');
 if (logFormat !== 'json' && logFormat !== 'pretty') fail(`invalid --log-format ${logFormat} (json or pretty)`);
@@ -82,6 +86,7 @@ const stack = await startLocalStack({
   ...(args['tls-cert'] && { tls: { cert: args['tls-cert'], key: args['tls-key']! } }),
   sweepIntervalMs: sweepSeconds * 1000,
   rollouts: { waitMs: pollSeconds * 1000 },
+  ...(args.alertmanager && { integrations: { alertmanagerUrl: args.alertmanager } }),
 }).catch((error: Error) =>
   fail((error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? `port ${port} is in use (try --port)` : error.message),
 );

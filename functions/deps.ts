@@ -2,6 +2,7 @@
 import type { Authenticator } from './http/auth.js';
 import type { WorkflowEngine } from './rollout/engine.js';
 import type { UpgradeAllowlist } from './rollout/allowlist.js';
+import type { IntegrationStore } from './store/integrations.js';
 import type { Store } from './store/store.js';
 import type { WindowScheduler } from './windows/scheduler.js';
 
@@ -13,4 +14,6 @@ export interface Deps {
   rollouts?: { engine: WorkflowEngine; allow: UpgradeAllowlist };
   /** Where windows are scheduled (EventBridge Scheduler on AWS; locally the records drive a local scheduler). */
   windows?: WindowScheduler;
+  /** The change-event consumers' settings and records (silences, notifications). */
+  integrations?: IntegrationStore;
 }

@@ -12,6 +12,7 @@ import { log } from '../functions/telemetry.js';
 import { ensureTable, startDynamoLocal, type DynamoLocal } from './dynamodb.js';
 import { startHttpServer } from './http-server.js';
 import { LocalWindowScheduler } from './scheduler.js';
+import { type LocalIntegrationOptions, type LocalIntegrations, startLocalIntegrations } from './integrations.js';
 import { attachLocalRollouts, type LocalRolloutOptions, type LocalWorkflowEngine } from './workflow.js';
 
 export const DEFAULT_PORT = 8989;
@@ -33,6 +34,8 @@ export interface LocalStackOptions {
   now?: () => number;
   /** The in-process rollout engine's settings (waits, allowlists, local upgrade functions). */
   rollouts?: LocalRolloutOptions;
+  /** Alert silences (an Alertmanager URL) and notifications: the change feed's consumer. */
+  integrations?: LocalIntegrationOptions;
 }
 
 export interface LocalStack {
@@ -42,6 +45,8 @@ export interface LocalStack {
   engine: LocalWorkflowEngine;
   /** Fires the windows' phases. */
   windows: LocalWindowScheduler;
+  /** The change feed and its consumer (silences, notifications). */
+  integrations: LocalIntegrations;
   client: DynamoDBClient;
   adminToken: string;
   /** True when this start created the admin token. */
@@ -109,11 +114,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         : undefined;
     sweeper?.unref();
     if (interval > 0) windows.start();
+    const integrations = startLocalIntegrations(
+      deps,
+      { client, endpoint, table },
+      {
+        reconcileIntervalMs: interval,
+        ...(!options.memory && !options.dynamodbEndpoint && { positionsFile: resolve(dataDir, 'change-feed.json') }),
+        ...options.integrations,
+      },
+    );
     return {
       url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`,
       deps,
       engine,
       windows,
+      integrations,
       client,
       adminToken: admin.token,
       adminTokenCreated: admin.created,
@@ -122,6 +137,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       async stop() {
         if (sweeper) clearInterval(sweeper);
         await windows.stop();
+        await integrations.stop();
         engine.stopAll();
         server.closeAllConnections();
         await new Promise((done) => server.close(done));

@@ -22,6 +22,7 @@ import { forgetStaleAfter } from './stale-after.js';
 import { clusterJson, serverJson, verdictJson } from './render.js';
 import { listQuery } from './list-query.js';
 import { clusterBody, serverBody, serverPatchBody } from './schemas.js';
+import { operations as integrationOperations } from './integrations.js';
 
 async function readState(req: ApiRequest, deps: Deps) {
   const state = await deps.store.readCluster(req.params.c!);
@@ -192,6 +193,8 @@ export const operations: Operations = {
       rule: (state) => removeServer(state, req.params.s!),
       render: () => ({ status: 200, body: { removed: req.params.s } }),
     }),
+
+  ...integrationOperations,
 };
 
 export const handler = familyHandler('clusters', operations, runtimeDeps);

@@ -66,6 +66,12 @@ export const ROUTES: readonly Route[] = [
   route('PUT', `${C}/servers/{s}`, 'admin', 'clusters'),
   route('PATCH', `${C}/servers/{s}`, 'admin', 'clusters'),
   route('DELETE', `${C}/servers/{s}`, 'admin', 'clusters'),
+  // Integrations (functions/api/integrations.ts): Alertmanager silences, signed notification webhooks.
+  route('GET', `${C}/alertmanager`, 'viewer', 'clusters'),
+  route('PUT', `${C}/alertmanager`, 'admin', 'clusters'),
+  route('GET', `${C}/notifications`, 'admin', 'clusters'),
+  route('PUT', `${C}/notifications`, 'admin', 'clusters'),
+  route('GET', `${C}/notifications/deliveries`, 'admin', 'clusters'),
 
   route('PUT', `${C}/servers/{s}/maintenance`, 'operator', 'maintenance'),
   route('DELETE', `${C}/servers/{s}/maintenance`, 'operator', 'maintenance'),
