@@ -22,7 +22,7 @@ import {
   recordNodeFailure,
   requestSwitchover,
 } from '../../../../functions/domain/rollout/node-steps.js';
-import { actor, caught, claim, HOUR, MIN, NOW, SEC, } from '../fixtures.js';
+import { actor, caught, claim, HOUR, MIN, NOW, SEC } from '../fixtures.js';
 import {
   ID,
   HOLDER,
@@ -245,6 +245,16 @@ describe('requestSwitchover', () => {
     // an upgraded replica that is stale does not count
     const stale = patch(st, 'r1', { version: V2, reportedAt: NOW - HOUR });
     expect((caught(() => requestSwitchover(stale, r, 'p', actor(), NOW)) as StepFailed).step).toBe('switchover');
+  });
+
+  it('ranks as failover does (rankCandidates): on equal lag the most recent report wins before the name', () => {
+    const { st, r } = readyForPrimary();
+    let s = patch(st, 'r1', { replicationLagSeconds: 1, reportedAt: NOW - 3 * SEC });
+    s = patch(s, 'r2', { replicationLagSeconds: 1, reportedAt: NOW - SEC });
+    expect(requestSwitchover(s, r, 'p', actor(), NOW).next.cluster.pendingSwitchover!.to).toBe('r2');
+    // r3 ranks first by lag but is not at the version: it is passed over, not the end of the search
+    const r3First = patch(s, 'r3', { replicationLagSeconds: 0, reportedAt: NOW });
+    expect(requestSwitchover(r3First, r, 'p', actor(), NOW).next.cluster.pendingSwitchover!.to).toBe('r2');
   });
 });
 
