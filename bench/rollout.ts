@@ -1,5 +1,5 @@
 /**
- * P5 and P6 (quality.md): a 1,000-server rollout through the real ASL in-process (waits and retries 0, the
+ * P5 and P6 (README "Measured"): a 1,000-server rollout through the real ASL in-process (waits and retries 0, the
  * task handlers over DynamoDB Local, an in-process agent that reports drained and upgraded when asked), and the
  * Step Functions history each execution would have on AWS, counted from the local event logs with AWS's
  * documented events per state type, then computed for 10,000 servers.

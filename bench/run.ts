@@ -47,7 +47,7 @@ const BIG = { id: 'bench-big', servers: 1000, samples: SAMPLES, warmup: 30 };
 /** Servers per seeding transaction: each adds its server item and two events (register, first report). */
 const SEED_BATCH = 25;
 const WARMUP = 30;
-/** P5's fleet (quality.md: 1,000). */
+/** P5's fleet (README "Measured": 1,000). */
 const ROLLOUT_SERVERS = Number(process.env.BENCH_ROLLOUT_SERVERS ?? 1000);
 
 // ---------------------------------------------------------------------------------------------- statistics

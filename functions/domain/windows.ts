@@ -1,5 +1,5 @@
 /**
- * Scheduled maintenance windows (windows.md): the window record and what its start and end phases do. A window
+ * Scheduled maintenance windows (docs/windows.md): the window record and what its start and end phases do. A window
  * holds its own claims (`window:<id>`), beside anyone else's; its end removes those and nothing else.
  */
 import { DomainError, invalid, notFound } from './errors.js';

@@ -20,7 +20,7 @@ export const FAMILIES = {
   greptimedb: 'functions/compat/greptimedb.ts',
 } as const;
 export type Family = keyof typeof FAMILIES;
-/** The drop-in compatible families (api-compat.md): each answers in its own format. */
+/** The drop-in compatible families (docs/compat.md): each answers in its own format. */
 export const COMPAT_FAMILIES = ['maxscale', 'cassandra', 'greptimedb'] as const satisfies readonly Family[];
 export type CompatFamily = (typeof COMPAT_FAMILIES)[number];
 export const isCompat = (family: Family): family is CompatFamily =>
@@ -109,7 +109,7 @@ export const ROUTES: readonly Route[] = [
   route('GET', '/v1/tokens', 'admin', 'tokens'),
   route('DELETE', '/v1/tokens/{id}', 'admin', 'tokens'),
 
-  // MaxScale REST API subset (maxctrl): api-compat.md §1.
+  // MaxScale REST API subset (maxctrl): docs/compat.md §1.
   ...compat('GET', '/v1/', 'viewer', 'maxscale'),
   ...compat('GET', '/v1/servers', 'viewer', 'maxscale'),
   ...compat('GET', '/v1/servers/{s}', 'viewer', 'maxscale'),

@@ -1,6 +1,6 @@
 /**
- * The rollout input (workflow.md), the same JSON from the API, a window or the Step Functions console, and the
- * deployment's allowlists for what an upgrade may call.
+ * The rollout input (README "Rolling upgrades", docs/workflow.md), the same JSON from the API, a window or the
+ * Step Functions console, and the deployment's allowlists for what an upgrade may call.
  */
 import * as z from '../http/zod.js';
 import { CLUSTER_ID, MAX_SERVERS_PER_CLUSTER, OBJECT_ID, SERVER_NAME } from '../domain/names.js';
@@ -71,7 +71,7 @@ export const rolloutRef = z.object({
   rolloutId: z.string().check(z.regex(OBJECT_ID)),
 });
 
-/** Validates, applies workflow.md's defaults and checks the allowlists. */
+/** Validates, applies the defaults (README "Rolling upgrades") and checks the allowlists. */
 export function parseRolloutInput(value: unknown, allow: UpgradeAllowlist): { cluster?: string; input: RolloutInput } {
   const body = validate(rolloutBody, value, 'input');
   const up = body.upgrade ?? { kind: 'wait-for-report' as const };

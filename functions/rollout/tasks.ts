@@ -1,5 +1,5 @@
 /**
- * The workflow's task handlers (workflow.md), one per step, each idempotent: a Step Functions retry or a
+ * The workflow's task handlers (docs/workflow.md), one per step, each idempotent: a Step Functions retry or a
  * resumed execution repeats a step safely. Each reads the cluster and the rollout, lets the domain decide,
  * and writes both with the audit events in one transaction, acting as the rollout (`rollout:<id>`).
  *

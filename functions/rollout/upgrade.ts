@@ -1,5 +1,5 @@
 /**
- * Triggering a node's upgrade (workflow.md "Maintain"): a signed POST to an allowlisted webhook, or an
+ * Triggering a node's upgrade (docs/workflow.md, Maintain): a signed POST to an allowlisted webhook, or an
  * asynchronous invocation of an allowlisted Lambda function. `wait-for-report` triggers nothing.
  */
 import { createHmac } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * The window function (windows.md): `{ cluster, windowId, phase, scheduledTime }` from Scheduler (or the local
+ * The window function (docs/windows.md): `{ cluster, windowId, phase, scheduledTime }` from Scheduler (or the local
  * scheduler, or the sweeper for a missed end). Deliveries are at-least-once: a phase is deduplicated by window,
  * phase and scheduled time (an idempotency record written with the change), so a repeat changes nothing.
  */

@@ -1,5 +1,5 @@
 /**
- * rollout/upgrade.ts against a real HTTP server on 127.0.0.1: the signed POST (workflow.md "Maintain"), its
+ * rollout/upgrade.ts against a real HTTP server on 127.0.0.1: the signed POST (docs/workflow.md, Maintain), its
  * bounded retries, and the allowlists checked before anything is called.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Model-based tests of the rollout workflow (workflow.md "How it is built"). Paths come from the XState
+ * Model-based tests of the rollout workflow (docs/workflow.md "From the model to ASL"). Paths come from the XState
  * machines through @xstate/graph, every poll loop and the batch loop taken 0, 1 and 2 times, error exits
  * chosen so every transition of the model is taken. Each path is then run twice over DynamoDB Local:
  *  1. the XState machine itself, its actors bound to the real task handlers;
@@ -121,7 +121,7 @@ function callsOf(machine: AnyStateMachine, path: ModelPath): Call[] {
   return calls;
 }
 
-/** The ASL states a path visits, through workflow.md's mapping (a Task that fails goes straight to its Catch). */
+/** The ASL states a path visits, through docs/workflow.md's mapping (a Task that fails goes straight to its Catch). */
 function aslStatesOf(machine: AnyStateMachine, path: ModelPath): string[] {
   return path.states.flatMap((state, i) => {
     const config = stateConfig(machine, state) as {

@@ -1,6 +1,6 @@
 /**
  * S1, the auth matrix, generated from the route table: every route × every kind of credential, the compat
- * families' routes (api-compat.md) included. The oracle is the spec (api-native.md, api-compat.md): public
+ * families' routes (docs/compat.md) included. The oracle is the contract (the README's API, docs/compat.md): public
  * routes are open; otherwise missing or bad credentials are 401, a role below the one the call needs is 403
  * (the route's role; operator for GreptimeDB's legacy `GET /admin/maintenance?enable=...`, a state change), a
  * token limited to other clusters is 403 on the cluster the call acts on (the `{c}` parameter, or for a compat

@@ -1,4 +1,4 @@
-/** rollout/input.ts: the rollout input (workflow.md "Input"), its defaults and the deployment's allowlists. */
+/** rollout/input.ts: the rollout input (README "Rolling upgrades"), its defaults and the deployment's allowlists. */
 import { describe, expect, it } from 'vitest';
 import { OBJECT_ID } from '../../functions/domain/names.js';
 import { MAX_BATCH_SIZE } from '../../functions/domain/rollout/model.js';
@@ -16,7 +16,7 @@ const NONE: UpgradeAllowlist = { webhookHosts: [], functionArns: [] };
 const parse = (value: unknown, allow = ALLOW) => parseRolloutInput(value, allow);
 
 describe('parseRolloutInput', () => {
-  it("applies workflow.md's defaults: only cluster and targetVersion are required", () => {
+  it("applies the input's defaults: only cluster and targetVersion are required", () => {
     const { cluster, input } = parse({ cluster: 'prod-mariadb', targetVersion: '10.11.7' }, NONE);
     expect(cluster).toBe('prod-mariadb');
     expect(input).toEqual({
@@ -40,7 +40,7 @@ describe('parseRolloutInput', () => {
     expect('cluster' in parsed).toBe(false);
   });
 
-  it("keeps workflow.md's full example as given", () => {
+  it("keeps a full example as given", () => {
     const body = {
       cluster: 'prod-mariadb',
       targetVersion: '10.11.7',

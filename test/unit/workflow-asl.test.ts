@@ -1,4 +1,4 @@
-/** The generated ASL against the model (workflow.md "Model ⇄ ASL mapping"), state by state and edge by edge. */
+/** The generated ASL against the model (docs/workflow.md "From the model to ASL"), state by state and edge by edge. */
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { createMachine, type AnyStateMachine } from 'xstate';

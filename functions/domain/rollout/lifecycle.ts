@@ -1,5 +1,5 @@
 /**
- * A rollout's life (workflow.md): created, claimed by an execution (Preflight), automation paused, planned into
+ * A rollout's life (docs/workflow.md): created, claimed by an execution (Preflight), automation paused, planned into
  * batches, run batch by batch, and ended succeeded, paused, aborted or failed.
  */
 import { judge } from '../budget.js';

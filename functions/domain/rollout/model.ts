@@ -1,5 +1,5 @@
 /**
- * Rolling upgrades (workflow.md): the rollout record, its nodes, and the helpers every step shares. Each step is
+ * Rolling upgrades (docs/workflow.md): the rollout record, its nodes, and the helpers every step shares. Each step is
  * a pure function from the cluster state and the rollout snapshot to an Outcome, so a step repeated by a Step
  * Functions retry or a resumed execution decides the same thing again, or nothing.
  */
@@ -19,7 +19,7 @@ export type UpgradeSpec =
   | { kind: 'webhook'; url: string; timeoutSeconds: number }
   | { kind: 'lambda'; functionArn: string; timeoutSeconds: number };
 
-/** workflow.md's input, with defaults applied (the cluster is the record's). */
+/** The rollout input (README "Rolling upgrades"), with defaults applied (the cluster is the record's). */
 export interface RolloutInput {
   targetVersion: string;
   servers?: string[];

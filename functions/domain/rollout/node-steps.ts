@@ -1,5 +1,5 @@
 /**
- * One node of a rollout (workflow.md's node machine): each action step records where the node is, then does its
+ * One node of a rollout (docs/workflow.md: the node machine): each action step records where the node is, then does its
  * one thing; each poll step (`check*`) answers whether to wait or go on, and writes nothing while it waits.
  */
 import { viewAll, viewOf, viewServer } from '../derive.js';

@@ -15,7 +15,7 @@ export const HOLDER = 'rollout:r-1';
 export const V1 = '10.6.1';
 export const V2 = '10.11.7';
 
-/** workflow.md's defaults. */
+/** The rollout input's defaults (README "Rolling upgrades"). */
 export function input(overrides: Partial<RolloutInput> = {}): RolloutInput {
   return {
     targetVersion: V2,

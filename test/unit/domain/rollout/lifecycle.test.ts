@@ -1,4 +1,4 @@
-/** rollout/lifecycle.ts: a rollout's life (workflow.md), created, claimed, planned, run batch by batch and ended. */
+/** rollout/lifecycle.ts: a rollout's life (docs/workflow.md): created, claimed, planned, run batch by batch, ended. */
 import { describe, expect, it } from 'vitest';
 import { judge } from '../../../../functions/domain/budget.js';
 import { withServer } from '../../../../functions/domain/outcome.js';

@@ -1,4 +1,4 @@
-/** rollout/node-steps.ts: one node's steps (workflow.md's node machine), its actions and its polls. */
+/** rollout/node-steps.ts: one node's steps (docs/workflow.md: the node machine), its actions and its polls. */
 import { describe, expect, it } from 'vitest';
 import { viewOf } from '../../../../functions/domain/derive.js';
 import type { ClusterState, Server } from '../../../../functions/domain/model.js';
