@@ -1,7 +1,7 @@
 /**
  * The native API's answers as the console reads them: the handlers' own renderers' return types
- * (`functions/api/render.ts`, `render-rollouts.ts`, `render-windows.ts`), so a field the API adds, renames or drops shows here as a type
- * error, not as a blank cell. Type imports only: nothing of the handlers reaches the bundle.
+ * (`functions/api/render.ts`, `render-rollouts.ts`, `render-windows.ts`), so a field the API adds, renames or
+ * drops shows here as a type error, not as a blank cell. Type imports only: nothing of the handlers is bundled.
  */
 import type { claimJson, clusterJson, eventJson, serverJson, verdictJson } from '../../functions/api/render.js';
 import type { rolloutDetailJson, rolloutJson } from '../../functions/api/render-rollouts.js';
