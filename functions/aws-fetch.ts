@@ -1,6 +1,6 @@
 /**
  * AWS calls without their SDK clients, for the few a function makes (Lambda Invoke, Secrets Manager
- * GetSecretValue, three Scheduler calls): SigV4-signed by aws4fetch, retried as the SDK retries (its own error
+ * GetSecretValue, three Scheduler calls, Step Functions StartExecution and DescribeExecution): SigV4-signed by aws4fetch, retried as the SDK retries (its own error
  * classification from @smithy/core, three attempts), and failing as the SDK fails to `toDomainError` and the
  * ASL: the service's error code as `name`, its message, `$fault` and `$metadata.httpStatusCode`; a socket error
  * its `code`; an attempt that takes too long a `TimeoutError`. Each client was 15 to 70 KB of a bundle, with its
@@ -20,9 +20,9 @@ import { AwsClient } from 'aws4fetch';
 
 /** A service, by its signing name and the SDK's environment name for its endpoint override. */
 export interface AwsService {
-  signingName: 'lambda' | 'secretsmanager' | 'scheduler';
+  signingName: 'lambda' | 'secretsmanager' | 'scheduler' | 'states';
   /** `AWS_ENDPOINT_URL_<this>`, as the SDK reads it. */
-  endpointEnv: 'LAMBDA' | 'SECRETS_MANAGER' | 'SCHEDULER';
+  endpointEnv: 'LAMBDA' | 'SECRETS_MANAGER' | 'SCHEDULER' | 'SFN';
 }
 
 /** What an SDK client takes in its config; by default the environment, as Lambda sets it. */

@@ -1,9 +1,8 @@
 /**
  * Module-scope wiring of the rollout engine on Lambda (Step Functions), for the functions that start executions or
  * read their status: the rollouts API, the window function and the sweeper. Kept apart from `runtime.ts` so that
- * only they carry the Step Functions client, and the task function does not.
+ * only they carry the Step Functions calls, and the task function does not.
  */
-import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Deps } from '../deps.js';
 import { runtimeDeps } from '../runtime.js';
 import { StepFunctionsEngine } from './engine.js';
@@ -16,7 +15,7 @@ export function rolloutRuntimeDeps(): Deps {
   const arn = process.env.ROLLOUT_STATE_MACHINE_ARN;
   withRollouts ??= {
     ...runtimeDeps(),
-    ...(arn && { rollouts: { engine: new StepFunctionsEngine(new SFNClient({}), arn), allow: allowlistFromEnv() } }),
+    ...(arn && { rollouts: { engine: new StepFunctionsEngine(arn), allow: allowlistFromEnv() } }),
   };
   return withRollouts;
 }

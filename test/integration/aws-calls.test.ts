@@ -1,6 +1,7 @@
 /**
  * aws-fetch.ts on the wire: the task function's Lambda Invoke and Secrets Manager GetSecretValue
- * (rollout/aws-calls.ts) and the windows' Scheduler calls (windows/scheduler-api.ts), sent by aws4fetch, against
+ * (rollout/aws-calls.ts), the windows' Scheduler calls (windows/scheduler-api.ts) and the rollout engine's Step
+ * Functions StartExecution and DescribeExecution (rollout/engine.ts), sent by aws4fetch, against
  * the same calls sent by the real SDK clients they replaced, to a local HTTP server standing in for the services:
  * the same requests, the same results, the same errors (name, message, fault, status) after the same number of
  * attempts, and a signature that the SDK's own SigV4 signer computes too.
@@ -16,10 +17,12 @@ import {
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toDomainError } from '../../functions/http/errors.js';
 import { getSecretString, invokeAsync } from '../../functions/rollout/aws-calls.js';
+import { StepFunctionsEngine } from '../../functions/rollout/engine.js';
 import { SchedulerApi, type ScheduleInput } from '../../functions/windows/scheduler-api.js';
 import { closeServer, listenLocal, recordingServer, type RecordingServer } from '../support/recording-server.js';
 
@@ -66,6 +69,7 @@ beforeAll(async () => {
     AWS_SESSION_TOKEN: CREDENTIALS.sessionToken,
     AWS_ENDPOINT_URL_LAMBDA: endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+    AWS_ENDPOINT_URL_SFN: endpoint,
   });
 });
 
@@ -513,5 +517,118 @@ describe('Scheduler CreateSchedule, UpdateSchedule, DeleteSchedule, ListSchedule
       expect(a.error).toBeDefined();
       expect({ ...a, requests: a.requests.map(tokenless) }).toEqual({ ...b, requests: b.requests.map(tokenless) });
     }
+  });
+});
+
+describe('Step Functions StartExecution and DescribeExecution', () => {
+  const MACHINE = 'arn:aws:states:eu-west-1:123456789012:stateMachine:maintctl-rollout';
+  const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:maintctl-rollout:r1-abc-00ff';
+  const ours = () => new StepFunctionsEngine(MACHINE);
+  const sfn = () => new SFNClient(sdkConfig());
+  const sdkStart = async () =>
+    (
+      await sfn().send(
+        new StartExecutionCommand({
+          stateMachineArn: MACHINE,
+          name: 'r1-abc-00ff',
+          input: JSON.stringify({ cluster: 'prod', rolloutId: 'r1' }),
+        }),
+      )
+    ).executionArn;
+  const sdkDescribe = async () => {
+    try {
+      const out = await sfn().send(new DescribeExecutionCommand({ executionArn: EXECUTION }));
+      return { status: out.status, ...(out.stopDate && { stoppedAt: out.stopDate.getTime() }) };
+    } catch (error) {
+      if ((error as Error).name === 'ExecutionDoesNotExist') return undefined;
+      throw error;
+    }
+  };
+
+  it('StartExecution: what the SDK sends, the execution ARN back', async () => {
+    respond = () => ({ status: 200, body: JSON.stringify({ executionArn: EXECUTION, startDate: 1796371200.123 }) });
+    const a = await outcome(() => ours().startRollout({ cluster: 'prod', rolloutId: 'r1' }, 'r1-abc-00ff'));
+    const b = await outcome(sdkStart);
+    expect(a).toEqual(b);
+    expect(a.result).toBe(EXECUTION);
+    expect(a.requests).toEqual([
+      expect.objectContaining({
+        method: 'POST',
+        rawPath: '/',
+        type: 'application/x-amz-json-1.0',
+        target: 'AWSStepFunctions.StartExecution',
+      }),
+    ]);
+  });
+
+  it.each([
+    ['running', { status: 'RUNNING', startDate: 1796371200.123 }],
+    ['ended', { status: 'SUCCEEDED', startDate: 1796371200.123, stopDate: 1796371260.457 }],
+  ])('DescribeExecution, %s: the status and end the SDK reads', async (_name, answer) => {
+    respond = () => ({ status: 200, body: JSON.stringify({ executionArn: EXECUTION, ...answer }) });
+    const a = await outcome(() => ours().describeExecution(EXECUTION));
+    expect(a).toEqual(await outcome(sdkDescribe));
+    expect(a.requests[0]).toMatchObject({
+      target: 'AWSStepFunctions.DescribeExecution',
+      body: JSON.stringify({ executionArn: EXECUTION }),
+    });
+  });
+
+  it('is signed for states in the region, as the SDK signer signs it', async () => {
+    respond = () => ({ status: 200, body: JSON.stringify({ status: 'RUNNING' }) });
+    await ours().describeExecution(EXECUTION);
+    const [req] = requests as [Recorded];
+    expect(String(req.headers.authorization)).toMatch(
+      new RegExp(`Credential=AKIDEXAMPLE/\\d{8}/${REGION}/states/aws4_request`),
+    );
+    expect(String(req.headers.authorization)).toContain(`Signature=${await sdkSignature(req, 'states')}`);
+  });
+
+  it.each([
+    [
+      'an unknown execution: undefined',
+      {
+        status: 400,
+        body: JSON.stringify({
+          __type: 'com.amazonaws.swf.service.v2.model#ExecutionDoesNotExist',
+          message: 'no such execution',
+        }),
+      },
+    ],
+    [
+      'a refusal',
+      {
+        status: 400,
+        body: JSON.stringify({
+          __type: 'AccessDeniedException',
+          message: 'not authorized to perform: states:DescribeExecution',
+        }),
+      },
+    ],
+    [
+      'throttling, retried',
+      { status: 400, body: JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }) },
+    ],
+    [
+      'a service error, retried',
+      { status: 500, body: JSON.stringify({ __type: 'InternalServerError', message: 'internal' }) },
+    ],
+  ] as [string, Reply][])('%s: as from the SDK, after as many attempts', async (_name, reply) => {
+    respond = () => reply;
+    expect(await outcome(() => ours().describeExecution(EXECUTION))).toEqual(await outcome(sdkDescribe));
+    expect(await outcome(() => ours().startRollout({ cluster: 'prod', rolloutId: 'r1' }, 'n'))).toEqual(
+      await outcome(
+        async () =>
+          (
+            await sfn().send(
+              new StartExecutionCommand({
+                stateMachineArn: MACHINE,
+                name: 'n',
+                input: JSON.stringify({ cluster: 'prod', rolloutId: 'r1' }),
+              }),
+            )
+          ).executionArn,
+      ),
+    );
   });
 });
