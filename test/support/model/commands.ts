@@ -502,7 +502,7 @@ const tokenCreate: Make = () =>
             !creator.revoked &&
             creator.role === 'admin' &&
             RANK[a.role] <= RANK[creator.role] &&
-            (!creator.clusters || (clusters?.every((c) => creator.clusters!.includes(c))));
+            (!creator.clusters || clusters?.every((c) => creator.clusters!.includes(c)) === true);
           if (may !== (res.status === 201))
             w.violations.push(
               `token-create by ${creator.user}: the model says ${may ? 'allowed' : 'refused'}, the API answered ${res.status}`,
