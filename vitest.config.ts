@@ -8,12 +8,13 @@ for (const key of Object.keys(process.env)) if (key.startsWith('MAINTCTL_')) del
 process.env.JAVA_TOOL_OPTIONS ??= '-XX:+UseSerialGC -XX:TieredStopAtLevel=1';
 
 /** One project per tier (`npm test -- --project unit`); every tier but the unit tests gets DynamoDB Local. */
-const tier = (name: string, needsDynamo = true): TestProjectInlineConfiguration => ({
+const tier = (name: string, needsDynamo = true, setupFiles: string[] = []): TestProjectInlineConfiguration => ({
   extends: true,
   test: {
     name,
     include: [`test/${name}/**/*.test.ts`],
     ...(needsDynamo && { globalSetup: ['test/support/global-setup.ts'] }),
+    setupFiles,
   },
 });
 
@@ -22,7 +23,8 @@ export default defineConfig({
   test: {
     projects: [
       tier('unit', false),
-      tier('integration'),
+      // Every native answer the integration tests receive is checked against docs/openapi.json.
+      tier('integration', true, ['test/support/response-check-setup.ts']),
       tier('compat'),
       tier('reliability'),
       tier('dataplane'),

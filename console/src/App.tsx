@@ -48,6 +48,10 @@ export function App() {
         <span class="who">
           Signed in as <strong>{session.user}</strong>
         </span>
+        {/* The native API's OpenAPI 3.1 document, for generating clients (public: no sign-in needed). */}
+        <a class="api-doc" href="/v1/openapi.json" target="_blank" rel="noopener">
+          API (OpenAPI)
+        </a>
         <button type="button" class="secondary" onClick={signOut}>
           Sign out
         </button>

@@ -1,11 +1,16 @@
-/** The native API's JSON shapes. Times are ISO 8601 strings. */
+/** The native API's JSON shapes (typed by `responses.ts`, the OpenAPI document's schemas). Times are ISO 8601 strings. */
 import type { Verdict } from '../domain/budget.js';
 import type { HeldClaim, ServerView } from '../domain/derive.js';
 import type { AuditEvent, Claim, ClusterState, Switchover } from '../domain/model.js';
+import type { ClaimJson, ClusterJson, EventJson, ServerJson, VerdictJson } from './responses.js';
 
-export const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+export function iso(t: number): string;
+export function iso(t: number | undefined): string | undefined;
+export function iso(t: number | undefined) {
+  return t === undefined ? undefined : new Date(t).toISOString();
+}
 
-export function claimJson(holder: string, c: Claim, scope?: HeldClaim['scope']) {
+export function claimJson(holder: string, c: Claim, scope?: HeldClaim['scope']): ClaimJson {
   return {
     holder,
     ...(scope && { scope }),
@@ -20,7 +25,7 @@ export function claimJson(holder: string, c: Claim, scope?: HeldClaim['scope']) 
   };
 }
 
-export function serverJson(v: ServerView) {
+export function serverJson(v: ServerView): ServerJson {
   const s = v.server;
   return {
     name: s.name,
@@ -51,7 +56,7 @@ export function serverJson(v: ServerView) {
 
 export const switchoverJson = (p: Switchover | undefined) => (p ? { ...p, requestedAt: iso(p.requestedAt) } : null);
 
-export function clusterJson(state: ClusterState, views: ServerView[], now: number) {
+export function clusterJson(state: ClusterState, views: ServerView[], now: number): ClusterJson {
   const { cluster } = state;
   const dcs = [...new Set([...views.map((v) => v.server.dc), ...state.dcs.keys()])].sort();
   const clusterClaims = Object.entries(cluster.claims).filter(([, c]) => c.until === undefined || now < c.until);
@@ -81,7 +86,7 @@ export function clusterJson(state: ClusterState, views: ServerView[], now: numbe
   };
 }
 
-export const verdictJson = (v: Verdict | undefined) =>
+export const verdictJson = (v: Verdict | undefined): VerdictJson | undefined =>
   v && {
     allowed: v.allowed,
     reason: v.reason,
@@ -90,4 +95,4 @@ export const verdictJson = (v: Verdict | undefined) =>
     usingBudget: v.usingBudget,
   };
 
-export const eventJson = (e: AuditEvent) => ({ ...e, at: iso(e.at) });
+export const eventJson = (e: AuditEvent): EventJson => ({ ...e, at: iso(e.at) });

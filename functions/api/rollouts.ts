@@ -32,7 +32,7 @@ function rolloutsOf(deps: Deps) {
 }
 
 /** Here, not in schemas.ts: the rollouts bundle stays under P4's 300 KB without the other bodies. */
-const upgradeFailureBody = z.strictObject({ reason: z.string().check(z.minLength(1), z.maxLength(2000)) });
+export const upgradeFailureBody = z.strictObject({ reason: z.string().check(z.minLength(1), z.maxLength(2000)) });
 
 type Control = (state: ClusterState, snapshot: RolloutSnapshot, req: ApiRequest, now: number) => RolloutOutcome;
 

@@ -56,6 +56,7 @@ const compat = (method: Method, path: string, role: RouteRole, family: CompatFam
 
 export const ROUTES: readonly Route[] = [
   route('GET', '/v1/health', 'public', 'health'),
+  route('GET', '/v1/openapi.json', 'public', 'health'),
 
   route('GET', '/v1/clusters', 'viewer', 'clusters'),
   route('GET', C, 'viewer', 'clusters'),
@@ -153,7 +154,7 @@ export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.
 const compiled = ROUTES.map((r) => ({
   route: r,
   names: [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!),
-  pattern: new RegExp(`^${r.path.replace(/\{\w+\}/g, '([^/]+)')}$`),
+  pattern: new RegExp(`^${r.path.replaceAll('.', '\\.').replace(/\{\w+\}/g, '([^/]+)')}$`),
 }));
 
 export type RouteMatch =

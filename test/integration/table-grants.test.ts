@@ -84,6 +84,7 @@ describe('what each family calls is what its function may call', () => {
   it('drives every route', async () => {
     const C = '/v1/clusters/shop';
     await ok('GET', '/v1/health');
+    await ok('GET', '/v1/openapi.json');
     await ok('PUT', C, { engine: 'mariadb' });
     for (const [s, role] of [
       ['db1', 'primary'],

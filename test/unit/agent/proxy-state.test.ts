@@ -36,7 +36,7 @@ const claim = (over: Partial<ClaimJson> = {}): ClaimJson => ({
   force: false,
   reason: undefined,
   actor: 'ops',
-  since: undefined,
+  since: '2026-01-01T00:00:00.000Z',
   until: undefined,
   drainDeadline: undefined,
   onDeadline: 'force',
