@@ -32,7 +32,7 @@ export interface ControlPlaneApiProps {
    * @default none: those clients must use the prefix
    */
   readonly defaultClusters?: Partial<Record<CompatFamily, string>>;
-  /** More environment for some families (the rollouts family's state machine). */
+  /** More environment for some families (the rollouts family's state machine). @default none */
   readonly familyEnvironment?: Partial<Record<Family, Record<string, string>>>;
   /** The whole stage. @default 200 requests/s, bursts of 400 */
   readonly throttle?: Throttle;

@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import { LAMBDA_NODE_OPTIONS, lambdaBundling, type FunctionEntry } from '../lambda-bundling.js';
 
 export interface FamilyFunctionProps extends FunctionEntry {
+  /** Variables besides the NODE_OPTIONS every function gets. @default none */
   readonly environment?: Record<string, string>;
   /** @default 256 */
   readonly memorySize?: number;

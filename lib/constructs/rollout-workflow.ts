@@ -1,6 +1,6 @@
 import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { vendedLogGroup } from './vended-log-group.js';
@@ -10,15 +10,19 @@ import { Construct } from 'constructs';
 import { workflowDefinitions } from '../../workflows/asl.js';
 import { FUNCTION_ENTRIES } from '../lambda-bundling.js';
 import { FamilyFunction } from './family-function.js';
+import { acknowledgeOn } from './acknowledge.js';
 import { grantTableActions, TABLE_MUTATE } from './table-access.js';
 
 export interface RolloutWorkflowProps {
   readonly table: ITable;
-  /** Functions an `upgrade.kind: "lambda"` may invoke: the state machine's tasks may call nothing else. */
+  /**
+   * Functions an `upgrade.kind: "lambda"` may invoke: the state machine's tasks may call nothing else.
+   * @default none: a rollout with a lambda upgrade is refused
+   */
   readonly upgradeFunctions?: readonly IFunction[];
-  /** Hosts an `upgrade.kind: "webhook"` may call. */
+  /** Hosts an `upgrade.kind: "webhook"` may call. @default none: a rollout with a webhook upgrade is refused */
   readonly webhookHosts?: readonly string[];
-  /** The webhook signing secret. */
+  /** The webhook signing secret. @default none: a webhook upgrade fails at its Maintain step (nothing to sign with) */
   readonly webhookSecret?: ISecret;
 }
 
@@ -159,22 +163,23 @@ export class RolloutWorkflow extends Construct {
     this.environment = { ROLLOUT_STATE_MACHINE_ARN: this.rolloutMachine.stateMachineArn, ...allowlist };
   }
 
-  /** The API and the sweeper: start executions, and read their status. */
-  grantControl(fn: FamilyFunction): void {
-    this.rolloutMachine.grantStartExecution(fn);
-    const executions = Stack.of(this).formatArn({
+  /** Start executions of the rollout machine and read their status (the API's rollouts family, windows, the sweeper). */
+  grantControl(grantee: IGrantable): Grant {
+    const stack = Stack.of(this);
+    const executions = stack.formatArn({
       service: 'states',
       resource: 'execution',
-      resourceName: `${Stack.of(this).stackName}-rollout:*`,
+      resourceName: `${stack.stackName}-rollout:*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    fn.addToRolePolicy(
-      new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution'], resources: [executions] }),
-    );
-    Validations.of(fn.role!).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${Stack.of(this).stackName}-rollout:*]`,
+    const grant = this.rolloutMachine
+      .grantStartExecution(grantee)
+      .combine(Grant.addToPrincipal({ grantee, actions: ['states:DescribeExecution'], resourceArns: [executions] }));
+    acknowledgeOn(grantee, {
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stack.stackName}-rollout:*]`,
       reason:
         "Executions are named at run time (rollout id and start time): the function may describe any execution of this stack's rollout machine, and nothing else.",
     });
+    return grant;
   }
 }

@@ -22,8 +22,8 @@ export const TABLE_MUTATE = [...TABLE_WRITE, 'dynamodb:ConditionCheckItem'] as c
 
 export type TableAction = (typeof TABLE_MUTATE)[number] | 'dynamodb:DeleteItem' | 'dynamodb:BatchWriteItem';
 
-/** Exactly these actions on the table itself (it has no index). */
-export function grantTableActions(table: ITable, grantee: IGrantable, actions: readonly TableAction[]): void {
-  if (actions.length === 0) return;
-  Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [table.tableArn] });
+/** Exactly these actions on the table itself (it has no index); none (the health family's) grants nothing. */
+export function grantTableActions(table: ITable, grantee: IGrantable, actions: readonly TableAction[]): Grant {
+  if (actions.length === 0) return Grant.drop(grantee, 'no table actions');
+  return Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [table.tableArn] });
 }

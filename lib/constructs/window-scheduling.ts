@@ -1,9 +1,10 @@
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, Grant, type IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { FUNCTION_ENTRIES } from '../lambda-bundling.js';
+import { acknowledgeOn } from './acknowledge.js';
 import { FamilyFunction } from './family-function.js';
 import { grantTableActions, TABLE_MUTATE } from './table-access.js';
 import type { RolloutWorkflow } from './rollout-workflow.js';
@@ -63,36 +64,36 @@ export class WindowScheduling extends Construct {
     this.grantManage(this.windowFunction);
   }
 
-  grantManage(fn: FamilyFunction): void {
+  /** Create, update and delete the windows' schedules (in this group only), passing them the scheduler role. */
+  grantManage(grantee: IGrantable): Grant {
     const schedules = Stack.of(this).formatArn({
       service: 'scheduler',
       resource: 'schedule',
       resourceName: `${this.groupName}/*`,
     });
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
-        resources: [schedules],
-      }),
-    );
-    this.schedulerRole.grantPassRole(fn.grantPrincipal);
-    Validations.of(fn.role!).acknowledge({
+    const grant = Grant.addToPrincipal({
+      grantee,
+      actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
+      resourceArns: [schedules],
+    }).combine(this.schedulerRole.grantPassRole(grantee.grantPrincipal));
+    acknowledgeOn(grantee, {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${this.groupName}/*]`,
       reason:
         "Each window's schedules are named at run time (a hash of the window and occurrence): the function may manage schedules in this stack's own group only.",
     });
+    return grant;
   }
 
-  grantReconcile(fn: FamilyFunction): void {
-    this.grantManage(fn);
-    fn.addToRolePolicy(
-      new PolicyStatement({ effect: Effect.ALLOW, actions: ['scheduler:ListSchedules'], resources: ['*'] }),
+  /** `grantManage`, and list the schedules (the sweeper recreates missing ones and deletes orphans). */
+  grantReconcile(grantee: IGrantable): Grant {
+    const grant = this.grantManage(grantee).combine(
+      Grant.addToPrincipal({ grantee, actions: ['scheduler:ListSchedules'], resourceArns: ['*'] }),
     );
-    Validations.of(fn.role!).acknowledge({
+    acknowledgeOn(grantee, {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'scheduler:ListSchedules supports no resource-level permission; the function lists its own group (the ScheduleGroup parameter) only.',
     });
+    return grant;
   }
 }
