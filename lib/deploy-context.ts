@@ -18,6 +18,7 @@ export const DEPLOY_CONTEXT_KEYS = [
   'webhookSecretKeyArn',
   'defaultClusters',
   'consoleDirectory',
+  'alertmanagerUrl',
 ] as const;
 type Key = (typeof DEPLOY_CONTEXT_KEYS)[number];
 
@@ -59,6 +60,7 @@ export function deployProps(scope: Construct, context: (key: Key) => unknown): O
     return [family as CompatFamily, cluster] as const;
   });
   const directory = context('consoleDirectory');
+  const alertmanager = context('alertmanagerUrl');
   return {
     ...(topic !== undefined && {
       alarmTopic: Topic.fromTopicArn(
@@ -100,5 +102,13 @@ export function deployProps(scope: Construct, context: (key: Key) => unknown): O
     },
     ...(clusters.length > 0 && { defaultClusters: Object.fromEntries(clusters) }),
     ...(directory !== undefined && { consoleDirectory: String(directory) }),
+    ...(alertmanager !== undefined && {
+      alertmanagerUrl: check(
+        'alertmanagerUrl',
+        String(alertmanager),
+        /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?(\/[\w./-]*)?$/i,
+        'an http(s) URL of Alertmanager',
+      ),
+    }),
   };
 }

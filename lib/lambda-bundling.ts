@@ -17,8 +17,13 @@ export interface FunctionEntry {
   readonly sdkEventStreams?: boolean;
 }
 
-/** Every function: one per route family, the state machines' tasks, the window function, the sweeper. */
-export const FUNCTION_ENTRIES: Readonly<Record<Family | 'tasks' | 'window' | 'sweeper', FunctionEntry>> = {
+/**
+ * Every function: one per route family, the state machines' tasks, the window function, the sweeper, and the
+ * change-event consumer (silences, notifications).
+ */
+export const FUNCTION_ENTRIES: Readonly<
+  Record<Family | 'tasks' | 'window' | 'sweeper' | 'integrations', FunctionEntry>
+> = {
   ...(Object.fromEntries(Object.entries(FAMILIES).map(([family, entry]) => [family, { entry }])) as Record<
     Family,
     FunctionEntry
@@ -26,6 +31,7 @@ export const FUNCTION_ENTRIES: Readonly<Record<Family | 'tasks' | 'window' | 'sw
   tasks: { entry: 'functions/rollout/runtime.ts' },
   window: { entry: 'functions/windows/runtime.ts' },
   sweeper: { entry: 'functions/sweeper.ts' },
+  integrations: { entry: 'functions/integrations/runtime.ts' },
 };
 
 /** Lambda gives a function its role's credentials in environment variables: the other providers never run there. */

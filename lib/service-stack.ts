@@ -10,6 +10,7 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { CompatFamily } from '../functions/http/routes.js';
 import { CHANGE_DETAIL_TYPE, ChangeEvents } from './constructs/change-events.js';
+import { ChangeIntegrations } from './constructs/change-integrations.js';
 import { ConsoleSite } from './constructs/console-site.js';
 import { ControlPlaneApi, type Throttle } from './constructs/control-plane-api.js';
 import { FamilyFunction } from './constructs/family-function.js';
@@ -36,6 +37,8 @@ export interface ServiceStackProps extends StackProps {
   readonly statusThrottle?: Throttle;
   /** The built web console. @default `console/dist` (`npm run build`); a page saying so while it is not built */
   readonly consoleDirectory?: string;
+  /** Prometheus Alertmanager's URL: maintenance silences its alerts (issue 17). @default none: no silences */
+  readonly alertmanagerUrl?: string;
 }
 
 export class ServiceStack extends Stack {
@@ -71,14 +74,23 @@ export class ServiceStack extends Stack {
     });
 
     const changes = new ChangeEvents(this, 'Changes', { table });
+    const topic = props.alarmTopic ?? this.alarmTopic();
+    const integrations = new ChangeIntegrations(this, 'Integrations', {
+      table,
+      bus: changes.bus,
+      alarmTopic: topic,
+      ...(props.alertmanagerUrl && { alertmanagerUrl: props.alertmanagerUrl }),
+      ...(props.upgrades?.webhookSecret && { webhookSecret: props.upgrades.webhookSecret }),
+    });
     new OperationsAlarms(this, 'Alarms', {
-      topic: props.alarmTopic ?? this.alarmTopic(),
+      topic,
       api: api.api,
       functions: {
         ...Object.fromEntries([...api.functions].map(([family, fn]) => [family, fn])),
         tasks: workflow.tasks,
         window: windows.windowFunction,
         sweeper,
+        integrations: integrations.function,
       },
       stateMachines: { rollout: workflow.rolloutMachine, node: workflow.nodeMachine },
       table,

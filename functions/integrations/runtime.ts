@@ -12,9 +12,8 @@ import { dynamoClient } from '../runtime.js';
 import { IntegrationStore } from '../store/integrations.js';
 import { Alertmanager } from './alertmanager.js';
 import { type ChangeEvent, type ConsumerDeps, consumeChange, reconcile } from './consumer.js';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from './metrics-names.js';
 
-export const METRICS_NAMESPACE = 'maintctl';
-export const METRICS_SERVICE = 'integrations';
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
 
 const SECRET_TTL_MS = 5 * 60_000;

@@ -16,6 +16,7 @@ describe('deploy context', () => {
       'webhookSecretKeyArn',
       'defaultClusters',
       'consoleDirectory',
+      'alertmanagerUrl',
     ]);
   });
 
@@ -59,7 +60,7 @@ describe('deploy context', () => {
     expect(() => props({ [key]: value })).toThrow(new RegExp(`context ${key}`));
   });
 
-  it('a webhook secret under a customer managed key: the task function may decrypt with that key, and only it', () => {
+  it('a webhook secret under a customer managed key: the task and integrations functions may decrypt with that key, and only they', () => {
     const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:maintctl-webhook-AbCdEf';
     const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     expect(() => props({ webhookSecretKeyArn: KEY })).toThrow(/without webhookSecretArn/);
@@ -70,7 +71,7 @@ describe('deploy context', () => {
           ({ webhookSecretArn: SECRET, webhookSecretKeyArn: KEY, webhookHosts: 'deploy.example.com' })[key as string],
       ),
     );
-    // Which roles may use the key: the task function's (it reads the secret), no other.
+    // Which roles may use the key: the task function's and the notifications' (they read the secret), no other.
     const decrypting = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter((p) =>
         (p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]).some(
@@ -78,8 +79,10 @@ describe('deploy context', () => {
         ),
       )
       .flatMap((p) => (p.Properties.Roles as { Ref: string }[]).map((r) => r.Ref));
-    expect(decrypting).toHaveLength(1);
-    expect(decrypting[0]).toMatch(/^RolloutsTasksRole/);
+    expect(decrypting.map((r) => r.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'IntegrationsFunctionRole',
+      'RolloutsTasksRole',
+    ]);
   });
 
   it('wires the default clusters into the compatible families', () => {

@@ -71,6 +71,8 @@ const EXPECTED: Record<string, string[]> = {
     ...MANAGE_SCHEDULES,
     ...on('*', 'scheduler:ListSchedules'),
   ],
+  // The change-event consumer: settings, silence records and deliveries (functions/store/integrations.ts).
+  IntegrationsFunction: [...logsOf('IntegrationsFunctionLogs'), ...WRITE, ...on(TABLE, 'dynamodb:DeleteItem')],
 };
 
 /** What Step Functions adds for logging to CloudWatch Logs and X-Ray tracing (no resource-level permissions exist). */
@@ -172,14 +174,14 @@ describe('IAM with upgrades: the allowlisted functions and the webhook secret go
     );
   });
 
-  it('nothing else gains either, and the state machines still invoke only the task function', () => {
+  it('nothing else gains either (the notifications sign with the secret too), and the state machines still invoke only the task function', () => {
     for (const [id, fn] of functions.filter(([id]) => unhash(id) !== 'RolloutsTasks')) {
       expect(
         grantsOf(template, fn.Properties.Role['Fn::GetAtt'][0]).filter(
           (g) => g.includes(UPGRADE) || g.includes(SECRET),
         ),
         id,
-      ).toEqual([]);
+      ).toEqual(unhash(id) === 'IntegrationsFunction' ? [`secretsmanager:GetSecretValue on ${SECRET}`] : []);
     }
     for (const [id, machine] of Object.entries(template.findResources('AWS::StepFunctions::StateMachine'))) {
       expect(
