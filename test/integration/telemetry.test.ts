@@ -9,6 +9,7 @@ import { changeMetrics } from '../../functions/change-metrics.js';
 import { loggedTask } from '../../functions/rollout/task-log.js';
 import { runSweep } from '../../functions/sweeper.js';
 import { configureLogs, METRIC_NAMESPACE, pretty, type LogSettings } from '../../functions/telemetry.js';
+import { DASHBOARD_METRICS } from '../../lib/constructs/operations-dashboard.js';
 import { httpEnv, reportAll, seedCluster, type HttpEnv } from '../support/env.js';
 
 type Line = Record<string, any> & {
@@ -23,12 +24,15 @@ const T0 = Date.parse('2026-12-06T08:00:00Z');
 
 const parsed = (): Line[] => lines.map((l) => JSON.parse(l));
 const requestLine = (id: string) => parsed().find((l) => l.message === 'request' && l.correlation_id === id)!;
+/** Every metric seen in this file's runs, by name: its dimensions' names. */
+const seen = new Map<string, string[]>();
 /** The metrics a line embeds: name → { value, unit, dimensions as name → value }. */
 function metricsOf(line: Line) {
   const out: Record<string, { value: unknown; unit: string; dimensions: Record<string, unknown> }> = {};
   for (const d of line._aws?.CloudWatchMetrics ?? []) {
     expect(d.Namespace).toBe(METRIC_NAMESPACE);
     expect(d.Dimensions).toHaveLength(1);
+    for (const m of d.Metrics) seen.set(m.Name, d.Dimensions[0]!);
     for (const m of d.Metrics)
       out[m.Name] = {
         value: line[m.Name],
@@ -207,6 +211,7 @@ describe('the task function', () => {
     const after = { rollout: {}, nodes: new Map([['db2', { ...node, step: 'maintain', stepStartedAt: T0 + 12_000 }]]) };
     const groups = changeMetrics(state, before, { next: state, events: [], rollout: after } as any, T0 + 12_000);
     expect(groups).toContainEqual({ dimensions: { step: 'drain' }, metrics: { StepDuration: [12, 'Seconds'] } });
+    seen.set('StepDuration', ['step']);
     // The same step polled again: nothing.
     expect(changeMetrics(state, before, { next: state, events: [], rollout: before }, T0 + 20_000)).toHaveLength(1);
   });
@@ -226,6 +231,18 @@ describe('pretty lines', () => {
     });
     expect(line).toBe(
       '08:01:02.345 INFO  request route="PUT /v1/clusters/{c}/servers/{s}/maintenance" status=409 code=BudgetExceeded',
+    );
+  });
+});
+
+describe('the dashboard', () => {
+  it('graphs every metric these runs emitted, by the same dimensions, and no other', () => {
+    expect(Object.fromEntries([...seen].sort())).toEqual(
+      Object.fromEntries(
+        Object.entries(DASHBOARD_METRICS)
+          .map(([name, { dimensions }]) => [name, [...dimensions]])
+          .sort(),
+      ),
     );
   });
 });
