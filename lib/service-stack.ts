@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -16,6 +17,7 @@ import { ControlPlaneApi, type Throttle } from './constructs/control-plane-api.j
 import { FamilyFunction } from './constructs/family-function.js';
 import { FUNCTION_ENTRIES } from './lambda-bundling.js';
 import { OperationsAlarms } from './constructs/operations-alarms.js';
+import { OperationsDashboard } from './constructs/operations-dashboard.js';
 import { RolloutWorkflow, type RolloutWorkflowProps } from './constructs/rollout-workflow.js';
 import { grantTableActions, TABLE_MUTATE } from './constructs/table-access.js';
 import { WindowScheduling } from './constructs/window-scheduling.js';
@@ -96,6 +98,12 @@ export class ServiceStack extends Stack {
       table,
       bus: changes.bus,
       changeDeadLetters: changes.deadLetters,
+    });
+
+    // Last but the console: every alarm of the stack is made by now.
+    new OperationsDashboard(this, 'Dashboard', {
+      alarms: this.node.findAll().filter((c): c is Alarm => c instanceof Alarm),
+      requestLogs: [...api.functions.values()].map((fn) => fn.logGroup),
     });
 
     let siteDirectory = props.consoleDirectory ?? join(ROOT, 'console', 'dist');
