@@ -2,7 +2,7 @@
  * The native API's OpenAPI 3.1 document, generated from the route table (paths, methods, roles) and the contract
  * (`contract.ts`: the handlers' request schemas, `responses.ts`). zod writes JSON Schema 2020-12, OpenAPI 3.1's
  * dialect. `npm run openapi` writes it to `docs/openapi.json`, which `GET /v1/openapi.json` serves; the compat
- * families are described by their own tools' docs (api-compat.md).
+ * families are described by their own tools' docs and by `docs/compat.md`.
  */
 import * as z from '../http/zod.js';
 import { CLUSTER_ID, DC_NAME, OBJECT_ID, SERVER_NAME } from '../domain/names.js';
@@ -226,7 +226,7 @@ export function openapiDocument(version: string): Json {
       version,
       description:
         'Maintenance-mode control plane for database fleets. Every answer carries `X-Request-Id`. The drop-in ' +
-        'MaxScale, Cassandra-operator and GreptimeDB routes are described by those tools’ own docs (api-compat.md).',
+        'MaxScale, Cassandra-operator and GreptimeDB routes are described by those tools’ own docs and by docs/compat.md.',
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     security: [{ bearer: [] }],

@@ -208,7 +208,7 @@ export const event = z.object({
 
 export const eventPage = z.object({ events: z.array(event), cursor: z.optional(z.string()) });
 
-/** workflow.md's input, with its defaults applied. */
+/** The rollout input (README "Rolling upgrades"), with its defaults applied. */
 export const rolloutInput = z.object({
   targetVersion: z.string(),
   servers: z.optional(names),
