@@ -49,7 +49,7 @@ function cli(args: string[], vars: Record<string, string | undefined> = {}): Pro
 /** stderr without npm/node noise: the lines the CLI wrote. */
 const errLines = (r: Run) => r.stderr.trim().split('\n').filter(Boolean);
 
-/** A failure as the spec wants it: exit 1, nothing on stdout, one line on stderr, no stack trace. */
+/** A failure as the README's CLI section says: exit 1, nothing on stdout, one line on stderr, no stack trace. */
 function expectFailure(r: Run, message: RegExp): void {
   expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(1);
   expect(r.stdout).toBe('');
