@@ -4,7 +4,10 @@
  */
 export const PK = 'pk';
 export const SK = 'sk';
-/** The table's TTL attribute (epoch seconds): only idempotency records and agent leases carry it (docs/data-model.md). */
+/**
+ * The table's TTL attribute (epoch seconds): idempotency records, agent leases and the integrations' settled silences
+ * and deliveries carry it; audit events never (docs/data-model.md).
+ */
 export const TTL_ATTRIBUTE = 'expiresAt';
 
 export const clusterPk = (cluster: string) => `CLUSTER#${cluster}`;
