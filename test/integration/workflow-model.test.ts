@@ -18,6 +18,7 @@ import { nodeMachine, rolloutMachine, type TaskOutput } from '../../workflows/ma
 import { MAX_POLL_SECONDS } from '../../workflows/poll.js';
 import { testEnv, type TestEnv } from '../support/env.js';
 import { applyStatusReport } from '../support/reports.js';
+import { rolloutInput } from '../support/rollout-input.js';
 import type { StatusReport } from '../../functions/domain/status.js';
 import { registerCluster, registerServer } from '../../functions/domain/registry.js';
 import {
@@ -157,16 +158,12 @@ async function nodeWorld(path: ModelPath): Promise<World> {
     { name: 'db4', role: 'replica', version: TARGET },
   ]);
   const id = `r${sequence}`;
-  const input = {
+  const input = rolloutInput({
     targetVersion: TARGET,
     servers: ['db1', 'db2', 'db4'],
-    batchSize: 1,
     drainTimeoutSeconds: 60,
-    onDrainTimeout: 'force' as const,
-    upgrade: { kind: 'wait-for-report' as const, timeoutSeconds: 1800 },
     verify: { stableForSeconds: 0, maxReplicationLagSeconds: 10, timeoutSeconds: 600 },
-    pauseAfterFirstBatch: false,
-  };
+  });
   await env.deps.store.mutate(cluster, (s) => createRollout(s!, id, input, actor, env.deps.now()), {
     actor,
     rollout: { id, nodes: [] },
@@ -222,15 +219,11 @@ async function rolloutWorld(path: ModelPath): Promise<World> {
     [0, 1, 2, 3, 4].map((i) => ({ name: `s${i}`, role: 'member' as const, version: i < pending ? OLD : TARGET })),
   );
   const id = `r${sequence}`;
-  const input = {
+  const input = rolloutInput({
     targetVersion: TARGET,
-    batchSize: 1,
     drainTimeoutSeconds: 60,
-    onDrainTimeout: 'force' as const,
-    upgrade: { kind: 'wait-for-report' as const, timeoutSeconds: 1800 },
     verify: { stableForSeconds: 0, timeoutSeconds: 600 },
-    pauseAfterFirstBatch: false,
-  };
+  });
   await env.deps.store.mutate(cluster, (s) => createRollout(s!, id, input, actor, env.deps.now()), {
     actor,
     rollout: { id, nodes: [] },

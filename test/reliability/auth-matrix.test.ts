@@ -43,6 +43,7 @@ import { startHttpServer } from '../../local/http-server.js';
 import { createToken, httpEnv, type HttpEnv } from '../support/env.js';
 import { startLocal, stopLocal } from '../support/processes.js';
 import { recordReliability } from '../support/reliability-report.js';
+import { rolloutInput } from '../support/rollout-input.js';
 
 /** The spec's linear order: viewer < agent < operator < admin. */
 const ORDER: Role[] = ['viewer', 'agent', 'operator', 'admin'];
@@ -244,16 +245,7 @@ async function seedRollout(cluster: string): Promise<void> {
     actor: 'matrix',
     createdAt: now,
     updatedAt: now,
-    input: {
-      targetVersion: '9.9.9',
-      servers: ['db4'],
-      batchSize: 1,
-      drainTimeoutSeconds: 300,
-      onDrainTimeout: 'force',
-      upgrade: { kind: 'wait-for-report', timeoutSeconds: 1800 },
-      verify: { stableForSeconds: 30, timeoutSeconds: 600 },
-      pauseAfterFirstBatch: false,
-    },
+    input: rolloutInput({ targetVersion: '9.9.9', servers: ['db4'] }),
     batch: -1,
     batchCount: 0,
     batchesThisExecution: 0,

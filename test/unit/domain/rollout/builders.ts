@@ -9,25 +9,16 @@ import type {
   RolloutSnapshot,
 } from '../../../../functions/domain/rollout/model.js';
 import { actor, claim, NOW, replicas, server, state } from '../fixtures.js';
+import { rolloutInput } from '../../../support/rollout-input.js';
 
 export const ID = 'r-1';
 export const HOLDER = 'rollout:r-1';
 export const V1 = '10.6.1';
 export const V2 = '10.11.7';
 
-/** The rollout input's defaults (README "Rolling upgrades"). */
-export function input(overrides: Partial<RolloutInput> = {}): RolloutInput {
-  return {
-    targetVersion: V2,
-    batchSize: 1,
-    drainTimeoutSeconds: 300,
-    onDrainTimeout: 'force',
-    upgrade: { kind: 'wait-for-report', timeoutSeconds: 1800 },
-    verify: { stableForSeconds: 30, timeoutSeconds: 600 },
-    pauseAfterFirstBatch: false,
-    ...overrides,
-  };
-}
+/** The rollout input's defaults (README "Rolling upgrades"), upgrading to V2. */
+export const input = (overrides: Partial<RolloutInput> = {}): RolloutInput =>
+  rolloutInput({ targetVersion: V2, ...overrides });
 
 /** A primary `p` and replicas r1..r3, all in dc1 at V1: the default budget of 4 allows 1 unavailable. */
 export const fleet = (extra: Server[] = []): ClusterState =>
