@@ -3,9 +3,9 @@
  * bounded retries, and the allowlists checked before anything is called.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../local/dynamodb.js';
 import { DomainError } from '../../functions/domain/errors.js';
 import { StepFailed, type UpgradeSpec } from '../../functions/domain/rollout/model.js';
 import type { UpgradeAllowlist } from '../../functions/rollout/allowlist.js';
@@ -16,6 +16,7 @@ import {
   type UpgradeRequest,
   type UpgradeTriggerOptions,
 } from '../../functions/rollout/upgrade.js';
+import { recordingServer, type RecordingServer } from '../support/recording-server.js';
 
 const SECRET = 'test-signing-secret';
 const ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:upgrade-db';
@@ -31,7 +32,7 @@ interface Received {
 /** What the server answers, one status per request in order (the last one repeats). */
 let statuses: number[] = [];
 let received: Received[] = [];
-let server: Server;
+let server: RecordingServer;
 let host: string;
 
 /** The receiver's check, written independently of signWebhook: HMAC-SHA256 of `<timestamp>.<body>`. */
@@ -45,30 +46,29 @@ function verify(headers: IncomingHttpHeaders, body: string): boolean {
 }
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      received.push({
-        method: req.method!,
-        url: req.url!,
-        headers: req.headers,
-        body,
-        signatureValid: verify(req.headers, body),
-      });
-      const status = statuses[Math.min(received.length - 1, statuses.length - 1)] ?? 200;
-      if (status >= 300 && status < 400) res.setHeader('location', `http://${host}/elsewhere`);
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status }));
+  server = await recordingServer((req) => {
+    received.push({
+      method: req.method,
+      url: req.url,
+      headers: req.headers,
+      body: req.body,
+      signatureValid: verify(req.headers, req.body),
     });
+    const status = statuses[Math.min(received.length - 1, statuses.length - 1)] ?? 200;
+    return {
+      status,
+      headers: {
+        'content-type': 'application/json',
+        ...(status >= 300 && status < 400 && { location: `http://${host}/elsewhere` }),
+      },
+      body: JSON.stringify({ status }),
+    };
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  host = server.host;
 });
 
 afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await server.close();
 });
 
 beforeEach(() => {
@@ -191,11 +191,7 @@ describe('the webhook upgrade trigger', () => {
   });
 
   it('a webhook that does not answer fails after the same bounded attempts', async () => {
-    // a port nobody listens on: close a server and reuse its port
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const port = await freePort(); // nobody listens on it
     const spec: UpgradeSpec = { kind: 'webhook', url: `http://127.0.0.1:${port}/x`, timeoutSeconds: 60 };
     const e = await rejection(trigger({}, { webhookHosts: [`127.0.0.1:${port}`] }).run(spec, request));
     expect((e as StepFailed).step).toBe('maintain');
