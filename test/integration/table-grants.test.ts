@@ -199,6 +199,16 @@ describe('what each family calls is what its function may call', () => {
     await ok('GET', '/c/gt/admin/procedure-manager/status');
     await ok('POST', '/c/gt/admin/procedure-manager/resume');
 
+    await ok('PUT', `${C}/alertmanager`, { matchers: { server: ['instance=~"{server}:.*"'] } });
+    await ok('GET', `${C}/alertmanager`);
+    await ok('PUT', `${C}/alertmanager`, { matchers: {} }); // removed: a DeleteItem
+    await ok('PUT', `${C}/notifications`, {
+      targets: [{ url: 'https://chat.example.com/h', actions: ['set-maintenance'] }],
+    });
+    await ok('GET', `${C}/notifications`);
+    await ok('GET', `${C}/notifications/deliveries`);
+    await ok('PUT', `${C}/notifications`, { targets: [] });
+
     await ok('DELETE', `${C}/servers/db4`);
     await ok('DELETE', '/v1/clusters/gt');
 

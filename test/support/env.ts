@@ -8,6 +8,7 @@ import type { Deps } from '../../functions/deps.js';
 import type { Role } from '../../functions/http/routes.js';
 import { createDeps, dynamoClient } from '../../functions/runtime.js';
 import { ensureTable } from '../../local/dynamodb.js';
+import { IntegrationStore } from '../../functions/store/integrations.js';
 import { startHttpServer } from '../../local/http-server.js';
 import { attachLocalRollouts, type LocalRolloutOptions, type LocalWorkflowEngine } from '../../local/workflow.js';
 import { LocalWindowScheduler } from '../../local/scheduler.js';
@@ -74,6 +75,8 @@ export async function testEnv(rollouts: LocalRolloutOptions = {}, options: EnvOp
   );
   const clock = { now: undefined as number | undefined };
   const deps = createDeps(client, table, () => clock.now ?? Date.now());
+  // The integrations' settings routes (on AWS they make this store from TABLE_NAME; locally the stack gives it).
+  deps.integrations = new IntegrationStore(client, table);
   const engine = attachLocalRollouts(deps, { waitMs: 100, retryMs: 0, ...rollouts });
   return { client, table, deps, roundTrips, writes, clock, engine, windows: new LocalWindowScheduler(deps) };
 }
