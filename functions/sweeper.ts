@@ -12,6 +12,7 @@ import { sweep } from './domain/sweep.js';
 import type { Deps } from './deps.js';
 import type { ExecutionState } from './rollout/engine.js';
 import { rolloutRuntimeDeps } from './rollout/engine-runtime.js';
+import { log } from './telemetry.js';
 import { schedulerFromEnv } from './windows/scheduler-runtime.js';
 
 const BATCH = 40;
@@ -119,5 +120,7 @@ let deps: SweepDeps | undefined;
 export const handler = async () => {
   const scheduler = schedulerFromEnv();
   deps ??= { ...rolloutRuntimeDeps(), ...(scheduler && { windows: scheduler }) };
-  return runSweep(deps);
+  const result = await runSweep(deps);
+  log('info', 'sweep', result);
+  return result;
 };

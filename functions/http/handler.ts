@@ -126,7 +126,7 @@ function logRequest(family: Family, req: LoggedRequest, status: number, latency:
   const groups: MetricGroup[] = [
     {
       dimensions: { family, statusClass: statusClass(status) },
-      metrics: { Requests: [1, 'Count'], Latency: [latency, 'Milliseconds'] },
+      metrics: { Requests: [1, 'Count'], Latency: [Math.round(latency * 10) / 10, 'Milliseconds'] },
     },
   ];
   if (req.code) groups.push({ dimensions: { code: req.code }, metrics: { Refusals: [1, 'Count'] } });
