@@ -4,8 +4,9 @@
  */
 import { allNodes, type Rollout, type RolloutSnapshot } from '../domain/rollout/model.js';
 import { iso } from './render.js';
+import type { RolloutDetailJson, RolloutJson } from './responses.js';
 
-export function rolloutJson(rollout: Rollout) {
+export function rolloutJson(rollout: Rollout): RolloutJson {
   const {
     version: _v,
     batchesThisExecution: _b,
@@ -28,7 +29,7 @@ export function rolloutJson(rollout: Rollout) {
   };
 }
 
-export function rolloutDetailJson(snapshot: RolloutSnapshot) {
+export function rolloutDetailJson(snapshot: RolloutSnapshot): RolloutDetailJson {
   const batchOf = new Map<string, number>();
   for (const [i, servers] of (snapshot.plan ?? []).entries()) for (const s of servers) batchOf.set(s, i + 1);
   return {

@@ -5,6 +5,7 @@
 import { compileSchedule, occurrencesAfter } from '../domain/schedule.js';
 import type { MaintenanceWindow } from '../domain/windows.js';
 import { iso } from './render.js';
+import type { WindowJson } from './responses.js';
 
 const UPCOMING = 3;
 
@@ -35,7 +36,7 @@ function zoned(t: number, timezone: string) {
   return { local: local.replace(' ', 'T').replace(' GMT', ''), utc: iso(t) };
 }
 
-export function windowJson(window: MaintenanceWindow, now: number) {
+export function windowJson(window: MaintenanceWindow, now: number): WindowJson {
   const { version: _v, durationMs: _d, skip, open, createdAt, updatedAt, ...rest } = window;
   return {
     ...rest,

@@ -378,4 +378,3 @@ export type RolloutJson = z.output<typeof rollout>;
 export type RolloutDetailJson = z.output<typeof rolloutDetail>;
 export type WindowJson = z.output<typeof window>;
 export type TokenJson = z.output<typeof token>;
-export type ErrorJson = z.output<typeof error>;

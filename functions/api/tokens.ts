@@ -9,9 +9,13 @@ import { familyHandler, jsonBody, type Operations } from '../http/handler.js';
 import { runtimeDeps } from '../runtime.js';
 import type { TokenRecord } from '../store/store.js';
 import { iso } from './render.js';
+import type { TokenJson } from './responses.js';
 import { tokenBody } from './schemas.js';
 
-const tokenJson = ({ hash: _hash, createdAt, ...rest }: TokenRecord) => ({ ...rest, createdAt: iso(createdAt) });
+const tokenJson = ({ hash: _hash, createdAt, ...rest }: TokenRecord): TokenJson => ({
+  ...rest,
+  createdAt: iso(createdAt),
+});
 
 const unscopedAdmin = (t: TokenRecord) => t.role === 'admin' && t.clusters === undefined;
 
