@@ -28,14 +28,18 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export interface ServiceStackProps extends StackProps {
   /** The stateful stack's table, by its SSM parameters (`StatefulStack.tableReference`). */
   readonly table: TableReference;
-  /** What rollouts' upgrades may call: allowlisted functions and webhook hosts, and the webhook signing secret. */
+  /**
+   * What rollouts' upgrades may call: allowlisted functions and webhook hosts, and the webhook signing secret.
+   * @default none: only `wait-for-report` upgrades
+   */
   readonly upgrades?: Omit<RolloutWorkflowProps, 'table'>;
   /** Where the alarms go. @default a new topic (KMS-encrypted, TLS only) to subscribe to */
   readonly alarmTopic?: ITopic;
   /** The cluster each compatible family acts on without a `/c/{cluster}` prefix. @default none */
   readonly defaultClusters?: Partial<Record<CompatFamily, string>>;
-  /** The stage's throttle and the agents' status route's own. @default 200/400 and 100/200 requests/s */
+  /** The whole stage's throttle. @default 200 requests/s, bursts of 400 */
   readonly throttle?: Throttle;
+  /** The agents' status route's own throttle. @default 100 requests/s, bursts of 200 */
   readonly statusThrottle?: Throttle;
   /** The built web console. @default `console/dist` (`npm run build`); a page saying so while it is not built */
   readonly consoleDirectory?: string;
