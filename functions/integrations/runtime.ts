@@ -60,6 +60,7 @@ export const handler = async (input: Input) => {
       metrics.addMetric('NotificationsFailed', MetricUnit.Count, result.notifications.failed);
     return result;
   } finally {
-    metrics.publishStoredMetrics();
+    // Nothing to say (no Alertmanager, nothing failed): no EMF line, and no Powertools warning about it.
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
 };
