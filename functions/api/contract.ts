@@ -6,7 +6,7 @@
 import type { ZodMiniObject, ZodMiniType } from 'zod/mini';
 import { rolloutBody } from '../rollout/input.js';
 import { windowBody } from '../windows/input.js';
-import { notificationsBody, silenceSettingsBody } from './integrations.js';
+import { deliveriesQuery, notificationsBody, silenceSettingsBody } from './integrations.js';
 import { listQuery } from './list-query.js';
 import * as R from './responses.js';
 import { upgradeFailureBody } from './rollouts.js';
@@ -123,6 +123,7 @@ export const CONTRACT: Record<string, OperationContract> = {
   },
   [`GET ${C}/notifications/deliveries`]: {
     summary: 'The recent notification deliveries',
+    query: deliveriesQuery,
     ok: { 200: R.deliveryList },
   },
 

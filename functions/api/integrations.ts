@@ -37,7 +37,7 @@ export const notificationsBody = z.strictObject({
     .check(z.maxLength(10)),
 });
 
-const deliveriesQuery = z.object({ limit: z.optional(limit) });
+export const deliveriesQuery = z.object({ limit: z.optional(limit) });
 export const DEFAULT_DELIVERIES = 50;
 
 let lambdaStore: IntegrationStore | undefined;
