@@ -58,7 +58,7 @@ export async function consumeChange(deps: ConsumerDeps, change: ChangeEvent): Pr
     deps.silences ? silencesForEvent(deps.silences, event) : undefined,
     notificationsForEvent(deps.notifications, event),
   ]);
-  if (event.action === 'remove-cluster') await deps.integrations.removeSettings(event.cluster);
+  if (event.action === 'remove-cluster') await deps.integrations.removeSettings(event.cluster, event.at);
   return {
     event: `${event.cluster}/${event.revision}/${event.seq} ${event.action}`,
     ...(silences && { silences }),

@@ -140,9 +140,10 @@ export async function silencesForEvent(deps: SilenceDeps, event: AuditEvent): Pr
   const cluster = event.cluster;
   const touched = new Map<string, [string, string]>();
   if (event.action === 'remove-cluster') {
-    // Its servers' and dcs' claims go with it, without events of their own.
+    // Its servers' and dcs' claims go with it, without events of their own. Only those it removed: a late
+    // redelivery must not end the claims of a cluster registered again under the name since.
     for (const record of await deps.integrations.listSilences(cluster)) {
-      if (record.ended) continue;
+      if (record.ended || record.since > event.at) continue;
       await deps.integrations.endSilence(cluster, record);
       touched.set(record.key, [cluster, record.key]);
     }

@@ -134,10 +134,26 @@ export class IntegrationStore {
     );
   }
 
-  /** A removed cluster's settings go with it (a cluster registered again under its name starts without them). */
-  async removeSettings(cluster: string): Promise<void> {
-    await this.putOrDelete(integrationsPk(cluster), SILENCE_SETTINGS_SK, undefined);
-    await this.putOrDelete(integrationsPk(cluster), NOTIFICATION_SETTINGS_SK, undefined);
+  /**
+   * A removed cluster's settings go with it (a cluster registered again under its name starts without them); only
+   * those set before the removal, so a late redelivery of it leaves the new cluster's alone.
+   */
+  async removeSettings(cluster: string, removedAt: number): Promise<void> {
+    for (const sk of [SILENCE_SETTINGS_SK, NOTIFICATION_SETTINGS_SK]) {
+      try {
+        await this.doc.send(
+          new DeleteCommand({
+            TableName: this.table,
+            Key: { [PK]: integrationsPk(cluster), [SK]: sk },
+            ConditionExpression: 'attribute_not_exists(#at) OR #at <= :removedAt',
+            ExpressionAttributeNames: { '#at': 'at' },
+            ExpressionAttributeValues: { ':removedAt': removedAt },
+          }),
+        );
+      } catch (error) {
+        if (!conditionFailed(error)) throw error;
+      }
+    }
   }
 
   /**

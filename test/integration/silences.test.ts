@@ -279,6 +279,32 @@ describe('silences in a real Alertmanager', () => {
   });
 });
 
+describe('a cluster registered again under a removed one’s name', () => {
+  it('keeps its template and silences when the old removal (and every older event) is delivered again', async () => {
+    await ok('PUT', '/v1/clusters/shop', { engine: 'mariadb' });
+    await ok('PUT', '/v1/clusters/shop/servers/db1', { role: 'primary', address: '10.0.1.1', port: 3306 });
+    await ok('PUT', '/v1/clusters/shop/servers/db2', { role: 'replica', address: '10.0.1.2', port: 3306 });
+    await ok('PUT', '/v1/clusters/shop/servers/db3', { role: 'replica', address: '10.0.1.3', port: 3306 });
+    for (const name of ['db1', 'db2', 'db3'])
+      await ok('PUT', `/v1/clusters/shop/servers/${name}/status`, { health: 'running', openTransactions: 0 });
+    await stack.integrations.drain(); // the removal's settings clean-up is behind us
+    const template = { server: ['cluster="{cluster}"', 'instance=~"{address}:.*"'] };
+    await ok('PUT', '/v1/clusters/shop/alertmanager', { matchers: template });
+    await ok('PUT', '/v1/clusters/shop/servers/db2/maintenance', { reason: 'second life' });
+    await stack.integrations.drain();
+    const events = await publishedEvents();
+    expect(events.some((e) => JSON.stringify(e).includes('remove-cluster'))).toBe(true);
+    for (const event of events) await consumeChange(stack.integrations.deps, event);
+    const live = active(await silencesFor('shop', 'server:db2'));
+    expect(live).toHaveLength(1);
+    expect(live[0]!.comment).toMatch(/^second life/);
+    expect((await ok('GET', '/v1/clusters/shop/alertmanager')).matchers).toEqual(template);
+    await ok('DELETE', '/v1/clusters/shop/servers/db2/maintenance');
+    await stack.integrations.drain();
+    expect(active(await silencesFor('shop', 'server:db2'))).toEqual([]);
+  });
+});
+
 describe('the template, as the API takes it', () => {
   beforeAll(async () => {
     await ok('PUT', '/v1/clusters/shop2', { engine: 'mariadb' });
