@@ -41,11 +41,11 @@ export interface CheckedResponse {
   body: string;
 }
 
-/** What is wrong with a native answer (nothing: []). */
-export function responseProblems({ method, url, status, headers, body }: CheckedResponse): string[] {
+/** What is wrong with a native answer (nothing: []); undefined for any other answer (compat, no route). */
+export function responseProblems({ method, url, status, headers, body }: CheckedResponse): string[] | undefined {
   const { pathname } = new URL(url, 'http://localhost');
   const match = matchRoute(method, pathname);
-  if (match.kind !== 'found' || isCompat(match.route.family)) return [];
+  if (match.kind !== 'found' || isCompat(match.route.family)) return undefined;
   const where = `${method} ${pathname} → ${status}`;
   const operation = doc.paths[match.route.path]?.[method.toLowerCase()] as Json | undefined;
   if (!operation) return [`${where}: the document has no operation ${method} ${match.route.path}`];

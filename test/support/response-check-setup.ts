@@ -11,6 +11,8 @@ const LOCAL = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 const realFetch = globalThis.fetch;
 const problems: string[] = [];
+/** How many native answers were checked (test/integration/openapi.test.ts shows the check is on). */
+export const responseCheck = { checked: 0 };
 
 globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
   const response = await realFetch(input, init);
@@ -19,7 +21,11 @@ globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => 
   if (!LOCAL.has(new URL(url).hostname) || !response.headers.has('x-request-id')) return response;
   const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
   const body = await response.clone().text();
-  problems.push(...responseProblems({ method, url, status: response.status, headers: response.headers, body }));
+  const found = responseProblems({ method, url, status: response.status, headers: response.headers, body });
+  if (found) {
+    responseCheck.checked++;
+    problems.push(...found);
+  }
   return response;
 };
 
