@@ -120,7 +120,7 @@ export const operations: Operations = {
     return {
       status: 200,
       body: {
-        deliveries: deliveries.map(({ cluster: _c, createdAt, finishedAt, ...d }) => ({
+        deliveries: deliveries.map(({ cluster: _c, createdAt, finishedAt, leaseUntil: _l, ...d }) => ({
           ...d,
           createdAt: new Date(createdAt).toISOString(),
           ...(finishedAt !== undefined && { finishedAt: new Date(finishedAt).toISOString() }),

@@ -13,6 +13,8 @@ import { checkNotificationUrl } from './notification-url.js';
 
 export const NOTIFY_ATTEMPTS = 3;
 export const NOTIFY_TIMEOUT_MS = 5_000;
+/** Longer than all attempts with their backoff: a delivery still pending after it was abandoned. */
+export const DELIVERY_LEASE_MS = 60_000;
 
 export interface NotificationDeps {
   integrations: IntegrationStore;
@@ -47,7 +49,7 @@ export function notificationBody(event: AuditEvent) {
   };
 }
 
-const deliveryId = (event: AuditEvent, url: string) =>
+export const deliveryId = (event: Pick<AuditEvent, 'revision' | 'seq'>, url: string) =>
   `D#${String(event.revision).padStart(12, '0')}#${String(event.seq).padStart(3, '0')}#${createHash('sha256').update(url).digest('hex').slice(0, 16)}`;
 
 async function deliver(deps: NotificationDeps, delivery: Delivery, body: string, secret: string): Promise<Delivery> {
@@ -107,6 +109,7 @@ export async function notificationsForEvent(deps: NotificationDeps, event: Audit
         status: 'pending',
         attempts: 0,
         createdAt: deps.now(),
+        leaseUntil: deps.now() + DELIVERY_LEASE_MS,
       };
       if (!(await deps.integrations.claimDelivery(delivery))) return;
       let outcome: Delivery;
@@ -115,7 +118,7 @@ export async function notificationsForEvent(deps: NotificationDeps, event: Audit
       else if (!secret)
         outcome = { ...delivery, status: 'failed', lastError: 'no webhook signing secret is configured' };
       else outcome = await deliver(deps, delivery, body, secret);
-      await deps.integrations.updateDelivery(outcome);
+      await deps.integrations.updateDelivery({ ...outcome, leaseUntil: undefined });
       if (outcome.status === 'delivered') stats.delivered++;
       else stats.failed++;
     }),

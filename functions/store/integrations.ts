@@ -72,6 +72,8 @@ export interface Delivery {
   status: 'pending' | 'delivered' | 'failed';
   attempts: number;
   createdAt: number;
+  /** While pending: until when its consumer is taken to be sending it. */
+  leaseUntil?: number;
   lastStatus?: number;
   lastError?: string;
   finishedAt?: number;
@@ -290,7 +292,10 @@ export class IntegrationStore {
     }));
   }
 
-  /** Takes a delivery for this consumer: false when another delivery of the same event already took it. */
+  /**
+   * Takes a delivery for this consumer: false when another delivery of the same event already took it, unless that
+   * one was left pending past its lease (its consumer crashed or timed out: the event's redelivery sends it).
+   */
   async claimDelivery(delivery: Delivery): Promise<boolean> {
     try {
       await this.doc.send(
@@ -302,8 +307,9 @@ export class IntegrationStore {
             ...delivery,
             [TTL_ATTRIBUTE]: Math.floor(delivery.createdAt / 1000) + KEEP_SECONDS,
           },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': PK },
+          ConditionExpression: 'attribute_not_exists(#pk) OR (#status = :pending AND #lease < :now)',
+          ExpressionAttributeNames: { '#pk': PK, '#status': 'status', '#lease': 'leaseUntil' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':now': delivery.createdAt },
         }),
       );
       return true;

@@ -11,7 +11,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { consumeChange } from '../../functions/integrations/consumer.js';
-import { NOTIFY_ATTEMPTS } from '../../functions/integrations/notifications.js';
+import { deliveryId, NOTIFY_ATTEMPTS } from '../../functions/integrations/notifications.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { type ReceivedRequest, type RecordingServer, recordingServer } from '../support/recording-server.js';
 import { createToken } from '../support/env.js';
@@ -190,6 +190,29 @@ describe('notification webhooks', () => {
     };
     await Promise.all([consumeChange(stack.integrations.deps, change), consumeChange(stack.integrations.deps, change)]);
     expect(received).toHaveLength(1);
+
+    // A consumer that took the delivery and crashed (still pending): within its lease nobody sends it, past it the
+    // event's redelivery does.
+    const id = deliveryId(event, `${receiver.url}/hooks/maint`);
+    const crashed = {
+      cluster: 'shop',
+      id,
+      url: `${receiver.url}/hooks/maint`,
+      action: 'set-maintenance',
+      target: 'server:db3',
+      revision: event.revision,
+      seq: 0,
+      status: 'pending' as const,
+      attempts: 0,
+      createdAt: Date.now(),
+    };
+    await stack.integrations.deps.integrations.updateDelivery({ ...crashed, leaseUntil: Date.now() + 60_000 });
+    await consumeChange(stack.integrations.deps, change);
+    expect(received).toHaveLength(1);
+    await stack.integrations.deps.integrations.updateDelivery({ ...crashed, leaseUntil: Date.now() - 1 });
+    await consumeChange(stack.integrations.deps, change);
+    expect(received).toHaveLength(2);
+    expect((await deliveries())[0]).toMatchObject({ status: 'delivered', attempts: 1 });
     await ok('DELETE', '/v1/clusters/shop/servers/db3/maintenance');
     await stack.integrations.drain();
   });
