@@ -23,7 +23,7 @@ export interface MetricGroup {
 export interface LogSettings {
   format: LogFormat;
   write: (line: string) => void;
-  /** The least level written; a line that carries metrics is written whatever its level while `metrics` is on. */
+  /** The least level written; a JSON line that carries metrics is written whatever its level while `metrics` is on. */
   level: Level;
   metrics: boolean;
 }
@@ -82,7 +82,10 @@ export function log(level: Level, message: string, fields: Record<string, unknow
     else lines.push([group]);
   }
   const [first = [], ...rest] = settings.metrics ? lines : [];
-  if (LEVELS[level] >= LEVELS[settings.level] || first.length) write(level, message, fields, first);
+  // A terminal shows what its level asks for: metrics are only collected from JSON lines.
+  const metricsOnly = first.length > 0 && settings.format === 'json';
+  if (LEVELS[level] >= LEVELS[settings.level] || metricsOnly) write(level, message, fields, first);
+  if (settings.format === 'pretty') return;
   const { correlation_id } = fields;
   for (const line of rest) write(level, message, correlation_id ? { correlation_id } : {}, line);
 }

@@ -130,8 +130,9 @@ function logRequest(family: Family, req: LoggedRequest, status: number, latency:
     },
   ];
   if (req.code) groups.push({ dimensions: { code: req.code }, metrics: { Refusals: [1, 'Count'] } });
+  // The agents' status reports (every few seconds per server) are debug lines: a terminal shows people's requests.
   log(
-    status >= 500 ? 'error' : 'info',
+    status >= 500 ? 'error' : req.route?.throttled === 'status' ? 'debug' : 'info',
     'request',
     {
       correlation_id: req.requestId,

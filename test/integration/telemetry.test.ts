@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changeMetrics } from '../../functions/change-metrics.js';
 import { loggedTask } from '../../functions/rollout/task-log.js';
 import { runSweep } from '../../functions/sweeper.js';
-import { configureLogs, METRIC_NAMESPACE, pretty, type LogSettings } from '../../functions/telemetry.js';
+import { configureLogs, log, METRIC_NAMESPACE, pretty, type LogSettings } from '../../functions/telemetry.js';
 import { DASHBOARD_METRICS } from '../../lib/constructs/operations-dashboard.js';
 import { httpEnv, reportAll, seedCluster, type HttpEnv } from '../support/env.js';
 
@@ -218,6 +218,37 @@ describe('the task function', () => {
 });
 
 describe('pretty lines', () => {
+  it("on a terminal: the lines of the level asked for, with their metrics' values; debug lines not", () => {
+    const shown: string[] = [];
+    const saved = configureLogs({ format: 'pretty', level: 'info', metrics: true, write: (line) => shown.push(line) });
+    try {
+      log('debug', 'change', {}, [
+        { dimensions: { cluster: 'shop' }, metrics: { ServersInMaintenance: [2, 'Count'] } },
+      ]);
+      log('info', 'request', { status: 200 }, [
+        { dimensions: { family: 'health' }, metrics: { Requests: [1, 'Count'] } },
+      ]);
+    } finally {
+      configureLogs(saved);
+    }
+    expect(shown).toHaveLength(1);
+    expect(shown[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  request status=200 family=health Requests=1$/);
+  });
+
+  it('in JSON: a debug line that carries metrics is written all the same (CloudWatch reads them from it)', () => {
+    const written: string[] = [];
+    const saved = configureLogs({ format: 'json', level: 'info', metrics: true, write: (line) => written.push(line) });
+    try {
+      log('debug', 'change', {}, [
+        { dimensions: { cluster: 'shop' }, metrics: { ServersInMaintenance: [2, 'Count'] } },
+      ]);
+      log('debug', 'no metrics', {});
+    } finally {
+      configureLogs(saved);
+    }
+    expect(written.map((l) => JSON.parse(l).message)).toEqual(['change']);
+  });
+
   it('the same fields, one line, without the EMF metadata', () => {
     const line = pretty({
       level: 'INFO',
