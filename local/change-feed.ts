@@ -14,9 +14,11 @@ import {
   DynamoDBStreamsClient,
   ExpiredIteratorException,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type _Record,
   type Shard,
+  TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type ChangeEvent, CHANGE_DETAIL_TYPE, CHANGE_SOURCE } from '../functions/integrations/consumer.js';
@@ -148,24 +150,35 @@ export class LocalChangeFeed {
     const position = this.positions[id] ?? {};
     this.positions[id] = position;
     if (position.done) return;
-    let iterator: string | undefined;
-    try {
-      iterator = (
+    const iteratorFrom = async (after: string | undefined) =>
+      (
         await this.streams.send(
           new GetShardIteratorCommand({
             StreamArn: streamArn,
             ShardId: id,
-            ...(position.after
-              ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: position.after }
+            ...(after
+              ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after }
               : { ShardIteratorType: 'TRIM_HORIZON' }),
           }),
         )
       ).ShardIterator;
+    let iterator: string | undefined;
+    try {
+      iterator = await iteratorFrom(position.after);
     } catch (error) {
-      if (!(error instanceof ExpiredIteratorException)) throw error;
+      // The position is older than the stream keeps (24 h: a stack stopped for longer): from the oldest record kept.
+      if (!(error instanceof TrimmedDataAccessException)) throw error;
+      iterator = await iteratorFrom(undefined);
     }
     while (iterator && !this.stopped) {
-      const out = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
+      let out: GetRecordsCommandOutput;
+      try {
+        out = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 100 }));
+      } catch (error) {
+        // An iterator lives 15 minutes: the next pass takes a new one from the position kept.
+        if (error instanceof ExpiredIteratorException) break;
+        throw error;
+      }
       for (const record of out.Records ?? []) {
         if (selectedByPipe(record)) await this.options.consume(asChangeEvent(record));
         position.after = record.dynamodb!.SequenceNumber!;
