@@ -4,10 +4,10 @@
  * claim lasted when it ends, how long a rollout node's step took when the node leaves it. Computed from the state
  * the rule read and the outcome it wrote, so no handler has to remember to report them.
  */
-import { viewAll } from './domain/derive.js';
+import { viewServer } from './domain/derive.js';
 import type { Claims, ClusterState } from './domain/model.js';
 import type { Store } from './store/store.js';
-import { log, type MetricGroup } from './telemetry.js';
+import { log, type MetricGroup, metricsEnabled } from './telemetry.js';
 
 type Decide = Parameters<Store['mutate']>[1];
 type Snapshot = NonNullable<Parameters<Decide>[1]>;
@@ -32,7 +32,13 @@ export function changeMetrics(
   // A sweep of a cluster removed meanwhile decides on nothing.
   if (outcome.removed || !next) return [];
   const cluster = { cluster: next.cluster.id };
-  const views = viewAll(next, now);
+  let inMaintenance = 0;
+  let draining = 0;
+  for (const server of next.servers.values()) {
+    const view = viewServer(server, next.dcs.get(server.dc), next.cluster, now);
+    if (view.maintenance) inMaintenance++;
+    if (view.draining) draining++;
+  }
   const durations: Record<string, number[]> = {};
   for (const [name, server] of before?.servers ?? [])
     endedClaims(server.claims, next.servers.get(name)?.claims, now, durations);
@@ -41,8 +47,8 @@ export function changeMetrics(
     {
       dimensions: cluster,
       metrics: {
-        ServersInMaintenance: [views.filter((v) => v.maintenance).length, 'Count'],
-        ServersDraining: [views.filter((v) => v.draining).length, 'Count'],
+        ServersInMaintenance: [inMaintenance, 'Count'],
+        ServersDraining: [draining, 'Count'],
         ...Object.fromEntries(Object.entries(durations).map(([name, values]) => [name, [values, 'Seconds']])),
       },
     },
@@ -75,7 +81,7 @@ export function meteredStore(store: Store, now: () => number): Store {
       },
       options,
     );
-    if (!options.dryRun && !result.replayed && read) {
+    if (!options.dryRun && !result.replayed && read && metricsEnabled()) {
       try {
         const groups = changeMetrics(read.state, read.rollout, result.outcome, now());
         if (groups.length) log('debug', 'change', { correlation_id: options.actor.requestId }, groups);

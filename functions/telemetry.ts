@@ -47,6 +47,9 @@ export function configureLogs(options: Partial<LogSettings>): LogSettings {
   return previous;
 }
 
+/** Whether metrics are written: what measures a change skips the work when not. */
+export const metricsEnabled = () => settings.metrics;
+
 /** One EMF document's metadata: a directive per group; the values and dimension values sit at the top level. */
 function embed(groups: MetricGroup[]): Record<string, unknown> {
   const top: Record<string, unknown> = {};
