@@ -121,6 +121,9 @@ export function templateValues(cluster: string, target: string, projection: unkn
   return values;
 }
 
+/** What the placeholders read of a target, besides its name. */
+const PLACEHOLDER_FIELDS = ['address', 'port', 'dc'] as const;
+
 /** Maintenance claims only: a drain keeps the server up and watched. */
 function maintenanceClaims(projection: unknown): Claims {
   const claims = (projection as { claims?: Claims } | null)?.claims ?? {};
@@ -150,11 +153,16 @@ export interface ClaimChanges {
 export function claimChanges(event: Pick<AuditEvent, 'target' | 'before' | 'after'>): ClaimChanges {
   const before = maintenanceClaims(event.before);
   const after = maintenanceClaims(event.after);
+  // A server's address, port or dc changed: every claim's matchers may read otherwise now.
+  const moved = PLACEHOLDER_FIELDS.some(
+    (f) =>
+      (event.before as Record<string, unknown> | null)?.[f] !== (event.after as Record<string, unknown> | null)?.[f],
+  );
   const live: ClaimRef[] = [];
   const ended: ClaimRef[] = [];
   for (const [holder, claim] of Object.entries(after)) {
     const old = before[holder];
-    if (!old || old.since !== claim.since || old.reason !== claim.reason || old.until !== claim.until)
+    if (!old || moved || old.since !== claim.since || old.reason !== claim.reason || old.until !== claim.until)
       live.push(ref(event.target, holder, claim));
     if (old && old.since !== claim.since) ended.push(ref(event.target, holder, old));
   }

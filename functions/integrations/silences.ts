@@ -49,9 +49,14 @@ export function needsSync(record: SilenceRecord, now: number): boolean {
   return (
     !record.silenceId ||
     wantedEnd(record.until, record.endsAt, now) !== undefined ||
-    record.comment !== silenceComment(record.cluster, record)
+    record.comment !== silenceComment(record.cluster, record) ||
+    !sameMatchers(record)
   );
 }
+
+/** Whether Alertmanager has the matchers the record wants (a server's new address changes them). */
+const sameMatchers = (record: SilenceRecord) =>
+  record.sentMatchers === undefined || JSON.stringify(record.sentMatchers) === JSON.stringify(record.matchers);
 
 /** A silence an earlier attempt made but could not record (it crashed, or lost the answer): found by its marker. */
 async function findMade(deps: SilenceDeps, record: SilenceRecord) {
@@ -74,7 +79,8 @@ async function apply(deps: SilenceDeps, record: SilenceRecord, now: number): Pro
     if (made) [silenceId, startsAt, endsAt] = [made.id, Date.parse(made.startsAt), Date.parse(made.endsAt)];
   }
   const end = wantedEnd(record.until, endsAt, now) ?? endsAt!;
-  if (silenceId && end === endsAt && comment === record.comment) return { silenceId, startsAt, endsAt };
+  if (silenceId && end === endsAt && comment === record.comment && sameMatchers(record))
+    return { silenceId, startsAt, endsAt };
   // An update keeps the start: Alertmanager then changes the silence in place rather than replacing it.
   const start = silenceId && startsAt !== undefined ? startsAt : now;
   const id = await deps.alertmanager.upsert({
@@ -85,7 +91,7 @@ async function apply(deps: SilenceDeps, record: SilenceRecord, now: number): Pro
     createdBy: record.actor,
     comment,
   });
-  return { silenceId: id, startsAt: start, endsAt: end, comment };
+  return { silenceId: id, startsAt: start, endsAt: end, comment, sentMatchers: record.matchers };
 }
 
 /**

@@ -53,6 +53,8 @@ export interface SilenceRecord {
   startsAt?: number;
   endsAt?: number;
   comment?: string;
+  /** The matchers Alertmanager has (they change with a server's address). */
+  sentMatchers?: Matcher[];
   expired?: boolean;
   /** While one consumer talks to Alertmanager for this record, nobody else does. */
   leaseUntil?: number;

@@ -229,6 +229,22 @@ describe('silences in a real Alertmanager', () => {
     expect(active(await silencesFor('shop', 'server:db4'))).toEqual([]);
   });
 
+  it('a server given a new address while in maintenance: its silence follows it', async () => {
+    await ok('PUT', '/v1/clusters/shop/servers/db4/maintenance', { reason: 'moving' });
+    await stack.integrations.drain();
+    const [before] = active(await silencesFor('shop', 'server:db4'));
+    expect(before!.matchers[1]!.value).toBe('10\\.0\\.0\\.4:.*');
+    await ok('PATCH', '/v1/clusters/shop/servers/db4', { address: '10.0.9.4' });
+    await stack.integrations.drain();
+    const after = active(await silencesFor('shop', 'server:db4'));
+    expect(after).toHaveLength(1);
+    expect(after[0]!.matchers[1]!.value).toBe('10\\.0\\.9\\.4:.*');
+    expect(after[0]!.comment).toMatch(/^moving/);
+    await ok('DELETE', '/v1/clusters/shop/servers/db4/maintenance');
+    await stack.integrations.drain();
+    expect(active(await silencesFor('shop', 'server:db4'))).toEqual([]);
+  });
+
   it('Alertmanager down: the maintenance succeeds, the silence is pending, and appears once Alertmanager is back', async () => {
     await am.stop();
     try {

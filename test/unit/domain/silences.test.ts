@@ -66,6 +66,18 @@ describe('claimChanges', () => {
     });
   });
 
+  it('a server given a new address: its live claims again (their matchers may change); a new role alone is nothing', () => {
+    const before = { ...server({ manual: claim() }), address: '10.0.0.2' };
+    expect(claimChanges({ target: 'server:db2', before, after: { ...before, address: '10.0.9.2' } })).toEqual({
+      live: [expect.objectContaining({ holder: 'manual', since: 1000 })],
+      ended: [],
+    });
+    expect(claimChanges({ target: 'server:db2', before, after: { ...before, role: 'primary' } })).toEqual({
+      live: [],
+      ended: [],
+    });
+  });
+
   it('a maintenance turned into a drain ends the silence', () => {
     const changes = claimChanges({
       target: 'dc:dc1',
