@@ -1,7 +1,8 @@
 /**
  * Structured logs and metrics from real handler runs (the local HTTP server, the family handlers, DynamoDB Local):
  * one JSON line per request with its fields, the EMF metrics each line embeds (namespace, names, dimensions, units),
- * the change metrics (servers in maintenance per cluster, how long a claim lasted), the task lines, and no secret.
+ * the change metrics (servers in maintenance per cluster, how long a claim lasted), the task lines and node step
+ * durations of a real rollout (the generated ASL under the local engine, an agent upgrading), and no secret.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,9 @@ import { loggedTask } from '../../functions/rollout/task-log.js';
 import { runSweep } from '../../functions/sweeper.js';
 import { configureLogs, log, METRIC_NAMESPACE, pretty, type LogSettings } from '../../functions/telemetry.js';
 import { DASHBOARD_METRICS } from '../../lib/constructs/operations-dashboard.js';
+import { Agent, type Role } from '../support/agent.js';
 import { httpEnv, reportAll, seedCluster, type HttpEnv } from '../support/env.js';
+import { until } from '../support/wait.js';
 
 type Line = Record<string, any> & {
   _aws?: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: any[] }[] };
@@ -214,6 +217,73 @@ describe('the task function', () => {
     seen.set('StepDuration', ['step']);
     // The same step polled again: nothing.
     expect(changeMetrics(state, before, { next: state, events: [], rollout: before }, T0 + 20_000)).toHaveLength(1);
+  });
+});
+
+describe('a rollout run through the local engine', () => {
+  it('writes a line per task (execution, rollout, step) and the duration of each node step it leaves', async () => {
+    const rolloutEnv = await httpEnv({ waitMs: 20, retryMs: 0, aroundTask: loggedTask });
+    const servers: { name: string; role: Role }[] = [
+      { name: 'db1', role: 'primary' },
+      { name: 'db2', role: 'replica' },
+      { name: 'db3', role: 'replica' },
+    ];
+    await seedCluster(rolloutEnv, 'up', servers);
+    const agent = new Agent(rolloutEnv, 'up', '10.11.7', servers, '10.11.6');
+    await agent.reportAll();
+    agent.start();
+    try {
+      lines.length = 0;
+      const started = await rolloutEnv.call('POST', '/v1/clusters/up/rollouts', {
+        targetVersion: '10.11.7',
+        verify: { stableForSeconds: 0 },
+      });
+      expect(started.status).toBe(201);
+      const done = await until(
+        'the rollout to succeed',
+        async () => (await rolloutEnv.call('GET', `/v1/clusters/up/rollouts/${started.body.id}`)).body,
+        (r) => r.status === 'succeeded',
+      );
+      const tasks = parsed().filter((l) => l.message === 'task' && l.rollout === started.body.id);
+      expect(new Set(tasks.map((l) => l.correlation_id))).toEqual(
+        new Set([
+          ...done.executions,
+          ...rolloutEnv.engine
+            .list()
+            .filter((e) => e.machine === 'node')
+            .map((e) => e.arn),
+        ]),
+      );
+      for (const step of ['preflight', 'drainNode', 'triggerUpgrade', 'clearNode', 'finishRollout'])
+        expect(tasks.map((l) => l.step)).toContain(step);
+      expect(
+        tasks
+          .filter((l) => l.step === 'clearNode')
+          .map((l) => l.server)
+          .sort(),
+      ).toEqual(['db1', 'db2', 'db3']);
+      expect(parsed().filter((l) => l.message === 'task failed')).toEqual([]);
+
+      const changes = parsed().filter((l) => l.message === 'change' && l._aws);
+      const stepDurations = changes.flatMap((l) => {
+        const m = metricsOf(l).StepDuration;
+        return m ? [[m.dimensions.step, m.value] as const] : [];
+      });
+      // Each node left drain, maintain and verify; the primary's also its switchover.
+      const counts: Record<string, number> = {};
+      for (const [step] of stepDurations) counts[String(step)] = (counts[String(step)] ?? 0) + 1;
+      expect(counts).toEqual({ switchover: 1, drain: 3, maintain: 3, verify: 3 });
+      expect(stepDurations.every(([, seconds]) => typeof seconds === 'number' && seconds >= 0)).toBe(true);
+      // Each server's maintenance by the rollout ended: three durations; the gauge went up and back to 0.
+      const ended = changes.flatMap((l) => (metricsOf(l).MaintenanceDuration?.value as number[] | undefined) ?? []);
+      expect(ended.length).toBeGreaterThanOrEqual(3);
+      const gauge = changes.map((l) => metricsOf(l).ServersInMaintenance!.value as number);
+      expect(Math.max(...gauge)).toBeGreaterThanOrEqual(1);
+      expect(gauge.at(-1)).toBe(0);
+    } finally {
+      await agent.stop();
+      await rolloutEnv.close();
+    }
   });
 });
 
