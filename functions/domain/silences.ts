@@ -37,15 +37,27 @@ export function parseMatcher(text: string): Matcher {
   const m = MATCHER.exec(text);
   if (!m) throw invalid(`invalid matcher ${text}: write name="value", name!="value", name=~"regex" or name!~"regex"`);
   const [, name, op, quoted] = m as unknown as [string, string, string, string];
-  for (const [, placeholder] of quoted.matchAll(/\{(\w+)\}/g))
+  for (const [, placeholder] of quoted.matchAll(/\{([a-z]+)\}/g))
     if (!(PLACEHOLDERS as readonly string[]).includes(placeholder!))
       throw invalid(`invalid matcher ${text}: unknown placeholder {${placeholder}} (${PLACEHOLDERS.join(', ')})`);
-  return {
+  const matcher = {
     name,
     value: quoted.replace(/\\(.)/g, '$1'),
     isRegex: op === '=~' || op === '!~',
     isEqual: op === '=' || op === '=~',
   };
+  if (matcher.isRegex && !compiles(matcher.value.replace(/\{[a-z]+\}/g, 'x')))
+    throw invalid(`invalid matcher ${text}: the regex does not compile`);
+  return matcher;
+}
+
+function compiles(regex: string): boolean {
+  try {
+    new RegExp(regex);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Go's RE2 and JavaScript agree on these metacharacters: a name put into a regex matches only itself. */
@@ -61,7 +73,7 @@ export function renderMatchers(template: readonly string[], values: TemplateValu
   for (const text of template) {
     const matcher = parseMatcher(text);
     let missing = false;
-    const value = matcher.value.replace(/\{(\w+)\}/g, (_, p: Placeholder) => {
+    const value = matcher.value.replace(/\{([a-z]+)\}/g, (_, p: Placeholder) => {
       const v = values[p];
       if (v === undefined) missing = true;
       return v === undefined ? '' : matcher.isRegex ? escapeRegex(v) : v;

@@ -331,6 +331,7 @@ describe('the template, as the API takes it', () => {
     [{ matchers: { server: ['instance~"x"'] } }, /invalid matcher/],
     [{ matchers: { server: ['instance="{host}"'] } }, /unknown placeholder \{host\}/],
     [{ matchers: { server: ['instance=~".*"'] } }, /non-empty value/],
+    [{ matchers: { server: ['instance=~"({server}"'] } }, /does not compile/],
     [{ matchers: { rack: ['a="b"'] } }, /unknown field/],
     [{}, /matchers/],
   ])('refuses %j with a 400 and changes nothing', async (body, message) => {

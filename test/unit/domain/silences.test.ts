@@ -96,6 +96,8 @@ describe('matchers', () => {
     expect(parseMatcher('a!~"x"')).toMatchObject({ isRegex: true, isEqual: false });
     expect(() => parseMatcher('a~"x"')).toThrow(/invalid matcher/);
     expect(() => parseMatcher('a="{rack}"')).toThrow(/unknown placeholder \{rack\}/);
+    expect(() => parseMatcher('a=~"(db"')).toThrow(/the regex does not compile/);
+    expect(parseMatcher('a=~"{server}-[0-9]{2}"')).toMatchObject({ value: '{server}-[0-9]{2}', isRegex: true });
   });
 
   it('escapes a name put into a regex, so it matches only itself', () => {
