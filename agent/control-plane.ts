@@ -20,7 +20,7 @@ export interface Switchover {
 }
 
 /** The control plane answered with an error status. */
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,

@@ -12,10 +12,10 @@ export interface Settings {
   cluster?: string;
 }
 
-export const CONFIG_FILE = () => process.env.MAINTCTL_CONFIG ?? join(homedir(), '.config', 'maintctl', 'config.json');
+const CONFIG_FILE = () => process.env.MAINTCTL_CONFIG ?? join(homedir(), '.config', 'maintctl', 'config.json');
 
 /** The config file, refused when others can read it (it holds a token). */
-export function readConfig(file = CONFIG_FILE()): Partial<Settings> {
+function readConfig(file = CONFIG_FILE()): Partial<Settings> {
   if (!existsSync(file)) return {};
   if ((statSync(file).mode & 0o077) !== 0) throw new CliError(`${file} is readable by others: chmod 600 ${file}`);
   try {

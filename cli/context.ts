@@ -6,7 +6,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { api, CliError, settings, type Api } from './api.js';
 import type { Format } from './output.js';
 
-export interface Globals {
+interface Globals {
   url?: string;
   token?: string;
   cluster?: string;

@@ -39,7 +39,7 @@ export interface AwsClientConfig {
  * until Lambda kills it. Three attempts of 2.5 s and the backoff between them stay within the API functions'
  * 10 s (the task, window and sweeper functions have 55 s); the calls answer in well under a second.
  */
-export const ATTEMPT_TIMEOUT_MS = 2500;
+const ATTEMPT_TIMEOUT_MS = 2500;
 
 export interface AwsRequest {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';

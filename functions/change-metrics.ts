@@ -56,7 +56,7 @@ export function changeMetrics(
   // A node that left a step it was in: that step's duration.
   for (const [server, after] of outcome.rollout?.nodes ?? []) {
     const node = rollout?.nodes.get(server);
-    if (!node || node.outcome !== 'in-progress' || node.stepStartedAt === undefined) continue;
+    if (node?.outcome !== 'in-progress' || node.stepStartedAt === undefined) continue;
     if (after.step === node.step && after.stepStartedAt === node.stepStartedAt) continue;
     groups.push({
       dimensions: { step: node.step },

@@ -10,8 +10,8 @@
 export const METRIC_NAMESPACE = 'maintctl';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
-export type LogFormat = 'json' | 'pretty';
-export type Unit = 'Count' | 'Milliseconds' | 'Seconds';
+type LogFormat = 'json' | 'pretty';
+type Unit = 'Count' | 'Milliseconds' | 'Seconds';
 
 /** Metrics that share one set of dimensions. Dimension values come from bounded sets (families, codes, clusters). */
 export interface MetricGroup {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import sirv, { type RequestHandler } from 'sirv';
 import { DomainError } from '../functions/domain/errors.js';
 
-export const CONSOLE_PREFIX = '/console';
+const CONSOLE_PREFIX = '/console';
 const DEFAULT_DIR = fileURLToPath(new URL('../console/dist', import.meta.url));
 
 /** How a refusal is answered (the local server's native JSON errors). */

@@ -58,7 +58,7 @@ function isDynamoDbLocal(pid: number): boolean {
 }
 
 /** Stops the DynamoDB Local a crashed run left behind, if its pid file says there is one. */
-export async function stopLeftover(pidFile: string): Promise<void> {
+async function stopLeftover(pidFile: string): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (Number.isInteger(pid) && pid > 0 && alive(pid) && isDynamoDbLocal(pid)) {

@@ -30,17 +30,17 @@ const run = promisify(execFile);
  * gtid_slave_pos, RELOAD because RESET SLAVE still asks for it in 10.11, CONNECTION ADMIN to KILL other users'
  * sessions). MASTER_GTID_WAIT needs no privilege.
  */
-export const AGENT_GRANTS = [
+const AGENT_GRANTS = [
   "GRANT PROCESS, BINLOG MONITOR, SLAVE MONITOR ON *.* TO 'maintctl'@'127.0.0.1'",
   "GRANT READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, RELOAD, CONNECTION ADMIN ON *.* TO 'maintctl'@'127.0.0.1'",
 ];
 
-export interface Credentials {
+interface Credentials {
   user: string;
   password: string;
 }
 
-export interface MariaDbServer {
+interface MariaDbServer {
   name: string;
   port: number;
   dir: string;

@@ -22,12 +22,12 @@ const TEXT_TYPES = /^(application\/(json|[\w.+-]+\+json|x-www-form-urlencoded|xm
  * The request target as API Gateway reads it: a target starting with `/` is a path, even one starting with `//`
  * (which `new URL(target, base)` would read as an authority, and throw on when that is no valid host).
  */
-export function requestUrl(req: IncomingMessage): URL {
+function requestUrl(req: IncomingMessage): URL {
   const target = req.url ?? '/';
   return new URL(target.startsWith('/') ? `http://localhost${target}` : target, 'http://localhost');
 }
 
-export function buildEvent(
+function buildEvent(
   req: IncomingMessage,
   body: Buffer,
   key: string,

@@ -231,9 +231,9 @@ export const CASES: Breakage[] = [
  * indentation, trailing commas); it must be there exactly once.
  */
 export function replaceOnce(source: string, from: string, to: string, where: string): string {
-  const escape = (ch: string) => ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const literal = (ch: string) => ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const chars = [...from.replace(/\s+/g, '')];
-  const pattern = chars.map((ch) => (/[)\]}]/.test(ch) ? `,?\\s*${escape(ch)}` : escape(ch))).join('\\s*');
+  const pattern = chars.map((ch) => (/[)\]}]/.test(ch) ? `,?\\s*${literal(ch)}` : literal(ch))).join('\\s*');
   const matches = [...source.matchAll(new RegExp(pattern, 'g'))];
   if (matches.length !== 1)
     throw new Error(`${where}: the text to replace is there ${matches.length} times, not once: ${from.trim()}`);

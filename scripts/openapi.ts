@@ -13,7 +13,7 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 export const generatedDocument = () => openapiDocument(version);
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  // CI checks the document as committed (test/unit/openapi.test.ts): its install's build must not rewrite it first.
+  // CI checks the document as committed (test/unit/api/openapi.test.ts): its install's build must not rewrite it first.
   if (process.env.CI) console.log('CI: docs/openapi.json left as committed');
   else {
     writeFileSync(DOCUMENT_PATH, `${JSON.stringify(generatedDocument(), null, 2)}\n`);

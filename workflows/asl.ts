@@ -48,7 +48,7 @@ const RETRY = [
 ];
 /**
  * StartExecution's transient refusals, as Step Functions names a service integration's errors (`<Service>.<code>`,
- * checked in `test/unit/workflow-asl.test.ts`): the running-executions limit, throttling, and the client-side
+ * checked in `test/unit/workflows/asl.test.ts`): the running-executions limit, throttling, and the client-side
  * failures its Lambda integration reports as `Lambda.SdkClientException` / `Lambda.AWSLambdaException`.
  */
 export const START_EXECUTION_ERRORS = [
@@ -61,7 +61,7 @@ const START_EXECUTION_RETRY = [
   { ErrorEquals: START_EXECUTION_ERRORS, IntervalSeconds: 2, MaxAttempts: 5, BackoffRate: 2, JitterStrategy: 'FULL' },
 ];
 /** A Lambda task's own bound: a handler answers within seconds. */
-export const TASK_TIMEOUT_SECONDS = 60;
+const TASK_TIMEOUT_SECONDS = 60;
 /**
  * A node's child execution: the input bounds each wait (drain a day, upgrade a week, verify a day plus a day
  * steady), about 10 days in all at worst; two weeks is past any (the unit test adds them up).

@@ -13,7 +13,7 @@ export interface TaskOutput {
 }
 
 /** The execution carries ids only; the plan and progress live in the rollout record. */
-export interface RolloutContext {
+interface RolloutContext {
   cluster: string;
   rolloutId: string;
   /** Consecutive polls in the current waiting state (bounded by the tests' traversal, not by the model). */

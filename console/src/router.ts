@@ -1,7 +1,7 @@
 /** A small History-API router under the app's base (/console/); the server answers index.html for any sub-path. */
 import { useEffect, useState } from 'preact/hooks';
 
-export const BASE = import.meta.env.BASE_URL;
+const BASE = import.meta.env.BASE_URL;
 const CHANGED = 'maintctl:navigate';
 
 export interface Route {

@@ -10,10 +10,9 @@ import type { windowJson } from '../../functions/api/render-windows.js';
 export type ClaimJson = ReturnType<typeof claimJson>;
 export type ServerJson = ReturnType<typeof serverJson>;
 export type ClusterJson = ReturnType<typeof clusterJson>;
-export type DcJson = ClusterJson['dcs'][number];
 export type EventJson = ReturnType<typeof eventJson>;
 /** The budget's verdict, as a dry run answers it. */
-export type Verdict = NonNullable<ReturnType<typeof verdictJson>>;
+type Verdict = NonNullable<ReturnType<typeof verdictJson>>;
 
 /** `GET …/servers`. */
 export interface ServerList {
@@ -35,8 +34,6 @@ export interface DryRun {
 
 export type RolloutJson = ReturnType<typeof rolloutJson>;
 export type RolloutDetailJson = ReturnType<typeof rolloutDetailJson>;
-export type RolloutNodeJson = RolloutDetailJson['servers'][number];
 export type RolloutStatus = RolloutJson['status'];
 
 export type WindowJson = ReturnType<typeof windowJson>;
-export type Zoned = WindowJson['next'][number]['start'];

@@ -71,7 +71,7 @@ const serverAnswer = [R.server, R.serverMaintenanceDryRun];
 const dcAnswer = [R.dcMaintenance, R.dcMaintenanceDryRun];
 const clusterMaintenanceAnswer = [R.clusterMaintenance, R.clusterMaintenanceDryRun];
 
-/** Keyed like the operations (`routeKey`): `test/unit/openapi.test.ts` checks it covers every native route. */
+/** Keyed like the operations (`routeKey`): `test/unit/api/openapi.test.ts` checks it covers every native route. */
 export const CONTRACT: Record<string, OperationContract> = {
   'GET /v1/health': { summary: 'Liveness', ok: { 200: R.health } },
   'GET /v1/openapi.json': { summary: 'This document (OpenAPI 3.1)', ok: { 200: R.openapiDocument } },

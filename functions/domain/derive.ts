@@ -4,7 +4,7 @@
  */
 import type { Claim, Claims, Cluster, ClusterState, Datacenter, Holder, Server } from './model.js';
 
-export type ClaimScope = 'server' | 'dc';
+type ClaimScope = 'server' | 'dc';
 
 export interface HeldClaim extends Claim {
   holder: Holder;

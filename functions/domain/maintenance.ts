@@ -177,7 +177,7 @@ export function setClusterClaim(
   return { next, events: [event(setAction(existing), { kind: 'cluster' }, state, next, { reason: req.reason })] };
 }
 
-export interface Holding {
+interface Holding {
   holder: Holder;
   scope: 'server' | 'dc' | 'cluster';
 }

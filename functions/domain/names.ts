@@ -2,7 +2,10 @@ import { invalid } from './errors.js';
 
 export const CLUSTER_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** Datacenter names follow the server-name rule (Cassandra dcs such as `us-east-1` or `DC1`). */
+/**
+ * Datacenter names follow the server-name rule (Cassandra dcs such as `us-east-1` or `DC1`).
+ * @alias
+ */
 export const DC_NAME = SERVER_NAME;
 /** Window and rollout ids, used in claim holders. */
 export const OBJECT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;

@@ -16,9 +16,9 @@ export interface ClusterConfig {
 
 /** The fields a registration sets: what PUT replaces and PATCH changes. */
 export const REGISTRATION_FIELDS = ['dc', 'address', 'port', 'role', 'component'] as const;
-export type RegistrationField = (typeof REGISTRATION_FIELDS)[number];
-export const DEFAULT_DC = 'dc1';
-export const DEFAULT_ROLE: ServerRole = 'member';
+type RegistrationField = (typeof REGISTRATION_FIELDS)[number];
+const DEFAULT_DC = 'dc1';
+const DEFAULT_ROLE: ServerRole = 'member';
 
 /**
  * A whole registration (PUT): what is left out takes its default (`dc1`, `member`, no address, port or component).
@@ -52,7 +52,7 @@ export interface ServerChangeRequest {
 const PLAIN: ServerChangeRequest = { override: false, dryRun: false };
 
 type FieldValue = string | number | null;
-export interface FieldChange {
+interface FieldChange {
   from: FieldValue;
   to: FieldValue;
 }
@@ -96,7 +96,7 @@ export function removeCluster(state: ClusterState): Outcome {
 const fieldValue = (server: Server | undefined, field: RegistrationField): FieldValue => server?.[field] ?? null;
 
 /** The registration fields that differ between two versions of a server (an absent server has none). */
-export function serverChanges(before: Server | undefined, after: Server | undefined): ServerChanges {
+function serverChanges(before: Server | undefined, after: Server | undefined): ServerChanges {
   const changed: ServerChanges = {};
   for (const field of REGISTRATION_FIELDS) {
     const from = fieldValue(before, field);
@@ -107,7 +107,7 @@ export function serverChanges(before: Server | undefined, after: Server | undefi
 }
 
 /** The audit event's reason: `dc: dc1 → dc2, role: primary → replica` (`none` where a field is absent). */
-export function describeChanges(changed: ServerChanges): string {
+function describeChanges(changed: ServerChanges): string {
   return Object.entries(changed)
     .map(([field, c]) => `${field}: ${c.from ?? 'none'} → ${c.to ?? 'none'}`)
     .join(', ');
@@ -142,12 +142,7 @@ function dcLoad(views: readonly ServerView[], dc: string, budget: Budget): DcLoa
  * worse (no more unavailable servers beyond the limit than before). A primary/replica cluster keeps at least one
  * electable server. `losesPrimary` names a primary that the change demotes or makes unavailable.
  */
-export function judgeServerChange(
-  current: ClusterState,
-  next: ClusterState,
-  dcs: readonly string[],
-  now: number,
-): Verdict {
+function judgeServerChange(current: ClusterState, next: ClusterState, dcs: readonly string[], now: number): Verdict {
   const before = viewAll(current, now);
   const after = viewAll(next, now);
   const wasUnavailable = new Set(before.filter((v) => v.unavailable).map((v) => v.server.name));

@@ -25,7 +25,7 @@ export interface Matcher {
 /** Per target kind, matcher strings with placeholders: `instance=~"{server}:.*"`, `cluster="{cluster}"`. */
 export type SilenceTemplate = Partial<Record<TargetKind, string[]>>;
 
-export const PLACEHOLDERS = ['cluster', 'server', 'dc', 'address', 'port'] as const;
+const PLACEHOLDERS = ['cluster', 'server', 'dc', 'address', 'port'] as const;
 type Placeholder = (typeof PLACEHOLDERS)[number];
 export type TemplateValues = Partial<Record<Placeholder, string>>;
 

@@ -17,7 +17,7 @@ import { noop, type Outcome } from './outcome.js';
 import type { RolloutInput } from './rollout/model.js';
 
 export const WINDOW_ACTIONS = ['maintenance', 'cluster-maintenance', 'rollout'] as const;
-export type WindowAction = (typeof WINDOW_ACTIONS)[number];
+type WindowAction = (typeof WINDOW_ACTIONS)[number];
 export type WindowPhase = 'start' | 'end';
 
 export interface MaintenanceWindow {

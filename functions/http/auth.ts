@@ -32,14 +32,14 @@ const equalText = (a: string, b: string) => {
   return timingSafeEqual(x, y);
 };
 
-export interface Credentials {
+interface Credentials {
   scheme: 'bearer' | 'basic';
   secret: string;
   user?: string;
 }
 
 /** Reads the Authorization header; undefined when there is none. Malformed headers are bad credentials. */
-export function parseAuthorization(header: string | undefined): Credentials | undefined {
+function parseAuthorization(header: string | undefined): Credentials | undefined {
   if (header === undefined || header.trim() === '') return undefined;
   const [scheme, value = ''] = header.trim().split(/\s+/, 2);
   if (/^bearer$/i.test(scheme!) && value) return { scheme: 'bearer', secret: value };

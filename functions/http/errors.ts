@@ -43,7 +43,7 @@ const TRANSIENT = new Set([
 ]);
 
 /** Backend trouble (DynamoDB unreachable, throttled, erroring) is a 503: the client may retry. */
-export function isBackendUnavailable(error: unknown): boolean {
+function isBackendUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const e = error as Error & { code?: string; $metadata?: { httpStatusCode?: number }; $fault?: string };
   return (

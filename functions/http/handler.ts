@@ -10,7 +10,7 @@ import { checkName, OBJECT_ID } from '../domain/names.js';
 import type { Deps } from '../deps.js';
 import { log, type MetricGroup, statusClass } from '../telemetry.js';
 import { validate } from '../validate.js';
-import { authorize, type Authenticator, type Principal } from './auth.js';
+import { authorize, type Principal } from './auth.js';
 import { errorBody, STATUS, toDomainError } from './errors.js';
 import { findRoute, matchRoute, routeKey, type Family, type Method, type Route } from './routes.js';
 

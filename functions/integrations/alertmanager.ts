@@ -15,7 +15,7 @@ export interface AlertmanagerSilence extends SilenceBody {
   status: { state: 'active' | 'pending' | 'expired' };
 }
 
-export class AlertmanagerError extends Error {}
+class AlertmanagerError extends Error {}
 
 export class Alertmanager {
   private readonly base: string;

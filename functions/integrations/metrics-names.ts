@@ -1,3 +1,2 @@
-/** Where the integrations function's metrics go: the CDK alarms (lib/) name them without loading Powertools. */
-export const METRICS_NAMESPACE = 'maintctl';
-export const METRICS_SERVICE = 'integrations';
+/** The integrations function's metrics' dimensions: the CDK alarms (lib/) name them too. */
+export const INTEGRATIONS_DIMENSIONS = { function: 'integrations' };

@@ -12,9 +12,9 @@ import type { Delivery, IntegrationStore, NotificationTarget } from '../store/in
 import { checkNotificationUrl } from './notification-url.js';
 
 export const NOTIFY_ATTEMPTS = 3;
-export const NOTIFY_TIMEOUT_MS = 5_000;
+const NOTIFY_TIMEOUT_MS = 5_000;
 /** Longer than all attempts with their backoff: a delivery still pending after it was abandoned. */
-export const DELIVERY_LEASE_MS = 60_000;
+const DELIVERY_LEASE_MS = 60_000;
 
 export interface NotificationDeps {
   integrations: IntegrationStore;
@@ -33,7 +33,7 @@ export interface NotificationStats {
 }
 
 /** What the receiver gets: the audit event, named by cluster and position. */
-export function notificationBody(event: AuditEvent) {
+function notificationBody(event: AuditEvent) {
   const { cluster, revision, seq, action, target, actor, source, at, reason, before, after } = event;
   return {
     id: `${cluster}/${revision}/${seq}`,

@@ -1,20 +1,17 @@
 /**
  * The integrations function on AWS: a rule on the change bus sends it every `maintenance.changed` event, and a
- * schedule every minute for the reconciler. Its metrics go out as CloudWatch EMF through Powertools:
- * `AlertmanagerFailures` (calls that failed), `SilencesPending` (records waiting for Alertmanager, the alarm's),
- * `NotificationsFailed`. An error from DynamoDB is thrown (the event is retried); Alertmanager's or a receiver's
+ * schedule every minute for the reconciler. Its metrics go out as CloudWatch EMF (functions/telemetry.ts), dimension
+ * `function=integrations`: `AlertmanagerFailures` (calls that failed), `SilencesPending` (records waiting for
+ * Alertmanager, the alarm's), `NotificationsFailed`. An error from DynamoDB is thrown (the event is retried); Alertmanager's or a receiver's
  * never are (recorded and retried by the reconciler, or recorded as a failed delivery).
  */
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getSecretString } from '../rollout/aws-calls.js';
-import { runtimeDeps } from '../runtime.js';
-import { dynamoClient } from '../runtime.js';
+import { dynamoClient, runtimeDeps } from '../runtime.js';
 import { IntegrationStore } from '../store/integrations.js';
 import { Alertmanager } from './alertmanager.js';
 import { type ChangeEvent, type ConsumerDeps, consumeChange, reconcile } from './consumer.js';
-import { METRICS_NAMESPACE, METRICS_SERVICE } from './metrics-names.js';
-
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
+import { log, type MetricGroup } from '../telemetry.js';
+import { INTEGRATIONS_DIMENSIONS } from './metrics-names.js';
 
 const SECRET_TTL_MS = 5 * 60_000;
 let secret: { value: string | undefined; at: number } | undefined;
@@ -44,23 +41,23 @@ function consumerDeps(): ConsumerDeps {
 
 type Input = ChangeEvent | { 'detail-type': 'Scheduled Event' };
 
+/** One line per invocation; its counts as metrics when there is something to count (no Alertmanager: nothing). */
+function report(what: string, counts: Record<string, number | undefined>): void {
+  const metrics: MetricGroup['metrics'] = {};
+  for (const [name, value] of Object.entries(counts)) if (value !== undefined) metrics[name] = [value, 'Count'];
+  log('info', what, {}, Object.keys(metrics).length ? [{ dimensions: INTEGRATIONS_DIMENSIONS, metrics }] : []);
+}
+
 export const handler = async (input: Input) => {
-  try {
-    if (input['detail-type'] === 'Scheduled Event') {
-      const result = await reconcile(consumerDeps());
-      if (result) {
-        metrics.addMetric('SilencesPending', MetricUnit.Count, result.pending);
-        metrics.addMetric('AlertmanagerFailures', MetricUnit.Count, result.failed);
-      }
-      return result ?? {};
-    }
-    const result = await consumeChange(consumerDeps(), input as ChangeEvent);
-    if (result.silences) metrics.addMetric('AlertmanagerFailures', MetricUnit.Count, result.silences.failed);
-    if (result.notifications?.failed)
-      metrics.addMetric('NotificationsFailed', MetricUnit.Count, result.notifications.failed);
-    return result;
-  } finally {
-    // Nothing to say (no Alertmanager, nothing failed): no EMF line, and no Powertools warning about it.
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  if (input['detail-type'] === 'Scheduled Event') {
+    const result = await reconcile(consumerDeps());
+    report('reconcile', { SilencesPending: result?.pending, AlertmanagerFailures: result?.failed });
+    return result ?? {};
   }
+  const result = await consumeChange(consumerDeps(), input as ChangeEvent);
+  report('change', {
+    AlertmanagerFailures: result.silences?.failed,
+    NotificationsFailed: result.notifications?.failed || undefined,
+  });
+  return result;
 };

@@ -38,12 +38,12 @@ export interface SilenceStats {
 }
 
 /** An event's position in the cluster's log, for "an older event changes nothing". */
-export const eventPosition = (e: Pick<AuditEvent, 'revision' | 'seq'>) => e.revision * 1000 + e.seq;
+const eventPosition = (e: Pick<AuditEvent, 'revision' | 'seq'>) => e.revision * 1000 + e.seq;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Whether Alertmanager lags what the record wants. */
-export function needsSync(record: SilenceRecord, now: number): boolean {
+function needsSync(record: SilenceRecord, now: number): boolean {
   if (record.ended) return !record.expired;
   if (record.until !== undefined && record.until <= now) return false; // ending: its end event expires it
   return (
@@ -98,11 +98,7 @@ async function apply(deps: SilenceDeps, record: SilenceRecord, now: number): Pro
  * Brings one record's silence in line, under its lease (another consumer holding it: nothing to do here, it
  * will). Loops while the record changed during the calls (a newer event came in meanwhile).
  */
-export async function syncSilence(
-  deps: SilenceDeps,
-  cluster: string,
-  key: string,
-): Promise<'synced' | 'failed' | 'busy'> {
+async function syncSilence(deps: SilenceDeps, cluster: string, key: string): Promise<'synced' | 'failed' | 'busy'> {
   for (let round = 0; round < 3; round++) {
     const now = deps.now();
     const record = await deps.integrations.leaseSilence(cluster, key, now, LEASE_MS);

@@ -12,7 +12,7 @@ export { newTimeId } from './ids.js';
 
 const seconds = (max: number) => z.storableNumber(z.int(), z.minimum(0), z.maximum(max));
 
-/** The longest waits the input accepts (a node execution must fit them: `test/unit/workflow-asl.test.ts`). */
+/** The longest waits the input accepts (a node execution must fit them: `test/unit/workflows/asl.test.ts`). */
 export const MAX_INPUT_SECONDS = {
   drainTimeout: 86400,
   upgradeTimeout: 7 * 86400,
@@ -63,7 +63,6 @@ export const rolloutBody = z.strictObject({
   ),
   pauseAfterFirstBatch: z.optional(z.boolean()),
 });
-export type RolloutBody = z.infer<typeof rolloutBody>;
 
 /** A started execution names the rollout it runs; only Preflight sees anything else. */
 export const rolloutRef = z.object({

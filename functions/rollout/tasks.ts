@@ -194,7 +194,7 @@ const checkTask =
     return { ...answer, waitSeconds: pollWaitSeconds(payload.pollSeconds ?? 0, waitedMs / 1000) };
   };
 
-export const TASKS: Record<LambdaTask, Handler> = {
+const TASKS: Record<LambdaTask, Handler> = {
   /**
    * A new execution claims its rollout: the API's (ids), or one it creates from the full input given in the Step
    * Functions console (created and claimed in one transaction; a retry finds it by its execution).

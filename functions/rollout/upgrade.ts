@@ -19,7 +19,7 @@ export interface UpgradeRequest {
 }
 
 export const WEBHOOK_ATTEMPTS = 3;
-export const WEBHOOK_TIMEOUT_MS = 10_000;
+const WEBHOOK_TIMEOUT_MS = 10_000;
 
 export interface UpgradeTriggerOptions {
   allow: UpgradeAllowlist;

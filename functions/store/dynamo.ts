@@ -41,7 +41,7 @@ type Item = Record<string, unknown>;
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** How often a mutation that lost a race re-reads and tries again before answering 409. */
-export const MAX_ATTEMPTS = 12;
+const MAX_ATTEMPTS = 12;
 
 const strip = <T>(item: Item): T => {
   const { [K.PK]: _pk, [K.SK]: _sk, kind: _kind, transitions: _t, staleness: _s, ...rest } = item;
@@ -858,7 +858,7 @@ export class DynamoStore implements Store {
   }
 }
 
-export function encodeCursor(event: Pick<AuditEvent, 'revision' | 'seq'>): string {
+function encodeCursor(event: Pick<AuditEvent, 'revision' | 'seq'>): string {
   return Buffer.from(K.eventSk(event.revision, event.seq)).toString('base64url');
 }
 
@@ -868,7 +868,7 @@ function decodeRolloutCursor(cursor: string): string {
   return id;
 }
 
-export function decodeCursor(cursor: string): string {
+function decodeCursor(cursor: string): string {
   const sk = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!K.EVENT_SK.test(sk)) throw invalid('invalid cursor');
   return sk;

@@ -17,13 +17,13 @@ import type { ClaimRef, Matcher, SilenceTemplate } from '../domain/silences.js';
 import { claimKey } from '../domain/silences.js';
 import { PK, SK, TTL_ATTRIBUTE } from './keys.js';
 
-export const integrationsPk = (cluster: string) => `INTEGRATIONS#${cluster}`;
+const integrationsPk = (cluster: string) => `INTEGRATIONS#${cluster}`;
 const SILENCE_SETTINGS_SK = '#SILENCES';
 const NOTIFICATION_SETTINGS_SK = '#NOTIFICATIONS';
-export const silencesPk = (cluster: string) => `SILENCES#${cluster}`;
+const silencesPk = (cluster: string) => `SILENCES#${cluster}`;
 /** Silences whose last attempt failed, across clusters: the reconciler finds them even for a removed cluster. */
-export const SILENCES_PENDING_PK = 'SILENCES#PENDING';
-export const deliveriesPk = (cluster: string) => `DELIVERIES#${cluster}`;
+const SILENCES_PENDING_PK = 'SILENCES#PENDING';
+const deliveriesPk = (cluster: string) => `DELIVERIES#${cluster}`;
 
 /** A settled silence record, and a delivery, are kept this long (DynamoDB's TTL). */
 const KEEP_SECONDS = 7 * 86400;

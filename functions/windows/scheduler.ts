@@ -53,7 +53,7 @@ const atExpression = (t: number) => `at(${new Date(t).toISOString().slice(0, 19)
  * instant of its rhythm not yet past (the rhythm kept, no occurrence dropped), a `cron()` window its startDate
  * only while it is still to come (once past it limits nothing).
  */
-export function startDateToSend(window: MaintenanceWindow, now: number): Date | undefined {
+function startDateToSend(window: MaintenanceWindow, now: number): Date | undefined {
   if (!window.startDate) return undefined;
   const schedule = compileSchedule(window.schedule, window.timezone, window.startDate);
   if (schedule.kind === 'rate') return new Date(occurrencesAfter(schedule, window.timezone, now - 1, 1)[0]!);

@@ -9,7 +9,8 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, METRICS_SERVICE } from '../../functions/integrations/metrics-names.js';
+import { INTEGRATIONS_DIMENSIONS } from '../../functions/integrations/metrics-names.js';
+import { METRIC_NAMESPACE } from '../../functions/telemetry.js';
 import { FUNCTION_ENTRIES } from '../lambda-bundling.js';
 import { CHANGE_DETAIL_TYPE, CHANGE_SOURCE } from './change-events.js';
 import { FamilyFunction } from './family-function.js';
@@ -97,9 +98,9 @@ export class ChangeIntegrations extends Construct {
 
     const metric = (metricName: string, statistic: string) =>
       new Metric({
-        namespace: METRICS_NAMESPACE,
+        namespace: METRIC_NAMESPACE,
         metricName,
-        dimensionsMap: { service: METRICS_SERVICE },
+        dimensionsMap: INTEGRATIONS_DIMENSIONS,
         period: Duration.minutes(1),
         statistic,
       });

@@ -22,7 +22,7 @@ export const OUTCOME_METRICS = {
   'expiry-blocked': { metricName: 'ExpiryBlocked', meaning: 'an expired claim was kept because its server is down' },
   'fail-rollout': { metricName: 'RolloutFailed', meaning: 'a rollout stopped on a failed node and keeps its claims' },
 } as const;
-export const METRIC_NAMESPACE = 'maintctl';
+const METRIC_NAMESPACE = 'maintctl';
 
 export interface OperationsAlarmsProps {
   /** Where every alarm (and its return to OK) is sent. */

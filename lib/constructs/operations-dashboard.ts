@@ -28,7 +28,7 @@ export const DASHBOARD_METRICS = {
   StepDuration: { dimensions: ['step'], statistic: 'Average', title: 'Rollout node steps: duration (s)' },
   StepFailures: { dimensions: ['step'], statistic: 'Sum', title: 'Rollout node steps: failures' },
 } as const;
-export type DashboardMetric = keyof typeof DASHBOARD_METRICS;
+type DashboardMetric = keyof typeof DASHBOARD_METRICS;
 
 export interface OperationsDashboardProps {
   /** The alarms to show first (their state at a glance). */

@@ -2,7 +2,7 @@
  * The change-event consumer on AWS (issue 17 #3, #4), as synthesized: one function on the change bus (every
  * `maintenance.changed` event, retried, then a dead-letter queue) and on a one-minute schedule (the reconciler),
  * configured by the deploy context's `alertmanagerUrl` and the upgrade webhook's secret, holding exactly the table
- * actions its store calls, with the alarms on its Powertools metrics.
+ * actions its store calls, with the alarms on its EMF metrics.
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -107,7 +107,7 @@ describe('the integrations function, as synthesized', () => {
     expect(mine.IntegrationsSilencesPending!.Properties).toMatchObject({
       Namespace: 'maintctl',
       MetricName: 'SilencesPending',
-      Dimensions: [{ Name: 'service', Value: 'integrations' }],
+      Dimensions: [{ Name: 'function', Value: 'integrations' }],
       Statistic: 'Minimum',
       Period: 60,
       EvaluationPeriods: 5,

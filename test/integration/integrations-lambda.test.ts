@@ -1,12 +1,13 @@
 /**
  * The integrations function as Lambda runs it (`functions/integrations/runtime.ts`, its environment as the stack
  * sets it): EventBridge's `maintenance.changed` events in (the pipe's records, read here from DynamoDB Local's
- * stream), a silence in the real Alertmanager out, and the EMF lines Powertools writes — the metrics the alarms
+ * stream), a silence in the real Alertmanager out, and the EMF lines it writes — the metrics the alarms
  * watch — for a failure while Alertmanager is down and for the reconciler's pending count.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { ChangeEvent } from '../../functions/integrations/consumer.js';
+import { configureLogs } from '../../functions/telemetry.js';
 import { LocalChangeFeed } from '../../local/change-feed.js';
 import { startAlertmanager, type TestAlertmanager } from '../support/alertmanager.js';
 import { type HttpEnv, httpEnv, reportAll, seedCluster } from '../support/env.js';
@@ -24,26 +25,15 @@ async function newEvents(): Promise<ChangeEvent[]> {
   return published;
 }
 
-/** Runs the handler, with the EMF documents it printed. */
+/** Runs the handler, with the EMF documents it wrote (the lines as Lambda writes them: JSON, metrics on). */
 async function invoke(input: unknown): Promise<{ result: any; emf: Record<string, any>[] }> {
   const lines: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
+  const previous = configureLogs({ format: 'json', level: 'info', metrics: true, write: (line) => lines.push(line) });
   try {
     const result = await handler(input);
-    return {
-      result,
-      emf: lines
-        .flatMap((l) => l.split('\n'))
-        .filter((l) => l.includes('"_aws"'))
-        .map((l) => JSON.parse(l)),
-    };
+    return { result, emf: lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l)) };
   } finally {
-    spy.mockRestore();
-    log.mockRestore();
+    configureLogs(previous);
   }
 }
 
@@ -90,7 +80,7 @@ describe('the integrations Lambda handler', () => {
     });
     const [silence] = (await am.silences()).filter((s) => s.status.state === 'active');
     expect(silence!.comment).toMatch(/^via the bus/);
-    expect(emf).toEqual([expect.objectContaining({ AlertmanagerFailures: 0, service: 'integrations' })]);
+    expect(emf).toEqual([expect.objectContaining({ AlertmanagerFailures: 0, function: 'integrations' })]);
   });
 
   it('Alertmanager down: the event succeeds, AlertmanagerFailures counts it, the tick reports SilencesPending', async () => {
@@ -104,10 +94,10 @@ describe('the integrations Lambda handler', () => {
       const tick = await invoke({ 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} });
       expect(tick.result).toMatchObject({ failed: 1, pending: 1 });
       const [doc] = tick.emf;
-      expect(doc).toMatchObject({ SilencesPending: 1, service: 'integrations' });
+      expect(doc).toMatchObject({ SilencesPending: 1, function: 'integrations' });
       expect(doc!._aws.CloudWatchMetrics[0]).toMatchObject({
         Namespace: 'maintctl',
-        Dimensions: [['service']],
+        Dimensions: [['function']],
         Metrics: expect.arrayContaining([{ Name: 'SilencesPending', Unit: 'Count' }]),
       });
     } finally {

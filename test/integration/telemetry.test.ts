@@ -302,7 +302,7 @@ describe('pretty lines', () => {
       configureLogs(saved);
     }
     expect(shown).toHaveLength(1);
-    expect(shown[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  request status=200 family=health Requests=1$/);
+    expect(shown[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}request status=200 family=health Requests=1$/);
   });
 
   it('in JSON: a debug line that carries metrics is written all the same (CloudWatch reads them from it)', () => {

@@ -40,7 +40,8 @@ export default async function setup(project: TestProject) {
     console.error(`\n${JAVA_MISSING}\n`);
     process.exit(1);
   }
-  const dynamo = (shared.maintctlTestDynamo ??= startShared());
+  shared.maintctlTestDynamo ??= startShared();
+  const dynamo = shared.maintctlTestDynamo;
   dynamo.users++;
   project.provide('dynamodbEndpoint', await dynamo.endpoint);
   return async () => {

@@ -24,7 +24,7 @@ const go = (path: string) => (event: MouseEvent) => {
   navigate(path);
 };
 
-export function NavLink({ path, current, children }: { path: string; current: boolean; children: string }) {
+function NavLink({ path, current, children }: { path: string; current: boolean; children: string }) {
   return (
     <a href={href(path)} aria-current={current ? 'page' : undefined} onClick={go(path)}>
       {children}

@@ -33,7 +33,7 @@ export interface RolloutInput {
 }
 
 /** `running`, `pausing` and `aborting` have an execution; the lock on the cluster lasts until `succeeded` or `aborted`. */
-export type RolloutStatus = 'running' | 'pausing' | 'paused' | 'aborting' | 'aborted' | 'failed' | 'succeeded';
+type RolloutStatus = 'running' | 'pausing' | 'paused' | 'aborting' | 'aborted' | 'failed' | 'succeeded';
 
 export const NODE_STEPS = [
   'pending',
@@ -49,14 +49,7 @@ export const NODE_STEPS = [
 ] as const;
 export type NodeStep = (typeof NODE_STEPS)[number];
 /** `stopped`: an abort left it where it was, still held by the rollout. */
-export type NodeOutcome =
-  | 'pending'
-  | 'in-progress'
-  | 'upgraded'
-  | 'already-upgraded'
-  | 'failed'
-  | 'skipped'
-  | 'stopped';
+type NodeOutcome = 'pending' | 'in-progress' | 'upgraded' | 'already-upgraded' | 'failed' | 'skipped' | 'stopped';
 
 export interface RolloutFailure {
   server?: string;

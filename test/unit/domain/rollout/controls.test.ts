@@ -17,7 +17,7 @@ import {
   preflight,
 } from '../../../../functions/domain/rollout/lifecycle.js';
 import { finished, nodeOf } from '../../../../functions/domain/rollout/model.js';
-import { actor, caught, claim, HOUR, MIN, NOW, SEC, } from '../fixtures.js';
+import { actor, caught, claim, HOUR, MIN, NOW, SEC } from '../fixtures.js';
 import { ID, HOLDER, started, withRecord, node, done, withNodes, patch, held, holding, actions } from './builders.js';
 
 describe('requestPause and requestAbort', () => {

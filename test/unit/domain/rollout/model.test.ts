@@ -23,7 +23,7 @@ import {
   markUpgradeTriggered,
   requestSwitchover,
 } from '../../../../functions/domain/rollout/node-steps.js';
-import { actor, caught, NOW, } from '../fixtures.js';
+import { actor, caught, NOW } from '../fixtures.js';
 import { ID, started, withRecord, node, withNodes, holding } from './builders.js';
 
 describe('nodeOf and allNodes', () => {

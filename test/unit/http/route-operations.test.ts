@@ -1,10 +1,10 @@
 /** The one route table and the families' operations agree: every route is served, every operation is routed. */
 import { describe, expect, it } from 'vitest';
-import { FAMILIES, ROUTES, routeKey, type Family } from '../../functions/http/routes.js';
-import type { Operations } from '../../functions/http/handler.js';
+import { FAMILIES, ROUTES, routeKey, type Family } from '../../../functions/http/routes.js';
+import type { Operations } from '../../../functions/http/handler.js';
 
 const operationsOf = async (family: Family) =>
-  ((await import(`../../${FAMILIES[family]}`)) as { operations: Operations }).operations;
+  ((await import(`../../../${FAMILIES[family]}`)) as { operations: Operations }).operations;
 
 describe('the route table and the operations', () => {
   it.each(Object.keys(FAMILIES) as Family[])(

@@ -1,9 +1,9 @@
 /** The console's workflow drawings come from the XState machines themselves, and every rollout step has its state. */
 import { describe, expect, it } from 'vitest';
-import { workflowGraph } from '../../console/build/workflow-graph.js';
-import { layout, stateOfStatus, stateOfStep } from '../../console/src/diagram-layout.js';
-import { NODE_STEPS } from '../../functions/domain/rollout/model.js';
-import { nodeMachine, rolloutMachine } from '../../workflows/machines.js';
+import { workflowGraph } from '../../../console/build/workflow-graph.js';
+import { layout, stateOfStatus, stateOfStep } from '../../../console/src/diagram-layout.js';
+import { NODE_STEPS } from '../../../functions/domain/rollout/model.js';
+import { nodeMachine, rolloutMachine } from '../../../workflows/machines.js';
 
 const node = workflowGraph(nodeMachine);
 const rollout = workflowGraph(rolloutMachine);

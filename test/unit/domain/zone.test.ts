@@ -4,7 +4,7 @@
  * first instant.
  */
 import { describe, expect, it } from 'vitest';
-import { instantsOf, isTimeZone, wallClock, wallTime, zonedInstant } from '../../functions/domain/zone.js';
+import { instantsOf, isTimeZone, wallClock, wallTime, zonedInstant } from '../../../functions/domain/zone.js';
 
 const t = (iso: string) => Date.parse(iso);
 /** A wall time written as if it were UTC (how the module passes wall clocks around). */

@@ -5,10 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
-import { operations as health } from '../../functions/api/health.js';
-import { isCompat, ROUTES, routeKey } from '../../functions/http/routes.js';
-import { DOCUMENT_PATH, generatedDocument } from '../../scripts/openapi.js';
-import { responseProblems } from '../support/openapi-check.js';
+import { operations as health } from '../../../functions/api/health.js';
+import { isCompat, ROUTES, routeKey } from '../../../functions/http/routes.js';
+import { DOCUMENT_PATH, generatedDocument } from '../../../scripts/openapi.js';
+import { responseProblems } from '../../support/openapi-check.js';
 
 const committed = JSON.parse(readFileSync(DOCUMENT_PATH, 'utf8'));
 type Operation = { operationId: string; security: { bearer?: string[] }[] };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CASES, replaceOnce } from '../../scripts/break-invariants.js';
+import { CASES, replaceOnce } from '../../../scripts/break-invariants.js';
 
 describe('the builds broken on purpose (scripts/break-invariants.ts)', () => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s still applies to the sources', (_name, c) => {

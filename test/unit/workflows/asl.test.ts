@@ -2,8 +2,8 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
 import { createMachine, type AnyStateMachine } from 'xstate';
-import { ROLE_SWITCH_TIMEOUT_SECONDS } from '../../functions/domain/rollout/model.js';
-import { MAX_INPUT_SECONDS } from '../../functions/rollout/input.js';
+import { ROLE_SWITCH_TIMEOUT_SECONDS } from '../../../functions/domain/rollout/model.js';
+import { MAX_INPUT_SECONDS } from '../../../functions/rollout/input.js';
 import {
   DEFAULT_ASL_OPTIONS,
   NODE_TIMEOUT_SECONDS,
@@ -13,9 +13,9 @@ import {
   toAsl,
   type AslDefinition,
   type AslState,
-} from '../../workflows/asl.js';
-import { nodeMachine, rolloutMachine } from '../../workflows/machines.js';
-import { MAX_POLL_SECONDS, pollWaitSeconds } from '../../workflows/poll.js';
+} from '../../../workflows/asl.js';
+import { nodeMachine, rolloutMachine } from '../../../workflows/machines.js';
+import { MAX_POLL_SECONDS, pollWaitSeconds } from '../../../workflows/poll.js';
 
 type Guard = { params: Record<string, string> };
 type Transition = string | { target?: string; guard?: Guard };
@@ -63,7 +63,8 @@ function aslGraph(machine: AnyStateMachine, asl: AslDefinition): Map<string, Set
       const again = asl.States[`${name}Again`]!;
       expect(again).toEqual({ Type: 'Wait', SecondsPath: '$.result.waitSeconds', Next: config.meta.poll.check });
       // The Choice's default (still waiting) goes round again through the backing-off Wait: read as the state itself.
-      for (const e of choiceEdges(asl.States[config.meta.poll.choice]!)) out.add(e.replace(`->${name}Again`, `->${name}`));
+      for (const e of choiceEdges(asl.States[config.meta.poll.choice]!))
+        out.add(e.replace(`->${name}Again`, `->${name}`));
       for (const c of (check.Catch as { ErrorEquals: string[]; Next: string }[] | undefined) ?? [])
         out.add(`error:${c.ErrorEquals[0]}->${c.Next}`);
     } else if (state.Type !== 'Succeed' && state.Type !== 'Fail') {

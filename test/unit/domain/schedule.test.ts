@@ -5,7 +5,7 @@
  */
 import { DateTime, Duration } from 'luxon';
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../../functions/domain/errors.js';
+import { DomainError } from '../../../functions/domain/errors.js';
 import {
   checkTimezone,
   compileSchedule,
@@ -14,7 +14,7 @@ import {
   occurrencesAfter,
   parseSchedule,
   parseWindowDuration,
-} from '../../functions/domain/schedule.js';
+} from '../../../functions/domain/schedule.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -1,10 +1,10 @@
 /** rollout/input.ts: the rollout input (README "Rolling upgrades"), its defaults and the deployment's allowlists. */
 import { describe, expect, it } from 'vitest';
-import { OBJECT_ID } from '../../functions/domain/names.js';
-import { MAX_BATCH_SIZE } from '../../functions/domain/rollout/model.js';
-import { allowlistFromEnv, checkAllowed, type UpgradeAllowlist } from '../../functions/rollout/allowlist.js';
-import { newTimeId, parseRolloutInput, rolloutRef } from '../../functions/rollout/input.js';
-import { caught, NOW, SEC } from './domain/fixtures.js';
+import { OBJECT_ID } from '../../../functions/domain/names.js';
+import { MAX_BATCH_SIZE } from '../../../functions/domain/rollout/model.js';
+import { allowlistFromEnv, checkAllowed, type UpgradeAllowlist } from '../../../functions/rollout/allowlist.js';
+import { newTimeId, parseRolloutInput, rolloutRef } from '../../../functions/rollout/input.js';
+import { caught, NOW, SEC } from '.././domain/fixtures.js';
 
 const ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:upgrade-mariadb';
 const ALLOW: UpgradeAllowlist = {
@@ -40,7 +40,7 @@ describe('parseRolloutInput', () => {
     expect('cluster' in parsed).toBe(false);
   });
 
-  it("keeps a full example as given", () => {
+  it('keeps a full example as given', () => {
     const body = {
       cluster: 'prod-mariadb',
       targetVersion: '10.11.7',
