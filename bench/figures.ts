@@ -33,19 +33,34 @@ export function renderFigures(run: BenchRun): string {
   return [
     `Last run: ${run.date.slice(0, 10)}, Node ${run.node}, ${run.cpus} cores, load average ${run.loadAverage[0]} at the end, ${Math.round(run.totalSeconds)} s.`,
     '',
-    '| id | what | measured | target | |',
+    '| id | what | measured | target | verdict |',
     '| --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
 }
 
-/** The README's text between the markers, or undefined when the markers are missing. */
+/**
+ * The README's text between the markers, or undefined when the markers are missing; table rows as `renderFigures`
+ * writes them, whatever padding the formatter (Biome formats Markdown too) gave their cells.
+ */
 export function figuresInReadme(readme: string): string | undefined {
   const start = readme.indexOf(START);
   const end = readme.indexOf(END);
   if (start < 0 || end < start) return undefined;
-  return readme.slice(start + START.length, end).trim();
+  return readme
+    .slice(start + START.length, end)
+    .trim()
+    .split('\n')
+    .map((line) => (line.startsWith('|') ? unpadded(line) : line))
+    .join('\n');
 }
+
+const unpadded = (row: string) =>
+  row
+    .split(/(?<!\\)\|/)
+    .map((cell) => cell.trim().replace(/^-+$/, '---'))
+    .join(' | ')
+    .trim();
 
 export function writeFiguresIntoReadme(readmePath: string, run: BenchRun): void {
   const readme = readFileSync(readmePath, 'utf8');

@@ -32,3 +32,15 @@ describe("the README's figures", () => {
     expect(figuresInReadme('# no figures here')).toBeUndefined();
   });
 });
+
+describe('figuresInReadme', () => {
+  it('reads a table the formatter padded as the renderer wrote it', () => {
+    const written = renderFigures(run);
+    const padded = written
+      .replace('| id | what |', '| id  | what    |')
+      .replace('| --- | --- |', '| --- | ------- |')
+      .replace('| P3 | c |', '| P3  | c       |');
+    const start = '<!-- bench-figures:start (written by npm run bench from bench/results.json; do not edit) -->';
+    expect(figuresInReadme(`x\n${start}\n${padded}\n<!-- bench-figures:end -->\n`)).toBe(written);
+  });
+});
