@@ -443,6 +443,9 @@ describe("a rolling upgrade of the three servers under a client's reads and writ
     }
   });
 
+  /** The replica the failing upgrade leaves out of service. */
+  let failedServer = '';
+
   it("a failing upgrade command fails the node with its exit status and stderr's last lines; the server stays out", async () => {
     const config = loadAgentConfig(configFile, agentEnv);
     const failing = newAgent({
@@ -457,9 +460,12 @@ describe("a rolling upgrade of the three servers under a client's reads and writ
       },
     });
     try {
+      // A replica (the rolling upgrade moved the primary to whichever replica ranked first).
+      const { primary } = await api('GET', `/v1/clusters/${CLUSTER}/failover`);
+      failedServer = ['db2', 'db3'].find((s) => s !== primary)!;
       const started = await api('POST', `/v1/clusters/${CLUSTER}/rollouts`, {
         targetVersion: '10.11.100',
-        servers: ['db2'],
+        servers: [failedServer],
         upgrade: { kind: 'wait-for-report', timeoutSeconds: 120 },
       });
       const path = `/v1/clusters/${CLUSTER}/rollouts/${started.id}`;
@@ -472,13 +478,13 @@ describe("a rolling upgrade of the three servers under a client's reads and writ
         (r) => r.status === 'failed',
         60_000,
       );
-      expect(rollout.servers[0]).toMatchObject({ name: 'db2', outcome: 'failed', step: 'wait-upgraded' });
+      expect(rollout.servers[0]).toMatchObject({ name: failedServer, outcome: 'failed', step: 'wait-upgraded' });
       expect(rollout.servers[0].reason).toBe(
-        'upgrade command exited with 3: fetching 10.11.100 for db2\nE: Unable to locate package',
+        `upgrade command exited with 3: fetching 10.11.100 for ${failedServer}\nE: Unable to locate package`,
       );
       await failing.tick();
-      expect(await server('db2')).toMatchObject({ maintenance: true, version: TARGET });
-      expect(await proxyState('reads/db2')).toBe('maint');
+      expect(await server(failedServer)).toMatchObject({ maintenance: true, version: TARGET });
+      expect(await proxyState(`reads/${failedServer}`)).toBe('maint');
     } finally {
       await failing.stop();
     }
@@ -488,7 +494,7 @@ describe("a rolling upgrade of the three servers under a client's reads and writ
     const agent = newAgent();
     try {
       await agent.tick();
-      expect(await proxyState('reads/db2')).toBe('maint'); // held by the failed rollout
+      expect(await proxyState(`reads/${failedServer}`)).toBe('maint'); // held by the failed rollout
       await stopLocal(stack);
       await proxy.setState('reads', 'db1', 'drain');
       const before = await proxy.servers();
