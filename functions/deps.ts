@@ -1,5 +1,7 @@
-/** What the handlers, tasks and jobs run with: the store, authentication, the clock, and where rollouts and windows run. */
-import type { Authenticator } from './http/auth.js';
+/**
+ * What the handlers, tasks and jobs run with: the store, the clock, and where rollouts and windows run. The HTTP
+ * handlers add authentication (`ApiDeps`, functions/http/handler.ts): the other functions carry none of it.
+ */
 import type { WorkflowEngine } from './rollout/engine.js';
 import type { UpgradeAllowlist } from './rollout/allowlist.js';
 import type { IntegrationStore } from './store/integrations.js';
@@ -8,7 +10,6 @@ import type { WindowScheduler } from './windows/scheduler.js';
 
 export interface Deps {
   store: Store;
-  auth: Authenticator;
   now: () => number;
   /** Where rollouts run, and what their upgrades may call; absent where rollouts are not deployed. */
   rollouts?: { engine: WorkflowEngine; allow: UpgradeAllowlist };

@@ -4,7 +4,6 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { meteredStore } from './change-metrics.js';
-import { Authenticator } from './http/auth.js';
 import type { Deps } from './deps.js';
 import { DynamoStore } from './store/dynamo.js';
 
@@ -27,7 +26,7 @@ export function dynamoClient(
 
 export function createDeps(client: DynamoDBClient, table: string, now: () => number = Date.now): Deps {
   const store = meteredStore(new DynamoStore(client, table, now), now);
-  return { store, auth: new Authenticator(store, now), now };
+  return { store, now };
 }
 
 let deps: Deps | undefined;

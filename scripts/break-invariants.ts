@@ -74,7 +74,7 @@ export const CASES: Breakage[] = [
     invariant: 'R2: a backend fault is a clean 503',
     edits: [
       {
-        file: 'functions/http/errors.ts',
+        file: 'functions/store/errors.ts',
         from: "'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'TimeoutError', 'RequestTimeout',",
         to: "'EAI_AGAIN',",
       },

@@ -8,7 +8,7 @@ import { invalid, notFound } from '../domain/errors.js';
 import { DomainError } from '../domain/errors.js';
 import type { Deps } from '../deps.js';
 import { jsonBody, type ApiRequest, type Operations } from '../http/handler.js';
-import * as z from '../http/zod.js';
+import * as z from '../zod.js';
 import { checkNotificationUrl, localHttpAllowed } from '../integrations/notification-url.js';
 import { dynamoClient } from '../runtime.js';
 import { IntegrationStore, type SilenceRecord } from '../store/integrations.js';

@@ -4,7 +4,7 @@
  * dialect. `npm run openapi` writes it to `docs/openapi.json`, which `GET /v1/openapi.json` serves; the compat
  * families are described by their own tools' docs and by `docs/compat.md`.
  */
-import * as z from '../http/zod.js';
+import * as z from '../zod.js';
 import { CLUSTER_ID, DC_NAME, OBJECT_ID, SERVER_NAME } from '../domain/names.js';
 import { isCompat, ROUTES, routeKey, type Route } from '../http/routes.js';
 import { CONTRACT, REQUEST_BODIES, type Answer, type OperationContract } from './contract.js';

@@ -4,7 +4,7 @@
  * the integration tier's response check. The renderers import these types only (`import type`): no handler bundle
  * carries the schemas.
  */
-import * as z from '../http/zod.js';
+import * as z from '../zod.js';
 import { ENGINES, SERVER_ROLES } from '../domain/model.js';
 import { NODE_STEPS } from '../domain/rollout/model.js';
 import { WINDOW_ACTIONS } from '../domain/windows.js';

@@ -1,5 +1,5 @@
 /** Rolling upgrades (README "API reference", docs/workflow.md): start, list, read, pause, resume, abort, retry and skip. */
-import * as z from '../http/zod.js';
+import * as z from '../zod.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';
 import { requestAbort, requestPause, resumeRollout, retryNode, skipNode } from '../domain/rollout/controls.js';

@@ -1,5 +1,5 @@
 /** Request shapes. Objects are strict: an unknown field is a 400 naming it. */
-import * as z from '../http/zod.js';
+import * as z from '../zod.js';
 import { MAX_AGENT_LEASE_SECONDS } from '../domain/agent-lease.js';
 import { CLUSTER_ID, DC_NAME, SERVER_NAME } from '../domain/names.js';
 import { ENGINES, SERVER_ROLES } from '../domain/model.js';

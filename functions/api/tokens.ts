@@ -4,7 +4,15 @@
  * admin token stays.
  */
 import { DomainError, notFound } from '../domain/errors.js';
-import { checkDelegation, hashToken, newTokenId, newTokenSecret, withinScope, type Principal } from '../http/auth.js';
+import {
+  authenticatorFor,
+  checkDelegation,
+  hashToken,
+  newTokenId,
+  newTokenSecret,
+  type Principal,
+  withinScope,
+} from '../http/auth.js';
 import { familyHandler, jsonBody, type Operations } from '../http/handler.js';
 import { runtimeDeps } from '../runtime.js';
 import type { TokenRecord } from '../store/store.js';
@@ -57,7 +65,7 @@ export const operations: Operations = {
       }
     });
     if (!revoked) throw notFound(`token ${id}`);
-    deps.auth.forget(id);
+    authenticatorFor(deps).forget(id);
     return { status: 200, body: { revoked: id } };
   },
 };

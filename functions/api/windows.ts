@@ -1,5 +1,5 @@
 /** Maintenance windows (docs/windows.md): create, list with their next occurrences, read with past runs, edit, delete, skip. */
-import * as z from '../http/zod.js';
+import * as z from '../zod.js';
 import { DomainError, notFound } from '../domain/errors.js';
 import type { ClusterState } from '../domain/model.js';
 import type { Outcome } from '../domain/outcome.js';

@@ -51,7 +51,7 @@ function parseAuthorization(header: string | undefined): Credentials | undefined
   throw new DomainError('Unauthorized', 'malformed Authorization header');
 }
 
-export class Authenticator {
+class Authenticator {
   private readonly cache = new Map<string, { token: TokenRecord; expires: number }>();
 
   constructor(
@@ -101,6 +101,21 @@ export class Authenticator {
     }
     return token;
   }
+}
+
+/**
+ * One authenticator (one token cache) per store: in the local server the families share it, so a token revoked
+ * through one is refused at once by all; a Lambda function has one store, so one cache.
+ */
+const authenticators = new WeakMap<Store, Authenticator>();
+
+export function authenticatorFor({ store, now }: { store: Store; now: () => number }): Authenticator {
+  let auth = authenticators.get(store);
+  if (!auth) {
+    auth = new Authenticator(store, now);
+    authenticators.set(store, auth);
+  }
+  return auth;
 }
 
 export function roleAllows(role: Role, required: RouteRole): boolean {

@@ -10,8 +10,9 @@ import { checkName, OBJECT_ID } from '../domain/names.js';
 import type { Deps } from '../deps.js';
 import { log, type MetricGroup, statusClass } from '../telemetry.js';
 import { validate } from '../validate.js';
-import { authorize, type Principal } from './auth.js';
-import { errorBody, STATUS, toDomainError } from './errors.js';
+import { authenticatorFor, authorize, type Principal } from './auth.js';
+import { toDomainError } from '../store/errors.js';
+import { errorBody, STATUS } from './errors.js';
 import { findRoute, matchRoute, routeKey, type Family, type Method, type Route } from './routes.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -221,7 +222,7 @@ export function familyHandler(family: Family, operations: Operations, deps: () =
       const full = req as ApiRequest;
       resolved ??= deps();
       if (route.role !== 'public') {
-        full.principal = await resolved.auth.authenticate(req.headers.authorization);
+        full.principal = await authenticatorFor(resolved).authenticate(req.headers.authorization);
         authorize(full.principal, route.role, options.clusterOf ? options.clusterOf(full) : full.params.c);
       }
       return toResult(await operation(full, resolved), requestId);

@@ -2,7 +2,7 @@
  * The rollout input (README "Rolling upgrades", docs/workflow.md), the same JSON from the API, a window or the
  * Step Functions console, and the deployment's allowlists for what an upgrade may call.
  */
-import * as z from '../http/zod.js';
+import * as z from '../zod.js';
 import { CLUSTER_ID, MAX_SERVERS_PER_CLUSTER, OBJECT_ID, SERVER_NAME } from '../domain/names.js';
 import { MAX_BATCH_SIZE, type RolloutInput } from '../domain/rollout/model.js';
 import { validate } from '../validate.js';

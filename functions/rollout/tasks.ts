@@ -43,7 +43,7 @@ import {
   recordNodeFailure,
   requestSwitchover,
 } from '../domain/rollout/node-steps.js';
-import { toDomainError } from '../http/errors.js';
+import { toDomainError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import type { TaskName, TaskOutput } from '../../workflows/machines.js';
 import { pollWaitSeconds } from '../../workflows/poll.js';

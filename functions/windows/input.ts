@@ -1,5 +1,5 @@
 /** A window's JSON (docs/windows.md), validated: the schedule, zone and duration in Scheduler's terms, the targets, the rollout. */
-import * as z from '../http/zod.js';
+import * as z from '../zod.js';
 import { invalid } from '../domain/errors.js';
 import { DC_NAME, MAX_SERVERS_PER_CLUSTER, SERVER_NAME } from '../domain/names.js';
 import { parseSchedule, parseWindowDuration } from '../domain/schedule.js';

@@ -20,7 +20,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { toDomainError } from '../../functions/http/errors.js';
+import { toDomainError } from '../../functions/store/errors.js';
 import { getSecretString, invokeAsync } from '../../functions/rollout/aws-calls.js';
 import { StepFunctionsEngine } from '../../functions/rollout/engine.js';
 import { SchedulerApi, type ScheduleInput } from '../../functions/windows/scheduler-api.js';

@@ -4,6 +4,7 @@
  * the stack grants that family's function (`FAMILY_TABLE_ACTIONS`, asserted on the template in
  * test/infra/iam.test.ts). A code path that needs an action its function lacks fails here, not in production.
  */
+import { authenticatorFor } from '../../functions/http/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchRoute, ROUTES, routeKey } from '../../functions/http/routes.js';
 import { runSweep } from '../../functions/sweeper.js';
@@ -60,7 +61,7 @@ async function call(
   const [pathname] = path.split('?');
   const match = matchRoute(method, pathname!);
   if (match.kind !== 'found') throw new Error(`no route for ${method} ${path}`);
-  env.deps.auth.forget(); // as the first request of a fresh function instance: the token is read
+  authenticatorFor(env.deps).forget(); // as the first request of a fresh function instance: the token is read
   recording = new Set();
   try {
     const res = await env.call(method, path, body, { headers });

@@ -4,6 +4,7 @@
  * Basic user against the token's user, are compared with `crypto.timingSafeEqual` — watched here through a
  * spy on that one function (the rest of node:crypto is the real one), over DynamoDB Local.
  */
+import { authenticatorFor } from '../../functions/http/auth.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const compared = vi.hoisted(() => ({ calls: [] as number[] }));
@@ -34,7 +35,7 @@ const basic = (user: string, s: string) => `Basic ${Buffer.from(`${user}:${s}`).
 describe('secrets are compared in constant time', () => {
   it('a bearer token: its hash against the stored hash, 32 bytes, through timingSafeEqual', async () => {
     compared.calls.length = 0;
-    await expect(env.deps.auth.authenticate(`Bearer ${secret}`)).resolves.toMatchObject({
+    await expect(authenticatorFor(env.deps).authenticate(`Bearer ${secret}`)).resolves.toMatchObject({
       user: 'alice',
       role: 'operator',
     });
@@ -43,15 +44,19 @@ describe('secrets are compared in constant time', () => {
 
   it('Basic credentials: the hash, and the user (hashed to equal lengths) through timingSafeEqual', async () => {
     compared.calls.length = 0;
-    await expect(env.deps.auth.authenticate(basic('alice', secret))).resolves.toMatchObject({ user: 'alice' });
-    await expect(env.deps.auth.authenticate(basic('mallory', secret))).rejects.toMatchObject({ code: 'Unauthorized' });
+    await expect(authenticatorFor(env.deps).authenticate(basic('alice', secret))).resolves.toMatchObject({
+      user: 'alice',
+    });
+    await expect(authenticatorFor(env.deps).authenticate(basic('mallory', secret))).rejects.toMatchObject({
+      code: 'Unauthorized',
+    });
     expect(compared.calls).toEqual([32, 32, 32, 32]);
   });
 
   it('a wrong secret finds no token to compare with, and is refused', async () => {
     compared.calls.length = 0;
     await expect(
-      env.deps.auth.authenticate('Bearer mct_not-a-token-at-all-0123456789abcdefghij'),
+      authenticatorFor(env.deps).authenticate('Bearer mct_not-a-token-at-all-0123456789abcdefghij'),
     ).rejects.toMatchObject({ code: 'Unauthorized' });
     expect(compared.calls).toEqual([]);
   });
