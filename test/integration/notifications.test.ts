@@ -14,6 +14,7 @@ import { consumeChange } from '../../functions/integrations/consumer.js';
 import { deliveryId, NOTIFY_ATTEMPTS } from '../../functions/integrations/notifications.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { type ReceivedRequest, type RecordingServer, recordingServer } from '../support/recording-server.js';
+import { apiClient } from '../support/api-client.js';
 import { createToken } from '../support/env.js';
 
 const SECRET = `secret-${randomUUID()}`;
@@ -24,24 +25,12 @@ let received: ReceivedRequest[] = [];
 /** The receiver's answers, in order; 204 once they run out. */
 let answers: number[] = [];
 
-async function call(method: string, path: string, body?: unknown, token = stack.adminToken) {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined && { 'content-type': 'application/json' }),
-    },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+/** An answer as the tests read it (any body). */
+const call = async (method: string, path: string, body?: unknown, token = stack.adminToken) =>
+  (await apiClient({ url: stack.url, token }).call(method, path, body)) as { status: number; body: any };
 
-async function ok(method: string, path: string, body?: unknown) {
-  const res = await call(method, path, body);
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
+const ok = (method: string, path: string, body?: unknown) =>
+  apiClient({ url: stack.url, token: stack.adminToken }).ok<any>(method, path, body);
 
 const deliveries = async () => (await ok('GET', '/v1/clusters/shop/notifications/deliveries')).deliveries;
 

@@ -24,30 +24,19 @@ import { ROLLING_SILENCE_MS } from '../../functions/domain/silences.js';
 import { asChangeEvent, selectedByPipe } from '../../local/change-feed.js';
 import { startLocalStack, type LocalStack } from '../../local/stack.js';
 import { startAlertmanager, type TestAlertmanager } from '../support/alertmanager.js';
+import { apiClient } from '../support/api-client.js';
 
 let am: TestAlertmanager;
 let stack: LocalStack;
 let dataDir: string;
 const clock = { now: undefined as number | undefined };
 
-async function call(method: string, path: string, body?: unknown, token = stack.adminToken) {
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined && { 'content-type': 'application/json' }),
-    },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+/** An answer as the tests read it (any body). */
+const call = async (method: string, path: string, body?: unknown, token = stack.adminToken) =>
+  (await apiClient({ url: stack.url, token }).call(method, path, body)) as { status: number; body: any };
 
-async function ok(method: string, path: string, body?: unknown) {
-  const res = await call(method, path, body);
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
-}
+const ok = (method: string, path: string, body?: unknown) =>
+  apiClient({ url: stack.url, token: stack.adminToken }).ok<any>(method, path, body);
 
 /** The silences maintctl made for a claim, by the marker its comments end with. */
 async function silencesFor(cluster: string, target: string) {

@@ -44,12 +44,23 @@ export interface ApiEvent {
 export function apiClient({ url, token, nonJson = 'text' }: ApiClientOptions): ApiClient {
   const base = typeof url === 'string' ? () => url : url;
 
-  async function call(method: string, path: string, body?: unknown): Promise<Answer> {
-    const res = await fetch(`${base()}${path}`, {
+  const send = (method: string, path: string, body?: unknown) =>
+    fetch(`${base()}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
       ...(body !== undefined && { body: JSON.stringify(body) }),
     });
+
+  async function call(method: string, path: string, body?: unknown): Promise<Answer> {
+    let res: Response;
+    try {
+      res = await send(method, path, body);
+    } catch (error) {
+      // A kept-alive connection to a server process that was killed (the durability tests restart it on the same
+      // port) fails a request it never received: a read is sent again, once, on a new connection.
+      if (method !== 'GET' || (error as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw error;
+      res = await send(method, path, body);
+    }
     const text = await res.text();
     if (nonJson === 'throw') return { status: res.status, body: text ? JSON.parse(text) : undefined };
     let parsed: unknown = text;

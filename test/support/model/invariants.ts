@@ -309,46 +309,31 @@ function checkAutomation(
   }
 }
 
+/** The fields of a server's JSON that routing and election read. */
+const ROUTING_FIELDS = [
+  'name',
+  'state',
+  'routable',
+  'electable',
+  'stale',
+  'maintenance',
+  'pending',
+  'draining',
+  'drained',
+  'closeConnections',
+  'claims',
+  'dc',
+  'role',
+  'version',
+  'health',
+] as const;
+
 /** The list's routing-relevant part, as the API renders it. */
 const routingOf = (state: ClusterState, now: number) =>
   canon(
     viewAll(state, now)
       .map(serverJson)
-      .map(
-        ({
-          name,
-          state: st,
-          routable,
-          electable,
-          stale,
-          maintenance,
-          pending,
-          draining,
-          drained,
-          closeConnections,
-          claims,
-          dc,
-          role,
-          version,
-          health,
-        }) => ({
-          name,
-          state: st,
-          routable,
-          electable,
-          stale,
-          maintenance,
-          pending,
-          draining,
-          drained,
-          closeConnections,
-          claims,
-          dc,
-          role,
-          version,
-          health,
-        }),
-      ),
+      .map((json) => Object.fromEntries(ROUTING_FIELDS.map((field) => [field, json[field]]))),
   );
 
 /** If-None-Match with the last tag: a 304 only while the list is what it was. */
